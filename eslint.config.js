@@ -1,0 +1,87 @@
+// @ts-check
+import js from '@eslint/js'
+import globals from 'globals'
+import tseslint from 'typescript-eslint'
+import { builtinModules } from 'node:module'
+
+// Process boundaries (DESIGN.md §2), enforced here rather than hoped for.
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)]
+const noNode = nodeBuiltins.map((name) => ({
+  name,
+  message: 'src/shared runs in every process: no Node imports.',
+}))
+const serverSide = ['**/engine/**', '**/proxy/**', '**/sfu/**', '**/server/**', '**/main/**']
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'out/', 'dist/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      'no-empty': ['error', { allowEmptyCatch: false }],
+      eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    files: ['src/shared/**'],
+    languageOptions: { globals: {} },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [...noNode, { name: 'electron', message: 'src/shared imports no Electron.' }],
+          patterns: [
+            {
+              group: ['**/engine/**', '**/proxy/**', '**/sfu/**', '**/server/**', '**/main/**'],
+              message: 'src/shared depends on nothing else in src.',
+            },
+            {
+              group: ['**/renderer/**', '**/preload/**'],
+              message: 'src/shared depends on nothing else in src.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'window', 'document', 'navigator', 'process', 'Buffer', 'require'],
+    },
+  },
+  {
+    files: ['src/renderer/**'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...nodeBuiltins.map((name) => ({ name, message: 'The renderer is sandboxed: no Node.' })),
+            { name: 'electron', message: 'Use the preload bridge.' },
+          ],
+          patterns: [
+            { group: serverSide, message: 'The renderer talks to the engine through the typed bridge only.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/engine/**', 'src/proxy/**', 'src/sfu/**', 'src/server/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'Engine and servers run in any Node process: no Electron.' }],
+          patterns: [
+            {
+              group: ['**/renderer/**', '**/preload/**', '**/main/**'],
+              message: 'Only the Electron app imports its own processes.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+)
