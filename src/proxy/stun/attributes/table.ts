@@ -66,7 +66,7 @@ type CodecTable = { [K in AttrName]: AttrCodec<AttrValues[K]> }
 /** RFC 8489 §14 / RFC 8656 §14: one codec per attribute. */
 export const CODECS: CodecTable = {
   MAPPED_ADDRESS: addressCodec,
-  USERNAME: textCodec(513),
+  USERNAME: textCodec(508), // RFC 8489 §14.3: fewer than 509 bytes
   MESSAGE_INTEGRITY: fixedBytesCodec(20),
   ERROR_CODE: errorCodeCodec,
   UNKNOWN_ATTRIBUTES: unknownAttributesCodec,

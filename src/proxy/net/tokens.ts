@@ -1,0 +1,127 @@
+import { SignJWT, decodeJwt, errors, jwtVerify } from 'jose'
+import { z } from 'zod'
+
+/**
+ * Join tokens (DESIGN.md §5): HS256 JWTs signed with the app's secret, claims `{appKey, channel, uid, exp}`.
+ * The proxy and the conference server both verify them; the embedded local stack mints them.
+ */
+
+export interface JoinClaims {
+  appKey: string
+  channel: string
+  /** Positive safe integer; a numeric string in the token is accepted and converted. */
+  uid: number
+  /** Expiry, seconds since the epoch. */
+  exp: number
+}
+
+export type JoinTokenFailureCode =
+  | 'token_malformed'
+  | 'token_invalid'
+  | 'token_expired'
+  | 'token_claims'
+  | 'app_unknown'
+
+export type JoinTokenResult =
+  | { ok: true; claims: JoinClaims }
+  | { ok: false; code: JoinTokenFailureCode; message: string }
+
+export interface MintJoinTokenOptions {
+  appKey: string
+  secret: string
+  channel: string
+  uid: number
+  ttlSeconds: number
+  /** ms since the epoch; defaults to Date.now(). */
+  now?: number
+}
+
+export interface VerifyJoinTokenOptions {
+  /** The app's secret, or undefined for an unknown appKey. */
+  secretFor: (appKey: string) => string | undefined
+  now?: () => number
+  /** Allowed clock skew for `exp`/`nbf`, seconds (default 0). */
+  clockToleranceSeconds?: number
+}
+
+/** Tokens are a few hundred bytes; anything far larger is rejected before any crypto. */
+const MAX_TOKEN_LENGTH = 4096
+
+const uidSchema = z.union([
+  z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  z
+    .string()
+    .regex(/^[1-9]\d{0,15}$/)
+    .transform(Number)
+    .pipe(z.number().max(Number.MAX_SAFE_INTEGER)),
+])
+
+const claimsSchema = z.object({
+  appKey: z.string().min(1),
+  channel: z.string().min(1),
+  uid: uidSchema,
+  exp: z.number().int(),
+})
+
+const encoder = new TextEncoder()
+
+export async function mintJoinToken(options: MintJoinTokenOptions): Promise<string> {
+  const { appKey, secret, channel, uid, ttlSeconds } = options
+  const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000)
+  return new SignJWT({ appKey, channel, uid })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt(nowSeconds)
+    .setExpirationTime(nowSeconds + ttlSeconds)
+    .sign(encoder.encode(secret))
+}
+
+/** Verifies a join token; expected failures come back as a code, never as a throw. */
+export async function verifyJoinToken(token: string, options: VerifyJoinTokenOptions): Promise<JoinTokenResult> {
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return fail('token_malformed', 'bad token length')
+  // The unverified payload only tells us whose secret to verify with; nothing else is trusted from it.
+  let appKey: unknown
+  try {
+    appKey = decodeJwt(token).appKey
+  } catch {
+    return fail('token_malformed', 'not a JWT')
+  }
+  if (typeof appKey !== 'string' || appKey.length === 0) return fail('token_claims', 'appKey claim missing')
+  const secret = options.secretFor(appKey)
+  if (secret === undefined) return fail('app_unknown', 'unknown appKey')
+
+  let payload: Record<string, unknown>
+  try {
+    const now = options.now ?? Date.now
+    const verified = await jwtVerify(token, encoder.encode(secret), {
+      algorithms: ['HS256'],
+      requiredClaims: ['exp'],
+      currentDate: new Date(now()),
+      clockTolerance: options.clockToleranceSeconds ?? 0,
+    })
+    payload = verified.payload
+  } catch (error) {
+    return classifyJoseError(error)
+  }
+  const parsed = claimsSchema.safeParse(payload)
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.')))].join(', ')
+    return fail('token_claims', `invalid claims: ${fields}`)
+  }
+  return { ok: true, claims: parsed.data }
+}
+
+function classifyJoseError(error: unknown): JoinTokenResult {
+  if (error instanceof errors.JWTExpired) return fail('token_expired', 'token expired')
+  if (error instanceof errors.JWTClaimValidationFailed) return fail('token_claims', `claim ${error.claim}: ${error.reason}`)
+  if (error instanceof errors.JWSSignatureVerificationFailed) return fail('token_invalid', 'bad signature')
+  if (error instanceof errors.JOSEAlgNotAllowed) return fail('token_invalid', 'algorithm not allowed')
+  if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) {
+    return fail('token_malformed', error.message)
+  }
+  if (error instanceof errors.JOSEError) return fail('token_invalid', error.message)
+  throw error
+}
+
+function fail(code: JoinTokenFailureCode, message: string): JoinTokenResult {
+  return { ok: false, code, message }
+}

@@ -1,0 +1,71 @@
+import type { TransportAddress } from '../stun/attributes/address'
+import { TokenBucket } from './rateLimit'
+import type { ClientRef } from './types'
+
+export interface Channel {
+  number: number
+  peer: TransportAddress
+  peerKey: string
+  expiresAt: number
+}
+
+export function peerKeyOf(addr: TransportAddress): string {
+  return `${addr.address}|${addr.port}`
+}
+
+/** One TURN allocation (RFC 8656 §2.2): a relayed address owned by one client 5-tuple. */
+export class Allocation<C extends ClientRef> {
+  relay: TransportAddress | undefined
+  expiresAt: number
+  /** Peer IP → expiry (RFC 8656 §9: permissions are per IP, ports are ignored). */
+  readonly permissions = new Map<string, number>()
+  readonly channels = new Map<number, Channel>()
+  readonly channelByPeer = new Map<string, Channel>()
+  readonly bucket: TokenBucket | undefined
+  /** The Allocate transaction and its success answer, replayed on retransmission (RFC 8656 §7.2). */
+  allocateTransactionId: Buffer
+  allocateResponse: Buffer | undefined
+
+  constructor(
+    readonly id: number,
+    readonly client: C,
+    readonly username: string,
+    readonly uid: string,
+    readonly key: Buffer,
+    readonly integrity: 'sha1' | 'sha256',
+    transactionId: Buffer,
+    lifetimeMs: number,
+    now: number,
+    bandwidthBytesPerSecond: number,
+  ) {
+    this.expiresAt = now + lifetimeMs
+    this.allocateTransactionId = Buffer.from(transactionId)
+    this.bucket =
+      bandwidthBytesPerSecond > 0
+        ? new TokenBucket(bandwidthBytesPerSecond, bandwidthBytesPerSecond)
+        : undefined
+  }
+
+  hasPermission(ip: string, now: number): boolean {
+    const expiry = this.permissions.get(ip)
+    return expiry !== undefined && expiry > now
+  }
+
+  /** Whether data may flow from/to this peer: a live permission, or a live channel bound to it. */
+  peerAllowed(peer: TransportAddress, now: number): boolean {
+    if (this.hasPermission(peer.address, now)) return true
+    const channel = this.channelByPeer.get(peerKeyOf(peer))
+    return channel !== undefined && channel.expiresAt > now
+  }
+
+  /** Drops expired permissions and channels; RFC 8656 §12: an expired channel number is free again. */
+  expire(now: number): void {
+    for (const [ip, expiry] of this.permissions) if (expiry <= now) this.permissions.delete(ip)
+    for (const [number, channel] of this.channels) {
+      if (channel.expiresAt <= now) {
+        this.channels.delete(number)
+        this.channelByPeer.delete(channel.peerKey)
+      }
+    }
+  }
+}

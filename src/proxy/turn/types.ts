@@ -1,0 +1,67 @@
+import type { TransportAddress } from '../stun/attributes/address'
+
+export type ClientTransport = 'udp' | 'tcp' | 'tls'
+
+/**
+ * One client 5-tuple as the I/O layer sees it. The core never touches sockets: it hands the same object
+ * back in `send` actions, so the I/O layer can hang its own socket handle on it.
+ */
+export interface ClientRef {
+  readonly transport: ClientTransport
+  readonly remote: TransportAddress
+  /** The server port the client reached (3478, 7070, 443…): part of the 5-tuple. */
+  readonly localPort: number
+}
+
+/** Why the core dropped an input without answering; every one is counted. */
+export type IgnoreReason =
+  | 'malformed'
+  | 'not-a-request'
+  | 'rate-limited'
+  | 'no-allocation'
+  | 'no-permission'
+  | 'no-channel'
+  | 'bandwidth'
+  | 'unknown-attribute-indication'
+  | 'relay-pending'
+  | 'unknown-method'
+
+export type Input<C extends ClientRef> =
+  | { type: 'client'; client: C; data: Buffer }
+  | { type: 'peer'; allocationId: number; from: TransportAddress; data: Buffer }
+  | { type: 'relayOpened'; allocationId: number; relay: TransportAddress }
+  | { type: 'relayFailed'; allocationId: number; reason: string }
+  | { type: 'clientClosed'; client: C }
+  | { type: 'tick' }
+
+export type Action<C extends ClientRef> =
+  | { type: 'send'; client: C; data: Buffer }
+  | { type: 'relay'; allocationId: number; to: TransportAddress; data: Buffer }
+  | { type: 'openRelay'; allocationId: number; family: 4 | 6; evenPort: boolean }
+  | { type: 'closeRelay'; allocationId: number }
+  | { type: 'ignore'; reason: IgnoreReason }
+
+export interface TurnCoreOptions {
+  realm: string
+  /** TURN REST shared secret: password = base64(HMAC-SHA1(secret, "expiry:uid")). */
+  secret: string
+  software: string
+  nonceTtlMs: number
+  defaultLifetimeSeconds: number
+  maxLifetimeSeconds: number
+  perUserQuota: number
+  totalQuota: number
+  /** Bytes per second per allocation, both directions together; 0 = unlimited. */
+  bandwidthBytesPerSecond: number
+  /** Unauthenticated requests (Binding, challenges, failed auth) per second per client IP. */
+  unauthenticatedPerSecond: number
+  unauthenticatedBurst: number
+  /** Whether 401 answers offer PASSWORD-ALGORITHMS (RFC 8489 §9.2 security feature "password algorithms"). */
+  offerPasswordAlgorithms: boolean
+  /** Decides which peer addresses may be relayed to (DESIGN.md §6). */
+  peerPolicy: (ip: string) => { ok: true } | { ok: false; reason: string }
+}
+
+/** RFC 8656 §9: permission lifetime; §12: channel binding lifetime. */
+export const PERMISSION_LIFETIME_MS = 300_000
+export const CHANNEL_LIFETIME_MS = 600_000

@@ -1,0 +1,294 @@
+import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram'
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import type { TransportAddress } from './stun/attributes/address'
+import { TurnCore } from './turn/core'
+import { TcpFramer } from './turn/framing'
+import type { TurnStatsSink } from './turn/stats'
+import type { Action, ClientRef, TurnCoreOptions } from './turn/types'
+
+/** A client reached over one of the UDP listeners. */
+class UdpClient implements ClientRef {
+  readonly transport = 'udp' as const
+  constructor(
+    readonly socket: UdpSocket,
+    readonly remote: TransportAddress,
+    readonly localPort: number,
+    readonly key: string,
+  ) {}
+
+  write(data: Buffer): void {
+    this.socket.send(data, this.remote.port, this.remote.address)
+  }
+}
+
+/** A client on a TCP or TLS connection (RFC 8656 §3.1 framing). */
+class StreamClient implements ClientRef {
+  readonly framer: TcpFramer
+  constructor(
+    readonly transport: 'tcp' | 'tls',
+    readonly stream: Duplex,
+    readonly remote: TransportAddress,
+    readonly localPort: number,
+    maxFrameBytes: number,
+  ) {
+    this.framer = new TcpFramer({ maxFrameBytes })
+  }
+
+  write(data: Buffer): void {
+    if (!this.stream.destroyed) this.stream.write(data)
+  }
+}
+
+type NodeClient = UdpClient | StreamClient
+
+export interface TurnRuntimeOptions {
+  core: TurnCoreOptions
+  relay: { listenHost: string; address: string; portRange: readonly [number, number] }
+  maxFrameBytes: number
+  /** A stream client without an allocation is closed after this long without traffic. */
+  tcpIdleMs: number
+  /** A stream client stuck in the middle of a frame for this long is closed (slow-drip clients). */
+  frameStallMs: number
+  logger: Logger
+  /** Where the core's counters go (ProxyMetrics in the server); in-memory when absent. */
+  stats?: TurnStatsSink
+  /** A stream we closed, and why (counted as malformed or slow input). */
+  onStreamClosed?: (reason: StreamCloseReason, transport: 'tcp' | 'tls') => void
+  now?: () => number
+}
+
+export interface StreamInfo {
+  transport: 'tcp' | 'tls'
+  remoteAddress: string
+  remotePort: number
+  localPort: number
+}
+
+/** Why a stream client was closed by us; counted for /metrics. */
+export type StreamCloseReason = 'invalid-frame' | 'oversized-frame' | 'idle' | 'stalled' | 'allocation-ended'
+
+/**
+ * The I/O half of the TURN server: owns the UDP listeners, the relay sockets and the TURN streams handed
+ * over by the 443 listener, feeds everything to the core and carries out the actions it returns.
+ */
+export class TurnRuntime {
+  readonly core: TurnCore<NodeClient>
+  private readonly listeners: UdpSocket[] = []
+  private readonly udpClients = new Map<UdpSocket, Map<string, UdpClient>>()
+  private readonly relays = new Map<number, { socket: UdpSocket | undefined; client: NodeClient }>()
+  private readonly streams = new Set<StreamClient>()
+  private readonly timer: NodeJS.Timeout
+  private readonly now: () => number
+  private closed = false
+
+  constructor(private readonly options: TurnRuntimeOptions) {
+    this.core = new TurnCore<NodeClient>(options.core, options.stats)
+    this.now = options.now ?? Date.now
+    this.timer = setInterval(() => this.tick(), 1000)
+    this.timer.unref()
+  }
+
+  /** Binds one UDP STUN/TURN listener; resolves with the bound port (useful with port 0). */
+  async listenUdp(host: string, port: number): Promise<number> {
+    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false })
+    const clients = new Map<string, UdpClient>()
+    this.udpClients.set(socket, clients)
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject)
+      socket.bind(port, host, () => {
+        socket.off('error', reject)
+        resolve()
+      })
+    })
+    const localPort = socket.address().port
+    socket.on('error', (err) => this.options.logger.warn({ err, port: localPort }, 'udp listener error'))
+    socket.on('message', (data: Buffer, rinfo: RemoteInfo) => {
+      const key = `${rinfo.address}|${rinfo.port}`
+      const client =
+        clients.get(key) ??
+        new UdpClient(
+          socket,
+          { family: rinfo.family === 'IPv6' ? 6 : 4, address: rinfo.address, port: rinfo.port },
+          localPort,
+          key,
+        )
+      this.run(this.core.handle({ type: 'client', client, data }, this.now()))
+    })
+    this.listeners.push(socket)
+    return localPort
+  }
+
+  /** Takes over a TCP/TLS connection whose bytes are TURN (RFC 8656 §3.1), from its first byte. */
+  attachStream(stream: Duplex, info: StreamInfo): void {
+    if (this.closed) {
+      stream.destroy()
+      return
+    }
+    const family = info.remoteAddress.includes(':') ? 6 : 4
+    const client = new StreamClient(
+      info.transport,
+      stream,
+      { family, address: info.remoteAddress, port: info.remotePort },
+      info.localPort,
+      this.options.maxFrameBytes,
+    )
+    this.streams.add(client)
+    const idle = (): void => {
+      if (!this.core.hasAllocation(client)) this.closeStream(client, 'idle')
+    }
+    const idleTimer = setTimeout(idle, this.options.tcpIdleMs)
+    idleTimer.unref()
+    let lastTraffic = this.now()
+    stream.on('data', (chunk: Buffer) => {
+      lastTraffic = this.now()
+      const result = client.framer.push(chunk, lastTraffic)
+      for (const frame of result.frames)
+        this.run(this.core.handle({ type: 'client', client, data: frame }, lastTraffic))
+      if (result.error)
+        this.closeStream(client, result.error === 'oversized frame' ? 'oversized-frame' : 'invalid-frame')
+    })
+    const check = setInterval(
+      () => {
+        const now = this.now()
+        const since = client.framer.pendingSince()
+        if (since !== undefined && now - since > this.options.frameStallMs)
+          this.closeStream(client, 'stalled')
+        else if (now - lastTraffic > this.options.tcpIdleMs) idle()
+      },
+      Math.min(1000, this.options.frameStallMs),
+    )
+    check.unref()
+    stream.on('error', () => stream.destroy())
+    stream.once('close', () => {
+      clearTimeout(idleTimer)
+      clearInterval(check)
+      this.streams.delete(client)
+      this.run(this.core.handle({ type: 'clientClosed', client }, this.now()))
+    })
+  }
+
+  private closeStream(client: StreamClient, reason: StreamCloseReason): void {
+    if (client.stream.destroyed) return
+    this.options.onStreamClosed?.(reason, client.transport)
+    client.stream.destroy()
+  }
+
+  streamCount(): { tcp: number; tls: number } {
+    let tcp = 0
+    let tls = 0
+    for (const s of this.streams)
+      if (s.transport === 'tcp') tcp++
+      else tls++
+    return { tcp, tls }
+  }
+
+  private tick(): void {
+    this.run(this.core.handle({ type: 'tick' }, this.now()))
+  }
+
+  private run(actions: Action<NodeClient>[]): void {
+    for (const action of actions) {
+      switch (action.type) {
+        case 'send':
+          action.client.write(action.data)
+          break
+        case 'relay': {
+          const socket = this.relays.get(action.allocationId)?.socket
+          socket?.send(action.data, action.to.port, action.to.address)
+          break
+        }
+        case 'openRelay':
+          this.openRelay(action.allocationId, action.evenPort)
+          break
+        case 'closeRelay':
+          this.closeRelay(action.allocationId)
+          break
+        case 'ignore':
+          break
+      }
+    }
+  }
+
+  private openRelay(allocationId: number, evenPort: boolean): void {
+    const client = this.core.clientOf(allocationId)
+    if (!client) return
+    // Remember the UDP 5-tuple so later datagrams reach the same allocation.
+    if (client instanceof UdpClient) this.udpClients.get(client.socket)?.set(client.key, client)
+    this.relays.set(allocationId, { socket: undefined, client })
+    void this.bindRelay(evenPort).then(
+      (socket) => {
+        const entry = this.relays.get(allocationId)
+        if (!entry || this.closed) {
+          socket.close()
+          return
+        }
+        entry.socket = socket
+        socket.on('message', (data: Buffer, rinfo: RemoteInfo) => {
+          const from: TransportAddress = {
+            family: rinfo.family === 'IPv6' ? 6 : 4,
+            address: rinfo.address,
+            port: rinfo.port,
+          }
+          this.run(this.core.handle({ type: 'peer', allocationId, from, data }, this.now()))
+        })
+        socket.on('error', (err) => this.options.logger.debug({ err, allocationId }, 'relay socket error'))
+        const relay: TransportAddress = {
+          family: 4,
+          address: this.options.relay.address,
+          port: socket.address().port,
+        }
+        this.run(this.core.handle({ type: 'relayOpened', allocationId, relay }, this.now()))
+      },
+      (err: unknown) => {
+        this.options.logger.warn({ err, allocationId }, 'no relay port available')
+        this.run(this.core.handle({ type: 'relayFailed', allocationId, reason: String(err) }, this.now()))
+      },
+    )
+  }
+
+  /** Binds a relay socket on a random port of the range (an even one when asked, RFC 8656 §14.6). */
+  private async bindRelay(evenPort: boolean): Promise<UdpSocket> {
+    const [min, max] = this.options.relay.portRange
+    let lastError: unknown
+    for (let attempt = 0; attempt < 32; attempt++) {
+      let port = min + Math.floor(Math.random() * (max - min + 1))
+      if (evenPort && port % 2 === 1) port = port - 1 >= min ? port - 1 : port + 1
+      if (port > max) continue
+      const socket = createSocket('udp4')
+      try {
+        await new Promise<void>((resolve, reject) => {
+          socket.once('error', reject)
+          socket.bind(port, this.options.relay.listenHost, () => {
+            socket.off('error', reject)
+            resolve()
+          })
+        })
+        return socket
+      } catch (err) {
+        lastError = err
+        socket.close()
+      }
+    }
+    throw lastError instanceof Error ? lastError : new Error('no free relay port')
+  }
+
+  private closeRelay(allocationId: number): void {
+    const entry = this.relays.get(allocationId)
+    if (!entry) return
+    this.relays.delete(allocationId)
+    entry.socket?.close()
+    const client = entry.client
+    if (client instanceof UdpClient) this.udpClients.get(client.socket)?.delete(client.key)
+  }
+
+  /** Stops everything: listeners, relays, streams. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    clearInterval(this.timer)
+    for (const stream of this.streams) stream.stream.destroy()
+    for (const id of [...this.relays.keys()]) this.closeRelay(id)
+    await Promise.all(this.listeners.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+  }
+}

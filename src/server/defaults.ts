@@ -1,0 +1,42 @@
+/**
+ * Every server default, in one place (STYLE.md "defaults in one defaults.ts"). The config schema reads
+ * them from here and docs/proxy.md documents the same values.
+ */
+export const SERVER_DEFAULTS = {
+  log: { level: 'info' },
+  proxy: {
+    enabled: true,
+    region: 'default',
+    listenHost: '0.0.0.0',
+    ports: { udp: [3478, 7070], tcp: 443 },
+    relay: { listenHost: '0.0.0.0', portRange: [49152, 65535] },
+    realm: 'pinhole',
+    credentialTtlSeconds: 3600,
+    nonceTtlSeconds: 600,
+    // RFC 8656 §3.2: 10 minutes by default; §7.2 recommends a cap of one hour.
+    allocations: {
+      defaultLifetimeSeconds: 600,
+      maxLifetimeSeconds: 3600,
+      perUser: 10,
+      total: 1000,
+      bandwidthBytesPerSecond: 2_500_000,
+    },
+    peers: { allowLoopback: false },
+    rateLimit: { unauthenticatedPerSecond: 20, burst: 40 },
+    timeouts: {
+      firstByteMs: 10_000,
+      tlsHandshakeMs: 10_000,
+      httpHeadersMs: 10_000,
+      httpRequestMs: 30_000,
+      tcpIdleMs: 60_000,
+    },
+    limits: { maxFrameBytes: 16_384, maxBodyBytes: 16_384, maxConnections: 10_000 },
+  },
+  admin: { host: '127.0.0.1', port: 9464, allowRemote: false },
+} as const
+
+/** Environment variable naming the config file. */
+export const CONFIG_FILE_ENV = 'PINHOLE_CONFIG'
+/** Prefix of path overrides: `PINHOLE__proxy__publicAddress=203.0.113.10`. */
+export const ENV_OVERRIDE_PREFIX = 'PINHOLE__'
+export const ENV_PATH_SEPARATOR = '__'

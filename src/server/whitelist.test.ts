@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest'
+import { parseConfig, type ServerConfigInput } from './config'
+import {
+  formatTable,
+  formatWhitelistJson,
+  formatWhitelistText,
+  whitelistRules,
+  type WhitelistReport,
+} from './whitelist'
+
+function config(proxy: Partial<NonNullable<ServerConfigInput['proxy']>> = {}) {
+  return parseConfig({
+    apps: [{ appKey: 'app', secret: 'a-secret-of-16-chars' }],
+    proxy: {
+      publicAddress: '203.0.113.10',
+      turnSecret: 'turn-secret-16-chars',
+      peers: { allow: ['10.20.0.0/24'] },
+      signal: { upstream: 'wss://sfu.internal/v1/signal' },
+      ...proxy,
+    },
+  })
+}
+
+describe('whitelistRules', () => {
+  it('lists each UDP port and the TCP port on the public address (DESIGN.md §1)', () => {
+    const rules = whitelistRules(config())
+
+    expect(rules.map(({ destination, protocol, port }) => [destination, protocol, port])).toEqual([
+      ['203.0.113.10', 'UDP', 3478],
+      ['203.0.113.10', 'UDP', 7070],
+      ['203.0.113.10', 'TCP', 443],
+    ])
+    expect(rules[0]!.purpose).toBe('STUN/TURN (media relay)')
+    expect(rules[1]!.purpose).toContain('alternate port')
+    expect(rules[2]!.purpose).toContain('TURN-over-TLS')
+    expect(rules[2]!.purpose).toContain('WebSocket signaling')
+  })
+
+  it.each<[string, Partial<NonNullable<ServerConfigInput['proxy']>>, [string, number][]]>([
+    [
+      'one UDP port',
+      { ports: { udp: [3478] } },
+      [
+        ['UDP', 3478],
+        ['TCP', 443],
+      ],
+    ],
+    [
+      'custom ports',
+      { ports: { udp: [5000, 5001, 5002], tcp: 8443 } },
+      [
+        ['UDP', 5000],
+        ['UDP', 5001],
+        ['UDP', 5002],
+        ['TCP', 8443],
+      ],
+    ],
+    ['proxy disabled', { enabled: false }, []],
+  ])('%s', (_name, proxy, expected) => {
+    expect(whitelistRules(config(proxy)).map((r) => [r.protocol, r.port])).toEqual(expected)
+  })
+
+  it('uses a DNS publicAddress as the destination', () => {
+    const rules = whitelistRules(
+      config({ publicAddress: 'turn.example.com', relay: { address: '203.0.113.10' } }),
+    )
+
+    expect(new Set(rules.map((r) => r.destination))).toEqual(new Set(['turn.example.com']))
+  })
+})
+
+describe('formatWhitelistText', () => {
+  it('prints an aligned table and what must stay closed', () => {
+    const text = formatWhitelistText(config())
+    const lines = text.split('\n')
+
+    const header = lines.find((l) => l.startsWith('destination'))!
+    const rows = lines.filter((l) => l.startsWith('203.0.113.10'))
+    expect(rows).toHaveLength(3)
+    // Every row's columns start where the header's do.
+    for (const col of ['protocol', 'port', 'purpose']) {
+      const at = header.indexOf(col)
+      for (const row of rows) expect(row[at - 1]).toBe(' ')
+      for (const row of rows) expect(row[at]).not.toBe(' ')
+    }
+    expect(text).toMatch(/Do NOT open to desktops: relay port range UDP 49152-65535 .*admin port TCP 9464/)
+    expect(text).toContain('10.20.0.0/24')
+    expect(text).toContain('sfu.internal  TCP       443')
+  })
+
+  it('warns when a port is 0', () => {
+    const text = formatWhitelistText(config({ ports: { udp: [0], tcp: 0 } }))
+
+    expect(text).toMatch(/^WARNING: a port is 0/)
+  })
+})
+
+describe('formatWhitelistJson', () => {
+  it('is the same report as JSON', () => {
+    const report = JSON.parse(formatWhitelistJson(config())) as WhitelistReport
+
+    expect(report.region).toBe('default')
+    expect(report.rules).toEqual(whitelistRules(config()))
+    expect(report.doNotOpen.map((c) => [c.what, c.protocol, c.ports])).toEqual([
+      ['relay port range', 'UDP', '49152-65535'],
+      ['admin port', 'TCP', '9464'],
+    ])
+    expect(report.proxyOutbound.map((o) => [o.destination, o.protocol, o.ports])).toEqual([
+      ['10.20.0.0/24', 'UDP', 'any, from/to relay ports 49152-65535'],
+      ['sfu.internal', 'TCP', '443'],
+    ])
+    expect(report.warnings).toEqual([])
+  })
+})
+
+describe('formatTable', () => {
+  it('pads every column but the last', () => {
+    expect(formatTable(['a', 'bb'], [['xxx', 'y']])).toBe('a    bb\n---  --\nxxx  y')
+  })
+})

@@ -1,0 +1,155 @@
+import type { ServerConfig } from './config'
+
+/** One firewall rule IT opens: desktops → proxy. */
+export interface WhitelistRule {
+  destination: string
+  protocol: 'UDP' | 'TCP'
+  port: number
+  purpose: string
+}
+
+/** Something that must stay closed to desktops. */
+export interface ClosedPort {
+  what: string
+  protocol: 'UDP' | 'TCP'
+  /** A single port, or `min-max`. */
+  ports: string
+  reason: string
+}
+
+/** What the proxy itself connects to (the DMZ's outbound rules). */
+export interface ProxyOutbound {
+  destination: string
+  protocol: 'UDP' | 'TCP'
+  ports: string
+  purpose: string
+}
+
+export interface WhitelistReport {
+  region: string
+  rules: WhitelistRule[]
+  doNotOpen: ClosedPort[]
+  proxyOutbound: ProxyOutbound[]
+  warnings: string[]
+}
+
+const TCP_PURPOSE = 'TLS: TURN-over-TLS, HTTPS session API, WebSocket signaling; plain TURN-over-TCP'
+
+/** Desktops → proxy rules, in the order of DESIGN.md §1. Empty when the proxy is disabled. */
+export function whitelistRules(config: ServerConfig): WhitelistRule[] {
+  const { proxy } = config
+  if (!proxy.enabled) return []
+  const [first] = proxy.ports.udp
+  const udp = proxy.ports.udp.map((port, i): WhitelistRule => ({
+    destination: proxy.publicAddress,
+    protocol: 'UDP',
+    port,
+    purpose:
+      i === 0
+        ? 'STUN/TURN (media relay)'
+        : `STUN/TURN (media relay), alternate port for networks that block ${first}`,
+  }))
+  return [
+    ...udp,
+    { destination: proxy.publicAddress, protocol: 'TCP', port: proxy.ports.tcp, purpose: TCP_PURPOSE },
+  ]
+}
+
+function upstreamEndpoint(url: string): { host: string; port: string } {
+  const u = new URL(url)
+  const host = u.hostname.replace(/^\[(.*)\]$/, '$1')
+  return { host, port: u.port !== '' ? u.port : u.protocol === 'wss:' ? '443' : '80' }
+}
+
+export function whitelistReport(config: ServerConfig): WhitelistReport {
+  const { proxy, admin } = config
+  const [min, max] = proxy.relay.portRange
+  const relayPorts = min === max ? `${min}` : `${min}-${max}`
+  const rules = whitelistRules(config)
+  const warnings: string[] = []
+  if (!proxy.enabled) warnings.push('proxy.enabled is false: this server needs no whitelist')
+  if (rules.some((r) => r.port === 0)) {
+    warnings.push('a port is 0 (any free port, for tests): set fixed ports before giving this table to IT')
+  }
+  const upstream = upstreamEndpoint(proxy.signal.upstream)
+  return {
+    region: proxy.region,
+    rules,
+    doNotOpen: [
+      {
+        what: 'relay port range',
+        protocol: 'UDP',
+        ports: relayPorts,
+        reason: 'relayed media flows only between the proxy and the conference servers',
+      },
+      {
+        what: 'admin port',
+        protocol: 'TCP',
+        ports: `${admin.port}`,
+        reason: `/metrics and /healthz, for operators on ${admin.host}`,
+      },
+    ],
+    proxyOutbound: proxy.enabled
+      ? [
+          ...proxy.peers.allow.map((cidr): ProxyOutbound => ({
+            destination: cidr,
+            protocol: 'UDP',
+            ports: `any, from/to relay ports ${relayPorts}`,
+            purpose: 'relayed media, both directions (conference servers also send to the relay ports)',
+          })),
+          {
+            destination: upstream.host,
+            protocol: 'TCP',
+            ports: upstream.port,
+            purpose: 'signaling upstream (proxy.signal.upstream)',
+          },
+        ]
+      : [],
+    warnings,
+  }
+}
+
+/** Left-aligned columns separated by two spaces. */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd()
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
+}
+
+/** The table IT reads (`pinhole-server whitelist`). */
+export function formatWhitelistText(config: ServerConfig): string {
+  const report = whitelistReport(config)
+  const out: string[] = []
+  for (const w of report.warnings) out.push(`WARNING: ${w}`)
+  if (report.rules.length > 0) {
+    out.push(`Allow outbound from desktops to the Pinhole proxy (region "${report.region}"):`, '')
+    out.push(
+      formatTable(
+        ['destination', 'protocol', 'port', 'purpose'],
+        report.rules.map((r) => [r.destination, r.protocol, String(r.port), r.purpose]),
+      ),
+    )
+    out.push('')
+  }
+  const closed = report.doNotOpen.map((c) => `${c.what} ${c.protocol} ${c.ports} (${c.reason})`)
+  out.push(`Do NOT open to desktops: ${closed.join('; ')}.`)
+  if (report.proxyOutbound.length > 0) {
+    out.push('', 'Between the proxy and the conference servers (DMZ side; the proxy needs nothing else):', '')
+    out.push(
+      formatTable(
+        ['destination', 'protocol', 'ports', 'purpose'],
+        report.proxyOutbound.map((o) => [o.destination, o.protocol, o.ports, o.purpose]),
+      ),
+    )
+  }
+  return `${out.join('\n')}\n`
+}
+
+/** `pinhole-server whitelist --json`. */
+export function formatWhitelistJson(config: ServerConfig): string {
+  return `${JSON.stringify(whitelistReport(config), null, 2)}\n`
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod'
+
+/**
+ * The proxy session contract (DESIGN.md §3 step 1): `POST /v1/proxy/session` on the proxy's TCP 443 with
+ * a join token, answered with everything the engine configures itself with. Shared by the proxy (which
+ * builds the answer) and the engine (which validates it).
+ */
+
+export const PROXY_SESSION_PATH = '/v1/proxy/session'
+export const SIGNAL_PATH = '/v1/signal'
+export const PROXY_SESSION_VERSION = 1
+
+/** Request body. The token may instead come as `Authorization: Bearer <token>`. */
+export const ProxySessionRequestSchema = z.object({ token: z.string().min(1) })
+export type ProxySessionRequest = z.infer<typeof ProxySessionRequestSchema>
+
+export const TurnUrlSchema = z.string().regex(/^turns?:[^?\s]+(\?transport=(udp|tcp))?$/, 'not a TURN URL')
+
+export const ProxySessionInfoSchema = z.object({
+  version: z.literal(PROXY_SESSION_VERSION),
+  region: z.string().min(1),
+  /** The proxy's clock, ms since the epoch (lets clients detect skew against credential expiry). */
+  serverTime: z.number().int().nonnegative(),
+  turn: z.object({
+    /** udp 3478, udp 7070, tcp 443, tls 443 — in that order. */
+    urls: z.array(TurnUrlSchema).min(1),
+    /** TURN REST username `expiry:uid`. */
+    username: z.string().min(1),
+    /** base64(HMAC-SHA1(secret, username)). */
+    credential: z.string().min(1),
+    ttlSeconds: z.number().int().positive(),
+    /** When the credential stops working, ms since the epoch (the username's expiry × 1000). */
+    expiresAt: z.number().int().nonnegative(),
+  }),
+  /** `wss://host:443/v1/signal`. */
+  signalUrl: z.string().regex(/^wss?:\/\/\S+$/, 'not a WebSocket URL'),
+  tls: z.object({
+    /** SHA-256 of the DER certificate, uppercase hex pairs joined by colons ("AB:CD:…"). */
+    fingerprintSha256: z.string().regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, 'not a SHA-256 fingerprint'),
+  }),
+})
+export type ProxySessionInfo = z.infer<typeof ProxySessionInfoSchema>
+
+/** Error codes the proxy's HTTP API answers with. */
+export const ProxyApiErrorCode = {
+  BadRequest: 'bad_request',
+  NotFound: 'not_found',
+  MethodNotAllowed: 'method_not_allowed',
+  PayloadTooLarge: 'payload_too_large',
+  UnsupportedMediaType: 'unsupported_media_type',
+  TokenMissing: 'token_missing',
+  TokenMalformed: 'token_malformed',
+  TokenInvalid: 'token_invalid',
+  TokenExpired: 'token_expired',
+  TokenClaims: 'token_claims',
+  AppUnknown: 'app_unknown',
+  Internal: 'internal',
+} as const
+export type ProxyApiErrorCode = (typeof ProxyApiErrorCode)[keyof typeof ProxyApiErrorCode]
+
+/** Every non-2xx answer of the proxy's HTTP API. `code` stays a string so older clients parse newer codes. */
+export const ProxyApiErrorSchema = z.object({
+  error: z.object({ code: z.string().min(1), message: z.string() }),
+})
+export type ProxyApiError = z.infer<typeof ProxyApiErrorSchema>
