@@ -35,6 +35,7 @@ function exercise(m: ProxyMetrics): void {
   m.errorSent(401)
   m.errorSent(438)
   m.errorSent(401)
+  m.listenerEvent('tls_handshake_timeout')
 }
 
 describe('ProxyMetrics', () => {
@@ -57,6 +58,7 @@ describe('ProxyMetrics', () => {
       signalFailures: {},
       rateLimited: 0,
       errors: {},
+      listenerEvents: {},
     })
   })
 
@@ -81,6 +83,7 @@ describe('ProxyMetrics', () => {
       signalFailures: { upstream_unreachable: 1 },
       rateLimited: 1,
       errors: { '401': 2, '438': 1 },
+      listenerEvents: { tls_handshake_timeout: 1 },
     })
   })
 
@@ -149,5 +152,16 @@ describe('ProxyMetrics', () => {
     expect(textA).toContain('process_cpu_user_seconds_total')
     expect(valueOf(textA, `${METRIC_PREFIX}rate_limited_total`)).toBe(1)
     expect(valueOf(textB, `${METRIC_PREFIX}rate_limited_total{region="shanghai"}`)).toBe(0)
+  })
+
+  it('files the TURN core\'s ignored inputs as malformed, rate-limited or dropped', () => {
+    const m = new ProxyMetrics({ defaultMetrics: false })
+    m.ignored('malformed', 'udp')
+    m.ignored('rate-limited', 'udp')
+    m.ignored('no-permission', 'peer')
+    const snap = m.snapshot()
+    expect(snap.malformed).toEqual({ udp: { stun: 1 } })
+    expect(snap.rateLimited).toBe(1)
+    expect(snap.dropped).toEqual({ 'no-permission': 1 })
   })
 })

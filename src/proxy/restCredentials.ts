@@ -13,7 +13,8 @@ export function turnRestCredential(secret: string, username: string): string {
 
 /** `${expiryUnixSeconds}:${uid}` with expiry = floor(nowMs / 1000) + ttlSeconds. */
 export function makeTurnUsername(uid: number | string, ttlSeconds: number, nowMs: number): string {
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new RangeError(`ttlSeconds must be > 0: ${ttlSeconds}`)
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0)
+    throw new RangeError(`ttlSeconds must be > 0: ${ttlSeconds}`)
   return `${Math.floor(nowMs / 1000) + ttlSeconds}:${uid}`
 }
 

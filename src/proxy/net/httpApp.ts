@@ -139,7 +139,8 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
 /** Reads the whole body, failing with 413 as soon as it exceeds `maxBytes` (Content-Length or streamed). */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0)
-  if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(HttpError.payloadTooLarge(maxBytes))
+  if (Number.isFinite(declared) && declared > maxBytes)
+    return Promise.reject(HttpError.payloadTooLarge(maxBytes))
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0

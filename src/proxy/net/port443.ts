@@ -135,10 +135,15 @@ export async function createPort443Listener(options: Port443Options): Promise<Po
   const cfg = { ...PORT443_DEFAULTS, ...definedOnly(options) }
   const emit = safeEmitter(options.onEvent)
   const sockets = new Set<net.Socket>()
-  /** Connections in their TLS handshake, by 4-tuple: `secureConnection` only hands us the TLSSocket. */
+  /**
+   * Connections in their TLS handshake, by 4-tuple: `tls.Server` builds the TLSSocket itself and its
+   * `secureConnection`/`tlsClientError` events hand us only that, not the raw socket we injected.
+   */
   const handshaking = new Map<string, Conn>()
   const httpStates = new WeakMap<object, HttpState>()
 
+  // Node enforces headersTimeout/requestTimeout from a check interval that only a *listening* server runs;
+  // this one never listens, so the deadlines are ours (armHttpTimers).
   const httpServer = http.createServer({ maxHeaderSize: cfg.maxHeaderBytes })
   httpServer.keepAliveTimeout = Math.min(cfg.httpKeepAliveTimeoutMs, cfg.httpHeadersTimeoutMs)
   httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -164,7 +169,8 @@ export async function createPort443Listener(options: Port443Options): Promise<Po
       return
     }
     if (socket.writable) {
-      const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
+      const status =
+        error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
     }
     if (conn) fail(conn, 'http_malformed', 1000)
@@ -195,7 +201,11 @@ export async function createPort443Listener(options: Port443Options): Promise<Po
     const conn: Conn = {
       raw,
       key: tupleKey(raw),
-      info: { remoteAddress: raw.remoteAddress ?? '', remotePort: raw.remotePort ?? 0, localPort: raw.localPort ?? 0 },
+      info: {
+        remoteAddress: raw.remoteAddress ?? '',
+        remotePort: raw.remotePort ?? 0,
+        localPort: raw.localPort ?? 0,
+      },
       stage: 'first-byte',
       timer: undefined,
       settled: false,

@@ -164,7 +164,7 @@ class Pair {
     })
     client.on('close', (code, reason) => {
       clientClosed = true
-      this.closeUpstream(code, reason.toString())
+      this.closeUpstream(code, code === 1006 ? 'client connection lost' : reason.toString())
       settle()
     })
 
@@ -237,7 +237,10 @@ class Pair {
       this.closeClient(CLOSE_BAD_GATEWAY, `upstream unavailable: ${this.upstreamError ?? 'closed'}`)
     } else if (code === 1006 || code === 1015) {
       this.emit('signal_upstream_lost')
-      this.closeClient(CLOSE_BAD_GATEWAY, `upstream connection lost${this.upstreamError ? `: ${this.upstreamError}` : ''}`)
+      this.closeClient(
+        CLOSE_BAD_GATEWAY,
+        `upstream connection lost${this.upstreamError ? `: ${this.upstreamError}` : ''}`,
+      )
     } else {
       this.closeClient(sendableCloseCode(code), reason)
     }

@@ -19,7 +19,10 @@ describe('loadOrGenerateCert', () => {
   let dir: string
 
   beforeAll(async () => {
-    generated = await loadOrGenerateCert({ commonName: 'pinhole-test', altNames: ['203.0.113.10', 'proxy.example'] })
+    generated = await loadOrGenerateCert({
+      commonName: 'pinhole-test',
+      altNames: ['203.0.113.10', 'proxy.example'],
+    })
     dir = await mkdtemp(join(tmpdir(), 'pinhole-cert-'))
   })
   afterAll(async () => {

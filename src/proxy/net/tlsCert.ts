@@ -97,7 +97,9 @@ async function generateCert(options: CertOptions): Promise<CertMaterial> {
 }
 
 function sanEntries(names: string[]): SanEntry[] {
-  const unique = [...new Set([...names, '127.0.0.1', '::1', 'localhost'].map((n) => n.trim()))].filter(Boolean)
+  const unique = [...new Set([...names, '127.0.0.1', '::1', 'localhost'].map((n) => n.trim()))].filter(
+    Boolean,
+  )
   return unique.map((name) => {
     const bare = name.replace(/^\[(.*)\]$/, '$1')
     return isIP(bare) !== 0 ? { type: 7, ip: bare } : { type: 2, value: name }

@@ -16,15 +16,10 @@ export interface JoinClaims {
 }
 
 export type JoinTokenFailureCode =
-  | 'token_malformed'
-  | 'token_invalid'
-  | 'token_expired'
-  | 'token_claims'
-  | 'app_unknown'
+  'token_malformed' | 'token_invalid' | 'token_expired' | 'token_claims' | 'app_unknown'
 
 export type JoinTokenResult =
-  | { ok: true; claims: JoinClaims }
-  | { ok: false; code: JoinTokenFailureCode; message: string }
+  { ok: true; claims: JoinClaims } | { ok: false; code: JoinTokenFailureCode; message: string }
 
 export interface MintJoinTokenOptions {
   appKey: string
@@ -76,8 +71,12 @@ export async function mintJoinToken(options: MintJoinTokenOptions): Promise<stri
 }
 
 /** Verifies a join token; expected failures come back as a code, never as a throw. */
-export async function verifyJoinToken(token: string, options: VerifyJoinTokenOptions): Promise<JoinTokenResult> {
-  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH) return fail('token_malformed', 'bad token length')
+export async function verifyJoinToken(
+  token: string,
+  options: VerifyJoinTokenOptions,
+): Promise<JoinTokenResult> {
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH)
+    return fail('token_malformed', 'bad token length')
   // The unverified payload only tells us whose secret to verify with; nothing else is trusted from it.
   let appKey: unknown
   try {
@@ -112,7 +111,8 @@ export async function verifyJoinToken(token: string, options: VerifyJoinTokenOpt
 
 function classifyJoseError(error: unknown): JoinTokenResult {
   if (error instanceof errors.JWTExpired) return fail('token_expired', 'token expired')
-  if (error instanceof errors.JWTClaimValidationFailed) return fail('token_claims', `claim ${error.claim}: ${error.reason}`)
+  if (error instanceof errors.JWTClaimValidationFailed)
+    return fail('token_claims', `claim ${error.claim}: ${error.reason}`)
   if (error instanceof errors.JWSSignatureVerificationFailed) return fail('token_invalid', 'bad signature')
   if (error instanceof errors.JOSEAlgNotAllowed) return fail('token_invalid', 'algorithm not allowed')
   if (error instanceof errors.JWSInvalid || error instanceof errors.JWTInvalid) {
