@@ -154,7 +154,7 @@ describe('ProxyMetrics', () => {
     expect(valueOf(textB, `${METRIC_PREFIX}rate_limited_total{region="shanghai"}`)).toBe(0)
   })
 
-  it('files the TURN core\'s ignored inputs as malformed, rate-limited or dropped', () => {
+  it("files the TURN core's ignored inputs as malformed, rate-limited or dropped", () => {
     const m = new ProxyMetrics({ defaultMetrics: false })
     m.ignored('malformed', 'udp')
     m.ignored('rate-limited', 'udp')
