@@ -109,9 +109,13 @@ export const TRANSPORT_UDP = 17
 export const PasswordAlgorithm = { MD5: 0x0001, SHA256: 0x0002 } as const
 export type PasswordAlgorithm = (typeof PasswordAlgorithm)[keyof typeof PasswordAlgorithm]
 
-/** RFC 8656 §12: channel numbers usable by clients. */
+/**
+ * Channel numbers we accept. RFC 8656 §12 narrowed clients to 0x4000–0x4FFF, but RFC 5766 allowed up to
+ * 0x7FFF and deployed clients (coturn's turnutils_uclient among them) still pick from the whole range; the
+ * first two bits (01) tell ChannelData from STUN either way, so accepting it costs nothing.
+ */
 export const CHANNEL_MIN = 0x4000
-export const CHANNEL_MAX = 0x4fff
+export const CHANNEL_MAX = 0x7fff
 
 export function encodeMessageType(method: number, cls: StunClass): number {
   return (

@@ -120,7 +120,7 @@ describe('ChannelData helpers properties', () => {
         const decoded = decodeChannelData(buf)
         if (decoded) {
           expect(decoded.channel).toBeGreaterThanOrEqual(0x4000)
-          expect(decoded.channel).toBeLessThanOrEqual(0x4fff)
+          expect(decoded.channel).toBeLessThanOrEqual(0x7fff)
           expect(decoded.data.length).toBe(buf.readUInt16BE(2))
         }
       }),

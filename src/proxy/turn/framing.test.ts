@@ -182,8 +182,6 @@ describe('TcpFramer', () => {
       ['first bits 11', [0xc0, 0x00, 0x00, 0x04]],
       ['0xff', [0xff, 0xff, 0xff, 0xff]],
       ['a TLS header read as STUN: length 0x0102 is not a multiple of 4', [0x16, 0x03, 0x01, 0x02]],
-      ['reserved channel 0x5000', [0x50, 0x00, 0x00, 0x04]],
-      ['reserved channel 0x7fff', [0x7f, 0xff, 0x00, 0x00]],
       ['STUN length not a multiple of 4', [0x00, 0x01, 0x00, 0x05]],
     ])('%s → invalid frame', (_name, bytes) => {
       expect(new TcpFramer({ maxFrameBytes: MAX }).push(Buffer.from(bytes), 0).error).toBe('invalid frame')
@@ -263,7 +261,7 @@ describe('encodeChannelData', () => {
     expect(encodeChannelData(0x4001, Buffer.alloc(n, 0x11), pad).toString('hex')).toBe(expected)
   })
 
-  it.each([0x3fff, 0x5000, 0x0000, 0xffff, 0x4000 + 0.5])('channel %s throws a RangeError', (channel) => {
+  it.each([0x3fff, 0x8000, 0x0000, 0xffff, 0x4000 + 0.5])('channel %s throws a RangeError', (channel) => {
     expect(() => encodeChannelData(channel, Buffer.alloc(1), false)).toThrow(RangeError)
   })
 
@@ -283,7 +281,7 @@ describe('decodeChannelData (datagrams, RFC 8656 §12.4–12.6)', () => {
     ['longer than the padding allows', '400100031111110000', undefined],
     ['extra word after an aligned frame', '400000041122334400000000', undefined],
     ['channel below 0x4000', '3fff000111', undefined],
-    ['reserved channel 0x5000', '5000000111', undefined],
+    ['RFC 5766 channel 0x7fff', '7fff000111', { channel: 0x7fff, data: '11' }],
     ['STUN, not ChannelData', '000100000000', undefined],
     ['three bytes', '400000', undefined],
     ['nothing', '', undefined],

@@ -146,8 +146,6 @@ export class TcpFramer {
       if ((length & 3) !== 0) return INVALID
       total = HEADER_LENGTH + length
     } else if (first === 0x40) {
-      // RFC 8656 §12: 0x4000–0x4FFF are channels; 0x5000–0x7FFF are reserved and cannot be framed.
-      if (buf.readUInt16BE(at) > CHANNEL_MAX) return INVALID
       total = CHANNEL_DATA_HEADER + length
     } else {
       return INVALID
@@ -176,7 +174,7 @@ function padding(total: number): number {
  */
 export function encodeChannelData(channel: number, data: Buffer, padForStream: boolean): Buffer {
   if (!Number.isInteger(channel) || channel < CHANNEL_MIN || channel > CHANNEL_MAX) {
-    throw new RangeError(`channel must be 0x4000–0x4FFF, got ${channel}`)
+    throw new RangeError(`channel must be 0x4000–0x7FFF, got ${channel}`)
   }
   if (data.length > 0xffff)
     throw new RangeError(`ChannelData carries at most 65535 bytes, got ${data.length}`)
