@@ -146,7 +146,6 @@ describe('ProxyServer: session API, TURN credentials and signaling on one TLS po
   it('relays signaling to the conference server over wss on the same port, both ways', async () => {
     const ws = new WebSocket(`wss://127.0.0.1:${server.addresses().tcp}/v1/signal?channel=room-1`, {
       ca: server.tlsCertificatePem,
-      servername: 'localhost',
     })
     const messages: string[] = []
     ws.on('message', (data) => messages.push(String(data)))
