@@ -1,0 +1,189 @@
+import type { Logger } from 'pino'
+import type {
+  KickReason,
+  LeaveReason,
+  MediaKind,
+  ParticipantInfo,
+  ServerMessageBody,
+} from '../shared/signaling'
+import type { SfuConfig } from './config'
+import { SfuError } from './errors'
+import type { SfuMetrics } from './metrics'
+import { Participant, type ParticipantState, type SessionPort } from './participant'
+import type { Track } from './track'
+
+/** The admin view of a channel (what tests and operators read; no private fields needed). */
+export interface ChannelSnapshot {
+  name: string
+  participants: {
+    uid: number
+    state: ParticipantState
+    tracks: { trackId: string; kind: MediaKind; subscribers: number }[]
+    subscriptions: number
+  }[]
+}
+
+export interface ChannelDeps {
+  config: SfuConfig
+  metrics: SfuMetrics
+  logger: Logger
+  closed: (channel: Channel) => void
+}
+
+/**
+ * A channel: created on first join, closed when its last participant leaves (or by an admin call, which
+ * kicks everyone with `channelClosed`). uids are unique within it. It wires participants together: a
+ * track one publishes is subscribed by every other participant.
+ */
+export class Channel {
+  private readonly participants = new Map<number, Participant>()
+  private closed = false
+
+  constructor(
+    readonly name: string,
+    private readonly deps: ChannelDeps,
+  ) {}
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  get size(): number {
+    return this.participants.size
+  }
+
+  get(uid: number): Participant | undefined {
+    return this.participants.get(uid)
+  }
+
+  /**
+   * Adds a participant bound to `session`: it is told who is here (`joined`), the others are told of it
+   * (`userJoined`), and its first offer carries every track already published.
+   */
+  admit(session: SessionPort, uid: number, publish: Record<MediaKind, boolean>): Participant {
+    if (this.closed) throw SfuError.closed(`channel ${this.name}`)
+    if (this.participants.has(uid)) throw new Error(`uid ${uid} is already in channel ${this.name}`)
+    const { config, metrics, logger } = this.deps
+    const participant = new Participant({
+      uid,
+      channel: this.name,
+      publish,
+      config,
+      metrics,
+      logger,
+      hooks: {
+        trackPublished: (p, track) => this.onTrackPublished(p, track),
+        trackUnpublished: (p, track) => this.broadcast(trackMessage('trackUnpublished', track), p.uid),
+        keyframeRequest: (target) => this.requestKeyframe(target),
+        closed: (p, reason) => this.onParticipantClosed(p, reason),
+      },
+    })
+    participant.attach(session)
+    const others = [...this.participants.values()]
+    this.participants.set(uid, participant)
+    participant.send(this.joinedMessage(participant, false))
+    this.broadcast({ type: 'userJoined', uid }, uid)
+    for (const other of others) {
+      for (const track of other.transport.publishedTracks()) participant.transport.subscribe(track)
+    }
+    participant.transport.start()
+    return participant
+  }
+
+  /** Binds a new connection to a participant in its grace period (or replaces a live one). */
+  resume(participant: Participant, session: SessionPort): void {
+    if (this.closed) throw SfuError.closed(`channel ${this.name}`)
+    participant.attach(session)
+    participant.send(this.joinedMessage(participant, true))
+    participant.resendPendingOffer()
+  }
+
+  joinedMessage(participant: Participant, resumed: boolean): ServerMessageBody {
+    const { config } = this.deps
+    return {
+      type: 'joined',
+      sessionId: participant.sessionId,
+      channel: this.name,
+      uid: participant.uid,
+      resumed,
+      participants: this.infos(participant.uid),
+      limits: { maxMessageBytes: config.maxMessageBytes, reconnectGraceMs: config.reconnectGraceMs },
+    }
+  }
+
+  broadcast(body: ServerMessageBody, exceptUid?: number): void {
+    for (const participant of this.participants.values()) {
+      if (participant.uid !== exceptUid) participant.send(body)
+    }
+  }
+
+  /** Kicks everyone; the channel closes when the last one is gone. */
+  close(reason: Extract<KickReason, 'channelClosed' | 'serverShutdown'>): void {
+    if (this.closed) return
+    for (const participant of [...this.participants.values()]) {
+      participant.kick(reason, reason === 'channelClosed' ? 'channel closed' : 'server shutting down')
+    }
+    this.finish()
+  }
+
+  snapshot(): ChannelSnapshot {
+    return {
+      name: this.name,
+      participants: [...this.participants.values()].map((p) => ({
+        uid: p.uid,
+        state: p.state,
+        tracks: p.transport.publishedTracks().map((t) => ({
+          trackId: t.id,
+          kind: t.kind,
+          subscribers: t.subscriberCount,
+        })),
+        subscriptions: p.transport.subscriptionCount(),
+      })),
+    }
+  }
+
+  private infos(exceptUid: number): ParticipantInfo[] {
+    return [...this.participants.values()]
+      .filter((p) => p.uid !== exceptUid)
+      .map((p) => ({
+        uid: p.uid,
+        tracks: p.transport.publishedTracks().map((t) => ({ trackId: t.id, kind: t.kind })),
+      }))
+  }
+
+  private onTrackPublished(publisher: Participant, track: Track): void {
+    this.broadcast(trackMessage('trackPublished', track), publisher.uid)
+    for (const participant of this.participants.values()) {
+      if (participant.uid !== publisher.uid && participant.state !== 'closed')
+        participant.transport.subscribe(track)
+    }
+  }
+
+  private requestKeyframe(uid: number): boolean {
+    const video = this.participants
+      .get(uid)
+      ?.transport.publishedTracks()
+      .find((t) => t.kind === 'video')
+    video?.requestKeyframe('signal')
+    return video !== undefined
+  }
+
+  private onParticipantClosed(participant: Participant, reason: LeaveReason): void {
+    if (this.participants.get(participant.uid) !== participant) return
+    this.participants.delete(participant.uid)
+    this.deps.metrics.leaves.inc({ reason })
+    this.broadcast({ type: 'userLeft', uid: participant.uid, reason })
+    if (this.participants.size === 0) this.finish()
+  }
+
+  private finish(): void {
+    if (this.closed || this.participants.size > 0) return
+    this.closed = true
+    this.deps.logger.info({ channel: this.name }, 'channel closed')
+    this.deps.closed(this)
+  }
+}
+
+function trackMessage(type: 'trackPublished' | 'trackUnpublished', track: Track): ServerMessageBody {
+  return { type, uid: track.uid, trackId: track.id, kind: track.kind }
+}

@@ -1,0 +1,144 @@
+import type { Logger } from 'pino'
+import { SIGNAL_ERROR_MESSAGES, SignalErrorCode } from '../shared/codes'
+import type { JoinMessage } from '../shared/signaling'
+import { Channel, type ChannelSnapshot } from './channel'
+import type { SfuApp, SfuConfig } from './config'
+import type { SfuGaugeSource, SfuMetrics } from './metrics'
+import type { Participant, SessionPort } from './participant'
+import { checkJoin, secretLookup } from './tokens'
+
+/** The connection side of a join: where the verdict goes. */
+export interface JoiningSession extends SessionPort {
+  /** Refuses the join: an `error` with the code, then a close. */
+  refuse(code: SignalErrorCode, message: string): void
+  /** The join succeeded: route in-call messages to `participant` from now on. */
+  bind(participant: Participant): void
+}
+
+export interface ConferenceDeps {
+  config: SfuConfig
+  apps: readonly SfuApp[]
+  metrics: SfuMetrics
+  logger: Logger
+  now?: () => number
+}
+
+/**
+ * Channels and the join rules, independent of HTTP and WebSockets: token checks, uid uniqueness (a second
+ * join with the same uid kicks the first, "server kicked"), resume within the grace period, limits.
+ */
+export class Conference {
+  private readonly channels = new Map<string, Channel>()
+  private readonly secretFor: (appKey: string) => string | undefined
+  private drainingValue = false
+  private closed = false
+
+  constructor(private readonly deps: ConferenceDeps) {
+    this.secretFor = secretLookup(deps.apps)
+  }
+
+  get draining(): boolean {
+    return this.drainingValue
+  }
+
+  /** Refuse new joins from now on (resumes of present participants are still accepted). */
+  startDraining(): void {
+    this.drainingValue = true
+  }
+
+  async join(session: JoiningSession, message: JoinMessage): Promise<void> {
+    const { config, metrics, logger } = this.deps
+    const refuse = (code: SignalErrorCode, detail: string = SIGNAL_ERROR_MESSAGES[code]): void => {
+      metrics.joinFailures.inc({ code })
+      logger.info({ channel: message.channel, uid: message.uid, code }, 'join refused')
+      session.refuse(code, detail)
+    }
+    if (this.closed) return refuse(SignalErrorCode.ServerDraining)
+    const verdict = await checkJoin(message, {
+      apps: this.deps.apps,
+      secretFor: this.secretFor,
+      ...(this.deps.now ? { now: this.deps.now } : {}),
+      clockToleranceSeconds: config.tokenClockToleranceSeconds,
+    })
+    if (!session.isOpen) return
+    if (!verdict.ok) return refuse(verdict.code, verdict.message)
+    if (this.closed) return refuse(SignalErrorCode.ServerDraining)
+
+    const existing = this.channels.get(message.channel)?.get(message.uid)
+    if (existing && message.resume !== undefined && message.resume === existing.sessionId) {
+      const channel = this.channels.get(message.channel)
+      if (channel) {
+        session.bind(existing)
+        channel.resume(existing, session)
+        metrics.joins.inc({ resumed: 'true' })
+        return
+      }
+    }
+    if (this.drainingValue) return refuse(SignalErrorCode.ServerDraining)
+    // NERTC behaviour: the newcomer wins, the participant already holding the uid is kicked.
+    existing?.kick('serverKicked', 'server kicked')
+
+    let channel = this.channels.get(message.channel)
+    if (!channel) {
+      if (this.channels.size >= config.maxChannels) return refuse(SignalErrorCode.ServerFull)
+      channel = new Channel(message.channel, {
+        config,
+        metrics,
+        logger,
+        closed: (c) => {
+          if (this.channels.get(c.name) === c) this.channels.delete(c.name)
+        },
+      })
+      this.channels.set(message.channel, channel)
+    }
+    if (channel.size >= config.maxParticipants) return refuse(SignalErrorCode.ChannelFull)
+    const participant = channel.admit(session, message.uid, message.capabilities)
+    session.bind(participant)
+    metrics.joins.inc({ resumed: 'false' })
+    logger.info({ channel: channel.name, uid: message.uid }, 'joined')
+  }
+
+  /** Admin call: kicks everyone in the channel with `channelClosed`. False when there is no such channel. */
+  closeChannel(name: string): boolean {
+    const channel = this.channels.get(name)
+    if (!channel) return false
+    channel.close('channelClosed')
+    return true
+  }
+
+  snapshot(): ChannelSnapshot[] {
+    return [...this.channels.values()].map((channel) => channel.snapshot())
+  }
+
+  counts(connections: number): SfuGaugeSource {
+    const counts: SfuGaugeSource = {
+      connections,
+      channels: this.channels.size,
+      participants: 0,
+      tracks: { audio: 0, video: 0 },
+      subscriptions: 0,
+    }
+    for (const channel of this.channels.values()) {
+      for (const p of channel.snapshot().participants) {
+        counts.participants++
+        counts.subscriptions += p.subscriptions
+        for (const track of p.tracks) counts.tracks[track.kind]++
+      }
+    }
+    return counts
+  }
+
+  get participantCount(): number {
+    let count = 0
+    for (const channel of this.channels.values()) count += channel.size
+    return count
+  }
+
+  /** Kicks everyone with `serverShutdown`. */
+  close(): void {
+    this.closed = true
+    this.drainingValue = true
+    for (const channel of [...this.channels.values()]) channel.close('serverShutdown')
+    this.channels.clear()
+  }
+}

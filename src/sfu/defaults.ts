@@ -1,0 +1,32 @@
+/**
+ * Every conference-server default, in one place (STYLE.md). The config schema reads them from here and
+ * docs/sfu.md documents the same values.
+ */
+export const SFU_DEFAULTS = {
+  enabled: false,
+  /** Loopback unless told otherwise: the proxy (or the embedded app) reaches the server locally. */
+  listenHost: '127.0.0.1',
+  port: 7880,
+  announcedAddress: '127.0.0.1',
+  maxParticipants: 16,
+  maxChannels: 1000,
+  maxConnections: 2000,
+  reconnectGraceMs: 10_000,
+  devTokens: false,
+  devTokenTtlSeconds: 3600,
+  maxMessageBytes: 65_536,
+  /** A connection that has not joined by then is closed (4000). */
+  joinTimeoutMs: 10_000,
+  /** An offer not answered by then closes the connection (the participant can resume). */
+  negotiationTimeoutMs: 10_000,
+  /** WebSocket protocol pings; a connection that misses one pong is considered dropped. */
+  keepaliveMs: 10_000,
+  /** Malformed messages tolerated per connection before it is closed (1008). */
+  maxBadMessages: 20,
+  /** A slow reader whose send queue exceeds this is closed. */
+  maxBufferedBytes: 1_048_576,
+  /** Server-side PLI rate limit per published video track (many subscribers joining at once). */
+  keyframeMinIntervalMs: 250,
+  drainTimeoutMs: 30_000,
+  tokenClockToleranceSeconds: 5,
+} as const

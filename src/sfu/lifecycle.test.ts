@@ -1,0 +1,110 @@
+import { pino } from 'pino'
+import { describe, expect, it } from 'vitest'
+import { mintJoinToken } from '../proxy/net/tokens'
+import { SignalCloseCode, type SignalErrorCode } from '../shared/codes'
+import type { ServerMessageBody } from '../shared/signaling'
+import { Conference, type JoiningSession } from './conference'
+import { SfuConfigSchema } from './config'
+import { SfuError } from './errors'
+import { SfuMetrics } from './metrics'
+import type { Participant } from './participant'
+
+const app = { appKey: 'app', secret: 'secret-0123456789abcdef' }
+
+/** A signaling connection without a socket: records what the server sends and how it closes. */
+class FakeSession implements JoiningSession {
+  readonly sent: ServerMessageBody[] = []
+  closeCode: number | undefined
+  participant: Participant | undefined
+
+  get isOpen(): boolean {
+    return this.closeCode === undefined
+  }
+  send(body: ServerMessageBody): void {
+    this.sent.push(body)
+  }
+  close(code: number): void {
+    this.closeCode ??= code
+    this.participant?.detach(this)
+  }
+  refuse(code: SignalErrorCode, message: string): void {
+    this.send({ type: 'error', code, message, ref: 'join' })
+    this.close(SignalCloseCode.JoinRefused)
+  }
+  bind(participant: Participant): void {
+    this.participant = participant
+  }
+}
+
+async function setup() {
+  const config = SfuConfigSchema.parse({ port: 0, reconnectGraceMs: 50 })
+  const conference = new Conference({
+    config,
+    apps: [app],
+    metrics: new SfuMetrics(),
+    logger: pino({ level: 'silent' }),
+  })
+  const join = async (uid: number, channel = 'c') => {
+    const session = new FakeSession()
+    const token = await mintJoinToken({ ...app, channel, uid, ttlSeconds: 60 })
+    await conference.join(session, {
+      v: 1,
+      type: 'join',
+      token,
+      channel,
+      uid,
+      capabilities: { audio: true, video: true },
+    })
+    return session
+  }
+  return { conference, join }
+}
+
+describe('closing cascades', () => {
+  it('closes a channel’s participants and transports, and they reject calls afterwards', async () => {
+    const { conference, join } = await setup()
+    const [a, b] = [await join(1), await join(2)]
+    const participant = a.participant!
+
+    expect(conference.closeChannel('c')).toBe(true)
+
+    for (const session of [a, b]) {
+      expect(session.sent.at(-1)).toMatchObject({ type: 'kicked', reason: 'channelClosed' })
+      expect(session.closeCode).toBe(SignalCloseCode.Kicked)
+    }
+    expect(participant.state).toBe('closed')
+    expect(participant.transport.isClosed).toBe(true)
+    expect(conference.snapshot()).toEqual([])
+    await expect(participant.handle({ v: 1, type: 'renegotiate' })).rejects.toThrow(SfuError)
+    expect(() => participant.transport.requestNegotiation()).toThrow(/closed/)
+  })
+
+  it('removes a participant whose connection drops once the grace period is over', async () => {
+    const { conference, join } = await setup()
+    const [a, b] = [await join(1), await join(2)]
+
+    a.close(SignalCloseCode.Normal)
+    expect(conference.snapshot()[0]?.participants.map((p) => [p.uid, p.state])).toEqual([
+      [1, 'disconnected'],
+      [2, 'connected'],
+    ])
+    await new Promise((resolve) => setTimeout(resolve, 80))
+
+    expect(b.sent).toContainEqual({ type: 'userLeft', uid: 1, reason: 'timeout' })
+    expect(conference.snapshot()[0]?.participants.map((p) => p.uid)).toEqual([2])
+    conference.close()
+    expect(b.sent.at(-1)).toMatchObject({ type: 'kicked', reason: 'serverShutdown' })
+    expect(b.closeCode).toBe(SignalCloseCode.GoingAway)
+  })
+
+  it('forgets an empty channel, and a later join opens a new one', async () => {
+    const { conference, join } = await setup()
+    const a = await join(1)
+    await a.participant!.handle({ v: 1, type: 'leave' })
+    expect(conference.snapshot()).toEqual([])
+
+    const again = await join(1)
+    expect(again.sent[0]).toMatchObject({ type: 'joined', resumed: false, participants: [] })
+    conference.close()
+  })
+})

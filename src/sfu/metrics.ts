@@ -1,0 +1,137 @@
+import { Counter, Gauge, Registry } from 'prom-client'
+import type { MediaKind } from '../shared/signaling'
+
+/** Live counts, read at scrape time so that gauges cannot drift from the state they describe. */
+export interface SfuGaugeSource {
+  connections: number
+  channels: number
+  participants: number
+  tracks: Record<MediaKind, number>
+  subscriptions: number
+}
+
+/**
+ * The conference server's metrics, in their own prom-client Registry (the admin listener serves it).
+ * Packet counters are plain numbers on the hot path, folded into prom-client counters at scrape time.
+ */
+export class SfuMetrics {
+  readonly registry = new Registry()
+  private source: (() => SfuGaugeSource) | undefined
+  private readonly forwardedPackets: Record<MediaKind, number> = { audio: 0, video: 0 }
+  private readonly forwardedBytes: Record<MediaKind, number> = { audio: 0, video: 0 }
+  private readonly reported = { packets: { audio: 0, video: 0 }, bytes: { audio: 0, video: 0 } }
+
+  readonly joins: Counter<'resumed'>
+  readonly joinFailures: Counter<'code'>
+  readonly leaves: Counter<'reason'>
+  readonly badMessages: Counter<'code'>
+  readonly keyframeRequests: Counter<'source'>
+  readonly negotiations: Counter<'result'>
+
+  constructor(prefix = 'pinhole_sfu_') {
+    const registers = [this.registry]
+    const gauge = (name: string, help: string, read: (s: SfuGaugeSource) => number): void => {
+      const metric: Gauge = new Gauge({
+        name: prefix + name,
+        help,
+        registers,
+        collect: () => {
+          if (this.source) metric.set(read(this.source()))
+        },
+      })
+    }
+    gauge('connections', 'Open signaling WebSockets', (s) => s.connections)
+    gauge('channels', 'Open channels', (s) => s.channels)
+    gauge(
+      'participants',
+      'Participants in channels (including those in their reconnect grace period)',
+      (s) => {
+        return s.participants
+      },
+    )
+    gauge('subscriptions', 'Forwarding paths from a published track to a subscriber', (s) => s.subscriptions)
+    const tracks: Gauge<'kind'> = new Gauge({
+      name: prefix + 'tracks',
+      help: 'Published tracks',
+      labelNames: ['kind'],
+      registers,
+      collect: () => {
+        if (!this.source) return
+        const counts = this.source().tracks
+        tracks.set({ kind: 'audio' }, counts.audio)
+        tracks.set({ kind: 'video' }, counts.video)
+      },
+    })
+    const folded = (which: 'packets' | 'bytes', help: string, totals: Record<MediaKind, number>): void => {
+      const counter: Counter<'kind'> = new Counter({
+        name: `${prefix}forwarded_${which}_total`,
+        help,
+        labelNames: ['kind'],
+        registers,
+        collect: () => {
+          for (const kind of ['audio', 'video'] as const) {
+            const delta = totals[kind] - this.reported[which][kind]
+            if (delta > 0) counter.inc({ kind }, delta)
+            this.reported[which][kind] = totals[kind]
+          }
+        },
+      })
+    }
+    folded('packets', 'RTP packets forwarded to subscribers', this.forwardedPackets)
+    folded('bytes', 'RTP payload bytes forwarded to subscribers', this.forwardedBytes)
+    this.joins = new Counter({
+      name: prefix + 'joins_total',
+      help: 'Successful joins',
+      labelNames: ['resumed'],
+      registers,
+    })
+    this.joinFailures = new Counter({
+      name: prefix + 'join_failures_total',
+      help: 'Refused joins by code',
+      labelNames: ['code'],
+      registers,
+    })
+    this.leaves = new Counter({
+      name: prefix + 'leaves_total',
+      help: 'Participants gone, by reason',
+      labelNames: ['reason'],
+      registers,
+    })
+    this.badMessages = new Counter({
+      name: prefix + 'bad_messages_total',
+      help: 'Signaling messages refused, by code',
+      labelNames: ['code'],
+      registers,
+    })
+    this.keyframeRequests = new Counter({
+      name: prefix + 'keyframe_requests_total',
+      help: 'Keyframe requests sent to publishers (after rate limiting), by what caused them',
+      labelNames: ['source'],
+      registers,
+    })
+    this.negotiations = new Counter({
+      name: prefix + 'negotiations_total',
+      help: 'Offer/answer exchanges by result',
+      labelNames: ['result'],
+      registers,
+    })
+  }
+
+  /** The server registers where live counts come from; one source at a time. */
+  observe(source: () => SfuGaugeSource): void {
+    this.source = source
+  }
+
+  /** Hot path: one call per forwarded packet and subscriber. */
+  forwarded(kind: MediaKind, bytes: number): void {
+    this.forwardedPackets[kind]++
+    this.forwardedBytes[kind] += bytes
+  }
+
+  /** Totals without a scrape (bench, health details). */
+  forwardedTotals(): { packets: number; bytes: number } {
+    const p = this.forwardedPackets
+    const b = this.forwardedBytes
+    return { packets: p.audio + p.video, bytes: b.audio + b.video }
+  }
+}

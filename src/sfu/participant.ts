@@ -1,0 +1,196 @@
+import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import { SIGNAL_ERROR_MESSAGES, SignalCloseCode, SignalErrorCode } from '../shared/codes'
+import {
+  assertNever,
+  type ClientMessage,
+  type KickReason,
+  type LeaveReason,
+  type MediaKind,
+  type ServerMessageBody,
+} from '../shared/signaling'
+import type { SfuConfig } from './config'
+import { SfuError } from './errors'
+import type { SfuMetrics } from './metrics'
+import type { Track } from './track'
+import { Transport } from './transport'
+
+/** What a participant needs of its signaling connection (a WebSocket in production, a fake in tests). */
+export interface SessionPort {
+  readonly isOpen: boolean
+  send(body: ServerMessageBody): void
+  close(code: SignalCloseCode, reason: string): void
+}
+
+/** Messages a joined participant handles (join and ping stay with the session). */
+export type InCallMessage = Exclude<ClientMessage, { type: 'join' | 'ping' }>
+
+export interface ParticipantHooks {
+  trackPublished: (participant: Participant, track: Track) => void
+  trackUnpublished: (participant: Participant, track: Track) => void
+  /** Finds `uid`'s video and asks for a keyframe; false when there is none. */
+  keyframeRequest: (uid: number) => boolean
+  closed: (participant: Participant, reason: LeaveReason) => void
+}
+
+export interface ParticipantOptions {
+  uid: number
+  channel: string
+  publish: Record<MediaKind, boolean>
+  config: SfuConfig
+  metrics: SfuMetrics
+  logger: Logger
+  hooks: ParticipantHooks
+}
+
+/** connected ⇄ disconnected (socket gone, within the grace period) → closed. */
+export type ParticipantState = 'connected' | 'disconnected' | 'closed'
+
+export class Participant {
+  readonly uid: number
+  /** Given to the client in `joined`; presenting it in a later join resumes this participant. */
+  readonly sessionId = randomUUID()
+  readonly transport: Transport
+  private stateValue: ParticipantState = 'disconnected'
+  private session: SessionPort | undefined
+  private graceTimer: NodeJS.Timeout | undefined
+  private readonly logger: Logger
+
+  constructor(private readonly options: ParticipantOptions) {
+    this.uid = options.uid
+    this.logger = options.logger.child({ channel: options.channel, uid: options.uid })
+    this.transport = new Transport({
+      uid: options.uid,
+      publish: options.publish,
+      config: options.config,
+      metrics: options.metrics,
+      logger: this.logger,
+      hooks: {
+        sendOffer: (offer) => this.send(offer),
+        trackPublished: (track) => options.hooks.trackPublished(this, track),
+        trackUnpublished: (track) => options.hooks.trackUnpublished(this, track),
+        negotiationTimedOut: () => this.protocolError(SignalErrorCode.NegotiationTimeout),
+        failed: (error) => {
+          this.logger.error({ err: error }, 'negotiation failed for good')
+          this.kick('serverKicked', 'media negotiation failed')
+        },
+      },
+    })
+  }
+
+  get state(): ParticipantState {
+    return this.stateValue
+  }
+
+  /** Binds a signaling connection (a first join, or a resume); the previous one, if open, is replaced. */
+  attach(session: SessionPort): void {
+    this.assertOpen()
+    const previous = this.session
+    this.session = session
+    this.stateValue = 'connected'
+    clearTimeout(this.graceTimer)
+    this.graceTimer = undefined
+    if (previous && previous !== session && previous.isOpen) {
+      previous.close(SignalCloseCode.Replaced, 'resumed on another connection')
+    }
+  }
+
+  /** After a resume: the offer the previous connection never answered. */
+  resendPendingOffer(): void {
+    const offer = this.transport.resendOffer()
+    if (offer) this.send(offer)
+  }
+
+  /** The signaling connection is gone: keep the media for the grace period, then leave with `timeout`. */
+  detach(session: SessionPort): void {
+    if (this.session !== session || this.stateValue !== 'connected') return
+    this.session = undefined
+    this.stateValue = 'disconnected'
+    this.logger.info({ graceMs: this.options.config.reconnectGraceMs }, 'signaling lost; grace period')
+    this.graceTimer = setTimeout(() => this.close('timeout'), this.options.config.reconnectGraceMs)
+  }
+
+  send(body: ServerMessageBody): void {
+    if (this.session?.isOpen) this.session.send(body)
+  }
+
+  async handle(message: InCallMessage): Promise<void> {
+    this.assertOpen()
+    switch (message.type) {
+      case 'answer':
+        return this.answer(message.seq, message.sdp)
+      case 'renegotiate':
+        this.transport.requestNegotiation()
+        return
+      case 'publish':
+        this.transport.setPublishing(message.kind, true)
+        return
+      case 'unpublish':
+        this.transport.setPublishing(message.kind, false)
+        return
+      case 'keyframeRequest':
+        if (!this.options.hooks.keyframeRequest(message.uid))
+          this.error(SignalErrorCode.UnknownUser, 'keyframeRequest')
+        return
+      case 'leave': {
+        const session = this.session
+        this.close('leave')
+        session?.close(SignalCloseCode.Normal, 'left')
+        return
+      }
+      default:
+        return assertNever(message, 'message type')
+    }
+  }
+
+  private async answer(seq: number, sdp: string): Promise<void> {
+    try {
+      const result = await this.transport.handleAnswer(seq, sdp)
+      if (result === 'stale') this.error(SignalErrorCode.StaleAnswer, 'answer')
+    } catch (error) {
+      if (error instanceof SfuError && error.code === SignalErrorCode.NegotiationFailed) {
+        this.logger.info({ err: error.cause }, 'answer refused')
+        this.protocolError(SignalErrorCode.NegotiationFailed)
+        return
+      }
+      if (error instanceof SfuError && error.code === 'closed' && this.stateValue === 'closed') return
+      throw error
+    }
+  }
+
+  /** A broken negotiation: say why and drop the connection; the client may resume and answer again. */
+  private protocolError(code: SignalErrorCode): void {
+    const session = this.session
+    this.error(code, 'answer')
+    session?.close(SignalCloseCode.ProtocolError, code)
+  }
+
+  private error(code: SignalErrorCode, ref: string): void {
+    this.send({ type: 'error', code, message: SIGNAL_ERROR_MESSAGES[code], ref })
+  }
+
+  /** Tells the client why, closes its connection, and leaves with the same reason. */
+  kick(reason: KickReason, message: string): void {
+    if (this.stateValue === 'closed') return
+    const session = this.session
+    this.send({ type: 'kicked', reason, message })
+    this.close(reason)
+    const code = reason === 'serverShutdown' ? SignalCloseCode.GoingAway : SignalCloseCode.Kicked
+    session?.close(code, message)
+  }
+
+  /** Closes the transport (and so its tracks and subscriptions) and tells the channel. Idempotent. */
+  close(reason: LeaveReason): void {
+    if (this.stateValue === 'closed') return
+    this.stateValue = 'closed'
+    clearTimeout(this.graceTimer)
+    this.session = undefined
+    this.transport.close()
+    this.logger.info({ reason }, 'participant closed')
+    this.options.hooks.closed(this, reason)
+  }
+
+  private assertOpen(): void {
+    if (this.stateValue === 'closed') throw SfuError.closed(`participant ${this.uid}`)
+  }
+}

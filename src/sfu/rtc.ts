@@ -1,0 +1,80 @@
+import { isIPv4 } from 'node:net'
+import { type RTCPeerConnectionConfig, RTCRtpCodecParameters } from 'werift'
+import type { SfuConfig } from './config'
+
+/**
+ * How the server's werift PeerConnections are configured (docs/sfu.md, "Media").
+ *
+ * - ICE lite (RFC 8445 §2.5): the server answers connectivity checks and sends none of its own, so it
+ *   never probes anything; the client (full ICE, controlling) picks the pair.
+ * - Exactly one host candidate, on the announced address: werift's interface enumeration is switched off
+ *   (`iceUseIpv4/6: false`) and the announced address is added as the only host address; its socket binds
+ *   to `rtcListenHost` (or `listenHost`).
+ * - `iceServers: []` explicitly, and ICE lite: werift's default is a public Google STUN server, and a full
+ *   agent with no STUN server falls back to it; a lite agent gathers no server-reflexive candidate at all.
+ * - One codec per kind (Opus, VP8): forwarding never has to translate payloads, only payload types and
+ *   SSRCs, which werift's RTCRtpSender rewrites to its own on every packet.
+ */
+
+export const OPUS_PAYLOAD_TYPE = 111
+export const VP8_PAYLOAD_TYPE = 96
+
+export function sfuCodecs(): NonNullable<RTCPeerConnectionConfig['codecs']> {
+  return {
+    audio: [
+      new RTCRtpCodecParameters({
+        mimeType: 'audio/opus',
+        clockRate: 48_000,
+        channels: 2,
+        payloadType: OPUS_PAYLOAD_TYPE,
+      }),
+    ],
+    video: [
+      new RTCRtpCodecParameters({
+        mimeType: 'video/VP8',
+        clockRate: 90_000,
+        payloadType: VP8_PAYLOAD_TYPE,
+        rtcpFeedback: [
+          { type: 'nack' },
+          { type: 'nack', parameter: 'pli' },
+          { type: 'ccm', parameter: 'fir' },
+        ],
+      }),
+    ],
+  }
+}
+
+export function serverPeerConfig(config: SfuConfig): RTCPeerConnectionConfig {
+  const bind = config.rtcListenHost ?? config.listenHost
+  return {
+    codecs: sfuCodecs(),
+    headerExtensions: { audio: [], video: [] },
+    bundlePolicy: 'max-bundle',
+    iceServers: [],
+    iceLite: true,
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    iceUseTcp: false,
+    iceAdditionalHostAddresses: [config.announcedAddress],
+    iceInterfaceAddresses: isIPv4(config.announcedAddress) ? { udp4: bind } : { udp6: bind },
+    ...(config.rtcPortRange ? { icePortRange: config.rtcPortRange } : {}),
+  }
+}
+
+/**
+ * Drops remote candidates the server must not act on: mDNS names (`.local`, which werift would resolve
+ * with a multicast query) and anything not UDP. The server is ICE lite, so remote candidates only name
+ * where checks may come from; the client's checks still reach it from wherever they are sent.
+ */
+export function sanitizeRemoteSdp(sdp: string): string {
+  return sdp
+    .split(/\r?\n/)
+    .filter((line) => {
+      if (!line.startsWith('a=candidate:')) return true
+      const fields = line.split(' ')
+      const transport = fields[2]?.toLowerCase()
+      const address = fields[4] ?? ''
+      return transport === 'udp' && !address.toLowerCase().endsWith('.local')
+    })
+    .join('\r\n')
+}

@@ -1,0 +1,257 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
+import { WebSocketServer } from 'ws'
+import { mintJoinToken } from '../proxy/net/tokens'
+import { SIGNAL_PATH } from '../shared/proxySession'
+import { DEV_TOKEN_PATH, DevTokenRequestSchema, type DevTokenResponse } from '../shared/signaling'
+import type { ChannelSnapshot } from './channel'
+import { Conference } from './conference'
+import type { SfuApp, SfuConfig } from './config'
+import { SFU_DEFAULTS } from './defaults'
+import { SfuMetrics } from './metrics'
+import { SignalSession } from './session'
+
+export interface ConferenceServerDeps {
+  apps: readonly SfuApp[]
+  logger: Logger
+  metrics?: SfuMetrics
+  now?: () => number
+}
+
+export interface SfuHealth {
+  ok: boolean
+  details: {
+    listening: boolean
+    draining: boolean
+    connections: number
+    channels: number
+    participants: number
+    forwardedPackets: number
+  }
+}
+
+const MAX_TOKEN_BODY_BYTES = 4096
+const HTTP_HEADERS_TIMEOUT_MS = 10_000
+const HTTP_REQUEST_TIMEOUT_MS = 30_000
+
+/**
+ * The conference server process part: one HTTP listener that upgrades `/v1/signal` to the signaling
+ * WebSocket and, only with `devTokens`, answers `POST /v1/token`. Metrics and health are exposed as
+ * values (`registry`, `health()`) for the admin listener, never served on this port.
+ */
+export class ConferenceServer {
+  readonly registry: Registry
+  private readonly sessions = new Set<SignalSession>()
+  private readonly conference: Conference
+  private readonly metrics: SfuMetrics
+  private readonly logger: Logger
+  private readonly http: Server
+  private readonly wss: WebSocketServer
+  private listening = false
+  private closing: Promise<void> | undefined
+
+  private constructor(
+    private readonly config: SfuConfig,
+    private readonly deps: ConferenceServerDeps,
+  ) {
+    this.metrics = deps.metrics ?? new SfuMetrics()
+    this.registry = this.metrics.registry
+    this.logger = deps.logger.child({ component: 'sfu' })
+    this.conference = new Conference({
+      config,
+      apps: deps.apps,
+      metrics: this.metrics,
+      logger: this.logger,
+      ...(deps.now ? { now: deps.now } : {}),
+    })
+    this.metrics.observe(() => this.conference.counts(this.sessions.size))
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.maxMessageBytes,
+      perMessageDeflate: false,
+    })
+    this.http = createServer((req, res) => this.onRequest(req, res))
+    // Slow or stuck HTTP clients (an upgrade that never completes) do not hold sockets for long.
+    this.http.headersTimeout = HTTP_HEADERS_TIMEOUT_MS
+    this.http.requestTimeout = HTTP_REQUEST_TIMEOUT_MS
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    )
+    this.http.on('clientError', (_error, socket) => socket.destroy())
+  }
+
+  static async start(config: SfuConfig, deps: ConferenceServerDeps): Promise<ConferenceServer> {
+    const server = new ConferenceServer(config, deps)
+    await server.listen()
+    return server
+  }
+
+  /** The port the signaling WebSocket listens on (the one the OS picked when configured with 0). */
+  get port(): number {
+    return (this.http.address() as AddressInfo).port
+  }
+
+  private async listen(): Promise<void> {
+    const { http, config } = this
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject)
+      http.listen(config.port, config.listenHost, () => {
+        http.off('error', reject)
+        resolve()
+      })
+    })
+    this.listening = true
+    const { port } = this
+    this.logger.info(
+      { host: config.listenHost, port, announcedAddress: config.announcedAddress },
+      'sfu listening',
+    )
+  }
+
+  /** The admin view: every channel with its participants, tracks and subscriptions. */
+  channels(): ChannelSnapshot[] {
+    return this.conference.snapshot()
+  }
+
+  /** Admin call: closes a channel, kicking everyone in it (`channelClosed`). */
+  closeChannel(name: string): boolean {
+    return this.conference.closeChannel(name)
+  }
+
+  health(): SfuHealth {
+    const counts = this.conference.counts(this.sessions.size)
+    const draining = this.conference.draining
+    return {
+      ok: this.listening && !draining,
+      details: {
+        listening: this.listening,
+        draining,
+        connections: counts.connections,
+        channels: counts.channels,
+        participants: counts.participants,
+        forwardedPackets: this.metrics.forwardedTotals().packets,
+      },
+    }
+  }
+
+  /**
+   * Graceful stop, step one: refuse new joins (`server_draining`), let present calls go on until every
+   * participant has left or `timeoutMs` (default `drainTimeoutMs`) has passed. `close()` ends the rest.
+   */
+  async drain(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.conference.startDraining()
+    const deadline = Date.now() + (options.timeoutMs ?? this.config.drainTimeoutMs)
+    while (this.conference.participantCount > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+
+  /** Kicks everyone (`serverShutdown`, close 1001), closes every connection and the listener. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose()
+    return this.closing
+  }
+
+  private async doClose(): Promise<void> {
+    this.conference.close()
+    for (const session of [...this.sessions]) session.close(1001, 'server shutting down')
+    this.listening = false
+    await new Promise<void>((resolve) => {
+      this.wss.close(() => resolve())
+    })
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve())
+      this.http.closeAllConnections()
+    })
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '').split('?')[0]
+    if (path !== SIGNAL_PATH || this.closing) {
+      socket.end(
+        `HTTP/1.1 ${this.closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\n\r\n`,
+      )
+      return
+    }
+    if (this.sessions.size >= this.config.maxConnections) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n')
+      return
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new SignalSession(ws, {
+        config: this.config,
+        metrics: this.metrics,
+        logger: this.logger,
+        conference: this.conference,
+        closed: (s) => this.sessions.delete(s),
+      })
+      this.sessions.add(session)
+    })
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '').split('?')[0]
+    if (!this.config.devTokens || path !== DEV_TOKEN_PATH) {
+      reply(res, 404, { error: { code: 'not_found', message: 'not found' } })
+      return
+    }
+    if (req.method !== 'POST') {
+      reply(res, 405, { error: { code: 'method_not_allowed', message: 'use POST' } })
+      return
+    }
+    readBody(req, MAX_TOKEN_BODY_BYTES)
+      .then((body) => this.mintDevToken(body))
+      .then(([status, payload]) => reply(res, status, payload))
+      .catch((error: unknown) => {
+        this.logger.debug({ err: error }, 'dev token request failed')
+        reply(res, 400, { error: { code: 'bad_request', message: 'unreadable body' } })
+      })
+  }
+
+  private async mintDevToken(body: string): Promise<[number, object]> {
+    let json: unknown
+    try {
+      json = JSON.parse(body)
+    } catch {
+      return [400, { error: { code: 'bad_request', message: 'expected a JSON body' } }]
+    }
+    const parsed = DevTokenRequestSchema.safeParse(json)
+    if (!parsed.success)
+      return [400, { error: { code: 'bad_request', message: parsed.error.issues[0]?.message } }]
+    const { appKey, channel, uid } = parsed.data
+    const app = this.deps.apps.find((a) => a.appKey === appKey)
+    if (!app) return [404, { error: { code: 'app_unknown', message: 'unknown appKey' } }]
+    const ttlSeconds = parsed.data.ttlSeconds ?? SFU_DEFAULTS.devTokenTtlSeconds
+    const now = (this.deps.now ?? Date.now)()
+    const token = await mintJoinToken({ appKey, secret: app.secret, channel, uid, ttlSeconds, now })
+    const response: DevTokenResponse = { token, expiresAt: Math.floor(now / 1000) + ttlSeconds }
+    return [200, response]
+  }
+}
+
+function reply(res: ServerResponse, status: number, body: object): void {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) {
+        reject(new Error('body too large'))
+        req.destroy()
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}

@@ -1,0 +1,272 @@
+import type { Logger } from 'pino'
+import { RTCPeerConnection, RtcpPayloadSpecificFeedback, type RTCRtpTransceiver } from 'werift'
+import type { MediaKind, ServerMessageBody, SubscriptionInfo } from '../shared/signaling'
+import type { SfuConfig } from './config'
+import { SfuError } from './errors'
+import type { SfuMetrics } from './metrics'
+import { type AnswerResult, Negotiator } from './negotiator'
+import { sanitizeRemoteSdp, serverPeerConfig } from './rtc'
+import { Subscription, Track } from './track'
+
+/**
+ * One participant's werift PeerConnection (bundled: one ICE/DTLS transport for every m-line) and what
+ * flows over it: two publishing slots (recvonly audio and video, the first two m-lines) and a pool of
+ * sendonly m-lines, one per subscription. A freed m-line is set inactive and reused by the next
+ * subscription of its kind, so the SDP grows with the most publishers seen at once, not with churn.
+ */
+
+export type OfferMessage = Extract<ServerMessageBody, { type: 'offer' }>
+
+export interface TransportHooks {
+  sendOffer: (offer: OfferMessage) => void
+  trackPublished: (track: Track) => void
+  trackUnpublished: (track: Track) => void
+  negotiationTimedOut: (seq: number) => void
+  /** The connection cannot go on (an offer could not be created). */
+  failed: (error: unknown) => void
+}
+
+export interface TransportOptions {
+  uid: number
+  publish: Record<MediaKind, boolean>
+  config: SfuConfig
+  metrics: SfuMetrics
+  logger: Logger
+  hooks: TransportHooks
+}
+
+const KINDS = ['audio', 'video'] as const
+/** RFC 5104 §4.3.1: FIR is payload-specific feedback with FMT 4. */
+const FIR_FMT = 4
+
+export class Transport {
+  private readonly pc: RTCPeerConnection
+  private readonly slots: Record<MediaKind, RTCRtpTransceiver>
+  private readonly pool: RTCRtpTransceiver[] = []
+  private readonly assigned = new Map<RTCRtpTransceiver, Subscription>()
+  private readonly tracks = new Map<MediaKind, Track>()
+  private readonly included = new Map<number, Subscription[]>()
+  private readonly negotiator: Negotiator<OfferMessage>
+  private closed = false
+  private connected = false
+
+  constructor(private readonly options: TransportOptions) {
+    this.pc = new RTCPeerConnection(serverPeerConfig(options.config))
+    const slot = (kind: MediaKind): RTCRtpTransceiver => {
+      const transceiver = this.pc.addTransceiver(kind, {
+        direction: options.publish[kind] ? 'recvonly' : 'inactive',
+      })
+      transceiver.onTrack.subscribe(() => this.reconcileTracks())
+      return transceiver
+    }
+    this.slots = { audio: slot('audio'), video: slot('video') }
+    this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state))
+    this.negotiator = new Negotiator<OfferMessage>(
+      {
+        createOffer: (seq) => this.createOffer(seq),
+        applyAnswer: (_seq, sdp) =>
+          this.pc.setRemoteDescription({ type: 'answer', sdp: sanitizeRemoteSdp(sdp) }),
+        sendOffer: (offer) => options.hooks.sendOffer(offer),
+        settled: (seq) => this.settled(seq),
+        timedOut: (seq) => options.hooks.negotiationTimedOut(seq),
+        failed: (error) => options.hooks.failed(error),
+      },
+      options.config.negotiationTimeoutMs,
+    )
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  get isConnected(): boolean {
+    return this.connected
+  }
+
+  publishedTracks(): Track[] {
+    return [...this.tracks.values()].filter((track) => !track.isClosed)
+  }
+
+  subscriptionCount(): number {
+    return this.assigned.size
+  }
+
+  /** Starts the first negotiation (after `joined` is sent). */
+  start(): void {
+    this.assertOpen()
+    this.negotiator.request()
+  }
+
+  requestNegotiation(): void {
+    this.assertOpen()
+    this.negotiator.request()
+  }
+
+  handleAnswer(seq: number, sdp: string): Promise<AnswerResult> {
+    this.assertOpen()
+    return this.negotiator.handleAnswer(seq, sdp)
+  }
+
+  /** The outstanding offer again, for a connection that resumed. */
+  resendOffer(): OfferMessage | undefined {
+    this.assertOpen()
+    return this.negotiator.resend()
+  }
+
+  /** Opens or closes a publishing slot; closing it unpublishes the track at once. */
+  setPublishing(kind: MediaKind, publishing: boolean): void {
+    this.assertOpen()
+    const slot = this.slots[kind]
+    const direction = publishing ? 'recvonly' : 'inactive'
+    if (slot.direction === direction) return
+    slot.setDirection(direction)
+    if (!publishing) this.unpublish(kind)
+    this.negotiator.request()
+  }
+
+  subscribe(track: Track): Subscription {
+    this.assertOpen()
+    const transceiver =
+      this.pool.find((t) => t.kind === track.kind && !this.assigned.has(t)) ?? this.addSlot(track.kind)
+    transceiver.setDirection('sendonly')
+    // The m-line may have carried another publisher: keep its sequence numbers and timestamps continuous.
+    transceiver.sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 })
+    const { metrics, logger } = this.options
+    const subscription = new Subscription(track, this.options.uid, transceiver, {
+      closed: (s) => this.release(s),
+      metrics,
+      logger,
+    })
+    this.assigned.set(transceiver, subscription)
+    this.negotiator.request()
+    return subscription
+  }
+
+  /** Asks every publisher this participant receives video from for a keyframe. */
+  requestKeyframes(): void {
+    for (const subscription of this.assigned.values()) {
+      if (subscription.state === 'live') subscription.track.requestKeyframe('subscribe')
+    }
+  }
+
+  /** Closes the published tracks (and so everyone's subscriptions to them), the subscriptions, the PC. */
+  close(): void {
+    if (this.closed) return
+    this.closed = true
+    this.negotiator.close()
+    for (const track of this.tracks.values()) track.close()
+    this.tracks.clear()
+    for (const subscription of [...this.assigned.values()]) subscription.close()
+    this.pc.close().catch((error: unknown) => this.options.logger.debug({ err: error }, 'pc close'))
+  }
+
+  private addSlot(kind: MediaKind): RTCRtpTransceiver {
+    const transceiver = this.pc.addTransceiver(kind, { direction: 'sendonly' })
+    const forward = () => this.assigned.get(transceiver)?.track.requestKeyframe('rtcp')
+    transceiver.sender.onPictureLossIndication.subscribe(forward)
+    transceiver.sender.onRtcp.subscribe((packet) => {
+      if (packet instanceof RtcpPayloadSpecificFeedback && packet.feedback.count === FIR_FMT) forward()
+    })
+    this.pool.push(transceiver)
+    return transceiver
+  }
+
+  private release(subscription: Subscription): void {
+    const { transceiver } = subscription
+    if (this.assigned.get(transceiver) !== subscription) return
+    this.assigned.delete(transceiver)
+    if (this.closed) return
+    transceiver.setDirection('inactive')
+    this.negotiator.request()
+  }
+
+  private async createOffer(seq: number): Promise<OfferMessage> {
+    const included = [...this.assigned.values()]
+    await this.pc.setLocalDescription(await this.pc.createOffer())
+    const sdp = this.pc.localDescription?.sdp
+    if (sdp === undefined) throw new Error('no local description after setLocalDescription')
+    this.included.set(seq, included)
+    const subscriptions: SubscriptionInfo[] = []
+    for (const s of included) {
+      const mid = s.transceiver.mid
+      if (s.state === 'closed' || mid === null) continue
+      subscriptions.push({ mid, uid: s.track.uid, trackId: s.track.id, kind: s.track.kind })
+    }
+    const publish = KINDS.flatMap((kind) => {
+      const mid = this.slots[kind].mid
+      return mid === null ? [] : [{ mid, kind }]
+    })
+    this.options.metrics.negotiations.inc({ result: 'offered' })
+    return { type: 'offer', seq, sdp, publish, subscriptions }
+  }
+
+  private settled(seq: number): void {
+    this.options.metrics.negotiations.inc({ result: 'answered' })
+    const included = this.included.get(seq) ?? []
+    this.included.delete(seq)
+    for (const old of this.included.keys()) if (old < seq) this.included.delete(old)
+    for (const subscription of included) {
+      if (this.assigned.get(subscription.transceiver) !== subscription) continue
+      // Before the transport connects the keyframe would be lost: onConnectionState asks again.
+      subscription.activate()
+    }
+    this.reconcileTracks()
+  }
+
+  /** Derives the published tracks from what was negotiated: a receiving slot with a known SSRC. */
+  private reconcileTracks(): void {
+    if (this.closed) return
+    for (const kind of KINDS) {
+      const slot = this.slots[kind]
+      const media = slot.receiver.tracks[0]
+      const receiving =
+        slot.direction === 'recvonly' &&
+        (slot.currentDirection === 'recvonly' || slot.currentDirection === 'sendrecv') &&
+        media !== undefined &&
+        media.ssrc !== undefined
+      const existing = this.tracks.get(kind)
+      if (receiving && (!existing || existing.isClosed || existing.media !== media)) {
+        if (existing && !existing.isClosed) this.unpublish(kind)
+        const { uid, metrics, logger, config } = this.options
+        const track = new Track({
+          uid,
+          kind,
+          media,
+          sendPli: (ssrc) => slot.receiver.sendRtcpPLI(ssrc),
+          metrics,
+          logger,
+          keyframeMinIntervalMs: config.keyframeMinIntervalMs,
+        })
+        this.tracks.set(kind, track)
+        this.options.hooks.trackPublished(track)
+      } else if (!receiving && existing && !existing.isClosed) {
+        this.unpublish(kind)
+      }
+    }
+  }
+
+  private unpublish(kind: MediaKind): void {
+    const track = this.tracks.get(kind)
+    if (!track || track.isClosed) return
+    this.tracks.delete(kind)
+    track.close()
+    this.options.hooks.trackUnpublished(track)
+  }
+
+  private onConnectionState(state: string): void {
+    if (this.closed) return
+    this.options.logger.debug({ uid: this.options.uid, state }, 'media connection')
+    if (state === 'connected') {
+      this.connected = true
+      this.requestKeyframes()
+    } else if (state === 'disconnected' || state === 'failed' || state === 'closed') {
+      this.connected = false
+      // No ICE restart with werift (docs/sfu.md): a failed transport stays failed until the client rejoins.
+      if (state === 'failed') this.options.logger.warn({ uid: this.options.uid }, 'media connection failed')
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw SfuError.closed(`transport of uid ${this.options.uid}`)
+  }
+}
