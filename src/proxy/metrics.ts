@@ -240,6 +240,41 @@ export class ProxyMetrics {
   }
 
   /**
+   * Replaces every value with `snapshot`: the primary of a worker pool (src/proxy/workers.ts) shows the
+   * sum of its workers' snapshots this way. Assigns, never adds, so it is safe in an onCollect hook.
+   */
+  load(snapshot: ProxyMetricsSnapshot): void {
+    const h = this.hot
+    h.clientToPeerPackets = snapshot.packets.client_to_peer
+    h.peerToClientPackets = snapshot.packets.peer_to_client
+    h.clientToPeerBytes = snapshot.bytes.client_to_peer
+    h.peerToClientBytes = snapshot.bytes.peer_to_client
+    this.allocations = snapshot.allocations
+    this.allocationsTotal = snapshot.allocationsTotal
+    this.sessionsIssued = snapshot.sessionsIssued
+    this.signalConnections = snapshot.signalConnections
+    this.rateLimitedCount = snapshot.rateLimited
+    const fill = (tally: Tally, values: Record<string, number>): void => {
+      tally.counts.clear()
+      for (const [key, value] of Object.entries(values)) tally.counts.set(key, value)
+    }
+    fill(this.authFailures, snapshot.authFailures)
+    fill(this.refusedPeers, snapshot.refusedPeers)
+    fill(this.droppedByReason, snapshot.dropped)
+    fill(this.connections, snapshot.connections)
+    fill(this.sessionFailures, snapshot.sessionFailures)
+    fill(this.signalFailures, snapshot.signalFailures)
+    fill(this.errors, snapshot.errors)
+    fill(this.listenerEvents, snapshot.listenerEvents)
+    this.malformedByTransport.clear()
+    for (const [transport, kinds] of Object.entries(snapshot.malformed)) {
+      const tally = new Tally()
+      fill(tally, kinds)
+      this.malformedByTransport.set(transport, tally)
+    }
+  }
+
+  /**
    * Runs `hook` before every read (each metric's scrape-time collect, and snapshot()), e.g. to copy
    * counters kept elsewhere into `hot`. It may run several times per scrape: assign, never increment.
    */
@@ -311,4 +346,37 @@ export class ProxyMetrics {
       })
     }
   }
+}
+
+/** Adds snapshots value by value (workers of one proxy → the proxy's totals). */
+export function sumSnapshots(snapshots: readonly ProxyMetricsSnapshot[]): ProxyMetricsSnapshot {
+  const zero = new ProxyMetrics({ defaultMetrics: false }).snapshot()
+  const add = (a: Record<string, number>, b: Record<string, number>): Record<string, number> => {
+    const out = { ...a }
+    for (const [key, value] of Object.entries(b)) out[key] = (out[key] ?? 0) + value
+    return out
+  }
+  return snapshots.reduce<ProxyMetricsSnapshot>((acc, s) => {
+    const malformed: Record<string, Record<string, number>> = { ...acc.malformed }
+    for (const [transport, kinds] of Object.entries(s.malformed))
+      malformed[transport] = add(malformed[transport] ?? {}, kinds)
+    return {
+      allocations: acc.allocations + s.allocations,
+      allocationsTotal: acc.allocationsTotal + s.allocationsTotal,
+      packets: add(acc.packets, s.packets) as ProxyMetricsSnapshot['packets'],
+      bytes: add(acc.bytes, s.bytes) as ProxyMetricsSnapshot['bytes'],
+      authFailures: add(acc.authFailures, s.authFailures),
+      refusedPeers: add(acc.refusedPeers, s.refusedPeers),
+      malformed,
+      dropped: add(acc.dropped, s.dropped),
+      connections: add(acc.connections, s.connections),
+      sessionsIssued: acc.sessionsIssued + s.sessionsIssued,
+      sessionFailures: add(acc.sessionFailures, s.sessionFailures),
+      signalConnections: acc.signalConnections + s.signalConnections,
+      signalFailures: add(acc.signalFailures, s.signalFailures),
+      rateLimited: acc.rateLimited + s.rateLimited,
+      errors: add(acc.errors, s.errors),
+      listenerEvents: add(acc.listenerEvents, s.listenerEvents),
+    }
+  }, zero)
 }

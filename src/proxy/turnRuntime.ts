@@ -7,6 +7,14 @@ import { TcpFramer } from './turn/framing'
 import type { TurnStatsSink } from './turn/stats'
 import type { Action, ClientRef, TurnCoreOptions } from './turn/types'
 
+/**
+ * Socket buffers: relaying is bursty and a short event-loop pause must not overflow the kernel queue
+ * (that is where UDP loss comes from under load). The kernel caps them at net.core.rmem_max/wmem_max;
+ * docs/proxy.md tells operators to raise those.
+ */
+const LISTENER_BUFFER_BYTES = 4 * 1024 * 1024
+const RELAY_BUFFER_BYTES = 1024 * 1024
+
 /** A client reached over one of the UDP listeners. */
 class UdpClient implements ClientRef {
   readonly transport = 'udp' as const
@@ -90,13 +98,21 @@ export class TurnRuntime {
   }
 
   /** Binds one UDP STUN/TURN listener; resolves with the bound port (useful with port 0). */
-  async listenUdp(host: string, port: number): Promise<number> {
-    const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false })
+  async listenUdp(host: string, port: number, reusePort = false): Promise<number> {
+    const socket = createSocket({
+      type: host.includes(':') ? 'udp6' : 'udp4',
+      reuseAddr: false,
+      // SO_REUSEPORT: the kernel hashes each client's 4-tuple to one worker's socket, so a client's
+      // allocation always lives in the same process (src/proxy/workers.ts).
+      reusePort,
+      recvBufferSize: LISTENER_BUFFER_BYTES,
+      sendBufferSize: LISTENER_BUFFER_BYTES,
+    })
     const clients = new Map<string, UdpClient>()
     this.udpClients.set(socket, clients)
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject)
-      socket.bind(port, host, () => {
+      socket.bind({ port, address: host, exclusive: true }, () => {
         socket.off('error', reject)
         resolve()
       })
@@ -255,11 +271,11 @@ export class TurnRuntime {
       let port = min + Math.floor(Math.random() * (max - min + 1))
       if (evenPort && port % 2 === 1) port = port - 1 >= min ? port - 1 : port + 1
       if (port > max) continue
-      const socket = createSocket('udp4')
+      const socket = createSocket({ type: 'udp4', recvBufferSize: RELAY_BUFFER_BYTES, sendBufferSize: RELAY_BUFFER_BYTES })
       try {
         await new Promise<void>((resolve, reject) => {
           socket.once('error', reject)
-          socket.bind(port, this.options.relay.listenHost, () => {
+          socket.bind({ port, address: this.options.relay.listenHost, exclusive: true }, () => {
             socket.off('error', reject)
             resolve()
           })

@@ -71,6 +71,8 @@ export interface Port443Options {
   httpKeepAliveTimeoutMs?: number
   maxHeaderBytes?: number
   maxConnections?: number
+  /** SO_REUSEPORT: several worker processes listen on the same port (src/proxy/workers.ts). */
+  reusePort?: boolean
 }
 
 export const PORT443_DEFAULTS = {
@@ -332,7 +334,7 @@ export async function createPort443Listener(options: Port443Options): Promise<Po
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(options.port, cfg.host, () => {
+    server.listen({ port: options.port, host: cfg.host, reusePort: options.reusePort ?? false }, () => {
       server.off('error', reject)
       resolve()
     })

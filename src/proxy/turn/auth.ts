@@ -36,7 +36,7 @@ export const OFFERED_ALGORITHMS = [
  * cannot be moved to another client.
  */
 export class Authenticator {
-  private readonly nonceSecret = randomBytes(32)
+  private readonly nonceSecret: Buffer
 
   constructor(
     private readonly options: {
@@ -44,8 +44,12 @@ export class Authenticator {
       secret: string
       nonceTtlMs: number
       offerPasswordAlgorithms: boolean
+      /** Shared by every worker process, so a nonce stays valid whichever worker sees the next request. */
+      nonceSecret?: Buffer
     },
-  ) {}
+  ) {
+    this.nonceSecret = options.nonceSecret ?? randomBytes(32)
+  }
 
   get realm(): string {
     return this.options.realm

@@ -58,6 +58,8 @@ export interface TurnCoreOptions {
   unauthenticatedBurst: number
   /** Whether 401 answers offer PASSWORD-ALGORITHMS (RFC 8489 §9.2 security feature "password algorithms"). */
   offerPasswordAlgorithms: boolean
+  /** Key of the stateless nonces; random per process when absent. */
+  nonceSecret?: Buffer
   /** Decides which peer addresses may be relayed to (DESIGN.md §6). */
   peerPolicy: (ip: string) => { ok: true } | { ok: false; reason: string }
 }
