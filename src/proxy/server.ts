@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import type { Logger } from 'pino'
 import { SIGNAL_PATH } from '../shared/proxySession'
 import type { ServerConfig } from '../server/config'
@@ -6,13 +7,28 @@ import { HttpError, createHttpApp, type Route } from './net/httpApp'
 import { createPort443Listener, type Port443Listener } from './net/port443'
 import { createSessionApiRoute } from './net/sessionApi'
 import { createSignalRelay, type SignalRelay } from './net/signalRelay'
-import { loadOrGenerateCert } from './net/tlsCert'
+import { loadOrGenerateCert, type CertMaterial } from './net/tlsCert'
 import { createPeerPolicy } from './turn/peerPolicy'
 import { TurnRuntime } from './turnRuntime'
+
+/** What the proxy reads of the server config: its own section and the apps' join-token secrets. */
+export type ProxyConfig = Pick<ServerConfig, 'apps'> & { proxy: NonNullable<ServerConfig['proxy']> }
 
 export interface ProxyServerDeps {
   logger: Logger
   metrics: ProxyMetrics
+}
+
+export interface ProxyServerOptions {
+  /** Listen with SO_REUSEPORT next to other worker processes (src/proxy/workers.ts). */
+  reusePort?: boolean
+  /** A certificate loaded (or generated) once for all workers, so they present the same fingerprint. */
+  cert?: CertMaterial
+}
+
+/** The nonce key comes from the TURN secret: every worker (and a restarted proxy) accepts the same nonces. */
+export function nonceKey(turnSecret: string): Buffer {
+  return createHmac('sha256', turnSecret).update('pinhole/turn-nonce').digest()
 }
 
 export const SOFTWARE = 'pinhole-proxy'
@@ -38,16 +54,15 @@ export class ProxyServer {
     private readonly logger: Logger,
   ) {}
 
-  static async start(config: ServerConfig, deps: ProxyServerDeps): Promise<ProxyServer> {
+  static async start(
+    config: ProxyConfig,
+    deps: ProxyServerDeps,
+    options: ProxyServerOptions = {},
+  ): Promise<ProxyServer> {
     const p = config.proxy
     const { logger, metrics } = deps
-    const cert = await loadOrGenerateCert({
-      certFile: p.tls.certFile,
-      keyFile: p.tls.keyFile,
-      commonName: p.publicAddress,
-      altNames: [p.publicAddress],
-    })
-    if (cert.generated) {
+    const cert = options.cert ?? (await loadProxyCert(config))
+    if (cert.generated && !options.cert) {
       logger.warn(
         { fingerprintSha256: cert.fingerprintSha256 },
         'no TLS certificate configured: generated a self-signed one; clients must pin this fingerprint',
@@ -68,6 +83,7 @@ export class ProxyServer {
         unauthenticatedPerSecond: p.rateLimit.unauthenticatedPerSecond,
         unauthenticatedBurst: p.rateLimit.burst,
         offerPasswordAlgorithms: false,
+        nonceSecret: nonceKey(p.turnSecret),
         peerPolicy: createPeerPolicy({ allow: p.peers.allow, allowLoopback: p.peers.allowLoopback }),
       },
       relay: { listenHost: p.relay.listenHost, address: p.relay.address, portRange: p.relay.portRange },
@@ -82,7 +98,8 @@ export class ProxyServer {
     const started: { close(): Promise<void> }[] = [runtime]
     try {
       const udpPorts: number[] = []
-      for (const port of p.ports.udp) udpPorts.push(await runtime.listenUdp(p.listenHost, port))
+      for (const port of p.ports.udp)
+        udpPorts.push(await runtime.listenUdp(p.listenHost, port, options.reusePort))
 
       // The session answer names the ports clients reach; with port 0 (tests) they are known after binding.
       const ports = { udp: udpPorts[0]!, udpAlt: udpPorts[1] ?? udpPorts[0]!, tcp: p.ports.tcp }
@@ -136,6 +153,7 @@ export class ProxyServer {
         httpHeadersTimeoutMs: p.timeouts.httpHeadersMs,
         httpRequestTimeoutMs: p.timeouts.httpRequestMs,
         maxConnections: p.limits.maxConnections,
+        reusePort: options.reusePort,
       })
       ports.tcp = tcp.port
       metrics.onCollect(() => {
@@ -205,4 +223,15 @@ function countingRoute(route: Route, onFailure: (code: string) => void): Route {
       }
     },
   }
+}
+
+/** The configured certificate, or a generated self-signed one (docs/proxy.md §4). */
+export function loadProxyCert(config: ProxyConfig): Promise<CertMaterial> {
+  const p = config.proxy
+  return loadOrGenerateCert({
+    certFile: p.tls.certFile,
+    keyFile: p.tls.keyFile,
+    commonName: p.publicAddress,
+    altNames: [p.publicAddress],
+  })
 }
