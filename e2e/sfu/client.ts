@@ -7,7 +7,7 @@ import {
   RtpHeader,
   RtpPacket,
 } from 'werift'
-import { WebSocket } from 'ws'
+import { type ClientOptions as WebSocketOptions, WebSocket } from 'ws'
 import {
   type MediaKind,
   parseServerMessage,
@@ -43,8 +43,10 @@ export interface ClientOptions {
   resume?: string
   /** Check every payload's filler bytes (off in the bench to save CPU). */
   verify?: boolean
-  /** Extra werift settings (e.g. `debug` packet loss). */
+  /** Extra werift settings (e.g. `debug` packet loss, or relay-only TURN through the proxy). */
   peer?: RTCPeerConnectionConfig
+  /** Options of the signaling WebSocket (e.g. `ca` to pin the proxy's certificate for wss://). */
+  ws?: WebSocketOptions
   /** Answer the server's offers (default true). */
   autoAnswer?: boolean
 }
@@ -104,7 +106,7 @@ export class TestClient {
         iceAdditionalHostAddresses: ['127.0.0.1'],
         ...options.peer,
       })
-    const ws = new WebSocket(options.url)
+    const ws = new WebSocket(options.url, options.ws)
     const client = new TestClient(ws, peer, options)
     client.setup(pc !== undefined)
     await new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import type { Logger } from 'pino'
 import { SIGNAL_PATH } from '../shared/proxySession'
-import type { ServerConfig } from '../server/config'
+import type { ProxyServerConfig } from '../server/config'
 import type { ProxyMetrics } from './metrics'
 import { HttpError, createHttpApp, type Route } from './net/httpApp'
 import { createPort443Listener, type Port443Listener } from './net/port443'
@@ -12,7 +12,7 @@ import { createPeerPolicy } from './turn/peerPolicy'
 import { TurnRuntime } from './turnRuntime'
 
 /** What the proxy reads of the server config: its own section and the apps' join-token secrets. */
-export type ProxyConfig = Pick<ServerConfig, 'apps'> & { proxy: NonNullable<ServerConfig['proxy']> }
+export type ProxyConfig = ProxyServerConfig
 
 export interface ProxyServerDeps {
   logger: Logger

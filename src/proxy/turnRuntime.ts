@@ -150,6 +150,7 @@ export class TurnRuntime {
       this.options.maxFrameBytes,
     )
     this.streams.add(client)
+    if (info.transport === 'tls') oneRecordPerWrite(stream)
     const idle = (): void => {
       if (!this.core.hasAllocation(client)) this.closeStream(client, 'idle')
     }
@@ -271,7 +272,11 @@ export class TurnRuntime {
       let port = min + Math.floor(Math.random() * (max - min + 1))
       if (evenPort && port % 2 === 1) port = port - 1 >= min ? port - 1 : port + 1
       if (port > max) continue
-      const socket = createSocket({ type: 'udp4', recvBufferSize: RELAY_BUFFER_BYTES, sendBufferSize: RELAY_BUFFER_BYTES })
+      const socket = createSocket({
+        type: 'udp4',
+        recvBufferSize: RELAY_BUFFER_BYTES,
+        sendBufferSize: RELAY_BUFFER_BYTES,
+      })
       try {
         await new Promise<void>((resolve, reject) => {
           socket.once('error', reject)
@@ -307,4 +312,14 @@ export class TurnRuntime {
     for (const id of [...this.relays.keys()]) this.closeRelay(id)
     await Promise.all(this.listeners.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
   }
+}
+
+/**
+ * Under backpressure Node's Writable hands queued chunks to `_writev`, and TLS then seals them into one
+ * record. TLS is a byte stream and our framing does not care, but some TURN clients read one message per
+ * record (coturn's turnutils_uclient counts the rest as lost), so every message gets its own record, as
+ * coturn sends them.
+ */
+function oneRecordPerWrite(stream: Duplex): void {
+  ;(stream as { _writev?: unknown })._writev = null
 }

@@ -47,6 +47,26 @@ describe('admin server', () => {
     expect(text).toContain('pinhole_sfu_rooms_total 2')
   })
 
+  it('labels every series of a merged exposition (merging drops the default labels of each registry)', async () => {
+    const proxy = new ProxyMetrics({ defaultMetrics: false, defaultLabels: { region: 'lost' } })
+    const other = new Registry()
+    new Counter({ name: 'pinhole_sfu_rooms_total', help: 'rooms', registers: [other] }).inc(2)
+    const server = await startAdminServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: [proxy.registry, other],
+      labels: { region: 'shanghai' },
+      health: healthy,
+    })
+    servers.push(server)
+
+    const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text()
+
+    expect(text).toContain('pinhole_proxy_allocations{region="shanghai"} 0')
+    expect(text).toContain('pinhole_sfu_rooms_total{region="shanghai"} 2')
+    expect(text).not.toContain('lost')
+  })
+
   it('refuses to merge registries with the same metric names', async () => {
     const a = new ProxyMetrics({ defaultMetrics: false })
     const b = new ProxyMetrics({ defaultMetrics: false })

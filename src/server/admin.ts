@@ -13,6 +13,11 @@ export interface AdminServerOptions {
   port: number
   /** One registry, or several merged into one exposition (proxy + conference server). */
   registry: Registry | Registry[]
+  /**
+   * Labels added to every series served, e.g. `{ region: 'shanghai' }`. Set them here rather than on the
+   * registries: prom-client's merge keeps the metrics but drops each registry's default labels.
+   */
+  labels?: Record<string, string>
   health: () => Health
 }
 
@@ -30,7 +35,10 @@ export interface AdminServer {
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const registries = Array.isArray(options.registry) ? options.registry : [options.registry]
   // Registry.merge refuses duplicate metric names, so a misconfigured merge fails at start, not per scrape.
-  const registry = registries.length === 1 ? registries[0]! : Registry.merge(registries)
+  // A single registry is served as is unless labels are wanted (merging leaves the caller's one untouched).
+  const registry =
+    registries.length === 1 && options.labels === undefined ? registries[0]! : Registry.merge(registries)
+  if (options.labels) registry.setDefaultLabels(options.labels)
 
   const server = createServer((req, res) => {
     handle(req, res, registry, options.health).catch((err: unknown) => {

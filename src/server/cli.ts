@@ -1,9 +1,12 @@
 import { existsSync, realpathSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import type { Logger } from 'pino'
+import type { DestinationStream, Logger } from 'pino'
+import { collectDefaultMetrics, Registry } from 'prom-client'
 import { ProxyMetrics } from '../proxy/metrics'
-import { startAdminServer, type AdminServer } from './admin'
+import { createPeerPolicy } from '../proxy/turn/peerPolicy'
+import { startAdminServer, type AdminServer, type Health } from './admin'
 import { ConfigError, loadConfig, type ServerConfig } from './config'
 import { CONFIG_FILE_ENV } from './defaults'
 import { createLogger } from './logger'
@@ -14,8 +17,9 @@ const NAME = 'pinhole-server'
 export const USAGE = `Usage: ${NAME} <command> [options]
 
 Commands:
-  start [--config FILE]                run the cloud proxy and its admin listener; SIGTERM/SIGINT drains
-                                       and exits 0, a second signal exits at once
+  start [--config FILE]                run what the config enables (cloud proxy, conference server, or
+                                       both) and one admin listener (/healthz, /metrics); SIGTERM/SIGINT
+                                       drains and exits 0, a second signal exits at once
   whitelist [--config FILE] [--json]   print the firewall rules IT must open (and what must stay closed)
   check-config [--config FILE]         validate the configuration: prints OK, or the bad field and exits 1
 
@@ -30,7 +34,7 @@ Environment:
                                   PINHOLE__proxy__publicAddress=203.0.113.10
 
 Exit codes: 0 ok; 1 check-config found a problem, or a runtime failure; 2 usage or configuration error.
-See docs/proxy.md.
+See docs/operations.md, docs/proxy.md and docs/sfu.md.
 `
 
 /** What the CLI touches outside itself; tests pass their own. */
@@ -42,6 +46,8 @@ export interface CliIo {
   exit(code: number): void
   /** Where SIGTERM/SIGINT come from. */
   signals: Pick<NodeJS.EventEmitter, 'on' | 'off'>
+  /** Where `start` writes its JSON log lines (default: stdout). */
+  logDestination?: DestinationStream
 }
 
 function defaultIo(): CliIo {
@@ -92,6 +98,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
 
   switch (command) {
     case 'check-config':
+      for (const warning of configWarnings(config)) io.stderr(`WARNING: ${warning}\n`)
       io.stdout(`OK ${summary(config, file ?? io.env[CONFIG_FILE_ENV])}\n`)
       return 0
     case 'whitelist':
@@ -135,31 +142,151 @@ export function describeConfigError(err: ConfigError): string {
 
 function summary(config: ServerConfig, file: string | undefined): string {
   const source = file ? file : 'environment'
-  const { proxy, admin } = config
-  const parts = [
-    proxy.enabled
-      ? `proxy ${proxy.publicAddress} (region ${proxy.region}): udp ${proxy.ports.udp.join(',')}, tcp ${proxy.ports.tcp}`
-      : 'proxy disabled',
-    `admin ${admin.host}:${admin.port}`,
-  ]
+  const { proxy, sfu, admin } = config
+  const parts: string[] = []
+  if (proxy?.enabled) {
+    const { publicAddress, region, ports } = proxy
+    parts.push(`proxy ${publicAddress} (region ${region}): udp ${ports.udp.join(',')}, tcp ${ports.tcp}`)
+  } else if (proxy) {
+    parts.push('proxy disabled')
+  }
+  if (sfu.enabled) parts.push(`sfu ${sfu.listenHost}:${sfu.port} (announced ${sfu.announcedAddress})`)
+  parts.push(`admin ${admin.host}:${admin.port}`)
   return `${source}: ${parts.join('; ')}`
 }
 
-async function start(config: ServerConfig, io: CliIo): Promise<number> {
-  const logger = createLogger(config.log.level, { service: NAME, region: config.proxy.region })
-  if (!config.proxy.enabled) {
-    io.stderr(`${NAME}: nothing to start: proxy.enabled is false (the conference server is not built yet)\n`)
-    return 2
+/**
+ * Valid but probably wrong: a proxy and a conference server in one config that cannot reach each other.
+ * `check-config` prints these, `start` logs them; neither refuses.
+ */
+export function configWarnings(config: ServerConfig): string[] {
+  const { proxy, sfu } = config
+  if (!proxy?.enabled || !sfu.enabled) return []
+  const warnings: string[] = []
+  const verdict = createPeerPolicy(proxy.peers)(sfu.announcedAddress)
+  if (!verdict.ok) {
+    warnings.push(
+      `proxy.peers refuses sfu.announcedAddress ${sfu.announcedAddress} (${verdict.reason}): ` +
+        'the relay cannot carry media to this conference server',
+    )
   }
-  // Loaded here, not at the top: check-config and whitelist need none of the proxy's code.
-  const { ProxyServer } = await import('../proxy/server')
-  const metrics = new ProxyMetrics({ defaultLabels: { region: config.proxy.region } })
+  const upstream = new URL(proxy.signal.upstream)
+  const upstreamPort = upstream.port !== '' ? Number(upstream.port) : upstream.protocol === 'wss:' ? 443 : 80
+  if (sfu.port !== 0 && upstreamPort !== sfu.port) {
+    warnings.push(
+      `proxy.signal.upstream ${proxy.signal.upstream} is not this conference server (sfu.port ${sfu.port}): ` +
+        'signaling goes elsewhere',
+    )
+  }
+  return warnings
+}
 
-  let proxy: Awaited<ReturnType<typeof ProxyServer.start>>
+/** One started part of the server, as `start` drives it. */
+interface Component {
+  name: 'sfu' | 'proxy'
+  registry: Registry
+  health(): Health
+  /** What the `started` log line says about it. */
+  describe(): Record<string, unknown>
+  /** Graceful stop (SIGTERM). */
+  drain(): Promise<void>
+  /** Immediate stop (another component failed to start). */
+  close(): Promise<void>
+}
+
+/** Node process metrics (process_*, nodejs_*), once, whatever runs. */
+function processRegistry(): Registry {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  return registry
+}
+
+async function startSfu(config: ServerConfig, logger: Logger): Promise<Component> {
+  // Loaded here, not at the top: check-config and whitelist need none of werift.
+  const { ConferenceServer } = await import('../sfu')
+  const sfu = await ConferenceServer.start(config.sfu, { apps: config.apps, logger })
+  const { listenHost } = config.sfu
+  const host = isIP(listenHost) === 6 ? `[${listenHost}]` : listenHost
+  return {
+    name: 'sfu',
+    registry: sfu.registry,
+    health: () => sfu.health(),
+    describe: () => ({
+      signal: `ws://${host}:${sfu.port}/v1/signal`,
+      announcedAddress: config.sfu.announcedAddress,
+      devTokens: config.sfu.devTokens,
+    }),
+    async drain() {
+      await sfu.drain()
+      await sfu.close()
+    },
+    close: () => sfu.close(),
+  }
+}
+
+async function startProxy(
+  config: ServerConfig,
+  proxyConfig: NonNullable<ServerConfig['proxy']>,
+  logger: Logger,
+): Promise<Component> {
+  // Process metrics come from processRegistry(): a merged exposition must not have them twice.
+  const metrics = new ProxyMetrics({ defaultMetrics: false })
+  const proxyLogger = logger.child({ component: 'proxy' })
+  const section = { apps: config.apps, proxy: proxyConfig }
+  // Loaded here, not at the top: check-config and whitelist need none of the proxy's code.
+  const proxy =
+    proxyConfig.workers > 1
+      ? await (
+          await import('../proxy/workers')
+        ).ProxyWorkerPool.start(
+          section,
+          { logger: proxyLogger, metrics, logLevel: config.log.level },
+          proxyConfig.workers,
+        )
+      : await (await import('../proxy/server')).ProxyServer.start(section, { logger: proxyLogger, metrics })
+  return {
+    name: 'proxy',
+    registry: metrics.registry,
+    health: () => proxy.health(),
+    describe: () => ({
+      publicAddress: proxyConfig.publicAddress,
+      ports: proxy.addresses(),
+      tlsFingerprint: proxy.tlsFingerprint,
+      signalUpstream: proxyConfig.signal.upstream,
+    }),
+    drain: () => proxy.drain(),
+    close: () => proxy.close(),
+  }
+}
+
+/** Every component healthy → ok; details per component. */
+function combinedHealth(components: readonly Component[]): Health {
+  const details: Record<string, unknown> = {}
+  let ok = true
+  for (const component of components) {
+    const health = component.health()
+    details[component.name] = { ok: health.ok, ...health.details }
+    ok &&= health.ok
+  }
+  return { ok, details }
+}
+
+async function start(config: ServerConfig, io: CliIo): Promise<number> {
+  const proxyConfig = config.proxy?.enabled ? config.proxy : undefined
+  const region = proxyConfig ? { region: proxyConfig.region } : undefined
+  const logger = createLogger(config.log.level, { service: NAME, ...region }, io.logDestination)
+  for (const warning of configWarnings(config)) logger.warn(warning)
+
+  // The conference server first: the proxy forwards signaling to it.
+  const components: Component[] = []
+  let starting: Component['name'] = 'sfu'
   try {
-    proxy = await ProxyServer.start(config, { logger: logger.child({ component: 'proxy' }), metrics })
+    if (config.sfu.enabled) components.push(await startSfu(config, logger))
+    starting = 'proxy'
+    if (proxyConfig) components.push(await startProxy(config, proxyConfig, logger))
   } catch (err) {
-    logger.fatal({ err }, 'proxy failed to start')
+    logger.fatal({ err }, `${starting} failed to start`)
+    await Promise.allSettled(components.map((c) => c.close()))
     return 1
   }
   let admin: AdminServer
@@ -167,26 +294,29 @@ async function start(config: ServerConfig, io: CliIo): Promise<number> {
     admin = await startAdminServer({
       host: config.admin.host,
       port: config.admin.port,
-      registry: metrics.registry,
-      health: () => proxy.health(),
+      registry: [processRegistry(), ...components.map((c) => c.registry)],
+      ...(region ? { labels: region } : {}),
+      health: () => combinedHealth(components),
     })
   } catch (err) {
     logger.fatal({ err }, 'admin listener failed to start')
-    await proxy.close()
+    await Promise.allSettled(components.map((c) => c.close()))
     return 1
   }
   logger.info(
     {
-      publicAddress: config.proxy.publicAddress,
-      ports: proxy.addresses(),
-      tlsFingerprint: proxy.tlsFingerprint,
+      components: components.map((c) => c.name),
+      ...Object.fromEntries(components.map((c) => [c.name, c.describe()])),
       admin: `${config.admin.host}:${admin.port}`,
     },
     'started',
   )
   return waitForSignals(io, logger, async () => {
-    await proxy.drain()
+    // Both at once: health turns 503 everywhere, new joins and signaling stop, calls get their budgets.
+    const results = await Promise.allSettled(components.map((c) => c.drain()))
     await admin.close()
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed) throw failed.reason
   })
 }
 

@@ -1,13 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
+import { SFU_DEFAULTS } from '../sfu/defaults'
 import { ConfigError, loadConfig, parseConfig, type ServerConfigInput } from './config'
 import { SERVER_DEFAULTS } from './defaults'
 
 const EXAMPLE = fileURLToPath(new URL('../../resources/server.example.yaml', import.meta.url))
+const LOCAL = fileURLToPath(new URL('../../resources/server.local.yaml', import.meta.url))
 
 function minimal(): ServerConfigInput {
   return {
@@ -47,23 +49,24 @@ function write(name: string, text: string): string {
 describe('parseConfig', () => {
   it('fills every default from defaults.ts', () => {
     const config = parseConfig(minimal())
+    const proxy = config.proxy!
 
     expect(config.log.level).toBe('info')
-    expect(config.proxy.enabled).toBe(true)
-    expect(config.proxy.ports).toEqual({ udp: [3478, 7070], tcp: 443 })
-    expect(config.proxy.relay).toEqual({
+    expect(proxy.enabled).toBe(true)
+    expect(proxy.ports).toEqual({ udp: [3478, 7070], tcp: 443 })
+    expect(proxy.relay).toEqual({
       listenHost: '0.0.0.0',
       address: '203.0.113.10',
       portRange: [49152, 65535],
     })
-    expect(config.proxy.tls).toEqual({})
-    expect(config.proxy.allocations).toEqual(SERVER_DEFAULTS.proxy.allocations)
-    expect(config.proxy.timeouts).toEqual(SERVER_DEFAULTS.proxy.timeouts)
-    expect(config.proxy.limits).toEqual(SERVER_DEFAULTS.proxy.limits)
-    expect(config.proxy.rateLimit).toEqual(SERVER_DEFAULTS.proxy.rateLimit)
-    expect(config.proxy.peers.allowLoopback).toBe(false)
+    expect(proxy.tls).toEqual({})
+    expect(proxy.allocations).toEqual(SERVER_DEFAULTS.proxy.allocations)
+    expect(proxy.timeouts).toEqual(SERVER_DEFAULTS.proxy.timeouts)
+    expect(proxy.limits).toEqual(SERVER_DEFAULTS.proxy.limits)
+    expect(proxy.rateLimit).toEqual(SERVER_DEFAULTS.proxy.rateLimit)
+    expect(proxy.peers.allowLoopback).toBe(false)
     expect(config.admin).toEqual({ host: '127.0.0.1', port: 9464, allowRemote: false })
-    expect(config.sfu).toBeUndefined()
+    expect(config.sfu).toMatchObject({ enabled: false, port: SFU_DEFAULTS.port })
   })
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -190,6 +193,10 @@ describe('parseConfig', () => {
       'proxy.relay.address',
     ],
     ['top level not an object', { ...minimal(), proxy: 'yes' }, 'proxy: expected object, got string'],
+    ['unknown sfu field', with_('sfu', { maxParticipant: 3 }), 'sfu.maxParticipant: unknown field'],
+    ['sfu port out of range', with_('sfu', { port: 70000 }), 'sfu.port: expected an integer from 0 to 65535'],
+    ['sfu wildcard announced', with_('sfu', { announcedAddress: '0.0.0.0' }), 'sfu.announcedAddress:'],
+    ['sfu enabled not a boolean', with_('sfu', { enabled: 'yes' }), 'sfu.enabled: expected boolean'],
   ])('%s → names the field', (_name, input, expected) => {
     expect(() => parseConfig(input)).toThrow(ConfigError)
     expect(() => parseConfig(input)).toThrow(expected)
@@ -211,9 +218,8 @@ describe('parseConfig', () => {
     ['admin on ::1', with_('admin', { host: '::1' })],
     ['admin on localhost', with_('admin', { host: 'localhost' })],
     ['admin remote when allowed', with_('admin', { host: '0.0.0.0', allowRemote: true })],
-    ['an sfu section', with_('sfu', { anything: { goes: [1, 2] } })],
+    ['an sfu section beside the proxy', with_('sfu', { enabled: true, port: 0, devTokens: true })],
     ['IPv6 peers', with_('proxy.peers', { allow: ['2001:db8::/64'], allowLoopback: true })],
-    ['no apps when proxy disabled', { ...with_('apps', []), proxy: { ...minimal().proxy, enabled: false } }],
     ['unlimited bandwidth', with_('proxy.allocations', { bandwidthBytesPerSecond: 0 })],
     ['wss upstream', with_('proxy.signal', { upstream: 'wss://sfu.example.com/v1/signal' })],
     ['own certificate', with_('proxy.tls', { certFile: '/c.pem', keyFile: '/k.pem' })],
@@ -224,10 +230,69 @@ describe('parseConfig', () => {
   })
 
   it('treats empty YAML sections (null) as absent', () => {
-    const config = parseConfig({ ...minimal(), log: null, proxy: { ...minimal().proxy, tls: null } })
+    const config = parseConfig({
+      ...minimal(),
+      log: null,
+      sfu: null,
+      proxy: { ...minimal().proxy, tls: null },
+    })
 
     expect(config.log.level).toBe('info')
-    expect(config.proxy.tls).toEqual({})
+    expect(config.proxy!.tls).toEqual({})
+    expect(config.sfu.enabled).toBe(false)
+  })
+})
+
+describe('parseConfig: what runs (proxy optional, sfu off by default)', () => {
+  const apps = minimal().apps
+  const proxy = minimal().proxy!
+
+  it('runs a conference server alone: no proxy section needed', () => {
+    const config = parseConfig({ apps, sfu: { enabled: true, port: 0 } })
+
+    expect(config.proxy).toBeUndefined()
+    expect(config.sfu).toMatchObject({ enabled: true, port: 0, listenHost: SFU_DEFAULTS.listenHost })
+  })
+
+  it('runs both from one config', () => {
+    const config = parseConfig({ apps, proxy, sfu: { enabled: true } })
+
+    expect(config.proxy!.enabled).toBe(true)
+    expect(config.sfu.enabled).toBe(true)
+  })
+
+  it('accepts a disabled proxy section beside an enabled conference server, still validating it', () => {
+    const input = { apps, proxy: { ...proxy, enabled: false }, sfu: { enabled: true } }
+
+    expect(parseConfig(input).proxy!.enabled).toBe(false)
+    expect(() => parseConfig({ ...input, proxy: { ...input.proxy, turnSecret: 'short' } })).toThrow(
+      'proxy.turnSecret: expected at least 16',
+    )
+  })
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['no section at all', { apps }, 'nothing to run: expected a proxy section'],
+    ['the sfu section alone, disabled', { apps, sfu: { port: 0 } }, 'nothing to run'],
+    ['proxy disabled, no sfu', { apps, proxy: { ...proxy, enabled: false } }, 'nothing to run'],
+    [
+      'both disabled',
+      { apps, proxy: { ...proxy, enabled: false }, sfu: { enabled: false } },
+      'nothing to run',
+    ],
+    ['sfu alone without apps', { sfu: { enabled: true } }, 'apps: expected at least one'],
+    ['both without apps', { proxy, sfu: { enabled: true } }, 'apps: expected at least one'],
+  ])('refuses %s', (_name, input, expected) => {
+    const error = captureConfigError(() => parseConfig(input))
+
+    expect(error.message).toContain(expected)
+    expect(error.issues).toHaveLength(1)
+  })
+
+  it('names the whole document when nothing runs (no field to blame)', () => {
+    const error = captureConfigError(() => parseConfig({ apps }))
+
+    expect(error.issues[0]!.path).toBe('')
+    expect(error.message).toMatch(/^nothing to run: .*sfu\.enabled: true$/)
   })
 })
 
@@ -235,9 +300,43 @@ describe('loadConfig', () => {
   it('loads the example file', () => {
     const config = loadConfig({ file: EXAMPLE, env: {} })
 
-    expect(config.proxy.publicAddress).toBe('203.0.113.10')
-    expect(config.proxy.region).toBe('shanghai')
+    expect(config.proxy!.publicAddress).toBe('203.0.113.10')
+    expect(config.proxy!.region).toBe('shanghai')
     expect(config.apps).toHaveLength(1)
+    expect(config.sfu.enabled).toBe(false)
+  })
+
+  it('validates the commented sfu section of the example, uncommented', () => {
+    const text = readFileSync(EXAMPLE, 'utf8')
+    const at = text.indexOf('\n# sfu:\n')
+    expect(at).toBeGreaterThan(0)
+    const uncommented = text.slice(0, at) + text.slice(at).replace(/^# (sfu:| {2}.*)$/gm, '$1')
+
+    const config = loadConfig({ file: write('example-sfu.yaml', uncommented), env: {} })
+
+    expect(config.sfu.enabled).toBe(true)
+    expect(config.sfu.announcedAddress).toBe('10.20.0.5')
+  })
+
+  it('loads the local file: proxy and conference server on 127.0.0.1, pointing at each other', () => {
+    const config = loadConfig({ file: LOCAL, env: {} })
+    const proxy = config.proxy!
+
+    expect(proxy.enabled && config.sfu.enabled).toBe(true)
+    expect(proxy.publicAddress).toBe('127.0.0.1')
+    expect(proxy.signal.upstream).toBe(`ws://127.0.0.1:${config.sfu.port}/v1/signal`)
+    expect(proxy.peers).toEqual({ allow: ['127.0.0.1/32'], allowLoopback: true })
+    expect(config.sfu.announcedAddress).toBe('127.0.0.1')
+    expect(config.sfu.devTokens).toBe(true)
+    expect(config.admin).toEqual({ host: '127.0.0.1', port: 9464, allowRemote: false })
+  })
+
+  it('turns the conference server on from the environment', () => {
+    const file = write('sfu-env.yaml', stringify(minimal()))
+
+    const config = loadConfig({ file, env: { PINHOLE__sfu__enabled: 'true', PINHOLE__sfu__port: '0' } })
+
+    expect(config.sfu).toMatchObject({ enabled: true, port: 0 })
   })
 
   it('loads YAML and JSON, by extension or by content', () => {
@@ -254,7 +353,7 @@ describe('loadConfig', () => {
   it('takes the file from PINHOLE_CONFIG', () => {
     const file = write('env.yaml', stringify(minimal()))
 
-    expect(loadConfig({ env: { PINHOLE_CONFIG: file } }).proxy.publicAddress).toBe('203.0.113.10')
+    expect(loadConfig({ env: { PINHOLE_CONFIG: file } }).proxy!.publicAddress).toBe('203.0.113.10')
   })
 
   it('applies PINHOLE__ overrides: JSON when it parses, else a string', () => {
@@ -274,13 +373,13 @@ describe('loadConfig', () => {
       },
     })
 
-    expect(config.proxy.publicAddress).toBe('198.51.100.7')
-    expect(config.proxy.relay.address).toBe('198.51.100.7')
-    expect(config.proxy.ports).toEqual({ udp: [3479], tcp: 8443 })
-    expect(config.proxy.peers.allowLoopback).toBe(true)
+    expect(config.proxy!.publicAddress).toBe('198.51.100.7')
+    expect(config.proxy!.relay.address).toBe('198.51.100.7')
+    expect(config.proxy!.ports).toEqual({ udp: [3479], tcp: 8443 })
+    expect(config.proxy!.peers.allowLoopback).toBe(true)
     expect(config.apps[0]!.secret).toBe('another-secret-16-chars')
     expect(config.log.level).toBe('debug')
-    expect(config.proxy.turnSecret).toBe('1234567890123456')
+    expect(config.proxy!.turnSecret).toBe('1234567890123456')
   })
 
   it('builds a whole config from the environment alone', () => {

@@ -3,6 +3,8 @@ import { BlockList, isIP } from 'node:net'
 import { extname, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
+// The schema only (zod + defaults): check-config and whitelist must not load werift through src/sfu/index.
+import { SfuConfigSchema } from '../sfu/config'
 import { CONFIG_FILE_ENV, ENV_OVERRIDE_PREFIX, ENV_PATH_SEPARATOR, SERVER_DEFAULTS as D } from './defaults'
 
 // ---------------------------------------------------------------------------------------------------------
@@ -145,6 +147,7 @@ const L = D.proxy.limits
 
 const proxySchema = z.strictObject({
   enabled: z.boolean().default(D.proxy.enabled),
+  workers: intIn(1, 64).default(D.proxy.workers),
   region: z.string().min(1).max(64).default(D.proxy.region),
   publicAddress: advertisedHost,
   listenHost: host.default(D.proxy.listenHost),
@@ -206,14 +209,20 @@ export const serverConfigSchema = z
   .strictObject({
     log: logSchema,
     apps: z.array(appSchema).default([]),
-    proxy: proxySchema,
-    /** Conference server section: a placeholder until the SFU defines its schema. */
-    sfu: z.record(z.string(), z.unknown()).optional(),
+    /** The cloud proxy (docs/proxy.md). Absent on a conference-server-only host. */
+    proxy: proxySchema.optional(),
+    /** The conference server (docs/sfu.md): every field has a default, `enabled` is false. */
+    sfu: SfuConfigSchema,
     admin: adminSchema,
   })
   .superRefine((c, ctx) => {
-    if (c.proxy.enabled && c.apps.length === 0) {
-      const message = 'expected at least one { appKey, secret } when proxy.enabled is true'
+    const proxyOn = c.proxy?.enabled === true
+    if (!proxyOn && !c.sfu.enabled) {
+      const message =
+        'nothing to run: expected a proxy section (enabled unless proxy.enabled is false) or sfu.enabled: true'
+      ctx.addIssue({ code: 'custom', path: [], message })
+    } else if (c.apps.length === 0) {
+      const message = 'expected at least one { appKey, secret }: join tokens are checked against them'
       ctx.addIssue({ code: 'custom', path: ['apps'], message })
     }
     c.apps.forEach((app, i) => {
@@ -225,19 +234,29 @@ export const serverConfigSchema = z
         })
       }
     })
-    if (c.proxy.relay.address === undefined && isIP(c.proxy.publicAddress) === 0) {
+    if (c.proxy && c.proxy.relay.address === undefined && isIP(c.proxy.publicAddress) === 0) {
       const message = 'expected an IP address: required when proxy.publicAddress is a DNS name'
       ctx.addIssue({ code: 'custom', path: ['proxy', 'relay', 'address'], message })
     }
   })
   .transform((c) => {
     // The relayed address (RFC 8656 XOR-RELAYED-ADDRESS) must be an IP; default it to publicAddress.
-    const address = c.proxy.relay.address ?? c.proxy.publicAddress
-    return { ...c, proxy: { ...c.proxy, relay: { ...c.proxy.relay, address } } }
+    const p = c.proxy
+    const proxy = p && { ...p, relay: { ...p.relay, address: p.relay.address ?? p.publicAddress } }
+    return { ...c, proxy }
   })
 
 /** A validated config: every default filled in, `proxy.relay.address` resolved. */
 export type ServerConfig = z.output<typeof serverConfigSchema>
+/** The `proxy` section of a validated config that has one. */
+export type ProxySection = NonNullable<ServerConfig['proxy']>
+/** What the cloud proxy (`ProxyServer.start`) reads: the apps and its own section, which must be present. */
+export interface ProxyServerConfig {
+  apps: ServerConfig['apps']
+  proxy: ProxySection
+}
+/** The `sfu` section of a validated config (`ConferenceServer.start` takes it as is). */
+export type SfuSection = ServerConfig['sfu']
 /** What a config file (or the embedded local stack) may write: defaults optional. */
 export type ServerConfigInput = z.input<typeof serverConfigSchema>
 

@@ -1,12 +1,15 @@
 /**
  * Every server default, in one place (STYLE.md "defaults in one defaults.ts"). The config schema reads
- * them from here and docs/proxy.md documents the same values.
+ * them from here and docs/proxy.md documents the same values. The `sfu` section's defaults are the
+ * conference server's own (src/sfu/defaults.ts, docs/sfu.md).
  */
 export const SERVER_DEFAULTS = {
   log: { level: 'info' },
   proxy: {
     enabled: true,
     region: 'default',
+    // One process relays ~60k packets/s; more workers share the ports with SO_REUSEPORT (docs/proxy.md §7).
+    workers: 1,
     listenHost: '0.0.0.0',
     ports: { udp: [3478, 7070], tcp: 443 },
     relay: { listenHost: '0.0.0.0', portRange: [49152, 65535] },

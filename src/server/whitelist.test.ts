@@ -8,9 +8,14 @@ import {
   type WhitelistReport,
 } from './whitelist'
 
-function config(proxy: Partial<NonNullable<ServerConfigInput['proxy']>> = {}) {
+const apps = [{ appKey: 'app', secret: 'a-secret-of-16-chars' }]
+
+function config(
+  proxy: Partial<NonNullable<ServerConfigInput['proxy']>> = {},
+  sfu?: ServerConfigInput['sfu'],
+) {
   return parseConfig({
-    apps: [{ appKey: 'app', secret: 'a-secret-of-16-chars' }],
+    apps,
     proxy: {
       publicAddress: '203.0.113.10',
       turnSecret: 'turn-secret-16-chars',
@@ -18,8 +23,11 @@ function config(proxy: Partial<NonNullable<ServerConfigInput['proxy']>> = {}) {
       signal: { upstream: 'wss://sfu.internal/v1/signal' },
       ...proxy,
     },
+    ...(sfu ? { sfu } : {}),
   })
 }
+
+const SFU = { enabled: true, listenHost: '10.20.0.5', port: 8080, announcedAddress: '10.20.0.5' }
 
 describe('whitelistRules', () => {
   it('lists each UDP port and the TCP port on the public address (DESIGN.md §1)', () => {
@@ -55,9 +63,13 @@ describe('whitelistRules', () => {
         ['TCP', 8443],
       ],
     ],
-    ['proxy disabled', { enabled: false }, []],
   ])('%s', (_name, proxy, expected) => {
     expect(whitelistRules(config(proxy)).map((r) => [r.protocol, r.port])).toEqual(expected)
+  })
+
+  it('is empty when the proxy is disabled or absent', () => {
+    expect(whitelistRules(config({ enabled: false }, SFU))).toEqual([])
+    expect(whitelistRules(parseConfig({ apps, sfu: SFU }))).toEqual([])
   })
 
   it('uses a DNS publicAddress as the destination', () => {
@@ -109,7 +121,46 @@ describe('formatWhitelistJson', () => {
       ['10.20.0.0/24', 'UDP', 'any, from/to relay ports 49152-65535'],
       ['sfu.internal', 'TCP', '443'],
     ])
+    expect(report.conferenceInbound).toEqual([])
     expect(report.warnings).toEqual([])
+  })
+})
+
+describe('whitelist with a conference server', () => {
+  it('says no proxy is configured, and what the conference server needs, when it runs alone', () => {
+    const report = JSON.parse(formatWhitelistJson(parseConfig({ apps, sfu: SFU }))) as WhitelistReport
+
+    expect(report.region).toBeNull()
+    expect(report.rules).toEqual([])
+    expect(report.proxyOutbound).toEqual([])
+    expect(report.warnings).toEqual([
+      expect.stringMatching(/^no proxy configured \(conference server only\)/),
+    ])
+    expect(report.doNotOpen.map((c) => [c.what, c.protocol, c.ports])).toEqual([
+      ['conference server signaling', 'TCP', '8080'],
+      ['conference server media', 'UDP', 'ephemeral (set sfu.rtcPortRange to fix them)'],
+      ['admin port', 'TCP', '9464'],
+    ])
+    expect(report.conferenceInbound.map((o) => [o.destination, o.protocol, o.ports])).toEqual([
+      ['10.20.0.5', 'TCP', '8080'],
+      ['10.20.0.5', 'UDP', 'ephemeral (set sfu.rtcPortRange to fix them)'],
+    ])
+  })
+
+  it('prints the proxy rules and the inbound rules of the conference server when both run', () => {
+    const text = formatWhitelistText(config({}, { ...SFU, rtcPortRange: [40000, 40999] }))
+
+    expect(text).not.toContain('WARNING')
+    expect(text.split('\n').filter((l) => l.startsWith('203.0.113.10'))).toHaveLength(3)
+    expect(text).toContain('conference server media UDP 40000-40999')
+    expect(text).toContain('Into this conference server, from the proxies only')
+    expect(text).toMatch(/10\.20\.0\.5 +UDP +40000-40999/)
+  })
+
+  it('warns that a disabled proxy needs no whitelist', () => {
+    expect(formatWhitelistText(config({ enabled: false }, SFU))).toMatch(
+      /^WARNING: proxy.enabled is false: this server needs no whitelist/,
+    )
   })
 })
 

@@ -25,20 +25,31 @@ export interface ProxyOutbound {
   purpose: string
 }
 
+/** What the conference server accepts from the proxies (the internal firewall's rules). */
+export interface ConferenceInbound {
+  /** The address this server listens or is announced on. */
+  destination: string
+  protocol: 'UDP' | 'TCP'
+  ports: string
+  purpose: string
+}
+
 export interface WhitelistReport {
-  region: string
+  /** The proxy's region; null when this config runs no proxy. */
+  region: string | null
   rules: WhitelistRule[]
   doNotOpen: ClosedPort[]
   proxyOutbound: ProxyOutbound[]
+  conferenceInbound: ConferenceInbound[]
   warnings: string[]
 }
 
 const TCP_PURPOSE = 'TLS: TURN-over-TLS, HTTPS session API, WebSocket signaling; plain TURN-over-TCP'
 
-/** Desktops → proxy rules, in the order of DESIGN.md §1. Empty when the proxy is disabled. */
+/** Desktops → proxy rules, in the order of DESIGN.md §1. Empty when no proxy runs. */
 export function whitelistRules(config: ServerConfig): WhitelistRule[] {
   const { proxy } = config
-  if (!proxy.enabled) return []
+  if (proxy === undefined || !proxy.enabled) return []
   const [first] = proxy.ports.udp
   const udp = proxy.ports.udp.map((port, i): WhitelistRule => ({
     destination: proxy.publicAddress,
@@ -61,50 +72,87 @@ function upstreamEndpoint(url: string): { host: string; port: string } {
   return { host, port: u.port !== '' ? u.port : u.protocol === 'wss:' ? '443' : '80' }
 }
 
+const range = ([min, max]: readonly [number, number]): string => (min === max ? `${min}` : `${min}-${max}`)
+
 export function whitelistReport(config: ServerConfig): WhitelistReport {
-  const { proxy, admin } = config
-  const [min, max] = proxy.relay.portRange
-  const relayPorts = min === max ? `${min}` : `${min}-${max}`
+  const { proxy, sfu, admin } = config
+  const proxyOn = proxy?.enabled === true
   const rules = whitelistRules(config)
   const warnings: string[] = []
-  if (!proxy.enabled) warnings.push('proxy.enabled is false: this server needs no whitelist')
+  const doNotOpen: ClosedPort[] = []
+  const proxyOutbound: ProxyOutbound[] = []
+  const conferenceInbound: ConferenceInbound[] = []
+
+  if (proxy === undefined) {
+    warnings.push(
+      'no proxy configured (conference server only): desktops reach this server through a cloud proxy, ' +
+        "and the whitelist comes from that proxy's config",
+    )
+  } else if (!proxy.enabled) {
+    warnings.push('proxy.enabled is false: this server needs no whitelist')
+  }
   if (rules.some((r) => r.port === 0)) {
     warnings.push('a port is 0 (any free port, for tests): set fixed ports before giving this table to IT')
   }
-  const upstream = upstreamEndpoint(proxy.signal.upstream)
-  return {
-    region: proxy.region,
-    rules,
-    doNotOpen: [
-      {
-        what: 'relay port range',
+
+  if (proxyOn) {
+    const relayPorts = range(proxy.relay.portRange)
+    doNotOpen.push({
+      what: 'relay port range',
+      protocol: 'UDP',
+      ports: relayPorts,
+      reason: 'relayed media flows only between the proxy and the conference servers',
+    })
+    const upstream = upstreamEndpoint(proxy.signal.upstream)
+    proxyOutbound.push(
+      ...proxy.peers.allow.map((cidr): ProxyOutbound => ({
+        destination: cidr,
         protocol: 'UDP',
-        ports: relayPorts,
-        reason: 'relayed media flows only between the proxy and the conference servers',
+        ports: `any, from/to relay ports ${relayPorts}`,
+        purpose: 'relayed media, both directions (conference servers also send to the relay ports)',
+      })),
+      {
+        destination: upstream.host,
+        protocol: 'TCP',
+        ports: upstream.port,
+        purpose: 'signaling upstream (proxy.signal.upstream)',
+      },
+    )
+  }
+  if (sfu.enabled) {
+    const media = sfu.rtcPortRange ? range(sfu.rtcPortRange) : 'ephemeral (set sfu.rtcPortRange to fix them)'
+    const reason = 'desktops reach the conference server only through the proxy'
+    doNotOpen.push(
+      { what: 'conference server signaling', protocol: 'TCP', ports: `${sfu.port}`, reason },
+      { what: 'conference server media', protocol: 'UDP', ports: media, reason },
+    )
+    conferenceInbound.push(
+      {
+        destination: sfu.listenHost,
+        protocol: 'TCP',
+        ports: `${sfu.port}`,
+        purpose: 'signaling from the proxies (their proxy.signal.upstream)',
       },
       {
-        what: 'admin port',
-        protocol: 'TCP',
-        ports: `${admin.port}`,
-        reason: `/metrics and /healthz, for operators on ${admin.host}`,
+        destination: sfu.announcedAddress,
+        protocol: 'UDP',
+        ports: media,
+        purpose: "media from/to the proxies' relay ports (sfu.announcedAddress, in every ICE candidate)",
       },
-    ],
-    proxyOutbound: proxy.enabled
-      ? [
-          ...proxy.peers.allow.map((cidr): ProxyOutbound => ({
-            destination: cidr,
-            protocol: 'UDP',
-            ports: `any, from/to relay ports ${relayPorts}`,
-            purpose: 'relayed media, both directions (conference servers also send to the relay ports)',
-          })),
-          {
-            destination: upstream.host,
-            protocol: 'TCP',
-            ports: upstream.port,
-            purpose: 'signaling upstream (proxy.signal.upstream)',
-          },
-        ]
-      : [],
+    )
+  }
+  doNotOpen.push({
+    what: 'admin port',
+    protocol: 'TCP',
+    ports: `${admin.port}`,
+    reason: `/metrics and /healthz, for operators on ${admin.host}`,
+  })
+  return {
+    region: proxy?.region ?? null,
+    rules,
+    doNotOpen,
+    proxyOutbound,
+    conferenceInbound,
     warnings,
   }
 }
@@ -137,14 +185,18 @@ export function formatWhitelistText(config: ServerConfig): string {
   }
   const closed = report.doNotOpen.map((c) => `${c.what} ${c.protocol} ${c.ports} (${c.reason})`)
   out.push(`Do NOT open to desktops: ${closed.join('; ')}.`)
+  const table = (rows: readonly (ProxyOutbound | ConferenceInbound)[]): string =>
+    formatTable(
+      ['destination', 'protocol', 'ports', 'purpose'],
+      rows.map((o) => [o.destination, o.protocol, o.ports, o.purpose]),
+    )
   if (report.proxyOutbound.length > 0) {
     out.push('', 'Between the proxy and the conference servers (DMZ side; the proxy needs nothing else):', '')
-    out.push(
-      formatTable(
-        ['destination', 'protocol', 'ports', 'purpose'],
-        report.proxyOutbound.map((o) => [o.destination, o.protocol, o.ports, o.purpose]),
-      ),
-    )
+    out.push(table(report.proxyOutbound))
+  }
+  if (report.conferenceInbound.length > 0) {
+    out.push('', 'Into this conference server, from the proxies only (internal firewall):', '')
+    out.push(table(report.conferenceInbound))
   }
   return `${out.join('\n')}\n`
 }

@@ -1,15 +1,19 @@
 /** Test-only: a valid proxy configuration on free loopback ports. */
-import { parseConfig, type ServerConfig } from '../../server/config'
+import { parseConfig, type ProxyServerConfig, type ServerConfig } from '../../server/config'
 
 export const TEST_APP = { appKey: 'test-app', secret: 'test-app-secret-0123456789' }
 export const TEST_TURN_SECRET = 'test-turn-secret-0123456789'
 
 export function testProxyConfig(
-  overrides: { allowLoopback?: boolean; proxy?: Record<string, unknown> } = {},
-): ServerConfig {
-  return parseConfig({
+  overrides: {
+    allowLoopback?: boolean
+    proxy?: Record<string, unknown>
+    apps?: { appKey: string; secret: string }[]
+  } = {},
+): ServerConfig & ProxyServerConfig {
+  const config = parseConfig({
     log: { level: 'info' },
-    apps: [TEST_APP],
+    apps: overrides.apps ?? [TEST_APP],
     proxy: {
       region: 'test',
       publicAddress: '127.0.0.1',
@@ -24,4 +28,7 @@ export function testProxyConfig(
     },
     admin: { host: '127.0.0.1', port: 0 },
   })
+  const { proxy } = config
+  if (proxy === undefined) throw new Error('unreachable: this config has a proxy section')
+  return { ...config, proxy }
 }
