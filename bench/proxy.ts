@@ -2,8 +2,10 @@
 // same run, interleaved step by step. `npm run bench:proxy`. Never part of the test suite.
 //
 // Environment overrides: BENCH_STEPS="10,20,40" (clients per step), BENCH_MESSAGES (per client, default
-// 8000), BENCH_INTERVAL_MS (uclient -z, default 1 ≈ 1000 msg/s per client), BENCH_LENGTH (bytes, 100).
+// 8000), BENCH_INTERVAL_MS (uclient -z, default 1 ≈ 1000 msg/s per client), BENCH_LENGTH (bytes, 100),
+// BENCH_WORKERS (our proxy's worker processes, default: one per core, as coturn's relay threads).
 import { startCoturnUnderTest } from '../e2e/support/coturn'
+import { availableParallelism } from 'node:os'
 import { startOurProxy } from '../e2e/support/ourProxy'
 import { machineCpuSync, processCpuMicros, processCpuMicrosSync } from '../e2e/support/process'
 import type { TurnServerUnderTest } from '../e2e/support/serverUnderTest'
@@ -43,6 +45,7 @@ interface StepResult {
   error?: string
 }
 
+const WORKERS = Number(process.env['BENCH_WORKERS'] ?? availableParallelism())
 function envNumber(name: string, fallback: number): number {
   const text = process.env[name]
   if (text === undefined || text === '') return fallback
@@ -183,7 +186,8 @@ function peakOf(steps: StepResult[]): StepResult | undefined {
 }
 
 async function startOurs(): Promise<TurnServerUnderTest> {
-  return startOurProxy({ relayPorts: [40000, 44999] })
+  // coturn runs one relay thread per core by default; ours gets one worker process per core likewise.
+  return startOurProxy({ relayPorts: [40000, 44999], workers: WORKERS })
 }
 
 async function main(): Promise<void> {

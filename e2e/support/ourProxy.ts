@@ -14,6 +14,8 @@ export interface OurProxyOptions {
   /** Relay port range; keep it apart from coturn's when both run at once. */
   relayPorts?: [number, number]
   logLevel?: 'warn' | 'info' | 'error'
+  /** Worker processes sharing the ports (proxy.workers). */
+  workers?: number
 }
 
 /**
@@ -34,6 +36,7 @@ export async function startOurProxy(options: OurProxyOptions = {}): Promise<Turn
     apps: [{ appKey: 'interop', secret: 'interop-app-secret-0123456789' }],
     proxy: {
       region: 'loopback',
+      workers: options.workers ?? 1,
       publicAddress: '127.0.0.1',
       listenHost: '127.0.0.1',
       ports: { udp, tcp },

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { sleep } from './tools'
 
@@ -42,14 +42,53 @@ function parseCpuMicros(stat: string, pid: number): number {
   return ((utime + stime) * 1_000_000) / CLOCK_TICKS_PER_SECOND
 }
 
-/** utime + stime of a process (all threads) in µs, from /proc/<pid>/stat fields 14 and 15 (clock ticks). */
+/**
+ * utime + stime in µs of a process (all threads) and of its live descendants, from /proc/<pid>/stat fields
+ * 14 and 15 (clock ticks): a server that forks workers (our proxy with `workers > 1`) is measured whole.
+ */
 export async function processCpuMicros(pid: number): Promise<number> {
-  return parseCpuMicros(await readFile(`/proc/${pid}/stat`, 'utf8'), pid)
+  await readFile(`/proc/${pid}/stat`, 'utf8') // the process itself must exist
+  return processCpuMicrosSync(pid)
 }
 
 /** Synchronous processCpuMicros, for sampling inside a progress callback at the moment a line arrives. */
 export function processCpuMicrosSync(pid: number): number {
-  return parseCpuMicros(readFileSync(`/proc/${pid}/stat`, 'utf8'), pid)
+  let total = parseCpuMicros(readFileSync(`/proc/${pid}/stat`, 'utf8'), pid)
+  for (const child of descendants(pid)) {
+    try {
+      total += parseCpuMicros(readFileSync(`/proc/${child}/stat`, 'utf8'), child)
+    } catch {
+      // exited between the listing and the read: its time is gone with it
+    }
+  }
+  return total
+}
+
+function descendants(root: number): number[] {
+  const children = new Map<number, number[]>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+    } catch {
+      continue
+    }
+    // The command name (field 2) may hold spaces: the parent pid is the 2nd field after its ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    const list = children.get(ppid) ?? []
+    list.push(Number(entry))
+    children.set(ppid, list)
+  }
+  const out: number[] = []
+  const queue = [root]
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      out.push(child)
+      queue.push(child)
+    }
+  }
+  return out
 }
 
 /** Whole-machine CPU counters from the first line of /proc/stat, in clock ticks summed over all cores. */

@@ -1,0 +1,63 @@
+import { TransportType, type EngineEvents } from '../shared/engine'
+import { EngineError, ErrorCode } from '../shared/errors'
+import type { EngineLogger } from './defaults'
+import type { ProxyTarget, TransportSelection } from './transportSelect'
+
+/**
+ * The seam between the engine and the call (join over signaling, media): the engine prepares the proxy and
+ * the transport, then hands a CallContext to an injected `connectCall`. Not built yet: docs/engine.md.
+ */
+
+/** In-call events a call implementation reports; the engine maps them onto the state machine. */
+export type CallEvent =
+  | { type: 'signalLost' }
+  | { type: 'mediaLost' }
+  | { type: 'reDispatch' }
+  | { type: 'rejoined' }
+  | { type: 'kicked' }
+  | { type: 'channelClosed' }
+  /** Reconnecting gave up: Failed (timeout). */
+  | { type: 'failed'; error: EngineError }
+
+export interface CallContext {
+  appKey: string | undefined
+  token: string
+  channel: string
+  uid: number
+  mode: TransportType
+  /** Undefined when media goes direct. */
+  proxy: ProxyTarget | undefined
+  transport: TransportSelection
+  /** Aborted by leaveChannel, release or the join timeout. */
+  signal: AbortSignal
+  report(event: CallEvent): void
+  /** For the call's own events (users, frames, stats). */
+  emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): void
+  logger: EngineLogger
+}
+
+export interface CallHandle {
+  close(): Promise<void>
+}
+
+/** Joins over signaling and media; resolves once joined. Rejects with an EngineError when refused. */
+export type ConnectCall = (context: CallContext) => Promise<CallHandle>
+
+/** Channel names as the signaling schema takes them. */
+const CHANNEL = /^[\w.~-]{1,64}$/
+const MAX_TOKEN = 4096
+
+/** The 414 rules (NERTC); nothing else happens before these pass. */
+export function validateJoin(token: string, channel: string, uid: number, mode: TransportType): boolean {
+  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN) return false
+  if (typeof channel !== 'string' || !CHANNEL.test(channel)) return false
+  if (!Number.isSafeInteger(uid) || uid < 0) return false
+  return !(uid === 0 && mode !== TransportType.None)
+}
+
+/** The default until the join flow exists: every join ends in CallUnavailable (honest, not a fake success). */
+export const noCall: ConnectCall = () => Promise.reject(new EngineError(ErrorCode.CallUnavailable))
+
+export function assertNever(value: never): never {
+  throw new Error(`unhandled call event ${JSON.stringify(value)}`)
+}

@@ -1,0 +1,99 @@
+/**
+ * Every engine default in one place (STYLE.md), plus the injectable clock and logger types. docs/engine.md
+ * documents the same values.
+ */
+
+export const ENGINE_DEFAULTS = {
+  probe: {
+    /** STUN Binding over UDP: first retransmission after this, doubling (RFC 8489 §6.2.1, shortened). */
+    udpRetransmitMs: 200,
+    /** Give up on a UDP port after this long (a dropping firewall never answers). */
+    udpTimeoutMs: 1500,
+    /** TCP connect + TLS handshake. */
+    tlsTimeoutMs: 3000,
+    /** One HTTPS request to the session API, TLS included. */
+    sessionTimeoutMs: 5000,
+  },
+  /** Per-stage budgets of transport selection (Auto tries them in this order). */
+  budgets: {
+    directMs: 1500,
+    udpMs: 2000,
+    tlsMs: 4000,
+  },
+  turn: {
+    /** Allocate over UDP: first retransmission after this, doubling. */
+    udpRetransmitMs: 250,
+    /** Releasing a probe allocation (Refresh lifetime 0) waits this long for the answer. */
+    releaseTimeoutMs: 1000,
+  },
+  /** From joinChannel to Connected, whatever the stages; then Failed (timeout). */
+  joinTimeoutMs: 20_000,
+  /** leaveChannel and release wait this long at most for probe releases and the call's close. */
+  cleanupWaitMs: 2000,
+} as const
+
+export interface TransportBudgets {
+  directMs: number
+  udpMs: number
+  tlsMs: number
+}
+
+/** Time and timers, injectable so budgets can be tested without waiting. */
+export interface Clock {
+  /** Milliseconds; only differences are used. */
+  now(): number
+  setTimeout(callback: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+}
+
+/** The subset of pino's logger the engine uses; a pino logger fits it. */
+export interface EngineLogger {
+  debug(fields: object, message: string): void
+  info(fields: object, message: string): void
+  warn(fields: object, message: string): void
+  error(fields: object, message: string): void
+}
+
+const noop = (): void => undefined
+export const silentLogger: EngineLogger = { debug: noop, info: noop, warn: noop, error: noop }
+
+/** Resolves after `ms` on `clock`, or rejects with the signal's reason when aborted first. */
+export function sleep(ms: number, clock: Clock = systemClock, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const handle = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    const onAbort = (): void => {
+      clock.clearTimeout(handle)
+      reject(signal?.reason)
+    }
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
+}
+
+/** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    if (signal.aborted) return onAbort()
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      },
+    )
+  })
+}

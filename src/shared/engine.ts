@@ -1,0 +1,210 @@
+import { z } from 'zod'
+import type { ErrorCode } from './errors'
+
+/**
+ * The engine's contract (DESIGN.md §4), shared by the engine (Electron main or any Node process) and,
+ * through the typed bridge, the app. No Node or DOM types here: binary data is `Uint8Array`.
+ */
+
+/** `setCloudProxy(type)` values (NERTC). */
+export const TransportType = {
+  None: 0,
+  UDPProxy: 1,
+  /** TURN over TLS on the proxy's TCP 443. */
+  TCPProxy: 2,
+  /** Direct, then UDP proxy, then TLS 443, each within a budget. */
+  Auto: 3,
+} as const
+export type TransportType = (typeof TransportType)[keyof typeof TransportType]
+
+/** NERTC connection states. */
+export const ConnectionState = {
+  Disconnected: 1,
+  Connecting: 2,
+  Connected: 3,
+  Reconnecting: 4,
+  Failed: 5,
+} as const
+export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState]
+
+/** NERTC reasons for a connection state change. */
+export const ConnectionReason = {
+  LeaveChannel: 1,
+  ChannelClosed: 2,
+  ServerKicked: 3,
+  Timeout: 4,
+  JoinChannel: 5,
+  JoinSucceed: 6,
+  RejoinSucceed: 7,
+  MediaConnectionDisconnected: 8,
+  SignalDisconnected: 9,
+  RequestChannelFailed: 10,
+  JoinChannelFailed: 11,
+  ReDispatch: 12,
+  SettingProxyServer: 13,
+} as const
+export type ConnectionReason = (typeof ConnectionReason)[keyof typeof ConnectionReason]
+
+/** Names for logs and UIs, indexed by value. */
+export const CONNECTION_STATE_NAMES: Record<ConnectionState, string> = {
+  1: 'Disconnected',
+  2: 'Connecting',
+  3: 'Connected',
+  4: 'Reconnecting',
+  5: 'Failed',
+}
+
+export const CONNECTION_REASON_NAMES: Record<ConnectionReason, string> = {
+  1: 'leaveChannel',
+  2: 'channelClosed',
+  3: 'serverKicked',
+  4: 'timeout',
+  5: 'joinChannel',
+  6: 'joinSucceed',
+  7: 'rejoinSucceed',
+  8: 'mediaConnectionDisconnected',
+  9: 'signalDisconnected',
+  10: 'requestChannelFailed',
+  11: 'joinChannelFailed',
+  12: 'reDispatch',
+  13: 'settingProxyServer',
+}
+
+/** SHA-256 of a DER certificate, uppercase hex pairs joined by colons (as the proxy hands it out). */
+export const FingerprintSha256Schema = z
+  .string()
+  .regex(/^([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$/, 'not a SHA-256 fingerprint (AB:CD:… 32 pairs)')
+
+const port = z.int().min(1).max(65_535)
+
+/**
+ * One proxy region: the addresses IT whitelists (DESIGN.md §1). The TLS certificate of the TCP port is
+ * pinned by its SHA-256 fingerprint, or verified against `caPem`, or (neither) against the system CAs.
+ */
+export const RegionSchema = z.object({
+  id: z.string().min(1).max(64),
+  name: z.string().min(1).max(128),
+  /** IP literal or DNS name, exactly as the proxy's session answer names it. */
+  proxyHost: z.string().min(1).max(253),
+  ports: z.object({ udp: z.tuple([port, port]), tcp: port }),
+  tlsFingerprintSha256: FingerprintSha256Schema.optional(),
+  caPem: z.string().includes('-----BEGIN CERTIFICATE-----').optional(),
+})
+export type Region = z.infer<typeof RegionSchema>
+
+/** `setRegion` argument: a region id, or `auto` (lowest measured RTT among reachable regions). */
+export type RegionChoice = string
+
+/** The whitelist entries of a region, as probed and as the doctor reports them. */
+export type ProbeEndpoint = 'udp' | 'udpAlt' | 'tls' | 'session'
+
+export type ProbeStatus = 'reachable' | 'blocked' | 'error'
+
+export interface ProbeCheck {
+  endpoint: ProbeEndpoint
+  /** 'UDP 3478', 'UDP 7070', 'TLS 443', 'Session API' — with the region's real ports. */
+  check: string
+  /** host:port */
+  target: string
+  status: ProbeStatus
+  /** STUN Binding round trip (UDP), TCP connect round trip (TLS), request round trip (Session API). */
+  rttMs?: number
+  /** What happened, for a person. */
+  detail: string
+  /** Set for 'error' (and 'blocked') results: the engine error code that names the problem. */
+  errorCode?: ErrorCode
+}
+
+/** The result of probing one region, emitted as `regionProbe`. */
+export interface RegionProbeResult {
+  regionId: string
+  /** TLS 443 reached with the pinned certificate: the session API and signaling need it in every mode. */
+  reachable: boolean
+  /** Best round trip among the reachable UDP ports and the TCP connect of TLS 443. */
+  rttMs?: number
+  checks: ProbeCheck[]
+}
+
+/** The transport media actually uses. */
+export type MediaTransport = 'direct' | 'udp' | 'tls'
+
+export type TransportAttemptOutcome = 'won' | 'lost' | 'failed' | 'timeout' | 'skipped'
+
+export interface TransportAttempt {
+  transport: MediaTransport
+  /** host:port, or the direct signaling URL. */
+  target: string
+  outcome: TransportAttemptOutcome
+  elapsedMs: number
+  detail?: string
+}
+
+/** `proxyConnected`: the proxy answered and a transport was chosen. */
+export interface ProxyConnectedInfo {
+  type: TransportType
+  regionId: string
+  /** host:port of the proxy endpoint media goes through (TLS 443 for signaling in every mode). */
+  proxyAddress: string
+  transport: MediaTransport
+  /** From joinChannel to this event. */
+  elapsedMs: number
+  attempts: TransportAttempt[]
+}
+
+export interface RtcStats {
+  transport: MediaTransport
+  /** Round trip to the proxy (or the server, direct). */
+  rttMs?: number
+  txKbps: number
+  rxKbps: number
+  /** Fractions, 0..1. */
+  txPacketLoss: number
+  rxPacketLoss: number
+  txVideoFps?: number
+  rxVideoFps?: number
+  durationSeconds: number
+}
+
+export interface RemoteFrame {
+  uid: number
+  data: Uint8Array
+  /** Microseconds, on the sender's media clock mapped to the receiver's. */
+  timestampUs: number
+  keyFrame: boolean
+}
+
+export interface EngineErrorInfo {
+  code: ErrorCode
+  message: string
+  /** The specifics: host:port, the fingerprint seen, the server's own message. */
+  detail?: string
+}
+
+/** NERTC network quality, 0 unknown … 6 down. */
+export type NetworkQuality = 0 | 1 | 2 | 3 | 4 | 5 | 6
+
+/** The one event map of the engine. Listeners get these argument tuples. */
+export interface EngineEvents {
+  connectionStateChanged: [state: ConnectionState, reason: ConnectionReason]
+  proxyConnected: [info: ProxyConnectedInfo]
+  /** result 0 = joined; otherwise an ErrorCode. */
+  joinChannel: [result: number, channel: string, uid: number, elapsedMs: number]
+  rejoinChannel: [result: number, channel: string, uid: number]
+  leaveChannel: [result: number]
+  userJoined: [uid: number]
+  userLeft: [uid: number, reason: ConnectionReason]
+  userAudioStart: [uid: number]
+  userAudioStop: [uid: number]
+  userVideoStart: [uid: number]
+  userVideoStop: [uid: number]
+  remoteVideoFrame: [frame: RemoteFrame]
+  remoteAudioFrame: [frame: RemoteFrame]
+  keyFrameRequested: []
+  rtcStats: [stats: RtcStats]
+  networkQuality: [uid: number, tx: NetworkQuality, rx: NetworkQuality]
+  regionProbe: [result: RegionProbeResult]
+  error: [error: EngineErrorInfo]
+  warning: [warning: EngineErrorInfo]
+}
+
+export type EngineEventName = keyof EngineEvents
