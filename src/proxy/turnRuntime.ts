@@ -22,7 +22,6 @@ class UdpClient implements ClientRef {
     readonly socket: UdpSocket,
     readonly remote: TransportAddress,
     readonly localPort: number,
-    readonly key: string,
   ) {}
 
   write(data: Buffer): void {
@@ -83,7 +82,8 @@ export type StreamCloseReason = 'invalid-frame' | 'oversized-frame' | 'idle' | '
 export class TurnRuntime {
   readonly core: TurnCore<NodeClient>
   private readonly listeners: UdpSocket[] = []
-  private readonly udpClients = new Map<UdpSocket, Map<string, UdpClient>>()
+  /** Per listener: client address → port → client, for clients that hold an allocation. */
+  private readonly udpClients = new Map<UdpSocket, Map<string, Map<number, UdpClient>>>()
   private readonly relays = new Map<number, { socket: UdpSocket | undefined; client: NodeClient }>()
   private readonly streams = new Set<StreamClient>()
   private readonly timer: NodeJS.Timeout
@@ -108,7 +108,7 @@ export class TurnRuntime {
       recvBufferSize: LISTENER_BUFFER_BYTES,
       sendBufferSize: LISTENER_BUFFER_BYTES,
     })
-    const clients = new Map<string, UdpClient>()
+    const clients = new Map<string, Map<number, UdpClient>>()
     this.udpClients.set(socket, clients)
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject)
@@ -120,16 +120,14 @@ export class TurnRuntime {
     const localPort = socket.address().port
     socket.on('error', (err) => this.options.logger.warn({ err, port: localPort }, 'udp listener error'))
     socket.on('message', (data: Buffer, rinfo: RemoteInfo) => {
-      const key = `${rinfo.address}|${rinfo.port}`
       const client =
-        clients.get(key) ??
+        clients.get(rinfo.address)?.get(rinfo.port) ??
         new UdpClient(
           socket,
           { family: rinfo.family === 'IPv6' ? 6 : 4, address: rinfo.address, port: rinfo.port },
           localPort,
-          key,
         )
-      this.run(this.core.handle({ type: 'client', client, data }, this.now()))
+      this.run(this.core.clientData(client, data, this.now()))
     })
     this.listeners.push(socket)
     return localPort
@@ -231,7 +229,12 @@ export class TurnRuntime {
     const client = this.core.clientOf(allocationId)
     if (!client) return
     // Remember the UDP 5-tuple so later datagrams reach the same allocation.
-    if (client instanceof UdpClient) this.udpClients.get(client.socket)?.set(client.key, client)
+    if (client instanceof UdpClient) {
+      const clients = this.udpClients.get(client.socket)
+      const byPort = clients?.get(client.remote.address) ?? new Map<number, UdpClient>()
+      byPort.set(client.remote.port, client)
+      clients?.set(client.remote.address, byPort)
+    }
     this.relays.set(allocationId, { socket: undefined, client })
     void this.bindRelay(evenPort).then(
       (socket) => {
@@ -247,7 +250,7 @@ export class TurnRuntime {
             address: rinfo.address,
             port: rinfo.port,
           }
-          this.run(this.core.handle({ type: 'peer', allocationId, from, data }, this.now()))
+          this.run(this.core.peerData(allocationId, from, data, this.now()))
         })
         socket.on('error', (err) => this.options.logger.debug({ err, allocationId }, 'relay socket error'))
         const relay: TransportAddress = {
@@ -300,7 +303,12 @@ export class TurnRuntime {
     this.relays.delete(allocationId)
     entry.socket?.close()
     const client = entry.client
-    if (client instanceof UdpClient) this.udpClients.get(client.socket)?.delete(client.key)
+    if (client instanceof UdpClient) {
+      const clients = this.udpClients.get(client.socket)
+      const byPort = clients?.get(client.remote.address)
+      byPort?.delete(client.remote.port)
+      if (byPort?.size === 0) clients?.delete(client.remote.address)
+    }
   }
 
   /** Stops everything: listeners, relays, streams. */

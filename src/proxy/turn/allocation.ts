@@ -54,8 +54,20 @@ export class Allocation<C extends ClientRef> {
   /** Whether data may flow from/to this peer: a live permission, or a live channel bound to it. */
   peerAllowed(peer: TransportAddress, now: number): boolean {
     if (this.hasPermission(peer.address, now)) return true
-    const channel = this.channelByPeer.get(peerKeyOf(peer))
+    const channel = this.channelTo(peer)
     return channel !== undefined && channel.expiresAt > now
+  }
+
+  /**
+   * The channel bound to this peer, if any. Per packet from a peer: allocations hold a channel or two, so a
+   * scan beats building a map key string for every datagram.
+   */
+  channelTo(peer: TransportAddress): Channel | undefined {
+    if (this.channels.size > 8) return this.channelByPeer.get(peerKeyOf(peer))
+    for (const channel of this.channels.values()) {
+      if (channel.peer.port === peer.port && channel.peer.address === peer.address) return channel
+    }
+    return undefined
   }
 
   /** Drops expired permissions and channels; RFC 8656 §12: an expired channel number is free again. */

@@ -1,22 +1,20 @@
 import { ipToBytes, type TransportAddress } from '../stun/attributes/address'
-import { CHANNEL_MAX, CHANNEL_MIN, ErrorCode, Method, StunClass, TRANSPORT_UDP } from '../stun/constants'
+import { ErrorCode, Method, StunClass } from '../stun/constants'
 import {
   decodeMessage,
-  getAllAttrs,
   getAttr,
   newTransactionId,
   type Attribute,
   type DecodedMessage,
 } from '../stun/message'
-import { Allocation, peerKeyOf } from './allocation'
+import { Allocation } from './allocation'
+import { channelBind, checkAllocateRequest, createPermission, type Answer } from './permissions'
 import { Authenticator, OFFERED_ALGORITHMS } from './auth'
 import { decodeChannelData, encodeChannelData } from './framing'
 import { KeyedRateLimiter } from './rateLimit'
 import { dataIndication, errorResponse, successResponse, type Signer } from './responses'
 import { TurnStats, type TurnStatsSink } from './stats'
 import {
-  CHANNEL_LIFETIME_MS,
-  PERMISSION_LIFETIME_MS,
   type Action,
   type ClientRef,
   type ClientTransport,
@@ -75,9 +73,9 @@ export class TurnCore<C extends ClientRef> {
   handle(input: Input<C>, now: number): Actions<C> {
     switch (input.type) {
       case 'client':
-        return this.fromClient(input.client, input.data, now)
+        return this.clientData(input.client, input.data, now)
       case 'peer':
-        return this.fromPeer(input.allocationId, input.from, input.data, now)
+        return this.peerData(input.allocationId, input.from, input.data, now)
       case 'relayOpened':
         return this.relayOpened(input.allocationId, input.relay)
       case 'relayFailed':
@@ -100,7 +98,8 @@ export class TurnCore<C extends ClientRef> {
 
   // ---- client → server ------------------------------------------------------------------------------
 
-  private fromClient(client: C, data: Buffer, now: number): Actions<C> {
+  /** `handle({ type: 'client' })` without building the input: the per-packet entry for clients. */
+  clientData(client: C, data: Buffer, now: number): Actions<C> {
     // RFC 8656 §12: the first two bits tell ChannelData (01) from STUN (00).
     if (data.length >= 4 && (data[0]! & 0xc0) === 0x40) return this.channelDataFromClient(client, data, now)
     const decoded = decodeMessage(data)
@@ -218,17 +217,20 @@ export class TurnCore<C extends ClientRef> {
     if (!allocation) return fail(ErrorCode.AllocationMismatch, [], authed.signer)
     // RFC 8656 §5: requests on an allocation must use the username that created it.
     if (allocation.username !== authed.username) return fail(ErrorCode.WrongCredentials, [], authed.signer)
-    const ok = (attributes: Attribute[]): Actions<C> =>
-      reply(successResponse(message, this.options.software, attributes, authed.signer))
+    const answer: Answer<C> = {
+      ok: (attributes) => reply(successResponse(message, this.options.software, attributes, authed.signer)),
+      fail: (code) => fail(code, [], authed.signer),
+    }
+    const checkPeers = (peers: TransportAddress[]): ErrorCode | undefined => this.checkPeers(peers)
     switch (message.method) {
       case Method.Refresh:
-        return this.refresh(allocation, message, authed, now, ok, fail)
+        return this.refresh(allocation, message, now, answer)
       case Method.CreatePermission:
-        return this.createPermission(allocation, message, authed, now, ok, fail)
+        return createPermission(allocation, message, now, checkPeers, answer)
       case Method.ChannelBind:
-        return this.channelBind(allocation, message, authed, now, ok, fail)
+        return channelBind(allocation, message, now, checkPeers, answer)
       default:
-        return fail(ErrorCode.BadRequest, [], authed.signer)
+        return answer.fail(ErrorCode.BadRequest)
     }
   }
 
@@ -252,17 +254,8 @@ export class TurnCore<C extends ClientRef> {
       }
       return fail(ErrorCode.AllocationMismatch, [], signer)
     }
-    const transport = getAttr(message, 'REQUESTED_TRANSPORT')
-    if (transport === undefined) return fail(ErrorCode.BadRequest, [], signer)
-    if (transport !== TRANSPORT_UDP) return fail(ErrorCode.UnsupportedTransportProtocol, [], signer)
-    // Node cannot set the DF bit: RFC 8656 §7.2 says to treat DONT-FRAGMENT as an unknown attribute then.
-    if (getAttr(message, 'DONT_FRAGMENT')) {
-      return fail(ErrorCode.UnknownAttribute, [{ name: 'UNKNOWN_ATTRIBUTES', value: [0x001a] }], signer)
-    }
-    // We never reserve ports, so no token can name one (RFC 8656 §7.2 step 5).
-    if (getAttr(message, 'RESERVATION_TOKEN')) return fail(ErrorCode.InsufficientCapacity, [], signer)
-    const family = getAttr(message, 'REQUESTED_ADDRESS_FAMILY')
-    if (family !== undefined && family !== 0x01) return fail(ErrorCode.AddressFamilyNotSupported, [], signer)
+    const refused = checkAllocateRequest(message)
+    if (refused) return fail(refused.code, refused.extra, signer)
 
     const used = this.perUser.get(authed.uid) ?? 0
     if (used >= this.options.perUserQuota) return fail(ErrorCode.AllocationQuotaReached, [], signer)
@@ -358,88 +351,40 @@ export class TurnCore<C extends ClientRef> {
   private refresh(
     allocation: Allocation<C>,
     message: DecodedMessage,
-    _authed: Authed,
     now: number,
-    ok: (attributes: Attribute[]) => Actions<C>,
-    fail: (code: ErrorCode, extra?: Attribute[], signer?: Signer) => Actions<C>,
+    answer: Answer<C>,
   ): Actions<C> {
     const family = getAttr(message, 'REQUESTED_ADDRESS_FAMILY')
-    if (family !== undefined && family !== 0x01)
-      return fail(ErrorCode.PeerAddressFamilyMismatch, [], _authed.signer)
+    if (family !== undefined && family !== 0x01) return answer.fail(ErrorCode.PeerAddressFamilyMismatch)
     const requested = getAttr(message, 'LIFETIME')
     if (requested === 0) {
       // RFC 8656 §8: a zero lifetime deletes the allocation; the answer still says 0.
-      return [...ok([{ name: 'LIFETIME', value: 0 }]), ...this.remove(allocation)]
+      return [...answer.ok([{ name: 'LIFETIME', value: 0 }]), ...this.remove(allocation)]
     }
     const lifetime = this.lifetimeSeconds(requested)
     allocation.expiresAt = now + lifetime * 1000
-    return ok([{ name: 'LIFETIME', value: lifetime }])
+    return answer.ok([{ name: 'LIFETIME', value: lifetime }])
   }
 
   /** Checks every peer address with the policy; one refusal refuses the whole request (RFC 8656 §9.2). */
-  private checkPeers(peers: TransportAddress[]): { ok: true } | { ok: false; code: ErrorCode } {
+  private checkPeers(peers: TransportAddress[]): ErrorCode | undefined {
     for (const peer of peers) {
       // Policy first: "::1" or "::ffff:127.0.0.1" must read as forbidden, not as a family mismatch.
       const verdict = this.options.peerPolicy(peer.address)
       if (!verdict.ok) {
         this.stats.refusedPeer(verdict.reason)
-        return { ok: false, code: ErrorCode.Forbidden }
+        return ErrorCode.Forbidden
       }
       // Our relays are IPv4 only.
-      if (peer.family !== 4) return { ok: false, code: ErrorCode.PeerAddressFamilyMismatch }
+      if (peer.family !== 4) return ErrorCode.PeerAddressFamilyMismatch
     }
-    return { ok: true }
-  }
-
-  private createPermission(
-    allocation: Allocation<C>,
-    message: DecodedMessage,
-    authed: Authed,
-    now: number,
-    ok: (attributes: Attribute[]) => Actions<C>,
-    fail: (code: ErrorCode, extra?: Attribute[], signer?: Signer) => Actions<C>,
-  ): Actions<C> {
-    const peers = getAllAttrs(message, 'XOR_PEER_ADDRESS')
-    if (peers.length === 0) return fail(ErrorCode.BadRequest, [], authed.signer)
-    const verdict = this.checkPeers(peers)
-    if (!verdict.ok) return fail(verdict.code, [], authed.signer)
-    for (const peer of peers) allocation.permissions.set(peer.address, now + PERMISSION_LIFETIME_MS)
-    return ok([])
-  }
-
-  private channelBind(
-    allocation: Allocation<C>,
-    message: DecodedMessage,
-    authed: Authed,
-    now: number,
-    ok: (attributes: Attribute[]) => Actions<C>,
-    fail: (code: ErrorCode, extra?: Attribute[], signer?: Signer) => Actions<C>,
-  ): Actions<C> {
-    const number = getAttr(message, 'CHANNEL_NUMBER')
-    const peer = getAttr(message, 'XOR_PEER_ADDRESS')
-    if (number === undefined || peer === undefined || number < CHANNEL_MIN || number > CHANNEL_MAX) {
-      return fail(ErrorCode.BadRequest, [], authed.signer)
-    }
-    const verdict = this.checkPeers([peer])
-    if (!verdict.ok) return fail(verdict.code, [], authed.signer)
-    const key = peerKeyOf(peer)
-    const bound = allocation.channels.get(number)
-    const boundPeer = allocation.channelByPeer.get(key)
-    // RFC 8656 §12.2: a channel stays with one peer and a peer with one channel for the binding's life.
-    if ((bound && bound.peerKey !== key) || (boundPeer && boundPeer.number !== number)) {
-      return fail(ErrorCode.BadRequest, [], authed.signer)
-    }
-    const channel = bound ?? { number, peer, peerKey: key, expiresAt: 0 }
-    channel.expiresAt = now + CHANNEL_LIFETIME_MS
-    allocation.channels.set(number, channel)
-    allocation.channelByPeer.set(key, channel)
-    allocation.permissions.set(peer.address, now + PERMISSION_LIFETIME_MS)
-    return ok([])
+    return undefined
   }
 
   // ---- peer → client ------------------------------------------------------------------------------------
 
-  private fromPeer(allocationId: number, from: TransportAddress, data: Buffer, now: number): Actions<C> {
+  /** `handle({ type: 'peer' })` without building the input: the per-packet entry for peers. */
+  peerData(allocationId: number, from: TransportAddress, data: Buffer, now: number): Actions<C> {
     const allocation = this.byId.get(allocationId)
     if (!allocation) return this.ignore('no-allocation', 'peer')
     if (!allocation.peerAllowed(from, now)) return this.ignore('no-permission', 'peer')
@@ -447,7 +392,7 @@ export class TurnCore<C extends ClientRef> {
       return this.ignore('bandwidth', 'peer')
     this.stats.hot.peerToClientPackets++
     this.stats.hot.peerToClientBytes += data.length
-    const channel = allocation.channelByPeer.get(peerKeyOf(from))
+    const channel = allocation.channelTo(from)
     const client = allocation.client
     if (channel && channel.expiresAt > now) {
       // RFC 8656 §12.5: over TCP/TLS ChannelData is padded to a multiple of four bytes.
