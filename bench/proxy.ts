@@ -3,7 +3,7 @@
 //
 // Environment overrides: BENCH_STEPS="10,20,40" (clients per step), BENCH_MESSAGES (per client, default
 // 8000), BENCH_INTERVAL_MS (uclient -z, default 1 ≈ 1000 msg/s per client), BENCH_LENGTH (bytes, 100),
-// BENCH_WORKERS (our proxy's worker processes, default: one per core, as coturn's relay threads).
+// BENCH_WORKERS (our proxy's worker processes, default: two per core).
 import { startCoturnUnderTest } from '../e2e/support/coturn'
 import { availableParallelism } from 'node:os'
 import { startOurProxy } from '../e2e/support/ourProxy'
@@ -45,7 +45,10 @@ interface StepResult {
   error?: string
 }
 
-const WORKERS = Number(process.env['BENCH_WORKERS'] ?? availableParallelism())
+// coturn runs one relay thread per core. A Node worker spends much of each packet in syscalls and wake-ups,
+// and the kernel's 4-tuple hash spreads clients unevenly over few sockets: two workers per core measured
+// best here (docs/proxy.md §7).
+const WORKERS = Number(process.env['BENCH_WORKERS'] ?? 2 * availableParallelism())
 function envNumber(name: string, fallback: number): number {
   const text = process.env[name]
   if (text === undefined || text === '') return fallback
@@ -186,7 +189,6 @@ function peakOf(steps: StepResult[]): StepResult | undefined {
 }
 
 async function startOurs(): Promise<TurnServerUnderTest> {
-  // coturn runs one relay thread per core by default; ours gets one worker process per core likewise.
   return startOurProxy({ relayPorts: [40000, 44999], workers: WORKERS })
 }
 
