@@ -10,7 +10,12 @@ const noNode = nodeBuiltins.map((name) => ({
   name,
   message: 'src/shared runs in every process: no Node imports.',
 }))
-const serverSide = ['**/engine/**', '**/proxy/**', '**/sfu/**', '**/server/**', '**/main/**']
+/**
+ * Relative imports that climb into one of these src folders: `../sfu` (its index) and `../../sfu/server`,
+ * but not `../shared/engine` (a file that happens to share a folder's name).
+ */
+const folders = (...names) => `^(\\.\\./)+(${names.join('|')})(/|$)`
+const serverSide = folders('engine', 'proxy', 'sfu', 'server', 'main')
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'out/', 'dist/', 'coverage/'] },
@@ -36,11 +41,11 @@ export default tseslint.config(
           paths: [...noNode, { name: 'electron', message: 'src/shared imports no Electron.' }],
           patterns: [
             {
-              group: ['**/engine/**', '**/proxy/**', '**/sfu/**', '**/server/**', '**/main/**'],
+              regex: serverSide,
               message: 'src/shared depends on nothing else in src.',
             },
             {
-              group: ['**/renderer/**', '**/preload/**'],
+              regex: folders('renderer', 'preload'),
               message: 'src/shared depends on nothing else in src.',
             },
           ],
@@ -61,7 +66,7 @@ export default tseslint.config(
             { name: 'electron', message: 'Use the preload bridge.' },
           ],
           patterns: [
-            { group: serverSide, message: 'The renderer talks to the engine through the typed bridge only.' },
+            { regex: serverSide, message: 'The renderer talks to the engine through the typed bridge only.' },
           ],
         },
       ],
@@ -76,7 +81,7 @@ export default tseslint.config(
           paths: [{ name: 'electron', message: 'Engine and servers run in any Node process: no Electron.' }],
           patterns: [
             {
-              group: ['**/renderer/**', '**/preload/**', '**/main/**'],
+              regex: folders('renderer', 'preload', 'main'),
               message: 'Only the Electron app imports its own processes.',
             },
           ],
