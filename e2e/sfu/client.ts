@@ -3,6 +3,7 @@ import {
   type MediaStreamTrack,
   RTCPeerConnection,
   type RTCPeerConnectionConfig,
+  type RTCRtpSender,
   type RTCRtpTransceiver,
   RtpHeader,
   RtpPacket,
@@ -49,6 +50,8 @@ export interface ClientOptions {
   ws?: WebSocketOptions
   /** Answer the server's offers (default true). */
   autoAnswer?: boolean
+  /** Sees every RTP packet received on a subscription (`key` is `uid:kind`), before any check. */
+  onRtp?: (key: string, packet: RtpPacket, receivedAt: number) => void
 }
 
 let silentStun: Promise<Socket> | undefined
@@ -198,6 +201,7 @@ export class TestClient {
       stats.packets++
       stats.bytes += packet.payload.length
       stats.firstPacketAt ??= now
+      this.options.onRtp?.(key, packet, now)
       const marker = parsePayload(info.kind, packet.payload, this.options.verify !== false)
       if (!marker || marker.uid !== info.uid) {
         stats.corrupt++
@@ -252,6 +256,11 @@ export class TestClient {
   stopMedia(): void {
     for (const timer of this.mediaTimers) clearInterval(timer)
     this.mediaTimers = []
+  }
+
+  /** The sender of the published video (for tests that send their own RTP instead of `startMedia`). */
+  get videoSender(): RTCRtpSender | undefined {
+    return this.sendTransceivers.video?.sender
   }
 
   /** Packets sent so far per kind (the counters of the next packet). */

@@ -4,7 +4,7 @@ import { createSocket } from 'node:dgram'
 import { delimiter, join } from 'node:path'
 
 /** System tools the interop suites drive. Missing ones fail the test: a skipped interop test proves nothing. */
-export type SystemTool = 'turnserver' | 'turnutils_uclient' | 'turnutils_peer' | 'chromium'
+export type SystemTool = 'turnserver' | 'turnutils_uclient' | 'turnutils_peer' | 'chromium' | 'ffmpeg'
 
 export const INSTALL_LINE = 'apt-get install -y chromium coturn nftables iproute2 ffmpeg'
 
