@@ -137,11 +137,14 @@ export class Subscription {
     return this.stateValue
   }
 
-  /** The subscriber's answer covers this subscription: start forwarding and ask for a keyframe. */
-  activate(): void {
+  /**
+   * The subscriber's answer covers this subscription: start forwarding, and ask for a keyframe when the
+   * subscriber's transport can already carry it (otherwise its connection asks, once connected).
+   */
+  activate(transportConnected: boolean): void {
     if (this.stateValue !== 'pending') return
     this.stateValue = 'live'
-    this.track.requestKeyframe('subscribe')
+    if (transportConnected) this.track.requestKeyframe('subscribe')
   }
 
   send(packet: RtpPacket): void {

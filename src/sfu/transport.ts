@@ -207,8 +207,8 @@ export class Transport {
     for (const old of this.included.keys()) if (old < seq) this.included.delete(old)
     for (const subscription of included) {
       if (this.assigned.get(subscription.transceiver) !== subscription) continue
-      // Before the transport connects the keyframe would be lost: onConnectionState asks again.
-      subscription.activate()
+      // Before the transport connects a keyframe would be lost: onConnectionState asks for it then.
+      subscription.activate(this.connected)
     }
     this.reconcileTracks()
   }
