@@ -73,7 +73,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/engine/**', 'src/proxy/**', 'src/sfu/**', 'src/server/**'],
+    files: ['src/engine/**', 'src/cli/**', 'src/proxy/**', 'src/sfu/**', 'src/server/**'],
     rules: {
       'no-restricted-imports': [
         'error',

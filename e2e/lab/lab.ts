@@ -11,7 +11,10 @@ import {
   LAB_ROUTES,
   LAN_DROP_COUNTERS,
   NFT_TABLE,
+  blockCommands,
+  blockCounter,
   labRuleset,
+  type LabBlock,
   labSysctls,
   type LabAddresses,
   type LabNs,
@@ -43,8 +46,13 @@ export interface Lab {
   spawnNode(ns: LabNs, script: string, args?: readonly string[]): ChildProcess
   /** Every named counter of the router's table, by name. */
   counters(): Promise<Record<string, NftCounter>>
-  /** Packets from `lan` the router dropped (forwarded or addressed to itself), all protocols. */
+  /** Packets from `lan` the router dropped (forwarded or addressed to itself), all protocols, blocks included. */
   droppedFromLan(): Promise<number>
+  /**
+   * Closes one whitelisted port on the router at runtime (a drop rule ahead of the whitelist, counted in
+   * `blockCounter(block)`); the returned function removes the rule again.
+   */
+  block(block: LabBlock): Promise<() => Promise<void>>
   /** Stops everything spawned in the lab and deletes its namespaces (and so its veths). Idempotent. */
   destroy(): Promise<void>
 }
@@ -200,7 +208,20 @@ export async function createLab(): Promise<Lab> {
     counters,
     async droppedFromLan() {
       const all = await counters()
-      return LAN_DROP_COUNTERS.reduce((sum, name) => sum + (all[name]?.packets ?? 0), 0)
+      const blocks = Object.keys(all).filter((name) => name.startsWith('lan_drop_block_'))
+      return [...LAN_DROP_COUNTERS, ...blocks].reduce((sum, name) => sum + (all[name]?.packets ?? 0), 0)
+    },
+    async block(block) {
+      // --echo --handle prints the inserted rule with its handle, which is what deleting it takes.
+      const echo = await exec('fw', nft, ['--echo', '--handle', '-f', '-'], blockCommands(block))
+      const counter = blockCounter(block)
+      const line = echo.split('\n').find((l) => l.includes(`counter name "${counter}" drop`))
+      const handle = line === undefined ? undefined : /# handle (\d+)/.exec(line)?.[1]
+      if (handle === undefined) throw new Error(`nft did not echo the handle of the ${counter} rule: ${echo}`)
+      return async () => {
+        if (destroyed) return
+        await exec('fw', nft, ['delete', 'rule', 'inet', NFT_TABLE, 'forward', 'handle', handle])
+      }
     },
     async destroy() {
       if (destroyed) return

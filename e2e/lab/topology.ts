@@ -91,6 +91,32 @@ export function labSysctls(ns: LabNs): string[] {
 
 export const NFT_TABLE = 'pinhole_lab'
 
+/** A whitelisted entry IT forgot (or a network that blocks it anyway): see Lab.block. */
+export interface LabBlock {
+  proto: 'udp' | 'tcp'
+  port: number
+}
+
+/** Counter of the packets a block dropped; its `lan_drop_` prefix makes Lab.droppedFromLan count it. */
+export function blockCounter(block: LabBlock): string {
+  return `lan_drop_block_${block.proto}_${block.port}`
+}
+
+/**
+ * `nft` commands (one a line, for `nft -f -`) that add a block's counter and insert its drop rule at the
+ * head of the forward chain: ahead of the whitelist, so the port is closed, and ahead of the conntrack
+ * shortcut, so flows already established through it are cut too.
+ */
+export function blockCommands(block: LabBlock): string {
+  const { subnets } = LAB_ADDRESSES
+  const counter = blockCounter(block)
+  return [
+    `add counter inet ${NFT_TABLE} ${counter}`,
+    `insert rule inet ${NFT_TABLE} forward iifname "fw-lan" ip daddr ${subnets.dmz} ${block.proto} dport ${block.port} counter name "${counter}" drop`,
+    '',
+  ].join('\n')
+}
+
 /**
  * The router's ruleset. Whitelist rules come before the conntrack shortcut so that their counters see every
  * lan → proxy packet, not only each flow's first; replies (and related ICMP errors) pass by conntrack;

@@ -1,0 +1,320 @@
+import { execFile } from 'node:child_process'
+import { EventEmitter } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { TEST_APP } from '../proxy/testing/proxyConfig'
+import type { ConnectCall } from '../engine/engine'
+import {
+  closedUdpPort,
+  silentTcp,
+  silentUdp,
+  startProxyFixture,
+  type ProxyFixture,
+} from '../engine/testing/proxyFixture'
+import { EngineError, ErrorCode } from '../shared/errors'
+import type { EventLine } from './eventLines'
+import { ENGINE_EVENT_NAMES } from './eventLines'
+import { ExitCode, processIo, type CliIo } from './io'
+import { main, type MainOptions } from './main'
+
+/** The CLI against a real ProxyServer on loopback: doctor with a port closed, join up to proxyConnected. */
+
+const REPO = resolve(import.meta.dirname, '../..')
+
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+  lines: EventLine[]
+}
+
+/** An in-memory CliIo; `onLine` sees each stdout line as it is written (to send SIGINT at a chosen event). */
+function testIo(onLine?: (line: EventLine, signals: EventEmitter) => void): {
+  io: CliIo
+  out: () => Pick<Run, 'stdout' | 'stderr'>
+} {
+  let stdout = ''
+  let stderr = ''
+  const signals = new EventEmitter()
+  const io: CliIo = {
+    ...processIo(),
+    stdout: (text) => {
+      stdout += text
+      for (const line of text.split('\n').filter(Boolean)) {
+        if (line.startsWith('{')) onLine?.(JSON.parse(line) as EventLine, signals)
+      }
+    },
+    stderr: (text) => void (stderr += text),
+    signals,
+    exit: (code) => {
+      throw new Error(`exit(${code}) called`)
+    },
+  }
+  return { io, out: () => ({ stdout, stderr }) }
+}
+
+async function run(
+  argv: string[],
+  onLine?: (line: EventLine, signals: EventEmitter) => void,
+  options?: MainOptions,
+): Promise<Run> {
+  const { io, out } = testIo(onLine)
+  const code = await main(argv, io, options)
+  const { stdout, stderr } = out()
+  const lines = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{"event"'))
+    .map((l) => JSON.parse(l) as EventLine)
+  return { code, stdout, stderr, lines }
+}
+
+let fixture: ProxyFixture
+let dir: string
+beforeAll(async () => {
+  fixture = await startProxyFixture('loop')
+  dir = mkdtempSync(join(tmpdir(), 'pinhole-cli-'))
+})
+afterAll(async () => {
+  await fixture.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** Flags for the fixture's region, with its UDP ports replaced when given. */
+function regionFlags(udp = fixture.region.ports.udp): string[] {
+  const { proxyHost, ports, tlsFingerprintSha256 } = fixture.region
+  return [
+    '--proxy',
+    proxyHost,
+    '--udp-ports',
+    udp.join(','),
+    '--tcp-port',
+    String(ports.tcp),
+    '--fingerprint',
+    tlsFingerprintSha256!,
+  ]
+}
+
+describe('pinhole doctor against a loopback proxy', () => {
+  it('reports all four checks reachable from a regions file and exits 0', async () => {
+    const file = join(dir, 'regions.json')
+    writeFileSync(file, JSON.stringify([fixture.region]))
+    const r = await run(['doctor', '--regions', file, '--region', 'loop'])
+    expect(r.code, r.stderr).toBe(ExitCode.Ok)
+    expect(r.stdout).toContain('Region loop (Loopback loop), proxy 127.0.0.1')
+    const [udp, udpAlt] = fixture.region.ports.udp
+    for (const check of [`UDP ${udp}`, `UDP ${udpAlt}`, `TLS ${fixture.region.ports.tcp}`, 'Session API'])
+      expect(r.stdout).toMatch(new RegExp(`^${check} +127\\.0\\.0\\.1:\\d+ +reachable +\\d+\\.\\d ms`, 'm'))
+    expect(r.stdout).toContain('Every whitelisted endpoint answers.')
+  })
+
+  it('names the closed UDP port, the rule to add, and exits 3', async () => {
+    const closed = await closedUdpPort()
+    const r = await run(['doctor', ...regionFlags([fixture.region.ports.udp[0], closed])])
+    expect(r.code, r.stdout).toBe(ExitCode.Blocked)
+    expect(r.stdout).toMatch(new RegExp(`^UDP ${closed} +127\\.0\\.0\\.1:${closed} +blocked +- `, 'm'))
+    expect(r.stdout).toMatch(new RegExp(`^UDP ${fixture.region.ports.udp[0]} .* reachable`, 'm'))
+    expect(r.stdout).toContain(
+      `Firewall rules to add:\n  allow UDP from desktops to 127.0.0.1 port ${closed}`,
+    )
+  })
+
+  it('--json gives machines the rows, the rules and ok', async () => {
+    const closed = await closedUdpPort()
+    const r = await run(['doctor', ...regionFlags([closed, fixture.region.ports.udp[1]]), '--json'])
+    expect(r.code).toBe(ExitCode.Blocked)
+    const report = JSON.parse(r.stdout) as {
+      ok: boolean
+      regions: { id: string; ok: boolean; rows: { check: string; status: string; rule?: string }[] }[]
+    }
+    expect(report.ok).toBe(false)
+    expect(report.regions).toHaveLength(1)
+    expect(report.regions[0]!.rows.map((row) => [row.check, row.status, row.rule])).toEqual([
+      [`UDP ${closed}`, 'blocked', `allow UDP from desktops to 127.0.0.1 port ${closed}`],
+      [`UDP ${fixture.region.ports.udp[1]}`, 'reachable', undefined],
+      [`TLS ${fixture.region.ports.tcp}`, 'reachable', undefined],
+      ['Session API', 'reachable', undefined],
+    ])
+  })
+
+  it('exits 2 on a usage error, saying what is wrong', async () => {
+    const r = await run(['doctor', '--proxy', '127.0.0.1', '--udp-ports', '1'])
+    expect(r.code).toBe(ExitCode.Usage)
+    expect(r.stderr).toMatch(/^pinhole: --udp-ports takes two ports.*\nTry 'pinhole doctor --help'/)
+    expect((await run(['frobnicate'])).code).toBe(ExitCode.Usage)
+    expect((await run([])).code).toBe(ExitCode.Usage)
+  })
+
+  it('runs through the bin shim as its own process, with the exit code', async () => {
+    const closed = await closedUdpPort()
+    const argv = [
+      join(REPO, 'bin/pinhole.js'),
+      'doctor',
+      ...regionFlags([closed, fixture.region.ports.udp[1]]),
+    ]
+    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((done) => {
+      const child = execFile(process.execPath, argv, { cwd: REPO }, (_err, out) =>
+        done({ code: child.exitCode, stdout: out }),
+      )
+    })
+    expect(code, stdout).toBe(ExitCode.Blocked)
+    expect(stdout).toContain(`allow UDP from desktops to 127.0.0.1 port ${closed}`)
+  })
+})
+
+describe('pinhole join', () => {
+  it('uid 0 with a proxy: prints the 414 error, exits 1 and sends nothing', async () => {
+    const [udpA, udpB, tcp] = await Promise.all([silentUdp(), silentUdp(), silentTcp()])
+    try {
+      const flags = [
+        '--proxy',
+        '127.0.0.1',
+        '--udp-ports',
+        `${udpA.port},${udpB.port}`,
+        '--tcp-port',
+        String(tcp.port),
+      ]
+      for (const mode of ['udp', 'tcp', 'auto']) {
+        const r = await run([
+          'join',
+          ...flags,
+          '--proxy-mode',
+          mode,
+          '--channel',
+          'c',
+          '--uid',
+          '0',
+          '--token',
+          't',
+        ])
+        expect(r.code).toBe(ExitCode.Failed)
+        expect(r.lines).toHaveLength(1)
+        expect(r.lines[0]).toMatchObject({ event: 'error', args: [{ code: 414 }], from: 'joinChannel' })
+      }
+      // Also with a token minted from the app secret: minting is local.
+      const minted = ['--app-key', TEST_APP.appKey, '--app-secret', TEST_APP.secret]
+      const r = await run([
+        'join',
+        ...flags,
+        '--proxy-mode',
+        'udp',
+        '--channel',
+        'c',
+        '--uid',
+        '0',
+        ...minted,
+      ])
+      expect(r.lines.map((l) => l.event)).toEqual(['error'])
+      await new Promise((done) => setTimeout(done, 100))
+      expect([udpA.count(), udpB.count(), tcp.count()]).toEqual([0, 0, 0])
+    } finally {
+      await Promise.all([udpA.close(), udpB.close(), tcp.close()])
+    }
+  })
+
+  it.each([
+    ['udp', 'udp'],
+    ['tcp', 'tls'],
+  ])(
+    '--proxy-mode %s through the loopback proxy reaches proxyConnected (%s); SIGINT leaves',
+    async (mode, transport) => {
+      const argv = ['join', ...regionFlags(), '--proxy-mode', mode, '--channel', 'room-1', '--uid', '42']
+      const minted = ['--app-key', TEST_APP.appKey, '--app-secret', TEST_APP.secret]
+      // Stop at proxyConnected: what the engine does after it (the call) is being built; it is printed either way.
+      const r = await run([...argv, ...minted], (line, signals) => {
+        if (line.event === 'proxyConnected') signals.emit('SIGINT')
+      })
+      const events = r.lines.map((l) => l.event)
+      for (const event of events) expect(ENGINE_EVENT_NAMES).toContain(event)
+      expect(r.lines.slice(0, 3)).toMatchObject([
+        { event: 'connectionStateChanged', args: [2, 5], names: ['Connecting', 'joinChannel'] },
+        { event: 'connectionStateChanged', args: [2, 13], names: ['Connecting', 'settingProxyServer'] },
+        { event: 'proxyConnected', args: [{ type: mode === 'udp' ? 1 : 2, regionId: 'cli', transport }] },
+      ])
+      const port = transport === 'udp' ? fixture.region.ports.udp[0] : fixture.region.ports.tcp
+      const info = r.lines[2]!.args[0] as { proxyAddress: string; elapsedMs: number }
+      // Either UDP port may win the race.
+      if (transport === 'udp') expect(info.proxyAddress).toMatch(/^127\.0\.0\.1:\d+$/)
+      else expect(info.proxyAddress).toBe(`127.0.0.1:${port}`)
+      expect(info.elapsedMs).toBeGreaterThan(0)
+      for (let i = 1; i < r.lines.length; i++) expect(r.lines[i]!.t).toBeGreaterThanOrEqual(r.lines[i - 1]!.t)
+      // Interrupted before joining: not a success. The leave runs at once (the signal arrives while
+      // proxyConnected is printed), the join resolves JoinCanceled, which the CLI prints: the engine emits
+      // nothing for a join that a leave canceled.
+      expect(r.code).toBe(ExitCode.Failed)
+      expect(r.lines.slice(3)).toMatchObject([
+        { event: 'connectionStateChanged', args: [1, 1], names: ['Disconnected', 'leaveChannel'] },
+        { event: 'error', args: [{ code: ErrorCode.JoinCanceled }], from: 'joinChannel' },
+        { event: 'leaveChannel', args: [0] },
+      ])
+    },
+  )
+
+  it('with a call that joins: Connected, frames as {bytes, sha256}, leaves after --duration, exits 0', async () => {
+    const connectCall: ConnectCall = async (ctx) => {
+      setTimeout(() => {
+        ctx.emit('userJoined', 7)
+        ctx.emit('remoteVideoFrame', {
+          uid: 7,
+          data: new Uint8Array([1, 2, 3]),
+          timestampUs: 1000,
+          keyFrame: true,
+        })
+      }, 20)
+      return { close: async () => {} }
+    }
+    const argv = ['join', ...regionFlags(), '--proxy-mode', 'tcp', '--channel', 'room-1', '--uid', '42']
+    const token = await fixture.token()
+    const r = await run([...argv, '--token', token, '--duration', '0.3'], undefined, {
+      join: { engineOptions: { connectCall } },
+    })
+    expect(r.code, r.stdout).toBe(ExitCode.Ok)
+    const events = r.lines.map((l) => l.event)
+    expect(events).toEqual([
+      'connectionStateChanged',
+      'connectionStateChanged',
+      'proxyConnected',
+      'connectionStateChanged',
+      'joinChannel',
+      'userJoined',
+      'remoteVideoFrame',
+      'connectionStateChanged',
+      'leaveChannel',
+    ])
+    expect(r.lines[3]).toMatchObject({ args: [3, 6], names: ['Connected', 'joinSucceed'] })
+    expect(r.lines[4]).toMatchObject({ args: [0, 'room-1', 42, expect.any(Number)] })
+    expect(r.lines[6]!.args[0]).toEqual({
+      uid: 7,
+      data: { bytes: 3, sha256: '039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81' },
+      timestampUs: 1000,
+      keyFrame: true,
+    })
+    expect(r.lines[7]).toMatchObject({ args: [1, 1] })
+    expect(r.lines[8]!.t - r.lines[4]!.t).toBeGreaterThanOrEqual(290)
+  })
+
+  it('a call that fails after joining: Failed is printed and the exit code is 1', async () => {
+    const connectCall: ConnectCall = async (ctx) => {
+      setTimeout(() => {
+        ctx.report({ type: 'signalLost' })
+        ctx.report({ type: 'failed', error: new EngineError(ErrorCode.ReconnectTimeout) })
+      }, 20)
+      return { close: async () => {} }
+    }
+    const argv = ['join', ...regionFlags(), '--proxy-mode', 'udp', '--channel', 'room-1', '--uid', '42']
+    const r = await run([...argv, '--token', await fixture.token()], undefined, {
+      join: { engineOptions: { connectCall } },
+    })
+    expect(r.code).toBe(ExitCode.Failed)
+    // Reconnecting, then Failed with the call's error; release then leaves (Failed → Disconnected).
+    expect(r.lines.slice(-6)).toMatchObject([
+      { event: 'connectionStateChanged', args: [4, 9], names: ['Reconnecting', 'signalDisconnected'] },
+      { event: 'warning', args: [{ code: ErrorCode.SignalingLost }] },
+      { event: 'connectionStateChanged', args: [5, 4], names: ['Failed', 'timeout'] },
+      { event: 'error', args: [{ code: ErrorCode.ReconnectTimeout }] },
+      { event: 'connectionStateChanged', args: [1, 1] },
+      { event: 'leaveChannel', args: [0] },
+    ])
+  })
+})

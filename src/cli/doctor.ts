@@ -1,0 +1,79 @@
+import type { Region } from '../shared/engine'
+import { formatDoctorTable, runDoctor, type DoctorRow } from '../engine/doctor'
+import type { ProbeOptions } from '../engine/probe'
+import { parseDoctorArgs } from './args'
+import { ExitCode, type CliIo } from './io'
+
+/**
+ * `pinhole doctor`: checks every whitelisted endpoint of a region (UDP 3478, UDP 7070, TLS 443, the session
+ * API) from this desktop and prints reachable / blocked / RTT and, for each blocked one, the firewall rule
+ * IT has to add. Exit 0 when everything answers, 3 when something does not, 2 on a usage error.
+ */
+
+export const DOCTOR_USAGE = `Usage: pinhole doctor (--regions FILE [--region ID] | --proxy HOST [options]) [--json]
+
+Checks each whitelisted endpoint of a proxy region from this computer: UDP 3478 and 7070 (STUN Binding),
+TLS 443 (with the region's pinned certificate), and the session API on 443. Prints reachable / blocked /
+round trip, and the exact firewall rule to add for each blocked endpoint.
+
+Regions:
+  --regions FILE        JSON list of regions ({id, name, proxyHost, ports: {udp: [a, b], tcp},
+                        tlsFingerprintSha256 | caPem}); every region is checked unless --region names one
+  --region ID           the region to check
+  --proxy HOST          or one region given by flags:
+  --udp-ports A,B         UDP ports (default 3478,7070)
+  --tcp-port N            TLS port (default 443)
+  --fingerprint AB:CD:…   SHA-256 fingerprint of the proxy's certificate, or
+  --ca FILE               a CA (PEM) that signs it; neither: the system CAs
+  --name TEXT             a display name
+
+Output:
+  --json                one JSON object: {ok, regions: [{id, name, proxyHost, ok, rows: [...]}]}
+  -h, --help            this text
+
+Exit codes: 0 every endpoint reachable; 3 at least one blocked (or intercepted); 2 usage error.
+`
+
+export interface DoctorReport {
+  ok: boolean
+  regions: { id: string; name: string; proxyHost: string; ok: boolean; rows: DoctorRow[] }[]
+}
+
+/** Test seams. */
+export interface DoctorOptions {
+  probe?: ProbeOptions
+  doctor?: (region: Region, options: ProbeOptions) => Promise<DoctorRow[]>
+}
+
+export async function doctorCommand(
+  argv: readonly string[],
+  io: CliIo,
+  options: DoctorOptions = {},
+): Promise<ExitCode> {
+  const args = parseDoctorArgs(argv, io.readFile)
+  if (args.help) {
+    io.stdout(DOCTOR_USAGE)
+    return ExitCode.Ok
+  }
+  const check = options.doctor ?? runDoctor
+  // One region at a time: concurrent probes of several regions would share this desktop's uplink and skew
+  // each other's round trips.
+  const report: DoctorReport = { ok: true, regions: [] }
+  for (const region of args.regions) {
+    const rows = await check(region, options.probe ?? {})
+    const ok = rows.every((row) => row.status === 'reachable')
+    report.ok &&= ok
+    report.regions.push({ id: region.id, name: region.name, proxyHost: region.proxyHost, ok, rows })
+  }
+  io.stdout(args.json ? `${JSON.stringify(report)}\n` : formatReport(report))
+  return report.ok ? ExitCode.Ok : ExitCode.Blocked
+}
+
+/** One table per region, titled with its id, name and proxy. */
+export function formatReport(report: DoctorReport): string {
+  const sections = report.regions.map(
+    (region) =>
+      `Region ${region.id} (${region.name}), proxy ${region.proxyHost}\n\n${formatDoctorTable(region.rows)}\n`,
+  )
+  return sections.join('\n')
+}

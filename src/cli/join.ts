@@ -1,0 +1,155 @@
+import { pino, type Logger } from 'pino'
+import { ConnectionReason, ConnectionState, type EngineEventName, type EngineEvents } from '../shared/engine'
+import { ErrorCode, errorMessage, isErrorCode } from '../shared/errors'
+import { createEngine, type CreateEngineOptions } from '../engine/engine'
+import { mintJoinToken } from '../proxy/net/tokens'
+import { createLogger } from '../server/logger'
+import { parseJoinArgs, type JoinArgs } from './args'
+import { ENGINE_EVENT_NAMES, eventLine } from './eventLines'
+import { ExitCode, type CliIo } from './io'
+
+/**
+ * `pinhole join`: one engine, one join, every engine event printed as a JSON line on stdout; leaves on
+ * SIGINT/SIGTERM or at the end of `--duration`. Codes against createEngine's public API only.
+ */
+
+export const JOIN_USAGE = `Usage: pinhole join --channel NAME --uid N (--token JWT | --app-key KEY --app-secret SECRET)
+                   (--regions FILE [--region ID|auto] | --proxy HOST [options]) [--proxy-mode MODE]
+                   [--duration SECONDS]
+
+Joins a channel through the cloud proxy and prints every engine event as one JSON line on stdout:
+  {"event":"connectionStateChanged","args":[2,5],"t":0.4,"names":["Connecting","joinChannel"]}
+Binary payloads (remote frames) are printed as {"bytes":N,"sha256":"…"}.
+
+Join:
+  --channel NAME          channel name (A–Z a–z 0–9 _ . ~ -, 1–64 characters)
+  --uid N                 user id; 0 is refused (error 414) whenever a proxy is enabled
+  --token JWT             join token, or
+  --app-key KEY --app-secret SECRET   mint one locally (HS256, ${'1 h'})
+  --proxy-mode MODE       none|udp|tcp|auto or 0–3 (NERTC setCloudProxy); default auto
+  --signal-url URL        conference server signaling (ws:// or wss://) for mode none and Auto's direct try
+  --duration SECONDS      leave this long after joining; default: stay until SIGINT/SIGTERM
+  --log-level LEVEL       engine log (JSON lines) on stderr: silent (default), error, warn, info, debug
+
+Regions (as for doctor):
+  --regions FILE          JSON list of regions; --region ID or auto (default: auto, the lowest RTT)
+  --proxy HOST            or one region by flags: --udp-ports A,B --tcp-port N
+                          (--fingerprint AB:CD:… | --ca FILE) --name TEXT [--region ID]
+
+Exit codes: 0 joined and left on request; 1 the join failed or the call ended (Failed, kicked, closed);
+2 usage error; 130 a second signal while leaving.
+`
+
+/** Test seams. */
+export interface JoinOptions {
+  /** Merged into the engine's options (e.g. a `connectCall`, shorter budgets). */
+  engineOptions?: Partial<CreateEngineOptions>
+}
+
+/** How the wait in the channel ended. */
+type Ending = 'requested' | 'duration' | 'failed' | 'disconnected'
+
+export async function joinCommand(
+  argv: readonly string[],
+  io: CliIo,
+  options: JoinOptions = {},
+): Promise<ExitCode> {
+  const args = parseJoinArgs(argv, io.readFile)
+  if (args.help) {
+    io.stdout(JOIN_USAGE)
+    return ExitCode.Ok
+  }
+  const started = io.now()
+  const print = <K extends EngineEventName>(
+    event: K,
+    eventArgs: EngineEvents[K],
+    from?: 'joinChannel',
+  ): void => io.stdout(eventLine(event, eventArgs, io.now() - started, from))
+
+  const engine = createEngine({
+    regions: args.regions,
+    ...(args.appKey === undefined ? {} : { appKey: args.appKey }),
+    ...(args.logLevel === 'silent' ? {} : { logger: stderrLogger(args) }),
+    ...(args.signalUrl === undefined ? {} : { direct: { signalUrl: args.signalUrl } }),
+    ...options.engineOptions,
+  })
+
+  // Every event, as it comes; an `error` the engine emitted is not printed again by the CLI.
+  let engineErrors = 0
+  let onEnded: ((ending: Ending) => void) | undefined
+  let joined = false
+  for (const name of ENGINE_EVENT_NAMES) {
+    engine.on(name, (...eventArgs: EngineEvents[typeof name]) => print(name, eventArgs))
+  }
+  engine.on('error', () => void engineErrors++)
+  engine.on('connectionStateChanged', (state, reason) => {
+    if (!joined) return
+    if (state === ConnectionState.Failed) onEnded?.('failed')
+    else if (state === ConnectionState.Disconnected && reason !== ConnectionReason.LeaveChannel)
+      onEnded?.('disconnected')
+  })
+
+  // First signal: leave (also cancels a join under way). Second: exit at once.
+  let stopRequested = false
+  let leaving: Promise<number> | undefined
+  const onSignal = (): void => {
+    if (stopRequested) return io.exit(ExitCode.Interrupted)
+    stopRequested = true
+    if (joined) onEnded?.('requested')
+    else leaving = engine.leaveChannel()
+  }
+  io.signals.on('SIGINT', onSignal)
+  io.signals.on('SIGTERM', onSignal)
+  try {
+    engine.setCloudProxy(args.mode)
+    engine.setRegion(args.region) // the arguments named a configured region or auto
+    const token = await tokenFor(args)
+    if (stopRequested) return ExitCode.Failed
+    const errorsBefore = engineErrors
+    const result = await engine.joinChannel(token, args.channel, args.uid)
+    if (result !== ErrorCode.Ok) {
+      // 414 (and InvalidState) resolve without any event: the CLI says what happened.
+      if (engineErrors === errorsBefore) print('error', [errorInfo(result)], 'joinChannel')
+      return ExitCode.Failed
+    }
+    joined = true
+    const ending = await new Promise<Ending>((resolve) => {
+      onEnded = resolve
+      if (stopRequested) resolve('requested')
+      if (args.durationSeconds !== undefined) {
+        const timer = setTimeout(() => resolve('duration'), args.durationSeconds * 1000)
+        onEnded = (why) => {
+          clearTimeout(timer)
+          resolve(why)
+        }
+      }
+    })
+    if (ending === 'requested' || ending === 'duration') {
+      await engine.leaveChannel()
+      return ExitCode.Ok
+    }
+    return ExitCode.Failed
+  } finally {
+    io.signals.off('SIGINT', onSignal)
+    io.signals.off('SIGTERM', onSignal)
+    // A leave the signal started is printed in full before release drops the listeners.
+    await leaving
+    await engine.release()
+  }
+}
+
+async function tokenFor(args: JoinArgs): Promise<string> {
+  if ('token' in args.auth) return args.auth.token
+  const { appKey, appSecret: secret, ttlSeconds } = args.auth
+  return mintJoinToken({ appKey, secret, channel: args.channel, uid: args.uid, ttlSeconds })
+}
+
+function errorInfo(code: number): EngineEvents['error'][0] {
+  if (isErrorCode(code)) return { code, message: errorMessage(code) }
+  return { code: ErrorCode.Internal, message: errorMessage(ErrorCode.Internal), detail: `result ${code}` }
+}
+
+/** The engine's log as JSON lines on stderr, so stdout stays events only. */
+function stderrLogger(args: JoinArgs): Logger {
+  return createLogger(args.logLevel, { service: 'pinhole-join' }, pino.destination({ dest: 2, sync: true }))
+}
