@@ -1,12 +1,30 @@
 import { TransportType, type EngineEvents } from '../shared/engine'
 import { EngineError, ErrorCode } from '../shared/errors'
-import type { EngineLogger } from './defaults'
+import type { MediaKind } from '../shared/signaling'
+import type { Clock, EngineLogger } from './defaults'
 import type { ProxyTarget, TransportSelection } from './transportSelect'
 
 /**
  * The seam between the engine and the call (join over signaling, media): the engine prepares the proxy and
- * the transport, then hands a CallContext to an injected `connectCall`. Not built yet: docs/engine.md.
+ * the transport, then hands a CallContext to an injected `connectCall`. The default is `connectCallSession`
+ * (callSession.ts): signaling and media through the proxy. Tests inject their own.
  */
+
+/** An encoded video frame as WebCodecs' EncodedVideoChunk gives it: VP8 bytes, timestamp in µs. */
+export interface EncodedVideoFrame {
+  data: Uint8Array
+  timestamp: number
+  keyframe: boolean
+}
+
+/** An encoded audio frame (EncodedAudioChunk): one Opus packet, timestamp in µs. */
+export interface EncodedAudioFrame {
+  data: Uint8Array
+  timestamp: number
+}
+
+/** What the user publishes (enableLocalAudio / enableLocalVideo). */
+export type LocalMediaState = Record<MediaKind, boolean>
 
 /** In-call events a call implementation reports; the engine maps them onto the state machine. */
 export type CallEvent =
@@ -33,11 +51,24 @@ export interface CallContext {
   report(event: CallEvent): void
   /** For the call's own events (users, frames, stats). */
   emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): void
+  /** What the user publishes now (read at join and rejoin). */
+  localMedia(): LocalMediaState
   logger: EngineLogger
+  clock: Clock
 }
 
 export interface CallHandle {
   close(): Promise<void>
+  /**
+   * The engine has reported the join (Connected, `joinChannel`): events the call emits from now on follow
+   * them. A call may hold what it learnt while joining (users already present, first frames) until then.
+   */
+  joined?(): void
+  /** enableLocalAudio / enableLocalVideo while in the call. */
+  setLocalMedia?(kind: MediaKind, enabled: boolean): void
+  /** False when the frame cannot be sent now (media not connected, or too large for its codec's RTP). */
+  pushVideoFrame?(frame: EncodedVideoFrame): boolean
+  pushAudioFrame?(frame: EncodedAudioFrame): boolean
 }
 
 /** Joins over signaling and media; resolves once joined. Rejects with an EngineError when refused. */

@@ -9,6 +9,7 @@ import {
   type Region,
 } from '../shared/engine'
 import { ErrorCode } from '../shared/errors'
+import { noCall } from './call'
 import { createEngine, type CallContext, type CallHandle, type ConnectCall, type Engine } from './engine'
 import type { AllocateFn } from './transportSelect'
 import { allocateTurn } from './turnProbe'
@@ -190,7 +191,7 @@ describe('engine', () => {
   })
 
   it('without a call implementation the join fails honestly: CallUnavailable, Failed (joinChannelFailed)', async () => {
-    const e = make()
+    const e = make({ connectCall: noCall })
     const recorder = record(e)
     e.setRegion('test')
     e.setCloudProxy(TransportType.TCPProxy)

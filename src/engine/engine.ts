@@ -17,14 +17,17 @@ import {
 } from './defaults'
 import {
   assertNever,
-  noCall,
   validateJoin,
   type CallContext,
   type CallEvent,
   type CallHandle,
   type ConnectCall,
+  type EncodedAudioFrame,
+  type EncodedVideoFrame,
 } from './call'
+import { createConnectCall, type CallOptions } from './callSession'
 import { TypedEmitter, type Listener } from './events'
+import { LocalMedia } from './localMedia'
 import type { ProbeOptions } from './probe'
 import { requestProxySession } from './proxySession'
 import { AUTO_REGION, parseRegions, pickRegion, type RegionProber } from './regions'
@@ -38,13 +41,21 @@ import {
   type TransportSelection,
 } from './transportSelect'
 
-export type { CallContext, CallEvent, CallHandle, ConnectCall } from './call'
+export type {
+  CallContext,
+  CallEvent,
+  CallHandle,
+  ConnectCall,
+  EncodedAudioFrame,
+  EncodedVideoFrame,
+} from './call'
+export type { CallOptions } from './callSession'
 
 /**
  * The engine's public API (DESIGN.md §4) and the NERTC cloud-proxy rules (§3): the proxy type is set for
  * the engine's lifetime and read at each join; with a proxy on, uid 0 fails with 414 before anything is
- * sent; every state change goes through the state machine. The call itself (signaling and media) is an
- * injected `connectCall` hook: docs/engine.md says what is built and what is not.
+ * sent; every state change goes through the state machine. The call itself (signaling and media) is the
+ * `connectCall` hook: by default callSession.ts, injectable for tests (docs/engine.md).
  */
 
 export interface CreateEngineOptions {
@@ -55,7 +66,10 @@ export interface CreateEngineOptions {
   now?: () => number
   /** Timers too (tests); `now` wins over clock.now when both are given. */
   clock?: Clock
+  /** The call (signaling + media); default: callSession.ts built with `call`. */
   connectCall?: ConnectCall
+  /** Options of the default call: reconnect policy, signaling timings, pacing. */
+  call?: CallOptions
   /** The conference server for mode None (and Auto's first try). */
   direct?: DirectConfig
   budgets?: Partial<TransportBudgets>
@@ -80,6 +94,15 @@ export interface Engine {
   /** Resolves 0 once joined, or with the error code (414 at once, before any packet, for uid 0 with a proxy). */
   joinChannel(token: string, channel: string, uid: number): Promise<number>
   leaveChannel(): Promise<number>
+  /** Publish audio / video (default: audio on, video off); lives for the engine's lifetime. 0 or 414. */
+  enableLocalAudio(enabled: boolean): number
+  enableLocalVideo(enabled: boolean): number
+  /**
+   * One encoded frame (WebCodecs chunk bytes, timestamp in µs) → RTP, paced. 0 when handed to the call;
+   * 414 for a malformed frame; InvalidState when that kind is disabled or no media path is up.
+   */
+  pushVideoFrame(frame: EncodedVideoFrame): number
+  pushAudioFrame(frame: EncodedAudioFrame): number
   /** Leaves, waits for probe allocations to be released, drops every listener. The engine is unusable after. */
   release(): Promise<void>
 }
@@ -110,6 +133,8 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
   private active: ActiveJoin | undefined
   private released = false
   private readonly cleanups = new Set<Promise<unknown>>()
+  private readonly localMedia = new LocalMedia()
+  private readonly connectCall: ConnectCall
 
   constructor(private readonly options: CreateEngineOptions) {
     const logger = options.logger ?? silentLogger
@@ -118,6 +143,27 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     const base = options.clock ?? systemClock
     this.clock = options.now ? { ...base, now: options.now } : base
     this.regions = parseRegions(options.regions)
+    this.connectCall = options.connectCall ?? createConnectCall(options.call)
+  }
+
+  enableLocalAudio(enabled: boolean): number {
+    return this.released
+      ? ErrorCode.EngineReleased
+      : this.localMedia.enable('audio', enabled, this.active?.call)
+  }
+
+  enableLocalVideo(enabled: boolean): number {
+    return this.released
+      ? ErrorCode.EngineReleased
+      : this.localMedia.enable('video', enabled, this.active?.call)
+  }
+
+  pushVideoFrame(frame: EncodedVideoFrame): number {
+    return this.released ? ErrorCode.EngineReleased : this.localMedia.pushVideo(frame, this.active?.call)
+  }
+
+  pushAudioFrame(frame: EncodedAudioFrame): number {
+    return this.released ? ErrorCode.EngineReleased : this.localMedia.pushAudio(frame, this.active?.call)
   }
 
   setCloudProxy(type: TransportType): number {
@@ -178,6 +224,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       await untilAborted(this.connect(active, token), active.controller.signal)
       this.move('joinSucceeded')
       this.emit('joinChannel', ErrorCode.Ok, channel, uid, this.clock.now() - active.started)
+      active.call?.joined?.()
       return ErrorCode.Ok
     } catch (error) {
       return this.joinFailed(active, error)
@@ -214,8 +261,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       })
     }
     active.stage = 'call'
-    const connectCall = this.options.connectCall ?? noCall
-    const call = await connectCall(this.callContext(active, token, proxy, transport))
+    const call = await this.connectCall(this.callContext(active, token, proxy, transport))
     if (signal.aborted || this.active !== active) {
       await call.close()
       this.checkCurrent(active)
@@ -258,7 +304,9 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       emit: (event, ...args) => {
         if (this.active === active) this.emit(event, ...args)
       },
+      localMedia: () => this.localMedia.current(),
       logger: this.logger,
+      clock: this.clock,
     }
   }
 

@@ -1,0 +1,159 @@
+import { Unwrapper } from './sequence'
+import { isVp8KeyFrame, parseVp8Descriptor } from './vp8'
+
+/**
+ * Reassembles VP8 frames from RTP packets (RFC 7741 §4.1, §4.5.1): the packets of one frame share a
+ * timestamp, the first has S=1 with PID=0, the last carries the marker, and the sequence numbers between
+ * them are all present. Frames leave in order and only decodable ones: from a key frame on, each frame must
+ * start right after the previous one ended. Packets may arrive late (reordering, NACK retransmissions):
+ * an incomplete frame, or a gap before a complete one, is waited for `maxWaitMs`; past that, the frame is
+ * dropped and delta frames are skipped until the next key frame, with `keyFrameNeeded` set so the caller
+ * can ask for one (PLI). Pure: time comes in with each packet.
+ */
+
+export interface RtpIn {
+  sequenceNumber: number
+  timestamp: number
+  marker: boolean
+  payload: Uint8Array
+}
+
+export interface AssembledFrame {
+  data: Uint8Array
+  rtpTimestamp: number
+  keyFrame: boolean
+}
+
+export interface AssemblerResult {
+  frames: AssembledFrame[]
+  /** A frame was lost or undecodable: ask the sender for a key frame. */
+  keyFrameNeeded: boolean
+}
+
+export interface AssemblerOptions {
+  /** How long a frame at the head may wait for missing packets. */
+  maxWaitMs?: number
+  /** Frames held behind an incomplete head before it is given up. */
+  maxPendingFrames?: number
+  /** A frame larger than this many packets is dropped (bounded memory). */
+  maxPacketsPerFrame?: number
+}
+
+export const ASSEMBLER_DEFAULTS = { maxWaitMs: 250, maxPendingFrames: 30, maxPacketsPerFrame: 4096 } as const
+
+interface PendingFrame {
+  rtpTimestamp: number
+  /** Extended sequence number → VP8 payload without its descriptor. */
+  packets: Map<number, Uint8Array>
+  firstSeq?: number
+  lastSeq?: number
+  minSeq: number
+  maxSeq: number
+  arrivedAt: number
+}
+
+export class Vp8Assembler {
+  private readonly options: Required<AssemblerOptions>
+  private readonly sequence = new Unwrapper(16)
+  private readonly pending = new Map<number, PendingFrame>()
+  private nextSeq: number | undefined
+  private needKeyFrame = true
+  /** Packets whose descriptor did not parse. */
+  malformed = 0
+
+  constructor(options: AssemblerOptions = {}) {
+    this.options = { ...ASSEMBLER_DEFAULTS, ...options }
+  }
+
+  push(packet: RtpIn, nowMs: number): AssemblerResult {
+    const result: AssemblerResult = { frames: [], keyFrameNeeded: false }
+    const seq = this.sequence.unwrap(packet.sequenceNumber)
+    if (this.nextSeq !== undefined && seq < this.nextSeq) return result
+    const descriptor = parseVp8Descriptor(packet.payload)
+    if (!descriptor) {
+      this.malformed++
+      return result
+    }
+    const frame = this.frameFor(packet.timestamp, seq, nowMs)
+    if (frame.packets.has(seq)) return result
+    frame.packets.set(seq, packet.payload.subarray(descriptor.length))
+    frame.minSeq = Math.min(frame.minSeq, seq)
+    frame.maxSeq = Math.max(frame.maxSeq, seq)
+    if (descriptor.start && descriptor.partitionId === 0) frame.firstSeq = seq
+    if (packet.marker) frame.lastSeq = seq
+    if (frame.packets.size > this.options.maxPacketsPerFrame) {
+      this.pending.delete(frame.rtpTimestamp)
+      this.lost(result)
+    }
+    this.drain(nowMs, result)
+    return result
+  }
+
+  private frameFor(rtpTimestamp: number, seq: number, nowMs: number): PendingFrame {
+    let frame = this.pending.get(rtpTimestamp)
+    if (!frame) {
+      frame = { rtpTimestamp, packets: new Map(), minSeq: seq, maxSeq: seq, arrivedAt: nowMs }
+      this.pending.set(rtpTimestamp, frame)
+    }
+    return frame
+  }
+
+  private drain(nowMs: number, result: AssemblerResult): void {
+    for (;;) {
+      const head = this.head()
+      if (!head) return
+      const complete = isComplete(head)
+      if (complete && (this.nextSeq === undefined || head.firstSeq === this.nextSeq)) {
+        this.emit(head, result)
+        continue
+      }
+      // Joined in the middle of a frame: its start will never come once a later frame is complete.
+      const headless = this.nextSeq === undefined && head.firstSeq === undefined && this.laterComplete(head)
+      const stale =
+        nowMs - head.arrivedAt >= this.options.maxWaitMs || this.pending.size > this.options.maxPendingFrames
+      if (!headless && !stale) return
+      this.pending.delete(head.rtpTimestamp)
+      this.nextSeq = (head.lastSeq ?? head.maxSeq) + 1
+      if (complete && isVp8KeyFrame(assemble(head))) this.emit(head, result)
+      else this.lost(result)
+    }
+  }
+
+  private head(): PendingFrame | undefined {
+    let head: PendingFrame | undefined
+    for (const frame of this.pending.values()) if (!head || frame.minSeq < head.minSeq) head = frame
+    return head
+  }
+
+  private laterComplete(head: PendingFrame): boolean {
+    for (const frame of this.pending.values()) if (frame !== head && isComplete(frame)) return true
+    return false
+  }
+
+  private emit(frame: PendingFrame, result: AssemblerResult): void {
+    this.pending.delete(frame.rtpTimestamp)
+    this.nextSeq = (frame.lastSeq ?? frame.maxSeq) + 1
+    const data = assemble(frame)
+    const keyFrame = isVp8KeyFrame(data)
+    if (this.needKeyFrame && !keyFrame) return this.lost(result)
+    this.needKeyFrame = false
+    result.frames.push({ data, rtpTimestamp: frame.rtpTimestamp, keyFrame })
+  }
+
+  private lost(result: AssemblerResult): void {
+    this.needKeyFrame = true
+    result.keyFrameNeeded = true
+  }
+}
+
+function isComplete(frame: PendingFrame): boolean {
+  const { firstSeq, lastSeq } = frame
+  if (firstSeq === undefined || lastSeq === undefined || lastSeq < firstSeq) return false
+  if (frame.minSeq < firstSeq || frame.maxSeq > lastSeq) return false
+  return frame.packets.size === lastSeq - firstSeq + 1
+}
+
+function assemble(frame: PendingFrame): Uint8Array {
+  const seqs = [...frame.packets.keys()].sort((a, b) => a - b)
+  return Buffer.concat(seqs.map((seq) => frame.packets.get(seq)!))
+}

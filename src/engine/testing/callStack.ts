@@ -1,0 +1,108 @@
+/**
+ * Test-only: the whole path a desktop's call takes, in-process on loopback — a ConferenceServer and a
+ * ProxyServer whose signaling upstream is that server (peers 127.0.0.0/8 allowed, loopback allowed), the
+ * Region that points at the proxy (pinned by fingerprint), and join tokens both accept. Signaling from the
+ * proxy to the server passes a TCP relay the test can cut, to lose signaling while media carries on.
+ */
+import { connect, createServer, type Socket } from 'node:net'
+import { ProxyMetrics } from '../../proxy/metrics'
+import { mintJoinToken } from '../../proxy/net/tokens'
+import { ProxyServer } from '../../proxy/server'
+import { TEST_APP, testProxyConfig } from '../../proxy/testing/proxyConfig'
+import { createLogger, type LogLevel } from '../../server/logger'
+import type { Region } from '../../shared/engine'
+import { ConferenceServer, SfuConfigSchema, type SfuConfigInput } from '../../sfu'
+
+export interface CallStack {
+  sfu: ConferenceServer
+  proxy: ProxyServer
+  proxyMetrics: ProxyMetrics
+  region: Region
+  /** ws:// of the conference server itself (direct mode). */
+  sfuUrl: string
+  token(channel: string, uid: number, ttlSeconds?: number): Promise<string>
+  /**
+   * Cuts every signaling connection between the proxy and the conference server (media is untouched) and
+   * refuses new ones for `downMs`. Returns how many were cut.
+   */
+  cutSignaling(downMs?: number): number
+  close(): Promise<void>
+}
+
+/** A TCP relay in front of the conference server's signaling port whose connections a test can cut. */
+async function cuttableRelay(
+  port: number,
+): Promise<{ port: number; cut: (downMs?: number) => number; close: () => Promise<void> }> {
+  const pairs = new Set<[Socket, Socket]>()
+  let downUntil = 0
+  const server = createServer((downstream) => {
+    if (Date.now() < downUntil) return void downstream.destroy()
+    const upstream = connect(port, '127.0.0.1')
+    const pair: [Socket, Socket] = [downstream, upstream]
+    pairs.add(pair)
+    for (const socket of pair) {
+      socket.on('error', () => pair.forEach((s) => s.destroy()))
+      socket.on('close', () => (pair.forEach((s) => s.destroy()), pairs.delete(pair)))
+    }
+    downstream.pipe(upstream).pipe(downstream)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  const cut = (downMs = 0): number => {
+    downUntil = Date.now() + downMs
+    const count = pairs.size
+    for (const pair of pairs) pair.forEach((s) => s.destroy())
+    return count
+  }
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    cut,
+    close: () =>
+      new Promise<void>((resolve) => {
+        cut()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+export async function startCallStack(sfuOverrides: SfuConfigInput = {}, id = 'test'): Promise<CallStack> {
+  const level = (process.env.PINHOLE_TEST_LOG ?? 'silent') as LogLevel
+  const sfu = await ConferenceServer.start(
+    SfuConfigSchema.parse({ enabled: true, port: 0, ...sfuOverrides }),
+    {
+      apps: [TEST_APP],
+      logger: createLogger(level),
+    },
+  )
+  const sfuUrl = `ws://127.0.0.1:${sfu.port}/v1/signal`
+  const relay = await cuttableRelay(sfu.port)
+  const upstream = `ws://127.0.0.1:${relay.port}/v1/signal`
+  const proxyMetrics = new ProxyMetrics({ defaultMetrics: false })
+  const proxy = await ProxyServer.start(testProxyConfig({ proxy: { signal: { upstream } } }), {
+    logger: createLogger(level),
+    metrics: proxyMetrics,
+  })
+  const { udp, tcp } = proxy.addresses()
+  const region: Region = {
+    id,
+    name: `Loopback ${id}`,
+    proxyHost: '127.0.0.1',
+    ports: { udp: [udp[0]!, udp[1]!], tcp },
+    tlsFingerprintSha256: proxy.tlsFingerprint,
+  }
+  return {
+    sfu,
+    proxy,
+    proxyMetrics,
+    region,
+    sfuUrl,
+    token: (channel, uid, ttlSeconds = 120) =>
+      mintJoinToken({ appKey: TEST_APP.appKey, secret: TEST_APP.secret, channel, uid, ttlSeconds }),
+    cutSignaling: relay.cut,
+    close: async () => {
+      await sfu.close()
+      await proxy.close()
+      await relay.close()
+    },
+  }
+}
