@@ -51,7 +51,7 @@ describe('ProxyServer under bad input, with a healthy call alongside', () => {
           tlsHandshakeMs: SHORT,
           httpHeadersMs: SHORT,
           httpRequestMs: 2 * SHORT,
-          tcpIdleMs: 5000,
+          tcpIdleMs: 800,
         },
         limits: { maxFrameBytes: 4096, maxBodyBytes: 1024, maxConnections: 1000 },
       },
@@ -139,6 +139,20 @@ describe('ProxyServer under bad input, with a healthy call alongside', () => {
     const took = await closed(socket)
     expect(took).toBeGreaterThanOrEqual(SHORT - 50)
     expect(metrics.snapshot().malformed.tcp?.stalled).toBe(1)
+  })
+
+  it('closes an idle TCP client that never allocates', async () => {
+    const socket = await tcp(server.addresses().tcp)
+    const binding = encodeMessage({
+      cls: StunClass.Request,
+      method: Method.Binding,
+      transactionId: newTransactionId(),
+      attributes: [],
+    })
+    socket.write(binding)
+    const took = await closed(socket)
+    expect(took).toBeGreaterThanOrEqual(750)
+    expect(metrics.snapshot().malformed.tcp?.idle).toBe(1)
   })
 
   it('closes a TLS client that sends garbage after the handshake', async () => {

@@ -32,6 +32,7 @@ class UdpClient implements ClientRef {
 /** A client on a TCP or TLS connection (RFC 8656 §3.1 framing). */
 class StreamClient implements ClientRef {
   readonly framer: TcpFramer
+  lastTraffic = 0
   constructor(
     readonly transport: 'tcp' | 'tls',
     readonly stream: Duplex,
@@ -93,7 +94,8 @@ export class TurnRuntime {
   constructor(private readonly options: TurnRuntimeOptions) {
     this.core = new TurnCore<NodeClient>(options.core, options.stats)
     this.now = options.now ?? Date.now
-    this.timer = setInterval(() => this.tick(), 1000)
+    // One timer for everything: allocation lifetimes, and stream clients that stall or idle.
+    this.timer = setInterval(() => this.tick(), Math.min(1000, options.frameStallMs))
     this.timer.unref()
   }
 
@@ -149,35 +151,16 @@ export class TurnRuntime {
     )
     this.streams.add(client)
     if (info.transport === 'tls') oneRecordPerWrite(stream)
-    const idle = (): void => {
-      if (!this.core.hasAllocation(client)) this.closeStream(client, 'idle')
-    }
-    const idleTimer = setTimeout(idle, this.options.tcpIdleMs)
-    idleTimer.unref()
-    let lastTraffic = this.now()
+    client.lastTraffic = this.now()
     stream.on('data', (chunk: Buffer) => {
-      lastTraffic = this.now()
-      const result = client.framer.push(chunk, lastTraffic)
-      for (const frame of result.frames)
-        this.run(this.core.handle({ type: 'client', client, data: frame }, lastTraffic))
+      const now = (client.lastTraffic = this.now())
+      const result = client.framer.push(chunk, now)
+      for (const frame of result.frames) this.run(this.core.clientData(client, frame, now))
       if (result.error)
         this.closeStream(client, result.error === 'oversized frame' ? 'oversized-frame' : 'invalid-frame')
     })
-    const check = setInterval(
-      () => {
-        const now = this.now()
-        const since = client.framer.pendingSince()
-        if (since !== undefined && now - since > this.options.frameStallMs)
-          this.closeStream(client, 'stalled')
-        else if (now - lastTraffic > this.options.tcpIdleMs) idle()
-      },
-      Math.min(1000, this.options.frameStallMs),
-    )
-    check.unref()
     stream.on('error', () => stream.destroy())
     stream.once('close', () => {
-      clearTimeout(idleTimer)
-      clearInterval(check)
       this.streams.delete(client)
       this.run(this.core.handle({ type: 'clientClosed', client }, this.now()))
     })
@@ -199,7 +182,15 @@ export class TurnRuntime {
   }
 
   private tick(): void {
-    this.run(this.core.handle({ type: 'tick' }, this.now()))
+    const now = this.now()
+    this.run(this.core.handle({ type: 'tick' }, now))
+    for (const client of this.streams) {
+      const since = client.framer.pendingSince()
+      if (since !== undefined && now - since > this.options.frameStallMs) this.closeStream(client, 'stalled')
+      else if (now - client.lastTraffic > this.options.tcpIdleMs && !this.core.hasAllocation(client)) {
+        this.closeStream(client, 'idle')
+      }
+    }
   }
 
   private run(actions: Action<NodeClient>[]): void {
