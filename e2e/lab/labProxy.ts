@@ -22,19 +22,26 @@ export interface LabProxy {
 }
 
 const TURN_SECRET = 'lab-turn-secret-0123456789abcdef'
+/** The app the proxy (and the lab's conference server) accept; `pinhole join` mints its token from it. */
+export const LAB_APP = { appKey: 'lab', secret: 'lab-app-secret-0123456789' } as const
+
+export interface LabProxyOptions {
+  /** Where the proxy relays signaling; default `ws://srv:9/v1/signal`, where nothing listens. */
+  signalUpstream?: string
+}
 
 /**
  * Starts Pinhole's proxy inside `dmz` through its real CLI (`bin/pinhole-server.js start --config FILE`),
  * listening on the dmz address with the production ports (UDP 3478 and 7070, TCP 443), a certificate whose
  * SAN is that address, and relaying only to the `srv` subnet. Resolves on its `started` log line.
  */
-export async function startLabProxy(lab: Lab): Promise<LabProxy> {
+export async function startLabProxy(lab: Lab, options: LabProxyOptions = {}): Promise<LabProxy> {
   const { dmz, subnets, srv } = lab.addresses
   const dir = mkdtempSync(join(tmpdir(), 'pinhole-lab-proxy-'))
   const cert = await generateTestCert({ ips: [dmz], dnsNames: [] })
   const input: ServerConfigInput = {
     log: { level: 'info' },
-    apps: [{ appKey: 'lab', secret: 'lab-app-secret-0123456789' }],
+    apps: [{ ...LAB_APP }],
     proxy: {
       region: 'lab',
       publicAddress: dmz,
@@ -45,8 +52,8 @@ export async function startLabProxy(lab: Lab): Promise<LabProxy> {
       tls: { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') },
       turnSecret: TURN_SECRET,
       peers: { allow: [subnets.srv], allowLoopback: false },
-      // Nothing in the lab listens there: the signaling relay is not exercised by these tests.
-      signal: { upstream: `ws://${srv}:9/v1/signal` },
+      // By default nothing listens there; call.test.ts points it at the conference server in srv.
+      signal: { upstream: options.signalUpstream ?? `ws://${srv}:9/v1/signal` },
     },
     admin: { host: '127.0.0.1', port: 0 },
   }

@@ -149,6 +149,21 @@ describe('pinhole join arguments', () => {
     expect(args.durationSeconds).toBeUndefined()
   })
 
+  it('takes the test files to send, each optional', () => {
+    const args = parseJoinArgs(
+      [...base, '--token', 't', '--send-video', 'v.ivf', '--send-audio', 'a.ogg'],
+      fs,
+    )
+    expect(args).toMatchObject({ sendVideo: 'v.ivf', sendAudio: 'a.ogg' })
+    expect(parseJoinArgs([...base, '--token', 't'], fs)).toMatchObject({
+      sendVideo: undefined,
+      sendAudio: undefined,
+    })
+    expect(usageError(() => parseJoinArgs([...base, '--token', 't', '--send-video', ''], fs))).toMatch(
+      /--send-video needs a file name/,
+    )
+  })
+
   it('picks a region from a file by id, or auto (the default)', () => {
     const common = ['--regions', 'regions.json', '--channel', 'c', '--uid', '1', '--token', 't']
     expect(parseJoinArgs(common, fs).region).toBe('auto')

@@ -50,6 +50,8 @@ const JOIN_OPTIONS = {
   duration: { type: 'string' },
   'signal-url': { type: 'string' },
   'log-level': { type: 'string' },
+  'send-video': { type: 'string' },
+  'send-audio': { type: 'string' },
 } as const
 
 interface RegionValues {
@@ -91,6 +93,10 @@ export interface JoinArgs {
   /** Conference server signaling URL for mode none (and Auto's direct try). */
   signalUrl: string | undefined
   logLevel: CliLogLevel
+  /** A VP8 IVF file to send (looped) once Connected. */
+  sendVideo: string | undefined
+  /** An Ogg Opus file to send (looped) once Connected. */
+  sendAudio: string | undefined
 }
 
 /** node:util parseArgs reports unknown options and missing values as TypeErrors: usage errors here. */
@@ -150,6 +156,8 @@ export function parseJoinArgs(argv: readonly string[], readFile: ReadTextFile): 
     durationSeconds: duration === undefined ? undefined : parseSeconds(duration),
     signalUrl: values['signal-url'] === undefined ? undefined : parseSignalUrl(values['signal-url']),
     logLevel,
+    sendVideo: nonEmpty(values['send-video'], '--send-video'),
+    sendAudio: nonEmpty(values['send-audio'], '--send-audio'),
   }
 }
 
@@ -165,6 +173,8 @@ const EMPTY_JOIN: JoinArgs = {
   durationSeconds: undefined,
   signalUrl: undefined,
   logLevel: 'silent',
+  sendVideo: undefined,
+  sendAudio: undefined,
 }
 
 const MODE_NAMES: Record<string, TransportType> = {
@@ -259,6 +269,11 @@ function byId(regions: readonly Region[], id: string): Region {
 
 function required(value: string | undefined, flag: string): string {
   if (value === undefined || value === '') throw new UsageError(`${flag} is required`)
+  return value
+}
+
+function nonEmpty(value: string | undefined, flag: string): string | undefined {
+  if (value === '') throw new UsageError(`${flag} needs a file name`)
   return value
 }
 

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TEST_APP } from '../proxy/testing/proxyConfig'
 import type { ConnectCall } from '../engine/engine'
@@ -18,10 +19,13 @@ import type { EventLine } from './eventLines'
 import { ENGINE_EVENT_NAMES } from './eventLines'
 import { ExitCode, processIo, type CliIo } from './io'
 import { main, type MainOptions } from './main'
+import { encodeTestVideo } from '../../e2e/sfu/vp8'
+import { requireTool } from '../../e2e/support/tools'
 
 /** The CLI against a real ProxyServer on loopback: doctor with a port closed, join up to proxyConnected. */
 
 const REPO = resolve(import.meta.dirname, '../..')
+const execFileAsync = promisify(execFile)
 
 interface Run {
   code: number
@@ -281,6 +285,7 @@ describe('pinhole join', () => {
       'remoteVideoFrame',
       'connectionStateChanged',
       'leaveChannel',
+      'summary',
     ])
     expect(r.lines[3]).toMatchObject({ args: [3, 6], names: ['Connected', 'joinSucceed'] })
     expect(r.lines[4]).toMatchObject({ args: [0, 'room-1', 42, expect.any(Number)] })
@@ -292,6 +297,62 @@ describe('pinhole join', () => {
     })
     expect(r.lines[7]).toMatchObject({ args: [1, 1] })
     expect(r.lines[8]!.t - r.lines[4]!.t).toBeGreaterThanOrEqual(290)
+    // The last line: what arrived, per uid.
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toEqual({
+      event: 'summary',
+      received: {
+        '7': { video: { frames: 1, keyframes: 1, bytes: 3 }, audio: { frames: 0, keyframes: 0, bytes: 0 } },
+      },
+    })
+  })
+
+  it('--send-video/--send-audio: once Connected, the files are pushed at their timestamps; a keyframe on request', async () => {
+    await encodeTestVideo(dir, 'send', 1, 10)
+    await execFileAsync(requireTool('ffmpeg'), [
+      ...['-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=1'],
+      ...['-c:a', 'libopus', '-y', join(dir, 'send.ogg')],
+    ])
+    const video: { timestamp: number; keyframe: boolean }[] = []
+    const audio: number[] = []
+    const connectCall: ConnectCall = async (ctx) => {
+      // A keyframe request after the first (key)frame and two deltas: the next one sent is a keyframe.
+      setTimeout(() => ctx.emit('keyFrameRequested'), 80)
+      return {
+        close: async () => {},
+        pushVideoFrame: (frame) => video.push({ timestamp: frame.timestamp, keyframe: frame.keyframe }) > 0,
+        pushAudioFrame: (frame) => audio.push(frame.timestamp) > 0,
+      }
+    }
+    const argv = ['join', ...regionFlags(), '--proxy-mode', 'tcp', '--channel', 'room-1', '--uid', '42']
+    const files = ['--send-video', join(dir, 'send.ivf'), '--send-audio', join(dir, 'send.ogg')]
+    const r = await run(
+      [...argv, '--token', await fixture.token(), ...files, '--duration', '0.5'],
+      undefined,
+      {
+        join: { engineOptions: { connectCall } },
+      },
+    )
+    expect(r.code, r.stdout).toBe(ExitCode.Ok)
+    // 0.5 s at 30 fps and 50 packets/s, give or take the timers of a loaded machine.
+    expect(video.length).toBeGreaterThanOrEqual(10)
+    expect(video.length).toBeLessThanOrEqual(17)
+    expect(audio.length).toBeGreaterThanOrEqual(18)
+    expect(audio.length).toBeLessThanOrEqual(27)
+    expect(video[0]).toEqual({ timestamp: 0, keyframe: true })
+    expect(video[1]!.timestamp).toBe(33_333)
+    expect(audio.slice(0, 3)).toEqual([0, 20_000, 40_000])
+    // The request jumped to frame 10 of the file, a keyframe, well before its place in the GOP.
+    const requested = video.findIndex((f, i) => i > 0 && f.keyframe)
+    expect(requested).toBeGreaterThan(0)
+    expect(requested).toBeLessThan(6)
+  })
+
+  it('--send-video with a file that is not IVF is a usage error (exit 2)', async () => {
+    writeFileSync(join(dir, 'not.ivf'), 'hello')
+    const argv = ['join', ...regionFlags(), '--channel', 'room-1', '--uid', '42', '--token', 't']
+    const r = await run([...argv, '--send-video', join(dir, 'not.ivf')])
+    expect(r.code).toBe(ExitCode.Usage)
+    expect(r.stderr).toMatch(/--send-video .*not\.ivf: not an IVF file/)
   })
 
   it('a call that fails after joining: Failed is printed and the exit code is 1', async () => {
@@ -308,7 +369,8 @@ describe('pinhole join', () => {
     })
     expect(r.code).toBe(ExitCode.Failed)
     // Reconnecting, then Failed with the call's error; release then leaves (Failed → Disconnected).
-    expect(r.lines.slice(-6)).toMatchObject([
+    expect(r.lines.at(-1)).toEqual({ event: 'summary', received: {} })
+    expect(r.lines.slice(-7, -1)).toMatchObject([
       { event: 'connectionStateChanged', args: [4, 9], names: ['Reconnecting', 'signalDisconnected'] },
       { event: 'warning', args: [{ code: ErrorCode.SignalingLost }] },
       { event: 'connectionStateChanged', args: [5, 4], names: ['Failed', 'timeout'] },

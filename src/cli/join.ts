@@ -1,12 +1,14 @@
+import { readFileSync } from 'node:fs'
 import { pino, type Logger } from 'pino'
 import { ConnectionReason, ConnectionState, type EngineEventName, type EngineEvents } from '../shared/engine'
 import { ErrorCode, errorMessage, isErrorCode } from '../shared/errors'
 import { createEngine, type CreateEngineOptions } from '../engine/engine'
 import { mintJoinToken } from '../proxy/net/tokens'
 import { createLogger } from '../server/logger'
-import { parseJoinArgs, type JoinArgs } from './args'
+import { parseJoinArgs, UsageError, type JoinArgs } from './args'
 import { ENGINE_EVENT_NAMES, eventLine } from './eventLines'
 import { ExitCode, type CliIo } from './io'
+import { playTrack, readIvf, readOggOpus, ReceivedMedia, type MediaPlayer, type MediaTrack } from './media'
 
 /**
  * `pinhole join`: one engine, one join, every engine event printed as a JSON line on stdout; leaves on
@@ -15,7 +17,7 @@ import { ExitCode, type CliIo } from './io'
 
 export const JOIN_USAGE = `Usage: pinhole join --channel NAME --uid N (--token JWT | --app-key KEY --app-secret SECRET)
                    (--regions FILE [--region ID|auto] | --proxy HOST [options]) [--proxy-mode MODE]
-                   [--duration SECONDS]
+                   [--duration SECONDS] [--send-video FILE.ivf] [--send-audio FILE.ogg]
 
 Joins a channel through the cloud proxy and prints every engine event as one JSON line on stdout:
   {"event":"connectionStateChanged","args":[2,5],"t":0.4,"names":["Connecting","joinChannel"]}
@@ -30,6 +32,11 @@ Join:
   --signal-url URL        conference server signaling (ws:// or wss://) for mode none and Auto's direct try
   --duration SECONDS      leave this long after joining; default: stay until SIGINT/SIGTERM
   --log-level LEVEL       engine log (JSON lines) on stderr: silent (default), error, warn, info, debug
+  --send-video FILE.ivf   once Connected, send this VP8 IVF file at its timestamps, looped
+  --send-audio FILE.ogg   once Connected, send this Ogg Opus file at its timestamps, looped
+
+At leave, one summary line of the remote frames received per uid:
+  {"event":"summary","received":{"7":{"video":{"frames":N,"keyframes":K,"bytes":B},"audio":{…}}}}
 
 Regions (as for doctor):
   --regions FILE          JSON list of regions; --region ID or auto (default: auto, the lowest RTT)
@@ -44,6 +51,8 @@ Exit codes: 0 joined and left on request; 1 the join failed or the call ended (F
 export interface JoinOptions {
   /** Merged into the engine's options (e.g. a `connectCall`, shorter budgets). */
   engineOptions?: Partial<CreateEngineOptions>
+  /** Reads a `--send-*` file; default readFileSync. */
+  readBinaryFile?: (path: string) => Buffer
 }
 
 /** How the wait in the channel ended. */
@@ -59,6 +68,13 @@ export async function joinCommand(
     io.stdout(JOIN_USAGE)
     return ExitCode.Ok
   }
+  const readBinary = options.readBinaryFile ?? ((path: string) => readFileSync(path))
+  const video =
+    args.sendVideo === undefined ? undefined : loadTrack(args.sendVideo, '--send-video', readBinary, readIvf)
+  const audio =
+    args.sendAudio === undefined
+      ? undefined
+      : loadTrack(args.sendAudio, '--send-audio', readBinary, readOggOpus)
   const started = io.now()
   const print = <K extends EngineEventName>(
     event: K,
@@ -82,6 +98,12 @@ export async function joinCommand(
     engine.on(name, (...eventArgs: EngineEvents[typeof name]) => print(name, eventArgs))
   }
   engine.on('error', () => void engineErrors++)
+  const received = new ReceivedMedia()
+  engine.on('remoteVideoFrame', (frame) => received.add('video', frame))
+  engine.on('remoteAudioFrame', (frame) => received.add('audio', frame))
+  const players: MediaPlayer[] = []
+  let videoPlayer: MediaPlayer | undefined
+  engine.on('keyFrameRequested', () => void videoPlayer?.requestKeyframe())
   engine.on('connectionStateChanged', (state, reason) => {
     if (!joined) return
     if (state === ConnectionState.Failed) onEnded?.('failed')
@@ -113,6 +135,23 @@ export async function joinCommand(
       return ExitCode.Failed
     }
     joined = true
+    if (video) {
+      engine.enableLocalVideo(true)
+      const push = (frame: MediaTrack['frames'][number]): void =>
+        void engine.pushVideoFrame({
+          data: frame.data,
+          timestamp: frame.timestampUs,
+          keyframe: frame.keyframe,
+        })
+      videoPlayer = playTrack(video, push)
+      players.push(videoPlayer)
+    }
+    if (audio) {
+      engine.enableLocalAudio(true)
+      const push = (frame: MediaTrack['frames'][number]): void =>
+        void engine.pushAudioFrame({ data: frame.data, timestamp: frame.timestampUs })
+      players.push(playTrack(audio, push))
+    }
     const ending = await new Promise<Ending>((resolve) => {
       onEnded = resolve
       if (stopRequested) resolve('requested')
@@ -132,9 +171,32 @@ export async function joinCommand(
   } finally {
     io.signals.off('SIGINT', onSignal)
     io.signals.off('SIGTERM', onSignal)
+    for (const player of players) player.stop()
     // A leave the signal started is printed in full before release drops the listeners.
     await leaving
     await engine.release()
+    // The last line: what arrived from each remote user.
+    if (joined) io.stdout(`${JSON.stringify({ event: 'summary', received: received.summary() })}\n`)
+  }
+}
+
+function loadTrack(
+  path: string,
+  flag: string,
+  readBinary: (path: string) => Buffer,
+  parse: (buf: Buffer) => MediaTrack,
+): MediaTrack {
+  let buf: Buffer
+  try {
+    buf = readBinary(path)
+  } catch (err) {
+    const code = err instanceof Error && 'code' in err ? String(err.code) : String(err)
+    throw new UsageError(`${flag} ${path}: cannot read (${code})`)
+  }
+  try {
+    return parse(buf)
+  } catch (err) {
+    throw new UsageError(`${flag} ${path}: ${err instanceof Error ? err.message : String(err)}`)
   }
 }
 

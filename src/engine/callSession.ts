@@ -2,6 +2,7 @@ import type { EngineEvents } from '../shared/engine'
 import { EngineError, ErrorCode } from '../shared/errors'
 import { assertNever, type MediaKind, type ServerMessage } from '../shared/signaling'
 import type { CallContext, CallHandle, ConnectCall, LocalMediaState } from './call'
+import { CallStats } from './callStats'
 import { sleep, untilAborted } from './defaults'
 import { MediaSession, type MediaSessionOptions, type OfferMessage, type PeerState } from './mediaSession'
 import { Presence } from './presence'
@@ -25,6 +26,8 @@ export interface CallOptions {
   mediaGraceMs?: number
   /** One reconnect attempt (signaling, join, media) gets this long. */
   attemptTimeoutMs?: number
+  /** `rtcStats` / `networkQuality` every this many ms while in the call (default 2000). */
+  statsIntervalMs?: number
 }
 
 export const CALL_DEFAULTS = { mediaGraceMs: 3000, attemptTimeoutMs: 10_000 } as const
@@ -60,6 +63,7 @@ class CallSession {
   private held: (() => void)[] | undefined = []
   private readonly presence: Presence
   private readonly policy: ReconnectPolicy
+  private readonly stats: CallStats
 
   constructor(
     private readonly context: CallContext,
@@ -67,6 +71,14 @@ class CallSession {
   ) {
     this.presence = new Presence((event, ...args) => this.emit(event, ...args))
     this.policy = options.reconnect ?? backoffPolicy()
+    this.stats = new CallStats({
+      context,
+      ...(options.statsIntervalMs === undefined ? {} : { intervalMs: options.statsIntervalMs }),
+      media: () => this.media,
+      condition: () =>
+        this.phase === 'closed' ? 'off' : this.phase === 'reconnecting' && this.mediaBroken ? 'down' : 'up',
+      emit: (event, ...args) => this.emit(event, ...args),
+    })
   }
 
   async start(): Promise<void> {
@@ -100,7 +112,10 @@ class CallSession {
   handle(): CallHandle {
     return {
       close: () => this.close(),
-      joined: () => this.release(),
+      joined: () => {
+        this.release()
+        this.stats.start()
+      },
       setLocalMedia: (kind, enabled) => this.syncPublishing(kind, enabled),
       pushVideoFrame: (frame) => this.media?.sendVideoFrame(frame) ?? false,
       pushAudioFrame: (frame) => this.media?.sendAudioFrame(frame) ?? false,
@@ -181,6 +196,9 @@ class CallSession {
     signaling.on('message', (message) => {
       if (this.signaling === signaling) this.onMessage(signaling, message)
     })
+    signaling.on('rtt', (ms) => {
+      if (this.signaling === signaling) this.stats.signalingRttMs = ms
+    })
     signaling.on('closed', (code, reason, local) => {
       if (this.signaling !== signaling || local) return
       this.context.logger.info({ code, reason }, 'signaling closed')
@@ -197,6 +215,7 @@ class CallSession {
       logger: this.context.logger,
       ...(this.options.pacer ? { pacer: this.options.pacer } : {}),
       ...(this.options.remote ? { remote: this.options.remote } : {}),
+      counters: this.stats.counters,
     })
     this.media = media
     this.mediaBroken = false
@@ -357,6 +376,7 @@ class CallSession {
   /** Stops everything without telling the server (it already ended the call, or cannot be reached). */
   private shutdown(): void {
     this.phase = 'closed'
+    this.stats.stop()
     this.closer.abort(new EngineError(ErrorCode.JoinCanceled, 'call closed'))
     this.closing ??= this.dropAll()
   }

@@ -17,6 +17,7 @@ import { OPUS_CLOCK_RATE, OpusSender } from './rtp/opus'
 import { Pacer, type PacerOptions } from './rtp/pacer'
 import { LocalMediaClock } from './rtp/sequence'
 import { VP8_CLOCK_RATE, Vp8Sender } from './rtp/vp8'
+import { fromWeriftStats, newCounters, type MediaCounters, type PeerStatsSample } from './stats'
 
 /**
  * The call's one werift RTCPeerConnection (docs/sfu.md "Media"): configured from the transport selection
@@ -86,6 +87,8 @@ export interface MediaSessionOptions {
   logger?: EngineLogger
   pacer?: Omit<PacerOptions, 'clock' | 'onVideoDropped'>
   remote?: Pick<RemoteStreamsDeps, 'assembler' | 'keyFrameRequestIntervalMs'>
+  /** Bytes, frames and packets in and out are added here (the call's, so they outlive this session). */
+  counters?: MediaCounters
 }
 
 export interface MediaSessionEvents {
@@ -116,6 +119,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   private readonly seen = new WeakSet<MediaStreamTrack>()
   private readonly clock: Clock
   private readonly logger: EngineLogger
+  private readonly counters: MediaCounters
   private answers: Promise<unknown> = Promise.resolve()
   private closed = false
 
@@ -124,6 +128,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     super((event, error) => logger.error({ event, err: error }, 'a media listener threw'))
     this.logger = logger
     this.clock = options.clock ?? systemClock
+    this.counters = options.counters ?? newCounters()
     this.pc = new RTCPeerConnection({
       iceStunGatherTimeout: STUN_GATHER_TIMEOUT_S,
       ...options.rtcConfig,
@@ -146,7 +151,11 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     })
     this.remote = new RemoteStreams({
       ...options.remote,
-      frame: (kind, frame) => this.emit('frame', kind, frame),
+      frame: (kind, frame) => {
+        if (kind === 'video') this.counters.rxVideoFrames++
+        else this.counters.rxAudioPackets++
+        this.emit('frame', kind, frame)
+      },
       requestKeyFrame: (mid) => this.requestKeyFrame(mid),
       now: () => this.clock.now(),
     })
@@ -207,6 +216,11 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     return this.sendFrame('audio', frame.data, frame.timestamp)
   }
 
+  /** werift's view (ICE and RTCP round trips, loss) for the statistics. */
+  async peerStats(): Promise<PeerStatsSample> {
+    return fromWeriftStats((await this.pc.getStats()).values())
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
@@ -224,6 +238,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       this.logger.warn({ err: error, kind, bytes: data.length }, 'frame not sent')
       return false
     }
+    if (kind === 'video') this.counters.txVideoFrames++
     this.pacer.enqueue(
       kind,
       packets.map((packet) => ({ kind, packet })),
@@ -233,6 +248,8 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   }
 
   private sendPacket({ kind, packet }: Outgoing): void {
+    this.counters.txBytes += packet.payload.length + RTP_HEADER_BYTES
+    if (kind === 'audio') this.counters.txAudioPackets++
     this.senders[kind].sender
       .sendRtp(packet)
       .catch((error: unknown) => this.logger.debug({ err: error, kind }, 'RTP send failed'))
@@ -246,6 +263,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     track.onReceiveRtp.subscribe((packet) => {
       const mid = transceiver.mid
       if (typeof mid !== 'string' || this.closed) return
+      this.counters.rxBytes += packet.payload.length + RTP_HEADER_BYTES
       const { sequenceNumber, timestamp, marker } = packet.header
       this.remote.handleRtp(mid, { sequenceNumber, timestamp, marker, payload: packet.payload })
     })

@@ -151,17 +151,34 @@ export interface ProxyConnectedInfo {
   attempts: TransportAttempt[]
 }
 
+/** Where `rttMs` comes from: werift's ICE consent checks, RTCP SR/RR, or the signaling ping (wss). */
+export type RttSource = 'ice' | 'rtcp' | 'signaling'
+
+/** `rtcStats`, every `statsIntervalMs` (2 s) in a call; rates over that interval (docs/engine.md). */
 export interface RtcStats {
+  /** udp / tls: TURN through the proxy; direct: no proxy. */
   transport: MediaTransport
-  /** Round trip to the proxy (or the server, direct). */
+  /** host:port of the proxy's TURN endpoint media goes through; absent when direct. */
+  proxyAddress?: string
+  /** Round trip to the proxy (or the server, direct); absent until one is measured. */
   rttMs?: number
+  rttSource?: RttSource
+  /** RTP (payload + header) sent / received over the interval. */
   txKbps: number
   rxKbps: number
-  /** Fractions, 0..1. */
+  /** Fractions, 0..1: tx from the server's receiver reports (latest, worst stream), rx over the interval. */
   txPacketLoss: number
   rxPacketLoss: number
+  /** Cumulative packets lost (tx: as the receiver reports say; rx: on our receivers). */
+  txPacketsLost?: number
+  rxPacketsLost?: number
+  /** Video frames per second sent / received (all remote users together). */
   txVideoFps?: number
   rxVideoFps?: number
+  /** Opus packets over the interval. */
+  txAudioPackets?: number
+  rxAudioPackets?: number
+  intervalMs?: number
   durationSeconds: number
 }
 
