@@ -195,7 +195,13 @@ class Pair {
   shutdown(): Promise<void> {
     if (this.finished) return Promise.resolve()
     this.closeClient(CLOSE_GOING_AWAY, 'proxy shutting down')
-    this.closeUpstream(CLOSE_GOING_AWAY, 'proxy shutting down')
+    // An upstream still in its opening handshake is closed properly once open (the timer below bounds it),
+    // so the conference server sees "going away", not a dropped connection.
+    if (this.upstream.readyState === WebSocket.CONNECTING) {
+      this.upstream.once('open', () => this.closeUpstream(CLOSE_GOING_AWAY, 'proxy shutting down'))
+    } else {
+      this.closeUpstream(CLOSE_GOING_AWAY, 'proxy shutting down')
+    }
     // A peer that does not answer the closing handshake is cut off rather than waited for (ws waits 30 s).
     const force = setTimeout(() => {
       this.client.terminate()
