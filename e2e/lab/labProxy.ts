@@ -1,10 +1,11 @@
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseConfig, type ServerConfigInput } from '../../src/server/config'
 import { generateTestCert } from '../support/certs'
-import { stopChild } from '../support/process'
+import { exited, killGroup, stopChild } from '../support/process'
 import { restCredentials } from '../support/serverUnderTest'
 import type { WeriftTurnOptions } from '../support/weriftPeers'
 import { REPO, type Lab } from './lab'
@@ -18,6 +19,10 @@ export interface LabProxy {
   turn(transport: LabTransport, uid: string): WeriftTurnOptions
   /** Log lines the proxy wrote (JSON), for failure messages. */
   log(): string
+  /** SIGKILLs the proxy (its whole process group) and resolves once it is gone: no drain, no goodbye. */
+  kill(): Promise<void>
+  /** Starts it again after `kill`, with the same config and certificate files (the pinned fingerprint holds). */
+  restart(): Promise<void>
   stop(): Promise<void>
 }
 
@@ -67,33 +72,43 @@ export async function startLabProxy(lab: Lab, options: LabProxyOptions = {}): Pr
   }
   process.once('exit', cleanup)
 
-  const child = lab.spawn('dmz', process.execPath, [
-    join(REPO, 'bin/pinhole-server.js'),
-    'start',
-    '--config',
-    join(dir, 'server.json'),
-  ])
   let log = ''
-  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()))
-  const started = new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      log += `${line}\n`
-      if (line.includes('"msg":"started"')) resolve()
+  /** Spawns the proxy with the config above and resolves on its `started` line (rejects within 20 s). */
+  const launch = async (): Promise<ChildProcess> => {
+    const child = lab.spawn('dmz', process.execPath, [
+      join(REPO, 'bin/pinhole-server.js'),
+      'start',
+      '--config',
+      join(dir, 'server.json'),
+    ])
+    child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()))
+    const started = new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        log += `${line}\n`
+        if (line.includes('"msg":"started"')) resolve()
+      })
+      child.once('exit', (code) => reject(new Error(`pinhole-server exited with ${code}: ${log}`)))
     })
-    child.once('exit', (code) => reject(new Error(`pinhole-server exited with ${code}: ${log}`)))
-  })
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`pinhole-server did not start within 20 s: ${log}`)), 20_000)
-  })
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`pinhole-server did not start within 20 s: ${log}`)), 20_000)
+    })
+    try {
+      await Promise.race([started, timeout])
+    } catch (err) {
+      await stopChild(child, 1000)
+      throw err
+    } finally {
+      clearTimeout(timer)
+    }
+    return child
+  }
+  let child: ChildProcess
   try {
-    await Promise.race([started, timeout])
+    child = await launch()
   } catch (err) {
-    await stopChild(child, 1000)
     cleanup()
     throw err
-  } finally {
-    clearTimeout(timer)
   }
 
   const urls: Record<LabTransport, string> = {
@@ -109,6 +124,15 @@ export async function startLabProxy(lab: Lab, options: LabProxyOptions = {}): Pr
       ...(transport === 'tls-443' ? { turnTlsCa: cert.certPem } : {}),
     }),
     log: () => log,
+    async kill() {
+      killGroup(child, 'SIGKILL')
+      if (child.exitCode === null && child.signalCode === null) await exited(child)
+    },
+    async restart() {
+      if (child.exitCode === null && child.signalCode === null)
+        throw new Error('the lab proxy is still running')
+      child = await launch()
+    },
     async stop() {
       // Allocations werift never releases would hold a graceful drain for its whole budget: do not wait.
       await stopChild(child, 500)

@@ -330,6 +330,10 @@ class CallSession {
       }
       logger.info({ attempt, err: error }, 'rejoin attempt failed')
       if (isFatal(error)) return this.endWith(error)
+      // A resume that failed: the path was down past a blip, and the relay allocation (a restarted proxy
+      // forgot it) or the server's media side may have gone with it, while werift may never report the
+      // PeerConnection lost. The next attempts rejoin in full, with a new PeerConnection.
+      if (resume !== undefined) this.mediaBroken = true
     }
   }
 
