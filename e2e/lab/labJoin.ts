@@ -47,10 +47,7 @@ export interface LiveJoin {
 export interface StartJoinOptions {
   /** Killed after this long if still running; default 50 s. */
   limitMs?: number
-  /**
-   * The engine's reconnect budget (default 60 s). The CLI has no flag for it: set, the join runs through
-   * `agents/joinBudget.mts` (the CLI's `main` with the policy injected) instead of `bin/pinhole.js`.
-   */
+  /** The engine's reconnect budget (`--reconnect-budget-ms`; the engine's default is 60 s). */
   reconnectBudgetMs?: number
 }
 
@@ -58,11 +55,8 @@ export interface StartJoinOptions {
 export function startJoin(lab: Lab, args: readonly string[], options: StartJoinOptions = {}): LiveJoin {
   const { limitMs = 50_000, reconnectBudgetMs } = options
   const t0 = performance.now()
-  const command =
-    reconnectBudgetMs === undefined
-      ? [join(REPO, 'bin/pinhole.js'), 'join']
-      : ['--import', 'tsx', join(import.meta.dirname, 'agents/joinBudget.mts'), String(reconnectBudgetMs)]
-  const child = lab.spawn('lan', process.execPath, [...command, ...args])
+  const budget = reconnectBudgetMs === undefined ? [] : ['--reconnect-budget-ms', String(reconnectBudgetMs)]
+  const child = lab.spawn('lan', process.execPath, [join(REPO, 'bin/pinhole.js'), 'join', ...budget, ...args])
   const lines: (EventLine & { at: number })[] = []
   const waiters = new Set<{
     test: (line: EventLine) => boolean

@@ -149,6 +149,18 @@ describe('pinhole join arguments', () => {
     expect(args.durationSeconds).toBeUndefined()
   })
 
+  it('reads the reconnect budget, within bounds', () => {
+    expect(
+      parseJoinArgs([...base, '--token', 't', '--reconnect-budget-ms', '3000'], fs).reconnectBudgetMs,
+    ).toBe(3000)
+    expect(parseJoinArgs([...base, '--token', 't'], fs).reconnectBudgetMs).toBeUndefined()
+    for (const bad of ['999', '3600001', '1.5', 'soon']) {
+      expect(
+        usageError(() => parseJoinArgs([...base, '--token', 't', '--reconnect-budget-ms', bad], fs)),
+      ).toMatch(/--reconnect-budget-ms must be 1000 to 3600000/)
+    }
+  })
+
   it('takes the test files to send, each optional', () => {
     const args = parseJoinArgs(
       [...base, '--token', 't', '--send-video', 'v.ivf', '--send-audio', 'a.ogg'],

@@ -49,6 +49,7 @@ const JOIN_OPTIONS = {
   'app-secret': { type: 'string' },
   duration: { type: 'string' },
   'signal-url': { type: 'string' },
+  'reconnect-budget-ms': { type: 'string' },
   'log-level': { type: 'string' },
   'send-video': { type: 'string' },
   'send-audio': { type: 'string' },
@@ -92,6 +93,8 @@ export interface JoinArgs {
   durationSeconds: number | undefined
   /** Conference server signaling URL for mode none (and Auto's direct try). */
   signalUrl: string | undefined
+  /** How long the engine keeps trying to reconnect before Failed (engine default: 60 s). */
+  reconnectBudgetMs: number | undefined
   logLevel: CliLogLevel
   /** A VP8 IVF file to send (looped) once Connected. */
   sendVideo: string | undefined
@@ -155,6 +158,8 @@ export function parseJoinArgs(argv: readonly string[], readFile: ReadTextFile): 
     appKey,
     durationSeconds: duration === undefined ? undefined : parseSeconds(duration),
     signalUrl: values['signal-url'] === undefined ? undefined : parseSignalUrl(values['signal-url']),
+    reconnectBudgetMs:
+      values['reconnect-budget-ms'] === undefined ? undefined : parseBudget(values['reconnect-budget-ms']),
     logLevel,
     sendVideo: nonEmpty(values['send-video'], '--send-video'),
     sendAudio: nonEmpty(values['send-audio'], '--send-audio'),
@@ -171,6 +176,7 @@ const EMPTY_JOIN: JoinArgs = {
   auth: { token: '' },
   appKey: undefined,
   durationSeconds: undefined,
+  reconnectBudgetMs: undefined,
   signalUrl: undefined,
   logLevel: 'silent',
   sendVideo: undefined,
@@ -293,6 +299,13 @@ export function parseUdpPorts(text: string): [number, number] {
   const parts = text.split(',').map((part) => part.trim())
   if (parts.length !== 2) throw new UsageError(`--udp-ports takes two ports, e.g. 3478,7070, not '${text}'`)
   return [parsePort(parts[0]!, '--udp-ports'), parsePort(parts[1]!, '--udp-ports')]
+}
+
+function parseBudget(text: string): number {
+  const value = /^\d+$/.test(text) ? Number(text) : NaN
+  if (!(value >= 1000) || value > 3_600_000)
+    throw new UsageError(`--reconnect-budget-ms must be 1000 to 3600000 milliseconds, not '${text}'`)
+  return value
 }
 
 function parseSeconds(text: string): number {

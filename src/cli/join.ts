@@ -3,6 +3,7 @@ import { pino, type Logger } from 'pino'
 import { ConnectionReason, ConnectionState, type EngineEventName, type EngineEvents } from '../shared/engine'
 import { ErrorCode, errorMessage, isErrorCode } from '../shared/errors'
 import { createEngine, type CreateEngineOptions } from '../engine/engine'
+import { backoffPolicy } from '../engine/reconnectPolicy'
 import { mintJoinToken } from '../proxy/net/tokens'
 import { createLogger } from '../server/logger'
 import { parseJoinArgs, UsageError, type JoinArgs } from './args'
@@ -31,6 +32,7 @@ Join:
   --proxy-mode MODE       none|udp|tcp|auto or 0–3 (NERTC setCloudProxy); default auto
   --signal-url URL        conference server signaling (ws:// or wss://) for mode none and Auto's direct try
   --duration SECONDS      leave this long after joining; default: stay until SIGINT/SIGTERM
+  --reconnect-budget-ms MS  give up reconnecting (Failed, timeout) after this long; default 60000
   --log-level LEVEL       engine log (JSON lines) on stderr: silent (default), error, warn, info, debug
   --send-video FILE.ivf   once Connected, send this VP8 IVF file at its timestamps, looped
   --send-audio FILE.ogg   once Connected, send this Ogg Opus file at its timestamps, looped
@@ -87,6 +89,9 @@ export async function joinCommand(
     ...(args.appKey === undefined ? {} : { appKey: args.appKey }),
     ...(args.logLevel === 'silent' ? {} : { logger: stderrLogger(args) }),
     ...(args.signalUrl === undefined ? {} : { direct: { signalUrl: args.signalUrl } }),
+    ...(args.reconnectBudgetMs === undefined
+      ? {}
+      : { call: { reconnect: backoffPolicy({ budgetMs: args.reconnectBudgetMs }) } }),
     ...options.engineOptions,
   })
 
