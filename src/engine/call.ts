@@ -31,7 +31,8 @@ export type CallEvent =
   | { type: 'signalLost' }
   | { type: 'mediaLost' }
   | { type: 'reDispatch' }
-  | { type: 'rejoined' }
+  /** `reDispatched`: the rejoin went through another region's proxy (failover): Connected (reDispatch 12). */
+  | { type: 'rejoined'; reDispatched?: boolean }
   | { type: 'kicked' }
   | { type: 'channelClosed' }
   /** Reconnecting gave up: Failed (timeout). */
@@ -55,6 +56,19 @@ export interface CallContext {
   localMedia(): LocalMediaState
   logger: EngineLogger
   clock: Clock
+  /**
+   * Region failover, present only when the region choice is `auto` and the call goes through a proxy. The
+   * call asks before a rejoin attempt that follows a failed one: undefined when the current proxy still
+   * answers its session request (stay), else a new proxy session and transport from the best other region
+   * (probed), already reported (`proxyConnected`). Rejects when no other region answers.
+   */
+  failover?: (current: ProxyTarget, signal: AbortSignal) => Promise<Relocation | undefined>
+}
+
+/** Where a call moved to after a failover; `proxy` is undefined when Auto fell back to direct. */
+export interface Relocation {
+  proxy: ProxyTarget | undefined
+  transport: TransportSelection
 }
 
 export interface CallHandle {

@@ -64,15 +64,20 @@ class CallSession {
   private readonly presence: Presence
   private readonly policy: ReconnectPolicy
   private readonly stats: CallStats
+  /** The call's own copy: a region failover replaces its `proxy` and `transport`. */
+  private readonly context: CallContext
+  /** The rejoin under way goes through another region's proxy. */
+  private reDispatched = false
 
   constructor(
-    private readonly context: CallContext,
+    context: CallContext,
     private readonly options: CallOptions,
   ) {
+    this.context = { ...context }
     this.presence = new Presence((event, ...args) => this.emit(event, ...args))
     this.policy = options.reconnect ?? backoffPolicy()
     this.stats = new CallStats({
-      context,
+      context: this.context,
       ...(options.statsIntervalMs === undefined ? {} : { intervalMs: options.statsIntervalMs }),
       media: () => this.media,
       condition: () =>
@@ -314,19 +319,32 @@ class CallSession {
         () => false,
       )
       if (!waited || this.phase !== 'reconnecting') return
+      const limit = this.attemptLimit()
+      // After a failed attempt, an auto region may move to another region's proxy first.
+      const moved =
+        attempt > 0
+          ? await this.failover(limit.signal).then(
+              () => undefined,
+              (failure: unknown) => failure ?? new EngineError(ErrorCode.Internal, 'failover'),
+            )
+          : undefined
+      if (this.phase !== 'reconnecting') return limit.clear()
       const resume = this.mediaBroken ? undefined : this.sessionId
       if (!resume) void this.dropAll()
-      const limit = this.attemptLimit()
-      const error = await this.connect(limit.signal, resume).then(
-        () => undefined,
-        (failure: unknown) => failure,
-      )
+      const error =
+        moved ??
+        (await this.connect(limit.signal, resume).then(
+          () => undefined,
+          (failure: unknown) => failure,
+        ))
       limit.clear()
       if (this.phase !== 'reconnecting') return
       if (error === undefined) {
         this.phase = 'connected'
-        logger.info({ attempt, resumed: resume !== undefined }, 'call rejoined')
-        return void this.context.report({ type: 'rejoined' })
+        const reDispatched = this.reDispatched
+        this.reDispatched = false
+        logger.info({ attempt, resumed: resume !== undefined, reDispatched }, 'call rejoined')
+        return void this.context.report({ type: 'rejoined', reDispatched })
       }
       logger.info({ attempt, err: error }, 'rejoin attempt failed')
       if (isFatal(error)) return this.endWith(error)
@@ -335,6 +353,22 @@ class CallSession {
       // PeerConnection lost. The next attempts rejoin in full, with a new PeerConnection.
       if (resume !== undefined) this.mediaBroken = true
     }
+  }
+
+  /** Region failover (CallContext.failover): a new proxy and transport; the rejoin is then a full one. */
+  private async failover(signal: AbortSignal): Promise<void> {
+    const { failover, proxy } = this.context
+    if (!failover || !proxy) return
+    const moved = await failover(proxy, signal)
+    if (!moved || this.phase !== 'reconnecting') return
+    this.context.logger.info(
+      { from: proxy.region.id, to: moved.proxy?.region.id ?? 'direct', target: moved.transport.target },
+      'call moved to another region',
+    )
+    this.context.proxy = moved.proxy
+    this.context.transport = moved.transport
+    this.mediaBroken = true
+    this.reDispatched = true
   }
 
   /** The call's own abort (close) plus a deadline for one attempt. */

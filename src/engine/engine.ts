@@ -4,6 +4,7 @@ import {
   type EngineEvents,
   type Region,
   type RegionChoice,
+  type RegionProbeResult,
 } from '../shared/engine'
 import { EngineError, ErrorCode } from '../shared/errors'
 import {
@@ -24,13 +25,14 @@ import {
   type ConnectCall,
   type EncodedAudioFrame,
   type EncodedVideoFrame,
+  type Relocation,
 } from './call'
 import { createConnectCall, type CallOptions } from './callSession'
 import { TypedEmitter, type Listener } from './events'
 import { LocalMedia } from './localMedia'
 import type { ProbeOptions } from './probe'
 import { requestProxySession } from './proxySession'
-import { AUTO_REGION, parseRegions, pickRegion, type RegionProber } from './regions'
+import { AUTO_REGION, parseRegions, pickFailoverRegion, pickRegion, type RegionProber } from './regions'
 import { describeTransition, mustTransition, type ConnectionEvent } from './stateMachine'
 import {
   selectTransport,
@@ -38,6 +40,7 @@ import {
   type DirectConfig,
   type DirectProbe,
   type ProxyTarget,
+  type SelectTransportInput,
   type TransportSelection,
 } from './transportSelect'
 
@@ -116,6 +119,8 @@ interface ActiveJoin {
   channel: string
   uid: number
   mode: TransportType
+  /** setRegion as it was at joinChannel. */
+  regionChoice: RegionChoice
   started: number
   /** 'request' until the proxy is connected and a transport chosen, then 'call'. */
   stage: 'request' | 'call'
@@ -208,6 +213,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       channel,
       uid,
       mode,
+      regionChoice: this.regionChoice,
       started: this.clock.now(),
       stage: 'request',
     }
@@ -238,28 +244,13 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     const { signal } = active.controller
     let proxy: ProxyTarget | undefined
     const transport = await selectTransport({
-      mode: active.mode,
-      proxy: async () => (proxy = await this.proxyFor(active, token)),
-      ...(this.options.direct ? { direct: this.options.direct } : {}),
-      ...(this.options.budgets ? { budgets: this.options.budgets } : {}),
-      ...(this.options.allocate ? { allocate: this.options.allocate } : {}),
-      ...(this.options.probeDirect ? { probeDirect: this.options.probeDirect } : {}),
-      signal,
-      clock: this.clock,
+      ...this.transportOptions(active.mode, signal),
+      proxy: async () => (proxy = await this.proxyFor(active, token, signal)),
     })
     this.track(transport.released)
     this.checkCurrent(active)
-    if (proxy && transport.transport !== 'direct') {
-      this.move('proxyConnected')
-      this.emit('proxyConnected', {
-        type: active.mode,
-        regionId: proxy.region.id,
-        proxyAddress: transport.target,
-        transport: transport.transport,
-        elapsedMs: this.clock.now() - active.started,
-        attempts: transport.attempts,
-      })
-    }
+    if (proxy && transport.transport !== 'direct')
+      this.proxyConnected(active, proxy, transport, active.started)
     active.stage = 'call'
     const call = await this.connectCall(this.callContext(active, token, proxy, transport))
     if (signal.aborted || this.active !== active) {
@@ -269,20 +260,97 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     active.call = call
   }
 
-  private async proxyFor(active: ActiveJoin, token: string): Promise<ProxyTarget> {
-    const { signal } = active.controller
-    const { region } = await pickRegion(this.regions, this.regionChoice, {
+  private transportOptions(mode: TransportType, signal: AbortSignal): Omit<SelectTransportInput, 'proxy'> {
+    return {
+      mode,
+      ...(this.options.direct ? { direct: this.options.direct } : {}),
+      ...(this.options.budgets ? { budgets: this.options.budgets } : {}),
+      ...(this.options.allocate ? { allocate: this.options.allocate } : {}),
+      ...(this.options.probeDirect ? { probeDirect: this.options.probeDirect } : {}),
+      signal,
+      clock: this.clock,
+    }
+  }
+
+  private proxyConnected(
+    active: ActiveJoin,
+    proxy: ProxyTarget,
+    transport: TransportSelection,
+    since: number,
+  ): void {
+    this.move('proxyConnected')
+    this.emit('proxyConnected', {
+      type: active.mode,
+      regionId: proxy.region.id,
+      proxyAddress: transport.target,
+      transport: transport.transport,
+      elapsedMs: this.clock.now() - since,
+      attempts: transport.attempts,
+    })
+  }
+
+  /** The region (`auto`: probed; after a failover: the best other than `failed`), then its proxy session. */
+  private async proxyFor(
+    active: ActiveJoin,
+    token: string,
+    signal: AbortSignal,
+    failed?: string,
+  ): Promise<ProxyTarget> {
+    const options = {
       ...this.options.probe,
       udp: active.mode !== TransportType.TCPProxy,
       signal,
       clock: this.clock,
-      onProbe: (result) => this.emit('regionProbe', result),
+      onProbe: (result: RegionProbeResult) => {
+        if (this.active === active) this.emit('regionProbe', result)
+      },
       ...(this.options.probeRegion ? { probe: this.options.probeRegion } : {}),
-    })
+    }
+    const { region } =
+      failed === undefined
+        ? await pickRegion(this.regions, active.regionChoice, options)
+        : await pickFailoverRegion(this.regions, failed, options)
     this.checkCurrent(active)
     const session = await requestProxySession(region, token, { signal, clock: this.clock })
     this.logger.info({ region: region.id, elapsedMs: session.elapsedMs }, 'proxy session')
     return { region, session }
+  }
+
+  /**
+   * CallContext.failover (region `auto` only): while Reconnecting, when the current region's proxy no
+   * longer answers its session request, re-run region selection over the other regions, get a session
+   * there and select the transport again; reports `proxyConnected` for the new region.
+   */
+  private async failover(
+    active: ActiveJoin,
+    token: string,
+    current: ProxyTarget,
+    signal: AbortSignal,
+  ): Promise<Relocation | undefined> {
+    const started = this.clock.now()
+    const answers = await requestProxySession(current.region, token, { signal, clock: this.clock }).then(
+      () => true,
+      (error: unknown) => {
+        if (signal.aborted) throw error
+        this.logger.warn(
+          { region: current.region.id, err: error },
+          'proxy stopped answering: region failover',
+        )
+        return false
+      },
+    )
+    this.checkCurrent(active)
+    if (answers) return undefined
+    let proxy: ProxyTarget | undefined
+    const transport = await selectTransport({
+      ...this.transportOptions(active.mode, signal),
+      proxy: async () => (proxy = await this.proxyFor(active, token, signal, current.region.id)),
+    })
+    this.track(transport.released)
+    this.checkCurrent(active)
+    if (transport.transport === 'direct') return { proxy: undefined, transport }
+    if (proxy) this.proxyConnected(active, proxy, transport, started)
+    return { proxy, transport }
   }
 
   private callContext(
@@ -307,6 +375,9 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       localMedia: () => this.localMedia.current(),
       logger: this.logger,
       clock: this.clock,
+      ...(active.regionChoice === AUTO_REGION && proxy && transport.transport !== 'direct'
+        ? { failover: (current, signal) => this.failover(active, token, current, signal) }
+        : {}),
     }
   }
 
@@ -354,7 +425,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       case 'reDispatch':
         return this.move('reDispatch')
       case 'rejoined':
-        this.move('rejoinSucceeded')
+        this.move(event.reDispatched ? 'reDispatchSucceeded' : 'rejoinSucceeded')
         return void this.emit('rejoinChannel', ErrorCode.Ok, active.channel, active.uid)
       case 'kicked':
       case 'channelClosed':

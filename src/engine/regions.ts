@@ -79,3 +79,19 @@ export async function pickRegion(
   }
   return { region: findRegion(regions, best.regionId), probes }
 }
+
+/**
+ * Region failover: the best of the regions other than `failedId` (probing them, as `auto` does), for when
+ * that region's proxy stopped answering. NoRegionReachable when there is no other region or none answers.
+ */
+export function pickFailoverRegion(
+  regions: readonly Region[],
+  failedId: string,
+  options: PickRegionOptions = {},
+): Promise<RegionPick> {
+  const others = regions.filter((region) => region.id !== failedId)
+  if (others.length === 0) {
+    return Promise.reject(new EngineError(ErrorCode.NoRegionReachable, `no region besides '${failedId}'`))
+  }
+  return pickRegion(others, AUTO_REGION, options)
+}

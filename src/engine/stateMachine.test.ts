@@ -25,6 +25,7 @@ const ALLOWED: [from: S, event: ConnectionEvent, to: S, reason: R][] = [
   [S.Connected, 'reDispatch', S.Reconnecting, R.ReDispatch],
   [S.Reconnecting, 'reDispatch', S.Reconnecting, R.ReDispatch],
   [S.Reconnecting, 'rejoinSucceeded', S.Connected, R.RejoinSucceed],
+  [S.Reconnecting, 'reDispatchSucceeded', S.Connected, R.ReDispatch],
   [S.Connected, 'kicked', S.Disconnected, R.ServerKicked],
   [S.Reconnecting, 'kicked', S.Disconnected, R.ServerKicked],
   [S.Connected, 'channelClosed', S.Disconnected, R.ChannelClosed],
@@ -57,7 +58,7 @@ describe('connection state machine', () => {
 
   it('covers every state × event pair exactly once', () => {
     expect(ALLOWED.length + ILLEGAL.length).toBe(STATES.length * EVENTS.length)
-    expect(EVENTS).toHaveLength(13)
+    expect(EVENTS).toHaveLength(14)
   })
 
   it('uses every NERTC reason except none', () => {

@@ -28,6 +28,8 @@ export type ConnectionEvent =
   /** The server or region moved us: reconnect elsewhere. */
   | 'reDispatch'
   | 'rejoinSucceeded'
+  /** A rejoin succeeded after moving to another region's proxy (region failover). */
+  | 'reDispatchSucceeded'
   | 'kicked'
   | 'channelClosed'
   | 'leave'
@@ -75,6 +77,7 @@ export const TRANSITIONS: Readonly<Record<ConnectionEvent, Row>> = {
     [Reconnecting]: to(Reconnecting, R.ReDispatch),
   },
   rejoinSucceeded: { [Reconnecting]: to(Connected, R.RejoinSucceed) },
+  reDispatchSucceeded: { [Reconnecting]: to(Connected, R.ReDispatch) },
   kicked: {
     [Connected]: to(Disconnected, R.ServerKicked),
     [Reconnecting]: to(Disconnected, R.ServerKicked),

@@ -65,6 +65,32 @@ async function cuttableRelay(
   }
 }
 
+export interface ProxyRegion {
+  proxy: ProxyServer
+  region: Region
+}
+
+/** A ProxyServer whose signaling upstream is `upstream` (ws://), and the Region pointing at it. */
+export async function startProxyRegion(upstream: string, id: string): Promise<ProxyRegion> {
+  const level = (process.env.PINHOLE_TEST_LOG ?? 'silent') as LogLevel
+  const proxy = await ProxyServer.start(testProxyConfig({ proxy: { signal: { upstream } } }), {
+    logger: createLogger(level),
+    metrics: new ProxyMetrics({ defaultMetrics: false }),
+  })
+  return { proxy, region: regionOf(proxy, id) }
+}
+
+function regionOf(proxy: ProxyServer, id: string): Region {
+  const { udp, tcp } = proxy.addresses()
+  return {
+    id,
+    name: `Loopback ${id}`,
+    proxyHost: '127.0.0.1',
+    ports: { udp: [udp[0]!, udp[1]!], tcp },
+    tlsFingerprintSha256: proxy.tlsFingerprint,
+  }
+}
+
 export async function startCallStack(sfuOverrides: SfuConfigInput = {}, id = 'test'): Promise<CallStack> {
   const level = (process.env.PINHOLE_TEST_LOG ?? 'silent') as LogLevel
   const sfu = await ConferenceServer.start(
@@ -82,14 +108,7 @@ export async function startCallStack(sfuOverrides: SfuConfigInput = {}, id = 'te
     logger: createLogger(level),
     metrics: proxyMetrics,
   })
-  const { udp, tcp } = proxy.addresses()
-  const region: Region = {
-    id,
-    name: `Loopback ${id}`,
-    proxyHost: '127.0.0.1',
-    ports: { udp: [udp[0]!, udp[1]!], tcp },
-    tlsFingerprintSha256: proxy.tlsFingerprint,
-  }
+  const region = regionOf(proxy, id)
   return {
     sfu,
     proxy,
