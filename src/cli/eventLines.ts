@@ -14,32 +14,7 @@ import {
  * be checked against what the sender sent.
  */
 
-/**
- * Every event of the engine's map. Typed as a full Record: an event added to EngineEvents (or removed) is a
- * compile error here until the CLI prints it too.
- */
-const ALL_EVENTS: Record<EngineEventName, true> = {
-  connectionStateChanged: true,
-  proxyConnected: true,
-  joinChannel: true,
-  rejoinChannel: true,
-  leaveChannel: true,
-  userJoined: true,
-  userLeft: true,
-  userAudioStart: true,
-  userAudioStop: true,
-  userVideoStart: true,
-  userVideoStop: true,
-  remoteVideoFrame: true,
-  remoteAudioFrame: true,
-  keyFrameRequested: true,
-  rtcStats: true,
-  networkQuality: true,
-  regionProbe: true,
-  error: true,
-  warning: true,
-}
-export const ENGINE_EVENT_NAMES = Object.keys(ALL_EVENTS) as EngineEventName[]
+export { ENGINE_EVENT_NAMES } from '../shared/engineEventNames'
 
 export interface EventLine {
   event: EngineEventName

@@ -1,4 +1,5 @@
 import type { EngineEvents } from './engine'
+import { ENGINE_EVENT_NAMES } from './engineEventNames'
 
 /**
  * The names of the IPC contract (ipc.ts), kept free of zod so that the preload bundle imports nothing but
@@ -22,31 +23,12 @@ export type InvokeChannel = (typeof INVOKE_CHANNELS)[number]
 export type IpcEvents = Omit<EngineEvents, 'remoteVideoFrame' | 'remoteAudioFrame'>
 export type IpcEventName = keyof IpcEvents
 
-/** A Record, so adding an engine event without deciding here fails to compile. */
-const EVENT_FLAGS: Record<IpcEventName, true> = {
-  connectionStateChanged: true,
-  proxyConnected: true,
-  joinChannel: true,
-  rejoinChannel: true,
-  leaveChannel: true,
-  userJoined: true,
-  userLeft: true,
-  userAudioStart: true,
-  userAudioStop: true,
-  userVideoStart: true,
-  userVideoStop: true,
-  keyFrameRequested: true,
-  rtcStats: true,
-  networkQuality: true,
-  regionProbe: true,
-  error: true,
-  warning: true,
-}
-
-export const IPC_EVENTS = Object.keys(EVENT_FLAGS) as IpcEventName[]
+const MEDIA_FRAMES: readonly string[] = ['remoteVideoFrame', 'remoteAudioFrame']
+export const IPC_EVENTS = ENGINE_EVENT_NAMES.filter((name) => !MEDIA_FRAMES.includes(name)) as IpcEventName[]
+const IPC_EVENT_SET: ReadonlySet<string> = new Set(IPC_EVENTS)
 
 export function isIpcEventName(name: unknown): name is IpcEventName {
-  return typeof name === 'string' && Object.hasOwn(EVENT_FLAGS, name)
+  return typeof name === 'string' && IPC_EVENT_SET.has(name)
 }
 
 export function isInvokeChannel(name: unknown): name is InvokeChannel {
