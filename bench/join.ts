@@ -8,11 +8,14 @@
  * wait is part of the figure (nothing leaves the machine). Prints a table of p50/p95 per mode and ends with
  * one JSON line of the same figures.
  *
+ * `tls-http-proxy` is TLS 443 through an HTTP CONNECT proxy (in process, basic auth): the corporate-proxy
+ * path of issue 6.
  * Options (env): JOIN_BENCH_JOINS=20 (joins per mode), JOIN_BENCH_FRAME_TIMEOUT_MS=5000.
  */
 import { createSocket } from 'node:dgram'
 import { createEngine } from '../src/engine/engine'
 import { startCallStack } from '../src/engine/testing/callStack'
+import { startConnectProxy } from '../src/engine/testing/connectProxy'
 import { ConnectionState, TransportType } from '../src/shared/engine'
 import { makePeer } from '../e2e/engine/harness'
 import { fixed, formatTable } from './lib/table'
@@ -22,9 +25,11 @@ const FRAME_TIMEOUT_MS = Number(process.env.JOIN_BENCH_FRAME_TIMEOUT_MS ?? 5000)
 const CHANNEL = 'bench-join'
 
 const MODES = [
-  { name: 'direct', mode: TransportType.None },
-  { name: 'udp', mode: TransportType.UDPProxy },
-  { name: 'tls', mode: TransportType.TCPProxy },
+  { name: 'direct', mode: TransportType.None, viaHttpProxy: false },
+  { name: 'udp', mode: TransportType.UDPProxy, viaHttpProxy: false },
+  { name: 'tls', mode: TransportType.TCPProxy, viaHttpProxy: false },
+  // TLS 443 through a corporate HTTP CONNECT proxy (an in-process one on loopback, with basic auth).
+  { name: 'tls-http-proxy', mode: TransportType.TCPProxy, viaHttpProxy: true },
 ] as const
 type ModeName = (typeof MODES)[number]['name']
 
@@ -34,6 +39,8 @@ interface JoinFigure {
 }
 
 const stack = await startCallStack({}, 'bench')
+const corporate = await startConnectProxy({ user: { username: 'bench', password: 'bench' } })
+const httpProxy = { host: '127.0.0.1', port: corporate.port, username: 'bench', password: 'bench' }
 const stun = createSocket('udp4')
 await new Promise<void>((resolve) => stun.bind(0, '127.0.0.1', resolve))
 const direct = { signalUrl: stack.sfuUrl, iceServers: [{ urls: `stun:127.0.0.1:${stun.address().port}` }] }
@@ -43,8 +50,8 @@ const published = await publisher.engine.joinChannel(await stack.token(CHANNEL, 
 if (published !== 0) throw new Error(`publisher join: ${published}`)
 publisher.startMedia()
 
-async function joinOnce(mode: TransportType, uid: number): Promise<JoinFigure> {
-  const engine = createEngine({ regions: [stack.region], direct })
+async function joinOnce(mode: TransportType, uid: number, viaHttpProxy: boolean): Promise<JoinFigure> {
+  const engine = createEngine({ regions: [stack.region], direct, ...(viaHttpProxy ? { httpProxy } : {}) })
   engine.setRegion(stack.region.id)
   engine.setCloudProxy(mode)
   engine.enableLocalAudio(false)
@@ -85,8 +92,8 @@ function percentile(values: readonly number[], p: number): number | undefined {
 const figures = new Map<ModeName, JoinFigure[]>(MODES.map(({ name }) => [name, []]))
 let uid = 100
 for (let round = 0; round < JOINS; round++) {
-  for (const { name, mode } of MODES) {
-    figures.get(name)!.push(await joinOnce(mode, uid++))
+  for (const { name, mode, viaHttpProxy } of MODES) {
+    figures.get(name)!.push(await joinOnce(mode, uid++, viaHttpProxy))
   }
   process.stderr.write(`\rround ${round + 1}/${JOINS}`)
 }
@@ -143,5 +150,6 @@ console.log(
 publisher.stopMedia()
 await publisher.engine.release()
 stun.close()
+await corporate.close()
 await stack.close()
 process.exit(0)

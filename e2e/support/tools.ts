@@ -4,9 +4,10 @@ import { createSocket } from 'node:dgram'
 import { delimiter, join } from 'node:path'
 
 /** System tools the interop suites drive. Missing ones fail the test: a skipped interop test proves nothing. */
-export type SystemTool = 'turnserver' | 'turnutils_uclient' | 'turnutils_peer' | 'chromium' | 'ffmpeg'
+export type SystemTool =
+  'turnserver' | 'turnutils_uclient' | 'turnutils_peer' | 'chromium' | 'ffmpeg' | 'tinyproxy'
 
-export const INSTALL_LINE = 'apt-get install -y chromium coturn nftables iproute2 ffmpeg'
+export const INSTALL_LINE = 'apt-get install -y chromium coturn nftables iproute2 ffmpeg tinyproxy'
 
 export class MissingToolError extends Error {
   readonly code = 'missing_tool'
@@ -16,7 +17,11 @@ export class MissingToolError extends Error {
   }
 }
 
-const fixedPaths: Partial<Record<SystemTool, string>> = { chromium: '/usr/bin/chromium' }
+const fixedPaths: Partial<Record<SystemTool, string>> = {
+  chromium: '/usr/bin/chromium',
+  // Debian puts it in /usr/bin, but a PATH without it is common under sudo.
+  tinyproxy: '/usr/bin/tinyproxy',
+}
 
 function isExecutable(path: string): boolean {
   try {

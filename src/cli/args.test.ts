@@ -226,6 +226,17 @@ describe('pinhole join arguments', () => {
     )
     expect(args).toMatchObject({ mode: TransportType.None, signalUrl: 'ws://10.0.0.1:8080/v1/signal' })
   })
+
+  it('--http-proxy: a corporate CONNECT proxy with basic auth, for join and doctor; a bad URL is a usage error', () => {
+    const url = 'http://desk:p%40ss@10.99.1.1:3128'
+    const expected = { host: '10.99.1.1', port: 3128, username: 'desk', password: 'p@ss' }
+    expect(parseJoinArgs([...base, '--token', 't', '--http-proxy', url], fs).httpProxy).toEqual(expected)
+    expect(parseDoctorArgs(['--proxy', '10.99.2.2', '--http-proxy', url], fs).httpProxy).toEqual(expected)
+    expect(parseJoinArgs([...base, '--token', 't'], fs).httpProxy).toBeUndefined()
+    expect(() => parseJoinArgs([...base, '--token', 't', '--http-proxy', 'socks5://x:1'], fs)).toThrow(
+      /--http-proxy: socks5: proxies are not supported/,
+    )
+  })
 })
 
 describe('parseUdpPorts', () => {

@@ -1,3 +1,4 @@
+import { parseHttpProxyUrl, type HttpProxyConfig } from '../engine/httpProxy'
 import { parseArgs } from 'node:util'
 import { ZodError } from 'zod'
 import { TransportType, type Region, type RegionChoice } from '../shared/engine'
@@ -34,6 +35,7 @@ const REGION_OPTIONS = {
   'tcp-port': { type: 'string' },
   fingerprint: { type: 'string' },
   ca: { type: 'string' },
+  'http-proxy': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const
 
@@ -69,6 +71,8 @@ interface RegionValues {
 export interface DoctorArgs {
   help: boolean
   json: boolean
+  /** `--http-proxy URL`: TLS 443 and the session API through this corporate HTTP CONNECT proxy. */
+  httpProxy?: HttpProxyConfig
   /** The regions to check, in configuration order: the one `--region` names, or all of them. */
   regions: Region[]
 }
@@ -100,6 +104,8 @@ export interface JoinArgs {
   sendVideo: string | undefined
   /** An Ogg Opus file to send (looped) once Connected. */
   sendAudio: string | undefined
+  /** `--http-proxy URL`: everything on the proxy's TLS port through this corporate HTTP CONNECT proxy. */
+  httpProxy?: HttpProxyConfig
 }
 
 /** node:util parseArgs reports unknown options and missing values as TypeErrors: usage errors here. */
@@ -119,7 +125,12 @@ export function parseDoctorArgs(argv: readonly string[], readFile: ReadTextFile)
   if (values.help) return { help: true, json: values.json, regions: [] }
   const regions = regionsFrom(values, readFile)
   const all = values.region === undefined || values.region === AUTO_REGION || values.proxy !== undefined
-  return { help: false, json: values.json, regions: all ? regions : [byId(regions, values.region!)] }
+  return {
+    help: false,
+    json: values.json,
+    regions: all ? regions : [byId(regions, values.region!)],
+    ...httpProxyOf(values['http-proxy']),
+  }
 }
 
 export function parseJoinArgs(argv: readonly string[], readFile: ReadTextFile): JoinArgs {
@@ -163,6 +174,18 @@ export function parseJoinArgs(argv: readonly string[], readFile: ReadTextFile): 
     logLevel,
     sendVideo: nonEmpty(values['send-video'], '--send-video'),
     sendAudio: nonEmpty(values['send-audio'], '--send-audio'),
+    ...httpProxyOf(values['http-proxy']),
+  }
+}
+
+/** `--http-proxy http://[user:pass@]host:port`. */
+function httpProxyOf(text: string | undefined): { httpProxy?: HttpProxyConfig } {
+  if (text === undefined) return {}
+  try {
+    return { httpProxy: parseHttpProxyUrl(text) }
+  } catch (err) {
+    if (err instanceof RangeError) throw new UsageError(`--http-proxy: ${err.message}`)
+    throw err
   }
 }
 

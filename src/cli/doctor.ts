@@ -10,7 +10,7 @@ import { ExitCode, type CliIo } from './io'
  * IT has to add. Exit 0 when everything answers, 3 when something does not, 2 on a usage error.
  */
 
-export const DOCTOR_USAGE = `Usage: pinhole doctor (--regions FILE [--region ID] | --proxy HOST [options]) [--json]
+export const DOCTOR_USAGE = `Usage: pinhole doctor (--regions FILE [--region ID] | --proxy HOST [options]) [--http-proxy URL] [--json]
 
 Checks each whitelisted endpoint of a proxy region from this computer: UDP 3478 and 7070 (STUN Binding),
 TLS 443 (with the region's pinned certificate), and the session API on 443. Prints reachable / blocked /
@@ -26,6 +26,10 @@ Regions:
   --fingerprint AB:CD:…   SHA-256 fingerprint of the proxy's certificate, or
   --ca FILE               a CA (PEM) that signs it; neither: the system CAs
   --name TEXT             a display name
+
+Corporate proxy:
+  --http-proxy URL      http://[user:password@]host:port — check TLS 443 and the session API through this
+                        HTTP CONNECT proxy (as "pinhole join --http-proxy" would use it); UDP goes direct
 
 Output:
   --json                one JSON object: {ok, regions: [{id, name, proxyHost, ok, rows: [...]}]}
@@ -60,7 +64,8 @@ export async function doctorCommand(
   // each other's round trips.
   const report: DoctorReport = { ok: true, regions: [] }
   for (const region of args.regions) {
-    const rows = await check(region, options.probe ?? {})
+    const probe = { ...options.probe, ...(args.httpProxy ? { httpProxy: args.httpProxy } : {}) }
+    const rows = await check(region, probe)
     const ok = rows.every((row) => row.status === 'reachable')
     report.ok &&= ok
     report.regions.push({ id: region.id, name: region.name, proxyHost: region.proxyHost, ok, rows })

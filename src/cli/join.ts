@@ -18,7 +18,7 @@ import { playTrack, readIvf, readOggOpus, ReceivedMedia, type MediaPlayer, type 
 
 export const JOIN_USAGE = `Usage: pinhole join --channel NAME --uid N (--token JWT | --app-key KEY --app-secret SECRET)
                    (--regions FILE [--region ID|auto] | --proxy HOST [options]) [--proxy-mode MODE]
-                   [--duration SECONDS] [--send-video FILE.ivf] [--send-audio FILE.ogg]
+                   [--duration SECONDS] [--send-video FILE.ivf] [--send-audio FILE.ogg] [--http-proxy URL]
 
 Joins a channel through the cloud proxy and prints every engine event as one JSON line on stdout:
   {"event":"connectionStateChanged","args":[2,5],"t":0.4,"names":["Connecting","joinChannel"]}
@@ -36,6 +36,8 @@ Join:
   --log-level LEVEL       engine log (JSON lines) on stderr: silent (default), error, warn, info, debug
   --send-video FILE.ivf   once Connected, send this VP8 IVF file at its timestamps, looped
   --send-audio FILE.ogg   once Connected, send this Ogg Opus file at its timestamps, looped
+  --http-proxy URL        http://[user:password@]host:port — the session, signaling and TURN over TLS go
+                          through this corporate HTTP CONNECT proxy (use with --proxy-mode tcp)
 
 At leave, one summary line of the remote frames received per uid:
   {"event":"summary","received":{"7":{"video":{"frames":N,"keyframes":K,"bytes":B},"audio":{…}}}}
@@ -89,6 +91,7 @@ export async function joinCommand(
     ...(args.appKey === undefined ? {} : { appKey: args.appKey }),
     ...(args.logLevel === 'silent' ? {} : { logger: stderrLogger(args) }),
     ...(args.signalUrl === undefined ? {} : { direct: { signalUrl: args.signalUrl } }),
+    ...(args.httpProxy === undefined ? {} : { httpProxy: args.httpProxy }),
     ...(args.reconnectBudgetMs === undefined
       ? {}
       : { call: { reconnect: backoffPolicy({ budgetMs: args.reconnectBudgetMs }) } }),

@@ -2,6 +2,7 @@ import { TransportType, type EngineEvents } from '../shared/engine'
 import { EngineError, ErrorCode } from '../shared/errors'
 import type { MediaKind } from '../shared/signaling'
 import type { Clock, EngineLogger } from './defaults'
+import type { HttpProxyConfig } from './httpProxy'
 import type { ProxyTarget, TransportSelection } from './transportSelect'
 
 /**
@@ -56,19 +57,29 @@ export interface CallContext {
   localMedia(): LocalMediaState
   logger: EngineLogger
   clock: Clock
+  /** TLS 443 (signaling, werift's TURN over TLS) through this corporate HTTP CONNECT proxy. */
+  httpProxy?: HttpProxyConfig
   /**
-   * Region failover, present only when the region choice is `auto` and the call goes through a proxy. The
-   * call asks before a rejoin attempt that follows a failed one: undefined when the current proxy still
-   * answers its session request (stay), else a new proxy session and transport from the best other region
-   * (probed), already reported (`proxyConnected`). Rejects when no other region answers.
+   * Present whenever the call goes through a proxy (docs/engine.md "Routes and failover"). The call asks
+   * before every reconnect attempt, giving the route it has and how many attempts in a row have failed
+   * since the route last changed: the engine requests a fresh session from the current region (fresh TURN
+   * credentials) and selects the transport again (a TURN probe allocation); with region `auto` it moves
+   * to the best other region when the current one fails either, or after `failoverAfterFailures` failed
+   * attempts. A route that differs is reported (`proxyConnected`) before this resolves. Rejects when no
+   * route is found (a failed attempt).
    */
-  failover?: (current: ProxyTarget, signal: AbortSignal) => Promise<Relocation | undefined>
+  reroute?: (current: Route, failures: number, signal: AbortSignal) => Promise<Relocation>
 }
 
-/** Where a call moved to after a failover; `proxy` is undefined when Auto fell back to direct. */
-export interface Relocation {
+/** A call's route: `proxy` is undefined when media goes direct. */
+export interface Route {
   proxy: ProxyTarget | undefined
   transport: TransportSelection
+}
+
+/** The route for the next attempt; `moved`: another region's proxy (the rejoin is a reDispatch). */
+export interface Relocation extends Route {
+  moved: boolean
 }
 
 export interface CallHandle {

@@ -1,13 +1,27 @@
+import type { Socket } from 'node:net'
+import type { RTCPeerConnectionConfig } from 'werift'
 import type { EngineEvents } from '../shared/engine'
 import { EngineError, ErrorCode } from '../shared/errors'
 import { assertNever, type MediaKind, type ServerMessage } from '../shared/signaling'
 import type { CallContext, CallHandle, ConnectCall, LocalMediaState } from './call'
 import { CallStats } from './callStats'
-import { sleep, untilAborted } from './defaults'
-import { MediaSession, type MediaSessionOptions, type OfferMessage, type PeerState } from './mediaSession'
+import { untilAborted } from './defaults'
+import { MediaSession, type OfferMessage } from './mediaSession'
+import { MediaWatch } from './mediaWatch'
 import { Presence } from './presence'
 import { backoffPolicy, type ReconnectPolicy } from './reconnectPolicy'
-import { SignalingClient, SignalingError, type SignalingTimings } from './signalingClient'
+import { Reconnector } from './reconnector'
+import { CALL_DEFAULTS, type CallOptions } from './callOptions'
+import { HeldEvents } from './heldEvents'
+import { weriftConfigVia } from './httpProxy'
+import {
+  isFatalRefusal,
+  signalingTls,
+  SIGNALING_DEFAULTS,
+  SignalingClient,
+  SignalingError,
+} from './signalingClient'
+import type { TransportSelection } from './transportSelect'
 
 /**
  * The call (DESIGN.md §3 steps 2–3): signaling over the proxy's wss and media over its TURN relay, as one
@@ -17,22 +31,7 @@ import { SignalingClient, SignalingError, type SignalingTimings } from './signal
  * Losses and their outcome go to the engine's state machine through `report`.
  */
 
-export interface CallOptions {
-  reconnect?: ReconnectPolicy
-  signaling?: Partial<SignalingTimings>
-  pacer?: MediaSessionOptions['pacer']
-  remote?: MediaSessionOptions['remote']
-  /** A PeerConnection that stays `disconnected` this long has lost its path. */
-  mediaGraceMs?: number
-  /** One reconnect attempt (signaling, join, media) gets this long. */
-  attemptTimeoutMs?: number
-  /** `rtcStats` / `networkQuality` every this many ms while in the call (default 2000). */
-  statsIntervalMs?: number
-}
-
-export const CALL_DEFAULTS = { mediaGraceMs: 3000, attemptTimeoutMs: 10_000 } as const
-/** Events held while joining, at most (a join that never completes cannot grow this without bound). */
-const MAX_HELD_EVENTS = 1000
+export { CALL_DEFAULTS, type CallOptions } from './callOptions'
 
 export function createConnectCall(options: CallOptions = {}): ConnectCall {
   return async (context) => {
@@ -57,10 +56,10 @@ class CallSession {
   /** What the server was last told we publish. */
   private published: LocalMediaState = { audio: false, video: false }
   private attempt: AbortController | undefined
-  private mediaTimer: unknown
+  private readonly mediaWatch: MediaWatch
   private closing: Promise<void> | undefined
   private readonly closer = new AbortController()
-  private held: (() => void)[] | undefined = []
+  private readonly held: HeldEvents
   private readonly presence: Presence
   private readonly policy: ReconnectPolicy
   private readonly stats: CallStats
@@ -68,18 +67,30 @@ class CallSession {
   private readonly context: CallContext
   /** The rejoin under way goes through another region's proxy. */
   private reDispatched = false
+  /** werift's TURN-over-TLS tunnel through the corporate HTTP proxy, if any (closed with the media). */
+  private tunnel: Socket | undefined
+  /** The transport the current MediaSession was built with (what `rtcStats` reports). */
+  private mediaTransport: TransportSelection | undefined
 
   constructor(
     context: CallContext,
     private readonly options: CallOptions,
   ) {
     this.context = { ...context }
+    this.held = new HeldEvents((event, ...args) => this.context.emit(event, ...args))
+    this.mediaWatch = new MediaWatch({
+      clock: context.clock,
+      logger: context.logger,
+      graceMs: options.mediaGraceMs ?? CALL_DEFAULTS.mediaGraceMs,
+      lost: () => this.lost('media'),
+    })
     this.presence = new Presence((event, ...args) => this.emit(event, ...args))
     this.policy = options.reconnect ?? backoffPolicy()
     this.stats = new CallStats({
       context: this.context,
       ...(options.statsIntervalMs === undefined ? {} : { intervalMs: options.statsIntervalMs }),
       media: () => this.media,
+      transport: () => this.mediaTransport ?? this.context.transport,
       condition: () =>
         this.phase === 'closed' ? 'off' : this.phase === 'reconnecting' && this.mediaBroken ? 'down' : 'up',
       emit: (event, ...args) => this.emit(event, ...args),
@@ -103,22 +114,14 @@ class CallSession {
 
   /** Until the engine has reported the join, events wait (bounded), so that apps see Connected first. */
   private emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): void {
-    if (!this.held) return this.context.emit(event, ...args)
-    this.held.push(() => this.context.emit(event, ...args))
-    if (this.held.length > MAX_HELD_EVENTS) this.release()
-  }
-
-  private release(): void {
-    const held = this.held ?? []
-    this.held = undefined
-    for (const emit of held) emit()
+    this.held.emit(event, ...args)
   }
 
   handle(): CallHandle {
     return {
       close: () => this.close(),
       joined: () => {
-        this.release()
+        this.held.release()
         this.stats.start()
       },
       setLocalMedia: (kind, enabled) => this.syncPublishing(kind, enabled),
@@ -146,7 +149,7 @@ class CallSession {
     const { context } = this
     const signaling = await SignalingClient.open({
       url: context.transport.signalUrl,
-      ...this.tlsPin(),
+      ...signalingTls(context.proxy, context.transport.signalUrl, context.httpProxy),
       ...(this.options.signaling ? { timings: this.options.signaling } : {}),
       signal,
       clock: context.clock,
@@ -163,13 +166,14 @@ class CallSession {
         this.mediaBroken = true
         throw new EngineError(ErrorCode.MediaLost, 'resumed without a media path; rejoining')
       }
+      const rtcConfig = keepMedia ? undefined : await this.mediaConfig(signal)
       this.adoptSignaling(signaling)
       this.sessionId = joined.sessionId
-      if (keepMedia) {
-        for (const kind of ['audio', 'video'] as const) this.syncPublishing(kind, capabilities[kind])
-      } else {
+      if (rtcConfig) {
         this.published = capabilities
-        this.replaceMedia()
+        this.replaceMedia(rtcConfig)
+      } else {
+        for (const kind of ['audio', 'video'] as const) this.syncPublishing(kind, capabilities[kind])
       }
       this.presence.reset(joined.participants)
       signaling.deliver()
@@ -179,19 +183,6 @@ class CallSession {
       signaling.close()
       throw error
     }
-  }
-
-  private tlsPin(): {
-    tls?: { host: string; port: number; pin: { fingerprintSha256: string; caPem?: string } }
-  } {
-    const proxy = this.context.proxy
-    if (!proxy || !this.context.transport.signalUrl.startsWith('wss:')) return {}
-    const { region, session } = proxy
-    const pin = {
-      fingerprintSha256: session.fingerprintSha256,
-      ...(region.caPem === undefined ? {} : { caPem: region.caPem }),
-    }
-    return { tls: { host: region.proxyHost, port: region.ports.tcp, pin } }
   }
 
   private adoptSignaling(signaling: SignalingClient): void {
@@ -212,10 +203,21 @@ class CallSession {
     })
   }
 
-  private replaceMedia(): void {
+  /** werift's config for a new PeerConnection; TURN over TLS through the corporate proxy gets a tunnel. */
+  private async mediaConfig(signal: AbortSignal): Promise<RTCPeerConnectionConfig> {
+    const { transport, httpProxy, clock } = this.context
+    const timeoutMs = this.options.signaling?.connectTimeoutMs ?? SIGNALING_DEFAULTS.connectTimeoutMs
+    const { rtcConfig, tunnel } = await weriftConfigVia(transport, httpProxy, { timeoutMs, signal, clock })
+    this.tunnel?.destroy()
+    this.tunnel = tunnel
+    return rtcConfig
+  }
+
+  private replaceMedia(rtcConfig: RTCPeerConnectionConfig): void {
     void this.media?.close()
+    this.mediaTransport = this.context.transport
     const media = new MediaSession({
-      rtcConfig: this.context.transport.rtcConfig,
+      rtcConfig,
       clock: this.context.clock,
       logger: this.context.logger,
       ...(this.options.pacer ? { pacer: this.options.pacer } : {}),
@@ -229,7 +231,7 @@ class CallSession {
     )
     media.on('keyFrameRequested', () => this.emit('keyFrameRequested'))
     media.on('state', (state) => {
-      if (this.media === media) this.onMediaState(state)
+      if (this.media === media) this.mediaWatch.handle(state, this.phase !== 'closed')
     })
   }
 
@@ -267,20 +269,6 @@ class CallSession {
     )
   }
 
-  private onMediaState(state: PeerState): void {
-    this.context.logger.debug({ state }, 'media connection state')
-    if (state === 'connected' || this.phase === 'closed') {
-      this.context.clock.clearTimeout(this.mediaTimer)
-      return
-    }
-    if (state === 'failed' || state === 'closed') return this.lost('media')
-    if (state === 'disconnected') {
-      const graceMs = this.options.mediaGraceMs ?? CALL_DEFAULTS.mediaGraceMs
-      this.context.clock.clearTimeout(this.mediaTimer)
-      this.mediaTimer = this.context.clock.setTimeout(() => this.lost('media'), graceMs)
-    }
-  }
-
   /** Tells the server what we publish when it differs from what it was told. */
   private syncPublishing(kind: MediaKind, enabled: boolean): void {
     if (this.published[kind] === enabled || !this.signaling) return
@@ -308,85 +296,64 @@ class CallSession {
     void this.reconnect()
   }
 
-  private async reconnect(): Promise<void> {
+  private reconnect(): Promise<void> {
     const { clock, logger } = this.context
-    const started = clock.now()
-    for (let attempt = 0; ; attempt++) {
-      const delay = this.policy.nextDelayMs(attempt, clock.now() - started)
-      if (delay === undefined) return this.giveUp(attempt)
-      const waited = await sleep(delay, clock, this.closer.signal).then(
-        () => true,
-        () => false,
-      )
-      if (!waited || this.phase !== 'reconnecting') return
-      const limit = this.attemptLimit()
-      // After a failed attempt, an auto region may move to another region's proxy first.
-      const moved =
-        attempt > 0
-          ? await this.failover(limit.signal).then(
-              () => undefined,
-              (failure: unknown) => failure ?? new EngineError(ErrorCode.Internal, 'failover'),
-            )
-          : undefined
-      if (this.phase !== 'reconnecting') return limit.clear()
-      const resume = this.mediaBroken ? undefined : this.sessionId
-      if (!resume) void this.dropAll()
-      const error =
-        moved ??
-        (await this.connect(limit.signal, resume).then(
-          () => undefined,
-          (failure: unknown) => failure,
-        ))
-      limit.clear()
-      if (this.phase !== 'reconnecting') return
-      if (error === undefined) {
+    let resume: string | undefined
+    return new Reconnector({
+      clock,
+      logger,
+      policy: this.policy,
+      attemptTimeoutMs: this.options.attemptTimeoutMs ?? CALL_DEFAULTS.attemptTimeoutMs,
+      closed: this.closer.signal,
+      isReconnecting: () => this.phase === 'reconnecting',
+      // A fresh session and transport first (expired TURN credentials, a broken proxy → another region).
+      reroute: (failures, signal) => this.reroute(failures, signal),
+      attempt: (signal) => {
+        resume = this.mediaBroken ? undefined : this.sessionId
+        if (!resume) void this.dropAll()
+        return this.connect(signal, resume)
+      },
+      succeeded: (attempt) => {
         this.phase = 'connected'
         const reDispatched = this.reDispatched
         this.reDispatched = false
         logger.info({ attempt, resumed: resume !== undefined, reDispatched }, 'call rejoined')
-        return void this.context.report({ type: 'rejoined', reDispatched })
-      }
-      logger.info({ attempt, err: error }, 'rejoin attempt failed')
-      if (isFatal(error)) return this.endWith(error)
-      // A resume that failed: the path was down past a blip, and the relay allocation (a restarted proxy
-      // forgot it) or the server's media side may have gone with it, while werift may never report the
-      // PeerConnection lost. The next attempts rejoin in full, with a new PeerConnection.
-      if (resume !== undefined) this.mediaBroken = true
-    }
+        this.context.report({ type: 'rejoined', reDispatched })
+      },
+      failed: (error) => {
+        if (isFatalRefusal(error)) {
+          this.endWith(error)
+          return false
+        }
+        // A failed attempt (resume or reroute): the path was down past a blip; the relay allocation may be
+        // gone (a restarted proxy forgot it) while werift never reports the PeerConnection lost. The next
+        // attempts rejoin in full, with a new PeerConnection (e2e/lab/restart.test.ts).
+        this.mediaBroken = true
+        return true
+      },
+      gaveUp: (attempts) => this.endWith(new EngineError(ErrorCode.ReconnectTimeout, `${attempts} attempts`)),
+    }).run()
   }
 
-  /** Region failover (CallContext.failover): a new proxy and transport; the rejoin is then a full one. */
-  private async failover(signal: AbortSignal): Promise<void> {
-    const { failover, proxy } = this.context
-    if (!failover || !proxy) return
-    const moved = await failover(proxy, signal)
-    if (!moved || this.phase !== 'reconnecting') return
+  /**
+   * CallContext.reroute: the route for this attempt (fresh credentials; maybe another region, then the
+   * rejoin is a full one). Resolves whether the call moved region.
+   */
+  private async reroute(failures: number, signal: AbortSignal): Promise<boolean> {
+    const { reroute, proxy, transport } = this.context
+    if (!reroute || !proxy) return false
+    const next = await reroute({ proxy, transport }, failures, signal)
+    if (this.phase !== 'reconnecting') return false
+    this.context.proxy = next.proxy
+    this.context.transport = next.transport
+    if (!next.moved) return false
     this.context.logger.info(
-      { from: proxy.region.id, to: moved.proxy?.region.id ?? 'direct', target: moved.transport.target },
+      { from: proxy.region.id, to: next.proxy?.region.id ?? 'direct', target: next.transport.target },
       'call moved to another region',
     )
-    this.context.proxy = moved.proxy
-    this.context.transport = moved.transport
     this.mediaBroken = true
     this.reDispatched = true
-  }
-
-  /** The call's own abort (close) plus a deadline for one attempt. */
-  private attemptLimit(): { signal: AbortSignal; clear: () => void } {
-    const controller = new AbortController()
-    const ms = this.options.attemptTimeoutMs ?? CALL_DEFAULTS.attemptTimeoutMs
-    const timer = this.context.clock.setTimeout(
-      () => controller.abort(new EngineError(ErrorCode.JoinTimeout, `rejoin attempt over ${ms} ms`)),
-      ms,
-    )
-    return {
-      signal: AbortSignal.any([this.closer.signal, controller.signal]),
-      clear: () => this.context.clock.clearTimeout(timer),
-    }
-  }
-
-  private giveUp(attempts: number): void {
-    this.endWith(new EngineError(ErrorCode.ReconnectTimeout, `${attempts} attempts`))
+    return true
   }
 
   /** Reconnecting cannot succeed: Failed (or Disconnected when someone else took our uid). */
@@ -407,7 +374,9 @@ class CallSession {
     signaling?.close()
     const media = this.media
     this.media = undefined
-    this.context.clock.clearTimeout(this.mediaTimer)
+    this.mediaWatch.clear()
+    this.tunnel?.destroy()
+    this.tunnel = undefined
     return media ? media.close() : Promise.resolve()
   }
 
@@ -429,14 +398,4 @@ class CallSession {
     this.closing = Promise.all([closing, signaling?.leave()]).then(() => undefined)
     return this.closing
   }
-}
-
-/** Refusals that another attempt cannot fix: the token, the uid, someone else taking our uid. */
-function isFatal(error: unknown): boolean {
-  if (!(error instanceof SignalingError)) return false
-  return (
-    error.code !== ErrorCode.ChannelFull &&
-    error.signalCode !== 'server_full' &&
-    error.signalCode !== 'server_draining'
-  )
 }

@@ -17,13 +17,14 @@ const transport = (kind: 'udp' | 'direct'): TransportSelection => ({
   released: Promise.resolve(),
 })
 
-function setup(kind: 'udp' | 'direct', peer?: PeerStatsSample) {
+function setup(kind: 'udp' | 'direct', peer?: PeerStatsSample, current?: () => TransportSelection) {
   const clock = new FakeClock()
   const stats: RtcStats[] = []
   const quality: [number, NetworkQuality, NetworkQuality][] = []
   let condition: 'up' | 'down' | 'off' = 'up'
   const callStats = new CallStats({
     context: { clock, transport: transport(kind), uid: 7, logger: silentLogger },
+    ...(current ? { transport: current } : {}),
     media: () => (peer ? { isConnected: true, peerStats: () => Promise.resolve(peer) } : undefined),
     condition: () => condition,
     emit: <K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]) => {
@@ -66,6 +67,20 @@ describe('CallStats', () => {
     await clock.advance(2000)
     expect(stats[0]).toMatchObject({ transport: 'direct', rttMs: 30, rttSource: 'signaling' })
     expect(stats[0]!.proxyAddress).toBeUndefined()
+    callStats.stop()
+  })
+
+  it('reports the transport media uses now: after a failover, the new proxy endpoint', async () => {
+    let inUse = transport('udp')
+    const { clock, stats, callStats } = setup('udp', undefined, () => inUse)
+    callStats.start()
+    await clock.advance(2000)
+    inUse = { ...transport('udp'), transport: 'tls', target: '10.2.2.2:443' }
+    await clock.advance(2000)
+    expect(stats.map((s) => [s.transport, s.proxyAddress])).toEqual([
+      ['udp', '10.1.1.1:3478'],
+      ['tls', '10.2.2.2:443'],
+    ])
     callStats.stop()
   })
 

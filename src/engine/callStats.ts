@@ -1,5 +1,6 @@
 import type { CallContext } from './call'
 import { newCounters, StatsCollector, type MediaCounters, type PeerStatsSample } from './stats'
+import type { TransportSelection } from './transportSelect'
 
 /**
  * The call's statistics wiring (docs/engine.md "Statistics"): the counters the MediaSessions add to, the
@@ -9,6 +10,11 @@ import { newCounters, StatsCollector, type MediaCounters, type PeerStatsSample }
 
 export interface CallStatsDeps {
   context: Pick<CallContext, 'clock' | 'transport' | 'uid' | 'logger'>
+  /**
+   * The transport the current media path uses (after a failover or a transport change it is not the
+   * join's); default: `context.transport` as it is at each report.
+   */
+  transport?: () => TransportSelection
   intervalMs?: number
   /** The current PeerConnection, if any. */
   media(): { isConnected: boolean; peerStats(): Promise<PeerStatsSample> } | undefined
@@ -24,14 +30,19 @@ export class CallStats {
   private readonly collector: StatsCollector
 
   constructor(deps: CallStatsDeps) {
-    const { clock, transport, uid, logger } = deps.context
+    const { clock, uid, logger } = deps.context
+    const startedAtMs = clock.now()
+    const current = deps.transport ?? (() => deps.context.transport)
     this.collector = new StatsCollector({
       clock,
       ...(deps.intervalMs === undefined ? {} : { intervalMs: deps.intervalMs }),
-      context: {
-        transport: transport.transport,
-        ...(transport.transport === 'direct' ? {} : { proxyAddress: transport.target }),
-        startedAtMs: clock.now(),
+      context: () => {
+        const transport = current()
+        return {
+          transport: transport.transport,
+          ...(transport.transport === 'direct' ? {} : { proxyAddress: transport.target }),
+          startedAtMs,
+        }
       },
       sample: async () => {
         // Counters and time first: the rates must not depend on how long werift takes to answer.

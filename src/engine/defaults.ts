@@ -97,3 +97,10 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
     )
   })
 }
+
+/** The entries of `source` named in `keys` whose value is defined (for exactOptionalPropertyTypes). */
+export function definedOf<T extends object, K extends keyof T>(source: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {}
+  for (const key of keys) if (source[key] !== undefined) out[key] = source[key]
+  return out
+}

@@ -32,6 +32,9 @@ function withRule(check: ProbeCheck, host: string): DoctorRow {
   if (check.errorCode === ErrorCode.TlsFingerprintMismatch) {
     return { ...check, rule: `exempt ${host} port ${port} from TLS inspection` }
   }
+  if (check.errorCode === ErrorCode.HttpProxyConnectRefused) {
+    return { ...check, rule: `allow HTTP CONNECT to ${host} port ${port} on the corporate proxy` }
+  }
   return check
 }
 

@@ -4,7 +4,6 @@ import {
   type EngineEvents,
   type Region,
   type RegionChoice,
-  type RegionProbeResult,
 } from '../shared/engine'
 import { EngineError, ErrorCode } from '../shared/errors'
 import {
@@ -13,7 +12,7 @@ import {
   systemClock,
   type Clock,
   type EngineLogger,
-  type TransportBudgets,
+  definedOf,
   untilAborted,
 } from './defaults'
 import {
@@ -26,23 +25,16 @@ import {
   type EncodedAudioFrame,
   type EncodedVideoFrame,
   type Relocation,
+  type Route,
 } from './call'
-import { createConnectCall, type CallOptions } from './callSession'
-import { TypedEmitter, type Listener } from './events'
+import { Cleanups } from './cleanups'
+import { createConnectCall } from './callSession'
+import type { CreateEngineOptions, Engine } from './engineApi'
+import { TypedEmitter } from './events'
 import { LocalMedia } from './localMedia'
-import type { ProbeOptions } from './probe'
-import { requestProxySession } from './proxySession'
-import { AUTO_REGION, parseRegions, pickFailoverRegion, pickRegion, type RegionProber } from './regions'
+import { ProxyRouter, routeChanged, type RouteRequest } from './proxyRouter'
+import { AUTO_REGION, parseRegions } from './regions'
 import { describeTransition, mustTransition, type ConnectionEvent } from './stateMachine'
-import {
-  selectTransport,
-  type AllocateFn,
-  type DirectConfig,
-  type DirectProbe,
-  type ProxyTarget,
-  type SelectTransportInput,
-  type TransportSelection,
-} from './transportSelect'
 
 export type {
   CallContext,
@@ -51,8 +43,12 @@ export type {
   ConnectCall,
   EncodedAudioFrame,
   EncodedVideoFrame,
+  Relocation,
+  Route,
 } from './call'
 export type { CallOptions } from './callSession'
+export type { CreateEngineOptions, Engine } from './engineApi'
+export { parseHttpProxyUrl, type HttpProxyConfig } from './httpProxy'
 
 /**
  * The engine's public API (DESIGN.md §4) and the NERTC cloud-proxy rules (§3): the proxy type is set for
@@ -60,55 +56,6 @@ export type { CallOptions } from './callSession'
  * sent; every state change goes through the state machine. The call itself (signaling and media) is the
  * `connectCall` hook: by default callSession.ts, injectable for tests (docs/engine.md).
  */
-
-export interface CreateEngineOptions {
-  appKey?: string
-  regions: Region[]
-  logger?: EngineLogger
-  /** Milliseconds for elapsed times; default performance.now. */
-  now?: () => number
-  /** Timers too (tests); `now` wins over clock.now when both are given. */
-  clock?: Clock
-  /** The call (signaling + media); default: callSession.ts built with `call`. */
-  connectCall?: ConnectCall
-  /** Options of the default call: reconnect policy, signaling timings, pacing. */
-  call?: CallOptions
-  /** The conference server for mode None (and Auto's first try). */
-  direct?: DirectConfig
-  budgets?: Partial<TransportBudgets>
-  joinTimeoutMs?: number
-  probe?: ProbeOptions
-  /** Test seams. */
-  allocate?: AllocateFn
-  probeDirect?: DirectProbe
-  probeRegion?: RegionProber
-}
-
-export interface Engine {
-  on<K extends keyof EngineEvents>(event: K, listener: Listener<EngineEvents[K]>): Engine
-  once<K extends keyof EngineEvents>(event: K, listener: Listener<EngineEvents[K]>): Engine
-  off<K extends keyof EngineEvents>(event: K, listener: Listener<EngineEvents[K]>): Engine
-  /** 0, or 414 for a value outside 0–3. Takes effect at the next join. */
-  setCloudProxy(type: TransportType): number
-  getCloudProxy(): TransportType
-  /** 0, or RegionUnknown. 'auto' probes the regions at each join. */
-  setRegion(choice: RegionChoice): number
-  getConnectionState(): ConnectionState
-  /** Resolves 0 once joined, or with the error code (414 at once, before any packet, for uid 0 with a proxy). */
-  joinChannel(token: string, channel: string, uid: number): Promise<number>
-  leaveChannel(): Promise<number>
-  /** Publish audio / video (default: audio on, video off); lives for the engine's lifetime. 0 or 414. */
-  enableLocalAudio(enabled: boolean): number
-  enableLocalVideo(enabled: boolean): number
-  /**
-   * One encoded frame (WebCodecs chunk bytes, timestamp in µs) → RTP, paced. 0 when handed to the call;
-   * 414 for a malformed frame; InvalidState when that kind is disabled or no media path is up.
-   */
-  pushVideoFrame(frame: EncodedVideoFrame): number
-  pushAudioFrame(frame: EncodedAudioFrame): number
-  /** Leaves, waits for probe allocations to be released, drops every listener. The engine is unusable after. */
-  release(): Promise<void>
-}
 
 export function createEngine(options: CreateEngineOptions): Engine {
   return new RtcEngine(options)
@@ -137,9 +84,10 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
   private regionChoice: RegionChoice = AUTO_REGION
   private active: ActiveJoin | undefined
   private released = false
-  private readonly cleanups = new Set<Promise<unknown>>()
+  private readonly cleanups: Cleanups
   private readonly localMedia = new LocalMedia()
   private readonly connectCall: ConnectCall
+  private readonly router: ProxyRouter
 
   constructor(private readonly options: CreateEngineOptions) {
     const logger = options.logger ?? silentLogger
@@ -149,6 +97,15 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     this.clock = options.now ? { ...base, now: options.now } : base
     this.regions = parseRegions(options.regions)
     this.connectCall = options.connectCall ?? createConnectCall(options.call)
+    this.cleanups = new Cleanups(this.clock, ENGINE_DEFAULTS.cleanupWaitMs)
+    this.router = new ProxyRouter({
+      regions: this.regions,
+      clock: this.clock,
+      logger,
+      ...definedOf(options, ['probe', 'probeRegion', 'direct', 'budgets', 'allocate', 'probeDirect']),
+      ...definedOf(options, ['failoverAfterFailures', 'httpProxy']),
+      track: (released) => this.cleanups.track(released),
+    })
   }
 
   enableLocalAudio(enabled: boolean): number {
@@ -242,17 +199,10 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
   /** Region → proxy session → transport → proxyConnected → connectCall. */
   private async connect(active: ActiveJoin, token: string): Promise<void> {
     const { signal } = active.controller
-    let proxy: ProxyTarget | undefined
-    const transport = await selectTransport({
-      ...this.transportOptions(active.mode, signal),
-      proxy: async () => (proxy = await this.proxyFor(active, token, signal)),
-    })
-    this.track(transport.released)
-    this.checkCurrent(active)
-    if (proxy && transport.transport !== 'direct')
-      this.proxyConnected(active, proxy, transport, active.started)
+    const route = await this.router.connect(this.routeRequest(active, token))
+    if (route.proxy) this.proxyConnected(active, route, active.started)
     active.stage = 'call'
-    const call = await this.connectCall(this.callContext(active, token, proxy, transport))
+    const call = await this.connectCall(this.callContext(active, token, route))
     if (signal.aborted || this.active !== active) {
       await call.close()
       this.checkCurrent(active)
@@ -260,24 +210,22 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     active.call = call
   }
 
-  private transportOptions(mode: TransportType, signal: AbortSignal): Omit<SelectTransportInput, 'proxy'> {
+  private routeRequest(active: ActiveJoin, token: string, signal = active.controller.signal): RouteRequest {
     return {
-      mode,
-      ...(this.options.direct ? { direct: this.options.direct } : {}),
-      ...(this.options.budgets ? { budgets: this.options.budgets } : {}),
-      ...(this.options.allocate ? { allocate: this.options.allocate } : {}),
-      ...(this.options.probeDirect ? { probeDirect: this.options.probeDirect } : {}),
+      mode: active.mode,
+      regionChoice: active.regionChoice,
+      token,
       signal,
-      clock: this.clock,
+      checkCurrent: () => this.checkCurrent(active),
+      onProbe: (result) => {
+        if (this.active === active) this.emit('regionProbe', result)
+      },
     }
   }
 
-  private proxyConnected(
-    active: ActiveJoin,
-    proxy: ProxyTarget,
-    transport: TransportSelection,
-    since: number,
-  ): void {
+  private proxyConnected(active: ActiveJoin, route: Route, since: number): void {
+    const { proxy, transport } = route
+    if (!proxy) return
     this.move('proxyConnected')
     this.emit('proxyConnected', {
       type: active.mode,
@@ -289,84 +237,39 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     })
   }
 
-  /** The region (`auto`: probed; after a failover: the best other than `failed`), then its proxy session. */
-  private async proxyFor(
-    active: ActiveJoin,
-    token: string,
-    signal: AbortSignal,
-    failed?: string,
-  ): Promise<ProxyTarget> {
-    const options = {
-      ...this.options.probe,
-      udp: active.mode !== TransportType.TCPProxy,
-      signal,
-      clock: this.clock,
-      onProbe: (result: RegionProbeResult) => {
-        if (this.active === active) this.emit('regionProbe', result)
-      },
-      ...(this.options.probeRegion ? { probe: this.options.probeRegion } : {}),
-    }
-    const { region } =
-      failed === undefined
-        ? await pickRegion(this.regions, active.regionChoice, options)
-        : await pickFailoverRegion(this.regions, failed, options)
-    this.checkCurrent(active)
-    const session = await requestProxySession(region, token, { signal, clock: this.clock })
-    this.logger.info({ region: region.id, elapsedMs: session.elapsedMs }, 'proxy session')
-    return { region, session }
-  }
-
   /**
-   * CallContext.failover (region `auto` only): while Reconnecting, when the current region's proxy no
-   * longer answers its session request, re-run region selection over the other regions, get a session
-   * there and select the transport again; reports `proxyConnected` for the new region.
+   * CallContext.reroute: before a reconnect attempt, a fresh proxy session and transport (ProxyRouter);
+   * a route that differs from the call's (another region, another transport) is reported with
+   * `proxyConnected` (Reconnecting, settingProxyServer).
    */
-  private async failover(
+  private async reroute(
     active: ActiveJoin,
     token: string,
-    current: ProxyTarget,
+    current: Route,
+    failures: number,
     signal: AbortSignal,
-  ): Promise<Relocation | undefined> {
+  ): Promise<Relocation> {
     const started = this.clock.now()
-    const answers = await requestProxySession(current.region, token, { signal, clock: this.clock }).then(
-      () => true,
-      (error: unknown) => {
-        if (signal.aborted) throw error
-        this.logger.warn(
-          { region: current.region.id, err: error },
-          'proxy stopped answering: region failover',
-        )
-        return false
-      },
+    const { proxy } = current
+    if (!proxy) throw new RangeError('reroute: the call does not go through a proxy')
+    const { route, moved } = await this.router.reroute(
+      this.routeRequest(active, token, signal),
+      proxy,
+      failures,
     )
-    this.checkCurrent(active)
-    if (answers) return undefined
-    let proxy: ProxyTarget | undefined
-    const transport = await selectTransport({
-      ...this.transportOptions(active.mode, signal),
-      proxy: async () => (proxy = await this.proxyFor(active, token, signal, current.region.id)),
-    })
-    this.track(transport.released)
-    this.checkCurrent(active)
-    if (transport.transport === 'direct') return { proxy: undefined, transport }
-    if (proxy) this.proxyConnected(active, proxy, transport, started)
-    return { proxy, transport }
+    if (routeChanged(current, route)) this.proxyConnected(active, route, started)
+    return { ...route, moved }
   }
 
-  private callContext(
-    active: ActiveJoin,
-    token: string,
-    proxy: ProxyTarget | undefined,
-    transport: TransportSelection,
-  ): CallContext {
+  private callContext(active: ActiveJoin, token: string, route: Route): CallContext {
     return {
       appKey: this.options.appKey,
       token,
       channel: active.channel,
       uid: active.uid,
       mode: active.mode,
-      proxy: transport.transport === 'direct' ? undefined : proxy,
-      transport,
+      proxy: route.proxy,
+      transport: route.transport,
       signal: active.controller.signal,
       report: (event) => this.onCallEvent(active, event),
       emit: (event, ...args) => {
@@ -375,8 +278,12 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       localMedia: () => this.localMedia.current(),
       logger: this.logger,
       clock: this.clock,
-      ...(active.regionChoice === AUTO_REGION && proxy && transport.transport !== 'direct'
-        ? { failover: (current, signal) => this.failover(active, token, current, signal) }
+      ...definedOf(this.options, ['httpProxy']),
+      ...(route.proxy
+        ? {
+            reroute: (current: Route, failures: number, signal: AbortSignal) =>
+              this.reroute(active, token, current, failures, signal),
+          }
         : {}),
     }
   }
@@ -452,7 +359,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     const call = active.call
     active.call = undefined
     if (call) {
-      this.track(
+      this.cleanups.track(
         call.close().catch((error: unknown) => this.logger.warn({ err: error }, 'closing the call failed')),
       )
     }
@@ -467,7 +374,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     active.controller.abort(new EngineError(ErrorCode.JoinCanceled, 'leaveChannel'))
     this.move('leave')
     this.closeCall(active)
-    await this.settleCleanups()
+    await this.cleanups.settle()
     this.emit('leaveChannel', ErrorCode.Ok)
     return ErrorCode.Ok
   }
@@ -476,18 +383,8 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     if (this.released) return
     if (this.active && this.state !== ConnectionState.Disconnected) await this.leaveChannel()
     this.released = true
-    await this.settleCleanups()
+    await this.cleanups.settle()
     this.removeAllListeners()
-  }
-
-  /** Probe releases and call closes, bounded: a call hook that never closes cannot hang leave or release. */
-  private async settleCleanups(): Promise<void> {
-    let timer: unknown
-    const cap = new Promise<void>(
-      (resolve) => (timer = this.clock.setTimeout(resolve, ENGINE_DEFAULTS.cleanupWaitMs)),
-    )
-    await Promise.race([Promise.allSettled([...this.cleanups]), cap])
-    this.clock.clearTimeout(timer)
   }
 
   private move(event: ConnectionEvent): void {
@@ -496,11 +393,5 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     this.state = next.state
     this.logger.info({ from, to: next.state, reason: next.reason }, describeTransition(from, next))
     this.emit('connectionStateChanged', next.state, next.reason)
-  }
-
-  private track(promise: Promise<unknown>): void {
-    this.cleanups.add(promise)
-    const done = (): void => void this.cleanups.delete(promise)
-    promise.then(done, done)
   }
 }

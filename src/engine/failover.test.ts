@@ -1,5 +1,5 @@
-/** Region failover: the selection over the other regions, and the engine's CallContext.failover hook. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+/** Region failover: the selection over the other regions, and the engine's CallContext.reroute hook. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   ConnectionReason as R,
   ConnectionState as S,
@@ -9,9 +9,12 @@ import {
   type RegionProbeResult,
 } from '../shared/engine'
 import { EngineError, ErrorCode } from '../shared/errors'
-import { createEngine, type CallContext, type ConnectCall } from './engine'
+import { createEngine, type CallContext, type ConnectCall, type Route } from './engine'
+import { routeChanged } from './proxyRouter'
 import { pickFailoverRegion, type RegionProber } from './regions'
 import { startProxyFixture, type ProxyFixture } from './testing/proxyFixture'
+import type { AllocateFn } from './transportSelect'
+import { allocateTurn } from './turnProbe'
 
 const FAST_PROBE = { udpTimeoutMs: 300, udpRetransmitMs: 50, tlsTimeoutMs: 300, sessionTimeoutMs: 1000 }
 
@@ -66,13 +69,20 @@ describe('pickFailoverRegion', () => {
   })
 })
 
-describe('engine: CallContext.failover', () => {
+describe('engine: CallContext.reroute', () => {
   let sh: ProxyFixture
   let bj: ProxyFixture
+  /** TURN over TLS "broken" on these TCP ports: the session answers, the TURN probe allocation is refused. */
+  const brokenTurn = new Set<number>()
+  const allocate: AllocateFn = (target, credentials, options) =>
+    brokenTurn.has(target.port)
+      ? Promise.reject(new EngineError(ErrorCode.TurnAllocationRefused, `${target.port}: broken in the test`))
+      : allocateTurn(target, credentials, options)
   beforeAll(async () => {
     sh = await startProxyFixture('sh')
     bj = await startProxyFixture('bj')
   })
+  beforeEach(() => brokenTurn.clear())
   afterAll(async () => {
     await Promise.allSettled([sh.close(), bj.close()])
   })
@@ -96,6 +106,7 @@ describe('engine: CallContext.failover', () => {
       probe: FAST_PROBE,
       probeRegion,
       connectCall,
+      allocate,
     })
     engine.setCloudProxy(TransportType.TCPProxy)
     engine.setRegion(choice)
@@ -106,30 +117,49 @@ describe('engine: CallContext.failover', () => {
     return { contexts, states, proxyConnected, engine }
   }
 
-  it('fixed region: no failover hook (the rejoin stays on that region)', async () => {
-    const { contexts, engine } = setup('sh')
+  const signal = new AbortController().signal
+  const routeOf = (context: CallContext): Route => ({ proxy: context.proxy, transport: context.transport })
+
+  it('fixed region: a fresh session on the same region, never another region', async () => {
+    const { contexts, proxyConnected, engine } = setup('sh')
     try {
       expect(await engine.joinChannel(await sh.token(), 'room-1', 42)).toBe(0)
-      expect(contexts[0]!.failover).toBeUndefined()
+      const context = contexts[0]!
+      context.report({ type: 'signalLost' })
+      const next = await context.reroute!(routeOf(context), 0, signal)
+      expect(next.moved).toBe(false)
+      expect(next.proxy?.region.id).toBe('sh')
+      // A new session request: fresh TURN credentials (the old ones may have expired).
+      expect(next.proxy?.session).not.toBe(context.proxy?.session)
+      expect(next.transport.turn?.username).toMatch(/^\d+:42$/)
+      expect(proxyConnected).toHaveLength(1)
+      // Broken TURN or many failures: a fixed region stays (the attempt fails; the budget decides).
+      brokenTurn.add(sh.region.ports.tcp)
+      await expect(context.reroute!(routeOf(context), 5, signal)).rejects.toMatchObject({
+        code: ErrorCode.TurnAllocationRefused,
+      })
     } finally {
       await engine.release()
     }
   })
 
-  it('auto: stays while the proxy answers; moves to bj once sh stops answering; Connected (reDispatch)', async () => {
+  it('auto: stays while session and TURN work; TURN broken on sh → bj, Connected (reDispatch)', async () => {
     const { contexts, states, proxyConnected, engine } = setup('auto')
     try {
       expect(await engine.joinChannel(await sh.token(), 'room-1', 42)).toBe(0)
       const context = contexts[0]!
       expect(context.proxy?.region.id).toBe('sh')
-      const signal = new AbortController().signal
       context.report({ type: 'signalLost' })
-      expect(await context.failover!(context.proxy!, signal)).toBeUndefined()
-      await sh.close()
-      const moved = await context.failover!(context.proxy!, signal)
-      expect(moved?.proxy?.region.id).toBe('bj')
-      expect(moved?.transport.transport).toBe('tls')
-      expect(moved?.transport.target).toBe(`127.0.0.1:${bj.region.ports.tcp}`)
+      const stay = await context.reroute!(routeOf(context), 1, signal)
+      expect([stay.moved, stay.proxy?.region.id]).toEqual([false, 'sh'])
+      expect(proxyConnected.map((i) => i.regionId)).toEqual(['sh'])
+      // sh still answers session requests, but its TURN refuses: that is no route either.
+      brokenTurn.add(sh.region.ports.tcp)
+      const moved = await context.reroute!(routeOf(context), 1, signal)
+      expect(moved.moved).toBe(true)
+      expect(moved.proxy?.region.id).toBe('bj')
+      expect(moved.transport.transport).toBe('tls')
+      expect(moved.transport.target).toBe(`127.0.0.1:${bj.region.ports.tcp}`)
       expect(proxyConnected.map((i) => i.regionId)).toEqual(['sh', 'bj'])
       context.report({ type: 'rejoined', reDispatched: true })
       expect(states.slice(3)).toEqual([
@@ -140,5 +170,95 @@ describe('engine: CallContext.failover', () => {
     } finally {
       await engine.release()
     }
+  })
+
+  it('auto: attempts keep failing through a proxy that answers (signaling broken) → bj after 2', async () => {
+    const { contexts, proxyConnected, engine } = setup('auto')
+    try {
+      expect(await engine.joinChannel(await sh.token(), 'room-1', 42)).toBe(0)
+      const context = contexts[0]!
+      context.report({ type: 'signalLost' })
+      expect((await context.reroute!(routeOf(context), 1, signal)).moved).toBe(false)
+      const moved = await context.reroute!(routeOf(context), 2, signal)
+      expect([moved.moved, moved.proxy?.region.id]).toEqual([true, 'bj'])
+      expect(proxyConnected.map((i) => i.regionId)).toEqual(['sh', 'bj'])
+    } finally {
+      await engine.release()
+    }
+  })
+
+  it('failback: no move back while bj works; bj broken → back to sh; the next join probes all again', async () => {
+    const { contexts, proxyConnected, engine } = setup('auto')
+    try {
+      expect(await engine.joinChannel(await sh.token(), 'room-1', 42)).toBe(0)
+      const context = contexts[0]!
+      context.report({ type: 'signalLost' })
+      brokenTurn.add(sh.region.ports.tcp)
+      const onBj = await context.reroute!(routeOf(context), 0, signal)
+      expect(onBj.proxy?.region.id).toBe('bj')
+      context.report({ type: 'rejoined', reDispatched: true })
+      // sh works again and probes faster; a call on bj stays there while bj carries it.
+      brokenTurn.clear()
+      context.report({ type: 'signalLost' })
+      const stay = await context.reroute!(onBj, 0, signal)
+      expect([stay.moved, stay.proxy?.region.id]).toEqual([false, 'bj'])
+      // bj breaks: the failover picks among the others, sh included again.
+      brokenTurn.add(bj.region.ports.tcp)
+      const back = await context.reroute!(onBj, 0, signal)
+      expect([back.moved, back.proxy?.region.id]).toEqual([true, 'sh'])
+      expect(proxyConnected.map((i) => i.regionId)).toEqual(['sh', 'bj', 'sh'])
+      context.report({ type: 'rejoined', reDispatched: true })
+      // A new join re-probes every region (`auto` is read at each join).
+      brokenTurn.clear()
+      expect(await engine.leaveChannel()).toBe(0)
+      expect(await engine.joinChannel(await sh.token(), 'room-1', 42)).toBe(0)
+      expect(contexts[1]!.proxy?.region.id).toBe('sh')
+    } finally {
+      await engine.release()
+    }
+  })
+
+  it('auto: no other region answers → the reroute rejects (a failed attempt)', async () => {
+    const { contexts, engine } = setup('auto')
+    try {
+      expect(await engine.joinChannel(await sh.token(), 'room-1', 42)).toBe(0)
+      const context = contexts[0]!
+      context.report({ type: 'signalLost' })
+      brokenTurn.add(sh.region.ports.tcp)
+      brokenTurn.add(bj.region.ports.tcp)
+      await expect(context.reroute!(routeOf(context), 0, signal)).rejects.toBeInstanceOf(EngineError)
+    } finally {
+      await engine.release()
+    }
+  })
+
+  it('auto: sh stops answering session requests → bj', async () => {
+    const { contexts, proxyConnected, engine } = setup('auto')
+    try {
+      expect(await engine.joinChannel(await sh.token(), 'room-1', 42)).toBe(0)
+      const context = contexts[0]!
+      context.report({ type: 'signalLost' })
+      await sh.close()
+      const moved = await context.reroute!(routeOf(context), 0, signal)
+      expect([moved.moved, moved.proxy?.region.id]).toEqual([true, 'bj'])
+      expect(proxyConnected.map((i) => i.regionId)).toEqual(['sh', 'bj'])
+    } finally {
+      await engine.release()
+    }
+  })
+})
+
+describe('routeChanged (what proxyConnected reports on a reroute)', () => {
+  const route = (regionId: string, transport: 'udp' | 'tls', port: number): Route =>
+    ({
+      proxy: { region: region(regionId) },
+      transport: { transport, target: `127.0.0.1:${port}` },
+    }) as unknown as Route
+  it.each([
+    ['the other UDP port won the race', route('sh', 'udp', 3478), route('sh', 'udp', 7070), false],
+    ['another transport', route('sh', 'udp', 3478), route('sh', 'tls', 443), true],
+    ['another region', route('sh', 'udp', 3478), route('bj', 'udp', 3478), true],
+  ])('%s', (_name, before, after, changed) => {
+    expect(routeChanged(before, after)).toBe(changed)
   })
 })

@@ -18,6 +18,7 @@ import { Pacer, type PacerOptions } from './rtp/pacer'
 import { LocalMediaClock } from './rtp/sequence'
 import { VP8_CLOCK_RATE, Vp8Sender } from './rtp/vp8'
 import { fromWeriftStats, newCounters, type MediaCounters, type PeerStatsSample } from './stats'
+import { TurnRttMeter } from './turnRtt'
 
 /**
  * The call's one werift RTCPeerConnection (docs/sfu.md "Media"): configured from the transport selection
@@ -122,6 +123,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   private readonly counters: MediaCounters
   private answers: Promise<unknown> = Promise.resolve()
   private closed = false
+  private readonly turnRtt: TurnRttMeter
 
   constructor(options: MediaSessionOptions) {
     const logger = options.logger ?? silentLogger
@@ -140,6 +142,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       audio: this.pc.addTransceiver('audio', { direction: 'sendonly' }),
       video: this.pc.addTransceiver('video', { direction: 'sendonly' }),
     }
+    this.turnRtt = new TurnRttMeter(this.pc, this.clock, logger)
     this.senders.video.sender.onPictureLossIndication.subscribe(() => this.emit('keyFrameRequested'))
     this.pacer = new Pacer<Outgoing>((out) => this.sendPacket(out), {
       ...options.pacer,
@@ -216,9 +219,11 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     return this.sendFrame('audio', frame.data, frame.timestamp)
   }
 
-  /** werift's view (ICE and RTCP round trips, loss) for the statistics. */
+  /** werift's view (ICE and RTCP round trips, loss) and the TURN round trip to the proxy, for the statistics. */
   async peerStats(): Promise<PeerStatsSample> {
-    return fromWeriftStats((await this.pc.getStats()).values())
+    const sample = fromWeriftStats((await this.pc.getStats()).values())
+    const turnRttMs = this.turnRtt.sample()
+    return turnRttMs === undefined ? sample : { ...sample, turnRttMs }
   }
 
   async close(): Promise<void> {

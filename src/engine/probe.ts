@@ -7,6 +7,7 @@ import { Method, StunClass } from '../proxy/stun/constants'
 import { decodeMessage, encodeMessage, newTransactionId } from '../proxy/stun/message'
 import { ENGINE_DEFAULTS, systemClock, type Clock } from './defaults'
 import { postJsonPinned } from './proxySession'
+import { describeHttpProxy, type HttpProxyConfig } from './httpProxy'
 import { connectPinnedTls, pinOf } from './tlsPin'
 
 /**
@@ -22,6 +23,8 @@ export interface ProbeOptions {
   sessionTimeoutMs?: number
   signal?: AbortSignal
   clock?: Clock
+  /** TLS and the session API through this corporate HTTP CONNECT proxy (UDP probes go direct). */
+  httpProxy?: HttpProxyConfig
 }
 
 export function checkLabel(endpoint: ProbeEndpoint, port: number): string {
@@ -33,8 +36,10 @@ function base(
   endpoint: ProbeEndpoint,
   host: string,
   port: number,
+  httpProxy?: HttpProxyConfig,
 ): Pick<ProbeCheck, 'endpoint' | 'check' | 'target'> {
-  return { endpoint, check: checkLabel(endpoint, port), target: `${host}:${port}` }
+  const via = httpProxy ? ` via HTTP proxy ${describeHttpProxy(httpProxy)}` : ''
+  return { endpoint, check: `${checkLabel(endpoint, port)}${via}`, target: `${host}:${port}` }
 }
 
 /**
@@ -109,7 +114,7 @@ export function probeUdp(
 /** TCP connect + TLS handshake with the region's pin; rttMs is the TCP connect round trip. */
 export async function probeTls(region: Region, options: ProbeOptions = {}): Promise<ProbeCheck> {
   const { proxyHost: host, ports } = region
-  const head = base('tls', host, ports.tcp)
+  const head = base('tls', host, ports.tcp, options.httpProxy)
   try {
     const tls = await connectPinnedTls(host, ports.tcp, pinOf(region), {
       timeoutMs: options.tlsTimeoutMs ?? ENGINE_DEFAULTS.probe.tlsTimeoutMs,
@@ -130,7 +135,7 @@ export async function probeTls(region: Region, options: ProbeOptions = {}): Prom
  */
 export async function probeSessionApi(region: Region, options: ProbeOptions = {}): Promise<ProbeCheck> {
   const { proxyHost: host, ports } = region
-  const head = base('session', host, ports.tcp)
+  const head = base('session', host, ports.tcp, options.httpProxy)
   try {
     const answer = await postJsonPinned(host, ports.tcp, pinOf(region), PROXY_SESSION_PATH, undefined, {
       timeoutMs: options.sessionTimeoutMs ?? ENGINE_DEFAULTS.probe.sessionTimeoutMs,
@@ -182,10 +187,15 @@ export async function probeRegion(
   return result
 }
 
-function signalAndClock(options: ProbeOptions): { signal?: AbortSignal; clock?: Clock } {
-  const out: { signal?: AbortSignal; clock?: Clock } = {}
+function signalAndClock(options: ProbeOptions): {
+  signal?: AbortSignal
+  clock?: Clock
+  httpProxy?: HttpProxyConfig
+} {
+  const out: { signal?: AbortSignal; clock?: Clock; httpProxy?: HttpProxyConfig } = {}
   if (options.signal) out.signal = options.signal
   if (options.clock) out.clock = options.clock
+  if (options.httpProxy) out.httpProxy = options.httpProxy
   return out
 }
 

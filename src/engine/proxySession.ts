@@ -10,6 +10,7 @@ import {
   type ProxySessionInfo,
 } from '../shared/proxySession'
 import { ENGINE_DEFAULTS, systemClock, type Clock } from './defaults'
+import type { HttpProxyConfig } from './httpProxy'
 import { connectPinnedTls, pinOf, type TlsPin } from './tlsPin'
 
 /**
@@ -22,6 +23,8 @@ export interface RequestOptions {
   timeoutMs?: number
   signal?: AbortSignal
   clock?: Clock
+  /** Through a corporate HTTP CONNECT proxy (the pinned TLS runs inside the tunnel). */
+  httpProxy?: HttpProxyConfig
 }
 
 export interface PinnedJsonAnswer {
@@ -47,7 +50,12 @@ export async function postJsonPinned(
   const clock = options.clock ?? systemClock
   const timeoutMs = options.timeoutMs ?? ENGINE_DEFAULTS.probe.sessionTimeoutMs
   const started = clock.now()
-  const tls = await connectPinnedTls(host, port, pin, { timeoutMs, alpn: ['http/1.1'], ...optional(options) })
+  const tls = await connectPinnedTls(host, port, pin, {
+    timeoutMs,
+    alpn: ['http/1.1'],
+    ...optional(options),
+    ...(options.httpProxy ? { httpProxy: options.httpProxy } : {}),
+  })
   const answer = await exchangeJson(tls.socket, {
     host,
     port,

@@ -11,7 +11,9 @@ import {
 } from '../shared/signaling'
 import { silentLogger, systemClock, type Clock, type EngineLogger } from './defaults'
 import { TypedEmitter } from './events'
+import type { HttpProxyConfig } from './httpProxy'
 import { connectPinnedTls, type TlsPin } from './tlsPin'
+import type { ProxyTarget } from './transportSelect'
 
 /**
  * The signaling connection to the conference server (docs/sfu.md): JSON over a WebSocket, through the
@@ -51,8 +53,11 @@ export const CLOSE_PONG_TIMEOUT = 4900
 
 export interface SignalingOptions {
   url: string
-  /** For wss: the pin and the host:port to connect to. Without it, wss verifies against the system CAs. */
-  tls?: { host: string; port: number; pin: TlsPin }
+  /**
+   * For wss: the pin and the host:port to connect to (through a corporate HTTP CONNECT proxy when given).
+   * Without it, wss verifies against the system CAs.
+   */
+  tls?: { host: string; port: number; pin: TlsPin; httpProxy?: HttpProxyConfig }
   timings?: Partial<SignalingTimings>
   signal?: AbortSignal
   clock?: Clock
@@ -76,6 +81,34 @@ export class SignalingError extends EngineError {
   ) {
     super(code, `${signalCode}: ${message}`)
   }
+}
+
+/** Refusals that another attempt cannot fix: the token, the uid, someone else taking our uid. */
+export function isFatalRefusal(error: unknown): boolean {
+  if (!(error instanceof SignalingError)) return false
+  return (
+    error.code !== ErrorCode.ChannelFull &&
+    error.signalCode !== 'server_full' &&
+    error.signalCode !== 'server_draining'
+  )
+}
+
+/**
+ * `SignalingOptions.tls` for a call through a proxy: the proxy's TCP port with the pin its session request
+ * saw (the fingerprint seen, or the region's CA). Empty when direct or not wss.
+ */
+export function signalingTls(
+  proxy: ProxyTarget | undefined,
+  signalUrl: string,
+  httpProxy?: HttpProxyConfig,
+): Pick<SignalingOptions, 'tls'> {
+  if (!proxy || !signalUrl.startsWith('wss:')) return {}
+  const { region, session } = proxy
+  const pin: TlsPin = {
+    fingerprintSha256: session.fingerprintSha256,
+    ...(region.caPem === undefined ? {} : { caPem: region.caPem }),
+  }
+  return { tls: { host: region.proxyHost, port: region.ports.tcp, pin, ...(httpProxy ? { httpProxy } : {}) } }
 }
 
 /** The server's join refusals → the engine's codes. */
@@ -253,11 +286,12 @@ async function openSocket(
   const secure = options.url.startsWith('wss:')
   let connection: typeof createConnection | undefined
   if (secure && options.tls) {
-    const { host, port, pin } = options.tls
+    const { host, port, pin, httpProxy } = options.tls
     const tls = await connectPinnedTls(host, port, pin, {
       timeoutMs: timings.connectTimeoutMs,
       alpn: ['http/1.1'],
       ...(signal ? { signal } : {}),
+      ...(httpProxy ? { httpProxy } : {}),
       clock,
     })
     connection = () => tls.socket

@@ -83,7 +83,12 @@ describe('fromWeriftStats', () => {
 describe('pickRtt', () => {
   it.each<[string, Partial<StatsSample>, ReturnType<typeof pickRtt>]>([
     [
-      'ICE first',
+      'a TURN round trip to the proxy first',
+      { peer: peer(0, 0, { turnRttMs: 1.26, iceRttMs: 3.04, rtcpRttMs: 5 }), signalingRttMs: 7 },
+      { rttMs: 1.3, rttSource: 'turn' },
+    ],
+    [
+      'then ICE',
       { peer: peer(0, 0, { iceRttMs: 3.04, rtcpRttMs: 5 }), signalingRttMs: 7 },
       { rttMs: 3, rttSource: 'ice' },
     ],

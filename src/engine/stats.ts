@@ -28,6 +28,8 @@ export function newCounters(): MediaCounters {
 
 /** What werift knows, reduced to what the figures need (see `fromWeriftStats`). */
 export interface PeerStatsSample {
+  /** An authenticated TURN Refresh's round trip to the proxy, over media's own TURN connection, ms. */
+  turnRttMs?: number
   /** The nominated ICE pair's round trip (consent checks through the relay), ms. */
   iceRttMs?: number
   /** RTCP SR/RR round trip of our senders, ms (mean over the senders that measured one). */
@@ -81,9 +83,13 @@ export function fromWeriftStats(stats: Iterable<WeriftStat>): PeerStatsSample {
   return sample
 }
 
-/** The round trip and where it came from: ICE first, then RTCP, then the signaling ping. */
+/**
+ * The round trip and where it came from: TURN (to the proxy itself) first, then ICE (proxy + relay leg
+ * to the server), then RTCP, then the signaling ping.
+ */
 export function pickRtt(sample: StatsSample): { rttMs: number; rttSource: RttSource } | undefined {
   const { peer, signalingRttMs } = sample
+  if (peer?.turnRttMs !== undefined) return { rttMs: round(peer.turnRttMs), rttSource: 'turn' }
   if (peer?.iceRttMs !== undefined) return { rttMs: round(peer.iceRttMs), rttSource: 'ice' }
   if (peer?.rtcpRttMs !== undefined) return { rttMs: round(peer.rtcpRttMs), rttSource: 'rtcp' }
   if (signalingRttMs !== undefined) return { rttMs: round(signalingRttMs), rttSource: 'signaling' }
@@ -179,7 +185,8 @@ export interface StatsCollectorOptions {
   intervalMs?: number
   clock?: Clock
   sample(): Promise<StatsSample>
-  context: StatsContext
+  /** A function when it can change during the call (the transport after a failover). */
+  context: StatsContext | (() => StatsContext)
   /** One figure set per interval. */
   report(stats: RtcStats, quality: { tx: NetworkQuality; rx: NetworkQuality }): void
   /** A sample that threw (werift closing under us); the interval is skipped. */
@@ -218,7 +225,12 @@ export class StatsCollector {
       const current = await this.options.sample()
       if (!this.running) return
       if (this.previous) {
-        const stats = computeStats(this.previous, current, this.options.context)
+        const { context } = this.options
+        const stats = computeStats(
+          this.previous,
+          current,
+          typeof context === 'function' ? context() : context,
+        )
         this.options.report(stats, qualityOf(stats))
       }
       this.previous = current

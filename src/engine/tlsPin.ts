@@ -1,9 +1,10 @@
 import { X509Certificate } from 'node:crypto'
-import { isIP } from 'node:net'
+import { isIP, type Socket } from 'node:net'
 import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls'
 import { EngineError, ErrorCode } from '../shared/errors'
 import type { Region } from '../shared/engine'
 import { systemClock, type Clock } from './defaults'
+import { connectViaHttpProxy, type HttpProxyConfig } from './httpProxy'
 
 /**
  * TLS to the proxy's TCP port with its certificate pinned (DESIGN.md §3): by SHA-256 fingerprint (any
@@ -30,6 +31,11 @@ export interface PinnedTlsOptions {
   alpn: string[]
   signal?: AbortSignal
   clock?: Clock
+  /**
+   * Through a corporate HTTP CONNECT proxy: the tunnel first (within `timeoutMs`), then the same pinned
+   * TLS inside it, end to end. `connectMs` is then the tunnel's setup (proxy + its connect).
+   */
+  httpProxy?: HttpProxyConfig
 }
 
 export interface PinnedTls {
@@ -48,7 +54,7 @@ const normalize = (fingerprint: string): string => fingerprint.toUpperCase()
 /** Node's certificate verification error codes (OpenSSL's X509_V_ERR_* names, plus the altname check). */
 const CERT_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|CHAIN|SIGNATURE|EXPIRED|NOT_YET_VALID/
 
-export function connectPinnedTls(
+export async function connectPinnedTls(
   host: string,
   port: number,
   pin: TlsPin,
@@ -56,12 +62,23 @@ export function connectPinnedTls(
 ): Promise<PinnedTls> {
   const clock = options.clock ?? systemClock
   const target = `${host}:${port}`
-  if (options.signal?.aborted) return Promise.reject(new EngineError(ErrorCode.JoinCanceled, target))
+  if (options.signal?.aborted) throw new EngineError(ErrorCode.JoinCanceled, target)
   const started = clock.now()
   let connectMs: number | undefined
+  let tunnel: Socket | undefined
+  if (options.httpProxy) {
+    tunnel = await connectViaHttpProxy(options.httpProxy, host, port, {
+      timeoutMs: options.timeoutMs,
+      clock,
+      ...(options.signal ? { signal: options.signal } : {}),
+    })
+    connectMs = clock.now() - started
+  }
+  const leftMs = Math.max(1, options.timeoutMs - (clock.now() - started))
   let settled = false
   return new Promise<PinnedTls>((resolve, reject) => {
-    const socket = connect({ host, port, ...tlsVerifyOptions(host, pin), ALPNProtocols: options.alpn })
+    const verify = { ...tlsVerifyOptions(host, pin), ALPNProtocols: options.alpn }
+    const socket = tunnel ? connect({ socket: tunnel, ...verify }) : connect({ host, port, ...verify })
     const fail = (error: EngineError): void => {
       settled = true
       clock.clearTimeout(timer)
@@ -73,10 +90,10 @@ export function connectPinnedTls(
     const timer = clock.setTimeout(
       () =>
         fail(unreachable(target, connectMs === undefined ? 'no TCP answer' : 'no TLS handshake', options)),
-      options.timeoutMs,
+      leftMs,
     )
     options.signal?.addEventListener('abort', onAbort, { once: true })
-    socket.once('connect', () => (connectMs = clock.now() - started))
+    if (!tunnel) socket.once('connect', () => (connectMs = clock.now() - started))
     // Kept after settling: the new owner adds its own listener, and an error in between must not crash.
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (!settled) fail(classify(error, target, connectMs))

@@ -10,6 +10,7 @@ import { EngineError, ErrorCode } from '../shared/errors'
 import { ENGINE_DEFAULTS, systemClock, type Clock, type TransportBudgets } from './defaults'
 import { probeDirectTcp, type DirectConfig, type DirectProbe } from './direct'
 import type { ProxySession, TurnEndpoint } from './proxySession'
+import type { HttpProxyConfig } from './httpProxy'
 import { weriftTlsOptions, type TlsPin } from './tlsPin'
 import {
   allocateTurn,
@@ -47,6 +48,8 @@ export interface SelectTransportInput {
   clock?: Clock
   allocate?: AllocateFn
   probeDirect?: DirectProbe
+  /** TURN over TLS through a corporate HTTP CONNECT proxy (the probe allocation; werift's gets its own). */
+  httpProxy?: HttpProxyConfig
 }
 
 export interface ProxyTarget {
@@ -374,6 +377,7 @@ async function tryTls(ctx: Ctx): Promise<TransportSelection> {
           pin,
           signal,
           clock: ctx.clock,
+          ...(ctx.input.httpProxy ? { httpProxy: ctx.input.httpProxy } : {}),
         },
       )
       releaseWhenDone(ctx, allocation)

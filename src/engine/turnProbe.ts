@@ -15,6 +15,7 @@ import {
 import { TcpFramer } from '../proxy/turn/framing'
 import { EngineError, ErrorCode } from '../shared/errors'
 import { ENGINE_DEFAULTS, systemClock, type Clock } from './defaults'
+import type { HttpProxyConfig } from './httpProxy'
 import { connectPinnedTls, type TlsPin } from './tlsPin'
 
 /**
@@ -46,6 +47,8 @@ export interface AllocateOptions {
   releaseTimeoutMs?: number
   signal?: AbortSignal
   clock?: Clock
+  /** TLS only: through a corporate HTTP CONNECT proxy. */
+  httpProxy?: HttpProxyConfig
 }
 
 export interface TurnAllocation {
@@ -144,6 +147,7 @@ class TurnProbeClient {
       timeoutMs: this.options.timeoutMs,
       alpn: ['stun.turn'],
       clock: this.clock,
+      ...(this.options.httpProxy ? { httpProxy: this.options.httpProxy } : {}),
       // The caller's signal only: the allocation deadline is the handshake's own timeout (same budget).
       ...(this.options.signal ? { signal: this.options.signal } : {}),
     })

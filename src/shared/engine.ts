@@ -151,8 +151,11 @@ export interface ProxyConnectedInfo {
   attempts: TransportAttempt[]
 }
 
-/** Where `rttMs` comes from: werift's ICE consent checks, RTCP SR/RR, or the signaling ping (wss). */
-export type RttSource = 'ice' | 'rtcp' | 'signaling'
+/**
+ * Where `rttMs` comes from: a TURN Refresh to the proxy over media's own TURN connection (the proxy
+ * alone), werift's ICE consent checks (proxy + relay leg), RTCP SR/RR, or the signaling ping (wss).
+ */
+export type RttSource = 'turn' | 'ice' | 'rtcp' | 'signaling'
 
 /** `rtcStats`, every `statsIntervalMs` (2 s) in a call; rates over that interval (docs/engine.md). */
 export interface RtcStats {

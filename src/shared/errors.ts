@@ -171,6 +171,34 @@ const ERROR_TABLE = {
       'No conference server address is configured for direct mode (no proxy). Enable a cloud proxy, or ' +
       'configure the direct signaling URL.',
   },
+  HttpProxyUnreachable: {
+    code: 30130,
+    actor: 'it',
+    message:
+      'The corporate HTTP proxy cannot be reached (no TCP connection to its address and port). Check the ' +
+      'proxy setting (http://host:port) and that this computer may connect to the proxy.',
+  },
+  HttpProxyAuthRequired: {
+    code: 30131,
+    actor: 'it',
+    message:
+      'The corporate HTTP proxy requires authentication (407) and no credentials are configured. Put the ' +
+      'user name and password in the proxy setting (http://user:password@host:port).',
+  },
+  HttpProxyAuthRefused: {
+    code: 30132,
+    actor: 'it',
+    message:
+      'The corporate HTTP proxy refused the configured credentials (407). Check the user name and ' +
+      'password in the proxy setting, or ask IT whether the account may use the proxy.',
+  },
+  HttpProxyConnectRefused: {
+    code: 30133,
+    actor: 'it',
+    message:
+      "The corporate HTTP proxy refused to open a tunnel to the Pinhole proxy's TLS port (see the detail " +
+      "for its answer). Ask IT to allow HTTP CONNECT to the Pinhole proxy's address on port 443.",
+  },
   SignalingLost: {
     code: 30201,
     actor: 'user',

@@ -20,6 +20,8 @@ export interface CallStack {
   region: Region
   /** ws:// of the conference server itself (direct mode). */
   sfuUrl: string
+  /** ws:// through the cuttable relay (what this stack's proxy relays signaling to). */
+  relayUrl: string
   token(channel: string, uid: number, ttlSeconds?: number): Promise<string>
   /**
    * Cuts every signaling connection between the proxy and the conference server (media is untouched) and
@@ -91,7 +93,12 @@ function regionOf(proxy: ProxyServer, id: string): Region {
   }
 }
 
-export async function startCallStack(sfuOverrides: SfuConfigInput = {}, id = 'test'): Promise<CallStack> {
+/** `proxyOverrides`: fields of the proxy's config section (e.g. `credentialTtlSeconds`). */
+export async function startCallStack(
+  sfuOverrides: SfuConfigInput = {},
+  id = 'test',
+  proxyOverrides: Record<string, unknown> = {},
+): Promise<CallStack> {
   const level = (process.env.PINHOLE_TEST_LOG ?? 'silent') as LogLevel
   const sfu = await ConferenceServer.start(
     SfuConfigSchema.parse({ enabled: true, port: 0, ...sfuOverrides }),
@@ -104,10 +111,10 @@ export async function startCallStack(sfuOverrides: SfuConfigInput = {}, id = 'te
   const relay = await cuttableRelay(sfu.port)
   const upstream = `ws://127.0.0.1:${relay.port}/v1/signal`
   const proxyMetrics = new ProxyMetrics({ defaultMetrics: false })
-  const proxy = await ProxyServer.start(testProxyConfig({ proxy: { signal: { upstream } } }), {
-    logger: createLogger(level),
-    metrics: proxyMetrics,
-  })
+  const proxy = await ProxyServer.start(
+    testProxyConfig({ proxy: { ...proxyOverrides, signal: { upstream } } }),
+    { logger: createLogger(level), metrics: proxyMetrics },
+  )
   const region = regionOf(proxy, id)
   return {
     sfu,
@@ -115,6 +122,7 @@ export async function startCallStack(sfuOverrides: SfuConfigInput = {}, id = 'te
     proxyMetrics,
     region,
     sfuUrl,
+    relayUrl: upstream,
     token: (channel, uid, ttlSeconds = 120) =>
       mintJoinToken({ appKey: TEST_APP.appKey, secret: TEST_APP.secret, channel, uid, ttlSeconds }),
     cutSignaling: relay.cut,
