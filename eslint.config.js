@@ -89,4 +89,46 @@ export default tseslint.config(
       ],
     },
   },
+  // The app core and the browser host run in any Node process (docs/app.md): no Electron there.
+  {
+    files: ['src/main/core/**', 'src/webhost/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'electron', message: 'The app core is host-neutral: Electron wiring goes in src/main.' },
+          ],
+          patterns: [
+            {
+              regex: folders('renderer', 'preload'),
+              message: 'Hosts reach the renderer through the contract only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // The browser host's page-side bridge runs in the page, like the renderer: shared code only.
+  {
+    files: ['src/webhost/bridge/**'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            ...nodeBuiltins.map((name) => ({ name, message: 'The bridge runs in the page: no Node.' })),
+            { name: 'electron', message: 'The bridge runs in the page: no Electron.' },
+          ],
+          patterns: [
+            {
+              regex: folders('engine', 'proxy', 'sfu', 'server', 'main', 'renderer', 'preload'),
+              message: 'The bridge imports src/shared only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 )

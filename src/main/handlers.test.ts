@@ -1,16 +1,24 @@
 import { describe, expect, it, vi } from 'vitest'
 import { TypedEmitter } from '../engine/events'
-import { ConnectionReason, ConnectionState, TransportType, type EngineEvents } from '../shared/engine'
-import { EngineError, ErrorCode } from '../shared/errors'
+import { ConnectionReason, ConnectionState } from '../shared/engine'
+import { ErrorCode } from '../shared/errors'
 import {
   INVOKE_CHANNELS,
   IPC_EVENTS,
   eventWireChannel,
   invokeWireChannel,
   type InvokeChannel,
+  type IpcEvents,
   type IpcReply,
 } from '../shared/ipc'
-import { registerHandlers, type HandlerEngine, type IpcMainLike } from './handlers'
+import {
+  coreByWebContents,
+  forwardEvents,
+  registerHandlers,
+  type CoreResolver,
+  type HandlerCore,
+  type IpcMainLike,
+} from './handlers'
 
 type Handler = (event: unknown, ...args: unknown[]) => unknown
 
@@ -28,125 +36,88 @@ class FakeIpcMain implements IpcMainLike {
     this.handlers.delete(channel)
   }
 
-  invoke(name: InvokeChannel, ...args: unknown[]): Promise<IpcReply<unknown>> {
+  invoke(event: unknown, name: InvokeChannel, ...args: unknown[]): Promise<IpcReply<unknown>> {
     const handler = this.handlers.get(invokeWireChannel(name))
     if (!handler) throw new Error(`no handler for ${name}`)
-    return Promise.resolve(handler({}, ...args)) as Promise<IpcReply<unknown>>
+    return Promise.resolve(handler(event, ...args)) as Promise<IpcReply<unknown>>
   }
 }
 
-function fakeEngine(): { engine: HandlerEngine; emitter: TypedEmitter<EngineEvents> } {
-  const emitter = new TypedEmitter<EngineEvents>()
-  const engine: HandlerEngine = {
+function fakeCore(): HandlerCore & { emitter: TypedEmitter<IpcEvents> } {
+  const emitter = new TypedEmitter<IpcEvents>()
+  return {
+    emitter,
+    invoke: vi.fn((name: InvokeChannel) => Promise.resolve({ ok: true as const, value: name })),
     on: vi.fn((event, listener) => {
       emitter.on(event, listener)
-      return engine as never
+      return () => void emitter.off(event, listener)
     }),
-    off: vi.fn((event, listener) => {
-      emitter.off(event, listener)
-      return engine as never
-    }),
-    setCloudProxy: vi.fn(() => 0),
-    getCloudProxy: vi.fn(() => TransportType.UDPProxy),
-    setRegion: vi.fn(() => 0),
-    getConnectionState: vi.fn(() => ConnectionState.Connected),
-    joinChannel: vi.fn(() => Promise.resolve(0)),
-    leaveChannel: vi.fn(() => Promise.resolve(0)),
-    enableLocalAudio: vi.fn(() => 0),
-    enableLocalVideo: vi.fn(() => 0),
   }
-  return { engine, emitter }
-}
-
-function setup() {
-  const ipc = new FakeIpcMain()
-  const { engine, emitter } = fakeEngine()
-  const sent: unknown[][] = []
-  const unregister = registerHandlers(ipc, engine, (channel, ...args) => sent.push([channel, ...args]))
-  return { ipc, engine, emitter, sent, unregister }
 }
 
 describe('registerHandlers', () => {
-  it('registers exactly one handler per contract channel', () => {
-    const { ipc } = setup()
+  it('registers exactly one handler per contract channel, and undoes them', () => {
+    const ipc = new FakeIpcMain()
+    const undo = registerHandlers(ipc, () => undefined)
     expect([...ipc.registrations].sort()).toEqual(INVOKE_CHANNELS.map(invokeWireChannel).sort())
+    undo()
+    expect(ipc.handlers.size).toBe(0)
   })
 
-  it.each([
-    ['setCloudProxy', [2], 'setCloudProxy', [2], 0],
-    ['setRegion', ['auto'], 'setRegion', ['auto'], 0],
-    ['joinChannel', ['t', 'room', 7], 'joinChannel', ['t', 'room', 7], 0],
-    ['leaveChannel', [], 'leaveChannel', [], 0],
-    ['enableLocalAudio', [false], 'enableLocalAudio', [false], 0],
-    ['enableLocalVideo', [true], 'enableLocalVideo', [true], 0],
-  ] as const)('%s %j reaches the engine', async (channel, args, method, expected, value) => {
-    const { ipc, engine } = setup()
-    const reply = await ipc.invoke(channel, ...args)
-    expect(reply).toEqual({ ok: true, value })
-    expect(engine[method]).toHaveBeenCalledWith(...expected)
+  it.each(INVOKE_CHANNELS)('%s goes to the sender’s core with the raw arguments', async (name) => {
+    const ipc = new FakeIpcMain()
+    const core = fakeCore()
+    registerHandlers(ipc, (event) => ((event as { id: number }).id === 1 ? core : undefined))
+    expect(await ipc.invoke({ id: 1 }, name, 'a', 2)).toEqual({ ok: true, value: name })
+    expect(core.invoke).toHaveBeenCalledWith(name, ['a', 2])
   })
 
-  it('getSettings reads the engine', async () => {
-    const { ipc } = setup()
-    expect(await ipc.invoke('getSettings')).toEqual({
-      ok: true,
-      value: { cloudProxy: TransportType.UDPProxy, connectionState: ConnectionState.Connected },
-    })
-  })
-
-  it.each([
-    ['setCloudProxy', [9], 'setCloudProxy'],
-    ['setRegion', [{}], 'setRegion'],
-    ['joinChannel', ['t', 'room', -5], 'joinChannel'],
-    ['joinChannel', ['t', 'room', '7'], 'joinChannel'],
-    ['enableLocalAudio', ['on'], 'enableLocalAudio'],
-    ['enableLocalVideo', [], 'enableLocalVideo'],
-  ] as const)('%s %j is refused with 414 before the engine', async (channel, args, method) => {
-    const { ipc, engine } = setup()
-    const reply = await ipc.invoke(channel, ...args)
-    expect(reply).toMatchObject({ ok: false, error: { code: ErrorCode.RequestParameter } })
-    expect(engine[method]).not.toHaveBeenCalled()
-  })
-
-  it('turns an EngineError into its code and any other throw into Internal', async () => {
-    const { ipc, engine } = setup()
-    vi.mocked(engine.joinChannel).mockRejectedValueOnce(new EngineError(ErrorCode.InvalidState))
-    expect(await ipc.invoke('joinChannel', 't', 'room', 1)).toMatchObject({
+  it('a sender without a core gets InvalidState and reaches no core', async () => {
+    const ipc = new FakeIpcMain()
+    const core = fakeCore()
+    registerHandlers(ipc, () => undefined)
+    expect(await ipc.invoke({ id: 9 }, 'joinChannel', 't', 'c', 1)).toMatchObject({
       ok: false,
       error: { code: ErrorCode.InvalidState },
     })
-    vi.mocked(engine.setRegion).mockImplementationOnce(() => {
-      throw new Error('bug')
-    })
-    expect(await ipc.invoke('setRegion', 'auto')).toMatchObject({
-      ok: false,
-      error: { code: ErrorCode.Internal, detail: 'bug' },
-    })
+    expect(core.invoke).not.toHaveBeenCalled()
   })
+})
 
-  it('forwards every contract event and none of the media frames', () => {
-    const { emitter, sent } = setup()
-    emitter.emit('connectionStateChanged', ConnectionState.Connecting, ConnectionReason.JoinChannel)
-    emitter.emit('userJoined', 5)
-    emitter.emit('remoteVideoFrame', { uid: 5, data: new Uint8Array(1), timestampUs: 0, keyFrame: true })
+describe('coreByWebContents', () => {
+  const main = { frame: 'main' }
+  const core = fakeCore()
+  const resolve: CoreResolver = coreByWebContents(new Map([[7, core]]))
+
+  it.each([
+    ['the main frame of a known window', { sender: { id: 7, mainFrame: main }, senderFrame: main }, core],
+    ['a subframe', { sender: { id: 7, mainFrame: main }, senderFrame: { frame: 'sub' } }, undefined],
+    ['a destroyed frame', { sender: { id: 7, mainFrame: main }, senderFrame: null }, undefined],
+    ['another webContents', { sender: { id: 8, mainFrame: main }, senderFrame: main }, undefined],
+  ])('%s', (_what, event, expected) => {
+    expect(resolve(event)).toBe(expected)
+  })
+})
+
+describe('forwardEvents', () => {
+  it('forwards every contract event on its wire channel, and undoes it', () => {
+    const core = fakeCore()
+    const sent: unknown[][] = []
+    const undo = forwardEvents(core, (channel, ...args) => sent.push([channel, ...args]))
+    expect(
+      vi
+        .mocked(core.on)
+        .mock.calls.map(([name]) => name)
+        .sort(),
+    ).toEqual([...IPC_EVENTS].sort())
+    core.emitter.emit('connectionStateChanged', ConnectionState.Connecting, ConnectionReason.JoinChannel)
+    core.emitter.emit('userJoined', 5)
     expect(sent).toEqual([
       [eventWireChannel('connectionStateChanged'), ConnectionState.Connecting, ConnectionReason.JoinChannel],
       [eventWireChannel('userJoined'), 5],
     ])
-  })
-
-  it('subscribes once per contract event and undoes everything', () => {
-    const { ipc, engine, emitter, sent, unregister } = setup()
-    expect(
-      vi
-        .mocked(engine.on)
-        .mock.calls.map(([name]) => name)
-        .sort(),
-    ).toEqual([...IPC_EVENTS].sort())
-    unregister()
-    expect(ipc.handlers.size).toBe(0)
-    emitter.emit('userJoined', 1)
-    expect(sent).toEqual([])
-    expect(() => ipc.invoke('leaveChannel')).toThrow('no handler')
+    undo()
+    core.emitter.emit('userJoined', 6)
+    expect(sent).toHaveLength(2)
   })
 })

@@ -1,19 +1,14 @@
-import type { Engine } from '../engine/engine'
-import type { EngineEvents } from '../shared/engine'
 import { EngineError, ErrorCode } from '../shared/errors'
 import {
   INVOKE_CHANNELS,
   IPC_EVENTS,
-  IpcArgumentError,
   eventWireChannel,
   invokeWireChannel,
-  parseInvokeArgs,
-  type InvokeArgs,
-  type InvokeChannel,
-  type InvokeResult,
   type IpcEventName,
+  type IpcEvents,
   type IpcReply,
 } from '../shared/ipc'
+import type { AppCore } from './core/appCore'
 
 /** The part of Electron's `ipcMain` used here, so tests inject a fake. */
 export interface IpcMainLike {
@@ -24,79 +19,60 @@ export interface IpcMainLike {
 /** Where events go: the window's webContents.send, or a fake. */
 export type EventSink = (channel: string, ...args: unknown[]) => void
 
-export type HandlerEngine = Pick<
-  Engine,
-  | 'on'
-  | 'off'
-  | 'setCloudProxy'
-  | 'getCloudProxy'
-  | 'setRegion'
-  | 'getConnectionState'
-  | 'joinChannel'
-  | 'leaveChannel'
-  | 'enableLocalAudio'
-  | 'enableLocalVideo'
->
+/** What the handlers need of a core (core/appCore.ts). */
+export type HandlerCore = Pick<AppCore, 'invoke' | 'on'>
 
-type Implementations = {
-  [C in InvokeChannel]: (...args: InvokeArgs<C>) => InvokeResult<C> | Promise<InvokeResult<C>>
-}
+/**
+ * Finds the core of the window that sent an invoke (`event.sender`); undefined for a sender that is not
+ * one of ours, which gets InvalidState and reaches no engine.
+ */
+export type CoreResolver = (event: unknown) => HandlerCore | undefined
 
-function implementations(engine: HandlerEngine): Implementations {
-  return {
-    setCloudProxy: (type) => engine.setCloudProxy(type),
-    setRegion: (choice) => engine.setRegion(choice),
-    joinChannel: (token, channel, uid) => engine.joinChannel(token, channel, uid),
-    leaveChannel: () => engine.leaveChannel(),
-    enableLocalAudio: (enabled) => engine.enableLocalAudio(enabled),
-    enableLocalVideo: (enabled) => engine.enableLocalVideo(enabled),
-    getSettings: () => ({
-      cloudProxy: engine.getCloudProxy(),
-      connectionState: engine.getConnectionState(),
-    }),
-  }
-}
-
-async function reply<C extends InvokeChannel>(
-  impl: Implementations,
-  name: C,
-  raw: unknown[],
-): Promise<IpcReply<InvokeResult<C>>> {
-  try {
-    const args = parseInvokeArgs(name, raw)
-    const run = impl[name] as (...args: InvokeArgs<C>) => InvokeResult<C> | Promise<InvokeResult<C>>
-    return { ok: true, value: await run(...args) }
-  } catch (error) {
-    if (error instanceof IpcArgumentError || error instanceof EngineError) {
-      return { ok: false, error: error.toInfo() }
-    }
-    // A programmer bug in the engine: report it as Internal rather than crash the main process.
-    const detail = error instanceof Error ? error.message : String(error)
-    return { ok: false, error: new EngineError(ErrorCode.Internal, detail, { cause: error }).toInfo() }
-  }
+const NO_CORE: IpcReply<never> = {
+  ok: false,
+  error: new EngineError(ErrorCode.InvalidState, 'this page has no Pinhole window').toInfo(),
 }
 
 /**
- * Registers exactly one handler per contract channel and forwards every contract event to `send`.
- * Returns the undo: handlers removed, engine listeners detached.
+ * Registers exactly one handler per contract channel; each validates its arguments in the sender's core
+ * (core/dispatch.ts) before anything runs. Returns the undo.
  */
-export function registerHandlers(ipc: IpcMainLike, engine: HandlerEngine, send: EventSink): () => void {
-  const impl = implementations(engine)
+export function registerHandlers(ipc: IpcMainLike, coreFor: CoreResolver): () => void {
   for (const name of INVOKE_CHANNELS) {
-    ipc.handle(invokeWireChannel(name), (_event, ...raw) => reply(impl, name, raw))
+    ipc.handle(invokeWireChannel(name), (event, ...raw) => {
+      const core = coreFor(event)
+      return core ? core.invoke(name, raw) : Promise.resolve(NO_CORE)
+    })
   }
-
-  const detach: Array<() => void> = []
-  for (const name of IPC_EVENTS) detach.push(forward(engine, name, send))
-
   return () => {
     for (const name of INVOKE_CHANNELS) ipc.removeHandler(invokeWireChannel(name))
-    for (const undo of detach) undo()
   }
 }
 
-function forward<E extends IpcEventName>(engine: HandlerEngine, name: E, send: EventSink): () => void {
-  const listener = (...args: EngineEvents[E]): void => send(eventWireChannel(name), ...args)
-  engine.on(name, listener)
-  return () => engine.off(name, listener)
+/** Forwards every contract event of `core` to `send` (its window). Returns the undo. */
+export function forwardEvents(core: HandlerCore, send: EventSink): () => void {
+  const undo = IPC_EVENTS.map((name) => forward(core, name, send))
+  return () => undo.forEach((off) => off())
+}
+
+function forward<E extends IpcEventName>(core: HandlerCore, name: E, send: EventSink): () => void {
+  return core.on(name, (...args: IpcEvents[E]) => send(eventWireChannel(name), ...args))
+}
+
+/** The shape of Electron's IpcMainInvokeEvent that routing needs. */
+export interface InvokeEventLike {
+  sender: { id: number; mainFrame: unknown }
+  senderFrame: unknown
+}
+
+/**
+ * Routes by the sending webContents; only its main frame may call (a subframe, which the CSP forbids
+ * anyway, gets no core).
+ */
+export function coreByWebContents(cores: ReadonlyMap<number, HandlerCore>): CoreResolver {
+  return (event) => {
+    const { sender, senderFrame } = event as InvokeEventLike
+    if (senderFrame === null || senderFrame !== sender.mainFrame) return undefined
+    return cores.get(sender.id)
+  }
 }

@@ -1,7 +1,15 @@
-import { app, BrowserWindow, ipcMain, session } from 'electron'
+import { app, BrowserWindow, ipcMain, Menu, MessageChannelMain, session } from 'electron'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createEngine } from '../engine/engine'
-import { registerHandlers } from './handlers'
+import { MEDIA_PORT_WIRE_CHANNEL } from '../shared/ipcChannels'
+import { createAppCore, sharedLocalStack, type AppCore } from './core/appCore'
+import { regionsFromEnv } from './core/config'
+import { acquireLocalStack } from './core/discovery'
+import { electronMediaPort } from './electronMedia'
+import { coreByWebContents, forwardEvents, registerHandlers } from './handlers'
+import { createAppLogger, logDirectory } from './logs'
+import { effectiveSettings, loadPolicy } from './policy'
+import { profileUserData, windowDataDir } from './profile'
 import {
   allowNavigation,
   allowPermissionCheck,
@@ -12,9 +20,22 @@ import {
 } from './window'
 
 /**
- * The thin entry: policies from window.ts, handlers from handlers.ts. Regions, settings persistence and
- * the embedded local stack are later work (issue 5); the engine starts with no regions.
+ * The thin Electron entry (docs/app.md): security policies from window.ts, one app core (core/) per window,
+ * one validated handler per contract channel routed to the sender's core, media over MessageChannelMain.
+ * Every window of this process shares one embedded local stack, which other instances find by discovery.
  */
+
+const profileDir = profileUserData(app.getPath('appData'), process.env)
+if (profileDir) app.setPath('userData', profileDir)
+// Read once at start: IT changes to the policy apply at the next start. Never from the env when packaged.
+const policy = loadPolicy({ allowEnvOverride: !app.isPackaged })
+// Rotating JSON-lines files in the OS log location at the policy's level (docs/policy.md "What IT gets
+// back"); PINHOLE_LOG_DIR moves them for development and tests, never in a packaged app.
+const logDir = (!app.isPackaged && process.env['PINHOLE_LOG_DIR']) || logDirectory()
+const appLog = createAppLogger({ dir: logDir, level: effectiveSettings({}, policy).logLevel })
+const logger = appLog.logger
+// Refused: another instance runs on this userData. Allowed; this one keeps its settings apart (own uid).
+const sharedProfile = !app.requestSingleInstanceLock()
 
 app.enableSandbox()
 
@@ -29,6 +50,74 @@ app.on('web-contents-created', (_event, contents) => {
   contents.on('will-attach-webview', (event) => event.preventDefault())
 })
 
+const cores = new Map<number, AppCore>()
+/** Cores of closed windows still leaving their call: the process waits for them before it quits. */
+const closing = new Set<Promise<void>>()
+const stack = sharedLocalStack(() => acquireLocalStack({ logger }))
+const regions = regionsFromEnv()
+const versions = {
+  app: app.getVersion(),
+  ...(process.versions.electron ? { electron: process.versions.electron } : {}),
+  ...(process.versions.chrome ? { chrome: process.versions.chrome } : {}),
+}
+let windowsOpened = 0
+
+async function openWindow(): Promise<void> {
+  const index = windowsOpened++
+  const window = new BrowserWindow(
+    windowOptions(fileURLToPath(new URL('../preload/index.cjs', import.meta.url))),
+  )
+  const contents = window.webContents
+  const id = contents.id
+  const core = await createAppCore({
+    dataDir: windowDataDir(app.getPath('userData'), index, sharedProfile),
+    ...(regions ? { regions } : {}),
+    policy,
+    localStack: () => stack.get(),
+    openMediaPort: () => {
+      const { port1, port2 } = new MessageChannelMain()
+      contents.postMessage(MEDIA_PORT_WIRE_CHANNEL, null, [port2])
+      return electronMediaPort(port1)
+    },
+    logger: logger.child({ window: index + 1 }),
+    diagnostics: {
+      dir: join(app.getPath('userData'), 'diagnostics'),
+      logFiles: () => appLog.file.files(),
+      versions,
+    },
+  })
+  cores.set(id, core)
+  const stopEvents = forwardEvents(core, (channel, ...args) => {
+    if (!contents.isDestroyed()) contents.send(channel, ...args)
+  })
+  window.once('ready-to-show', () => window.show())
+  window.on('closed', () => {
+    cores.delete(id)
+    stopEvents()
+    closing.add(core.close())
+  })
+
+  const devUrl = process.env['ELECTRON_RENDERER_URL']
+  if (!app.isPackaged && devUrl) await window.loadURL(devUrl)
+  else await window.loadFile(fileURLToPath(new URL('../renderer/index.html', import.meta.url)))
+}
+
+function installMenu(): void {
+  const template: Electron.MenuItemConstructorOptions[] = [
+    {
+      label: 'File',
+      submenu: [
+        // A second participant on this computer: its own engine and uid, the same local stack.
+        { label: 'New Window', accelerator: 'CmdOrCtrl+Shift+N', click: () => void openWindow() },
+        { role: 'quit' },
+      ],
+    },
+    { role: 'editMenu' },
+    { role: 'viewMenu' },
+  ]
+  Menu.setApplicationMenu(Menu.buildFromTemplate(template))
+}
+
 async function start(): Promise<void> {
   await app.whenReady()
   const ses = session.defaultSession
@@ -39,28 +128,26 @@ async function start(): Promise<void> {
   ses.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: withCsp(details.responseHeaders) })
   })
-
-  const engine = createEngine({ regions: [] })
-  const window = new BrowserWindow(
-    windowOptions(fileURLToPath(new URL('../preload/index.cjs', import.meta.url))),
-  )
-  const unregister = registerHandlers(ipcMain, engine, (channel, ...args) => {
-    if (!window.isDestroyed()) window.webContents.send(channel, ...args)
-  })
-  window.once('ready-to-show', () => window.show())
-  window.on('closed', () => {
-    unregister()
-    void engine.release()
-  })
-
-  const devUrl = process.env['ELECTRON_RENDERER_URL']
-  if (!app.isPackaged && devUrl) await window.loadURL(devUrl)
-  else await window.loadFile(fileURLToPath(new URL('../renderer/index.html', import.meta.url)))
+  registerHandlers(ipcMain, coreByWebContents(cores))
+  installMenu()
+  const count = Math.min(Math.max(Number(process.env['PINHOLE_WINDOWS'] ?? 1) || 1, 1), 4)
+  for (let i = 0; i < count; i++) await openWindow()
 }
 
-app.on('window-all-closed', () => app.quit())
+let quitting = false
+app.on('window-all-closed', () => {
+  if (quitting) return
+  quitting = true
+  // Calls leave and the local stack (and its discovery file) go before the process does.
+  void Promise.allSettled([...closing, ...[...cores.values()].map((core) => core.close())])
+    .then(() => stack.close())
+    .finally(() => {
+      appLog.close()
+      app.quit()
+    })
+})
 
 start().catch((error: unknown) => {
-  console.error('Pinhole failed to start', error)
+  logger.fatal({ err: error }, 'Pinhole failed to start')
   app.exit(1)
 })

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { INVOKE_CHANNELS, eventWireChannel, invokeWireChannel } from '../shared/ipc'
+import { INVOKE_CHANNELS, MEDIA_PORT_WIRE_CHANNEL, eventWireChannel, invokeWireChannel } from '../shared/ipc'
+import { MEDIA_PORT_MESSAGE } from '../shared/mediaPort'
 
 /** The preload runs against a fake `electron`: what it hands to contextBridge is the whole page API. */
 const bridge = vi.hoisted(() => {
@@ -69,5 +70,21 @@ describe('preload bridge', () => {
   it('refuses an event outside the contract', async () => {
     const api = await loadApi()
     expect(() => api['on']?.('remoteVideoFrame', () => undefined)).toThrow(TypeError)
+  })
+
+  it('posts the media port main sends on to the page, as the contract says, and nothing else', async () => {
+    await loadApi()
+    const postMessage = vi.fn()
+    vi.stubGlobal('postMessage', postMessage)
+    try {
+      const port = { fake: 'MessagePort' }
+      const listeners = [...(bridge.listeners.get(MEDIA_PORT_WIRE_CHANNEL) ?? [])]
+      expect(listeners).toHaveLength(1)
+      listeners[0]?.({ ports: [port], sender: 'secret' })
+      listeners[0]?.({ ports: [] })
+      expect(postMessage.mock.calls).toEqual([[{ type: MEDIA_PORT_MESSAGE }, '*', [port]]])
+    } finally {
+      vi.unstubAllGlobals()
+    }
   })
 })

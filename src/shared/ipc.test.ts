@@ -36,6 +36,11 @@ describe('IPC contract', () => {
     ['enableLocalAudio', [true]],
     ['enableLocalVideo', [false]],
     ['getSettings', []],
+    ['probeRegions', []],
+    ['getDevToken', ['room-1', 42]],
+    ['connectMedia', []],
+    ['runNetworkCheck', []],
+    ['exportDiagnostics', []],
   ]
 
   it.each(valid)('accepts %s %j', (channel, args) => {
@@ -62,6 +67,13 @@ describe('IPC contract', () => {
     ['enableLocalAudio', ['yes']],
     ['enableLocalVideo', [1]],
     ['getSettings', [{}]],
+    ['probeRegions', ['all']],
+    ['getDevToken', ['', 1]],
+    ['getDevToken', ['room', -1]],
+    ['getDevToken', ['room']],
+    ['connectMedia', [true]],
+    ['runNetworkCheck', ['lab']],
+    ['exportDiagnostics', ['/tmp/elsewhere']],
   ]
 
   it.each(invalid)('refuses %s %j with a 414 IpcArgumentError', (channel, args) => {

@@ -1,6 +1,13 @@
 import { z } from 'zod'
-import type { ConnectionState, EngineErrorInfo, TransportType } from './engine'
+import type {
+  ConnectionState,
+  EngineErrorInfo,
+  RegionChoice,
+  RegionProbeResult,
+  TransportType,
+} from './engine'
 import { ErrorCode } from './errors'
+import type { NetworkCheckReport } from './networkCheck'
 import type { InvokeChannel, IpcEventName, IpcEvents } from './ipcChannels'
 
 export * from './ipcChannels'
@@ -8,8 +15,9 @@ export * from './ipcChannels'
 /**
  * The one IPC contract between the renderer and Electron main (STYLE.md "IPC"): an invoke map (channel →
  * argument schema + result type) and an event map. Main validates every argument against `args`; the
- * preload exposes one function per channel and one `on`. Binary media does not travel here: it goes over a
- * MessagePort (later work), so the frame events are left out of the event map.
+ * preload exposes one function per channel and one `on`. Binary media does not travel here: `connectMedia`
+ * makes the host post a fresh MessagePort to the page (mediaPort.ts), so the frame events are left out of
+ * the event map.
  */
 
 /** A result type carried by the spec only as a type; `args` is the runtime part. */
@@ -29,9 +37,34 @@ const channel = z.string().min(1).max(64)
 const uid = z.int().min(0).max(Number.MAX_SAFE_INTEGER)
 const regionChoice = z.string().min(1).max(64)
 
+/** A region as the UI lists it (no certificate material). */
+export interface RegionView {
+  id: string
+  name: string
+  /** host, as whitelisted */
+  proxyHost: string
+  ports: { udp: [number, number]; tcp: number }
+}
+
+/** Fields an IT policy can fix (issue 6); the UI shows them locked. */
+export type LockableField = 'cloudProxy' | 'region' | 'regions'
+
+/** Everything the renderer needs to draw its controls; read at start and after each change. */
 export interface AppSettings {
   cloudProxy: TransportType
+  /** The proxy mode of the call in progress, null outside a call: differs from cloudProxy → "next join". */
+  activeCloudProxy: TransportType | null
+  region: RegionChoice
+  regions: RegionView[]
   connectionState: ConnectionState
+  /** The last join's channel and uid, persisted, to prefill the form. */
+  channel: string
+  uid: number
+  /** The embedded local stack runs: `getDevToken` mints tokens and the region is "This computer". */
+  embedded: boolean
+  locked: LockableField[]
+  /** A sentence about the policy in force or why it was refused; absent without a policy. */
+  policyNotice?: string
 }
 
 /** `satisfies` refuses both a missing channel and one not named in ipcChannels.ts. */
@@ -43,6 +76,19 @@ export const INVOKE_CONTRACT = {
   enableLocalAudio: invoke<number>()(z.tuple([z.boolean()])),
   enableLocalVideo: invoke<number>()(z.tuple([z.boolean()])),
   getSettings: invoke<AppSettings>()(z.tuple([])),
+  /** Probes every region now (each result is also emitted as `regionProbe`). */
+  probeRegions: invoke<RegionProbeResult[]>()(z.tuple([])),
+  /** Embedded stack only: a join token for this channel and uid; InvalidState otherwise. */
+  getDevToken: invoke<string>()(z.tuple([channel, uid])),
+  /** Asks the host to post a fresh media MessagePort to the page (mediaPort.ts); 0 once posted. */
+  connectMedia: invoke<number>()(z.tuple([])),
+  /**
+   * The "Network check" (issue 6): the doctor's checks of every region (UDP ports, TLS 443, session API;
+   * TLS through the policy's corporate HTTP proxy when it sets one), each blocked endpoint with its rule.
+   */
+  runNetworkCheck: invoke<NetworkCheckReport>()(z.tuple([])),
+  /** Writes a diagnostics bundle (logs, versions, settings, policy, last check; redacted) → its path. */
+  exportDiagnostics: invoke<string>()(z.tuple([])),
 } satisfies Record<InvokeChannel, InvokeSpec<z.ZodTuple, unknown>>
 
 export type InvokeArgs<C extends InvokeChannel> = z.infer<(typeof INVOKE_CONTRACT)[C]['args']>

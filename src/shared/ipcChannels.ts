@@ -15,6 +15,11 @@ export const INVOKE_CHANNELS = [
   'enableLocalAudio',
   'enableLocalVideo',
   'getSettings',
+  'probeRegions',
+  'getDevToken',
+  'connectMedia',
+  'runNetworkCheck',
+  'exportDiagnostics',
 ] as const
 
 export type InvokeChannel = (typeof INVOKE_CHANNELS)[number]
@@ -38,3 +43,6 @@ export function isInvokeChannel(name: unknown): name is InvokeChannel {
 /** Wire names, namespaced so nothing else on ipcMain collides. */
 export const invokeWireChannel = (name: InvokeChannel): string => `pinhole:invoke:${name}`
 export const eventWireChannel = (name: IpcEventName): string => `pinhole:event:${name}`
+
+/** Electron main → preload: the media MessagePort (the preload posts it on to the page, mediaPort.ts). */
+export const MEDIA_PORT_WIRE_CHANNEL = 'pinhole:media-port'

@@ -1,0 +1,63 @@
+import type { Page } from 'playwright-core'
+
+/** What the test reads from the page: the UI's data attributes and the remote canvas's pixels. */
+
+export interface TileFigures {
+  frames: number
+  fps: number
+  level: number
+}
+
+export async function tileFigures(page: Page, uid: number): Promise<TileFigures> {
+  const tile = page.locator(`[data-testid="remote-tile"][data-uid="${uid}"]`)
+  const read = async (name: string): Promise<number> => Number((await tile.getAttribute(name)) ?? 'NaN')
+  return {
+    frames: await read('data-frames'),
+    fps: await read('data-fps'),
+    level: await read('data-audio-level'),
+  }
+}
+
+export interface CanvasSample {
+  r: number
+  g: number
+  b: number
+  /** A hash of sampled pixels: differs between two frames of moving video. */
+  hash: number
+  width: number
+  height: number
+}
+
+/** Mean colour and a pixel hash of a remote tile's canvas (plain JS: the node tsconfig has no DOM types). */
+export function sampleCanvas(page: Page, uid: number): Promise<CanvasSample> {
+  return page.evaluate(`(() => {
+    const canvas = document.querySelector('[data-testid="remote-video-${uid}"]')
+    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data
+    let r = 0, g = 0, b = 0, n = 0, hash = 0
+    for (let i = 0; i < data.length; i += 4 * 61) {
+      r += data[i]; g += data[i + 1]; b += data[i + 2]; n++
+      hash = (Math.imul(hash, 31) + data[i] + data[i + 1] * 7 + data[i + 2] * 13) >>> 0
+    }
+    return { r: r / n, g: g / n, b: b / n, hash, width: canvas.width, height: canvas.height }
+  })()`)
+}
+
+/** The dominant channel of a sample, to compare with the sender's fake video colour. */
+export function dominantColor(sample: CanvasSample): 'red' | 'blue' | 'other' {
+  if (sample.r > sample.b * 1.5 && sample.r > sample.g * 1.5) return 'red'
+  if (sample.b > sample.r * 1.5 && sample.b > sample.g * 1.2) return 'blue'
+  return 'other'
+}
+
+/** The timeline, oldest first. */
+export async function timelineEntries(page: Page): Promise<{ state: number; reason: number }[]> {
+  const entries = page.locator('[data-testid="timeline-entry"]')
+  const out: { state: number; reason: number }[] = []
+  for (const entry of await entries.all()) {
+    out.push({
+      state: Number(await entry.getAttribute('data-state')),
+      reason: Number(await entry.getAttribute('data-reason')),
+    })
+  }
+  return out.reverse() // the panel lists the newest first
+}

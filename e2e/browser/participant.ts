@@ -1,0 +1,120 @@
+import type { Browser, Page } from 'playwright-core'
+import { waitFor } from '../support/tools'
+import { launchParticipant } from './browsers'
+import type { FakeMedia } from './fakeMedia'
+import { dominantColor, sampleCanvas, tileFigures, timelineEntries } from './pageProbe'
+
+/** One person in the call: their own Chromium (own fake camera and microphone) with the app open. */
+export interface Participant {
+  name: string
+  media: FakeMedia
+  browser: Browser
+  page: Page
+  /** Text frames the page sent on the bridge's WebSocket (invokes), to prove what was not sent. */
+  sentFrames: string[]
+}
+
+export async function openParticipant(name: string, media: FakeMedia, url: string): Promise<Participant> {
+  const browser = await launchParticipant(media)
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  const sentFrames: string[] = []
+  page.on('websocket', (socket) =>
+    socket.on('framesent', ({ payload }) => {
+      if (typeof payload === 'string') sentFrames.push(payload)
+    }),
+  )
+  page.on('pageerror', (error) => console.error(`${name} page error:`, error))
+  await page.goto(url)
+  await page.getByTestId('join-button').and(page.locator(':enabled')).waitFor()
+  return { name, media, browser, page, sentFrames }
+}
+
+export async function chooseProxyMode(p: Participant, mode: number): Promise<void> {
+  await p.page.getByTestId(`proxy-mode-${mode}`).click()
+  await p.page.locator(`[data-testid="proxy-mode-${mode}"][aria-checked="true"]`).waitFor()
+}
+
+export async function join(p: Participant, channel: string, uid: number): Promise<void> {
+  await p.page.getByTestId('join-channel').fill(channel)
+  await p.page.getByTestId('join-uid').fill(String(uid))
+  await p.page.getByTestId('join-token').fill('')
+  await p.page.getByTestId('join-button').click()
+}
+
+export function waitForState(p: Participant, state: number, timeoutMs = 30_000): Promise<void> {
+  return p.page
+    .locator(`[data-testid="connection-state"][data-state="${state}"]`)
+    .waitFor({ timeout: timeoutMs })
+}
+
+/** The transitions since the last join started (Connecting / joinChannel). */
+export async function lastJoinTimeline(p: Participant): Promise<{ state: number; reason: number }[]> {
+  const entries = await timelineEntries(p.page)
+  const start = entries.map((e) => e.state === 2 && e.reason === 5).lastIndexOf(true)
+  return start < 0 ? [] : entries.slice(start)
+}
+
+export interface Reception {
+  frames: number
+  level: number
+  color: ReturnType<typeof dominantColor>
+  changed: boolean
+}
+
+/** Waits until `receiver` decodes video and plays audio from `senderUid`, then samples the tile until its pixels change (or 5 s). */
+export async function receiveFrom(receiver: Participant, senderUid: number): Promise<Reception> {
+  const { page } = receiver
+  let level = 0
+  try {
+    await page.locator(`[data-testid="remote-tile"][data-uid="${senderUid}"]`).waitFor({ timeout: 20_000 })
+    await waitFor(
+      async () => (await tileFigures(page, senderUid)).frames > 30,
+      `${receiver.name}: frames`,
+      20_000,
+    )
+    await waitFor(
+      async () => (level = Math.max(level, (await tileFigures(page, senderUid)).level)) > 0.02,
+      `${receiver.name}: audio above silence`,
+      15_000,
+    )
+  } catch (error) {
+    // What the page itself says (a decoder refusing frames, a device that did not start) names the cause.
+    throw new Error(`${String(error)}; notices on ${receiver.name}'s page: ${await noticesText(page)}`, {
+      cause: error,
+    })
+  }
+  // Pixels change between frames (the square moves 8 px a frame); under load a frame can repeat, so
+  // look for a different picture within a few seconds rather than at one instant.
+  const first = await sampleCanvas(page, senderUid)
+  let last = first
+  const deadline = Date.now() + 5000
+  while (last.hash === first.hash && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100))
+    last = await sampleCanvas(page, senderUid)
+  }
+  return {
+    frames: (await tileFigures(page, senderUid)).frames,
+    level,
+    color: dominantColor(last),
+    changed: first.hash !== last.hash,
+  }
+}
+
+async function noticesText(page: Page): Promise<string> {
+  const notices = page.getByTestId('notice')
+  return (await notices.count()) === 0 ? 'none' : (await notices.allInnerTexts()).join(' | ')
+}
+
+export async function leave(p: Participant): Promise<void> {
+  await p.page.getByTestId('leave-button').click()
+  await waitForState(p, 1)
+}
+
+/** Leaves if a previous test left this participant in a call (so one failure does not cascade). */
+export async function ensureLeft(p: Participant): Promise<void> {
+  if (await p.page.getByTestId('leave-button').isVisible()) await leave(p)
+}
+
+export async function closeParticipant(p: Participant | undefined): Promise<void> {
+  await p?.browser.close()
+}

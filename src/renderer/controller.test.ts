@@ -1,0 +1,245 @@
+import { describe, expect, it, vi } from 'vitest'
+import type { ConnectionReason, ConnectionState } from '../shared/engine'
+import { ErrorCode, errorMessage } from '../shared/errors'
+import type { AppSettings, IpcEventName, IpcEvents, PinholeApi } from '../shared/ipc'
+import type { NetworkCheckReport } from '../shared/networkCheck'
+import { createController, type MediaControl } from './controller'
+import { createAppStore } from './state/store'
+
+const REPORT: NetworkCheckReport = {
+  startedAt: new Date(0).toISOString(),
+  durationMs: 1500,
+  ok: false,
+  regions: [],
+  summary: 'UDP 7070 blocked',
+}
+
+/** A host stand-in: records calls, answers from `settings`, lets the test emit engine events. */
+function fakeBridge(overrides: Partial<AppSettings> = {}) {
+  const settings: AppSettings = {
+    cloudProxy: 1,
+    activeCloudProxy: null,
+    region: 'auto',
+    regions: [{ id: 'local', name: 'This computer', proxyHost: '127.0.0.1', ports: { udp: [1, 2], tcp: 3 } }],
+    connectionState: 1,
+    channel: 'last',
+    uid: 0,
+    embedded: true,
+    locked: [],
+    ...overrides,
+  }
+  const calls: unknown[][] = []
+  const listeners = new Map<string, ((...args: never[]) => void)[]>()
+  const ok = <T>(value: T) => Promise.resolve({ ok: true as const, value })
+  const bridge: PinholeApi = {
+    setCloudProxy: (type) => (calls.push(['setCloudProxy', type]), (settings.cloudProxy = type), ok(0)),
+    setRegion: (region) => (calls.push(['setRegion', region]), ok(0)),
+    joinChannel: (...args) => {
+      calls.push(['joinChannel', ...args])
+      settings.activeCloudProxy = settings.cloudProxy
+      return ok(joinResult)
+    },
+    leaveChannel: () => (calls.push(['leaveChannel']), (settings.activeCloudProxy = null), ok(0)),
+    enableLocalAudio: (on) => (calls.push(['enableLocalAudio', on]), ok(0)),
+    enableLocalVideo: (on) => (calls.push(['enableLocalVideo', on]), ok(0)),
+    getSettings: () => ok({ ...settings }),
+    probeRegions: () => (
+      calls.push(['probeRegions']),
+      ok([{ regionId: 'local', reachable: true, rttMs: 2, checks: [] }])
+    ),
+    getDevToken: (channel, uid) => (calls.push(['getDevToken', channel, uid]), ok(`dev-${channel}-${uid}`)),
+    connectMedia: () => (calls.push(['connectMedia']), ok(0)),
+    runNetworkCheck: () => (calls.push(['runNetworkCheck']), ok(REPORT)),
+    exportDiagnostics: () => (
+      calls.push(['exportDiagnostics']),
+      ok('/data/diagnostics/pinhole-diagnostics-x.json')
+    ),
+    on: (event, listener) => {
+      listeners.set(event, [...(listeners.get(event) ?? []), listener as (...args: never[]) => void])
+      return () => undefined
+    },
+  }
+  let joinResult = 0
+  const emit = <E extends IpcEventName>(event: E, ...args: IpcEvents[E]): void =>
+    (listeners.get(event) ?? []).forEach((l) => (l as (...a: IpcEvents[E]) => void)(...args))
+  return { bridge, calls, settings, emit, failJoinWith: (code: number) => (joinResult = code) }
+}
+
+function fakeMedia() {
+  return {
+    connect: vi.fn<MediaControl['connect']>(async (connectMedia) => void (await connectMedia())),
+    startSending: vi.fn<MediaControl['startSending']>(async () => []),
+    setSending: vi.fn<MediaControl['setSending']>(async () => []),
+    stopSending: vi.fn<MediaControl['stopSending']>(),
+    requestKeyFrame: vi.fn<MediaControl['requestKeyFrame']>(),
+    dropRemote: vi.fn<MediaControl['dropRemote']>(),
+    resumePlayback: vi.fn<MediaControl['resumePlayback']>(),
+    figures: vi.fn<MediaControl['figures']>(() => ({})),
+    close: vi.fn<MediaControl['close']>(),
+  } satisfies MediaControl
+}
+
+async function setup(overrides: Partial<AppSettings> = {}) {
+  const host = fakeBridge(overrides)
+  const store = createAppStore()
+  const media = fakeMedia()
+  const controller = createController({
+    bridge: host.bridge,
+    store,
+    media,
+    randomUid: () => 4321,
+    figuresIntervalMs: 60_000,
+  })
+  await controller.init()
+  host.calls.length = 0
+  return { ...host, store, media, controller, s: store.getState }
+}
+
+describe('controller', () => {
+  it('init reads settings, prefills the form, asks for the media port and probes regions', async () => {
+    const host = fakeBridge()
+    const store = createAppStore()
+    const media = fakeMedia()
+    const controller = createController({ bridge: host.bridge, store, media, randomUid: () => 4321 })
+    await controller.init()
+    expect(store.getState().form).toEqual({ channel: 'last', uid: '4321', token: '' })
+    expect(host.calls).toEqual([['connectMedia'], ['probeRegions']])
+    expect(store.getState().probes['local']?.reachable).toBe(true)
+    controller.dispose()
+    expect(media.close).toHaveBeenCalled()
+  })
+
+  it.each([1, 2, 3] as const)('uid 0 with proxy mode %d: the 414 sentence and nothing sent', async (mode) => {
+    const t = await setup({ cloudProxy: mode })
+    t.s().setField('uid', '0')
+    await t.controller.join()
+    expect(t.s().formProblem?.sentence).toContain(errorMessage(ErrorCode.RequestParameter))
+    expect(t.calls).toEqual([])
+    expect(t.media.startSending).not.toHaveBeenCalled()
+  })
+
+  it('joins with a dev token in embedded mode, enabling the media first', async () => {
+    const t = await setup()
+    t.s().setField('channel', 'room')
+    await t.controller.join()
+    expect(t.calls).toEqual([
+      ['getDevToken', 'room', 4321],
+      ['enableLocalVideo', true],
+      ['enableLocalAudio', true],
+      ['joinChannel', 'dev-room-4321', 'room', 4321],
+    ])
+    expect(t.s().form.token).toBe('dev-room-4321')
+    expect(t.media.startSending).toHaveBeenCalledWith({ audio: true, video: true })
+    expect(t.media.resumePlayback).toHaveBeenCalled()
+    expect(t.s().busy).toBe(false)
+  })
+
+  it('asks for a new dev token when the channel changes after an automatic fill', async () => {
+    const t = await setup()
+    await t.controller.join()
+    await t.controller.leave()
+    t.s().setField('channel', 'other')
+    t.calls.length = 0
+    await t.controller.join()
+    expect(t.calls[0]).toEqual(['getDevToken', 'other', 4321])
+  })
+
+  it('outside the embedded stack, a missing token is refused before sending', async () => {
+    const t = await setup({ embedded: false })
+    await t.controller.join()
+    expect(t.s().formProblem?.field).toBe('token')
+    expect(t.calls).toEqual([])
+  })
+
+  it('a refused join is a notice with the table sentence, and capture stops', async () => {
+    const t = await setup()
+    t.failJoinWith(ErrorCode.ProxyUdpUnreachable)
+    await t.controller.join()
+    expect(t.s().notices.at(-1)).toMatchObject({
+      code: ErrorCode.ProxyUdpUnreachable,
+      sentence: errorMessage(ErrorCode.ProxyUdpUnreachable),
+      context: 'Join',
+    })
+    expect(t.media.stopSending).toHaveBeenCalled()
+  })
+
+  it('a camera that will not start is a warning and the join goes on without video', async () => {
+    const t = await setup()
+    t.media.startSending.mockResolvedValueOnce([{ kind: 'video', sentence: 'No camera was found.' }])
+    await t.controller.join()
+    expect(t.s().camOn).toBe(false)
+    expect(t.calls).toContainEqual(['enableLocalVideo', false])
+    expect(t.s().notices.at(-1)).toMatchObject({ severity: 'warning', code: null, context: 'Camera' })
+  })
+
+  it('a proxy change in a call reads back as "next join" (activeCloudProxy differs)', async () => {
+    const t = await setup()
+    await t.controller.join()
+    await t.controller.setProxyMode(2)
+    expect(t.s().settings).toMatchObject({ cloudProxy: 2, activeCloudProxy: 1 })
+  })
+
+  it('camera off stops capture and tells the engine', async () => {
+    const t = await setup()
+    await t.controller.toggleCam()
+    expect(t.media.setSending).toHaveBeenCalledWith('video', false)
+    expect(t.calls).toEqual([['enableLocalVideo', false]])
+    expect(t.s().camOn).toBe(false)
+  })
+
+  it('engine events drive media: Connected asks for a key frame, Disconnected stops capture', async () => {
+    const t = await setup()
+    t.emit('connectionStateChanged', 3 as ConnectionState, 6 as ConnectionReason)
+    expect(t.media.requestKeyFrame).toHaveBeenCalled()
+    t.emit('keyFrameRequested')
+    expect(t.media.requestKeyFrame).toHaveBeenCalledTimes(2)
+    t.emit('userLeft', 9, 1 as ConnectionReason)
+    expect(t.media.dropRemote).toHaveBeenCalledWith(9)
+    t.emit('connectionStateChanged', 1 as ConnectionState, 1 as ConnectionReason)
+    expect(t.media.stopSending).toHaveBeenCalled()
+  })
+
+  it('a failed invoke becomes a notice, not a throw', async () => {
+    const t = await setup()
+    t.bridge.setRegion = () =>
+      Promise.resolve({ ok: false, error: { code: ErrorCode.RegionUnknown, message: 'nope', detail: 'xx' } })
+    await t.controller.setRegion('xx')
+    expect(t.s().notices.at(-1)).toMatchObject({
+      code: ErrorCode.RegionUnknown,
+      context: 'Region',
+      detail: 'xx',
+    })
+    t.bridge.leaveChannel = () => Promise.reject(new Error('socket closed'))
+    await t.controller.leave()
+    expect(t.s().notices.at(-1)?.sentence).toContain('socket closed')
+  })
+
+  it('runs the network check into the store; a refusal leaves a problem and a notice', async () => {
+    const t = await setup()
+    const running = t.controller.runNetworkCheck()
+    expect(t.s().networkChecking).toBe(true)
+    await t.controller.runNetworkCheck() // a second click while one runs sends nothing
+    await running
+    expect(t.calls).toEqual([['runNetworkCheck']])
+    expect(t.s()).toMatchObject({ networkChecking: false, networkReport: REPORT, networkProblem: null })
+    t.bridge.runNetworkCheck = () =>
+      Promise.resolve({ ok: false, error: { code: ErrorCode.Internal, message: 'host went away' } })
+    await t.controller.runNetworkCheck()
+    expect(t.s().networkReport).toBe(REPORT)
+    expect(t.s().networkProblem).toMatch(/did not run/)
+    expect(t.s().notices.at(-1)).toMatchObject({ context: 'Network check', code: ErrorCode.Internal })
+  })
+
+  it('exports diagnostics and keeps where the file went; a failure says no file was written', async () => {
+    const t = await setup()
+    await t.controller.exportDiagnostics()
+    expect(t.s().diagnosticsExport).toEqual({
+      status: 'written',
+      path: '/data/diagnostics/pinhole-diagnostics-x.json',
+    })
+    t.bridge.exportDiagnostics = () => Promise.reject(new Error('socket closed'))
+    await t.controller.exportDiagnostics()
+    expect(t.s().diagnosticsExport).toMatchObject({ status: 'failed' })
+    expect(t.s().notices.at(-1)).toMatchObject({ context: 'Export diagnostics' })
+  })
+})

@@ -1,0 +1,282 @@
+import { ConnectionState, type TransportType } from '../shared/engine'
+import type { InvokeArgs, InvokeChannel, InvokeResult, IpcReply, PinholeApi } from '../shared/ipc'
+import { checkJoinForm } from './logic/joinForm'
+import { noticeFromCode, noticeFromInfo, type NoticeInput } from './logic/notices'
+import { bindEngineEvents } from './state/engineEvents'
+import type { AppState, AppStore } from './state/store'
+import type { RemoteMediaFigures } from './state/callSlice'
+
+/** What the controller needs from the media side (media/mediaEngine.ts); a fake in the unit tests. */
+export interface MediaControl {
+  /** Listens for the host's MessagePort, then asks the host for it (`connectMedia`). */
+  connect(connectMedia: () => Promise<unknown>): Promise<void>
+  /** Starts capture + encoding; resolves with the kinds that could not start, each with a sentence. */
+  startSending(kinds: { audio: boolean; video: boolean }): Promise<CaptureProblem[]>
+  setSending(kind: 'audio' | 'video', on: boolean): Promise<CaptureProblem[]>
+  stopSending(): void
+  requestKeyFrame(): void
+  /** Closes a remote user's decoders and playback (they left). */
+  dropRemote(uid: number): void
+  /** Called from a click: lets the AudioContext start under autoplay rules. */
+  resumePlayback(): void
+  figures(): Record<number, RemoteMediaFigures>
+  close(): void
+}
+
+export interface CaptureProblem {
+  kind: 'audio' | 'video'
+  sentence: string
+}
+
+export interface Controller {
+  init(): Promise<void>
+  join(): Promise<void>
+  leave(): Promise<void>
+  setProxyMode(mode: TransportType): Promise<void>
+  setRegion(region: string): Promise<void>
+  toggleMic(): Promise<void>
+  toggleCam(): Promise<void>
+  probeRegions(): Promise<void>
+  /** The "Network check" of every region (issue 6); the report goes to the store. */
+  runNetworkCheck(): Promise<void>
+  /** Writes a diagnostics bundle on the host; its path goes to the store. */
+  exportDiagnostics(): Promise<void>
+  dispose(): void
+}
+
+export interface ControllerDeps {
+  bridge: PinholeApi
+  store: AppStore
+  media: MediaControl
+  now?: () => number
+  /** How often decoder/playback figures are copied into the store. */
+  figuresIntervalMs?: number
+  /** A uid to offer when the host remembers none (two windows then differ). */
+  randomUid?: () => number
+}
+
+const CONTEXT: Record<InvokeChannel, string> = {
+  setCloudProxy: 'Proxy mode',
+  setRegion: 'Region',
+  joinChannel: 'Join',
+  leaveChannel: 'Leave',
+  enableLocalAudio: 'Microphone',
+  enableLocalVideo: 'Camera',
+  getSettings: 'Settings',
+  probeRegions: 'Region check',
+  getDevToken: 'Token',
+  connectMedia: 'Media',
+  runNetworkCheck: 'Network check',
+  exportDiagnostics: 'Export diagnostics',
+}
+
+export function createController(deps: ControllerDeps): Controller {
+  return new AppController(deps)
+}
+
+/** The user's actions against the bridge; engine events go straight to the store (state/engineEvents.ts). */
+class AppController implements Controller {
+  private readonly bridge: PinholeApi
+  private readonly store: AppStore
+  private readonly media: MediaControl
+  private readonly now: () => number
+  private readonly cleanups: (() => void)[] = []
+  /** The token we filled in ourselves: a later join for another channel or uid asks for a new one. */
+  private autoToken: string | null = null
+
+  constructor(private readonly deps: ControllerDeps) {
+    this.bridge = deps.bridge
+    this.store = deps.store
+    this.media = deps.media
+    this.now = deps.now ?? Date.now
+  }
+
+  private get s(): AppState {
+    return this.store.getState()
+  }
+
+  async init(): Promise<void> {
+    const effects = {
+      keyFrameRequested: () => this.media.requestKeyFrame(),
+      connectionStateChanged: (state: ConnectionState) => {
+        if (state === ConnectionState.Disconnected || state === ConnectionState.Failed)
+          this.media.stopSending()
+        if (state === ConnectionState.Connected) this.media.requestKeyFrame()
+        void this.refreshSettings()
+      },
+      userLeft: (uid: number) => this.media.dropRemote(uid),
+    }
+    this.cleanups.push(bindEngineEvents(this.bridge, this.store, effects, this.now))
+    const timer = setInterval(
+      () => this.s.setRemoteFigures(this.media.figures()),
+      this.deps.figuresIntervalMs ?? 1000,
+    )
+    this.cleanups.push(() => clearInterval(timer))
+    await this.refreshSettings()
+    this.prefillForm()
+    await this.media.connect(() => this.invoke('connectMedia'))
+    await this.probeRegions()
+  }
+
+  async join(): Promise<void> {
+    const st = this.s
+    if (!st.settings || st.busy) return
+    const token = st.form.token === this.autoToken ? '' : st.form.token
+    const check = checkJoinForm({
+      ...st.form,
+      token,
+      cloudProxy: st.settings.cloudProxy,
+      embedded: st.settings.embedded,
+    })
+    if (!check.ok) {
+      st.setFormProblem({ field: check.field, sentence: check.sentence })
+      return
+    }
+    st.setFormProblem(null)
+    st.setBusy(true)
+    this.media.resumePlayback()
+    try {
+      await this.joinChecked(check.channel, check.uid, check.token)
+    } finally {
+      this.s.setBusy(false)
+    }
+  }
+
+  async leave(): Promise<void> {
+    this.s.setBusy(true)
+    try {
+      await this.invokeCode('leaveChannel')
+      this.media.stopSending()
+      this.s.clearCall()
+      await this.refreshSettings()
+    } finally {
+      this.s.setBusy(false)
+    }
+  }
+
+  async setProxyMode(mode: TransportType): Promise<void> {
+    await this.invokeCode('setCloudProxy', mode)
+    await this.refreshSettings()
+  }
+
+  async setRegion(region: string): Promise<void> {
+    await this.invokeCode('setRegion', region)
+    await this.refreshSettings()
+  }
+
+  toggleMic(): Promise<void> {
+    return this.toggle('audio')
+  }
+
+  toggleCam(): Promise<void> {
+    return this.toggle('video')
+  }
+
+  async probeRegions(): Promise<void> {
+    this.s.setProbing(true)
+    const results = await this.invoke('probeRegions')
+    for (const result of results ?? []) this.s.addProbe(result)
+    this.s.setProbing(false)
+  }
+
+  async runNetworkCheck(): Promise<void> {
+    if (this.s.networkChecking) return
+    this.s.networkCheckStarted()
+    const report = await this.invoke('runNetworkCheck')
+    if (report) this.s.networkCheckDone(report)
+    else this.s.networkCheckFailed('The check did not run: see the notice above.')
+  }
+
+  async exportDiagnostics(): Promise<void> {
+    if (this.s.diagnosticsExport.status === 'writing') return
+    this.s.exportStarted()
+    const path = await this.invoke('exportDiagnostics')
+    if (path !== null) this.s.exportDone(path)
+    else this.s.exportFailed('No file was written: see the notice above.')
+  }
+
+  dispose(): void {
+    this.cleanups.splice(0).forEach((off) => off())
+    this.media.close()
+  }
+
+  private prefillForm(): void {
+    const settings = this.s.settings
+    if (!settings) return
+    this.store.setState({ connectionState: settings.connectionState })
+    if (this.s.form.channel === '') this.s.setField('channel', settings.channel)
+    const uid = settings.uid > 0 ? settings.uid : (this.deps.randomUid ?? defaultRandomUid)()
+    if (this.s.form.uid === '') this.s.setField('uid', String(uid))
+  }
+
+  private async joinChecked(channel: string, uid: number, typedToken: string): Promise<void> {
+    let token = typedToken
+    if (token === '') {
+      const minted = await this.invoke('getDevToken', channel, uid)
+      if (minted === null) return
+      token = this.autoToken = minted
+      this.s.setField('token', minted)
+    }
+    this.reportCapture(await this.media.startSending({ audio: this.s.micOn, video: this.s.camOn }))
+    await this.invokeCode('enableLocalVideo', this.s.camOn)
+    await this.invokeCode('enableLocalAudio', this.s.micOn)
+    const result = await this.invokeCode('joinChannel', token, channel, uid)
+    if (result !== 0) this.media.stopSending()
+    await this.refreshSettings()
+  }
+
+  private async toggle(kind: 'audio' | 'video'): Promise<void> {
+    const on = !(kind === 'video' ? this.s.camOn : this.s.micOn)
+    if (kind === 'video') this.s.setCam(on)
+    else this.s.setMic(on)
+    this.reportCapture(await this.media.setSending(kind, on))
+    const effective = kind === 'video' ? this.s.camOn : this.s.micOn
+    await this.invokeCode(kind === 'video' ? 'enableLocalVideo' : 'enableLocalAudio', effective)
+  }
+
+  private notify(notice: NoticeInput | null): void {
+    if (notice) this.s.addNotice(notice, this.now())
+  }
+
+  /** Calls the bridge; a refused call becomes a notice and null, never a throw into React. */
+  private async invoke<C extends InvokeChannel>(
+    name: C,
+    ...args: InvokeArgs<C>
+  ): Promise<InvokeResult<C> | null> {
+    try {
+      const call = this.bridge[name] as unknown as (...a: InvokeArgs<C>) => Promise<IpcReply<InvokeResult<C>>>
+      const reply = await call(...args)
+      if (reply.ok) return reply.value
+      this.notify(noticeFromInfo(reply.error, CONTEXT[name]))
+    } catch (error) {
+      const sentence = `The app's host did not answer: ${String(error)}`
+      this.notify({ severity: 'error', code: null, sentence, context: CONTEXT[name] })
+    }
+    return null
+  }
+
+  /** Result-code calls (setCloudProxy, joinChannel…): a non-zero code is a notice. */
+  private async invokeCode<C extends InvokeChannel>(name: C, ...args: InvokeArgs<C>): Promise<number | null> {
+    const result = (await this.invoke(name, ...args)) as number | null
+    if (result !== null) this.notify(noticeFromCode(result, CONTEXT[name]))
+    return result
+  }
+
+  private async refreshSettings(): Promise<void> {
+    const settings = await this.invoke('getSettings')
+    if (settings) this.s.setSettings(settings)
+  }
+
+  private reportCapture(problems: CaptureProblem[]): void {
+    for (const p of problems) {
+      const context = p.kind === 'video' ? 'Camera' : 'Microphone'
+      this.notify({ severity: 'warning', code: null, sentence: p.sentence, context })
+      if (p.kind === 'video') this.s.setCam(false)
+      else this.s.setMic(false)
+    }
+  }
+}
+
+function defaultRandomUid(): number {
+  return 1000 + Math.floor(Math.random() * 9000)
+}

@@ -1,0 +1,50 @@
+import { JITTER_PROCESSOR, JitterBuffer, rms } from '../logic/jitterBuffer'
+
+/**
+ * The AudioWorklet of one remote user: decoded mono samples arrive on the port, the jitter buffer
+ * (logic/jitterBuffer.ts) smooths them, and the level played is reported back a few times a second.
+ * Loaded with `audioWorklet.addModule(url)` from a file of the renderer build (`?worker&url`), never a blob:
+ * the page's CSP allows scripts from 'self' only.
+ */
+
+declare const sampleRate: number
+declare class AudioWorkletProcessor {
+  readonly port: MessagePort
+}
+declare function registerProcessor(name: string, processor: new () => AudioWorkletProcessor): void
+
+const TARGET_MS = 60
+const MAX_MS = 200
+const REPORT_EVERY_MS = 250
+
+class JitterProcessor extends AudioWorkletProcessor {
+  private readonly buffer = new JitterBuffer({
+    targetSamples: Math.round((sampleRate * TARGET_MS) / 1000),
+    maxSamples: Math.round((sampleRate * MAX_MS) / 1000),
+  })
+  private peakLevel = 0
+  private samplesSinceReport = 0
+
+  constructor() {
+    super()
+    this.port.onmessage = (event: MessageEvent<Float32Array>) => this.buffer.push(event.data)
+  }
+
+  process(_inputs: Float32Array[][], outputs: Float32Array[][]): boolean {
+    const output = outputs[0]
+    const first = output?.[0]
+    if (!output || !first) return true
+    this.buffer.pull(first)
+    for (let c = 1; c < output.length; c++) output[c]?.set(first)
+    this.peakLevel = Math.max(this.peakLevel, rms(first))
+    this.samplesSinceReport += first.length
+    if (this.samplesSinceReport >= (sampleRate * REPORT_EVERY_MS) / 1000) {
+      this.port.postMessage({ level: this.peakLevel, ...this.buffer.stats() })
+      this.peakLevel = 0
+      this.samplesSinceReport = 0
+    }
+    return true
+  }
+}
+
+registerProcessor(JITTER_PROCESSOR, JitterProcessor)

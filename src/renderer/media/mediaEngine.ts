@@ -1,0 +1,225 @@
+import { parseMediaDown } from '../logic/mediaDown'
+import type { MediaUp } from '../../shared/mediaPort'
+import type { CaptureProblem, MediaControl } from '../controller'
+import type { RemoteMediaFigures } from '../state/callSlice'
+import { AudioSender } from './audioSender'
+import { AudioPlayback, AudioReceiver } from './audioPlayback'
+import { listenForMediaPort } from './port'
+import { VIDEO_FPS, VIDEO_HEIGHT, VIDEO_WIDTH, VideoSender } from './videoSender'
+import { VideoReceiver } from './videoReceiver'
+
+/** What the components use: the local preview and one canvas per remote tile. */
+export interface MediaView {
+  attachPreview(video: HTMLVideoElement | null): void
+  attachRemoteCanvas(uid: number, canvas: HTMLCanvasElement | null): void
+}
+
+export type MediaEngine = MediaControl & MediaView
+
+type Kind = 'audio' | 'video'
+
+const CONSTRAINTS: Record<Kind, MediaStreamConstraints> = {
+  video: { video: { width: VIDEO_WIDTH, height: VIDEO_HEIGHT, frameRate: VIDEO_FPS } },
+  audio: { audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true } },
+}
+
+const DEVICE_WORDS: Record<Kind, string> = { video: 'camera', audio: 'microphone' }
+
+function captureSentence(kind: Kind, error: unknown): string {
+  const name = error instanceof DOMException ? error.name : String(error)
+  const device = DEVICE_WORDS[kind]
+  if (name === 'NotAllowedError') return `Pinhole may not use the ${device}: allow it in the system settings.`
+  if (name === 'NotFoundError') return `No ${device} was found: connect one, or join with it off.`
+  if (name === 'NotReadableError') return `The ${device} is busy: close the other app that uses it.`
+  return `The ${device} could not start (${name}).`
+}
+
+/**
+ * The renderer's media: capture and encode (MediaUp over the host's port), decode and play what arrives
+ * (MediaDown). No host-specific code: the port comes by window message in every host.
+ */
+export function createMediaEngine(target: Window, onProblem: (sentence: string) => void): MediaEngine {
+  return new RendererMedia(target, onProblem)
+}
+
+class RendererMedia implements MediaEngine {
+  private port: MessagePort | null = null
+  private stopListening: (() => void) | null = null
+  /** Between startSending and stopSending: capture may run. */
+  private sending = false
+  private readonly senders: { video: VideoSender | null; audio: AudioSender | null } = {
+    video: null,
+    audio: null,
+  }
+  private preview: HTMLVideoElement | null = null
+  private previewStream: MediaStream | null = null
+  private readonly playback = new AudioPlayback()
+  private readonly videos = new Map<number, VideoReceiver>()
+  private readonly audios = new Map<number, AudioReceiver>()
+  private readonly canvases = new Map<number, HTMLCanvasElement>()
+
+  constructor(
+    private readonly target: Window,
+    private readonly onProblem: (sentence: string) => void,
+  ) {}
+
+  async connect(connectMedia: () => Promise<unknown>): Promise<void> {
+    // Listen first: the port may arrive before connectMedia() resolves (docs/app.md).
+    this.stopListening ??= listenForMediaPort(this.target, (next) => this.usePort(next))
+    await connectMedia()
+  }
+
+  async startSending(kinds: { audio: boolean; video: boolean }): Promise<CaptureProblem[]> {
+    this.sending = true
+    const wanted = (['video', 'audio'] as const).filter((kind) => kinds[kind])
+    const problems = await Promise.all(wanted.map((kind) => this.start(kind)))
+    return problems.filter((p): p is CaptureProblem => p !== null)
+  }
+
+  async setSending(kind: Kind, on: boolean): Promise<CaptureProblem[]> {
+    if (!on) {
+      this.stop(kind)
+      return []
+    }
+    if (!this.sending) return []
+    const problem = await this.start(kind)
+    return problem ? [problem] : []
+  }
+
+  stopSending(): void {
+    this.sending = false
+    this.stop('video')
+    this.stop('audio')
+    this.dropRemotes()
+  }
+
+  requestKeyFrame(): void {
+    this.senders.video?.requestKeyFrame()
+  }
+
+  dropRemote(uid: number): void {
+    this.videos.get(uid)?.close()
+    this.audios.get(uid)?.close()
+    this.videos.delete(uid)
+    this.audios.delete(uid)
+  }
+
+  resumePlayback(): void {
+    this.playback.resume()
+  }
+
+  figures(): Record<number, RemoteMediaFigures> {
+    const now = performance.now()
+    const result: Record<number, RemoteMediaFigures> = {}
+    for (const uid of new Set([...this.videos.keys(), ...this.audios.keys()])) {
+      const video = this.videos.get(uid)?.figures(now) ?? { framesDecoded: 0, fps: 0 }
+      result[uid] = { ...video, audioLevel: this.audios.get(uid)?.takeLevel() ?? 0 }
+    }
+    return result
+  }
+
+  close(): void {
+    this.stopSending()
+    this.playback.close()
+    this.stopListening?.()
+    this.port?.close()
+  }
+
+  attachPreview(video: HTMLVideoElement | null): void {
+    this.preview = video
+    this.showPreview()
+  }
+
+  attachRemoteCanvas(uid: number, canvas: HTMLCanvasElement | null): void {
+    if (canvas) this.canvases.set(uid, canvas)
+    else this.canvases.delete(uid)
+    this.videos.get(uid)?.attach(canvas)
+  }
+
+  private usePort(next: MessagePort): void {
+    this.port?.close()
+    this.port = next
+    next.onmessage = (event: MessageEvent) => this.onDown(event.data)
+    next.start()
+  }
+
+  private readonly post = (message: MediaUp, transfer: Transferable[]): void => {
+    this.port?.postMessage(message, transfer)
+  }
+
+  private showPreview(): void {
+    if (this.preview && this.preview.srcObject !== this.previewStream)
+      this.preview.srcObject = this.previewStream
+  }
+
+  private async start(kind: Kind): Promise<CaptureProblem | null> {
+    if (this.senders[kind]) return null
+    let stream: MediaStream
+    try {
+      stream = await this.target.navigator.mediaDevices.getUserMedia(CONSTRAINTS[kind])
+    } catch (error) {
+      return { kind, sentence: captureSentence(kind, error) }
+    }
+    const track = kind === 'video' ? stream.getVideoTracks()[0] : stream.getAudioTracks()[0]
+    // Left (or turned off) while the device was opening: release it at once.
+    if (!track || !this.sending || this.senders[kind]) {
+      stream.getTracks().forEach((t) => t.stop())
+      return track ? null : { kind, sentence: captureSentence(kind, 'no track') }
+    }
+    if (kind === 'video') {
+      this.previewStream = new MediaStream([track])
+      this.showPreview()
+      this.senders.video = new VideoSender(track, this.post, this.onProblem)
+    } else {
+      this.senders.audio = new AudioSender(track, this.post, this.onProblem)
+    }
+    return null
+  }
+
+  private stop(kind: Kind): void {
+    this.senders[kind]?.stop()
+    this.senders[kind] = null
+    if (kind === 'video') {
+      this.previewStream = null
+      this.showPreview()
+    }
+  }
+
+  private onDown(raw: unknown): void {
+    const message = parseMediaDown(raw)
+    if (!message) return
+    if (message.kind === 'keyFrameRequested') {
+      this.requestKeyFrame()
+    } else if (message.kind === 'remoteVideo') {
+      this.videoFor(message.uid).push(message.data, message.timestampUs, message.keyFrame)
+    } else {
+      this.audioFor(message.uid).push(message.data, message.timestampUs)
+    }
+  }
+
+  private videoFor(uid: number): VideoReceiver {
+    let receiver = this.videos.get(uid)
+    if (!receiver) {
+      receiver = new VideoReceiver(this.onProblem)
+      receiver.attach(this.canvases.get(uid) ?? null)
+      this.videos.set(uid, receiver)
+    }
+    return receiver
+  }
+
+  private audioFor(uid: number): AudioReceiver {
+    let receiver = this.audios.get(uid)
+    if (!receiver) {
+      receiver = new AudioReceiver(this.playback, this.onProblem)
+      this.audios.set(uid, receiver)
+    }
+    return receiver
+  }
+
+  private dropRemotes(): void {
+    this.videos.forEach((r) => r.close())
+    this.audios.forEach((r) => r.close())
+    this.videos.clear()
+    this.audios.clear()
+  }
+}

@@ -1,0 +1,58 @@
+import type { StateCreator } from 'zustand/vanilla'
+import { ConnectionReason, ConnectionState, type ProxyConnectedInfo } from '../../shared/engine'
+import type { AppState } from './store'
+
+export interface TimelineEntry {
+  atMs: number
+  state: ConnectionState
+  reason: ConnectionReason
+}
+
+export interface JoinedInfo {
+  channel: string
+  uid: number
+  elapsedMs: number
+}
+
+/** The live connection: state and reason, every transition with its time, the proxy path. */
+export interface ConnectionSlice {
+  connectionState: ConnectionState
+  connectionReason: ConnectionReason | null
+  timeline: TimelineEntry[]
+  proxyPath: ProxyConnectedInfo | null
+  joined: JoinedInfo | null
+  /** A join or leave is being requested (buttons disabled meanwhile). */
+  busy: boolean
+  stateChanged(state: ConnectionState, reason: ConnectionReason, atMs: number): void
+  proxyConnected(info: ProxyConnectedInfo): void
+  joinResult(result: number, channel: string, uid: number, elapsedMs: number): void
+  setBusy(busy: boolean): void
+}
+
+/** Long sessions reconnect many times; the panel keeps the most recent transitions. */
+export const TIMELINE_LIMIT = 200
+
+export const createConnectionSlice: StateCreator<AppState, [], [], ConnectionSlice> = (set) => ({
+  connectionState: ConnectionState.Disconnected,
+  connectionReason: null,
+  timeline: [],
+  proxyPath: null,
+  joined: null,
+  busy: false,
+  stateChanged: (state, reason, atMs) =>
+    set((s) => {
+      const startsJoin = state === ConnectionState.Connecting && reason === ConnectionReason.JoinChannel
+      return {
+        connectionState: state,
+        connectionReason: reason,
+        timeline: [...s.timeline, { atMs, state, reason }].slice(-TIMELINE_LIMIT),
+        // A new join forgets the last call's path; Disconnected forgets the call.
+        proxyPath: startsJoin ? null : s.proxyPath,
+        joined: state === ConnectionState.Disconnected || startsJoin ? null : s.joined,
+      }
+    }),
+  proxyConnected: (info) => set({ proxyPath: info }),
+  joinResult: (result, channel, uid, elapsedMs) =>
+    set({ joined: result === 0 ? { channel, uid, elapsedMs } : null }),
+  setBusy: (busy) => set({ busy }),
+})

@@ -1,0 +1,71 @@
+import { ConnectionState } from '../../shared/engine'
+import type { PinholeApi } from '../../shared/ipc'
+import { IPC_EVENTS, type IpcEventName, type IpcEvents } from '../../shared/ipcChannels'
+import { noticeFromInfo } from '../logic/notices'
+import type { AppStore } from './store'
+
+/** What an engine event makes happen outside the store (media, settings refresh): the controller's part. */
+export interface EventEffects {
+  keyFrameRequested(): void
+  connectionStateChanged(state: ConnectionState): void
+  /** A remote user left: their decoders and playback can go. */
+  userLeft(uid: number): void
+}
+
+type Handlers = { [E in IpcEventName]: (...args: IpcEvents[E]) => void }
+
+/** One handler per event of the contract: a new event in the map fails to compile here until handled. */
+export function engineEventHandlers(store: AppStore, effects: EventEffects, now: () => number): Handlers {
+  const s = store.getState
+  return {
+    connectionStateChanged: (state, reason) => {
+      s().stateChanged(state, reason, now())
+      if (state === ConnectionState.Disconnected || state === ConnectionState.Failed) s().clearCall()
+      effects.connectionStateChanged(state)
+    },
+    proxyConnected: (info) => s().proxyConnected(info),
+    joinChannel: (result, channel, uid, elapsedMs) => s().joinResult(result, channel, uid, elapsedMs),
+    rejoinChannel: (result, channel, uid) => {
+      if (result === 0) s().joinResult(result, channel, uid, s().joined?.elapsedMs ?? 0)
+    },
+    leaveChannel: () => s().clearCall(),
+    userJoined: (uid) => s().userJoined(uid),
+    userLeft: (uid) => {
+      s().userLeft(uid)
+      effects.userLeft(uid)
+    },
+    userAudioStart: (uid) => s().userTrack(uid, 'audio', true),
+    userAudioStop: (uid) => s().userTrack(uid, 'audio', false),
+    userVideoStart: (uid) => s().userTrack(uid, 'video', true),
+    userVideoStop: (uid) => s().userTrack(uid, 'video', false),
+    keyFrameRequested: () => effects.keyFrameRequested(),
+    rtcStats: (stats) => s().setStats(stats),
+    networkQuality: (uid, tx, rx) => {
+      if (uid === s().joined?.uid || s().joined === null) s().setQuality(tx, rx)
+    },
+    regionProbe: (result) => s().addProbe(result),
+    error: (info) => s().addNotice(noticeFromInfo(info, 'Engine'), now()),
+    warning: (info) => s().addNotice(noticeFromInfo(info, 'Engine', 'warning'), now()),
+  }
+}
+
+/** Subscribes the store to every event of the bridge; returns the unsubscribe. */
+export function bindEngineEvents(
+  bridge: Pick<PinholeApi, 'on'>,
+  store: AppStore,
+  effects: EventEffects,
+  now: () => number = Date.now,
+): () => void {
+  const handlers = engineEventHandlers(store, effects, now)
+  const offs = IPC_EVENTS.map((name) => subscribe(bridge, name, handlers))
+  return () => offs.forEach((off) => off())
+}
+
+function subscribe<E extends IpcEventName>(
+  bridge: Pick<PinholeApi, 'on'>,
+  name: E,
+  handlers: Handlers,
+): () => void {
+  const handler = handlers[name] as (...args: IpcEvents[E]) => void
+  return bridge.on(name, (...args) => handler(...args))
+}

@@ -1,0 +1,175 @@
+import { describe, expect, it, vi } from 'vitest'
+import type { ProxyConnectedInfo, RtcStats } from '../../shared/engine'
+import { ErrorCode, errorMessage } from '../../shared/errors'
+import type { AppSettings } from '../../shared/ipc'
+import { TIMELINE_LIMIT } from './connectionSlice'
+import { engineEventHandlers } from './engineEvents'
+import { NOTICE_LIMIT } from './noticesSlice'
+import { createAppStore } from './store'
+
+const proxy: ProxyConnectedInfo = {
+  type: 1,
+  regionId: 'local',
+  proxyAddress: '127.0.0.1:3478',
+  transport: 'udp',
+  elapsedMs: 12,
+  attempts: [],
+}
+
+function setup() {
+  const store = createAppStore()
+  const effects = { keyFrameRequested: vi.fn(), connectionStateChanged: vi.fn(), userLeft: vi.fn() }
+  let clock = 1000
+  const events = engineEventHandlers(store, effects, () => clock++)
+  return { store, effects, events, s: store.getState }
+}
+
+describe('store fed by engine events', () => {
+  it('starts Disconnected with nothing in it, and each store is fresh', () => {
+    const a = createAppStore()
+    a.getState().userJoined(5)
+    const b = createAppStore().getState()
+    expect(b).toMatchObject({
+      connectionState: 1,
+      connectionReason: null,
+      timeline: [],
+      remotes: {},
+      settings: null,
+    })
+  })
+
+  it('records every transition with its time, the proxy path and the joined uid', () => {
+    const { events, s, effects } = setup()
+    events.connectionStateChanged(2, 5)
+    events.proxyConnected(proxy)
+    events.connectionStateChanged(2, 13)
+    events.connectionStateChanged(3, 6)
+    events.joinChannel(0, 'room', 7, 150)
+    expect(s().timeline).toEqual([
+      { atMs: 1000, state: 2, reason: 5 },
+      { atMs: 1001, state: 2, reason: 13 },
+      { atMs: 1002, state: 3, reason: 6 },
+    ])
+    expect(s()).toMatchObject({ connectionState: 3, connectionReason: 6, proxyPath: proxy })
+    expect(s().joined).toEqual({ channel: 'room', uid: 7, elapsedMs: 150 })
+    expect(effects.connectionStateChanged).toHaveBeenLastCalledWith(3)
+  })
+
+  it('a new join forgets the previous proxy path; Disconnected forgets the call', () => {
+    const { events, s } = setup()
+    events.proxyConnected(proxy)
+    events.joinChannel(0, 'room', 7, 150)
+    events.userJoined(9)
+    events.connectionStateChanged(1, 1)
+    expect(s()).toMatchObject({ joined: null, remotes: {}, proxyPath: proxy })
+    events.connectionStateChanged(2, 5)
+    expect(s().proxyPath).toBeNull()
+  })
+
+  it('keeps the most recent transitions only', () => {
+    const { events, s } = setup()
+    for (let i = 0; i < TIMELINE_LIMIT + 5; i++) events.connectionStateChanged(2, 5)
+    expect(s().timeline).toHaveLength(TIMELINE_LIMIT)
+  })
+
+  it('tracks remote users and their tracks, including a track event before userJoined', () => {
+    const { events, s } = setup()
+    events.userJoined(5)
+    events.userVideoStart(5)
+    events.userAudioStart(6)
+    expect(s().remotes).toEqual({
+      5: { uid: 5, audio: false, video: true },
+      6: { uid: 6, audio: true, video: false },
+    })
+    events.userVideoStop(5)
+    events.userLeft(6, 1)
+    expect(s().remotes).toEqual({ 5: { uid: 5, audio: false, video: false } })
+  })
+
+  it('Failed clears the call too', () => {
+    const { events, s } = setup()
+    events.userJoined(5)
+    events.rtcStats({
+      transport: 'udp',
+      txKbps: 1,
+      rxKbps: 1,
+      txPacketLoss: 0,
+      rxPacketLoss: 0,
+      durationSeconds: 1,
+    })
+    events.connectionStateChanged(5, 11)
+    expect(s()).toMatchObject({ remotes: {}, stats: null })
+  })
+
+  it('keeps stats, quality of the local uid, region probes', () => {
+    const { events, s } = setup()
+    const stats: RtcStats = {
+      transport: 'tls',
+      proxyAddress: '127.0.0.1:443',
+      rttMs: 20,
+      txKbps: 700,
+      rxKbps: 650,
+      txPacketLoss: 0,
+      rxPacketLoss: 0.01,
+      durationSeconds: 4,
+    }
+    events.joinChannel(0, 'room', 7, 100)
+    events.rtcStats(stats)
+    events.networkQuality(7, 1, 2)
+    events.networkQuality(8, 5, 5)
+    events.regionProbe({ regionId: 'sh', reachable: true, rttMs: 9, checks: [] })
+    expect(s()).toMatchObject({ stats, quality: { tx: 1, rx: 2 } })
+    expect(s().probes['sh']?.rttMs).toBe(9)
+  })
+
+  it('turns error and warning events into notices with the table sentence', () => {
+    const { events, s } = setup()
+    events.error({ code: ErrorCode.ProxyTlsUnreachable, message: 'm', detail: '10.0.0.1:443' })
+    events.warning({ code: ErrorCode.SignalingLost, message: 'm' })
+    expect(s().notices.map((n) => [n.severity, n.code, n.sentence, n.detail])).toEqual([
+      ['error', 30122, errorMessage(ErrorCode.ProxyTlsUnreachable), '10.0.0.1:443'],
+      ['warning', 30201, errorMessage(ErrorCode.SignalingLost), undefined],
+    ])
+  })
+
+  it('keeps the last notices; dismiss removes one', () => {
+    const { events, s } = setup()
+    for (let i = 0; i < NOTICE_LIMIT + 3; i++) events.error({ code: ErrorCode.Internal, message: 'm' })
+    expect(s().notices).toHaveLength(NOTICE_LIMIT)
+    const first = s().notices[0]!
+    s().dismissNotice(first.id)
+    expect(s().notices.some((n) => n.id === first.id)).toBe(false)
+  })
+
+  it('passes key frame requests to the media side', () => {
+    const { events, effects } = setup()
+    events.keyFrameRequested()
+    expect(effects.keyFrameRequested).toHaveBeenCalledOnce()
+  })
+
+  it('a typed field clears a problem about that field only', () => {
+    const { s } = setup()
+    s().setFormProblem({ field: 'uid', sentence: 'no' })
+    s().setField('channel', 'x')
+    expect(s().formProblem).not.toBeNull()
+    s().setField('uid', '5')
+    expect(s().formProblem).toBeNull()
+  })
+
+  it('holds settings as the host gives them', () => {
+    const { s } = setup()
+    const settings: AppSettings = {
+      cloudProxy: 2,
+      activeCloudProxy: 1,
+      region: 'auto',
+      regions: [],
+      connectionState: 3,
+      channel: 'c',
+      uid: 3,
+      embedded: true,
+      locked: ['cloudProxy'],
+    }
+    s().setSettings(settings)
+    expect(s().settings).toBe(settings)
+  })
+})

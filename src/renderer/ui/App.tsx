@@ -1,0 +1,78 @@
+import { CallView } from './CallView'
+import { ConnectionPanel } from './ConnectionPanel'
+import { useApp } from './context'
+import { JoinForm } from './JoinForm'
+import { NetworkCheckView } from './NetworkCheckView'
+import { Notices } from './Notices'
+import { ProxyModeToggle } from './ProxyModeToggle'
+import { RegionList } from './RegionList'
+import { StatsPanel } from './StatsPanel'
+
+function PolicyNotice(): React.JSX.Element | null {
+  const notice = useApp((s) => s.settings?.policyNotice)
+  return notice ? (
+    <p className="policy" data-testid="policy-notice">
+      {notice}
+    </p>
+  ) : null
+}
+
+/** Call / Network check: both stay mounted (a call's canvases keep drawing behind the check). */
+function ViewTabs(): React.JSX.Element {
+  const view = useApp((s) => s.view)
+  const setView = useApp((s) => s.setView)
+  const tabs = [
+    { id: 'call', label: 'Call' },
+    { id: 'network', label: 'Network check' },
+  ] as const
+  return (
+    <nav className="tabs" role="tablist" aria-label="Views">
+      {tabs.map((tab) => (
+        <button
+          key={tab.id}
+          type="button"
+          role="tab"
+          aria-selected={view === tab.id}
+          className={view === tab.id ? 'selected' : undefined}
+          data-testid={`view-${tab.id}`}
+          onClick={() => setView(tab.id)}
+        >
+          {tab.label}
+        </button>
+      ))}
+    </nav>
+  )
+}
+
+export function App(): React.JSX.Element {
+  const embedded = useApp((s) => s.settings?.embedded ?? false)
+  const view = useApp((s) => s.view)
+  return (
+    <div className="app">
+      <header className="topbar">
+        <h1>Pinhole</h1>
+        <ViewTabs />
+        {embedded ? <span className="badge">embedded local stack</span> : null}
+        <PolicyNotice />
+      </header>
+      <Notices />
+      <main className="layout" hidden={view !== 'call'}>
+        <aside className="column">
+          <JoinForm />
+          <ProxyModeToggle />
+          <RegionList />
+        </aside>
+        <div className="column wide">
+          <CallView />
+          <div className="row">
+            <ConnectionPanel />
+            <StatsPanel />
+          </div>
+        </div>
+      </main>
+      <div className="network-view" hidden={view !== 'network'}>
+        <NetworkCheckView />
+      </div>
+    </div>
+  )
+}

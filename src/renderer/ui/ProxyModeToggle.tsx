@@ -1,0 +1,43 @@
+import { PROXY_MODES, proxyModeLabel } from '../logic/words'
+import { useApp, useController } from './context'
+import { LockBadge } from './LockBadge'
+
+/** None / UDP / TCP (TLS 443) / Auto; "applies at next join" when changed in a call; locked by policy. */
+export function ProxyModeToggle(): React.JSX.Element {
+  const mode = useApp((s) => s.settings?.cloudProxy ?? null)
+  const active = useApp((s) => s.settings?.activeCloudProxy ?? null)
+  const locked = useApp((s) => s.settings?.locked.includes('cloudProxy') ?? false)
+  const controller = useController()
+  const nextJoin = active !== null && mode !== null && active !== mode
+
+  return (
+    <section className="panel" aria-labelledby="proxy-title">
+      <h2 id="proxy-title">
+        Cloud proxy
+        {locked ? <LockBadge testId="proxy-locked" /> : null}
+      </h2>
+      <div className="segmented" role="radiogroup" aria-label="Proxy mode" data-testid="proxy-mode">
+        {PROXY_MODES.map((m) => (
+          <button
+            key={m.value}
+            type="button"
+            role="radio"
+            aria-checked={mode === m.value}
+            className={mode === m.value ? 'selected' : undefined}
+            data-testid={`proxy-mode-${m.value}`}
+            disabled={locked || mode === null}
+            title={m.hint}
+            onClick={() => void controller.setProxyMode(m.value)}
+          >
+            {m.label}
+          </button>
+        ))}
+      </div>
+      {nextJoin ? (
+        <p className="hint next-join" data-testid="proxy-next-join">
+          Applies at next join: this call stays on {proxyModeLabel(active)}.
+        </p>
+      ) : null}
+    </section>
+  )
+}

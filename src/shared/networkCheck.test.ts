@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest'
+import type { ProbeCheck } from './engine'
+import { ErrorCode } from './errors'
+import {
+  firewallRule,
+  networkCheckSummary,
+  splitTarget,
+  withRules,
+  type NetworkCheckRegion,
+  type RuleContext,
+} from './networkCheck'
+
+const HOST = '203.0.113.10'
+const check = (over: Partial<ProbeCheck>): ProbeCheck => ({
+  endpoint: 'udp',
+  check: 'UDP 3478',
+  target: `${HOST}:3478`,
+  status: 'reachable',
+  detail: 'STUN Binding answered',
+  ...over,
+})
+const direct: RuleContext = { proxyHost: HOST }
+const viaProxy: RuleContext = { proxyHost: HOST, httpProxy: '10.0.0.8:3128' }
+
+describe('firewallRule: the sentence IT acts on (the doctor’s wording)', () => {
+  it.each([
+    [
+      'blocked UDP 3478',
+      check({ status: 'blocked' }),
+      direct,
+      `allow UDP from desktops to ${HOST} port 3478`,
+    ],
+    [
+      'blocked UDP 7070',
+      check({ endpoint: 'udpAlt', check: 'UDP 7070', target: `${HOST}:7070`, status: 'blocked' }),
+      direct,
+      `allow UDP from desktops to ${HOST} port 7070`,
+    ],
+    [
+      'blocked TLS 443',
+      check({ endpoint: 'tls', check: 'TLS 443', target: `${HOST}:443`, status: 'blocked' }),
+      direct,
+      `allow TCP from desktops to ${HOST} port 443`,
+    ],
+    [
+      'blocked session API',
+      check({ endpoint: 'session', check: 'Session API', target: `${HOST}:443`, status: 'blocked' }),
+      direct,
+      `allow TCP from desktops to ${HOST} port 443`,
+    ],
+    [
+      'TLS inspection',
+      check({
+        endpoint: 'tls',
+        target: `${HOST}:443`,
+        status: 'error',
+        errorCode: ErrorCode.TlsFingerprintMismatch,
+      }),
+      direct,
+      `exempt ${HOST} port 443 from TLS inspection`,
+    ],
+    [
+      'HTTP proxy unreachable',
+      check({
+        endpoint: 'tls',
+        target: `${HOST}:443`,
+        status: 'error',
+        errorCode: ErrorCode.HttpProxyUnreachable,
+      }),
+      viaProxy,
+      'allow TCP from desktops to 10.0.0.8 port 3128 (the corporate HTTP proxy)',
+    ],
+    [
+      'CONNECT refused',
+      check({
+        endpoint: 'session',
+        target: `${HOST}:443`,
+        status: 'error',
+        errorCode: ErrorCode.HttpProxyConnectRefused,
+      }),
+      viaProxy,
+      `allow HTTP CONNECT through the corporate proxy 10.0.0.8:3128 to ${HOST} port 443`,
+    ],
+    [
+      'proxy cannot reach the Pinhole proxy',
+      check({
+        endpoint: 'tls',
+        target: `${HOST}:443`,
+        status: 'blocked',
+        errorCode: ErrorCode.ProxyTlsUnreachable,
+      }),
+      viaProxy,
+      `allow TCP from the corporate HTTP proxy 10.0.0.8:3128 to ${HOST} port 443`,
+    ],
+    [
+      'UDP goes direct even with an HTTP proxy',
+      check({ status: 'blocked', errorCode: ErrorCode.ProxyUdpUnreachable }),
+      viaProxy,
+      `allow UDP from desktops to ${HOST} port 3478`,
+    ],
+  ])('%s', (_name, row, context, rule) => {
+    expect(firewallRule(row, context)).toBe(rule)
+  })
+
+  it.each([
+    ['reachable', check({}), direct],
+    [
+      'proxy credentials refused (not a firewall matter)',
+      check({
+        endpoint: 'tls',
+        target: `${HOST}:443`,
+        status: 'error',
+        errorCode: ErrorCode.HttpProxyAuthRefused,
+      }),
+      viaProxy,
+    ],
+    [
+      'something else answers on 443',
+      check({
+        endpoint: 'session',
+        target: `${HOST}:443`,
+        status: 'error',
+        errorCode: ErrorCode.ProxySessionApiUnreachable,
+      }),
+      direct,
+    ],
+  ])('no rule: %s', (_name, row, context) => {
+    expect(firewallRule(row, context)).toBeUndefined()
+  })
+
+  it('splits host:port at the last colon', () => {
+    expect(splitTarget('10.99.2.2:7070')).toEqual({ host: '10.99.2.2', port: '7070' })
+    expect(splitTarget('2001:db8::1:443')).toEqual({ host: '2001:db8::1', port: '443' })
+  })
+
+  it('withRules replaces a rule the rows came with', () => {
+    const rows = withRules([{ ...check({ status: 'blocked' }), rule: 'old words' } as ProbeCheck], direct)
+    expect(rows[0]!.rule).toBe(`allow UDP from desktops to ${HOST} port 3478`)
+    expect(withRules([check({})], direct)[0]).not.toHaveProperty('rule')
+  })
+})
+
+describe('networkCheckSummary', () => {
+  const region = (id: string, rows: ProbeCheck[]): NetworkCheckRegion => ({
+    id,
+    name: `Region ${id}`,
+    proxyHost: HOST,
+    ok: rows.every((r) => r.status === 'reachable'),
+    rows: withRules(rows, direct),
+  })
+
+  it('says nothing needs changing when everything answers', () => {
+    expect(networkCheckSummary([region('a', [check({}), check({ endpoint: 'tls' })])])).toBe(
+      'All 2 whitelisted endpoints in 1 region answer from this computer: no firewall change is needed.',
+    )
+  })
+
+  it('names what is blocked and each rule once', () => {
+    const tls = {
+      endpoint: 'tls' as const,
+      check: 'TLS 443',
+      target: `${HOST}:443`,
+      status: 'blocked' as const,
+    }
+    const session = { ...tls, endpoint: 'session' as const, check: 'Session API' }
+    const text = networkCheckSummary([region('a', [check({}), check(tls), check(session)])])
+    expect(text).toBe(
+      `2 of 3 whitelisted endpoints in 1 region do not answer from this computer: TLS 443 of Region a ` +
+        `(${HOST}:443) blocked; Session API of Region a (${HOST}:443) blocked. Firewall rules to add: ` +
+        `allow TCP from desktops to ${HOST} port 443.`,
+    )
+  })
+
+  it('counts problems no rule fixes, and handles no region', () => {
+    const odd = check({
+      endpoint: 'session',
+      status: 'error',
+      errorCode: ErrorCode.ProxySessionApiUnreachable,
+    })
+    expect(networkCheckSummary([region('a', [odd])])).toMatch(
+      /^1 of 1 whitelisted endpoint in 1 region does not answer .* 1 problem no firewall rule fixes/,
+    )
+    expect(networkCheckSummary([])).toMatch(/No region is configured/)
+  })
+})
