@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto'
 import type { Logger } from 'pino'
 import { SIGNAL_PATH } from '../shared/proxySession'
 import type { ProxyServerConfig } from '../server/config'
+import type { NativeCounters } from './fastPath/addon'
 import type { ProxyMetrics } from './metrics'
 import { HttpError, createHttpApp, type Route } from './net/httpApp'
 import { createPort443Listener, type Port443Listener } from './net/port443'
@@ -24,6 +25,8 @@ export interface ProxyServerOptions {
   reusePort?: boolean
   /** A certificate loaded (or generated) once for all workers, so they present the same fingerprint. */
   cert?: CertMaterial
+  /** The TURN clock (tests move it to reach RFC lifetimes); Date.now by default. */
+  now?: () => number
 }
 
 /** The nonce key comes from the TURN secret: every worker (and a restarted proxy) accepts the same nonces. */
@@ -93,6 +96,8 @@ export class ProxyServer {
       logger,
       stats: metrics,
       onStreamClosed: (reason, transport) => metrics.malformed(transport, reason),
+      fastPath: p.fastPath,
+      now: options.now,
     })
 
     const started: { close(): Promise<void> }[] = [runtime]
@@ -157,6 +162,8 @@ export class ProxyServer {
       })
       ports.tcp = tcp.port
       metrics.onCollect(() => {
+        // The native fast path counts on its own; its deltas join the sink at each read.
+        runtime.flushFastPath()
         const streams = runtime.streamCount()
         metrics.setConnections('tcp', streams.tcp)
         metrics.setConnections('tls', streams.tls)
@@ -171,6 +178,16 @@ export class ProxyServer {
     }
   }
 
+  /** The path UDP relaying takes (docs/proxy.md §8): the native fast path or Node's dgram sockets. */
+  get fastPath(): 'native' | 'js' {
+    return this.runtime.fastPath
+  }
+
+  /** What the native fast path forwarded so far; undefined on the JS path. */
+  fastPathCounters(): NativeCounters | undefined {
+    return this.runtime.fastPathCounters()
+  }
+
   addresses(): { udp: number[]; tcp: number } {
     return { udp: [...this.udpPorts], tcp: this.tcp.port }
   }
@@ -180,6 +197,7 @@ export class ProxyServer {
       ok: !this.draining,
       details: {
         draining: this.draining,
+        fastPath: this.runtime.fastPath,
         allocations: this.runtime.core.allocationCount(),
         tcpConnections: this.tcp.connections(),
         signalConnections: this.signal.connections(),

@@ -1,11 +1,14 @@
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
+import { loadRelayAddon, type NativeCounters } from './fastPath/addon'
+import { NativeFastPath, type DatagramOut, type NativeListener, type RelayOut } from './fastPath/native'
+import { bindDgramRelay, bindNativeRelay } from './relaySockets'
 import type { TransportAddress } from './stun/attributes/address'
 import { TurnCore } from './turn/core'
 import { TcpFramer } from './turn/framing'
-import type { TurnStatsSink } from './turn/stats'
-import type { Action, ClientRef, TurnCoreOptions } from './turn/types'
+import { TurnStats, type TurnStatsSink } from './turn/stats'
+import type { Action, ClientRef, TurnCoreHooks, TurnCoreOptions } from './turn/types'
 
 /**
  * Socket buffers: relaying is bursty and a short event-loop pause must not overflow the kernel queue
@@ -15,11 +18,11 @@ import type { Action, ClientRef, TurnCoreOptions } from './turn/types'
 const LISTENER_BUFFER_BYTES = 4 * 1024 * 1024
 const RELAY_BUFFER_BYTES = 1024 * 1024
 
-/** A client reached over one of the UDP listeners. */
+/** A client reached over one of the UDP listeners (a dgram socket, or a native one on the fast path). */
 class UdpClient implements ClientRef {
   readonly transport = 'udp' as const
   constructor(
-    readonly socket: UdpSocket,
+    readonly socket: DatagramOut,
     readonly remote: TransportAddress,
     readonly localPort: number,
   ) {}
@@ -28,6 +31,9 @@ class UdpClient implements ClientRef {
     this.socket.send(data, this.remote.port, this.remote.address)
   }
 }
+
+/** `proxy.fastPath`: the native ChannelData fast path when built (auto), required (native), or off (js). */
+export type FastPathMode = 'auto' | 'native' | 'js'
 
 /** A client on a TCP or TLS connection (RFC 8656 §3.1 framing). */
 class StreamClient implements ClientRef {
@@ -63,6 +69,8 @@ export interface TurnRuntimeOptions {
   stats?: TurnStatsSink
   /** A stream we closed, and why (counted as malformed or slow input). */
   onStreamClosed?: (reason: StreamCloseReason, transport: 'tcp' | 'tls') => void
+  /** UDP relaying through the native addon (docs/proxy.md §8); default 'auto'. */
+  fastPath?: FastPathMode
   now?: () => number
 }
 
@@ -82,25 +90,60 @@ export type StreamCloseReason = 'invalid-frame' | 'oversized-frame' | 'idle' | '
  */
 export class TurnRuntime {
   readonly core: TurnCore<NodeClient>
+  /** The path UDP datagrams take: the native fast path or Node's dgram sockets. */
+  readonly fastPath: 'native' | 'js'
+  private readonly native: NativeFastPath | undefined
   private readonly listeners: UdpSocket[] = []
+  private readonly nativeListeners: NativeListener[] = []
   /** Per listener: client address → port → client, for clients that hold an allocation. */
-  private readonly udpClients = new Map<UdpSocket, Map<string, Map<number, UdpClient>>>()
-  private readonly relays = new Map<number, { socket: UdpSocket | undefined; client: NodeClient }>()
+  private readonly udpClients = new Map<DatagramOut, Map<string, Map<number, UdpClient>>>()
+  private readonly relays = new Map<number, { socket: RelayOut | undefined; client: NodeClient }>()
   private readonly streams = new Set<StreamClient>()
   private readonly timer: NodeJS.Timeout
   private readonly now: () => number
   private closed = false
 
   constructor(private readonly options: TurnRuntimeOptions) {
-    this.core = new TurnCore<NodeClient>(options.core, options.stats)
     this.now = options.now ?? Date.now
+    // One sink for both paths: the native engine's counters are added to the core's.
+    const stats = options.stats ?? new TurnStats()
+    this.native = startFastPath(options, stats)
+    this.fastPath = this.native ? 'native' : 'js'
+    this.core = new TurnCore<NodeClient>(
+      options.core,
+      stats,
+      this.native ? this.nativeHooks(this.native) : {},
+    )
     // One timer for everything: allocation lifetimes, and stream clients that stall or idle.
     this.timer = setInterval(() => this.tick(), Math.min(1000, options.frameStallMs))
     this.timer.unref()
   }
 
+  private nativeHooks(native: NativeFastPath): TurnCoreHooks<NodeClient> {
+    const isNative = (client: NodeClient): boolean =>
+      client instanceof UdpClient && this.nativeListeners.includes(client.socket as NativeListener)
+    return {
+      bucketFor: (id, client, bytesPerSecond) =>
+        isNative(client) ? native.allocate(id, bytesPerSecond) : undefined,
+      channelBound: (id, channel, now) =>
+        native.channelBound(id, channel.number, channel.peer, channel.expiresAt - now),
+      channelExpired: (id, channel) => native.channelExpired(id, channel.number),
+    }
+  }
+
+  /** What the native fast path relayed so far (undefined on the JS path). */
+  fastPathCounters(): NativeCounters | undefined {
+    return this.native?.counters()
+  }
+
+  /** Adds the fast path's counters to the stats sink now (the tick does it every second). */
+  flushFastPath(): void {
+    this.native?.flushCounters()
+  }
+
   /** Binds one UDP STUN/TURN listener; resolves with the bound port (useful with port 0). */
   async listenUdp(host: string, port: number, reusePort = false): Promise<number> {
+    if (this.native) return this.listenNative(this.native, host, port, reusePort)
     const socket = createSocket({
       type: host.includes(':') ? 'udp6' : 'udp4',
       reuseAddr: false,
@@ -133,6 +176,29 @@ export class TurnRuntime {
     })
     this.listeners.push(socket)
     return localPort
+  }
+
+  private listenNative(native: NativeFastPath, host: string, port: number, reusePort: boolean): number {
+    const clients = new Map<string, Map<number, UdpClient>>()
+    const listener = native.listen(
+      host,
+      port,
+      reusePort,
+      LISTENER_BUFFER_BYTES,
+      (data, address, remotePort) => {
+        const client =
+          clients.get(address)?.get(remotePort) ??
+          new UdpClient(
+            listener,
+            { family: address.includes(':') ? 6 : 4, address, port: remotePort },
+            listener.port,
+          )
+        this.run(this.core.clientData(client, data, this.now()))
+      },
+    )
+    this.udpClients.set(listener, clients)
+    this.nativeListeners.push(listener)
+    return listener.port
   }
 
   /** Takes over a TCP/TLS connection whose bytes are TURN (RFC 8656 §3.1), from its first byte. */
@@ -184,6 +250,7 @@ export class TurnRuntime {
   private tick(): void {
     const now = this.now()
     this.run(this.core.handle({ type: 'tick' }, now))
+    this.native?.flushCounters()
     for (const client of this.streams) {
       const since = client.framer.pendingSince()
       if (since !== undefined && now - since > this.options.frameStallMs) this.closeStream(client, 'stalled')
@@ -227,7 +294,19 @@ export class TurnRuntime {
       clients?.set(client.remote.address, byPort)
     }
     this.relays.set(allocationId, { socket: undefined, client })
-    void this.bindRelay(evenPort).then(
+    const onPeer = (data: Buffer, address: string, port: number): void => {
+      const from: TransportAddress = { family: address.includes(':') ? 6 : 4, address, port }
+      this.run(this.core.peerData(allocationId, from, data, this.now()))
+    }
+    const native = this.native
+    const where = { ...this.options.relay, bufferBytes: RELAY_BUFFER_BYTES, evenPort }
+    const bound =
+      native?.owns(allocationId) && client instanceof UdpClient
+        ? bindNativeRelay(native, where, allocationId, client.socket as NativeListener, client.remote, onPeer)
+        : bindDgramRelay(where, onPeer, (err) =>
+            this.options.logger.debug({ err, allocationId }, 'relay socket error'),
+          )
+    void bound.then(
       (socket) => {
         const entry = this.relays.get(allocationId)
         if (!entry || this.closed) {
@@ -235,61 +314,24 @@ export class TurnRuntime {
           return
         }
         entry.socket = socket
-        socket.on('message', (data: Buffer, rinfo: RemoteInfo) => {
-          const from: TransportAddress = {
-            family: rinfo.family === 'IPv6' ? 6 : 4,
-            address: rinfo.address,
-            port: rinfo.port,
-          }
-          this.run(this.core.peerData(allocationId, from, data, this.now()))
-        })
-        socket.on('error', (err) => this.options.logger.debug({ err, allocationId }, 'relay socket error'))
-        const relay: TransportAddress = {
-          family: 4,
-          address: this.options.relay.address,
-          port: socket.address().port,
-        }
+        const relay: TransportAddress = { family: 4, address: this.options.relay.address, port: socket.port }
         this.run(this.core.handle({ type: 'relayOpened', allocationId, relay }, this.now()))
       },
       (err: unknown) => {
+        // Closed meanwhile (the allocation ended before its socket was bound): nothing to answer.
+        if (!this.relays.has(allocationId) || this.closed) return
         this.options.logger.warn({ err, allocationId }, 'no relay port available')
+        // The core answers 508 and forgets the allocation without a closeRelay: forget it here too.
+        this.closeRelay(allocationId)
         this.run(this.core.handle({ type: 'relayFailed', allocationId, reason: String(err) }, this.now()))
       },
     )
   }
 
-  /** Binds a relay socket on a random port of the range (an even one when asked, RFC 8656 §14.6). */
-  private async bindRelay(evenPort: boolean): Promise<UdpSocket> {
-    const [min, max] = this.options.relay.portRange
-    let lastError: unknown
-    for (let attempt = 0; attempt < 32; attempt++) {
-      let port = min + Math.floor(Math.random() * (max - min + 1))
-      if (evenPort && port % 2 === 1) port = port - 1 >= min ? port - 1 : port + 1
-      if (port > max) continue
-      const socket = createSocket({
-        type: 'udp4',
-        recvBufferSize: RELAY_BUFFER_BYTES,
-        sendBufferSize: RELAY_BUFFER_BYTES,
-      })
-      try {
-        await new Promise<void>((resolve, reject) => {
-          socket.once('error', reject)
-          socket.bind({ port, address: this.options.relay.listenHost, exclusive: true }, () => {
-            socket.off('error', reject)
-            resolve()
-          })
-        })
-        return socket
-      } catch (err) {
-        lastError = err
-        socket.close()
-      }
-    }
-    throw lastError instanceof Error ? lastError : new Error('no free relay port')
-  }
-
   private closeRelay(allocationId: number): void {
     const entry = this.relays.get(allocationId)
+    // The native mirror goes even when the relay never opened (a failed or pending bind).
+    this.native?.free(allocationId)
     if (!entry) return
     this.relays.delete(allocationId)
     entry.socket?.close()
@@ -309,8 +351,26 @@ export class TurnRuntime {
     clearInterval(this.timer)
     for (const stream of this.streams) stream.stream.destroy()
     for (const id of [...this.relays.keys()]) this.closeRelay(id)
+    for (const listener of this.nativeListeners) this.native?.closeListener(listener)
+    this.native?.close()
     await Promise.all(this.listeners.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
   }
+}
+
+/** Picks the UDP path from `options.fastPath` and says which one it took. */
+function startFastPath(options: TurnRuntimeOptions, stats: TurnStatsSink): NativeFastPath | undefined {
+  const mode = options.fastPath ?? 'auto'
+  let native: NativeFastPath | undefined
+  if (mode !== 'js') {
+    const addon = loadRelayAddon()
+    if (addon.ok) native = new NativeFastPath(addon.create, stats)
+    else if (mode === 'native')
+      throw new Error(`proxy.fastPath is 'native' but the native relay is unavailable: ${addon.reason}`)
+    else
+      options.logger.warn({ reason: addon.reason }, 'native fast path unavailable: UDP relays on the JS path')
+  }
+  options.logger.info({ fastPath: native ? 'native' : 'js', requested: mode }, 'TURN UDP relay path')
+  return native
 }
 
 /**

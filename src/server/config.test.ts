@@ -243,6 +243,20 @@ describe('parseConfig', () => {
   })
 })
 
+describe('parseConfig: proxy.fastPath', () => {
+  it('defaults to auto: the native fast path when it is built (docs/proxy.md §8)', () => {
+    expect(parseConfig(minimal()).proxy!.fastPath).toBe('auto')
+  })
+
+  it.each(['auto', 'native', 'js'] as const)('accepts %s', (mode) => {
+    expect(parseConfig(with_('proxy.fastPath', mode)).proxy!.fastPath).toBe(mode)
+  })
+
+  it('refuses anything else, naming the field', () => {
+    expect(() => parseConfig(with_('proxy.fastPath', 'fast'))).toThrow(/proxy\.fastPath/)
+  })
+})
+
 describe('parseConfig: what runs (proxy optional, sfu off by default)', () => {
   const apps = minimal().apps
   const proxy = minimal().proxy!

@@ -148,6 +148,8 @@ const L = D.proxy.limits
 const proxySchema = z.strictObject({
   enabled: z.boolean().default(D.proxy.enabled),
   workers: intIn(1, 64).default(D.proxy.workers),
+  // UDP relaying through the native ChannelData fast path (docs/proxy.md §8): when built, always, never.
+  fastPath: z.enum(['auto', 'native', 'js']).default('auto'),
   region: z.string().min(1).max(64).default(D.proxy.region),
   publicAddress: advertisedHost,
   listenHost: host.default(D.proxy.listenHost),

@@ -47,11 +47,12 @@ export class TestTurnClient {
     host: string,
     port: number,
     credentials: { username: string; password: string },
-    tlsOptions: { ca?: string; alpn?: string[] } = {},
+    tlsOptions: { ca?: string; alpn?: string[]; udpBindHost?: string } = {},
   ): Promise<TestTurnClient> {
     if (transport === 'udp') {
-      const socket: UdpSocket = createSocket('udp4')
-      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
+      const bindHost = tlsOptions.udpBindHost ?? '127.0.0.1'
+      const socket: UdpSocket = createSocket(bindHost.includes(':') ? 'udp6' : 'udp4')
+      await new Promise<void>((resolve) => socket.bind(0, bindHost, resolve))
       const client = new TestTurnClient(
         'udp',
         (data) => socket.send(data, port, host),

@@ -1,6 +1,6 @@
 import type { TransportAddress } from '../stun/attributes/address'
 import { TokenBucket } from './rateLimit'
-import type { ClientRef } from './types'
+import type { BandwidthBucket, ClientRef } from './types'
 
 export interface Channel {
   number: number
@@ -21,7 +21,7 @@ export class Allocation<C extends ClientRef> {
   readonly permissions = new Map<string, number>()
   readonly channels = new Map<number, Channel>()
   readonly channelByPeer = new Map<string, Channel>()
-  readonly bucket: TokenBucket | undefined
+  readonly bucket: BandwidthBucket | undefined
   /** The Allocate transaction and its success answer, replayed on retransmission (RFC 8656 §7.2). */
   allocateTransactionId: Buffer
   allocateResponse: Buffer | undefined
@@ -37,13 +37,15 @@ export class Allocation<C extends ClientRef> {
     lifetimeMs: number,
     now: number,
     bandwidthBytesPerSecond: number,
+    bucket?: BandwidthBucket,
   ) {
     this.expiresAt = now + lifetimeMs
     this.allocateTransactionId = Buffer.from(transactionId)
     this.bucket =
-      bandwidthBytesPerSecond > 0
+      bucket ??
+      (bandwidthBytesPerSecond > 0
         ? new TokenBucket(bandwidthBytesPerSecond, bandwidthBytesPerSecond)
-        : undefined
+        : undefined)
   }
 
   hasPermission(ip: string, now: number): boolean {
@@ -71,12 +73,13 @@ export class Allocation<C extends ClientRef> {
   }
 
   /** Drops expired permissions and channels; RFC 8656 §12: an expired channel number is free again. */
-  expire(now: number): void {
+  expire(now: number, onChannelExpired?: (channel: Channel) => void): void {
     for (const [ip, expiry] of this.permissions) if (expiry <= now) this.permissions.delete(ip)
     for (const [number, channel] of this.channels) {
       if (channel.expiresAt <= now) {
         this.channels.delete(number)
         this.channelByPeer.delete(channel.peerKey)
+        onChannelExpired?.(channel)
       }
     }
   }

@@ -20,6 +20,7 @@ import {
   type ClientTransport,
   type IgnoreReason,
   type Input,
+  type TurnCoreHooks,
   type TurnCoreOptions,
 } from './types'
 
@@ -49,6 +50,7 @@ export class TurnCore<C extends ClientRef> {
   constructor(
     private readonly options: TurnCoreOptions,
     stats: TurnStatsSink = new TurnStats(),
+    private readonly hooks: TurnCoreHooks<C> = {},
   ) {
     this.stats = stats
     this.auth = new Authenticator(options)
@@ -228,7 +230,9 @@ export class TurnCore<C extends ClientRef> {
       case Method.CreatePermission:
         return createPermission(allocation, message, now, checkPeers, answer)
       case Method.ChannelBind:
-        return channelBind(allocation, message, now, checkPeers, answer)
+        return channelBind(allocation, message, now, checkPeers, answer, (channel) =>
+          this.hooks.channelBound?.(allocation.id, channel, now),
+        )
       default:
         return answer.fail(ErrorCode.BadRequest)
     }
@@ -262,8 +266,9 @@ export class TurnCore<C extends ClientRef> {
     if (this.byId.size >= this.options.totalQuota) return fail(ErrorCode.InsufficientCapacity, [], signer)
 
     const lifetime = this.lifetimeSeconds(getAttr(message, 'LIFETIME'))
+    const id = this.nextId++
     const allocation = new Allocation<C>(
-      this.nextId++,
+      id,
       client,
       authed.username,
       authed.uid,
@@ -273,6 +278,7 @@ export class TurnCore<C extends ClientRef> {
       lifetime * 1000,
       now,
       this.options.bandwidthBytesPerSecond,
+      this.hooks.bucketFor?.(id, client, this.options.bandwidthBytesPerSecond),
     )
     this.byClient.set(client, allocation)
     this.byId.set(allocation.id, allocation)
@@ -411,7 +417,7 @@ export class TurnCore<C extends ClientRef> {
     const actions: Actions<C> = []
     for (const allocation of this.byId.values()) {
       if (allocation.expiresAt <= now) actions.push(...this.remove(allocation))
-      else allocation.expire(now)
+      else allocation.expire(now, (channel) => this.hooks.channelExpired?.(allocation.id, channel))
     }
     return actions
   }

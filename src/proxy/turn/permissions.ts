@@ -1,7 +1,7 @@
 import type { TransportAddress } from '../stun/attributes/address'
 import { CHANNEL_MAX, CHANNEL_MIN, ErrorCode, TRANSPORT_UDP } from '../stun/constants'
 import { getAllAttrs, getAttr, type Attribute, type DecodedMessage } from '../stun/message'
-import { peerKeyOf, type Allocation } from './allocation'
+import { peerKeyOf, type Allocation, type Channel } from './allocation'
 import { CHANNEL_LIFETIME_MS, PERMISSION_LIFETIME_MS, type Action, type ClientRef } from './types'
 
 /** How a handler answers an authenticated request: signed success or signed error. */
@@ -57,6 +57,7 @@ export function channelBind<C extends ClientRef>(
   now: number,
   check: PeerCheck,
   answer: Answer<C>,
+  onBound?: (channel: Channel) => void,
 ): Action<C>[] {
   const number = getAttr(message, 'CHANNEL_NUMBER')
   const peer = getAttr(message, 'XOR_PEER_ADDRESS')
@@ -77,5 +78,6 @@ export function channelBind<C extends ClientRef>(
   allocation.channels.set(number, channel)
   allocation.channelByPeer.set(key, channel)
   allocation.permissions.set(peer.address, now + PERMISSION_LIFETIME_MS)
+  onBound?.(channel)
   return answer.ok([])
 }

@@ -1,4 +1,5 @@
 import type { TransportAddress } from '../stun/attributes/address'
+import type { Channel } from './allocation'
 
 export type ClientTransport = 'udp' | 'tcp' | 'tls'
 
@@ -24,6 +25,8 @@ export type IgnoreReason =
   | 'bandwidth'
   | 'unknown-attribute-indication'
   | 'relay-pending'
+  /** The kernel refused a datagram the native fast path forwarded (socket buffer full). */
+  | 'send-failed'
   | 'unknown-method'
 
 export type Input<C extends ClientRef> =
@@ -62,6 +65,24 @@ export interface TurnCoreOptions {
   nonceSecret?: Buffer
   /** Decides which peer addresses may be relayed to (DESIGN.md §6). */
   peerPolicy: (ip: string) => { ok: true } | { ok: false; reason: string }
+}
+
+/** What the core charges relayed bytes to (TokenBucket, or the native fast path's bucket). */
+export interface BandwidthBucket {
+  take(now: number, bytes: number): boolean
+}
+
+/**
+ * Optional observers of the core's state, for an I/O layer that mirrors part of it (the native ChannelData
+ * fast path, src/proxy/fastPath). The core stays the source of truth; hooks only hear of changes.
+ */
+export interface TurnCoreHooks<C extends ClientRef> {
+  /** A new allocation's bandwidth bucket; the default is a TokenBucket of `bytesPerSecond`. */
+  bucketFor?(allocationId: number, client: C, bytesPerSecond: number): BandwidthBucket | undefined
+  /** ChannelBind bound or refreshed `channel` until `channel.expiresAt` (RFC 8656 §12). */
+  channelBound?(allocationId: number, channel: Channel, now: number): void
+  /** The tick found `channel` expired and freed its number. */
+  channelExpired?(allocationId: number, channel: Channel): void
 }
 
 /** RFC 8656 §9: permission lifetime; §12: channel binding lifetime. */

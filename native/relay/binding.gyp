@@ -1,0 +1,14 @@
+{
+  "targets": [
+    {
+      "target_name": "pinhole_relay",
+      "sources": ["src/addon.cc", "src/relay.cc"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["-O2", "-std=c++17", "-Wall", "-Wextra", "-fno-exceptions"],
+      "cflags_cc!": ["-fno-rtti"],
+      "conditions": [
+        ["OS!='linux'", {"defines": ["PINHOLE_NO_MMSG"]}]
+      ]
+    }
+  ]
+}
