@@ -7,7 +7,8 @@ import { delimiter, join } from 'node:path'
 export type SystemTool =
   'turnserver' | 'turnutils_uclient' | 'turnutils_peer' | 'chromium' | 'ffmpeg' | 'tinyproxy'
 
-export const INSTALL_LINE = 'apt-get install -y chromium coturn nftables iproute2 ffmpeg tinyproxy g++ make python3'
+export const INSTALL_LINE =
+  'apt-get install -y chromium coturn nftables iproute2 ffmpeg tinyproxy g++ make python3'
 
 export class MissingToolError extends Error {
   readonly code = 'missing_tool'
