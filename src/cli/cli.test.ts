@@ -7,7 +7,9 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TEST_APP } from '../proxy/testing/proxyConfig'
 import type { ConnectCall } from '../engine/engine'
+import { startConnectProxy } from '../engine/testing/connectProxy'
 import {
+  closedTcpPort,
   closedUdpPort,
   silentTcp,
   silentUdp,
@@ -141,6 +143,44 @@ describe('pinhole doctor against a loopback proxy', () => {
       ['Session API', 'reachable', undefined],
     ])
   })
+
+  it.each([
+    [
+      'refuses CONNECT',
+      async () => {
+        const refusing = await startConnectProxy({ refuse: () => 403 })
+        return { port: refusing.port, close: () => refusing.close() }
+      },
+      (proxy: string) =>
+        `allow HTTP CONNECT through the corporate proxy ${proxy} to 127.0.0.1 port ${fixture.region.ports.tcp}`,
+    ],
+    [
+      'does not answer',
+      async () => ({ port: await closedTcpPort(), close: async () => {} }),
+      (proxy: string) =>
+        `allow TCP from desktops to 127.0.0.1 port ${proxy.split(':')[1]} (the corporate HTTP proxy)`,
+    ],
+  ])(
+    '--http-proxy: a corporate proxy that %s gets the app’s rule, UDP goes direct',
+    async (_, start, rule) => {
+      const proxy = await start()
+      try {
+        const address = `127.0.0.1:${proxy.port}`
+        const r = await run(['doctor', ...regionFlags(), '--http-proxy', `http://${address}`])
+        expect(r.code, r.stdout).toBe(ExitCode.Blocked)
+        expect(r.stdout).toMatch(new RegExp(`^UDP ${fixture.region.ports.udp[0]} .* reachable`, 'm'))
+        expect(r.stdout).toMatch(
+          new RegExp(
+            `^TLS ${fixture.region.ports.tcp} via HTTP proxy ${address.replaceAll('.', '\\.')} `,
+            'm',
+          ),
+        )
+        expect(r.stdout).toContain(`Firewall rules to add:\n  ${rule(address)}`)
+      } finally {
+        await proxy.close()
+      }
+    },
+  )
 
   it('exits 2 on a usage error, saying what is wrong', async () => {
     const r = await run(['doctor', '--proxy', '127.0.0.1', '--udp-ports', '1'])

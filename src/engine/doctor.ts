@@ -1,16 +1,17 @@
-import type { ProbeCheck, Region } from '../shared/engine'
-import { ErrorCode } from '../shared/errors'
+import type { Region } from '../shared/engine'
+import { withRules, type NetworkCheckRow } from '../shared/networkCheck'
+import { describeHttpProxy } from './httpProxy'
 import { probeSessionApi, probeTls, probeUdp, type ProbeOptions } from './probe'
 
 /**
  * `pinhole doctor`: checks each whitelisted endpoint of a region from this desktop and, for each one that
- * is blocked, names the exact firewall rule IT has to add.
+ * a firewall change fixes, names the exact rule IT has to add. The rules are `firewallRule()`'s
+ * (src/shared/networkCheck.ts), the app's "Network check" words, including the corporate HTTP proxy's
+ * when the checks go through one.
  */
 
-export interface DoctorRow extends ProbeCheck {
-  /** The rule that fixes a blocked or intercepted endpoint, in words IT can act on. */
-  rule?: string
-}
+/** One checked endpoint, with the rule that fixes it (in words IT can act on) when one does. */
+export type DoctorRow = NetworkCheckRow
 
 export async function runDoctor(region: Region, options: ProbeOptions = {}): Promise<DoctorRow[]> {
   const { proxyHost: host, ports } = region
@@ -20,22 +21,8 @@ export async function runDoctor(region: Region, options: ProbeOptions = {}): Pro
     probeTls(region, options),
     probeSessionApi(region, options),
   ])
-  return checks.map((check) => withRule(check, host))
-}
-
-function withRule(check: ProbeCheck, host: string): DoctorRow {
-  const port = check.target.slice(check.target.lastIndexOf(':') + 1)
-  if (check.status === 'blocked') {
-    const protocol = check.endpoint === 'udp' || check.endpoint === 'udpAlt' ? 'UDP' : 'TCP'
-    return { ...check, rule: `allow ${protocol} from desktops to ${host} port ${port}` }
-  }
-  if (check.errorCode === ErrorCode.TlsFingerprintMismatch) {
-    return { ...check, rule: `exempt ${host} port ${port} from TLS inspection` }
-  }
-  if (check.errorCode === ErrorCode.HttpProxyConnectRefused) {
-    return { ...check, rule: `allow HTTP CONNECT to ${host} port ${port} on the corporate proxy` }
-  }
-  return check
+  const httpProxy = options.httpProxy ? describeHttpProxy(options.httpProxy) : undefined
+  return withRules(checks, { proxyHost: host, ...(httpProxy !== undefined ? { httpProxy } : {}) })
 }
 
 /** A plain-text table (fixed-width columns), then the rules to add, one a line. */

@@ -130,8 +130,10 @@ describe('through a CONNECT proxy on loopback', () => {
     expect(byEndpoint.tls).toMatchObject({
       status: 'error',
       errorCode: ErrorCode.HttpProxyConnectRefused,
-      rule: `allow HTTP CONNECT to 127.0.0.1 port ${fixture.region.ports.tcp} on the corporate proxy`,
+      // firewallRule()'s words (src/shared/networkCheck.ts), as the app's network check says it.
+      rule: `allow HTTP CONNECT through the corporate proxy 127.0.0.1:${refusing.port} to 127.0.0.1 port ${fixture.region.ports.tcp}`,
     })
+    expect(byEndpoint.udp).not.toHaveProperty('rule')
   })
 
   it('the doctor-style TLS probe through the proxy is reachable and says so', async () => {

@@ -4,8 +4,8 @@ import { ErrorCode } from './errors'
 /**
  * The "Network check" of the app (issue 6) and the words it shares with `pinhole doctor`: each whitelisted
  * endpoint of every region as reachable / blocked / error, and for each one that a firewall change fixes,
- * the exact rule IT has to add. The sentences are the doctor's (src/engine/doctor.ts prints the same ones
- * for the cases it covers), so a desktop user and IT read the same rule in the app, the CLI and the ticket.
+ * the exact rule IT has to add. `runDoctor` (src/engine/doctor.ts, so `pinhole doctor`) takes its rules
+ * from here too, so a desktop user and IT read the same rule in the app, the CLI and the ticket.
  */
 
 /** One checked endpoint (the doctor's row): a ProbeCheck plus the rule that fixes it, when one does. */
@@ -85,7 +85,7 @@ export function firewallRule(check: ProbeCheck, context: RuleContext): string | 
 /** The rows with their rules (the same rule twice — TLS and the session API share 443 — is kept once in the summary). */
 export function withRules(checks: readonly ProbeCheck[], context: RuleContext): NetworkCheckRow[] {
   return checks.map((check) => {
-    // A rule the checks came with (the doctor's) is replaced: this function is the one wording.
+    // A rule the checks came with (a stand-in doctor's) is replaced: this function is the one wording.
     const { rule: _previous, ...row } = check as NetworkCheckRow
     const rule = firewallRule(row, context)
     return rule === undefined ? row : { ...row, rule }

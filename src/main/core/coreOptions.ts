@@ -1,0 +1,60 @@
+import type { CreateEngineOptions, Engine } from '../../engine/engine'
+import type { EngineLogger } from '../../engine/defaults'
+import type { DirectConfig } from '../../engine/direct'
+import type { RegionProber } from '../../engine/regions'
+import type { Region } from '../../shared/engine'
+import type { PolicyLoad } from '../policy'
+import type { DiagnosticsOptions } from './diagnosticsExport'
+import type { LocalStack, LocalStackInfo } from './localStack'
+import type { MediaPortLike } from './mediaBridge'
+import type { NetworkCheckOptions } from './networkCheck'
+import type { UserSettings } from './settings'
+
+/** What `createAppCore` takes (appCore.ts re-exports it), and the state its modules share. */
+
+export interface AppCoreOptions {
+  /** Where settings.json lives (Electron: userData). Created when missing. */
+  dataDir: string
+  /** Regions from configuration; none (and no policy regions) → the embedded local stack. */
+  regions?: readonly Region[]
+  /** The conference server for proxy mode None with configured regions. */
+  direct?: DirectConfig
+  /**
+   * The IT policy as src/main/policy.ts loaded it (`loadPolicy()`); it wins over the user's settings
+   * through `effectiveSettings`. Absent: no policy.
+   */
+  policy?: PolicyLoad
+  /**
+   * The embedded stack, shared by every core of the host process (see `sharedLocalStack`); called again
+   * when the stack in use (another instance's) has gone. Default: this core acquires one itself
+   * (discovery.ts) and closes it with itself.
+   */
+  localStack?: () => Promise<LocalStack>
+  /** `connectMedia`: make a channel, post one end to the page, return the other. Absent → InvalidState. */
+  openMediaPort?: () => MediaPortLike | Promise<MediaPortLike>
+  logger?: EngineLogger
+  /** "Export diagnostics": folder, log files, versions (diagnosticsExport.ts). */
+  diagnostics?: DiagnosticsOptions
+  /** "Network check" seams (tests: a stand-in doctor, shorter probe timeouts). */
+  networkCheck?: Pick<NetworkCheckOptions, 'doctor' | 'probe'>
+  /** Extra engine options (tests: budgets, timeouts). */
+  engine?: Partial<CreateEngineOptions>
+  /** Test seams. */
+  createEngine?: (options: CreateEngineOptions) => Engine
+  probeRegion?: RegionProber
+  stackAnswers?: (info: LocalStackInfo) => Promise<boolean>
+}
+
+/** One core's state, shared by appCore.ts, coreSettings.ts and embeddedStack.ts. */
+export interface CoreParts {
+  options: AppCoreOptions
+  logger: EngineLogger
+  stack: LocalStack | undefined
+  ownsStack: boolean
+  policy: PolicyLoad
+  configured: Region[]
+  /** Configured regions plus the embedded stack's: the "user" regions the policy may add to or replace. */
+  ownRegions: Region[]
+  user: UserSettings
+  notices: string[]
+}

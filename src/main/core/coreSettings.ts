@@ -1,0 +1,72 @@
+import type { Engine } from '../../engine/engine'
+import type { Region, TransportType } from '../../shared/engine'
+import { EngineError, ErrorCode } from '../../shared/errors'
+import type { AppSettings, RegionView } from '../../shared/ipc'
+import { effectiveSettings, type EffectiveSettings } from '../policy'
+import type { CoreParts } from './coreOptions'
+import { saveSettings, type UserSettings } from './settings'
+
+/**
+ * The app core's settings under the IT policy (docs/app.md, "Precedence"): what is in force, what the page
+ * reads (`getSettings`), what a change may touch, and saving the user's choices to settings.json.
+ */
+
+/** The settings in force: the user's under the policy (src/main/policy.ts), recomputed after each change. */
+export function effectiveOf(parts: CoreParts): EffectiveSettings {
+  const { user, ownRegions, policy } = parts
+  return effectiveSettings({ ...user, regions: ownRegions }, policy)
+}
+
+/** `getSettings()`: the settings in force, the engine's state, and the notices joined in one sentence. */
+export function settingsView(
+  parts: CoreParts,
+  engine: Pick<Engine, 'getCloudProxy' | 'getConnectionState'>,
+  activeCloudProxy: TransportType | null,
+): AppSettings {
+  const { stack, user, notices } = parts
+  const effective = effectiveOf(parts)
+  const settings: AppSettings = {
+    cloudProxy: engine.getCloudProxy(),
+    activeCloudProxy,
+    region: effective.region,
+    regions: effective.regions.map(regionView),
+    connectionState: engine.getConnectionState(),
+    channel: user.channel,
+    uid: user.uid,
+    embedded: stack !== undefined,
+    locked: effective.locked,
+  }
+  const notice = [effective.policyNotice, ...notices].filter((n) => n !== undefined).join(' ')
+  if (notice !== '') settings.policyNotice = notice
+  return settings
+}
+
+/** Records a change of the user's and writes settings.json; a failed write is logged, not thrown. */
+export function saveUser(parts: CoreParts, change: Partial<UserSettings>): void {
+  Object.assign(parts.user, change)
+  try {
+    saveSettings(parts.options.dataDir, parts.user)
+  } catch (error) {
+    // The call goes on; the next change tries again.
+    parts.logger.warn({ err: error }, 'could not save the settings')
+  }
+}
+
+/** InvalidState when the policy locks the proxy mode to another one or does not allow this one. */
+export function assertProxyModeAllowed(effective: EffectiveSettings, type: TransportType): void {
+  const locked = effective.locked.includes('cloudProxy') && type !== effective.cloudProxy
+  if (locked || !effective.allowedProxyModes.includes(type)) {
+    throw new EngineError(ErrorCode.InvalidState, `proxy mode ${type} is not allowed by the IT policy`)
+  }
+}
+
+/** InvalidState when the policy locks the region to another one. */
+export function assertRegionAllowed(effective: EffectiveSettings, choice: string): void {
+  if (effective.locked.includes('region') && choice !== effective.region) {
+    throw new EngineError(ErrorCode.InvalidState, 'the region is fixed by the IT policy')
+  }
+}
+
+function regionView(region: Region): RegionView {
+  return { id: region.id, name: region.name, proxyHost: region.proxyHost, ports: region.ports }
+}
