@@ -20,6 +20,16 @@ export function participantArgs(media: FakeMedia): string[] {
     '--disable-component-update',
     '--disable-sync',
     '--no-first-run',
+    ...fakeMediaSwitches(media),
+  ]
+}
+
+/**
+ * The Chromium switches that make this participant's camera and microphone its own files (and grant them
+ * without a prompt); Electron honours them on its command line too (e2e/app/electron.test.ts).
+ */
+export function fakeMediaSwitches(media: FakeMedia): string[] {
+  return [
     '--use-fake-device-for-media-stream',
     '--use-fake-ui-for-media-stream',
     `--use-file-for-fake-video-capture=${media.video}`,

@@ -1,20 +1,38 @@
 import type { Browser, Page } from 'playwright-core'
+import type { InvokeChannel } from '../../src/shared/ipc'
 import { waitFor } from '../support/tools'
 import { launchParticipant } from './browsers'
 import type { FakeMedia } from './fakeMedia'
 import { dominantColor, sampleCanvas, tileFigures, timelineEntries } from './pageProbe'
 
-/** One person in the call: their own Chromium (own fake camera and microphone) with the app open. */
+/**
+ * One person in the call, whichever host runs the app (the browser host here, Electron in
+ * e2e/app/electron.test.ts): the helpers below and the scenarios (scenarios.ts) only use the page.
+ */
 export interface Participant {
   name: string
+  page: Page
+  /**
+   * Starts noting the page's invokes of `channels`; the function returned stops and gives what was noted
+   * since, in order (empty: none was sent). For invokes that must not happen: Electron answers them itself.
+   */
+  watchInvokes(channels: readonly InvokeChannel[]): Promise<() => Promise<string[]>>
+  close(): Promise<void>
+}
+
+/** One person through the browser host: their own Chromium (own fake camera and microphone). */
+export interface BrowserParticipant extends Participant {
   media: FakeMedia
   browser: Browser
-  page: Page
   /** Text frames the page sent on the bridge's WebSocket (invokes), to prove what was not sent. */
   sentFrames: string[]
 }
 
-export async function openParticipant(name: string, media: FakeMedia, url: string): Promise<Participant> {
+export async function openParticipant(
+  name: string,
+  media: FakeMedia,
+  url: string,
+): Promise<BrowserParticipant> {
   const browser = await launchParticipant(media)
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
   const sentFrames: string[] = []
@@ -25,8 +43,25 @@ export async function openParticipant(name: string, media: FakeMedia, url: strin
   )
   page.on('pageerror', (error) => console.error(`${name} page error:`, error))
   await page.goto(url)
+  await waitForApp(page)
+  return {
+    name,
+    media,
+    browser,
+    page,
+    sentFrames,
+    watchInvokes: async (channels) => {
+      const before = sentFrames.length
+      return async () =>
+        sentFrames.slice(before).filter((frame) => channels.some((name) => frame.includes(`"${name}"`)))
+    },
+    close: () => browser.close(),
+  }
+}
+
+/** The app has read its settings: the join button is enabled. */
+export async function waitForApp(page: Page): Promise<void> {
   await page.getByTestId('join-button').and(page.locator(':enabled')).waitFor()
-  return { name, media, browser, page, sentFrames }
 }
 
 export async function chooseProxyMode(p: Participant, mode: number): Promise<void> {
@@ -116,5 +151,5 @@ export async function ensureLeft(p: Participant): Promise<void> {
 }
 
 export async function closeParticipant(p: Participant | undefined): Promise<void> {
-  await p?.browser.close()
+  await p?.close()
 }
