@@ -39,7 +39,12 @@ vi.mock('electron', async () => {
     enableSandbox: vi.fn(),
     whenReady: vi.fn(() => Promise.resolve()),
     isPackaged: false,
-    quit: vi.fn(),
+    // As Electron: quit() emits before-quit, and a listener may prevent it.
+    quit: vi.fn(() => {
+      const event = { prevented: false, preventDefault: () => (event.prevented = true) }
+      app.emit('before-quit', event)
+      if (!event.prevented) app.emit('will-quit')
+    }),
     exit: vi.fn(),
   })
   fake.app = app as never
@@ -169,9 +174,13 @@ describe('Electron main (fake electron, real core and stack)', () => {
     expect(text).not.toContain(secret)
     expect(text).not.toContain((token as { value: string }).value)
 
-    window!.emit('closed')
-    fake.app.emit('window-all-closed')
-    await until(() => fake.app['quit']!.mock.calls.length === 1, 'quit')
+    // A quit from the menu (or Playwright's app.close()) with the window still open: no window-all-closed
+    // follows app.quit(), so the clean-up must hang on before-quit.
+    const quit = vi.fn()
+    fake.app.on('will-quit', quit)
+    ;(fake.app['quit'] as () => void)()
+    expect(quit).not.toHaveBeenCalled() // held until the calls have left and the stack has closed
+    await until(() => quit.mock.calls.length === 1, 'will-quit')
     expect(existsSync(join(dir, 'run', DISCOVERY_FILE))).toBe(false)
     vi.unstubAllEnvs()
   })

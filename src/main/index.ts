@@ -134,15 +134,24 @@ async function start(): Promise<void> {
   for (let i = 0; i < count; i++) await openWindow()
 }
 
-let quitting = false
-app.on('window-all-closed', () => {
-  if (quitting) return
-  quitting = true
-  // Calls leave and the local stack (and its discovery file) go before the process does.
+/**
+ * Calls leave and the local stack (and its discovery file) go before the process does, however the quit
+ * starts: the last window closed, the menu's Quit, Ctrl+Q or a test's app.close() (Electron emits no
+ * window-all-closed after app.quit(), so the work hangs on before-quit, which every quit passes through).
+ */
+let cleanedUp = false
+let cleaning = false
+app.on('window-all-closed', () => app.quit())
+app.on('before-quit', (event) => {
+  if (cleanedUp) return
+  event.preventDefault()
+  if (cleaning) return
+  cleaning = true
   void Promise.allSettled([...closing, ...[...cores.values()].map((core) => core.close())])
     .then(() => stack.close())
     .finally(() => {
       appLog.close()
+      cleanedUp = true
       app.quit()
     })
 })
