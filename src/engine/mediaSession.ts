@@ -6,6 +6,7 @@ import {
   type RTCRtpTransceiver,
   type RtpPacket,
 } from 'werift'
+import { OPUS_CODEC, VP8_CODEC, type CodecSpec } from '../shared/codecs'
 import type { RemoteFrame } from '../shared/engine'
 import { EngineError, ErrorCode } from '../shared/errors'
 import type { MediaKind, ServerMessage } from '../shared/signaling'
@@ -27,8 +28,8 @@ import { TurnRttMeter } from './turnRtt'
  * publishing slots), receiving everyone else on the m-lines the offers name.
  */
 
-export const OPUS_PAYLOAD_TYPE = 111
-export const VP8_PAYLOAD_TYPE = 96
+export const OPUS_PAYLOAD_TYPE = OPUS_CODEC.payloadType
+export const VP8_PAYLOAD_TYPE = VP8_CODEC.payloadType
 /**
  * werift holds the answer until server-reflexive gathering ends (5 s by default when the STUN server does
  * not answer). The server is ICE lite and learns our address from our checks (peer-reflexive), so in
@@ -40,28 +41,11 @@ const RTP_HEADER_BYTES = 12
 
 /** The server's codecs (one per kind, so it never transcodes): Opus/48000/2 and VP8 with NACK and PLI. */
 export function callCodecs(): NonNullable<RTCPeerConnectionConfig['codecs']> {
-  return {
-    audio: [
-      new RTCRtpCodecParameters({
-        mimeType: 'audio/opus',
-        clockRate: OPUS_CLOCK_RATE,
-        channels: 2,
-        payloadType: OPUS_PAYLOAD_TYPE,
-      }),
-    ],
-    video: [
-      new RTCRtpCodecParameters({
-        mimeType: 'video/VP8',
-        clockRate: VP8_CLOCK_RATE,
-        payloadType: VP8_PAYLOAD_TYPE,
-        rtcpFeedback: [
-          { type: 'nack' },
-          { type: 'nack', parameter: 'pli' },
-          { type: 'ccm', parameter: 'fir' },
-        ],
-      }),
-    ],
-  }
+  return { audio: [weriftCodec(OPUS_CODEC)], video: [weriftCodec(VP8_CODEC)] }
+}
+
+function weriftCodec(codec: CodecSpec): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({ ...codec, rtcpFeedback: codec.rtcpFeedback.map((fb) => ({ ...fb })) })
 }
 
 /**

@@ -1,5 +1,6 @@
 import { isIPv4 } from 'node:net'
 import { type RTCPeerConnectionConfig, RTCRtpCodecParameters } from 'werift'
+import { OPUS_CODEC, VP8_CODEC, type CodecSpec } from '../shared/codecs'
 import type { SfuConfig } from './config'
 
 /**
@@ -16,32 +17,15 @@ import type { SfuConfig } from './config'
  *   SSRCs, which werift's RTCRtpSender rewrites to its own on every packet.
  */
 
-export const OPUS_PAYLOAD_TYPE = 111
-export const VP8_PAYLOAD_TYPE = 96
+export const OPUS_PAYLOAD_TYPE = OPUS_CODEC.payloadType
+export const VP8_PAYLOAD_TYPE = VP8_CODEC.payloadType
 
 export function sfuCodecs(): NonNullable<RTCPeerConnectionConfig['codecs']> {
-  return {
-    audio: [
-      new RTCRtpCodecParameters({
-        mimeType: 'audio/opus',
-        clockRate: 48_000,
-        channels: 2,
-        payloadType: OPUS_PAYLOAD_TYPE,
-      }),
-    ],
-    video: [
-      new RTCRtpCodecParameters({
-        mimeType: 'video/VP8',
-        clockRate: 90_000,
-        payloadType: VP8_PAYLOAD_TYPE,
-        rtcpFeedback: [
-          { type: 'nack' },
-          { type: 'nack', parameter: 'pli' },
-          { type: 'ccm', parameter: 'fir' },
-        ],
-      }),
-    ],
-  }
+  return { audio: [weriftCodec(OPUS_CODEC)], video: [weriftCodec(VP8_CODEC)] }
+}
+
+function weriftCodec(codec: CodecSpec): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({ ...codec, rtcpFeedback: codec.rtcpFeedback.map((fb) => ({ ...fb })) })
 }
 
 export function serverPeerConfig(config: SfuConfig): RTCPeerConnectionConfig {
