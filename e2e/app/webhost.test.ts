@@ -14,17 +14,10 @@ import { CONTENT_SECURITY_POLICY } from '../../src/main/window'
 import type { PinholeApi } from '../../src/shared/ipc'
 import { BRIDGE_SCRIPT_PATH, BRIDGE_WS_PATH } from '../../src/shared/webBridge'
 import { startWebHost, type WebHost } from '../../src/webhost/server'
+import { chromiumBaseArgs } from '../support/chromium'
 import { requireTool } from '../support/tools'
 
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-]
+const CHROMIUM_FLAGS = ['--headless', ...chromiumBaseArgs()]
 
 /** The page as these tests see it (the node tsconfig has no DOM types; page.evaluate bodies run there). */
 interface PagePort {

@@ -1,4 +1,5 @@
 import { chromium, type Browser } from 'playwright-core'
+import { chromiumBaseArgs } from '../support/chromium'
 import { requireTool } from '../support/tools'
 import type { FakeMedia } from './fakeMedia'
 
@@ -13,15 +14,7 @@ export function requireBrowserTools(): void {
 
 /** The flags of the brief: Debian Chromium, fake devices fed from this participant's own files. */
 export function participantArgs(media: FakeMedia): string[] {
-  return [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    ...fakeMediaSwitches(media),
-  ]
+  return [...chromiumBaseArgs(), ...fakeMediaSwitches(media)]
 }
 
 /**
@@ -41,12 +34,7 @@ export function fakeMediaSwitches(media: FakeMedia): string[] {
 /** The same flags for a page that only looks at the app (no call): the stock fake devices. */
 export function viewBrowserArgs(): string[] {
   return [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
+    ...chromiumBaseArgs(),
     '--use-fake-device-for-media-stream',
     '--use-fake-ui-for-media-stream',
     '--autoplay-policy=no-user-gesture-required',

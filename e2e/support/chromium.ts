@@ -9,18 +9,25 @@ import { requireTool } from './tools'
 import { weriftRelayConfig } from './weriftPeers'
 import type { WeriftTurnOptions } from './weriftPeers'
 
+/**
+ * The flags every test Chromium starts with: Debian Chromium as root, no GPU, and none of the background
+ * connections this machine's closed network would refuse.
+ */
+export function chromiumBaseArgs(): string[] {
+  return [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ]
+}
+
 // Loopback TURN: Chromium 156 (Debian) accepts a TURN server on 127.0.0.1 over udp, tcp and tls and gathers a
 // relay candidate on 127.0.0.1 (raddr 0.0.0.0 under relay policy) with no extra flag, and the pair through
 // coturn's loopback relay connects; with relay policy it emits no host or `.local` candidates. Measured here.
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-]
+export const CHROMIUM_ARGS = [...chromiumBaseArgs(), '--disable-quic']
 
 /**
  * Chromium verifies a TURN server's TLS certificate and does not use playwright's ignoreHTTPSErrors for it
