@@ -7,19 +7,9 @@ import { ExitCode } from '../../src/cli/io'
 import type { ProxyConnectedInfo } from '../../src/shared/engine'
 import { ErrorCode } from '../../src/shared/errors'
 import { requireTool } from '../support/tools'
-import { REPO, createLab, labSupport, type Lab, type NftCounter } from './lab'
-import { startLabConference, type LabConference } from './labConference'
-import {
-  labJoinFlags,
-  labRegionFlags,
-  makeLabMedia,
-  receivedHashes,
-  startJoin,
-  stateOf,
-  type JoinResult,
-  type LabMedia,
-} from './labJoin'
-import { startLabProxy, type LabProxy } from './labProxy'
+import { REPO, labSupport, type Lab, type NftCounter } from './lab'
+import { useLabCallStack } from './labCallStack'
+import { labJoinFlags, receivedHashes, startJoin, stateOf, type JoinResult } from './labJoin'
 import { LAN_DROP_COUNTERS, NFT_TABLE } from './topology'
 
 /**
@@ -92,23 +82,14 @@ function pinhole(lab: Lab, args: string[]): Promise<{ code: number | null; stdou
 const figures: Record<string, string | number>[] = []
 
 describe.skipIf(!support.ok)('TCP mode through a corporate HTTP CONNECT proxy (tinyproxy) in the lab', () => {
-  let lab: Lab | undefined
-  let conference: LabConference | undefined
-  let proxy: LabProxy | undefined
-  let media: LabMedia | undefined
-  let region: string[] = []
+  const stack = useLabCallStack(CALL_SECONDS)
   let dir = ''
   const proxyUrl = (password = PASSWORD): string =>
-    `http://${USER}:${password}@${lab!.addresses.fwLan}:${PROXY_PORT}`
+    `http://${USER}:${password}@${stack.lab.addresses.fwLan}:${PROXY_PORT}`
 
   beforeAll(async () => {
     const tinyproxy = requireTool('tinyproxy')
-    const made = makeLabMedia(CALL_SECONDS)
-    lab = await createLab()
-    conference = await startLabConference(lab)
-    proxy = await startLabProxy(lab, { signalUpstream: conference.signalUrl })
-    media = await made
-    region = labRegionFlags(lab, proxy)
+    const lab = stack.lab
     await lab.exec('fw', 'nft', ['-f', '-'], corporateRules(lab))
     dir = mkdtempSync(join(tmpdir(), 'pinhole-lab-tinyproxy-'))
     const conf = join(dir, 'tinyproxy.conf')
@@ -120,18 +101,14 @@ describe.skipIf(!support.ok)('TCP mode through a corporate HTTP CONNECT proxy (t
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
   }, 60_000)
-  afterAll(async () => {
-    await proxy?.stop()
-    await conference?.stop()
-    await lab?.destroy()
-    media?.remove()
+  afterAll(() => {
     if (dir) rmSync(dir, { recursive: true, force: true })
     if (figures.length > 0) console.table(figures)
   })
 
   it('doctor: UDP 3478/7070 blocked, TLS 443 and the session API reachable via the corporate proxy', async () => {
-    const l = lab!
-    const run = await pinhole(l, ['doctor', ...region, '--http-proxy', proxyUrl(), '--json'])
+    const l = stack.lab
+    const run = await pinhole(l, ['doctor', ...stack.region, '--http-proxy', proxyUrl(), '--json'])
     expect(run.code, run.stderr).toBe(ExitCode.Blocked)
     const report = JSON.parse(run.stdout) as DoctorReport
     const rows = report.regions[0]!.rows
@@ -146,11 +123,11 @@ describe.skipIf(!support.ok)('TCP mode through a corporate HTTP CONNECT proxy (t
   }, 30_000)
 
   it('two TCP-mode clients through tinyproxy: Connected, content-checked frames, nothing else leaves lan', async () => {
-    const l = lab!
+    const l = stack.lab
     const before = await l.counters()
-    const extra = [...media!.flags, '--duration', String(CALL_SECONDS), '--http-proxy', proxyUrl()]
-    const a = startJoin(l, [...region, ...labJoinFlags('tcp', 11, 'lab-corp'), ...extra])
-    const b = startJoin(l, [...region, ...labJoinFlags('tcp', 22, 'lab-corp'), ...extra])
+    const extra = [...stack.media.flags, '--duration', String(CALL_SECONDS), '--http-proxy', proxyUrl()]
+    const a = startJoin(l, [...stack.region, ...labJoinFlags('tcp', 11, 'lab-corp'), ...extra])
+    const b = startJoin(l, [...stack.region, ...labJoinFlags('tcp', 22, 'lab-corp'), ...extra])
     const results: [JoinResult, JoinResult] = await Promise.all([a.done, b.done])
     const d = delta(before, await l.counters())
     for (const [r, other] of [
@@ -168,8 +145,8 @@ describe.skipIf(!support.ok)('TCP mode through a corporate HTTP CONNECT proxy (t
       const audio = receivedHashes(r.lines, 'audio', other)
       expect(video.length, why).toBeGreaterThan(0)
       expect(audio.length, why).toBeGreaterThan(0)
-      expect(video.filter((h) => !media!.videoHashes.has(h))).toEqual([])
-      expect(audio.filter((h) => !media!.audioHashes.has(h))).toEqual([])
+      expect(video.filter((h) => !stack.media.videoHashes.has(h))).toEqual([])
+      expect(audio.filter((h) => !stack.media.audioHashes.has(h))).toEqual([])
       figures.push({
         run: `tcp via tinyproxy (uid ${other === 22 ? 11 : 22})`,
         joinToConnectedMs: connected && connecting ? Math.round(connected.t - connecting.t) : '-',
@@ -193,9 +170,9 @@ describe.skipIf(!support.ok)('TCP mode through a corporate HTTP CONNECT proxy (t
   }, 60_000)
 
   it('wrong credentials (tinyproxy answers 401): the join fails with HttpProxyAuthRefused (30132)', async () => {
-    const l = lab!
+    const l = stack.lab
     const join = startJoin(l, [
-      ...region,
+      ...stack.region,
       ...labJoinFlags('tcp', 33, 'lab-corp-bad'),
       '--http-proxy',
       proxyUrl('nope'),

@@ -1,20 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import type { ProxyConnectedInfo } from '../../src/shared/engine'
 import { ExitCode } from '../../src/cli/io'
-import { createLab, labSupport, type Lab, type NftCounter } from './lab'
-import { startLabConference, type LabConference } from './labConference'
-import {
-  blockAllUdp,
-  labJoinFlags,
-  labRegionFlags,
-  makeLabMedia,
-  receivedHashes,
-  startJoin,
-  stateOf,
-  type JoinResult,
-  type LabMedia,
-} from './labJoin'
-import { startLabProxy, type LabProxy } from './labProxy'
+import { labSupport, type NftCounter } from './lab'
+import { useLabCallStack } from './labCallStack'
+import { blockAllUdp, labJoinFlags, receivedHashes, startJoin, stateOf, type JoinResult } from './labJoin'
 import { LAN_DROP_COUNTERS, blockCounter } from './topology'
 
 /**
@@ -45,33 +34,16 @@ const proxyInfo = (r: JoinResult): ProxyConnectedInfo | undefined =>
 const figures: Record<string, string | number>[] = []
 
 describe.skipIf(!support.ok)('proxy modes in the firewall lab: TCP with UDP dropped, Auto picks', () => {
-  let lab: Lab | undefined
-  let conference: LabConference | undefined
-  let proxy: LabProxy | undefined
-  let media: LabMedia | undefined
-  let region: string[] = []
-
-  beforeAll(async () => {
-    const made = makeLabMedia(3)
-    lab = await createLab()
-    conference = await startLabConference(lab)
-    proxy = await startLabProxy(lab, { signalUpstream: conference.signalUrl })
-    media = await made
-    region = labRegionFlags(lab, proxy)
-  }, 60_000)
-  afterAll(async () => {
-    await proxy?.stop()
-    await conference?.stop()
-    await lab?.destroy()
-    media?.remove()
+  const stack = useLabCallStack(3)
+  afterAll(() => {
     if (figures.length > 0) console.table(figures)
   })
 
   /** Two clients in one channel sending the files to each other for CALL_SECONDS; both results. */
   async function call(modes: [string, string], channel: string): Promise<[JoinResult, JoinResult]> {
-    const extra = [...media!.flags, '--duration', String(CALL_SECONDS)]
-    const a = startJoin(lab!, [...region, ...labJoinFlags(modes[0], 11, channel), ...extra])
-    const b = startJoin(lab!, [...region, ...labJoinFlags(modes[1], 22, channel), ...extra])
+    const extra = [...stack.media.flags, '--duration', String(CALL_SECONDS)]
+    const a = startJoin(stack.lab, [...stack.region, ...labJoinFlags(modes[0], 11, channel), ...extra])
+    const b = startJoin(stack.lab, [...stack.region, ...labJoinFlags(modes[1], 22, channel), ...extra])
     return Promise.all([a.done, b.done])
   }
 
@@ -86,11 +58,11 @@ describe.skipIf(!support.ok)('proxy modes in the firewall lab: TCP with UDP drop
     expect(video.length, why).toBeGreaterThan(0)
     expect(audio.length, why).toBeGreaterThan(0)
     expect(
-      video.filter((h) => !media!.videoHashes.has(h)),
+      video.filter((h) => !stack.media.videoHashes.has(h)),
       `${label}: video frames not in the file`,
     ).toEqual([])
     expect(
-      audio.filter((h) => !media!.audioHashes.has(h)),
+      audio.filter((h) => !stack.media.audioHashes.has(h)),
       `${label}: audio frames not in the file`,
     ).toEqual([])
     const summary = r.summary?.received[String(other)]
@@ -114,7 +86,7 @@ describe.skipIf(!support.ok)('proxy modes in the firewall lab: TCP with UDP drop
   }
 
   it('all UDP from lan dropped: a TCP client and an Auto client (→ TLS 443) exchange content-checked media', async () => {
-    const l = lab!
+    const l = stack.lab
     const unblock = await blockAllUdp(l)
     try {
       const before = await l.counters()
@@ -146,7 +118,7 @@ describe.skipIf(!support.ok)('proxy modes in the firewall lab: TCP with UDP drop
   }, 40_000)
 
   it('UDP open: two Auto clients end on the UDP proxy and exchange content-checked media', async () => {
-    const l = lab!
+    const l = stack.lab
     const before = await l.counters()
     const [a, b] = await call(['auto', 'auto'], 'lab-modes-auto')
     const d = delta(before, await l.counters())

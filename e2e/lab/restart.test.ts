@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { ExitCode } from '../../src/cli/io'
 import { RECONNECT_DEFAULTS } from '../../src/engine/reconnectPolicy'
 import { ErrorCode } from '../../src/shared/errors'
-import { createLab, labSupport, type Lab } from './lab'
-import { startLabConference, type LabConference } from './labConference'
-import {
-  labJoinFlags,
-  labRegionFlags,
-  makeLabMedia,
-  receivedHashes,
-  startJoin,
-  stateOf,
-  type LabMedia,
-} from './labJoin'
-import { startLabProxy, type LabProxy } from './labProxy'
+import { labSupport } from './lab'
+import { useLabCallStack } from './labCallStack'
+import { labJoinFlags, receivedHashes, startJoin, stateOf } from './labJoin'
 
 /**
  * The proxy dies mid-call (issue 4, lab item 6): SIGKILL to the proxy in `dmz` while two `pinhole join`
@@ -34,37 +25,24 @@ const BUDGET_MS = 3000
 const figures: Record<string, string | number>[] = []
 
 describe.skipIf(!support.ok)('the proxy killed and restarted mid-call in the firewall lab', () => {
-  let lab: Lab | undefined
-  let conference: LabConference | undefined
-  let proxy: LabProxy | undefined
-  let media: LabMedia | undefined
-  let region: string[] = []
-
-  beforeAll(async () => {
-    const made = makeLabMedia(3)
-    lab = await createLab()
-    conference = await startLabConference(lab)
-    proxy = await startLabProxy(lab, { signalUpstream: conference.signalUrl })
-    media = await made
-    region = labRegionFlags(lab, proxy)
-  }, 60_000)
-  afterAll(async () => {
-    await proxy?.stop()
-    await conference?.stop()
-    await lab?.destroy()
-    media?.remove()
+  const stack = useLabCallStack(3)
+  afterAll(() => {
     if (figures.length > 0) console.table(figures)
   })
 
   it('SIGKILL → Reconnecting; restart → Connected (rejoinSucceed) within 5 s, media again', async () => {
-    const l = lab!
-    const p = proxy!
+    const l = stack.lab
+    const p = stack.proxy
     const clients = [
       { mode: 'udp', uid: 11, other: 22 },
       { mode: 'tcp', uid: 22, other: 11 },
     ].map((c) => ({
       ...c,
-      join: startJoin(l, [...region, ...labJoinFlags(c.mode, c.uid, 'lab-restart'), ...media!.flags]),
+      join: startJoin(l, [
+        ...stack.region,
+        ...labJoinFlags(c.mode, c.uid, 'lab-restart'),
+        ...stack.media.flags,
+      ]),
     }))
     try {
       // Both in the call and receiving the other's video.
@@ -130,13 +108,17 @@ describe.skipIf(!support.ok)('the proxy killed and restarted mid-call in the fir
   }, 60_000)
 
   it('SIGKILL and no restart → Reconnecting, then Failed (timeout) with ReconnectTimeout after the budget', async () => {
-    const l = lab!
-    const c = startJoin(l, [...region, ...labJoinFlags('tcp', 33, 'lab-budget'), ...media!.flags], {
-      reconnectBudgetMs: BUDGET_MS,
-    })
+    const l = stack.lab
+    const c = startJoin(
+      l,
+      [...stack.region, ...labJoinFlags('tcp', 33, 'lab-budget'), ...stack.media.flags],
+      {
+        reconnectBudgetMs: BUDGET_MS,
+      },
+    )
     try {
       await c.waitFor((line) => stateOf(line) === 'Connected', 20_000)
-      await proxy!.kill()
+      await stack.proxy.kill()
       const reconnecting = await c.waitFor((line) => stateOf(line) === 'Reconnecting', 15_000)
       const failed = await c.waitFor((line) => stateOf(line) === 'Failed', BUDGET_MS + 10_000)
       const r = await c.done
