@@ -10,8 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backoffPolicy } from '../../src/engine/reconnectPolicy'
 import { startCallStack, type CallStack } from '../../src/engine/testing/callStack'
 import { ConnectionReason as R, ConnectionState as S, TransportType } from '../../src/shared/engine'
-import { markerOf } from './frames'
-import { makePeer, until, type Peer } from './harness'
+import { checkedFramesFrom, makePeer, until, type Peer } from './harness'
 
 // Installed before the proxy starts: its TURN runtime keeps a reference to Date.now.
 const realNow = Date.now.bind(Date)
@@ -36,15 +35,6 @@ function peer(uid: number, mode: TransportType): Peer {
   return makePeer(stack, uid, mode, {
     call: { reconnect: backoffPolicy({ baseDelayMs: 100, maxDelayMs: 300, budgetMs: 12_000 }) },
   })
-}
-
-function framesFrom(to: Peer, from: Peer): number {
-  const frames = to.video.filter((f) => f.uid === from.uid)
-  for (const frame of frames) {
-    const marker = markerOf(frame)!
-    expect(Buffer.from(frame.data).equals(Buffer.from(from.sentVideo.get(marker.index)!))).toBe(true)
-  }
-  return frames.length
 }
 
 describe('TURN credentials expire during a call', () => {
@@ -76,7 +66,7 @@ describe('TURN credentials expire during a call', () => {
       for (const p of [a, b]) expect(p.proxyConnected).toHaveLength(1)
       expect(await sessionsIssued()).toBeGreaterThan(issued)
 
-      const [beforeA, beforeB] = [framesFrom(a, b), framesFrom(b, a)]
+      const [beforeA, beforeB] = [checkedFramesFrom(a, b), checkedFramesFrom(b, a)]
       await until(
         () =>
           a.video.filter((f) => f.uid === b.uid).length >= beforeA + 5 &&
@@ -84,8 +74,8 @@ describe('TURN credentials expire during a call', () => {
         'video again with the fresh credentials',
         8000,
       )
-      framesFrom(a, b)
-      framesFrom(b, a)
+      checkedFramesFrom(a, b)
+      checkedFramesFrom(b, a)
       expect(a.errors.concat(b.errors)).toEqual([])
     } finally {
       a.stopMedia()

@@ -9,7 +9,8 @@ import {
 } from '../../src/shared/engine'
 import { createEngine, type CreateEngineOptions, type Engine } from '../../src/engine/engine'
 import type { CallStack } from '../../src/engine/testing/callStack'
-import { AUDIO_FRAME_US, audioFrame, VIDEO_FRAME_US, videoFrame } from './frames'
+import { expect } from 'vitest'
+import { AUDIO_FRAME_US, audioFrame, markerOf, VIDEO_FRAME_US, videoFrame } from './frames'
 
 export interface Peer {
   uid: number
@@ -116,4 +117,14 @@ export async function until(check: () => boolean, what: string, timeoutMs = 5000
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+}
+
+/** The video frames `to` received from `from`, each checked byte for byte against what `from` sent. */
+export function checkedFramesFrom(to: Peer, from: Peer): number {
+  const frames = to.video.filter((f) => f.uid === from.uid)
+  for (const frame of frames) {
+    const marker = markerOf(frame)!
+    expect(Buffer.from(frame.data).equals(Buffer.from(from.sentVideo.get(marker.index)!))).toBe(true)
+  }
+  return frames.length
 }

@@ -9,8 +9,7 @@ import { startConnectProxy, type ConnectProxy } from '../../src/engine/testing/c
 import { startCallStack, type CallStack } from '../../src/engine/testing/callStack'
 import { ConnectionState as S, TransportType } from '../../src/shared/engine'
 import { ErrorCode } from '../../src/shared/errors'
-import { markerOf } from './frames'
-import { makePeer, until, type Peer } from './harness'
+import { checkedFramesFrom, makePeer, until } from './harness'
 
 let stack: CallStack
 let corporate: ConnectProxy
@@ -25,15 +24,6 @@ afterAll(async () => {
   await stack?.close()
 })
 
-function framesFrom(to: Peer, from: Peer): number {
-  const frames = to.video.filter((f) => f.uid === from.uid)
-  for (const frame of frames) {
-    const marker = markerOf(frame)!
-    expect(Buffer.from(frame.data).equals(Buffer.from(from.sentVideo.get(marker.index)!))).toBe(true)
-  }
-  return frames.length
-}
-
 describe('TCP proxy mode through an HTTP CONNECT proxy', () => {
   it('session, signaling and TURN over TLS all tunnel through it: Connected, frames both ways', async () => {
     const httpProxy = { host: '127.0.0.1', port: corporate.port, username: 'desk', password: 'pw' }
@@ -44,7 +34,11 @@ describe('TCP proxy mode through an HTTP CONNECT proxy', () => {
       expect(await b.engine.joinChannel(await stack.token('corp', 82), 'corp', 82)).toBe(0)
       a.startMedia()
       b.startMedia()
-      await until(() => framesFrom(a, b) >= 10 && framesFrom(b, a) >= 10, 'video both ways', 8000)
+      await until(
+        () => checkedFramesFrom(a, b) >= 10 && checkedFramesFrom(b, a) >= 10,
+        'video both ways',
+        8000,
+      )
       for (const peer of [a, b]) {
         expect(peer.proxyConnected[0]).toMatchObject({ transport: 'tls' })
         expect(peer.errors).toEqual([])
