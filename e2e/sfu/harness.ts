@@ -2,7 +2,7 @@ import { pino } from 'pino'
 import type { Registry } from 'prom-client'
 import { mintJoinToken } from '../../src/proxy/net/tokens'
 import type { MediaKind } from '../../src/shared/signaling'
-import { ConferenceServer, type SfuConfigInput, SfuConfigSchema } from '../../src/sfu'
+import { ConferenceServer, type SfuApp, type SfuConfigInput, SfuConfigSchema } from '../../src/sfu'
 import { type ClientOptions, TestClient } from './client'
 
 export const APP = { appKey: 'test-app', secret: 'test-secret-0123456789abcdef' }
@@ -13,22 +13,26 @@ export interface Sfu {
   token: (
     channel: string,
     uid: number,
-    options?: { ttlSeconds?: number; secret?: string; now?: number },
+    /** `app`: whose token (default APP); `secret`: sign with another secret (a forged token). */
+    options?: { ttlSeconds?: number; secret?: string; now?: number; app?: SfuApp },
   ) => Promise<string>
   join: (channel: string, uid: number, options?: Partial<ClientOptions>) => Promise<TestClient>
   connect: (channel: string, uid: number, options?: Partial<ClientOptions>) => Promise<TestClient>
 }
 
-/** A conference server on a free loopback port, with one app and quiet logs (PINHOLE_TEST_LOG=debug). */
-export async function startSfu(overrides: SfuConfigInput = {}): Promise<Sfu> {
+/** A conference server on a free loopback port, with `apps` (one by default) and quiet logs (PINHOLE_TEST_LOG=debug). */
+export async function startSfu(
+  overrides: SfuConfigInput = {},
+  apps: readonly SfuApp[] = [APP],
+): Promise<Sfu> {
   const config = SfuConfigSchema.parse({ enabled: true, port: 0, ...overrides })
   const logger = pino({ level: process.env.PINHOLE_TEST_LOG ?? 'silent' })
-  const server = await ConferenceServer.start(config, { apps: [APP], logger })
+  const server = await ConferenceServer.start(config, { apps, logger })
   const url = `ws://127.0.0.1:${server.port}/v1/signal`
   const token: Sfu['token'] = (channel, uid, options = {}) =>
     mintJoinToken({
-      appKey: APP.appKey,
-      secret: options.secret ?? APP.secret,
+      appKey: (options.app ?? APP).appKey,
+      secret: options.secret ?? (options.app ?? APP).secret,
       channel,
       uid,
       ttlSeconds: options.ttlSeconds ?? 60,

@@ -71,14 +71,14 @@ describe('operations', () => {
     const a = await sfu.join('admin', 1)
     const b = await sfu.join('admin', 2)
     try {
-      expect(sfu.server.closeChannel('admin')).toBe(true)
+      expect(sfu.server.closeChannel({ appKey: APP.appKey, name: 'admin' })).toBe(true)
 
       for (const client of [a, b]) {
         expect(await client.waitFor('kicked')).toMatchObject({ reason: 'channelClosed' })
         expect(await client.closed()).toBe(SignalCloseCode.Kicked)
       }
       expect(sfu.server.channels()).toEqual([])
-      expect(sfu.server.closeChannel('admin')).toBe(false)
+      expect(sfu.server.closeChannel({ appKey: APP.appKey, name: 'admin' })).toBe(false)
     } finally {
       await closeAll([a, b], sfu)
     }

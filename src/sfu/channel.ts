@@ -12,9 +12,17 @@ import type { SfuMetrics } from './metrics'
 import { Participant, type ParticipantState, type SessionPort } from './participant'
 import type { Track } from './track'
 
-/** The admin view of a channel (what tests and operators read; no private fields needed). */
-export interface ChannelSnapshot {
+/**
+ * Who a channel is: its app and its name. Two apps may use the same name; they are two channels that never
+ * meet (each app is a separate tenant, as an appId is in NERTC or a project in LiveKit).
+ */
+export interface ChannelId {
+  appKey: string
   name: string
+}
+
+/** The admin view of a channel (what tests and operators read; no private fields needed). */
+export interface ChannelSnapshot extends ChannelId {
   participants: {
     uid: number
     state: ParticipantState
@@ -36,13 +44,25 @@ export interface ChannelDeps {
  * track one publishes is subscribed by every other participant.
  */
 export class Channel {
+  readonly appKey: string
+  readonly name: string
   private readonly participants = new Map<number, Participant>()
+  private readonly logger: Logger
   private closed = false
 
   constructor(
-    readonly name: string,
+    id: ChannelId,
     private readonly deps: ChannelDeps,
-  ) {}
+  ) {
+    this.appKey = id.appKey
+    this.name = id.name
+    this.logger = deps.logger.child({ appKey: id.appKey, channel: id.name })
+  }
+
+  /** `app/name`, for error messages (logs carry the two as fields). */
+  get label(): string {
+    return `${this.appKey}/${this.name}`
+  }
 
   get isClosed(): boolean {
     return this.closed
@@ -61,16 +81,15 @@ export class Channel {
    * (`userJoined`), and its first offer carries every track already published.
    */
   admit(session: SessionPort, uid: number, publish: Record<MediaKind, boolean>): Participant {
-    if (this.closed) throw SfuError.closed(`channel ${this.name}`)
-    if (this.participants.has(uid)) throw new Error(`uid ${uid} is already in channel ${this.name}`)
-    const { config, metrics, logger } = this.deps
+    if (this.closed) throw SfuError.closed(`channel ${this.label}`)
+    if (this.participants.has(uid)) throw new Error(`uid ${uid} is already in channel ${this.label}`)
+    const { config, metrics } = this.deps
     const participant = new Participant({
       uid,
-      channel: this.name,
       publish,
       config,
       metrics,
-      logger,
+      logger: this.logger,
       hooks: {
         trackPublished: (p, track) => this.onTrackPublished(p, track),
         trackUnpublished: (p, track) => this.broadcast(trackMessage('trackUnpublished', track), p.uid),
@@ -92,7 +111,7 @@ export class Channel {
 
   /** Binds a new connection to a participant in its grace period (or replaces a live one). */
   resume(participant: Participant, session: SessionPort): void {
-    if (this.closed) throw SfuError.closed(`channel ${this.name}`)
+    if (this.closed) throw SfuError.closed(`channel ${this.label}`)
     participant.attach(session)
     participant.send(this.joinedMessage(participant, true))
     participant.resendPendingOffer()
@@ -128,6 +147,7 @@ export class Channel {
 
   snapshot(): ChannelSnapshot {
     return {
+      appKey: this.appKey,
       name: this.name,
       participants: [...this.participants.values()].map((p) => ({
         uid: p.uid,
@@ -179,7 +199,7 @@ export class Channel {
   private finish(): void {
     if (this.closed || this.participants.size > 0) return
     this.closed = true
-    this.deps.logger.info({ channel: this.name }, 'channel closed')
+    this.logger.info('channel closed')
     this.deps.closed(this)
   }
 }

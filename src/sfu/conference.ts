@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import { SIGNAL_ERROR_MESSAGES, SignalErrorCode } from '../shared/codes'
 import type { JoinMessage } from '../shared/signaling'
-import { Channel, type ChannelSnapshot } from './channel'
+import { Channel, type ChannelId, type ChannelSnapshot } from './channel'
 import type { SfuApp, SfuConfig } from './config'
 import type { SfuGaugeSource, SfuMetrics } from './metrics'
 import type { Participant, SessionPort } from './participant'
@@ -26,8 +26,11 @@ export interface ConferenceDeps {
 /**
  * Channels and the join rules, independent of HTTP and WebSockets: token checks, uid uniqueness (a second
  * join with the same uid kicks the first, "server kicked"), resume within the grace period, limits.
+ * A channel is (appKey, name): the appKey comes from the verified token, so apps sharing a server never
+ * see, hear or kick each other, whatever names they pick.
  */
 export class Conference {
+  /** By `keyOf(id)`. */
   private readonly channels = new Map<string, Channel>()
   private readonly secretFor: (appKey: string) => string | undefined
   private drainingValue = false
@@ -48,9 +51,14 @@ export class Conference {
 
   async join(session: JoiningSession, message: JoinMessage): Promise<void> {
     const { config, metrics, logger } = this.deps
+    // The appKey is logged only once the token is verified: before that it is whatever the client wrote.
+    const who: { appKey?: string; channel: string; uid: number } = {
+      channel: message.channel,
+      uid: message.uid,
+    }
     const refuse = (code: SignalErrorCode, detail: string = SIGNAL_ERROR_MESSAGES[code]): void => {
       metrics.joinFailures.inc({ code })
-      logger.info({ channel: message.channel, uid: message.uid, code }, 'join refused')
+      logger.info({ ...who, code }, 'join refused')
       session.refuse(code, detail)
     }
     if (this.closed) return refuse(SignalErrorCode.ServerDraining)
@@ -62,45 +70,57 @@ export class Conference {
     })
     if (!session.isOpen) return
     if (!verdict.ok) return refuse(verdict.code, verdict.message)
+    const { appKey } = verdict.claims
+    who.appKey = appKey
     if (this.closed) return refuse(SignalErrorCode.ServerDraining)
 
-    const existing = this.channels.get(message.channel)?.get(message.uid)
-    if (existing && message.resume !== undefined && message.resume === existing.sessionId) {
-      const channel = this.channels.get(message.channel)
-      if (channel) {
-        session.bind(existing)
-        channel.resume(existing, session)
-        metrics.joins.inc({ resumed: 'true' })
-        return
-      }
+    const key = keyOf({ appKey, name: message.channel })
+    let channel = this.channels.get(key)
+    const existing = channel?.get(message.uid)
+    if (channel && existing && message.resume !== undefined && message.resume === existing.sessionId) {
+      session.bind(existing)
+      channel.resume(existing, session)
+      metrics.joins.inc({ resumed: 'true' })
+      return
     }
     if (this.drainingValue) return refuse(SignalErrorCode.ServerDraining)
     // NERTC behaviour: the newcomer wins, the participant already holding the uid is kicked.
     existing?.kick('serverKicked', 'server kicked')
 
-    let channel = this.channels.get(message.channel)
+    // The kick may have closed the channel (its last participant left): look it up again.
+    channel = this.channels.get(key)
     if (!channel) {
       if (this.channels.size >= config.maxChannels) return refuse(SignalErrorCode.ServerFull)
-      channel = new Channel(message.channel, {
-        config,
-        metrics,
-        logger,
-        closed: (c) => {
-          if (this.channels.get(c.name) === c) this.channels.delete(c.name)
-        },
-      })
-      this.channels.set(message.channel, channel)
+      channel = this.open({ appKey, name: message.channel })
     }
     if (channel.size >= config.maxParticipants) return refuse(SignalErrorCode.ChannelFull)
     const participant = channel.admit(session, message.uid, message.capabilities)
     session.bind(participant)
     metrics.joins.inc({ resumed: 'false' })
-    logger.info({ channel: channel.name, uid: message.uid }, 'joined')
+    logger.info(who, 'joined')
   }
 
-  /** Admin call: kicks everyone in the channel with `channelClosed`. False when there is no such channel. */
-  closeChannel(name: string): boolean {
-    const channel = this.channels.get(name)
+  private open(id: ChannelId): Channel {
+    const { config, metrics, logger } = this.deps
+    const key = keyOf(id)
+    const channel = new Channel(id, {
+      config,
+      metrics,
+      logger,
+      closed: (c) => {
+        if (this.channels.get(key) === c) this.channels.delete(key)
+      },
+    })
+    this.channels.set(key, channel)
+    return channel
+  }
+
+  /**
+   * Admin call: kicks everyone in the app's channel with `channelClosed`. False when there is no such
+   * channel (a channel of the same name in another app is left alone).
+   */
+  closeChannel(id: ChannelId): boolean {
+    const channel = this.channels.get(keyOf(id))
     if (!channel) return false
     channel.close('channelClosed')
     return true
@@ -141,4 +161,9 @@ export class Conference {
     for (const channel of [...this.channels.values()]) channel.close('serverShutdown')
     this.channels.clear()
   }
+}
+
+/** One map key per (appKey, name); JSON keeps the pair unambiguous whatever characters either holds. */
+function keyOf(id: ChannelId): string {
+  return JSON.stringify([id.appKey, id.name])
 }

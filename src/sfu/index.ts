@@ -1,5 +1,5 @@
 /** The conference server (issue 3): what `src/server` wires into the CLI and config. */
-export type { ChannelSnapshot } from './channel'
+export type { ChannelId, ChannelSnapshot } from './channel'
 export { type SfuApp, type SfuConfig, type SfuConfigInput, SfuConfigSchema } from './config'
 export { SFU_DEFAULTS } from './defaults'
 export { SfuError, type SfuErrorCode } from './errors'

@@ -66,7 +66,7 @@ describe('closing cascades', () => {
     const [a, b] = [await join(1), await join(2)]
     const participant = a.participant!
 
-    expect(conference.closeChannel('c')).toBe(true)
+    expect(conference.closeChannel({ appKey: app.appKey, name: 'c' })).toBe(true)
 
     for (const session of [a, b]) {
       expect(session.sent.at(-1)).toMatchObject({ type: 'kicked', reason: 'channelClosed' })

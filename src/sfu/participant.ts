@@ -35,10 +35,10 @@ export interface ParticipantHooks {
 
 export interface ParticipantOptions {
   uid: number
-  channel: string
   publish: Record<MediaKind, boolean>
   config: SfuConfig
   metrics: SfuMetrics
+  /** The channel's logger (it carries `appKey` and `channel`). */
   logger: Logger
   hooks: ParticipantHooks
 }
@@ -58,7 +58,7 @@ export class Participant {
 
   constructor(private readonly options: ParticipantOptions) {
     this.uid = options.uid
-    this.logger = options.logger.child({ channel: options.channel, uid: options.uid })
+    this.logger = options.logger.child({ uid: options.uid })
     this.transport = new Transport({
       uid: options.uid,
       publish: options.publish,

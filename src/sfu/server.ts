@@ -7,7 +7,7 @@ import { WebSocketServer } from 'ws'
 import { mintJoinToken } from '../proxy/net/tokens'
 import { SIGNAL_PATH } from '../shared/proxySession'
 import { DEV_TOKEN_PATH, DevTokenRequestSchema, type DevTokenResponse } from '../shared/signaling'
-import type { ChannelSnapshot } from './channel'
+import type { ChannelId, ChannelSnapshot } from './channel'
 import { Conference } from './conference'
 import type { SfuApp, SfuConfig } from './config'
 import { SFU_DEFAULTS } from './defaults'
@@ -116,9 +116,9 @@ export class ConferenceServer {
     return this.conference.snapshot()
   }
 
-  /** Admin call: closes a channel, kicking everyone in it (`channelClosed`). */
-  closeChannel(name: string): boolean {
-    return this.conference.closeChannel(name)
+  /** Admin call: closes one app's channel, kicking everyone in it (`channelClosed`). */
+  closeChannel(id: ChannelId): boolean {
+    return this.conference.closeChannel(id)
   }
 
   health(): SfuHealth {
