@@ -11,7 +11,7 @@ import { ProxyServer } from '../../proxy/server'
 import { TEST_APP, testProxyConfig } from '../../proxy/testing/proxyConfig'
 import { createLogger, type LogLevel } from '../../server/logger'
 import type { Region } from '../../shared/engine'
-import { ConferenceServer, SfuConfigSchema, type SfuConfigInput } from '../../sfu'
+import { ConferenceServer, type SfuApp, SfuConfigSchema, type SfuConfigInput } from '../../sfu'
 
 export interface CallStack {
   sfu: ConferenceServer
@@ -93,26 +93,28 @@ function regionOf(proxy: ProxyServer, id: string): Region {
   }
 }
 
-/** `proxyOverrides`: fields of the proxy's config section (e.g. `credentialTtlSeconds`). */
+/**
+ * `proxyOverrides`: fields of the proxy's config section (e.g. `credentialTtlSeconds`). `apps`: what the
+ * proxy and the conference server both accept (`token()` mints for the first).
+ */
 export async function startCallStack(
   sfuOverrides: SfuConfigInput = {},
   id = 'test',
   proxyOverrides: Record<string, unknown> = {},
+  apps: readonly SfuApp[] = [TEST_APP],
 ): Promise<CallStack> {
+  const app = apps[0] ?? TEST_APP
   const level = (process.env.PINHOLE_TEST_LOG ?? 'silent') as LogLevel
   const sfu = await ConferenceServer.start(
     SfuConfigSchema.parse({ enabled: true, port: 0, ...sfuOverrides }),
-    {
-      apps: [TEST_APP],
-      logger: createLogger(level),
-    },
+    { apps, logger: createLogger(level) },
   )
   const sfuUrl = `ws://127.0.0.1:${sfu.port}/v1/signal`
   const relay = await cuttableRelay(sfu.port)
   const upstream = `ws://127.0.0.1:${relay.port}/v1/signal`
   const proxyMetrics = new ProxyMetrics({ defaultMetrics: false })
   const proxy = await ProxyServer.start(
-    testProxyConfig({ proxy: { ...proxyOverrides, signal: { upstream } } }),
+    testProxyConfig({ apps: [...apps], proxy: { ...proxyOverrides, signal: { upstream } } }),
     { logger: createLogger(level), metrics: proxyMetrics },
   )
   const region = regionOf(proxy, id)
@@ -124,7 +126,7 @@ export async function startCallStack(
     sfuUrl,
     relayUrl: upstream,
     token: (channel, uid, ttlSeconds = 120) =>
-      mintJoinToken({ appKey: TEST_APP.appKey, secret: TEST_APP.secret, channel, uid, ttlSeconds }),
+      mintJoinToken({ appKey: app.appKey, secret: app.secret, channel, uid, ttlSeconds }),
     cutSignaling: relay.cut,
     close: async () => {
       await sfu.close()
