@@ -85,6 +85,7 @@ export class ProxyServer {
         bandwidthBytesPerSecond: p.allocations.bandwidthBytesPerSecond,
         unauthenticatedPerSecond: p.rateLimit.unauthenticatedPerSecond,
         unauthenticatedBurst: p.rateLimit.burst,
+        allocationsPerSecond: p.rateLimit.allocationsPerSecond,
         offerPasswordAlgorithms: false,
         nonceSecret: nonceKey(p.turnSecret),
         peerPolicy: createPeerPolicy({ allow: p.peers.allow, allowLoopback: p.peers.allowLoopback }),

@@ -120,6 +120,7 @@ const proxySchema = z.strictObject({
     .strictObject({
       unauthenticatedPerSecond: positiveInt.default(D.proxy.rateLimit.unauthenticatedPerSecond),
       burst: positiveInt.default(D.proxy.rateLimit.burst),
+      allocationsPerSecond: positiveInt.default(D.proxy.rateLimit.allocationsPerSecond),
     })
     .prefault({}),
   timeouts: z

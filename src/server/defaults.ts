@@ -25,7 +25,7 @@ export const SERVER_DEFAULTS = {
       bandwidthBytesPerSecond: 2_500_000,
     },
     peers: { allowLoopback: false },
-    rateLimit: { unauthenticatedPerSecond: 20, burst: 40 },
+    rateLimit: { unauthenticatedPerSecond: 20, burst: 40, allocationsPerSecond: 10 },
     timeouts: {
       firstByteMs: 10_000,
       tlsHandshakeMs: 10_000,

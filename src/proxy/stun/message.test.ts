@@ -370,10 +370,28 @@ describe('unknown and misplaced attributes (RFC 8489 §14, §14.5)', () => {
     expect(decoded.fingerprintOffset).toBeDefined()
   })
 
-  it('a malformed known attribute fails the decode with its name', () => {
+  it('a malformed known attribute fails the decode with its name, and keeps what a 400 needs', () => {
     const encoded = insertRaw(encodeMessage(message([])), 0, tlv(AttrType.LIFETIME, Buffer.alloc(3)))
 
-    expect(decodeMessage(encoded)).toEqual({ ok: false, reason: 'malformed LIFETIME' })
+    expect(decodeMessage(encoded)).toEqual({
+      ok: false,
+      reason: 'malformed LIFETIME',
+      badValue: {
+        cls: StunClass.Request,
+        method: Method.Allocate,
+        transactionId: TID,
+        attribute: 'LIFETIME',
+      },
+    })
+  })
+
+  it('a bad value in a message whose FINGERPRINT fails is not answerable', () => {
+    const withBadValue = insertRaw(encodeMessage(message([])), 0, tlv(AttrType.LIFETIME, Buffer.alloc(3)))
+    const withFingerprint = encodeMessage(message([]), { fingerprint: true })
+    const spoiled = Buffer.concat([withBadValue, withFingerprint.subarray(withFingerprint.length - 8)])
+    spoiled.writeUInt16BE(spoiled.length - 20, 2)
+
+    expect(decodeMessage(spoiled)).toEqual({ ok: false, reason: 'bad FINGERPRINT' })
   })
 })
 

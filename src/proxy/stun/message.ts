@@ -34,7 +34,20 @@ export interface DecodedMessage extends StunMessage {
   unknownRequired: number[]
 }
 
-export type DecodeResult = { ok: true; message: DecodedMessage } | { ok: false; reason: string }
+/**
+ * A message whose framing, magic cookie and FINGERPRINT (when present) were sound but whose attribute
+ * value was not (a truncated address, an unknown address family, a 2-byte CHANNEL-NUMBER): enough to
+ * answer a request with 400 (RFC 8489 §6.3.1) instead of leaving the client to time out.
+ */
+export interface BadValue {
+  cls: StunClass
+  method: number
+  transactionId: Buffer
+  attribute: AttrName
+}
+
+export type DecodeResult =
+  { ok: true; message: DecodedMessage } | { ok: false; reason: string; badValue?: BadValue }
 
 /** First two bits 00 and the magic cookie: a cheap test used by demultiplexers (RFC 8489 §6). */
 export function looksLikeStun(data: Buffer): boolean {
@@ -59,6 +72,7 @@ export function decodeMessage(data: Buffer): DecodeResult {
     unknownRequired: [],
   }
 
+  let badValue: AttrName | undefined
   let offset = HEADER_LENGTH
   while (offset < data.length) {
     if (offset + 4 > data.length) return { ok: false, reason: 'truncated attribute header' }
@@ -85,7 +99,12 @@ export function decodeMessage(data: Buffer): DecodeResult {
       continue
     }
     const value = CODECS[name].decode(data.subarray(valueStart, valueEnd), transactionId)
-    if (value === undefined) return { ok: false, reason: `malformed ${name}` }
+    if (value === undefined) {
+      // Read on: a bad value is only answerable when the rest of the message is sound.
+      badValue ??= name
+      offset = next
+      continue
+    }
     if (name === 'MESSAGE_INTEGRITY') message.integrityOffset = offset
     else if (name === 'MESSAGE_INTEGRITY_SHA256') message.integritySha256Offset = offset
     else if (name === 'FINGERPRINT') message.fingerprintOffset = offset
@@ -95,6 +114,13 @@ export function decodeMessage(data: Buffer): DecodeResult {
   if (offset !== data.length) return { ok: false, reason: 'padding overruns message' }
   if (message.fingerprintOffset !== undefined && !verifyFingerprint(message)) {
     return { ok: false, reason: 'bad FINGERPRINT' }
+  }
+  if (badValue !== undefined) {
+    return {
+      ok: false,
+      reason: `malformed ${badValue}`,
+      badValue: { cls, method, transactionId, attribute: badValue },
+    }
   }
   return { ok: true, message }
 }

@@ -173,19 +173,6 @@ describe('TurnCore: Binding and authentication', () => {
     expect(errorCode(answer)).toBe(420)
     expect(getAttr(answer!, 'UNKNOWN_ATTRIBUTES')).toEqual([0x7fff])
   })
-
-  it('rate-limits unauthenticated requests per client IP and counts the drops', () => {
-    const { c, core } = setup({ unauthenticatedPerSecond: 2, unauthenticatedBurst: 2 })
-    const answers = [1, 2, 3].map(() => c.request(Method.Binding, [], { auth: false }))
-    expect(answers.map((a) => a?.cls)).toEqual([
-      StunClass.SuccessResponse,
-      StunClass.SuccessResponse,
-      undefined,
-    ])
-    expect(stats(core).ignoredBy.get('rate-limited')).toBe(1)
-    c.now += 1000
-    expect(c.request(Method.Binding, [], { auth: false })?.cls).toBe(StunClass.SuccessResponse)
-  })
 })
 
 describe('TurnCore: Allocate rules', () => {

@@ -9,9 +9,9 @@ import {
 } from '../stun/message'
 import { Allocation } from './allocation'
 import { channelBind, checkAllocateRequest, createPermission, type Answer } from './permissions'
-import { Authenticator, OFFERED_ALGORITHMS } from './auth'
+import { Admission } from './admission'
+import { Authenticator } from './auth'
 import { decodeChannelData, encodeChannelData } from './framing'
-import { KeyedRateLimiter } from './rateLimit'
 import { dataIndication, errorResponse, successResponse, type Signer } from './responses'
 import { TurnStats, type TurnStatsSink } from './stats'
 import {
@@ -39,7 +39,7 @@ interface Authed {
 export class TurnCore<C extends ClientRef> {
   readonly stats: TurnStatsSink
   private readonly auth: Authenticator
-  private readonly limiter: KeyedRateLimiter
+  private readonly admission: Admission
   private readonly byClient = new Map<C, Allocation<C>>()
   private readonly byId = new Map<number, Allocation<C>>()
   private readonly perUser = new Map<string, number>()
@@ -54,10 +54,7 @@ export class TurnCore<C extends ClientRef> {
   ) {
     this.stats = stats
     this.auth = new Authenticator(options)
-    this.limiter = new KeyedRateLimiter({
-      ratePerSecond: options.unauthenticatedPerSecond,
-      burst: options.unauthenticatedBurst,
-    })
+    this.admission = new Admission(this.auth, options, stats)
   }
 
   allocationCount(): number {
@@ -105,7 +102,13 @@ export class TurnCore<C extends ClientRef> {
     // RFC 8656 §12: the first two bits tell ChannelData (01) from STUN (00).
     if (data.length >= 4 && (data[0]! & 0xc0) === 0x40) return this.channelDataFromClient(client, data, now)
     const decoded = decodeMessage(data)
-    if (!decoded.ok) return this.ignore('malformed', client.transport)
+    if (!decoded.ok) {
+      // A sound request with a bad attribute value is answered, so the client learns it was refused.
+      const bad = decoded.badValue
+      if (bad?.cls !== StunClass.Request) return this.ignore('malformed', client.transport)
+      this.stats.errorSent(ErrorCode.BadRequest)
+      return [{ type: 'send', client, data: errorResponse(bad, this.options.software, ErrorCode.BadRequest) }]
+    }
     const message = decoded.message
     if (message.cls === StunClass.Indication) return this.indication(client, message, now)
     if (message.cls !== StunClass.Request) return this.ignore('not-a-request', client.transport)
@@ -157,56 +160,27 @@ export class TurnCore<C extends ClientRef> {
       return reply(errorResponse(message, this.options.software, code, extra, signer))
     }
 
+    // Answers that need no state are given without a rate limit (see Admission).
     // RFC 8489 §6.3.1: unknown comprehension-required attributes are refused before anything else.
     if (message.unknownRequired.length > 0) {
-      if (!this.limiter.take(ip, now)) return this.ignore('rate-limited', client.transport)
       return fail(ErrorCode.UnknownAttribute, [
         { name: 'UNKNOWN_ATTRIBUTES', value: message.unknownRequired },
       ])
     }
     if (message.method === Method.Binding) {
-      if (!this.limiter.take(ip, now)) return this.ignore('rate-limited', client.transport)
       return reply(
         successResponse(message, this.options.software, [
           { name: 'XOR_MAPPED_ADDRESS', value: client.remote },
         ]),
       )
     }
-    if (!isTurnRequest(message.method)) {
-      if (!this.limiter.take(ip, now)) return this.ignore('rate-limited', client.transport)
-      return fail(ErrorCode.BadRequest)
-    }
+    if (!isTurnRequest(message.method)) return fail(ErrorCode.BadRequest)
 
     const result = this.auth.authenticate(message, ip, now)
     if (!result.ok) {
-      if (!this.limiter.take(ip, now)) return this.ignore('rate-limited', client.transport)
-      const failure = result.failure
-      const challenge = (): Attribute[] => {
-        const attrs: Attribute[] = [
-          { name: 'REALM', value: this.auth.realm },
-          { name: 'NONCE', value: this.auth.makeNonce(ip, now) },
-        ]
-        if (this.options.offerPasswordAlgorithms)
-          attrs.push({ name: 'PASSWORD_ALGORITHMS', value: OFFERED_ALGORITHMS })
-        return attrs
-      }
-      switch (failure.kind) {
-        case 'challenge':
-          return fail(ErrorCode.Unauthenticated, challenge())
-        case 'bad-request':
-          this.stats.authFailure('bad-request')
-          return fail(ErrorCode.BadRequest)
-        case 'stale-nonce':
-          this.stats.authFailure('stale-nonce')
-          return fail(ErrorCode.StaleNonce, challenge())
-        case 'unauthenticated':
-          this.stats.authFailure(failure.reason)
-          return failure.reason === 'algorithm-mismatch'
-            ? fail(ErrorCode.BadRequest)
-            : fail(ErrorCode.Unauthenticated, challenge())
-        default:
-          return assertNever(failure)
-      }
+      const refusal = this.admission.refuse(result.failure, ip, now)
+      if (!refusal) return this.ignore('rate-limited', client.transport)
+      return fail(refusal.code, refusal.extra)
     }
     const authed: Authed = {
       username: result.username,
@@ -262,7 +236,8 @@ export class TurnCore<C extends ClientRef> {
     if (refused) return fail(refused.code, refused.extra, signer)
 
     const used = this.perUser.get(authed.uid) ?? 0
-    if (used >= this.options.perUserQuota) return fail(ErrorCode.AllocationQuotaReached, [], signer)
+    if (used >= this.options.perUserQuota || !this.admission.allocationAllowed(authed.username, now))
+      return fail(ErrorCode.AllocationQuotaReached, [], signer)
     if (this.byId.size >= this.options.totalQuota) return fail(ErrorCode.InsufficientCapacity, [], signer)
 
     const lifetime = this.lifetimeSeconds(getAttr(message, 'LIFETIME'))

@@ -26,7 +26,7 @@ export function successResponse(
 }
 
 export function errorResponse(
-  request: DecodedMessage,
+  request: Pick<DecodedMessage, 'method' | 'transactionId'>,
   software: string,
   code: ErrorCode,
   extra: Attribute[] = [],

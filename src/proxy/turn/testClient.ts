@@ -31,6 +31,7 @@ export function coreOptions(overrides: Partial<TurnCoreOptions> = {}): TurnCoreO
     bandwidthBytesPerSecond: 0,
     unauthenticatedPerSecond: 1000,
     unauthenticatedBurst: 1000,
+    allocationsPerSecond: 1000,
     offerPasswordAlgorithms: false,
     peerPolicy: (ip) => (ip.startsWith('10.') ? { ok: true } : { ok: false, reason: 'not-allowed' }),
     ...overrides,

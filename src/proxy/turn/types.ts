@@ -56,9 +56,14 @@ export interface TurnCoreOptions {
   totalQuota: number
   /** Bytes per second per allocation, both directions together; 0 = unlimited. */
   bandwidthBytesPerSecond: number
-  /** Unauthenticated requests (Binding, challenges, failed auth) per second per client IP. */
+  /**
+   * Failed authentications per second per client IP (bucket `unauthenticatedBurst`). Binding, the first
+   * 401 challenge and other stateless answers are not limited (see Admission).
+   */
   unauthenticatedPerSecond: number
   unauthenticatedBurst: number
+  /** Allocations per second per TURN username, bucket twice that (→ 486 past it); 0 = unlimited. */
+  allocationsPerSecond: number
   /** Whether 401 answers offer PASSWORD-ALGORITHMS (RFC 8489 §9.2 security feature "password algorithms"). */
   offerPasswordAlgorithms: boolean
   /** Key of the stateless nonces; random per process when absent. */
