@@ -11,7 +11,10 @@ export function turnRestCredential(secret: string, username: string): string {
   return createHmac('sha1', secret).update(username).digest('base64')
 }
 
-/** `${expiryUnixSeconds}:${uid}` with expiry = floor(nowMs / 1000) + ttlSeconds. */
+/**
+ * `${expiryUnixSeconds}:${user}` with expiry = floor(nowMs / 1000) + ttlSeconds. The session API's user is
+ * `appKey:uid`; the TURN core only counts it (per-user quotas), never interprets it.
+ */
 export function makeTurnUsername(uid: number | string, ttlSeconds: number, nowMs: number): string {
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0)
     throw new RangeError(`ttlSeconds must be > 0: ${ttlSeconds}`)

@@ -100,7 +100,7 @@ describe('ProxyServer: session API, TURN credentials and signaling on one TLS po
     ])
     expect(info.tls.fingerprintSha256).toBe(server.tlsFingerprint)
     expect(info.signalUrl).toBe(`wss://127.0.0.1:${tcp}/v1/signal`)
-    expect(info.turn.username).toMatch(/^\d+:42$/)
+    expect(info.turn.username).toMatch(/^\d+:test-app:42$/)
 
     for (const [transport, port] of [
       ['udp', udp[0]!],

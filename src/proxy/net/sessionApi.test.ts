@@ -73,8 +73,8 @@ describe('POST /v1/proxy/session', () => {
           'turn:203.0.113.10:443?transport=tcp',
           'turns:203.0.113.10:443?transport=tcp',
         ],
-        username: `${expiry}:42`,
-        credential: createHmac('sha1', 'turn-secret').update(`${expiry}:42`).digest('base64'),
+        username: `${expiry}:app-1:42`,
+        credential: createHmac('sha1', 'turn-secret').update(`${expiry}:app-1:42`).digest('base64'),
         ttlSeconds: 600,
         expiresAt: expiry * 1000,
       },
@@ -89,7 +89,7 @@ describe('POST /v1/proxy/session', () => {
       headers: { authorization: `Bearer ${await valid()}` },
     })
     expect(res.status).toBe(200)
-    expect(ProxySessionInfoSchema.parse(await res.json()).turn.username).toMatch(/:42$/)
+    expect(ProxySessionInfoSchema.parse(await res.json()).turn.username).toMatch(/:app-1:42$/)
   })
 
   it('accepts a numeric-string uid', async () => {
@@ -99,7 +99,7 @@ describe('POST /v1/proxy/session', () => {
       }),
     )
     expect(res.status).toBe(200)
-    expect(ProxySessionInfoSchema.parse(await res.json()).turn.username).toMatch(/:77$/)
+    expect(ProxySessionInfoSchema.parse(await res.json()).turn.username).toMatch(/:app-1:77$/)
   })
 
   const exp = NOW / 1000 + 60
@@ -185,7 +185,7 @@ describe('buildSessionInfo', () => {
   it('brackets an IPv6 public host in every URL', () => {
     const info = buildSessionInfo(
       { ...options, publicHost: '2001:db8::10', ports: { udp: 3478, udpAlt: 7070, tcp: 8443 } },
-      5,
+      { appKey: 'app-1', uid: 5 },
       600,
       NOW,
     )

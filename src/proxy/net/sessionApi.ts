@@ -64,22 +64,25 @@ export function createSessionApiRoute(options: SessionApiOptions): Route {
     })
     if (!result.ok) throw new HttpError(401, result.code, result.message)
     options.onSession?.(result.claims)
-    sendJson(res, 200, buildSessionInfo(options, result.claims.uid, ttlSeconds, now()))
+    sendJson(res, 200, buildSessionInfo(options, result.claims, ttlSeconds, now()))
   }
 
   return { method: 'POST', path: PROXY_SESSION_PATH, handler }
 }
 
-/** The answer for one uid at `nowMs`; exported for the engine's tests and the embedded local stack. */
+/**
+ * The answer for one user of one app at `nowMs`. The TURN user is `appKey:uid`: the TURN server's
+ * per-user quotas count it, so uid 1 of one app never uses up uid 1 of another app's allocations.
+ */
 export function buildSessionInfo(
   options: Pick<SessionApiOptions, 'turnSecret' | 'publicHost' | 'region' | 'ports' | 'tlsFingerprintSha256'>,
-  uid: number,
+  user: Pick<JoinClaims, 'appKey' | 'uid'>,
   ttlSeconds: number,
   nowMs: number,
 ): ProxySessionInfo {
   const host = urlHost(options.publicHost)
   const { udp, udpAlt, tcp } = options.ports
-  const username = makeTurnUsername(uid, ttlSeconds, nowMs)
+  const username = makeTurnUsername(`${user.appKey}:${user.uid}`, ttlSeconds, nowMs)
   const expirySeconds = Number(username.slice(0, username.indexOf(':')))
   return {
     version: PROXY_SESSION_VERSION,
