@@ -131,7 +131,7 @@ describe('engine: CallContext.reroute', () => {
       expect(next.proxy?.region.id).toBe('sh')
       // A new session request: fresh TURN credentials (the old ones may have expired).
       expect(next.proxy?.session).not.toBe(context.proxy?.session)
-      expect(next.transport.turn?.username).toMatch(/^\d+:42$/)
+      expect(next.transport.turn?.username).toMatch(/^\d+:test-app:42$/)
       expect(proxyConnected).toHaveLength(1)
       // Broken TURN or many failures: a fixed region stays (the attempt fails; the budget decides).
       brokenTurn.add(sh.region.ports.tcp)
