@@ -21,7 +21,10 @@ export function makeTurnUsername(uid: number | string, ttlSeconds: number, nowMs
   return `${Math.floor(nowMs / 1000) + ttlSeconds}:${uid}`
 }
 
-/** Splits `expiry:uid`; undefined if the username is not in that form. */
+/**
+ * Splits `expiry:user` (`uid` is the user part: `appKey:uid` from the session API); undefined if the
+ * username is not in that form.
+ */
 export function parseTurnUsername(username: string): { expiresAtSeconds: number; uid: string } | undefined {
   const match = /^(\d{1,12}):(.{1,256})$/.exec(username)
   if (!match) return undefined
