@@ -208,3 +208,115 @@ describe('pinhole-server check-config and whitelist', () => {
     expect(fake.out.join('')).toContain('Into this conference server, from the proxies only')
   })
 })
+
+describe('pinhole-server check-config refuses listeners that would share a port (issue 10 item 7)', () => {
+  const proxyOn = (host: string, ports: { udp: number[]; tcp: number }, relay: [number, number]) => ({
+    ...PROXY,
+    listenHost: host,
+    ports,
+    relay: { listenHost: host, portRange: relay },
+  })
+  const RELAY: [number, number] = [50000, 50999]
+
+  it.each<[string, ServerConfigInput, string]>([
+    [
+      'sfu.port equal to proxy.ports.tcp',
+      {
+        apps: APPS,
+        proxy: proxyOn('127.0.0.1', { udp: [3478], tcp: 8443 }, RELAY),
+        sfu: { enabled: true, port: 8443 },
+      },
+      'sfu.port: TCP port 8443 on 127.0.0.1 is also proxy.ports.tcp (on 127.0.0.1)',
+    ],
+    [
+      'sfu.port equal to admin.port',
+      { apps: APPS, sfu: { enabled: true, port: 9464 }, admin: { port: 9464 } },
+      'admin.port: TCP port 9464 on 127.0.0.1 is also sfu.port (on 127.0.0.1)',
+    ],
+    [
+      'admin.port under a proxy listening on every address',
+      { apps: APPS, proxy: proxyOn('0.0.0.0', { udp: [3478], tcp: 9464 }, RELAY), admin: { port: 9464 } },
+      'admin.port: TCP port 9464 on 127.0.0.1 is also proxy.ports.tcp (on 0.0.0.0)',
+    ],
+  ])('%s: exit 1 with both fields named', async (_name, config, expected) => {
+    const fake = fakeIo()
+    const file = configFile(config)
+
+    expect(await main(['check-config', '--config', file], fake.io)).toBe(1)
+    expect(fake.err.join('')).toContain(`invalid configuration in ${file}: `)
+    expect(fake.err.join('')).toContain(expected)
+  })
+
+  it.each<[string, ServerConfigInput, string]>([
+    [
+      'a TURN port inside the relay range',
+      { apps: APPS, proxy: proxyOn('127.0.0.1', { udp: [3478, 50500], tcp: 8443 }, RELAY) },
+      'proxy.relay.portRange: UDP port 50500 on 127.0.0.1 is also proxy.ports.udp[1] (on 127.0.0.1)',
+    ],
+    [
+      'media ports overlapping the relay range',
+      {
+        apps: APPS,
+        proxy: proxyOn('127.0.0.1', { udp: [3478], tcp: 8443 }, RELAY),
+        sfu: { enabled: true, port: 7880, rtcPortRange: [50900, 51900] },
+      },
+      'sfu.rtcPortRange: UDP ports 50900-50999 on 127.0.0.1 is also proxy.relay.portRange (on 127.0.0.1)',
+    ],
+  ])('warns about %s: the range still works, smaller', async (_name, config, expected) => {
+    const fake = fakeIo()
+
+    expect(await main(['check-config', '--config', configFile(config)], fake.io)).toBe(0)
+    expect(fake.err.join('')).toContain(`WARNING: ${expected}: those ports are not all free for it`)
+  })
+
+  it('start refuses the clash as a configuration error (exit 2) instead of failing to bind', async () => {
+    const fake = fakeIo()
+    const config = {
+      apps: APPS,
+      proxy: proxyOn('127.0.0.1', { udp: [0], tcp: 8443 }, RELAY),
+      sfu: { enabled: true, port: 8443 },
+    }
+
+    expect(await main(['start', '--config', configFile(config)], fake.io)).toBe(2)
+    expect(fake.err.join('')).toContain('sfu.port: TCP port 8443')
+  })
+
+  it.each<[string, ServerConfigInput]>([
+    [
+      'the same number on TCP and UDP',
+      {
+        apps: APPS,
+        proxy: proxyOn('127.0.0.1', { udp: [7880], tcp: 8443 }, RELAY),
+        sfu: { enabled: true, port: 7880 },
+      },
+    ],
+    [
+      'the same port on two loopback addresses',
+      {
+        apps: APPS,
+        proxy: proxyOn('127.0.0.1', { udp: [3478], tcp: 7880 }, RELAY),
+        sfu: { enabled: true, listenHost: '127.0.0.2', port: 7880 },
+      },
+    ],
+    [
+      'a disabled conference server',
+      {
+        apps: APPS,
+        proxy: proxyOn('127.0.0.1', { udp: [3478], tcp: 7880 }, RELAY),
+        sfu: { enabled: false, port: 7880 },
+      },
+    ],
+    [
+      'any free port twice',
+      {
+        apps: APPS,
+        proxy: proxyOn('127.0.0.1', { udp: [0], tcp: 0 }, RELAY),
+        sfu: { enabled: true, port: 0 },
+      },
+    ],
+  ])('accepts %s', async (_name, config) => {
+    const fake = fakeIo()
+
+    expect(await main(['check-config', '--config', configFile(config)], fake.io)).toBe(0)
+  })
+})

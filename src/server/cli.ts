@@ -10,6 +10,7 @@ import { startAdminServer, type AdminServer, type Health } from './admin'
 import { ConfigError, loadConfig, type ServerConfig } from './config'
 import { CONFIG_FILE_ENV } from './defaults'
 import { createLogger } from './logger'
+import { listenerRangeOverlaps } from './listenerClashes'
 import { formatWhitelistJson, formatWhitelistText } from './whitelist'
 
 const NAME = 'pinhole-server'
@@ -156,13 +157,14 @@ function summary(config: ServerConfig, file: string | undefined): string {
 }
 
 /**
- * Valid but probably wrong: a proxy and a conference server in one config that cannot reach each other.
- * `check-config` prints these, `start` logs them; neither refuses.
+ * Valid but probably wrong: a port range that overlaps another listener, or a proxy and a conference
+ * server in one config that cannot reach each other. `check-config` prints these, `start` logs them;
+ * neither refuses.
  */
 export function configWarnings(config: ServerConfig): string[] {
   const { proxy, sfu } = config
-  if (!proxy?.enabled || !sfu.enabled) return []
-  const warnings: string[] = []
+  const warnings = listenerRangeOverlaps(config)
+  if (!proxy?.enabled || !sfu.enabled) return warnings
   const verdict = createPeerPolicy(proxy.peers)(sfu.announcedAddress)
   if (!verdict.ok) {
     warnings.push(

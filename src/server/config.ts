@@ -19,6 +19,7 @@ import {
   isLoopbackHost,
 } from './configFields'
 import { CONFIG_FILE_ENV, ENV_OVERRIDE_PREFIX, ENV_PATH_SEPARATOR, SERVER_DEFAULTS as D } from './defaults'
+import { listenerClashes } from './listenerClashes'
 
 // ---------------------------------------------------------------------------------------------------------
 // Sections. Sections without required fields have `.prefault({})`, so their defaults apply when absent.
@@ -191,6 +192,7 @@ export const serverConfigSchema = z
       const message = 'expected an IP address: required when proxy.publicAddress is a DNS name'
       ctx.addIssue({ code: 'custom', path: ['proxy', 'relay', 'address'], message })
     }
+    for (const clash of listenerClashes(c)) ctx.addIssue({ code: 'custom', ...clash })
   })
   .transform((c) => {
     // The relayed address (RFC 8656 XOR-RELAYED-ADDRESS) must be an IP; default it to publicAddress.
