@@ -110,6 +110,20 @@ describe('native relay addon', () => {
   })
 })
 
+describe.each(['native', 'js'] as const)('a taken UDP port on the %s path', (fastPath) => {
+  it('fails the start with an error that names the address and the port', async () => {
+    const squatter = createSocket('udp4')
+    await new Promise<void>((resolve) => squatter.bind({ port: 0, address: PEER, exclusive: true }, resolve))
+    open.push({ close: () => squatter.close() })
+    const taken = squatter.address().port
+    const config = testProxyConfig({ proxy: { fastPath, ports: { udp: [taken], tcp: 0 } } })
+
+    const started = ProxyServer.start(config, { logger: createLogger('silent') })
+    await expect(started).rejects.toThrow(`bind EADDRINUSE ${PEER}:${taken}`)
+    await expect(started).rejects.toMatchObject({ code: 'EADDRINUSE', address: PEER, port: taken })
+  })
+})
+
 describe.each(['native', 'js'] as const)('UDP relaying on the %s path', (fastPath) => {
   it('forwards ChannelData both ways, counted per direction in /metrics', async () => {
     const h = await start(fastPath)

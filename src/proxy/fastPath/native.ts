@@ -57,7 +57,9 @@ export class NativeFastPath {
     bufferBytes: number,
     onPacket: PacketHandler,
   ): NativeListener {
-    const [id, bound] = this.engine.openListener(host, port, reusePort, bufferBytes)
+    const [id, bound] = bindOrExplain(host, port, () =>
+      this.engine.openListener(host, port, reusePort, bufferBytes),
+    )
     this.handlers.set(id, onPacket)
     const engine = this.engine
     return { id, port: bound, send: (data, toPort, address) => void engine.send(id, data, address, toPort) }
@@ -95,7 +97,7 @@ export class NativeFastPath {
   ): RelayOut {
     if (!this.allocations.has(allocationId) || this.closed)
       throw new Error('allocation closed before its relay opened')
-    const [id, bound] = this.engine.openRelay(host, port, bufferBytes)
+    const [id, bound] = bindOrExplain(host, port, () => this.engine.openRelay(host, port, bufferBytes))
     this.allocations.set(allocationId, id)
     this.handlers.set(id, onPacket)
     this.engine.attach(allocationId, id, listener.id, client.address, client.port)
@@ -163,5 +165,24 @@ export class NativeFastPath {
     this.handlers.clear()
     this.allocations.clear()
     this.engine.close()
+  }
+}
+
+/**
+ * Runs a native bind; its error says only "address already in use", so it is rethrown the way Node's
+ * dgram says it — "bind EADDRINUSE 0.0.0.0:3478" — with `code`, `syscall`, `address` and `port` set, so
+ * an operator whose proxy does not start sees which port is taken.
+ */
+function bindOrExplain<T>(host: string, port: number, bind: () => T): T {
+  try {
+    return bind()
+  } catch (err) {
+    if (!(err instanceof Error)) throw err
+    const code = (err as { code?: unknown }).code
+    const where = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+    const named = new Error(`bind ${typeof code === 'string' ? code : 'failed'} ${where}: ${err.message}`, {
+      cause: err,
+    })
+    throw Object.assign(named, { code, syscall: 'bind', address: host, port })
   }
 }
