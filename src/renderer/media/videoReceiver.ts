@@ -1,3 +1,5 @@
+import { VP8_COLOR_SPACE } from './bt601'
+
 /** One remote user's video: VP8 chunks → VideoDecoder (optimizeForLatency) → their tile's canvas. */
 export class VideoReceiver {
   private decoder: VideoDecoder | null = null
@@ -61,7 +63,8 @@ export class VideoReceiver {
         this.waitingForKey = true
       },
     })
-    decoder.configure({ codec: 'vp8', optimizeForLatency: true })
+    // VP8 carries no colour space and Chromium would label the frames BT.709: say what the sender encodes.
+    decoder.configure({ codec: 'vp8', optimizeForLatency: true, colorSpace: VP8_COLOR_SPACE })
     this.decoder = decoder
     return decoder
   }

@@ -1,4 +1,5 @@
 import type { MediaUp } from '../../shared/mediaPort'
+import { isBt601Yuv, rgbaToI420, VP8_COLOR_SPACE } from './bt601'
 
 /** DESIGN.md §5 / issue 5: VP8 640x360 at 30 fps, realtime. */
 export const VIDEO_WIDTH = 640
@@ -79,16 +80,29 @@ export class VideoSender {
     frame.close()
   }
 
-  /** The encoder is configured for 640x360; a camera that gives another size is scaled onto it. */
+  /**
+   * The encoder takes 640x360 BT.601 YUV as it is (bt601.ts). Any other frame (another size, a camera that
+   * labels its frames BT.709 or full range, RGB) is drawn, which Chromium does with the frame's own colour
+   * space, and the pixels converted to BT.601 here: the encoder's own RGB conversion gives BT.709 full range,
+   * which the receiver would draw with the wrong matrix and range.
+   */
   private fit(frame: VideoFrame): VideoFrame {
-    if (frame.displayWidth === VIDEO_WIDTH && frame.displayHeight === VIDEO_HEIGHT) return frame
+    const sized = frame.displayWidth === VIDEO_WIDTH && frame.displayHeight === VIDEO_HEIGHT
+    if (sized && isBt601Yuv(frame.format, frame.colorSpace)) return frame
     this.scaler ??= new OffscreenCanvas(VIDEO_WIDTH, VIDEO_HEIGHT)
-    const context = this.scaler.getContext('2d')
+    const context = this.scaler.getContext('2d', { willReadFrequently: true })
     if (!context) return frame
     context.drawImage(frame, 0, 0, VIDEO_WIDTH, VIDEO_HEIGHT)
-    const scaled = new VideoFrame(this.scaler, { timestamp: frame.timestamp })
+    const pixels = context.getImageData(0, 0, VIDEO_WIDTH, VIDEO_HEIGHT).data
+    const converted = new VideoFrame(rgbaToI420(pixels, VIDEO_WIDTH, VIDEO_HEIGHT), {
+      format: 'I420',
+      codedWidth: VIDEO_WIDTH,
+      codedHeight: VIDEO_HEIGHT,
+      timestamp: frame.timestamp,
+      colorSpace: VP8_COLOR_SPACE,
+    })
     frame.close()
-    return scaled
+    return converted
   }
 
   private output(chunk: EncodedVideoChunk): void {
