@@ -118,7 +118,8 @@ describe.each(['native', 'js'] as const)('a taken UDP port on the %s path', (fas
     const taken = squatter.address().port
     const config = testProxyConfig({ proxy: { fastPath, ports: { udp: [taken], tcp: 0 } } })
 
-    const started = ProxyServer.start(config, { logger: createLogger('silent') })
+    const metrics = new ProxyMetrics({ defaultMetrics: false })
+    const started = ProxyServer.start(config, { logger: createLogger('silent'), metrics })
     await expect(started).rejects.toThrow(`bind EADDRINUSE ${PEER}:${taken}`)
     await expect(started).rejects.toMatchObject({ code: 'EADDRINUSE', address: PEER, port: taken })
   })
