@@ -18,7 +18,7 @@ const FAKE_BRIDGE = `((overrides) => {
   const emit = (name, ...args) => (listeners.get(name) || []).slice().forEach((l) => l(...args))
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
   const settings = {
-    cloudProxy: 1, activeCloudProxy: null, region: 'auto', connectionState: 1, channel: 'loop', uid: 0,
+    cloudProxy: 1, allowedProxyModes: [0, 1, 2, 3], activeCloudProxy: null, region: 'auto', connectionState: 1, channel: 'loop', uid: 0,
     embedded: true, locked: [],
     regions: [{ id: 'local', name: 'This computer', proxyHost: '127.0.0.1', ports: { udp: [3478, 7070], tcp: 4443 } }],
     ...overrides,

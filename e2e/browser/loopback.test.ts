@@ -51,12 +51,12 @@ describe('renderer against a loopback bridge (Chromium)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('refuses uid 0 under a proxy with the 414 sentence and sends nothing', async () => {
+  it('refuses uid 0 under a proxy in its own words and sends nothing', async () => {
     await page.getByTestId('join-channel').fill('loop')
     await page.getByTestId('join-uid').fill('0')
     await page.getByTestId('join-button').click()
-    await expect(page.getByTestId('join-error').textContent()).resolves.toContain(
-      errorMessage(ErrorCode.RequestParameter),
+    await expect(page.getByTestId('join-uid-problem').textContent()).resolves.toBe(
+      'uid 0 cannot join while a cloud proxy is on: choose a uid other than 0, or set the proxy mode to None.',
     )
     await screenshot(page, 'loopback-uid0-refused')
     expect(await calls()).toEqual([])

@@ -1,5 +1,4 @@
 import { expect, it } from 'vitest'
-import { ErrorCode, errorMessage } from '../../src/shared/errors'
 import { screenshot } from './artifacts'
 import {
   chooseProxyMode,
@@ -39,13 +38,13 @@ export function callScenarios(
 ): void {
   const shot = (p: Participant, name: string): Promise<void> => screenshot(p.page, name, options.artifactDir)
 
-  it('refuses uid 0 with a proxy on: the 414 sentence, and no join or token request is sent', async () => {
+  it('refuses uid 0 with a proxy on: its own sentence, and no join or token request is sent', async () => {
     const { a } = participants()
     await chooseProxyMode(a, 1)
     const sent = await a.watchInvokes(['joinChannel', 'getDevToken'])
     await join(a, 'pinhole-e2e', 0)
-    await expect(a.page.getByTestId('join-error').textContent()).resolves.toContain(
-      errorMessage(ErrorCode.RequestParameter),
+    await expect(a.page.getByTestId('join-uid-problem').textContent()).resolves.toBe(
+      'uid 0 cannot join while a cloud proxy is on: choose a uid other than 0, or set the proxy mode to None.',
     )
     await shot(a, 'uid0-refused')
     expect(await sent()).toEqual([])

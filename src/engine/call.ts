@@ -1,5 +1,6 @@
 import { TransportType, type EngineEvents } from '../shared/engine'
 import { EngineError, ErrorCode } from '../shared/errors'
+import { isChannelName, isUid } from '../shared/joinRules'
 import type { MediaKind } from '../shared/signaling'
 import type { Clock, EngineLogger } from './defaults'
 import type { HttpProxyConfig } from './httpProxy'
@@ -99,15 +100,13 @@ export interface CallHandle {
 /** Joins over signaling and media; resolves once joined. Rejects with an EngineError when refused. */
 export type ConnectCall = (context: CallContext) => Promise<CallHandle>
 
-/** Channel names as the signaling schema takes them. */
-const CHANNEL = /^[\w.~-]{1,64}$/
 const MAX_TOKEN = 4096
 
 /** The 414 rules (NERTC); nothing else happens before these pass. */
 export function validateJoin(token: string, channel: string, uid: number, mode: TransportType): boolean {
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN) return false
-  if (typeof channel !== 'string' || !CHANNEL.test(channel)) return false
-  if (!Number.isSafeInteger(uid) || uid < 0) return false
+  // The signaling schema's own rules (src/shared/joinRules.ts): what passes here, the server takes.
+  if (!isChannelName(channel) || !isUid(uid)) return false
   return !(uid === 0 && mode !== TransportType.None)
 }
 

@@ -9,7 +9,7 @@ import {
   type Region,
 } from '../shared/engine'
 import { ErrorCode } from '../shared/errors'
-import { noCall } from './call'
+import { noCall, validateJoin } from './call'
 import { createEngine, type CallContext, type CallHandle, type ConnectCall, type Engine } from './engine'
 import type { AllocateFn } from './transportSelect'
 import { allocateTurn } from './turnProbe'
@@ -130,13 +130,23 @@ describe('engine', () => {
     ['empty token', '', 'room', 1],
     ['channel with a space', 't', 'room 1', 1],
     ['channel of 65 characters', 't', 'x'.repeat(65), 1],
+    ['channel with a zero-width joiner', 't', 'a\u200db', 1],
+    ['decomposed channel (not NFC)', 't', 'cafe\u0301', 1],
     ['negative uid', 't', 'room', -1],
     ['fractional uid', 't', 'room', 1.5],
+    ['uid 2^53', 't', 'room', 2 ** 53],
   ])('%s is 414', async (_name, token, channel, uid) => {
     const e = make()
     expect(await e.joinChannel(token, channel, uid)).toBe(414)
     expect(e.getConnectionState()).toBe(S.Disconnected)
   })
+
+  it.each(['会议室', 'réunion', '회의실_2'])(
+    'channel %s passes the 414 check, as the server takes it',
+    (channel) => {
+      expect(validateJoin('t', channel, 1, TransportType.UDPProxy)).toBe(true)
+    },
+  )
 
   it('UDP proxy join: Connecting → proxy connected → connectCall → Connected, then leave', async () => {
     const call = fakeCall()

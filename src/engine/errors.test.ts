@@ -1,10 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import {
+  CHECK_POINTER,
   ERROR_ROWS,
   EngineError,
   ErrorCode,
+  appErrorMessage,
   errorMessage,
+  errorRow,
   isErrorCode,
   renderErrorTable,
 } from '../shared/errors'
@@ -53,6 +56,28 @@ describe('error table', () => {
       detail: '1.2.3.4:443: expected A, got B',
     })
     expect(String(error)).toContain('TlsFingerprintMismatch')
+  })
+
+  it('the app says its own "Network check" where the CLI says "pinhole doctor"', () => {
+    const checked = ERROR_ROWS.filter((row) => row.check)
+    expect(checked.map((row) => row.code)).toEqual(expect.arrayContaining([408, 30103, 30127, 30201, 30208]))
+    for (const row of ERROR_ROWS) {
+      expect(appErrorMessage(row.code), row.name).not.toMatch(/pinhole doctor|\bCLI\b|--[a-z]/)
+      expect(row.message.includes(CHECK_POINTER.cli), row.name).toBe(row.check)
+      expect(appErrorMessage(row.code).includes(CHECK_POINTER.app), row.name).toBe(row.check)
+    }
+  })
+
+  it('a lost connection or a timeout does not say the user can fix it: the network check tells who', () => {
+    for (const code of [408, 30201, 30202, 30208] as const) {
+      expect(errorRow(code).actor, String(code)).toBe('network')
+      expect(errorRow(code).check).toBe(true)
+    }
+  })
+
+  it('a setting the IT policy forbids has its own code, for IT, not 30005 "Call leaveChannel first"', () => {
+    expect(errorRow(ErrorCode.NotAllowedByPolicy)).toMatchObject({ code: 30008, actor: 'it' })
+    expect(errorMessage(ErrorCode.NotAllowedByPolicy)).toMatch(/IT policy/)
   })
 
   it('docs/errors.md holds exactly the table (UPDATE_DOCS=1 rewrites it)', () => {

@@ -18,6 +18,7 @@ const REPORT: NetworkCheckReport = {
 function fakeBridge(overrides: Partial<AppSettings> = {}) {
   const settings: AppSettings = {
     cloudProxy: 1,
+    allowedProxyModes: [0, 1, 2, 3],
     activeCloudProxy: null,
     region: 'auto',
     regions: [{ id: 'local', name: 'This computer', proxyHost: '127.0.0.1', ports: { udp: [1, 2], tcp: 3 } }],
@@ -109,11 +110,15 @@ describe('controller', () => {
     expect(media.close).toHaveBeenCalled()
   })
 
-  it.each([1, 2, 3] as const)('uid 0 with proxy mode %d: the 414 sentence and nothing sent', async (mode) => {
+  it.each([1, 2, 3] as const)('uid 0 with proxy mode %d: its own sentence and nothing sent', async (mode) => {
     const t = await setup({ cloudProxy: mode })
     t.s().setField('uid', '0')
     await t.controller.join()
-    expect(t.s().formProblem?.sentence).toContain(errorMessage(ErrorCode.RequestParameter))
+    expect(t.s().formProblem).toEqual({
+      field: 'uid',
+      sentence:
+        'uid 0 cannot join while a cloud proxy is on: choose a uid other than 0, or set the proxy mode to None.',
+    })
     expect(t.calls).toEqual([])
     expect(t.media.startSending).not.toHaveBeenCalled()
   })
@@ -161,6 +166,47 @@ describe('controller', () => {
       context: 'Join',
     })
     expect(t.media.stopSending).toHaveBeenCalled()
+  })
+
+  it('a failed join reads once: the engine event and the join result are one notice, with the detail', async () => {
+    const t = await setup()
+    t.failJoinWith(ErrorCode.ProxySessionTokenInvalid)
+    t.bridge.joinChannel = async () => {
+      t.emit('connectionStateChanged', 2 as ConnectionState, 5 as ConnectionReason)
+      t.emit('connectionStateChanged', 5 as ConnectionState, 10 as ConnectionReason)
+      t.emit('error', {
+        code: ErrorCode.ProxySessionTokenInvalid,
+        message: 'm',
+        detail: '401 token_malformed',
+      })
+      return { ok: true, value: ErrorCode.ProxySessionTokenInvalid }
+    }
+    await t.controller.join()
+    expect(t.s().notices).toHaveLength(1)
+    expect(t.s().notices[0]).toMatchObject({
+      code: ErrorCode.ProxySessionTokenInvalid,
+      context: 'Join',
+      detail: '401 token_malformed',
+    })
+  })
+
+  it('a proxy mode the policy refuses is a notice until a mode change succeeds', async () => {
+    const t = await setup()
+    const refuse = t.bridge.setCloudProxy
+    t.bridge.setCloudProxy = () =>
+      Promise.resolve({ ok: false, error: { code: ErrorCode.NotAllowedByPolicy, message: 'm', detail: 'd' } })
+    await t.controller.setProxyMode(0)
+    expect(t.s().notices.map((n) => n.code)).toEqual([ErrorCode.NotAllowedByPolicy])
+    t.bridge.setCloudProxy = refuse
+    await t.controller.setProxyMode(2)
+    expect(t.s().notices).toEqual([])
+  })
+
+  it('a join canceled by the user’s own Leave leaves no notice', async () => {
+    const t = await setup()
+    t.failJoinWith(ErrorCode.JoinCanceled)
+    await t.controller.join()
+    expect(t.s().notices).toEqual([])
   })
 
   it('a camera that will not start is a warning and the join goes on without video', async () => {

@@ -1,7 +1,8 @@
 import { ConnectionState, type TransportType } from '../shared/engine'
+import { ErrorCode } from '../shared/errors'
 import type { InvokeArgs, InvokeChannel, InvokeResult, IpcReply, PinholeApi } from '../shared/ipc'
 import { checkJoinForm } from './logic/joinForm'
-import { noticeFromCode, noticeFromInfo, type NoticeInput } from './logic/notices'
+import { CONNECTION_SLOT, noticeFromCode, noticeFromInfo, type NoticeInput } from './logic/notices'
 import { bindEngineEvents } from './state/engineEvents'
 import type { AppState, AppStore } from './state/store'
 import type { RemoteMediaFigures } from './state/callSlice'
@@ -69,6 +70,15 @@ const CONTEXT: Record<InvokeChannel, string> = {
   runNetworkCheck: 'Network check',
   exportDiagnostics: 'Export diagnostics',
 }
+
+/** A join's steps share the connection's notice slot; every other action has its own. */
+const SLOT: Partial<Record<InvokeChannel, string>> = {
+  joinChannel: CONNECTION_SLOT,
+  getDevToken: CONNECTION_SLOT,
+  leaveChannel: CONNECTION_SLOT,
+}
+
+const slotOf = (name: InvokeChannel): string => SLOT[name] ?? CONTEXT[name]
 
 export function createController(deps: ControllerDeps): Controller {
   return new AppController(deps)
@@ -246,19 +256,31 @@ class AppController implements Controller {
     try {
       const call = this.bridge[name] as unknown as (...a: InvokeArgs<C>) => Promise<IpcReply<InvokeResult<C>>>
       const reply = await call(...args)
-      if (reply.ok) return reply.value
-      this.notify(noticeFromInfo(reply.error, CONTEXT[name]))
+      if (reply.ok) {
+        // A value that is not a result code is a success: that action's last notice is over.
+        if (typeof reply.value !== 'number' && slotOf(name) !== CONNECTION_SLOT)
+          this.s.clearNotices(slotOf(name))
+        return reply.value
+      }
+      this.notify(noticeFromInfo(reply.error, CONTEXT[name], 'error', slotOf(name)))
     } catch (error) {
       const sentence = `The app's host did not answer: ${String(error)}`
-      this.notify({ severity: 'error', code: null, sentence, context: CONTEXT[name] })
+      this.notify({ severity: 'error', code: null, sentence, context: CONTEXT[name], slot: slotOf(name) })
     }
     return null
   }
 
-  /** Result-code calls (setCloudProxy, joinChannel…): a non-zero code is a notice. */
+  /**
+   * Result-code calls (setCloudProxy, joinChannel…): a non-zero code is a notice, 0 ends the action's
+   * last one. The connection's slot is the engine events' to empty (state changes), not a result's.
+   */
   private async invokeCode<C extends InvokeChannel>(name: C, ...args: InvokeArgs<C>): Promise<number | null> {
     const result = (await this.invoke(name, ...args)) as number | null
-    if (result !== null) this.notify(noticeFromCode(result, CONTEXT[name]))
+    if (result === 0 && slotOf(name) !== CONNECTION_SLOT) this.s.clearNotices(slotOf(name))
+    // A join canceled by the user's own Leave needs no telling.
+    else if (result !== null && result !== ErrorCode.JoinCanceled) {
+      this.notify(noticeFromCode(result, CONTEXT[name], slotOf(name)))
+    }
     return result
   }
 
@@ -270,7 +292,8 @@ class AppController implements Controller {
   private reportCapture(problems: CaptureProblem[]): void {
     for (const p of problems) {
       const context = p.kind === 'video' ? 'Camera' : 'Microphone'
-      this.notify({ severity: 'warning', code: null, sentence: p.sentence, context })
+      const slot = `capture:${p.kind}`
+      this.notify({ severity: 'warning', code: null, sentence: p.sentence, context, slot })
       if (p.kind === 'video') this.s.setCam(false)
       else this.s.setMic(false)
     }

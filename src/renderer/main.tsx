@@ -9,7 +9,9 @@ import './styles.css'
 
 const store = createAppStore()
 const media = createMediaEngine(window, (sentence) =>
-  store.getState().addNotice({ severity: 'warning', code: null, sentence, context: 'Media' }, Date.now()),
+  store
+    .getState()
+    .addNotice({ severity: 'warning', code: null, sentence, context: 'Media', slot: 'media' }, Date.now()),
 )
 const controller = createController({ bridge: window.pinhole, store, media })
 

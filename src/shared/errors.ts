@@ -2,33 +2,44 @@
  * Every engine error code, in one table (docs/errors.md is checked against it by a test). 0 and 414 are
  * NERTC's values; 408 follows NERTC's "timeout" code; the 30xxx codes are Pinhole's own. Each message says
  * what a person can do; `actor` says who: the user at the desktop, IT (firewall, policy), the proxy's or
- * server's operator, or the developer integrating the engine.
+ * server's operator, the developer integrating the engine, or `network` when the code alone cannot tell
+ * (a lost connection or a timeout is a firewall, an outage or a network): the network check tells which.
  */
 
-export type ErrorActor = 'user' | 'it' | 'operator' | 'developer'
+import { CHANNEL_NAME_RULE } from './joinRules'
+
+export type ErrorActor = 'user' | 'it' | 'operator' | 'developer' | 'network'
 
 interface ErrorEntry {
   code: number
   actor: ErrorActor
   message: string
+  /** The network check finds out who acts: the message ends with where to run it (CHECK_POINTER). */
+  check?: true
 }
 
-const DOCTOR = 'Run "pinhole doctor" on this computer to see which firewall rule is missing.'
+/** Where each reader runs the network check: the CLI's doctor, or the desktop app's own view. */
+export type CheckPointerAudience = 'cli' | 'app'
+
+export const CHECK_POINTER: Record<CheckPointerAudience, string> = {
+  cli: 'Run "pinhole doctor" on this computer to see which endpoint does not answer, and why.',
+  app: 'Open "Network check" (next to "Call") to see which endpoint does not answer, and why.',
+}
 
 const ERROR_TABLE = {
   Ok: { code: 0, actor: 'user', message: 'Success.' },
   JoinTimeout: {
     code: 408,
-    actor: 'user',
-    message: `The join did not complete in time. Check the network and retry. ${DOCTOR}`,
+    actor: 'network',
+    message: 'The join did not complete in time. Retry.',
+    check: true,
   },
   RequestParameter: {
     code: 414,
     actor: 'developer',
     message:
-      'Request parameter error: the token must be non-empty, the channel name 1–64 characters of ' +
-      'A–Z a–z 0–9 _ . ~ -, the uid a non-negative safe integer, and with a cloud proxy enabled the uid ' +
-      'must not be 0.',
+      `Request parameter error: the token must be non-empty, the channel name ${CHANNEL_NAME_RULE} (in ` +
+      'NFC form), the uid a non-negative safe integer, and with a cloud proxy enabled the uid must not be 0.',
   },
   Internal: {
     code: 30001,
@@ -52,6 +63,13 @@ const ERROR_TABLE = {
     actor: 'user',
     message: 'The join was canceled by leaveChannel or release before it completed.',
   },
+  NotAllowedByPolicy: {
+    code: 30008,
+    actor: 'it',
+    message:
+      'The IT policy does not allow this setting (see the detail); the app offers only what it allows. ' +
+      'Ask your IT department if you need it.',
+  },
   NoRegions: {
     code: 30101,
     actor: 'it',
@@ -67,7 +85,23 @@ const ERROR_TABLE = {
   NoRegionReachable: {
     code: 30103,
     actor: 'it',
-    message: `No proxy region answered on its TLS port with the expected certificate. ${DOCTOR}`,
+    message: 'No proxy region answered on its TLS port with the expected certificate.',
+    check: true,
+  },
+  ProxyNotRunning: {
+    code: 30104,
+    actor: 'operator',
+    message:
+      "The proxy's address answered that nothing listens on this port (TCP reset or ICMP port " +
+      'unreachable): the Pinhole proxy is not running there, or not on this port. No firewall rule fixes ' +
+      'this: contact whoever runs the proxy.',
+  },
+  ProxyHostUnresolved: {
+    code: 30105,
+    actor: 'it',
+    message:
+      "The proxy's name does not resolve (DNS). Check the region's proxy address for a typo, and that " +
+      "this computer's DNS server knows the name. No firewall rule fixes this.",
   },
   ProxySessionTokenExpired: {
     code: 30110,
@@ -155,7 +189,8 @@ const ERROR_TABLE = {
   NoTransport: {
     code: 30127,
     actor: 'it',
-    message: `No media transport (direct, UDP proxy, TLS 443) worked within its time budget. ${DOCTOR}`,
+    message: 'No media transport (direct, UDP proxy, TLS 443) worked within its time budget.',
+    check: true,
   },
   DirectUnreachable: {
     code: 30128,
@@ -201,13 +236,15 @@ const ERROR_TABLE = {
   },
   SignalingLost: {
     code: 30201,
-    actor: 'user',
-    message: 'The signaling connection was lost. The engine reconnects; check the network if it persists.',
+    actor: 'network',
+    message: 'The signaling connection was lost; the engine is reconnecting.',
+    check: true,
   },
   MediaLost: {
     code: 30202,
-    actor: 'user',
-    message: 'The media connection was lost. The engine reconnects; check the network if it persists.',
+    actor: 'network',
+    message: 'The media connection was lost; the engine is reconnecting.',
+    check: true,
   },
   ChannelFull: {
     code: 30203,
@@ -230,8 +267,9 @@ const ERROR_TABLE = {
   },
   ReconnectTimeout: {
     code: 30208,
-    actor: 'user',
-    message: `Reconnecting did not succeed within the budget. Check the network and join again. ${DOCTOR}`,
+    actor: 'network',
+    message: 'Reconnecting did not succeed within the budget. Join again.',
+    check: true,
   },
 } as const satisfies Record<string, ErrorEntry>
 
@@ -247,12 +285,23 @@ export interface ErrorRow {
   code: ErrorCode
   name: ErrorName
   actor: ErrorActor
+  /** The sentence as the engine and the CLI say it (with the doctor pointer when `check`). */
   message: string
+  /** The network check tells who acts. */
+  check: boolean
+}
+
+function withPointer(entry: ErrorEntry, audience: CheckPointerAudience): string {
+  return entry.check ? `${entry.message} ${CHECK_POINTER[audience]}` : entry.message
 }
 
 /** The table, sorted by code. */
 export const ERROR_ROWS: readonly ErrorRow[] = (Object.keys(ERROR_TABLE) as ErrorName[])
-  .map((name) => ({ name, ...ERROR_TABLE[name] }))
+  .map((name): ErrorRow => {
+    const entry: ErrorEntry = ERROR_TABLE[name]
+    const { code, actor } = ERROR_TABLE[name]
+    return { code, name, actor, message: withPointer(entry, 'cli'), check: entry.check === true }
+  })
   .sort((a, b) => a.code - b.code)
 
 const BY_CODE = new Map<number, ErrorRow>(ERROR_ROWS.map((row) => [row.code, row]))
@@ -269,6 +318,11 @@ export function errorRow(code: ErrorCode): ErrorRow {
 
 export function errorMessage(code: ErrorCode): string {
   return errorRow(code).message
+}
+
+/** The sentence for the desktop app: it points at its own "Network check", not at the CLI. */
+export function appErrorMessage(code: ErrorCode): string {
+  return withPointer(ERROR_TABLE[errorRow(code).name], 'app')
 }
 
 /**

@@ -7,6 +7,7 @@ import type {
   TransportType,
 } from './engine'
 import { ErrorCode } from './errors'
+import { ChannelNameSchema, UID_MAX } from './joinRules'
 import type { NetworkCheckReport } from './networkCheck'
 import type { InvokeChannel, IpcEventName, IpcEvents } from './ipcChannels'
 
@@ -31,10 +32,10 @@ const invoke =
   <Args extends z.ZodTuple>(args: Args): InvokeSpec<Args, Result> => ({ args })
 
 const transportType = z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)])
-/** The engine checks the details (characters, uid 0 with a proxy → 414); this is the shape at the boundary. */
+/** The shared channel and uid rules (joinRules.ts); the engine checks the rest (uid 0 with a proxy → 414). */
 const token = z.string().max(4096)
-const channel = z.string().min(1).max(64)
-const uid = z.int().min(0).max(Number.MAX_SAFE_INTEGER)
+const channel = ChannelNameSchema
+const uid = z.int().min(0).max(UID_MAX)
 const regionChoice = z.string().min(1).max(64)
 
 /** A region as the UI lists it (no certificate material). */
@@ -52,6 +53,10 @@ export type LockableField = 'cloudProxy' | 'region' | 'regions'
 /** Everything the renderer needs to draw its controls; read at start and after each change. */
 export interface AppSettings {
   cloudProxy: TransportType
+  /** The modes the IT policy lets the user pick (all four without a policy); the UI disables the others. */
+  allowedProxyModes: TransportType[]
+  /** Why some modes cannot be picked, in the policy's words; absent when every mode can. */
+  proxyModeRestriction?: string
   /** The proxy mode of the call in progress, null outside a call: differs from cloudProxy → "next join". */
   activeCloudProxy: TransportType | null
   region: RegionChoice

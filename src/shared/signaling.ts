@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { SignalErrorCode } from './codes'
+import { ChannelNameSchema, UID_MAX } from './joinRules'
 
 /**
  * Signaling between the engine and the conference server (docs/sfu.md): JSON text frames over a WebSocket
@@ -14,15 +15,11 @@ export const SIGNAL_VERSION = 1
 export const DEV_TOKEN_PATH = '/v1/token'
 
 const v = z.literal(SIGNAL_VERSION)
-const MAX_UID = Number.MAX_SAFE_INTEGER
+const MAX_UID = UID_MAX
 /** uid 0 passes the schema so that the server can refuse it with its own code (`uid_invalid`). */
 const joinUid = z.int().min(0).max(MAX_UID)
 const uid = z.int().min(1).max(MAX_UID)
-const channel = z
-  .string()
-  .min(1)
-  .max(64)
-  .regex(/^[\w.~-]+$/, 'expected 1-64 characters of [A-Za-z0-9_.~-]')
+const channel = ChannelNameSchema
 const sdp = z
   .string()
   .min(1)

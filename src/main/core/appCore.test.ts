@@ -314,9 +314,11 @@ describe('the IT policy wins', () => {
     expect(s.regions.map((r) => r.id)).toEqual(['bj'])
     expect(s.embedded).toBe(false)
     expect(s.policyNotice).toMatch(/IT policy/)
+    expect(s.allowedProxyModes).toEqual([TransportType.TCPProxy])
+    expect(s.proxyModeRestriction).toBe('Your IT policy sets the proxy mode: TCP/TLS 443 proxy.')
     expect(await core.invoke('setCloudProxy', [TransportType.UDPProxy])).toMatchObject({
       ok: false,
-      error: { code: ErrorCode.InvalidState, detail: expect.stringMatching(/policy/) },
+      error: { code: ErrorCode.NotAllowedByPolicy, detail: expect.stringMatching(/IT policy/) },
     })
     expect(await core.invoke('setCloudProxy', [TransportType.TCPProxy])).toEqual({ ok: true, value: 0 })
     await core.close()
@@ -335,6 +337,35 @@ describe('the IT policy wins', () => {
     await core.close()
   })
 
+  it('allowed modes: the others are not offered, with the reason, and refused as the policy’s, not 30005', async () => {
+    const { core } = await makeCore({
+      policy: valid({ regions: [region('bj')], proxyMode: { allowed: [1, 2], default: 2 } }),
+    })
+    const s = await settings(core)
+    expect(s.allowedProxyModes).toEqual([1, 2])
+    expect(s.proxyModeRestriction).toBe(
+      'Your IT policy allows only these proxy modes: UDP proxy, TCP/TLS 443 proxy.',
+    )
+    expect(await core.invoke('setCloudProxy', [TransportType.None])).toEqual({
+      ok: false,
+      error: expect.objectContaining({
+        code: ErrorCode.NotAllowedByPolicy,
+        detail:
+          'proxy mode 0 (no proxy): Your IT policy allows only these proxy modes: UDP proxy, TCP/TLS 443 proxy.',
+      }),
+    })
+    expect(await core.invoke('setCloudProxy', [TransportType.UDPProxy])).toEqual({ ok: true, value: 0 })
+    await core.close()
+  })
+
+  it('without a policy every mode is offered and nothing is said', async () => {
+    const { core } = await makeCore({})
+    const s = await settings(core)
+    expect(s.allowedProxyModes).toEqual([0, 1, 2, 3])
+    expect(s.proxyModeRestriction).toBeUndefined()
+    await core.close()
+  })
+
   it('a locked region cannot be changed', async () => {
     const { core } = await makeCore({
       policy: valid({ regions: [region('bj'), region('sh')], defaultRegion: 'sh', locked: ['region'] }),
@@ -342,7 +373,7 @@ describe('the IT policy wins', () => {
     expect(await settings(core)).toMatchObject({ region: 'sh', locked: ['region'] })
     expect(await core.invoke('setRegion', ['bj'])).toMatchObject({
       ok: false,
-      error: { code: ErrorCode.InvalidState },
+      error: { code: ErrorCode.NotAllowedByPolicy },
     })
     await core.close()
   })

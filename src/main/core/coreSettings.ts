@@ -2,7 +2,8 @@ import type { Engine } from '../../engine/engine'
 import type { Region, TransportType } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import type { AppSettings, RegionView } from '../../shared/ipc'
-import { effectiveSettings, type EffectiveSettings } from '../policy'
+import { PROXY_MODE_NAMES } from '../../shared/policy'
+import { ALL_PROXY_MODES, effectiveSettings, type EffectiveSettings } from '../policy'
 import type { CoreParts } from './coreOptions'
 import { saveSettings, type UserSettings } from './settings'
 
@@ -27,6 +28,7 @@ export function settingsView(
   const effective = effectiveOf(parts)
   const settings: AppSettings = {
     cloudProxy: engine.getCloudProxy(),
+    allowedProxyModes: selectableModes(effective),
     activeCloudProxy,
     region: effective.region,
     regions: effective.regions.map(regionView),
@@ -38,7 +40,26 @@ export function settingsView(
   }
   const notice = [effective.policyNotice, ...notices].filter((n) => n !== undefined).join(' ')
   if (notice !== '') settings.policyNotice = notice
+  const restriction = proxyModeRestriction(effective)
+  if (restriction !== undefined) settings.proxyModeRestriction = restriction
   return settings
+}
+
+/** The modes a click may choose: the allowed ones, or only the one in force when the mode is locked. */
+function selectableModes(effective: EffectiveSettings): TransportType[] {
+  return effective.locked.includes('cloudProxy') ? [effective.cloudProxy] : [...effective.allowedProxyModes]
+}
+
+/** The sentence that says why the other modes cannot be chosen (shown next to the disabled ones). */
+function proxyModeRestriction(effective: EffectiveSettings): string | undefined {
+  const selectable = selectableModes(effective)
+  if (selectable.length === ALL_PROXY_MODES.length) return undefined
+  const names = selectable.map((mode) => PROXY_MODE_NAMES[mode])
+  if (effective.policy.status === 'invalid') {
+    return `The IT policy is invalid: the proxy mode stays ${names[0]!} until IT corrects it.`
+  }
+  if (selectable.length === 1) return `Your IT policy sets the proxy mode: ${names[0]!}.`
+  return `Your IT policy allows only these proxy modes: ${names.join(', ')}.`
 }
 
 /** Records a change of the user's and writes settings.json; a failed write is logged, not thrown. */
@@ -52,18 +73,21 @@ export function saveUser(parts: CoreParts, change: Partial<UserSettings>): void 
   }
 }
 
-/** InvalidState when the policy locks the proxy mode to another one or does not allow this one. */
+/** NotAllowedByPolicy when the policy locks the proxy mode to another one or does not allow this one. */
 export function assertProxyModeAllowed(effective: EffectiveSettings, type: TransportType): void {
-  const locked = effective.locked.includes('cloudProxy') && type !== effective.cloudProxy
-  if (locked || !effective.allowedProxyModes.includes(type)) {
-    throw new EngineError(ErrorCode.InvalidState, `proxy mode ${type} is not allowed by the IT policy`)
+  if (!selectableModes(effective).includes(type)) {
+    const detail = `proxy mode ${type} (${PROXY_MODE_NAMES[type]}): ${proxyModeRestriction(effective) ?? ''}`
+    throw new EngineError(ErrorCode.NotAllowedByPolicy, detail.trim())
   }
 }
 
-/** InvalidState when the policy locks the region to another one. */
+/** NotAllowedByPolicy when the policy locks the region to another one. */
 export function assertRegionAllowed(effective: EffectiveSettings, choice: string): void {
   if (effective.locked.includes('region') && choice !== effective.region) {
-    throw new EngineError(ErrorCode.InvalidState, 'the region is fixed by the IT policy')
+    throw new EngineError(
+      ErrorCode.NotAllowedByPolicy,
+      `region "${choice}": your IT policy sets the region to "${effective.region}"`,
+    )
   }
 }
 

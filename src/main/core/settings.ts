@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from '
 import { join } from 'node:path'
 import { z } from 'zod'
 import type { RegionChoice, TransportType } from '../../shared/engine'
+import { CHANNEL_NAME_MAX } from '../../shared/joinRules'
 
 /**
  * The user's settings, persisted as JSON in the data folder the host gives (Electron: userData). Written
@@ -24,7 +25,8 @@ export interface UserSettings {
 const FIELDS = {
   cloudProxy: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]),
   region: z.string().min(1).max(64),
-  channel: z.string().max(64),
+  // The last join's channel, only to prefill the form: the join checks it (64 code points ≤ 128 units).
+  channel: z.string().max(CHANNEL_NAME_MAX * 2),
   uid: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
 } satisfies Record<keyof UserSettings, z.ZodType>
 

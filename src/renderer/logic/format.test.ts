@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { CONNECTION_REASON_NAMES, type ConnectionReason } from '../../shared/engine'
+import { ErrorCode } from '../../shared/errors'
 import { formatFps, formatKbps, formatLoss, formatMs, formatRtt } from './format'
-import { PROXY_MODES, proxyModeLabel, reasonWords, transportWords } from './words'
+import { PROXY_MODES, failureWords, proxyModeLabel, reasonWords, transportWords } from './words'
 
 describe('formatters', () => {
   it.each([
@@ -25,6 +26,17 @@ describe('words', () => {
     for (const reason of Object.keys(CONNECTION_REASON_NAMES).map(Number) as ConnectionReason[]) {
       expect(reasonWords(reason)).toMatch(/\w/)
     }
+  })
+
+  it('a failed request names the step, and the cause comes from the error: a refused token is not "unreachable"', () => {
+    expect(reasonWords(10)).not.toMatch(/could not be reached|unreachable/)
+    expect(failureWords(ErrorCode.ProxySessionTokenInvalid)).toBe(
+      'The proxy refused the join token (malformed, bad signature, missing claims or unknown app key)',
+    )
+    expect(failureWords(ErrorCode.ProxySessionTokenExpired)).toBe(
+      'The proxy refused the join token: it has expired',
+    )
+    expect(failureWords(12345)).toBeUndefined()
   })
 
   it('lists the four proxy modes in NERTC order', () => {

@@ -1,46 +1,84 @@
 import { describe, expect, it } from 'vitest'
-import { ERROR_ROWS, ErrorCode, errorMessage } from '../../shared/errors'
-import { actorWords, noticeFromCode, noticeFromInfo } from './notices'
+import { ERROR_ROWS, ErrorCode, appErrorMessage } from '../../shared/errors'
+import {
+  CONNECTION_SLOT,
+  actorWords,
+  noticeFromCode,
+  noticeFromInfo,
+  placeNotice,
+  type Notice,
+  type NoticeInput,
+} from './notices'
 
-describe('notices', () => {
+let id = 0
+const notice = (input: NoticeInput): Notice => ({ ...input, id: ++id, atMs: id })
+
+describe('notice words', () => {
   it.each(ERROR_ROWS.filter((row) => row.code !== 0))(
-    'code $code ($name) reads as the table sentence with who acts',
+    'code $code ($name) reads as the app’s sentence, never sending the user to the CLI',
     (row) => {
-      const notice = noticeFromCode(row.code, 'Join')
-      expect(notice).toMatchObject({
-        code: row.code,
-        sentence: row.message,
-        actor: row.actor,
-        severity: 'error',
-      })
-      expect(actorWords(row.actor)).toMatch(/\w/)
+      const n = noticeFromCode(row.code, 'Join')
+      expect(n).toMatchObject({ code: row.code, sentence: appErrorMessage(row.code), actor: row.actor })
+      expect(n?.sentence).not.toMatch(/pinhole doctor/)
+      // Whoever acts is said once: by the actor line, or by the sentence itself.
+      const who = actorWords(row.actor)
+      if (row.actor === 'user' || row.actor === 'network') expect(who).toBeUndefined()
+      else expect(who).toMatch(/\w/)
     },
   )
 
-  it('0 is no notice', () => {
-    expect(noticeFromCode(0, 'Join')).toBeNull()
+  it('a lost connection or reconnect timeout does not say "You can fix this here"; it points at the check', () => {
+    for (const code of [ErrorCode.SignalingLost, ErrorCode.ReconnectTimeout, ErrorCode.JoinTimeout]) {
+      const n = noticeFromCode(code, 'Connection')!
+      expect([n.sentence, actorWords(n.actor!) ?? ''].join(' ')).not.toMatch(/fix this here/)
+      expect(n.sentence).toMatch(/Open "Network check"/)
+    }
   })
 
-  it('an unknown code still reads as a sentence', () => {
+  it('0 is no notice; an unknown code still reads as a sentence', () => {
+    expect(noticeFromCode(0, 'Join')).toBeNull()
     expect(noticeFromCode(999, 'Join')?.sentence).toBe('Unexpected result code 999.')
   })
 
-  it("an event's info keeps its detail and takes the table's sentence", () => {
-    const notice = noticeFromInfo(
-      { code: ErrorCode.TlsFingerprintMismatch, message: 'short', detail: 'seen AB:CD' },
-      'Engine',
-      'warning',
-    )
-    expect(notice).toMatchObject({
+  it("an event's info keeps its detail and takes the table's sentence; unknown codes keep the host's", () => {
+    const info = { code: ErrorCode.TlsFingerprintMismatch, message: 'short', detail: 'seen AB:CD' }
+    expect(noticeFromInfo(info, 'Connection', 'warning', CONNECTION_SLOT)).toMatchObject({
       severity: 'warning',
-      sentence: errorMessage(ErrorCode.TlsFingerprintMismatch),
+      sentence: appErrorMessage(ErrorCode.TlsFingerprintMismatch),
       detail: 'seen AB:CD',
       actor: 'it',
+      slot: CONNECTION_SLOT,
     })
+    const unknown = { code: 12345, message: 'host words' } as unknown as Parameters<typeof noticeFromInfo>[0]
+    expect(noticeFromInfo(unknown, 'Region').sentence).toBe('host words')
+    expect(noticeFromInfo(unknown, 'Region').slot).toBe('Region')
+  })
+})
+
+describe('one notice per cause', () => {
+  const info = { code: ErrorCode.ProxySessionTokenInvalid, message: 'm', detail: '401 token_malformed' }
+
+  it('a join failure told by the engine event and by the join result is one notice, detail kept', () => {
+    let list: Notice[] = []
+    list = placeNotice(list, notice(noticeFromInfo(info, 'Connection', 'error', CONNECTION_SLOT)), 20)
+    list = placeNotice(list, notice(noticeFromCode(info.code, 'Join', CONNECTION_SLOT)!), 20)
+    expect(list).toHaveLength(1)
+    expect(list[0]).toMatchObject({ code: info.code, context: 'Join', detail: '401 token_malformed' })
   })
 
-  it("a code the table does not know keeps the host's message", () => {
-    const info = { code: 12345, message: 'host words' } as unknown as Parameters<typeof noticeFromInfo>[0]
-    expect(noticeFromInfo(info, 'Engine').sentence).toBe('host words')
+  it('a new cause in the same slot replaces the old one (no stale detail carried over)', () => {
+    let list: Notice[] = []
+    list = placeNotice(list, notice(noticeFromInfo(info, 'Connection', 'error', CONNECTION_SLOT)), 20)
+    const lost = noticeFromCode(ErrorCode.ReconnectTimeout, 'Connection', CONNECTION_SLOT)!
+    list = placeNotice(list, notice(lost), 20)
+    expect(list.map((n) => [n.code, n.detail])).toEqual([[ErrorCode.ReconnectTimeout, undefined]])
+  })
+
+  it('other slots keep their own notice beside the connection’s', () => {
+    let list: Notice[] = []
+    list = placeNotice(list, notice(noticeFromCode(ErrorCode.NotAllowedByPolicy, 'Proxy mode')!), 20)
+    list = placeNotice(list, notice(noticeFromCode(info.code, 'Join', CONNECTION_SLOT)!), 20)
+    list = placeNotice(list, notice(noticeFromCode(ErrorCode.NotAllowedByPolicy, 'Proxy mode')!), 20)
+    expect(list.map((n) => n.slot)).toEqual([CONNECTION_SLOT, 'Proxy mode'])
   })
 })

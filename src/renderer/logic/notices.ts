@@ -1,10 +1,20 @@
 import type { EngineErrorInfo } from '../../shared/engine'
-import { errorRow, isErrorCode, type ErrorActor } from '../../shared/errors'
+import { appErrorMessage, errorRow, isErrorCode, type ErrorActor } from '../../shared/errors'
+
+/**
+ * Where a notice belongs: one notice per slot, the newest replacing the one before. The connection's slot
+ * holds the one cause the call is in trouble for (a join result and the engine's `error` event about it
+ * are the same cause); it is emptied on every connection state change, so a rejoin that succeeds leaves
+ * nothing stale above the call. Other slots are an action's (proxy mode, network check…), emptied when that
+ * action next succeeds.
+ */
+export const CONNECTION_SLOT = 'connection'
 
 /** One thing the user should read: an error or warning in words, with who can act on it. */
 export interface Notice {
   id: number
   atMs: number
+  slot: string
   severity: 'error' | 'warning'
   /** The engine error code; null for a problem of the renderer itself (a camera that will not start). */
   code: number | null
@@ -12,31 +22,37 @@ export interface Notice {
   sentence: string
   detail?: string
   actor?: ErrorActor
-  /** What the user was doing: "Join", "Leave", "Proxy mode", an engine event… */
+  /** What the user was doing: "Join", "Proxy mode", "Connection"… */
   context: string
 }
 
 export type NoticeInput = Omit<Notice, 'id' | 'atMs'>
 
-const ACTOR_WORDS: Record<ErrorActor, string> = {
-  user: 'You can fix this here.',
+/**
+ * Who acts, when the sentence does not already say it: a user row's sentence says what to do, and a row
+ * the network check decides (`network`) ends with where to run it.
+ */
+const ACTOR_WORDS: Partial<Record<ErrorActor, string>> = {
   it: 'Ask your IT department.',
   operator: "Contact the proxy or server's operator.",
   developer: 'Report this to the app developers.',
 }
 
-export function actorWords(actor: ErrorActor): string {
+export function actorWords(actor: ErrorActor): string | undefined {
   return ACTOR_WORDS[actor]
 }
 
 /** A result code (e.g. joinChannel's) as a notice; null for 0. */
-export function noticeFromCode(code: number, context: string, detail?: string): NoticeInput | null {
+export function noticeFromCode(
+  code: number,
+  context: string,
+  slot: string = context,
+  detail?: string,
+): NoticeInput | null {
   if (code === 0) return null
-  if (!isErrorCode(code)) {
-    return { severity: 'error', code, sentence: `Unexpected result code ${code}.`, context, detail }
-  }
-  const row = errorRow(code)
-  return { severity: 'error', code, sentence: row.message, actor: row.actor, context, detail }
+  const base = { severity: 'error', code, context, slot, detail } as const
+  if (!isErrorCode(code)) return { ...base, sentence: `Unexpected result code ${code}.` }
+  return { ...base, sentence: appErrorMessage(code), actor: errorRow(code).actor }
 }
 
 /** An `error`/`warning` event or a failed invoke: the table's sentence wins over the host's message. */
@@ -44,14 +60,29 @@ export function noticeFromInfo(
   info: EngineErrorInfo,
   context: string,
   severity: Notice['severity'] = 'error',
+  slot: string = context,
 ): NoticeInput {
-  const known = isErrorCode(info.code) ? errorRow(info.code) : undefined
+  const known = isErrorCode(info.code) ? info.code : undefined
   return {
     severity,
     code: info.code,
-    sentence: known?.message ?? info.message,
-    actor: known?.actor,
+    sentence: known === undefined ? info.message : appErrorMessage(known),
+    actor: known === undefined ? undefined : errorRow(known).actor,
     detail: info.detail,
     context,
+    slot,
   }
+}
+
+/**
+ * The list with `notice` in its slot: it replaces that slot's notice. The same cause told twice (the
+ * engine's event with its detail, then the join's result code without one) keeps the detail, so the
+ * second telling adds only what the user was doing ("Join").
+ */
+export function placeNotice(notices: readonly Notice[], notice: Notice, limit: number): Notice[] {
+  const previous = notices.find((n) => n.slot === notice.slot)
+  const rest = notices.filter((n) => n.slot !== notice.slot)
+  const sameCause = previous !== undefined && previous.code !== null && previous.code === notice.code
+  const placed = sameCause ? { ...notice, detail: notice.detail ?? previous.detail } : notice
+  return [...rest, placed].slice(-limit)
 }

@@ -6,6 +6,7 @@ import {
   type MediaTransport,
   type TransportType,
 } from '../../shared/engine'
+import { appErrorMessage, isErrorCode } from '../../shared/errors'
 
 /** The proxy modes in the order the toggle shows them (NERTC values, DESIGN.md §4). */
 export const PROXY_MODES: readonly { value: TransportType; label: string; hint: string }[] = [
@@ -23,7 +24,11 @@ export function stateName(state: ConnectionState): string {
   return CONNECTION_STATE_NAMES[state]
 }
 
-/** A reason as a phrase a person reads after the state: "Connected — the join succeeded". */
+/**
+ * A reason as a phrase a person reads after the state: "Connected — the join succeeded". A reason says
+ * which step ended, not why: requestChannelFailed is as much a refused token as an unreachable proxy, so
+ * its words name the step and the cause comes from the error (`failureWords`).
+ */
 const REASON_WORDS: Record<ConnectionReason, string> = {
   1: 'you left the channel',
   2: 'the server closed the channel',
@@ -34,14 +39,22 @@ const REASON_WORDS: Record<ConnectionReason, string> = {
   7: 'rejoined after a network problem',
   8: 'the media connection dropped',
   9: 'the signaling connection dropped',
-  10: 'the proxy or server could not be reached',
-  11: 'the conference server refused or failed the join',
+  10: 'requesting the channel failed',
+  11: 'joining the conference failed',
   12: 'moved to another proxy region',
   13: 'cloud proxy connected',
 }
 
 export function reasonWords(reason: ConnectionReason): string {
   return REASON_WORDS[reason]
+}
+
+/** Why a call failed, from the error the engine reported: its table sentence's first sentence. */
+export function failureWords(code: number): string | undefined {
+  if (!isErrorCode(code)) return undefined
+  const sentence = appErrorMessage(code)
+  const end = sentence.search(/\.(\s|$)/)
+  return end < 0 ? sentence : sentence.slice(0, end)
 }
 
 /** The NERTC identifier, for people who compare with the SDK's logs. */

@@ -21,12 +21,15 @@ export interface ConnectionSlice {
   timeline: TimelineEntry[]
   proxyPath: ProxyConnectedInfo | null
   joined: JoinedInfo | null
+  /** The error code the engine reported since the last state change (why it failed), null without one. */
+  failureCode: number | null
   /** A join or leave is being requested (buttons disabled meanwhile). */
   busy: boolean
   stateChanged(state: ConnectionState, reason: ConnectionReason, atMs: number): void
   proxyConnected(info: ProxyConnectedInfo): void
   joinResult(result: number, channel: string, uid: number, elapsedMs: number): void
   setBusy(busy: boolean): void
+  setFailure(code: number): void
 }
 
 /** Long sessions reconnect many times; the panel keeps the most recent transitions. */
@@ -38,6 +41,7 @@ export const createConnectionSlice: StateCreator<AppState, [], [], ConnectionSli
   timeline: [],
   proxyPath: null,
   joined: null,
+  failureCode: null,
   busy: false,
   stateChanged: (state, reason, atMs) =>
     set((s) => {
@@ -49,10 +53,13 @@ export const createConnectionSlice: StateCreator<AppState, [], [], ConnectionSli
         // A new join forgets the last call's path; Disconnected forgets the call.
         proxyPath: startsJoin ? null : s.proxyPath,
         joined: state === ConnectionState.Disconnected || startsJoin ? null : s.joined,
+        // The engine reports the new state's error right after the change.
+        failureCode: null,
       }
     }),
   proxyConnected: (info) => set({ proxyPath: info }),
   joinResult: (result, channel, uid, elapsedMs) =>
     set({ joined: result === 0 ? { channel, uid, elapsedMs } : null }),
   setBusy: (busy) => set({ busy }),
+  setFailure: (failureCode) => set({ failureCode }),
 })

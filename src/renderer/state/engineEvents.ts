@@ -1,7 +1,7 @@
 import { ConnectionState } from '../../shared/engine'
 import type { PinholeApi } from '../../shared/ipc'
 import { IPC_EVENTS, type IpcEventName, type IpcEvents } from '../../shared/ipcChannels'
-import { noticeFromInfo } from '../logic/notices'
+import { CONNECTION_SLOT, noticeFromInfo } from '../logic/notices'
 import type { AppStore } from './store'
 
 /** What an engine event makes happen outside the store (media, settings refresh): the controller's part. */
@@ -19,6 +19,9 @@ export function engineEventHandlers(store: AppStore, effects: EventEffects, now:
   const s = store.getState
   return {
     connectionStateChanged: (state, reason) => {
+      // A new state is a new situation: the last one's cause is over (the engine reports the new one's
+      // cause right after the change), and Connected — joined or rejoined — leaves no notice behind.
+      s().clearNotices(CONNECTION_SLOT)
       s().stateChanged(state, reason, now())
       if (state === ConnectionState.Disconnected || state === ConnectionState.Failed) s().clearCall()
       effects.connectionStateChanged(state)
@@ -44,8 +47,11 @@ export function engineEventHandlers(store: AppStore, effects: EventEffects, now:
       if (uid === s().joined?.uid || s().joined === null) s().setQuality(tx, rx)
     },
     regionProbe: (result) => s().addProbe(result),
-    error: (info) => s().addNotice(noticeFromInfo(info, 'Engine'), now()),
-    warning: (info) => s().addNotice(noticeFromInfo(info, 'Engine', 'warning'), now()),
+    error: (info) => {
+      s().setFailure(info.code)
+      s().addNotice(noticeFromInfo(info, 'Connection', 'error', CONNECTION_SLOT), now())
+    },
+    warning: (info) => s().addNotice(noticeFromInfo(info, 'Connection', 'warning', CONNECTION_SLOT), now()),
   }
 }
 

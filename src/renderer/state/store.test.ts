@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { ProxyConnectedInfo, RtcStats } from '../../shared/engine'
-import { ErrorCode, errorMessage } from '../../shared/errors'
+import { ErrorCode, appErrorMessage, errorMessage } from '../../shared/errors'
 import type { AppSettings } from '../../shared/ipc'
 import { TIMELINE_LIMIT } from './connectionSlice'
 import { engineEventHandlers } from './engineEvents'
@@ -122,19 +122,63 @@ describe('store fed by engine events', () => {
     expect(s().probes['sh']?.rttMs).toBe(9)
   })
 
-  it('turns error and warning events into notices with the table sentence', () => {
+  it('turns error and warning events into a notice with the app’s sentence', () => {
     const { events, s } = setup()
     events.error({ code: ErrorCode.ProxyTlsUnreachable, message: 'm', detail: '10.0.0.1:443' })
-    events.warning({ code: ErrorCode.SignalingLost, message: 'm' })
     expect(s().notices.map((n) => [n.severity, n.code, n.sentence, n.detail])).toEqual([
       ['error', 30122, errorMessage(ErrorCode.ProxyTlsUnreachable), '10.0.0.1:443'],
-      ['warning', 30201, errorMessage(ErrorCode.SignalingLost), undefined],
+    ])
+    events.warning({ code: ErrorCode.SignalingLost, message: 'm' })
+    expect(s().notices.map((n) => [n.severity, n.code, n.sentence])).toEqual([
+      ['warning', 30201, appErrorMessage(ErrorCode.SignalingLost)],
     ])
   })
 
-  it('keeps the last notices; dismiss removes one', () => {
+  it('an outage and a successful rejoin leave no notice above the call', () => {
     const { events, s } = setup()
-    for (let i = 0; i < NOTICE_LIMIT + 3; i++) events.error({ code: ErrorCode.Internal, message: 'm' })
+    events.connectionStateChanged(2, 5)
+    events.connectionStateChanged(3, 6)
+    // The proxy goes away: signaling lost, reconnect attempts fail, then it is back.
+    events.connectionStateChanged(4, 9)
+    events.warning({ code: ErrorCode.SignalingLost, message: 'm' })
+    expect(s().notices.map((n) => n.code)).toEqual([ErrorCode.SignalingLost])
+    events.warning({ code: ErrorCode.MediaLost, message: 'm' })
+    events.error({ code: ErrorCode.NoRegionReachable, message: 'm', detail: 'attempt 2' })
+    expect(s().notices.map((n) => n.code)).toEqual([ErrorCode.NoRegionReachable])
+    events.connectionStateChanged(3, 7)
+    events.rejoinChannel(0, 'room', 7)
+    expect(s().notices).toEqual([])
+  })
+
+  it('a failed join keeps the reported error as its cause until the next state change', () => {
+    const { events, s } = setup()
+    events.connectionStateChanged(2, 5)
+    events.connectionStateChanged(5, 10)
+    events.error({ code: ErrorCode.ProxySessionTokenInvalid, message: 'm', detail: '401 token_malformed' })
+    expect(s().failureCode).toBe(ErrorCode.ProxySessionTokenInvalid)
+    events.connectionStateChanged(2, 5)
+    expect(s().failureCode).toBeNull()
+  })
+
+  it('a failure after a failure shows the newest cause only; a new join clears it', () => {
+    const { events, s } = setup()
+    events.connectionStateChanged(2, 5)
+    events.connectionStateChanged(5, 10)
+    events.error({ code: ErrorCode.ProxySessionTokenInvalid, message: 'm' })
+    events.connectionStateChanged(2, 5)
+    expect(s().notices).toEqual([])
+    events.connectionStateChanged(5, 4)
+    events.error({ code: ErrorCode.JoinTimeout, message: 'm' })
+    expect(s().notices.map((n) => n.code)).toEqual([ErrorCode.JoinTimeout])
+  })
+
+  it('keeps one notice per slot, bounded; dismiss removes one', () => {
+    const { events, s } = setup()
+    for (let i = 0; i < 3; i++) events.error({ code: ErrorCode.Internal, message: 'm' })
+    expect(s().notices).toHaveLength(1)
+    for (let i = 0; i < NOTICE_LIMIT + 3; i++) {
+      s().addNotice({ severity: 'error', code: null, sentence: 's', context: 'c', slot: `s${i}` }, i)
+    }
     expect(s().notices).toHaveLength(NOTICE_LIMIT)
     const first = s().notices[0]!
     s().dismissNotice(first.id)
@@ -160,6 +204,7 @@ describe('store fed by engine events', () => {
     const { s } = setup()
     const settings: AppSettings = {
       cloudProxy: 2,
+      allowedProxyModes: [2],
       activeCloudProxy: 1,
       region: 'auto',
       regions: [],

@@ -1,10 +1,11 @@
 import { formatClock, formatMs } from '../logic/format'
-import { reasonName, reasonWords, stateName, transportWords } from '../logic/words'
+import { failureWords, reasonName, reasonWords, stateName, transportWords } from '../logic/words'
 import { useApp } from './context'
 
 function CurrentState(): React.JSX.Element {
   const state = useApp((s) => s.connectionState)
   const reason = useApp((s) => s.connectionReason)
+  const failure = useApp((s) => (s.failureCode === null ? undefined : failureWords(s.failureCode)))
   return (
     <p className="state-line">
       <output className={`state state-${state}`} data-testid="connection-state" data-state={state}>
@@ -12,7 +13,7 @@ function CurrentState(): React.JSX.Element {
       </output>
       {reason === null ? null : (
         <span className="reason" data-testid="connection-reason" data-reason={reason}>
-          {reasonWords(reason)}
+          {failure ?? reasonWords(reason)}
         </span>
       )}
     </p>

@@ -1,14 +1,37 @@
 import { ConnectionState } from '../../shared/engine'
+import { CHANNEL_NAME_MAX, channelNameLength } from '../../shared/joinRules'
+import { CHANNEL_HINT, channelFieldProblem, channelOf, uidFieldProblem } from '../logic/joinForm'
 import type { JoinField } from '../state/formSlice'
 import { useApp, useController } from './context'
 
 const LABELS: Record<JoinField, string> = { channel: 'Channel', uid: 'User id (uid)', token: 'Token' }
 
-function Field(props: { field: JoinField; disabled: boolean; placeholder?: string }): React.JSX.Element {
-  const { field, disabled, placeholder } = props
+/** The field's problem as typed (the rules the Join button applies); a problem Join found wins. */
+function useFieldProblem(field: JoinField): string | null {
+  const value = useApp((s) => s.form[field])
+  const cloudProxy = useApp((s) => s.settings?.cloudProxy ?? null)
+  const submitted = useApp((s) => (s.formProblem?.field === field ? s.formProblem.sentence : null))
+  if (submitted !== null) return submitted
+  // An empty field is not an error while typing: Join says what is missing.
+  if (value.trim() === '') return null
+  if (field === 'channel') return channelFieldProblem(value)
+  if (field === 'uid' && cloudProxy !== null) return uidFieldProblem(value, cloudProxy)
+  return null
+}
+
+function Field(props: {
+  field: JoinField
+  disabled: boolean
+  placeholder?: string
+  hint?: string
+}): React.JSX.Element {
+  const { field, disabled, placeholder, hint } = props
   const value = useApp((s) => s.form[field])
   const setField = useApp((s) => s.setField)
-  const invalid = useApp((s) => s.formProblem?.field === field)
+  const problem = useFieldProblem(field)
+  const hintId = `join-${field}-hint`
+  const problemId = `join-${field}-problem`
+  const describedBy = [hint ? hintId : '', problem ? problemId : ''].filter((id) => id !== '').join(' ')
   return (
     <label className="field">
       <span>{LABELS[field]}</span>
@@ -17,22 +40,38 @@ function Field(props: { field: JoinField; disabled: boolean; placeholder?: strin
         value={value}
         disabled={disabled}
         placeholder={placeholder}
-        aria-invalid={invalid}
+        aria-invalid={problem !== null}
+        aria-describedby={describedBy === '' ? undefined : describedBy}
         inputMode={field === 'uid' ? 'numeric' : undefined}
         spellCheck={false}
         onChange={(e) => setField(field, e.target.value)}
       />
+      {hint ? (
+        <small className="hint" id={hintId} data-testid={hintId}>
+          {hint}
+          {field === 'channel' && value !== ''
+            ? ` (${channelNameLength(channelOf(value))}/${CHANNEL_NAME_MAX})`
+            : ''}
+        </small>
+      ) : null}
+      {problem ? (
+        <small className="problem" role="alert" id={problemId} data-testid={problemId}>
+          {problem}
+        </small>
+      ) : null}
     </label>
   )
 }
 
-/** Channel, uid, token; refuses uid 0 under a proxy with the 414 sentence before sending anything. */
+/**
+ * Channel, uid, token, each checked as it is typed with the rules the engine and the server apply (the
+ * channel's said under it); Join refuses what does not pass, saying why under the field, sending nothing.
+ */
 export function JoinForm(): React.JSX.Element {
   const state = useApp((s) => s.connectionState)
   const busy = useApp((s) => s.busy)
   const embedded = useApp((s) => s.settings?.embedded ?? false)
   const ready = useApp((s) => s.settings !== null)
-  const problem = useApp((s) => s.formProblem?.sentence)
   const controller = useController()
   const inCall = state !== ConnectionState.Disconnected && state !== ConnectionState.Failed
 
@@ -46,18 +85,13 @@ export function JoinForm(): React.JSX.Element {
       }}
     >
       <h2>Join a channel</h2>
-      <Field field="channel" disabled={inCall} />
+      <Field field="channel" disabled={inCall} hint={CHANNEL_HINT} />
       <Field field="uid" disabled={inCall} />
       <Field
         field="token"
         disabled={inCall}
         placeholder={embedded ? 'filled in for you on this computer' : 'paste your join token'}
       />
-      {problem ? (
-        <p className="problem" role="alert" data-testid="join-error">
-          {problem}
-        </p>
-      ) : null}
       {inCall ? (
         <button type="submit" className="danger" data-testid="leave-button">
           Leave

@@ -1,8 +1,11 @@
-import { actorWords } from '../logic/notices'
+import { actorWords, type Notice as NoticeData } from '../logic/notices'
 import { formatClock } from '../logic/format'
 import { useApp } from './context'
 
-/** Every error and warning as a sentence a person can act on (src/shared/errors.ts), newest first. */
+/**
+ * The errors and warnings in force as sentences a person can act on (src/shared/errors.ts), newest
+ * first: one per cause (logic/notices.ts), so a failure reads once and a success leaves none behind.
+ */
 export function Notices(): React.JSX.Element | null {
   const notices = useApp((s) => s.notices)
   const dismiss = useApp((s) => s.dismissNotice)
@@ -10,20 +13,28 @@ export function Notices(): React.JSX.Element | null {
   return (
     <section className="notices" data-testid="notices" aria-live="polite">
       {[...notices].reverse().map((n) => (
-        <article key={n.id} className={`notice ${n.severity}`} data-testid="notice" data-code={n.code ?? ''}>
-          <header>
-            <strong>{n.context}</strong>
-            {n.code === null ? null : <code>{n.code}</code>}
-            <time>{formatClock(n.atMs)}</time>
-            <button type="button" className="link" aria-label="Dismiss" onClick={() => dismiss(n.id)}>
-              ×
-            </button>
-          </header>
-          <p>{n.sentence}</p>
-          {n.detail ? <p className="detail">{n.detail}</p> : null}
-          {n.actor ? <p className="actor">{actorWords(n.actor)}</p> : null}
-        </article>
+        <Notice key={n.id} notice={n} onDismiss={() => dismiss(n.id)} />
       ))}
     </section>
+  )
+}
+
+function Notice(props: { notice: NoticeData; onDismiss(): void }): React.JSX.Element {
+  const n = props.notice
+  const who = n.actor ? actorWords(n.actor) : undefined
+  return (
+    <article className={`notice ${n.severity}`} data-testid="notice" data-code={n.code ?? ''}>
+      <header>
+        <strong>{n.context}</strong>
+        {n.code === null ? null : <code>{n.code}</code>}
+        <time>{formatClock(n.atMs)}</time>
+        <button type="button" className="link" aria-label="Dismiss" onClick={props.onDismiss}>
+          ×
+        </button>
+      </header>
+      <p>{n.sentence}</p>
+      {n.detail ? <p className="detail">{n.detail}</p> : null}
+      {who ? <p className="actor">{who}</p> : null}
+    </article>
   )
 }

@@ -2,11 +2,16 @@ import { PROXY_MODES, proxyModeLabel } from '../logic/words'
 import { useApp, useController } from './context'
 import { LockBadge } from './LockBadge'
 
-/** None / UDP / TCP (TLS 443) / Auto; "applies at next join" when changed in a call; locked by policy. */
+/**
+ * None / UDP / TCP (TLS 443) / Auto; "applies at next join" when changed in a call; locked by policy. A
+ * mode the IT policy does not allow cannot be clicked, and the policy's reason is said under the toggle.
+ */
 export function ProxyModeToggle(): React.JSX.Element {
   const mode = useApp((s) => s.settings?.cloudProxy ?? null)
   const active = useApp((s) => s.settings?.activeCloudProxy ?? null)
   const locked = useApp((s) => s.settings?.locked.includes('cloudProxy') ?? false)
+  const allowed = useApp((s) => s.settings?.allowedProxyModes ?? [])
+  const restriction = useApp((s) => s.settings?.proxyModeRestriction)
   const controller = useController()
   const nextJoin = active !== null && mode !== null && active !== mode
 
@@ -17,22 +22,31 @@ export function ProxyModeToggle(): React.JSX.Element {
         {locked ? <LockBadge testId="proxy-locked" /> : null}
       </h2>
       <div className="segmented" role="radiogroup" aria-label="Proxy mode" data-testid="proxy-mode">
-        {PROXY_MODES.map((m) => (
-          <button
-            key={m.value}
-            type="button"
-            role="radio"
-            aria-checked={mode === m.value}
-            className={mode === m.value ? 'selected' : undefined}
-            data-testid={`proxy-mode-${m.value}`}
-            disabled={locked || mode === null}
-            title={m.hint}
-            onClick={() => void controller.setProxyMode(m.value)}
-          >
-            {m.label}
-          </button>
-        ))}
+        {PROXY_MODES.map((m) => {
+          const forbidden = mode !== null && !allowed.includes(m.value)
+          return (
+            <button
+              key={m.value}
+              type="button"
+              role="radio"
+              aria-checked={mode === m.value}
+              className={mode === m.value ? 'selected' : undefined}
+              data-testid={`proxy-mode-${m.value}`}
+              disabled={locked || mode === null || forbidden}
+              aria-describedby={forbidden && restriction ? 'proxy-restriction' : undefined}
+              title={forbidden && restriction ? `${m.hint} ${restriction}` : m.hint}
+              onClick={() => void controller.setProxyMode(m.value)}
+            >
+              {m.label}
+            </button>
+          )
+        })}
       </div>
+      {restriction ? (
+        <p className="hint" id="proxy-restriction" data-testid="proxy-restriction">
+          {restriction}
+        </p>
+      ) : null}
       {nextJoin ? (
         <p className="hint next-join" data-testid="proxy-next-join">
           Applies at next join: this call stays on {proxyModeLabel(active)}.
