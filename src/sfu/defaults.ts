@@ -1,3 +1,5 @@
+import { JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS } from '../proxy/net/tokens'
+
 /**
  * Every conference-server default, in one place (STYLE.md). The config schema reads them from here and
  * docs/sfu.md documents the same values.
@@ -28,5 +30,6 @@ export const SFU_DEFAULTS = {
   /** Server-side PLI rate limit per published video track (many subscribers joining at once). */
   keyframeMinIntervalMs: 250,
   drainTimeoutMs: 30_000,
-  tokenClockToleranceSeconds: 5,
+  /** The same allowance as the proxy's session API (one constant, src/proxy/net/tokens.ts). */
+  tokenClockToleranceSeconds: JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS,
 } as const

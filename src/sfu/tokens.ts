@@ -1,4 +1,9 @@
-import { type JoinClaims, type JoinTokenFailureCode, verifyJoinToken } from '../proxy/net/tokens'
+import {
+  JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS,
+  type JoinClaims,
+  type JoinTokenFailureCode,
+  verifyJoinToken,
+} from '../proxy/net/tokens'
 import { SignalErrorCode } from '../shared/codes'
 import type { SfuApp } from './config'
 
@@ -41,7 +46,7 @@ export async function checkJoin(
   const verified = await verifyJoinToken(request.token, {
     secretFor: options.secretFor ?? secretLookup(options.apps),
     ...(options.now ? { now: options.now } : {}),
-    clockToleranceSeconds: options.clockToleranceSeconds ?? 0,
+    clockToleranceSeconds: options.clockToleranceSeconds ?? JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS,
   })
   if (!verified.ok) return { ok: false, code: FAILURE_CODES[verified.code], message: verified.message }
   const { claims } = verified

@@ -106,8 +106,13 @@ describe('POST /v1/proxy/session', () => {
   it.each([
     [
       'an expired token',
-      () => token({ appKey: 'app-1', channel: 'c', uid: 1, exp: NOW / 1000 - 1 }),
+      () => token({ appKey: 'app-1', channel: 'c', uid: 1, exp: NOW / 1000 - 60 }),
       'token_expired',
+    ],
+    [
+      'a token issued a minute in the future',
+      () => token({ appKey: 'app-1', channel: 'c', uid: 1, iat: NOW / 1000 + 60, exp: NOW / 1000 + 600 }),
+      'token_claims',
     ],
     ['a token that is not a JWT', async () => 'abc.def', 'token_malformed'],
     ['a token with a broken payload', async () => 'eyJhbGciOiJIUzI1NiJ9.!!!.sig', 'token_malformed'],

@@ -10,7 +10,7 @@ import {
 } from '../../shared/proxySession'
 import { makeTurnUsername, turnRestCredential } from '../restCredentials'
 import { HttpError, readJsonBody, sendJson, type Route } from './httpApp'
-import { verifyJoinToken, type JoinClaims } from './tokens'
+import { JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS, verifyJoinToken, type JoinClaims } from './tokens'
 
 /**
  * `POST /v1/proxy/session` (DESIGN.md §3 step 1): checks the join token and answers with the TURN URLs,
@@ -36,7 +36,7 @@ export interface SessionApiOptions {
   credentialTtlSeconds?: number
   /** Request body limit (default 16384 bytes). */
   maxBodyBytes?: number
-  /** Allowed clock skew when checking token expiry, seconds (default 0). */
+  /** Allowed clock skew on the token's times, seconds (default JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS). */
   clockToleranceSeconds?: number
   now?: () => number
   /** Called after each successful session, e.g. for an audit log. */
@@ -46,7 +46,7 @@ export interface SessionApiOptions {
 export const SESSION_API_DEFAULTS = {
   credentialTtlSeconds: 3600,
   maxBodyBytes: 16_384,
-  clockToleranceSeconds: 0,
+  clockToleranceSeconds: JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS,
 } as const
 
 export function createSessionApiRoute(options: SessionApiOptions): Route {

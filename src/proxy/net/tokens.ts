@@ -31,11 +31,18 @@ export interface MintJoinTokenOptions {
   now?: number
 }
 
+/**
+ * Clock skew allowed between whoever mints a token and whoever checks it, seconds: on `exp`, `nbf` and a
+ * future `iat`. The proxy's session API and the conference server both default to it (the conference
+ * server's `sfu.tokenClockToleranceSeconds` too), so a token one accepts the other does not refuse.
+ */
+export const JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS = 5
+
 export interface VerifyJoinTokenOptions {
   /** The app's secret, or undefined for an unknown appKey. */
   secretFor: (appKey: string) => string | undefined
   now?: () => number
-  /** Allowed clock skew for `exp`/`nbf`, seconds (default 0). */
+  /** Allowed clock skew, seconds (default JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS). */
   clockToleranceSeconds?: number
 }
 
@@ -89,17 +96,23 @@ export async function verifyJoinToken(
   if (secret === undefined) return fail('app_unknown', 'unknown appKey')
 
   let payload: Record<string, unknown>
+  const nowMs = (options.now ?? Date.now)()
+  const tolerance = options.clockToleranceSeconds ?? JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS
   try {
-    const now = options.now ?? Date.now
     const verified = await jwtVerify(token, encoder.encode(secret), {
       algorithms: ['HS256'],
       requiredClaims: ['exp'],
-      currentDate: new Date(now()),
-      clockTolerance: options.clockToleranceSeconds ?? 0,
+      currentDate: new Date(nowMs),
+      clockTolerance: tolerance,
     })
     payload = verified.payload
   } catch (error) {
     return classifyJoseError(error)
+  }
+  // jose checks `iat` only against a maximum age; a token issued in the future was minted by a clock
+  // that is wrong (or by someone stretching its life), so it is refused beyond the allowed skew.
+  if (typeof payload.iat === 'number' && payload.iat > nowMs / 1000 + tolerance) {
+    return fail('token_claims', `claim iat: issued in the future (more than ${tolerance} s ahead)`)
   }
   const parsed = claimsSchema.safeParse(payload)
   if (!parsed.success) {
