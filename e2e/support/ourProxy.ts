@@ -45,7 +45,7 @@ export async function startOurProxy(options: OurProxyOptions = {}): Promise<Turn
       turnSecret: secret,
       allocations: { perUser: 1000, total: 10_000, bandwidthBytesPerSecond: 0 },
       peers: { allow: ['127.0.0.0/8'], allowLoopback: true },
-      rateLimit: { unauthenticatedPerSecond: 100_000, burst: 100_000 },
+      rateLimit: { unauthenticatedPerSecond: 100_000, burst: 100_000, allocationsPerSecond: 100_000 },
       signal: { upstream: 'ws://127.0.0.1:9/v1/signal' },
     },
     admin: { host: '127.0.0.1', port: admin },
