@@ -10,6 +10,7 @@ import { OPUS_CODEC, VP8_CODEC, type CodecSpec } from '../shared/codecs'
 import type { RemoteFrame } from '../shared/engine'
 import { EngineError, ErrorCode } from '../shared/errors'
 import type { MediaKind, ServerMessage } from '../shared/signaling'
+import { MediaGuard, MediaStallWatch } from '../sfu/mediaGuard'
 import type { EncodedAudioFrame, EncodedVideoFrame } from './call'
 import { silentLogger, systemClock, type Clock, type EngineLogger } from './defaults'
 import { TypedEmitter } from './events'
@@ -38,6 +39,8 @@ export const VP8_PAYLOAD_TYPE = VP8_CODEC.payloadType
 const STUN_GATHER_TIMEOUT_S = 0.5
 /** RTP fixed header, for pacing by wire size. */
 const RTP_HEADER_BYTES = 12
+/** Nothing received this long while "connected" (werift's RTCP alone arrives every 0.5–1.5 s): rejoin. */
+export const MEDIA_STALL_MS = 8000
 
 /** The server's codecs (one per kind, so it never transcodes): Opus/48000/2 and VP8 with NACK and PLI. */
 export function callCodecs(): NonNullable<RTCPeerConnectionConfig['codecs']> {
@@ -74,6 +77,8 @@ export interface MediaSessionOptions {
   remote?: Pick<RemoteStreamsDeps, 'assembler' | 'keyFrameRequestIntervalMs'>
   /** Bytes, frames and packets in and out are added here (the call's, so they outlive this session). */
   counters?: MediaCounters
+  /** See MEDIA_STALL_MS. */
+  stallMs?: number
 }
 
 export interface MediaSessionEvents {
@@ -107,7 +112,11 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   private readonly counters: MediaCounters
   private answers: Promise<unknown> = Promise.resolve()
   private closed = false
+  /** The stall watch found the path dead while werift says "connected" (reported as `failed`). */
+  private stalled = false
   private readonly turnRtt: TurnRttMeter
+  private readonly guard: MediaGuard
+  private readonly stallWatch: MediaStallWatch
 
   constructor(options: MediaSessionOptions) {
     const logger = options.logger ?? silentLogger
@@ -121,6 +130,20 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       codecs: callCodecs(),
       headerExtensions: { audio: [], video: [] },
       bundlePolicy: 'max-bundle',
+    })
+    // The same guard as the conference server's (docs/sfu.md "Media path guard"): in direct mode the local
+    // port takes datagrams from anyone, and over TURN/UDP a ChannelData frame from anyone looks relayed.
+    this.guard = guardMedia(this.pc, logger)
+    this.stallWatch = new MediaStallWatch({
+      guard: this.guard,
+      connected: () => this.pc.connectionState === 'connected',
+      stallMs: options.stallMs ?? MEDIA_STALL_MS,
+      clock: this.clock,
+      stalled: (cause) => {
+        this.stalled = true
+        this.logger.warn({ cause }, 'media path dead while connected; reporting it failed')
+        this.emit('state', 'failed')
+      },
     })
     this.senders = {
       audio: this.pc.addTransceiver('audio', { direction: 'sendonly' }),
@@ -147,7 +170,9 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       now: () => this.clock.now(),
     })
     this.pc.onTrack.subscribe((track) => this.onTrack(track))
-    this.pc.connectionStateChange.subscribe((state) => this.emit('state', state))
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (!this.stalled) this.emit('state', state)
+    })
   }
 
   get connectionState(): PeerState {
@@ -155,7 +180,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   }
 
   get isConnected(): boolean {
-    return !this.closed && this.pc.connectionState === 'connected'
+    return !this.closed && !this.stalled && this.pc.connectionState === 'connected'
   }
 
   /** Applies one offer and returns the answer's SDP. Offers are applied one at a time, in order. */
@@ -214,6 +239,8 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
     if (this.closed) return
     this.closed = true
     this.pacer.close()
+    this.stallWatch.stop()
+    this.guard.dispose()
     this.removeAllListeners()
     await this.pc.close().catch((error: unknown) => this.logger.warn({ err: error }, 'closing werift failed'))
   }
@@ -267,4 +294,18 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
       .sendRtcpPLI(ssrc)
       .catch((error: unknown) => this.logger.debug({ err: error }, 'PLI not sent'))
   }
+}
+
+/** The media path guard; the first drop of each kind is logged (the engine keeps no metrics registry). */
+function guardMedia(pc: RTCPeerConnection, logger: EngineLogger): MediaGuard {
+  const logged = new Set<string>()
+  const once = (what: string, fields: object): void => {
+    if (logged.has(what)) return
+    logged.add(what)
+    logger.warn(fields, `${what} dropped on the media socket (further drops are not logged)`)
+  }
+  return new MediaGuard(pc, {
+    foreignDatagram: ([host, port]) => once('datagram from a foreign address', { from: `${host}:${port}` }),
+    dtlsRecordDropped: (reason) => once('DTLS record', { reason }),
+  })
 }

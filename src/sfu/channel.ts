@@ -28,6 +28,8 @@ export interface ChannelSnapshot extends ChannelId {
     state: ParticipantState
     tracks: { trackId: string; kind: MediaKind; subscribers: number }[]
     subscriptions: number
+    /** The server's UDP port for this participant's media (for packet captures and firewall checks). */
+    mediaPort?: number
   }[]
 }
 
@@ -158,6 +160,7 @@ export class Channel {
           subscribers: t.subscriberCount,
         })),
         subscriptions: p.transport.subscriptionCount(),
+        ...(p.transport.mediaPort === undefined ? {} : { mediaPort: p.transport.mediaPort }),
       })),
     }
   }

@@ -48,6 +48,8 @@ export const SfuConfigSchema = z
     maxBadMessages: intIn(1, 1_000_000).default(D.maxBadMessages),
     maxBufferedBytes: intIn(65_536, 1 << 30).default(D.maxBufferedBytes),
     keyframeMinIntervalMs: intIn(0, 10_000).default(D.keyframeMinIntervalMs),
+    /** Media found dead while "connected" (DTLS down, or nothing received this long): the client rejoins. */
+    mediaStallMs: intIn(100, 600_000).default(D.mediaStallMs),
     drainTimeoutMs: intIn(0, 3_600_000).default(D.drainTimeoutMs),
     tokenClockToleranceSeconds: intIn(0, 300).default(D.tokenClockToleranceSeconds),
   })

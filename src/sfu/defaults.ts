@@ -29,6 +29,11 @@ export const SFU_DEFAULTS = {
   maxBufferedBytes: 1_048_576,
   /** Server-side PLI rate limit per published video track (many subscribers joining at once). */
   keyframeMinIntervalMs: 250,
+  /**
+   * A participant whose media path is dead while werift says "connected" (nothing received this long,
+   * although werift's RTCP alone arrives every 0.5–1.5 s) is closed with 4006 so that its client rejoins.
+   */
+  mediaStallMs: 8000,
   drainTimeoutMs: 30_000,
   /** The same allowance as the proxy's session API (one constant, src/proxy/net/tokens.ts). */
   tokenClockToleranceSeconds: JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS,

@@ -27,6 +27,10 @@ export class SfuMetrics {
   readonly badMessages: Counter<'code'>
   readonly keyframeRequests: Counter<'source'>
   readonly negotiations: Counter<'result'>
+  /** Media path guard (src/sfu/mediaGuard.ts) and stall watch: attacks and breakage that used to be silent. */
+  readonly foreignDatagrams: Counter
+  readonly dtlsRecordsDropped: Counter<'reason'>
+  readonly mediaStalls: Counter<'cause'>
 
   constructor(prefix = 'pinhole_sfu_') {
     const registers = [this.registry]
@@ -113,6 +117,23 @@ export class SfuMetrics {
       name: prefix + 'negotiations_total',
       help: 'Offer/answer exchanges by result',
       labelNames: ['result'],
+      registers,
+    })
+    this.foreignDatagrams = new Counter({
+      name: prefix + 'media_foreign_datagrams_total',
+      help: 'Datagrams to a media port from an address other than its selected ICE pair, dropped before DTLS/SRTP',
+      registers,
+    })
+    this.dtlsRecordsDropped = new Counter({
+      name: prefix + 'dtls_records_dropped_total',
+      help: 'DTLS records dropped after the handshake (malformed, unknown_type, plaintext, unauthenticated)',
+      labelNames: ['reason'],
+      registers,
+    })
+    this.mediaStalls = new Counter({
+      name: prefix + 'media_stalls_total',
+      help: 'Media paths found dead while "connected" (dtls: DTLS down; silent: nothing received), participant told to rejoin',
+      labelNames: ['cause'],
       registers,
     })
   }

@@ -12,6 +12,7 @@ import {
 import type { SfuConfig } from './config'
 import { SfuError } from './errors'
 import type { SfuMetrics } from './metrics'
+import type { StallCause } from './mediaGuard'
 import type { Track } from './track'
 import { Transport } from './transport'
 
@@ -74,6 +75,7 @@ export class Participant {
           this.logger.error({ err: error }, 'negotiation failed for good')
           this.kick('serverKicked', 'media negotiation failed')
         },
+        mediaStalled: (cause) => this.mediaStalled(cause),
       },
     })
   }
@@ -177,6 +179,19 @@ export class Participant {
     this.close(reason)
     const code = reason === 'serverShutdown' ? SignalCloseCode.GoingAway : SignalCloseCode.Kicked
     session?.close(code, message)
+  }
+
+  /**
+   * The media path died while werift says "connected" (werift cannot restart ICE or DTLS): the participant
+   * goes (the others see `userLeft timeout`) and its socket closes 4006, so the client's resume finds no
+   * session and it joins again with a new PeerConnection.
+   */
+  private mediaStalled(cause: StallCause): void {
+    if (this.stateValue === 'closed') return
+    this.logger.warn({ cause }, 'media path dead while connected; closing the participant so that it rejoins')
+    const session = this.session
+    this.close('timeout')
+    session?.close(SignalCloseCode.MediaStalled, `media stalled (${cause}); rejoin`)
   }
 
   /** Closes the transport (and so its tracks and subscriptions) and tells the channel. Idempotent. */

@@ -3,6 +3,7 @@ import { RTCPeerConnection, RtcpPayloadSpecificFeedback, type RTCRtpTransceiver 
 import type { MediaKind, ServerMessageBody, SubscriptionInfo } from '../shared/signaling'
 import type { SfuConfig } from './config'
 import { SfuError } from './errors'
+import { MediaGuard, MediaStallWatch, type StallCause } from './mediaGuard'
 import type { SfuMetrics } from './metrics'
 import { type AnswerResult, Negotiator } from './negotiator'
 import { sanitizeRemoteSdp, serverPeerConfig } from './rtc'
@@ -24,6 +25,8 @@ export interface TransportHooks {
   negotiationTimedOut: (seq: number) => void
   /** The connection cannot go on (an offer could not be created). */
   failed: (error: unknown) => void
+  /** The media path is dead while werift says "connected" (src/sfu/mediaGuard.ts); counted already. */
+  mediaStalled: (cause: StallCause) => void
 }
 
 export interface TransportOptions {
@@ -47,11 +50,23 @@ export class Transport {
   private readonly tracks = new Map<MediaKind, Track>()
   private readonly included = new Map<number, Subscription[]>()
   private readonly negotiator: Negotiator<OfferMessage>
+  private readonly guard: MediaGuard
+  private readonly stallWatch: MediaStallWatch
   private closed = false
   private connected = false
 
   constructor(private readonly options: TransportOptions) {
     this.pc = new RTCPeerConnection(serverPeerConfig(options.config))
+    this.guard = guardMedia(this.pc, options)
+    this.stallWatch = new MediaStallWatch({
+      guard: this.guard,
+      connected: () => this.pc.connectionState === 'connected',
+      stallMs: options.config.mediaStallMs,
+      stalled: (cause) => {
+        options.metrics.mediaStalls.inc({ cause })
+        options.hooks.mediaStalled(cause)
+      },
+    })
     const slot = (kind: MediaKind): RTCRtpTransceiver => {
       const transceiver = this.pc.addTransceiver(kind, {
         direction: options.publish[kind] ? 'recvonly' : 'inactive',
@@ -81,6 +96,11 @@ export class Transport {
 
   get isConnected(): boolean {
     return this.connected
+  }
+
+  /** The UDP port this participant's media arrives on (admin view; undefined before gathering). */
+  get mediaPort(): number | undefined {
+    return this.guard.mediaPort
   }
 
   publishedTracks(): Track[] {
@@ -154,6 +174,8 @@ export class Transport {
     if (this.closed) return
     this.closed = true
     this.negotiator.close()
+    this.stallWatch.stop()
+    this.guard.dispose()
     for (const track of this.tracks.values()) track.close()
     this.tracks.clear()
     for (const subscription of [...this.assigned.values()]) subscription.close()
@@ -269,4 +291,24 @@ export class Transport {
   private assertOpen(): void {
     if (this.closed) throw SfuError.closed(`transport of uid ${this.options.uid}`)
   }
+}
+
+/** The media path guard, counted in metrics; the first drop of each kind per participant is logged. */
+function guardMedia(pc: RTCPeerConnection, { metrics, logger }: TransportOptions): MediaGuard {
+  const logged = new Set<string>()
+  const once = (what: string, fields: object): void => {
+    if (logged.has(what)) return
+    logged.add(what)
+    logger.warn(fields, `${what} dropped on the media port (further drops only counted)`)
+  }
+  return new MediaGuard(pc, {
+    foreignDatagram: ([host, port]) => {
+      metrics.foreignDatagrams.inc()
+      once('datagram from a foreign address', { from: `${host}:${port}` })
+    },
+    dtlsRecordDropped: (reason) => {
+      metrics.dtlsRecordsDropped.inc({ reason })
+      once('DTLS record', { reason })
+    },
+  })
 }

@@ -74,6 +74,8 @@ export const SignalCloseCode = {
   JoinRefused: 4003,
   ProtocolError: 4004,
   Replaced: 4005,
+  /** The participant's media path died while "connected" (docs/sfu.md): rejoin with a new PeerConnection. */
+  MediaStalled: 4006,
   Idle: 4008,
 } as const
 export type SignalCloseCode = (typeof SignalCloseCode)[keyof typeof SignalCloseCode]
