@@ -16,6 +16,11 @@ interface ErrorEntry {
   message: string
   /** The network check finds out who acts: the message ends with where to run it (CHECK_POINTER). */
   check?: true
+  /**
+   * How the desktop app says it, when its reader acts otherwise than the engine's: a token refused in the
+   * app was pasted by a person, who can paste it again or ask for a new one (the developer minted it).
+   */
+  app?: { actor: ErrorActor; message: string }
 }
 
 /** Where each reader runs the network check: the CLI's doctor, or the desktop app's own view. */
@@ -115,6 +120,12 @@ const ERROR_TABLE = {
     message:
       'The proxy refused the join token (malformed, bad signature, missing claims or unknown app key). ' +
       'Mint tokens with the app key and secret the proxy is configured with.',
+    app: {
+      actor: 'user',
+      message:
+        'The proxy refused the join token (malformed, bad signature, missing claims or unknown app key). ' +
+        'Paste the whole token you were given for this channel and uid, or ask whoever gave it for a new one.',
+    },
   },
   ProxySessionRefused: {
     code: 30112,
@@ -292,7 +303,8 @@ export interface ErrorRow {
 }
 
 function withPointer(entry: ErrorEntry, audience: CheckPointerAudience): string {
-  return entry.check ? `${entry.message} ${CHECK_POINTER[audience]}` : entry.message
+  const message = audience === 'app' ? (entry.app?.message ?? entry.message) : entry.message
+  return entry.check ? `${message} ${CHECK_POINTER[audience]}` : message
 }
 
 /** The table, sorted by code. */
@@ -323,6 +335,12 @@ export function errorMessage(code: ErrorCode): string {
 /** The sentence for the desktop app: it points at its own "Network check", not at the CLI. */
 export function appErrorMessage(code: ErrorCode): string {
   return withPointer(ERROR_TABLE[errorRow(code).name], 'app')
+}
+
+/** Who acts on it in the desktop app (a token is the pasting person's to fix there). */
+export function appErrorActor(code: ErrorCode): ErrorActor {
+  const entry: ErrorEntry = ERROR_TABLE[errorRow(code).name]
+  return entry.app?.actor ?? entry.actor
 }
 
 /**

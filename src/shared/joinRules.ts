@@ -14,7 +14,7 @@ import { z } from 'zod'
 export const CHANNEL_NAME_MAX = 64
 
 /** The rule as the form's hint and the 414 sentence say it. */
-export const CHANNEL_NAME_RULE = `1–${CHANNEL_NAME_MAX} letters or digits of any script (such as 会议室), or _ . ~ -; no spaces`
+export const CHANNEL_NAME_RULE = `1–${CHANNEL_NAME_MAX} letters or digits in any language, or _ . ~ -; no spaces`
 
 const CHANNEL_CHARACTER = /^[\p{L}\p{M}\p{N}_.~-]$/u
 

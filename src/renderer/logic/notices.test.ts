@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ERROR_ROWS, ErrorCode, appErrorMessage } from '../../shared/errors'
+import { ERROR_ROWS, ErrorCode, appErrorActor, appErrorMessage } from '../../shared/errors'
 import {
   CONNECTION_SLOT,
   actorWords,
@@ -18,11 +18,16 @@ describe('notice words', () => {
     'code $code ($name) reads as the app’s sentence, never sending the user to the CLI',
     (row) => {
       const n = noticeFromCode(row.code, 'Join')
-      expect(n).toMatchObject({ code: row.code, sentence: appErrorMessage(row.code), actor: row.actor })
+      expect(n).toMatchObject({
+        code: row.code,
+        sentence: appErrorMessage(row.code),
+        actor: appErrorActor(row.code),
+      })
       expect(n?.sentence).not.toMatch(/pinhole doctor/)
       // Whoever acts is said once: by the actor line, or by the sentence itself.
-      const who = actorWords(row.actor)
-      if (row.actor === 'user' || row.actor === 'network') expect(who).toBeUndefined()
+      const actor = appErrorActor(row.code)
+      const who = actorWords(actor)
+      if (actor === 'user' || actor === 'network') expect(who).toBeUndefined()
       else expect(who).toMatch(/\w/)
     },
   )
@@ -33,6 +38,13 @@ describe('notice words', () => {
       expect([n.sentence, actorWords(n.actor!) ?? ''].join(' ')).not.toMatch(/fix this here/)
       expect(n.sentence).toMatch(/Open "Network check"/)
     }
+  })
+
+  it('a token refused in the app is the pasting person’s to fix, not "Report this to the app developers"', () => {
+    const n = noticeFromCode(ErrorCode.ProxySessionTokenInvalid, 'Join')!
+    expect(n.actor).toBe('user')
+    expect(n.sentence).toMatch(/Paste the whole token you were given/)
+    expect(n.sentence).not.toMatch(/Mint tokens/)
   })
 
   it('0 is no notice; an unknown code still reads as a sentence', () => {

@@ -1,5 +1,5 @@
 import type { EngineErrorInfo } from '../../shared/engine'
-import { appErrorMessage, errorRow, isErrorCode, type ErrorActor } from '../../shared/errors'
+import { appErrorActor, appErrorMessage, isErrorCode, type ErrorActor } from '../../shared/errors'
 
 /**
  * Where a notice belongs: one notice per slot, the newest replacing the one before. The connection's slot
@@ -52,7 +52,7 @@ export function noticeFromCode(
   if (code === 0) return null
   const base = { severity: 'error', code, context, slot, detail } as const
   if (!isErrorCode(code)) return { ...base, sentence: `Unexpected result code ${code}.` }
-  return { ...base, sentence: appErrorMessage(code), actor: errorRow(code).actor }
+  return { ...base, sentence: appErrorMessage(code), actor: appErrorActor(code) }
 }
 
 /** An `error`/`warning` event or a failed invoke: the table's sentence wins over the host's message. */
@@ -67,7 +67,7 @@ export function noticeFromInfo(
     severity,
     code: info.code,
     sentence: known === undefined ? info.message : appErrorMessage(known),
-    actor: known === undefined ? undefined : errorRow(known).actor,
+    actor: known === undefined ? undefined : appErrorActor(known),
     detail: info.detail,
     context,
     slot,

@@ -2,6 +2,9 @@ import { PROXY_MODES, proxyModeLabel } from '../logic/words'
 import { useApp, useController } from './context'
 import { LockBadge } from './LockBadge'
 
+/** One empty list: a selector returning a new one each time would re-render forever. */
+const NONE: readonly number[] = []
+
 /**
  * None / UDP / TCP (TLS 443) / Auto; "applies at next join" when changed in a call; locked by policy. A
  * mode the IT policy does not allow cannot be clicked, and the policy's reason is said under the toggle.
@@ -10,7 +13,7 @@ export function ProxyModeToggle(): React.JSX.Element {
   const mode = useApp((s) => s.settings?.cloudProxy ?? null)
   const active = useApp((s) => s.settings?.activeCloudProxy ?? null)
   const locked = useApp((s) => s.settings?.locked.includes('cloudProxy') ?? false)
-  const allowed = useApp((s) => s.settings?.allowedProxyModes ?? [])
+  const allowed = useApp((s) => s.settings?.allowedProxyModes ?? NONE)
   const restriction = useApp((s) => s.settings?.proxyModeRestriction)
   const controller = useController()
   const nextJoin = active !== null && mode !== null && active !== mode
