@@ -26,6 +26,11 @@ export const FLAG_REGION_ID = 'cli'
 /** Lifetime of a token minted from `--app-key` + `--app-secret`. */
 export const MINTED_TOKEN_TTL_SECONDS = 3600
 
+/** The name of a region given by flags when `--name` does not give one. */
+export function defaultRegionName(proxyHost: string): string {
+  return `proxy ${proxyHost}`
+}
+
 const REGION_OPTIONS = {
   region: { type: 'string' },
   regions: { type: 'string' },
@@ -238,7 +243,7 @@ export function regionsFrom(values: RegionValues, readFile: ReadTextFile): Regio
     throw new UsageError('give --fingerprint or --ca, not both')
   const region = {
     id: values.region === undefined || values.region === AUTO_REGION ? FLAG_REGION_ID : values.region,
-    name: values.name ?? `proxy ${values.proxy}`,
+    name: values.name ?? defaultRegionName(values.proxy),
     proxyHost: values.proxy,
     ports: {
       udp: values['udp-ports'] === undefined ? [...DEFAULT_UDP_PORTS] : parseUdpPorts(values['udp-ports']),

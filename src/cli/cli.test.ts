@@ -115,18 +115,25 @@ describe('pinhole doctor against a loopback proxy', () => {
     expect(r.stdout).toContain('Every whitelisted endpoint answers.')
   })
 
-  it('names the closed UDP port, the rule to add, and exits 3', async () => {
-    const closed = await closedUdpPort()
-    const r = await run(['doctor', ...regionFlags([fixture.region.ports.udp[0], closed])])
-    expect(r.code, r.stdout).toBe(ExitCode.Blocked)
-    expect(r.stdout).toMatch(new RegExp(`^UDP ${closed} +127\\.0\\.0\\.1:${closed} +blocked +- `, 'm'))
-    expect(r.stdout).toMatch(new RegExp(`^UDP ${fixture.region.ports.udp[0]} .* reachable`, 'm'))
-    expect(r.stdout).toContain(
-      `Firewall rules to add:\n  allow UDP from desktops to 127.0.0.1 port ${closed}`,
-    )
+  it('names the silent UDP port blocked, the rule to add, and exits 3', async () => {
+    const silent = await silentUdp()
+    try {
+      const probe = { udpTimeoutMs: 400, udpRetransmitMs: 50 }
+      const flags = regionFlags([fixture.region.ports.udp[0], silent.port])
+      const r = await run(['doctor', ...flags], undefined, { doctor: { probe } })
+      expect(r.code, r.stdout).toBe(ExitCode.Blocked)
+      const port = silent.port
+      expect(r.stdout).toMatch(new RegExp(`^UDP ${port} +127\\.0\\.0\\.1:${port} +blocked +- `, 'm'))
+      expect(r.stdout).toMatch(new RegExp(`^UDP ${fixture.region.ports.udp[0]} .* reachable`, 'm'))
+      expect(r.stdout).toContain(
+        `Firewall rules to add:\n  allow UDP from desktops to 127.0.0.1 port ${port}`,
+      )
+    } finally {
+      await silent.close()
+    }
   })
 
-  it('--json gives machines the rows, the rules and ok', async () => {
+  it('--json gives machines the rows, the rules and ok; a closed port is refused, without a rule', async () => {
     const closed = await closedUdpPort()
     const r = await run(['doctor', ...regionFlags([closed, fixture.region.ports.udp[1]]), '--json'])
     expect(r.code).toBe(ExitCode.Blocked)
@@ -137,7 +144,7 @@ describe('pinhole doctor against a loopback proxy', () => {
     expect(report.ok).toBe(false)
     expect(report.regions).toHaveLength(1)
     expect(report.regions[0]!.rows.map((row) => [row.check, row.status, row.rule])).toEqual([
-      [`UDP ${closed}`, 'blocked', `allow UDP from desktops to 127.0.0.1 port ${closed}`],
+      [`UDP ${closed}`, 'refused', undefined],
       [`UDP ${fixture.region.ports.udp[1]}`, 'reachable', undefined],
       [`TLS ${fixture.region.ports.tcp}`, 'reachable', undefined],
       ['Session API', 'reachable', undefined],
@@ -203,7 +210,9 @@ describe('pinhole doctor against a loopback proxy', () => {
       )
     })
     expect(code, stdout).toBe(ExitCode.Blocked)
-    expect(stdout).toContain(`allow UDP from desktops to 127.0.0.1 port ${closed}`)
+    expect(stdout).toMatch(new RegExp(`^UDP ${closed} +127\\.0\\.0\\.1:${closed} +refused `, 'm'))
+    expect(stdout).toContain(`127.0.0.1 refused UDP ${closed}: nothing listens there`)
+    expect(stdout).not.toContain('Firewall rules to add')
   })
 })
 

@@ -31,7 +31,7 @@ export const ExitCode = {
   /** The join failed, or the call ended on the engine's or server's side. */
   Failed: 1,
   Usage: 2,
-  /** doctor: at least one whitelisted endpoint is blocked (or intercepted). */
+  /** doctor: at least one whitelisted endpoint is not reachable (blocked, refused, unresolved, error). */
   Blocked: 3,
   /** A second SIGINT/SIGTERM while leaving. */
   Interrupted: 130,

@@ -11,11 +11,11 @@ export const USAGE = `Usage: ${NAME} <command> [options]
 
 Commands:
   doctor   check each whitelisted endpoint of a proxy region from this computer; prints reachable /
-           blocked / round trip and the firewall rule to add for each blocked one
+           blocked / refused / unresolved, the round trip and the firewall rule for each blocked one
   join     join a channel through the cloud proxy; prints every engine event as a JSON line
   help     this text; '${NAME} <command> --help' for a command's options
 
-Exit codes: 0 ok; 1 join failed or the call ended; 2 usage error; 3 doctor found a blocked endpoint.
+Exit codes: 0 ok; 1 join failed or the call ended; 2 usage error; 3 doctor found an endpoint not reachable.
 See docs/cli.md.
 `
 

@@ -241,11 +241,12 @@ describe('engine', () => {
     expect(recorder.states.at(-1)).toEqual([S.Failed, R.RequestChannelFailed])
   })
 
-  it('UDP blocked: UDP proxy fails with ProxyUdpUnreachable; Auto ends on TLS 443 and says so', async () => {
+  it('UDP refused: UDP proxy fails with ProxyNotRunning (no firewall rule); Auto ends on TLS 443 and says so', async () => {
     const allocate = await udpRefused()
     const udpOnly = make({ connectCall: fakeCall().connectCall, allocate })
     udpOnly.setCloudProxy(TransportType.UDPProxy)
-    expect(await udpOnly.joinChannel(await proxy.token(), 'room-1', 42)).toBe(ErrorCode.ProxyUdpUnreachable)
+    // ICMP port unreachable: nothing listens on the UDP ports, which no firewall rule fixes.
+    expect(await udpOnly.joinChannel(await proxy.token(), 'room-1', 42)).toBe(ErrorCode.ProxyNotRunning)
     await udpOnly.release()
 
     const e = make({ connectCall: fakeCall().connectCall, allocate })

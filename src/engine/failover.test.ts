@@ -187,6 +187,34 @@ describe('engine: CallContext.reroute', () => {
     }
   })
 
+  it('auto with one region whose proxy stopped: the reroute says the proxy is not running, not 30103', async () => {
+    const solo = await startProxyFixture('solo')
+    const contexts: CallContext[] = []
+    const engine = createEngine({
+      regions: [solo.region],
+      probe: FAST_PROBE,
+      connectCall: (context) => {
+        contexts.push(context)
+        return Promise.resolve({ close: () => Promise.resolve() })
+      },
+    })
+    try {
+      engine.setCloudProxy(TransportType.TCPProxy)
+      engine.setRegion('auto')
+      expect(await engine.joinChannel(await solo.token(), 'room-1', 42)).toBe(0)
+      const context = contexts[0]!
+      context.report({ type: 'signalLost' })
+      await solo.close()
+      // Its TCP port now answers RST: no region to move to, and no firewall rule is missing.
+      await expect(context.reroute!(routeOf(context), 0, signal)).rejects.toMatchObject({
+        code: ErrorCode.ProxyNotRunning,
+      })
+    } finally {
+      await engine.release()
+      await solo.close()
+    }
+  })
+
   it('failback: no move back while bj works; bj broken → back to sh; the next join probes all again', async () => {
     const { contexts, proxyConnected, engine } = setup('auto')
     try {

@@ -50,10 +50,10 @@ describe('probes against a real proxy', () => {
     expect(a!.check).toBe(`UDP ${proxy.region.ports.udp[0]}`)
   })
 
-  it('a closed UDP port is blocked at once (ICMP port unreachable)', async () => {
+  it('a closed UDP port is refused at once (ICMP port unreachable), not blocked', async () => {
     const started = performance.now()
     const check = await probeUdp('127.0.0.1', closedUdp, 'udpAlt', FAST)
-    expect(check).toMatchObject({ status: 'blocked', errorCode: ErrorCode.ProxyUdpAltUnreachable })
+    expect(check).toMatchObject({ status: 'refused', errorCode: ErrorCode.ProxyNotRunning })
     expect(check.detail).toMatch(/port closed/)
     // Well under the 400 ms timeout: the ICMP answer, not the timer, ended it.
     expect(performance.now() - started).toBeLessThan(350)
@@ -98,12 +98,25 @@ describe('probes against a real proxy', () => {
   })
 
   it.each([
-    ['refused', () => closedTcp, /TCP connect failed \(ECONNREFUSED\)/],
-    ['silent', () => quietTcp.port, /no TLS handshake in 400 ms/],
-  ])('TLS to a %s TCP port is blocked', async (_name, port, detail) => {
+    ['refused', () => closedTcp, 'refused', ErrorCode.ProxyNotRunning, /connection refused \(ECONNREFUSED\)/],
+    ['silent', () => quietTcp.port, 'blocked', ErrorCode.ProxyTlsUnreachable, /no TLS handshake in 400 ms/],
+  ] as const)('TLS to a %s TCP port is %s', async (_name, port, status, errorCode, detail) => {
     const check = await probeTls({ ...proxy.region, ports: { ...proxy.region.ports, tcp: port() } }, FAST)
-    expect(check).toMatchObject({ status: 'blocked', errorCode: ErrorCode.ProxyTlsUnreachable })
+    expect(check).toMatchObject({ status, errorCode })
     expect(check.detail).toMatch(detail)
+  })
+
+  it('a name that does not resolve is unresolved on every probe, and nothing throws', async () => {
+    const region: Region = { ...proxy.region, proxyHost: 'nonexistent.invalid' }
+    const checks = await Promise.all([
+      probeUdp(region.proxyHost, 3478, 'udp', FAST),
+      probeTls(region, FAST),
+      probeSessionApi(region, FAST),
+    ])
+    for (const check of checks) {
+      expect(check).toMatchObject({ status: 'unresolved', errorCode: ErrorCode.ProxyHostUnresolved })
+      expect(check.detail).toMatch(/nonexistent\.invalid.*(ENOTFOUND|EAI_AGAIN)/)
+    }
   })
 
   it('the session API answers an empty request with its 401 error format', async () => {
@@ -128,15 +141,25 @@ describe('probes against a real proxy', () => {
     ])
     const live = seen.find((r) => r.regionId === 'test')!
     expect(live.checks.map((c) => c.status)).toEqual(['reachable', 'reachable', 'reachable'])
+    // Every region refused: no firewall rule is missing, the proxy is not running there.
     await expect(pickRegion([dead], 'auto', FAST)).rejects.toMatchObject({
+      code: ErrorCode.ProxyNotRunning,
+    })
+    const unnamed: Region = { ...dead, id: 'unnamed', proxyHost: 'nonexistent.invalid' }
+    await expect(pickRegion([unnamed], 'auto', FAST)).rejects.toMatchObject({
+      code: ErrorCode.ProxyHostUnresolved,
+    })
+    // One of them silent (dropped): that one may need a firewall rule.
+    const silent: Region = { ...dead, id: 'silent', ports: { ...dead.ports, tcp: quietTcp.port } }
+    await expect(pickRegion([dead, silent], 'auto', FAST)).rejects.toMatchObject({
       code: ErrorCode.NoRegionReachable,
     })
   })
 
-  it('the doctor names the exact rule for the blocked port', async () => {
+  it('the doctor names the exact rule for the blocked (silent) port', async () => {
     const region: Region = {
       ...proxy.region,
-      ports: { ...proxy.region.ports, udp: [proxy.region.ports.udp[0], closedUdp] },
+      ports: { ...proxy.region.ports, udp: [proxy.region.ports.udp[0], quietUdp.port] },
     }
     const rows = await runDoctor(region, FAST)
     expect(rows.map((r) => [r.endpoint, r.status])).toEqual([
@@ -145,27 +168,42 @@ describe('probes against a real proxy', () => {
       ['tls', 'reachable'],
       ['session', 'reachable'],
     ])
-    expect(rows[1]!.rule).toBe(`allow UDP from desktops to 127.0.0.1 port ${closedUdp}`)
+    expect(rows[1]!.rule).toBe(`allow UDP from desktops to 127.0.0.1 port ${quietUdp.port}`)
     expect(rows.filter((r) => r.rule !== undefined)).toHaveLength(1)
     const table = formatDoctorTable(rows)
     expect(table.split('\n')[0]).toMatch(/^check\s+target\s+status\s+rtt\s+detail$/)
-    expect(table).toContain(`UDP ${closedUdp}`)
+    expect(table).toContain(`UDP ${quietUdp.port}`)
     expect(table).toContain(
-      `Firewall rules to add:\n  allow UDP from desktops to 127.0.0.1 port ${closedUdp}`,
+      `Firewall rules to add:\n  allow UDP from desktops to 127.0.0.1 port ${quietUdp.port}`,
     )
+    expect(table).not.toContain('Not a firewall problem')
   })
 
-  it('the doctor reports TCP blocked and TLS interception with their rules', async () => {
-    const blocked = await runDoctor(
-      { ...proxy.region, ports: { ...proxy.region.ports, tcp: closedTcp } },
+  it('the doctor gives no firewall rule for refused ports: the proxy is not running there', async () => {
+    const rows = await runDoctor(
+      { ...proxy.region, ports: { udp: [closedUdp, closedUdp], tcp: closedTcp } },
       FAST,
     )
-    expect(blocked.map((r) => r.rule ?? null)).toEqual([
-      null,
-      null,
-      `allow TCP from desktops to 127.0.0.1 port ${closedTcp}`,
-      `allow TCP from desktops to 127.0.0.1 port ${closedTcp}`,
-    ])
+    expect(rows.map((r) => [r.status, r.errorCode, r.rule])).toEqual(
+      Array.from({ length: 4 }, () => ['refused', ErrorCode.ProxyNotRunning, undefined]),
+    )
+    const table = formatDoctorTable(rows)
+    expect(table).not.toContain('Firewall rules to add')
+    expect(table).toMatch(
+      /Not a firewall problem:\n {2}127\.0\.0\.1 refused UDP \d+, UDP \d+, TLS \d+, Session/,
+    )
+    expect(table).toMatch(/contact whoever\s+runs the proxy/)
+  })
+
+  it('the doctor reports TCP blocked and TLS interception with their rules, each rule once', async () => {
+    const blocked = await runDoctor(
+      { ...proxy.region, ports: { ...proxy.region.ports, tcp: quietTcp.port } },
+      FAST,
+    )
+    const rule = `allow TCP from desktops to 127.0.0.1 port ${quietTcp.port}`
+    expect(blocked.map((r) => r.rule ?? null)).toEqual([null, null, rule, rule])
+    // TLS and the session API share the port: the rule is listed once.
+    expect(formatDoctorTable(blocked).split(rule)).toHaveLength(2)
     const intercepted = await runDoctor({ ...proxy.region, tlsFingerprintSha256: WRONG_PIN }, FAST)
     expect(intercepted[2]).toMatchObject({
       status: 'error',

@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram'
 import { isIP } from 'node:net'
-import type { ProbeCheck, ProbeEndpoint, Region, RegionProbeResult } from '../shared/engine'
+import type { ProbeCheck, ProbeEndpoint, ProbeStatus, Region, RegionProbeResult } from '../shared/engine'
 import { EngineError, ErrorCode } from '../shared/errors'
 import { PROXY_SESSION_PATH, ProxyApiErrorSchema } from '../shared/proxySession'
 import { Method, StunClass } from '../proxy/stun/constants'
@@ -8,6 +8,7 @@ import { decodeMessage, encodeMessage, newTransactionId } from '../proxy/stun/me
 import { ENGINE_DEFAULTS, systemClock, type Clock } from './defaults'
 import { postJsonPinned } from './proxySession'
 import { describeHttpProxy, type HttpProxyConfig } from './httpProxy'
+import { netFailureOf } from './netFailure'
 import { connectPinnedTls, pinOf } from './tlsPin'
 
 /**
@@ -42,10 +43,14 @@ function base(
   return { endpoint, check: `${checkLabel(endpoint, port)}${via}`, target: `${host}:${port}` }
 }
 
+/** Errors of a UDP connect or send that mean no way to the host from here (a route, a local firewall). */
+const NO_ROUTE = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EACCES', 'EPERM'])
+
 /**
  * STUN Binding over UDP (RFC 8489 §6.2.1), retransmitted with doubling intervals until the timeout. Each
  * transmission is its own transaction so the round trip of the one answered is exact. A connected socket
- * turns an ICMP port-unreachable into ECONNREFUSED: "closed" is told apart from "dropped".
+ * turns an ICMP port-unreachable into ECONNREFUSED: "refused" (nothing listens) is told apart from
+ * "blocked" (dropped on the way), and a name that does not resolve is "unresolved".
  */
 export function probeUdp(
   host: string,
@@ -103,11 +108,23 @@ export function probeUdp(
         detail: `STUN Binding answered in ${rttMs.toFixed(1)} ms`,
       })
     })
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ECONNREFUSED') blocked('port closed (ICMP port unreachable)')
-      else finish({ ...head, status: 'error', detail: error.message, errorCode })
-    })
-    socket.connect(port, host, transmit)
+    const failed = (error: NodeJS.ErrnoException): void => {
+      const known = netFailureOf(error)
+      if (known === 'refused') {
+        const detail = 'port closed (ICMP port unreachable): nothing listens there'
+        finish({ ...head, status: 'refused', detail, errorCode: ErrorCode.ProxyNotRunning })
+      } else if (known === 'unresolved') {
+        const detail = `${host} does not resolve (${error.code})`
+        finish({ ...head, status: 'unresolved', detail, errorCode: ErrorCode.ProxyHostUnresolved })
+      } else if (NO_ROUTE.has(error.code ?? '')) {
+        // As over TCP (tlsPin.ts): no way to the host from here is the network's to open.
+        blocked(`no route to ${host} (${error.code})`)
+      } else finish({ ...head, status: 'error', detail: error.message, errorCode })
+    }
+    socket.on('error', failed)
+    // Node hands a failed lookup (or connect) to this callback instead of emitting 'error'; sending on the
+    // socket then throws ERR_SOCKET_BAD_PORT outside any handler (issue 10 item 8).
+    socket.connect(port, host, (error?: Error) => (error ? failed(error) : transmit()))
   })
 }
 
@@ -153,10 +170,19 @@ export async function probeSessionApi(region: Region, options: ProbeOptions = {}
   }
 }
 
-/** Unreachable = blocked (a firewall rule fixes it); anything else (pin mismatch, untrusted) = error. */
+/**
+ * Unreachable = blocked (no answer: a firewall rule fixes it); refused = nothing listens (the proxy is not
+ * running there); unresolved = DNS; anything else (pin mismatch, untrusted) = error.
+ */
+const STATUS_OF: Partial<Record<ErrorCode, ProbeStatus>> = {
+  [ErrorCode.ProxyTlsUnreachable]: 'blocked',
+  [ErrorCode.ProxyNotRunning]: 'refused',
+  [ErrorCode.ProxyHostUnresolved]: 'unresolved',
+}
+
 function failedCheck(head: Pick<ProbeCheck, 'endpoint' | 'check' | 'target'>, error: unknown): ProbeCheck {
   if (!(error instanceof EngineError)) throw error
-  const status = error.code === ErrorCode.ProxyTlsUnreachable ? 'blocked' : 'error'
+  const status = STATUS_OF[error.code] ?? 'error'
   return { ...head, status, detail: error.detail ?? error.message, errorCode: error.code }
 }
 

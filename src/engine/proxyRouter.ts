@@ -90,6 +90,9 @@ export class ProxyRouter {
         return { route, moved: false }
       } catch (error) {
         if (!auto || request.signal.aborted || isCanceled(error)) throw error
+        // No other region to move to: this region's own failure (its proxy not running, say) is the
+        // answer, not "no region reachable".
+        if (!this.deps.regions.some((region) => region.id !== current.region.id)) throw error
         why = error
       }
     }

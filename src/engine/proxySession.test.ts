@@ -70,13 +70,18 @@ describe('requestProxySession against a real proxy', () => {
     expect(session.fingerprintSha256).toBe(proxy.server.tlsFingerprint)
   })
 
-  it('an unreachable port is ProxyTlsUnreachable: refused at once, silent at the timeout', async () => {
+  it('refused at once is ProxyNotRunning, a name without DNS ProxyHostUnresolved, silent ProxyTlsUnreachable', async () => {
     const closed = await closedTcpPort()
     const refused = await requestProxySession(
       { ...proxy.region, ports: { ...proxy.region.ports, tcp: closed } },
       'x',
     ).catch((e: unknown) => e)
-    expect(refused).toMatchObject({ code: ErrorCode.ProxyTlsUnreachable })
+    expect(refused).toMatchObject({ code: ErrorCode.ProxyNotRunning })
+    const unresolved = await requestProxySession(
+      { ...proxy.region, proxyHost: 'nonexistent.invalid' },
+      'x',
+    ).catch((e: unknown) => e)
+    expect(unresolved).toMatchObject({ code: ErrorCode.ProxyHostUnresolved })
     const silent = await silentTcp()
     try {
       const error = await requestProxySession(

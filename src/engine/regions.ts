@@ -73,11 +73,21 @@ export async function pickRegion(
   )
   if (options.signal?.aborted) throw new EngineError(ErrorCode.JoinCanceled, 'region probe')
   const best = bestRegion(probes)
-  if (!best) {
-    const detail = probes.map((p) => `${p.regionId}: ${p.checks.find((c) => c.endpoint === 'tls')?.detail}`)
-    throw new EngineError(ErrorCode.NoRegionReachable, detail.join('; '))
-  }
+  if (!best) throw noRegionReachable(probes)
   return { region: findRegion(regions, best.regionId), probes }
+}
+
+/**
+ * Why no region answered, from each one's TLS check. When none of them is silent (blocked) but each was
+ * refused or did not resolve, no firewall rule is missing: the first region's own code says what is
+ * (the proxy is not running, or its name is wrong); otherwise NoRegionReachable.
+ */
+function noRegionReachable(probes: readonly RegionProbeResult[]): EngineError {
+  const tls = probes.map((p) => p.checks.find((c) => c.endpoint === 'tls'))
+  const detail = probes.map((p, i) => `${p.regionId}: ${tls[i]?.detail}`).join('; ')
+  const notFirewall = tls.every((c) => c?.status === 'refused' || c?.status === 'unresolved')
+  const code = notFirewall ? tls[0]?.errorCode : undefined
+  return new EngineError(code ?? ErrorCode.NoRegionReachable, detail)
 }
 
 /**

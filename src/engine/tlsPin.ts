@@ -5,11 +5,13 @@ import { EngineError, ErrorCode } from '../shared/errors'
 import type { Region } from '../shared/engine'
 import { systemClock, type Clock } from './defaults'
 import { connectViaHttpProxy, type HttpProxyConfig } from './httpProxy'
+import { netFailureError } from './netFailure'
 
 /**
  * TLS to the proxy's TCP port with its certificate pinned (DESIGN.md §3): by SHA-256 fingerprint (any
  * chain, checked after the handshake and before a single application byte is written), by a CA, or by the
- * system CAs when the region has neither. Failures are EngineErrors that tell blocked from intercepted.
+ * system CAs when the region has neither. Failures are EngineErrors that tell blocked (no answer) from
+ * refused (nothing listens), unresolved (DNS) and intercepted.
  */
 
 export interface TlsPin {
@@ -135,9 +137,14 @@ function tlsVerifyOptions(host: string, pin: TlsPin): ConnectionOptions {
 function classify(error: NodeJS.ErrnoException, target: string, connectMs: number | undefined): EngineError {
   const code = error.code ?? ''
   if (CERT_ERROR.test(code)) {
-    return new EngineError(ErrorCode.TlsCertificateUntrusted, `${target}: ${code}`, { cause: error })
+    // OpenSSL's code alone ("DEPTH_ZERO_SELF_SIGNED_CERT") says little: Node's words first.
+    const detail = `${target}: ${error.message} (${code})`
+    return new EngineError(ErrorCode.TlsCertificateUntrusted, detail, { cause: error })
   }
   const stage = connectMs === undefined ? 'TCP connect' : 'TLS handshake'
+  // A refusal (RST) or a DNS failure before the connection is not the firewall's doing: say which.
+  const known = connectMs === undefined ? netFailureError(error, target) : undefined
+  if (known) return known
   return new EngineError(
     ErrorCode.ProxyTlsUnreachable,
     `${target}: ${stage} failed (${code || error.message})`,

@@ -209,6 +209,18 @@ describe('allocateTurn (the production TURN probe) against a real proxy', () => 
     },
   )
 
+  it.each([
+    ['a name that does not resolve', 'nonexistent.invalid', ErrorCode.ProxyHostUnresolved],
+    ['a closed port (ICMP port unreachable)', '127.0.0.1', ErrorCode.ProxyNotRunning],
+  ] as const)('over udp, %s is an EngineError of its own, not a crash', async (_name, host, code) => {
+    const port = await closedUdpPort()
+    const error = await allocateTurn({ transport: 'udp', host, port }, credentials(), {
+      timeoutMs: 1000,
+    }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(EngineError)
+    expect(error).toMatchObject({ code })
+  })
+
   it('wrong credentials are TurnAllocationRefused (401 after the challenge)', async () => {
     const error = await allocateTurn(
       { transport: 'udp', host: '127.0.0.1', port: proxy.region.ports.udp[0] },

@@ -16,6 +16,7 @@ import { TcpFramer } from '../proxy/turn/framing'
 import { EngineError, ErrorCode } from '../shared/errors'
 import { ENGINE_DEFAULTS, systemClock, type Clock } from './defaults'
 import type { HttpProxyConfig } from './httpProxy'
+import { netFailureError } from './netFailure'
 import { connectPinnedTls, type TlsPin } from './tlsPin'
 
 /**
@@ -122,23 +123,31 @@ class TurnProbeClient {
     return new EngineError(code, `${describe(this.target)}: ${detail}`)
   }
 
+  /** A refusal or a DNS failure by name (not the firewall's doing); anything else is "unreachable". */
+  private failure(error: Error): EngineError {
+    const { transport, host, port } = this.target
+    const refusal = transport === 'udp' ? 'UDP port closed (ICMP port unreachable)' : 'connection refused'
+    return netFailureError(error, `${host}:${port}`, refusal) ?? this.unreachable(error.message)
+  }
+
   async open(): Promise<void> {
     const { host, port } = this.target
     if (this.target.transport === 'udp') {
       const socket = createSocket(isIP(host) === 6 ? 'udp6' : 'udp4')
       socket.on('message', (data: Buffer) => this.receive(data))
-      // A connected UDP socket reports ICMP port-unreachable as ECONNREFUSED.
-      socket.on('error', (error: NodeJS.ErrnoException) =>
-        this.fail(this.unreachable(error.code === 'ECONNREFUSED' ? 'port closed' : error.message)),
-      )
+      // A connected UDP socket reports ICMP port-unreachable as ECONNREFUSED: nothing listens there.
+      socket.on('error', (error: NodeJS.ErrnoException) => this.fail(this.failure(error)))
       // Set before connecting, so that close() after a failed connect closes the socket.
       this.wire = { send: (data) => socket.send(data), close: () => socket.close(), reliable: false }
       await new Promise<void>((resolve, reject) => {
-        const onError = (error: Error): void => reject(this.unreachable(error.message))
+        const onError = (error: Error): void => reject(this.failure(error))
         socket.once('error', onError)
-        socket.connect(port, host, () => {
+        // A failed lookup comes to this callback, not to 'error': sending then would throw
+        // ERR_SOCKET_BAD_PORT (issue 10 item 8).
+        socket.connect(port, host, (error?: Error) => {
           socket.off('error', onError)
-          resolve()
+          if (error) reject(this.failure(error))
+          else resolve()
         })
       })
       return

@@ -77,6 +77,40 @@ export const FingerprintSha256Schema = z
 
 const port = z.int().min(1).max(65_535)
 
+/** Dot-separated labels of letters, digits, `-` and `_` (1–63 each, no `-` at either end), 253 at most. */
+const HOST_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/
+
+/** An IPv6 literal without brackets; the URL parser knows the syntax in Node and in a page alike. */
+function isIpv6(host: string): boolean {
+  if (!/^[0-9A-Fa-f:.]+$/.test(host) || !host.includes(':')) return false
+  try {
+    new URL(`http://[${host}]/`)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * A region's proxy address as sockets take it: a DNS name, an IPv4 address or an IPv6 address (without
+ * brackets). Checked where regions come in (settings, policy, CLI flags, regions files) so that nothing
+ * else (a port, a scheme, brackets, spaces) reaches a socket call (issue 10 item 8).
+ */
+export const ProxyHostSchema = z
+  .string()
+  .min(1)
+  .max(253)
+  .superRefine((host, ctx) => {
+    if (HOST_NAME.test(host) || isIpv6(host)) return
+    const bracketed = /^\[(.*)\]$/.exec(host)
+    const message =
+      bracketed && isIpv6(bracketed[1]!)
+        ? `write an IPv6 address without brackets: ${bracketed[1]}`
+        : 'not a host name or IP address (no port, scheme, path or spaces)'
+    ctx.addIssue({ code: 'custom', message })
+  })
+
 /**
  * One proxy region: the addresses IT whitelists (DESIGN.md §1). The TLS certificate of the TCP port is
  * pinned by its SHA-256 fingerprint, or verified against `caPem`, or (neither) against the system CAs.
@@ -85,7 +119,7 @@ export const RegionSchema = z.object({
   id: z.string().min(1).max(64),
   name: z.string().min(1).max(128),
   /** IP literal or DNS name, exactly as the proxy's session answer names it. */
-  proxyHost: z.string().min(1).max(253),
+  proxyHost: ProxyHostSchema,
   ports: z.object({ udp: z.tuple([port, port]), tcp: port }),
   tlsFingerprintSha256: FingerprintSha256Schema.optional(),
   caPem: z.string().includes('-----BEGIN CERTIFICATE-----').optional(),
@@ -98,7 +132,13 @@ export type RegionChoice = string
 /** The whitelist entries of a region, as probed and as the doctor reports them. */
 export type ProbeEndpoint = 'udp' | 'udpAlt' | 'tls' | 'session'
 
-export type ProbeStatus = 'reachable' | 'blocked' | 'error'
+/**
+ * reachable; blocked: no answer (dropped on the way: a firewall rule fixes it); refused: the host answered
+ * that nothing listens (TCP RST, ICMP port unreachable: the proxy is not running there); unresolved: the
+ * name does not resolve (DNS); error: anything else (TLS interception, untrusted certificate, a foreign
+ * service on the port) — the row's errorCode says which.
+ */
+export type ProbeStatus = 'reachable' | 'blocked' | 'refused' | 'unresolved' | 'error'
 
 export interface ProbeCheck {
   endpoint: ProbeEndpoint
@@ -111,7 +151,7 @@ export interface ProbeCheck {
   rttMs?: number
   /** What happened, for a person. */
   detail: string
-  /** Set for 'error' (and 'blocked') results: the engine error code that names the problem. */
+  /** Set for every status but 'reachable': the engine error code that names the problem. */
   errorCode?: ErrorCode
 }
 

@@ -4,7 +4,10 @@ import { ErrorCode } from './errors'
 import {
   firewallRule,
   networkCheckSummary,
+  notFirewallNotes,
+  regionVerdict,
   splitTarget,
+  uniqueRules,
   withRules,
   type NetworkCheckRegion,
   type RuleContext,
@@ -165,7 +168,7 @@ describe('networkCheckSummary', () => {
     const session = { ...tls, endpoint: 'session' as const, check: 'Session API' }
     const text = networkCheckSummary([region('a', [check({}), check(tls), check(session)])])
     expect(text).toBe(
-      `2 of 3 whitelisted endpoints in 1 region do not answer from this computer: TLS 443 of Region a ` +
+      `2 of 3 whitelisted endpoints in 1 region are not reachable from this computer: TLS 443 of Region a ` +
         `(${HOST}:443) blocked; Session API of Region a (${HOST}:443) blocked. Firewall rules to add: ` +
         `allow TCP from desktops to ${HOST} port 443.`,
     )
@@ -178,8 +181,70 @@ describe('networkCheckSummary', () => {
       errorCode: ErrorCode.ProxySessionApiUnreachable,
     })
     expect(networkCheckSummary([region('a', [odd])])).toMatch(
-      /^1 of 1 whitelisted endpoint in 1 region does not answer .* 1 problem no firewall rule fixes/,
+      /^1 of 1 whitelisted endpoint in 1 region is not reachable .* 1 problem no firewall rule fixes/,
     )
     expect(networkCheckSummary([])).toMatch(/No region is configured/)
+  })
+})
+
+describe('refused and unresolved: no firewall rule, and who acts instead (issue 10 item 9)', () => {
+  const refused = (over: Partial<ProbeCheck>): ProbeCheck =>
+    check({ status: 'refused', errorCode: ErrorCode.ProxyNotRunning, ...over })
+  const rows = [
+    refused({}),
+    refused({ endpoint: 'udpAlt', check: 'UDP 7070', target: `${HOST}:7070` }),
+    refused({ endpoint: 'tls', check: 'TLS 443', target: `${HOST}:443` }),
+    refused({ endpoint: 'session', check: 'Session API', target: `${HOST}:443` }),
+  ]
+
+  it('gives no rule for a refused or unresolved endpoint, directly or through a corporate proxy', () => {
+    for (const row of [...rows, check({ status: 'unresolved', errorCode: ErrorCode.ProxyHostUnresolved })]) {
+      expect(firewallRule(row, direct)).toBeUndefined()
+      expect(firewallRule(row, viaProxy)).toBeUndefined()
+    }
+  })
+
+  it('a stopped proxy: the summary and the verdict name the proxy, not IT', () => {
+    const stopped: NetworkCheckRegion = {
+      id: 'fra',
+      name: 'Frankfurt',
+      proxyHost: HOST,
+      ok: false,
+      rows: withRules(rows, direct),
+    }
+    const text = networkCheckSummary([stopped])
+    expect(text).not.toMatch(/Firewall rules to add/)
+    expect(text).toContain(
+      `${HOST} refused UDP 3478, UDP 7070, TLS 443, Session API: nothing listens there, so the Pinhole ` +
+        'proxy is not running on that address',
+    )
+    expect(text).toMatch(/contact whoever runs the proxy/)
+    expect(text).not.toMatch(/problems? no firewall rule fixes: see the detail/)
+    expect(regionVerdict(stopped)).toBe('proxy not running: contact whoever runs it')
+    expect(notFirewallNotes(HOST, stopped.rows)).toHaveLength(1)
+  })
+
+  it('a name that does not resolve says DNS; a blocked port next to it still gets its rule', () => {
+    const region: NetworkCheckRegion = {
+      id: 'x',
+      name: 'X',
+      proxyHost: 'proxy-fra.example.com',
+      ok: false,
+      rows: withRules(
+        [
+          check({ status: 'unresolved', errorCode: ErrorCode.ProxyHostUnresolved }),
+          check({ endpoint: 'tls', check: 'TLS 443', target: `${HOST}:443`, status: 'blocked' }),
+        ],
+        direct,
+      ),
+    }
+    const text = networkCheckSummary([region])
+    expect(text).toContain('proxy-fra.example.com does not resolve (DNS)')
+    expect(text).toContain(`Firewall rules to add: allow TCP from desktops to ${HOST} port 443.`)
+    expect(regionVerdict(region)).toBe('needs IT (firewall)')
+    expect(regionVerdict({ ...region, rows: region.rows.slice(0, 1) })).toBe(
+      'proxy name does not resolve (DNS)',
+    )
+    expect(uniqueRules([...region.rows, ...region.rows])).toHaveLength(1)
   })
 })

@@ -3,8 +3,9 @@ import { ErrorCode } from './errors'
 
 /**
  * The "Network check" of the app (issue 6) and the words it shares with `pinhole doctor`: each whitelisted
- * endpoint of every region as reachable / blocked / error, and for each one that a firewall change fixes,
- * the exact rule IT has to add. `runDoctor` (src/engine/doctor.ts, so `pinhole doctor`) takes its rules
+ * endpoint of every region as reachable / blocked / refused / unresolved / error, and for each one that a
+ * firewall change fixes (blocked: no answer), the exact rule IT has to add. A refusal (nothing listens: the
+ * proxy is not running there) or a name that does not resolve gets no rule but says who acts instead. `runDoctor` (src/engine/doctor.ts, so `pinhole doctor`) takes its rules
  * from here too, so a desktop user and IT read the same rule in the app, the CLI and the ticket.
  */
 
@@ -61,7 +62,9 @@ export function firewallRule(check: ProbeCheck, context: RuleContext): string | 
   const host = context.proxyHost
   // Only TLS 443 and the session API go through the corporate proxy; UDP always goes direct.
   const via = isUdp(check) ? undefined : context.httpProxy
-  if (check.status === 'reachable') return undefined
+  if (check.status === 'reachable' || check.status === 'refused' || check.status === 'unresolved') {
+    return undefined
+  }
   if (check.errorCode === ErrorCode.TlsFingerprintMismatch) {
     return `exempt ${host} port ${port} from TLS inspection`
   }
@@ -92,6 +95,43 @@ export function withRules(checks: readonly ProbeCheck[], context: RuleContext): 
   })
 }
 
+/** Each rule once, in row order (TLS and the session API share the TCP port, so often the same rule). */
+export function uniqueRules(rows: readonly NetworkCheckRow[]): string[] {
+  return [...new Set(rows.flatMap((row) => (row.rule === undefined ? [] : [row.rule])))]
+}
+
+/**
+ * For one region's rows, what no firewall rule fixes, one sentence per cause, saying who acts: refused
+ * endpoints (the proxy is not running there: whoever runs it), a name that does not resolve (DNS).
+ */
+export function notFirewallNotes(proxyHost: string, rows: readonly NetworkCheckRow[]): string[] {
+  const notes: string[] = []
+  const refused = rows.filter((row) => row.status === 'refused').map((row) => row.check)
+  if (refused.length > 0) {
+    notes.push(
+      `${proxyHost} refused ${refused.join(', ')}: nothing listens there, so the Pinhole proxy is not ` +
+        'running on that address (or not on those ports). No firewall rule fixes this: contact whoever ' +
+        'runs the proxy.',
+    )
+  }
+  if (rows.some((row) => row.status === 'unresolved')) {
+    notes.push(
+      `${proxyHost} does not resolve (DNS): check the region's proxy address for a typo, and that this ` +
+        "computer's DNS server knows the name. No firewall rule fixes this.",
+    )
+  }
+  return notes
+}
+
+/** One region's verdict in a few words (the Network check's table caption). */
+export function regionVerdict(region: NetworkCheckRegion): string {
+  if (region.ok) return 'every endpoint answers'
+  if (region.rows.some((row) => row.rule !== undefined)) return 'needs IT (firewall)'
+  if (region.rows.some((row) => row.status === 'refused')) return 'proxy not running: contact whoever runs it'
+  if (region.rows.some((row) => row.status === 'unresolved')) return 'proxy name does not resolve (DNS)'
+  return 'not reachable: see the details'
+}
+
 /** The paragraph for IT under the tables. */
 export function networkCheckSummary(regions: readonly NetworkCheckRegion[]): string {
   if (regions.length === 0) return 'No region is configured: there is nothing to check.'
@@ -100,11 +140,13 @@ export function networkCheckSummary(regions: readonly NetworkCheckRegion[]): str
   const scope = `${rows.length} whitelisted endpoint${rows.length === 1 ? '' : 's'} in ${regions.length} region${regions.length === 1 ? '' : 's'}`
   if (bad.length === 0) return `All ${scope} answer from this computer: no firewall change is needed.`
   const named = bad.map(({ region, row }) => `${row.check} of ${region.name} (${row.target}) ${row.status}`)
-  const rules = [...new Set(bad.flatMap(({ row }) => (row.rule === undefined ? [] : [row.rule])))]
-  const others = bad.filter(({ row }) => row.rule === undefined).length
-  const verb = bad.length === 1 ? 'does' : 'do'
-  const parts = [`${bad.length} of ${scope} ${verb} not answer from this computer: ${named.join('; ')}.`]
+  const rules = uniqueRules(bad.map(({ row }) => row))
+  const notes = regions.flatMap((region) => notFirewallNotes(region.proxyHost, region.rows))
+  const others = bad.filter(({ row }) => row.rule === undefined && row.status === 'error').length
+  const verb = bad.length === 1 ? 'is' : 'are'
+  const parts = [`${bad.length} of ${scope} ${verb} not reachable from this computer: ${named.join('; ')}.`]
   if (rules.length > 0) parts.push(`Firewall rules to add: ${rules.join('; ')}.`)
+  parts.push(...notes)
   if (others > 0) {
     parts.push(
       `${others} problem${others === 1 ? '' : 's'} no firewall rule fixes: see the detail in the table.`,

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest'
 import { createServer } from 'node:net'
 import { runDoctor, type DoctorRow } from '../../engine/doctor'
 import type { ProbeOptions } from '../../engine/probe'
+import { silentTcp, silentUdp } from '../../engine/testing/proxyFixture'
 import type { Region } from '../../shared/engine'
 import { ErrorCode } from '../../shared/errors'
 import { firewallRule, type NetworkCheckReport } from '../../shared/networkCheck'
@@ -135,17 +136,33 @@ describe('runNetworkCheck', () => {
 })
 
 describe('the rule wording is the doctor’s', () => {
-  it('for every endpoint the real doctor finds blocked on closed loopback ports', async () => {
+  it('for every endpoint the real doctor finds blocked (silent); none for refused (closed) ones', async () => {
+    const fast = { udpTimeoutMs: 300, udpRetransmitMs: 50, tlsTimeoutMs: 300, sessionTimeoutMs: 300 }
+    const [udp, tcp] = await Promise.all([silentUdp(), silentTcp()])
+    try {
+      const silent: Region = {
+        ...region('silent', '127.0.0.1'),
+        ports: { udp: [udp.port, udp.port], tcp: tcp.port },
+      }
+      const rows = await runDoctor(silent, fast)
+      expect(rows.map((row) => row.status)).toEqual(['blocked', 'blocked', 'blocked', 'blocked'])
+      for (const row of rows) {
+        expect(row.rule, row.check).toBeDefined()
+        expect(firewallRule(row, { proxyHost: '127.0.0.1' }), row.check).toBe(row.rule)
+      }
+    } finally {
+      await Promise.all([udp.close(), tcp.close()])
+    }
     // A port that was free a moment ago: UDP answers ICMP "refused", TCP refuses the connection.
     const server = createServer()
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
     const port = (server.address() as { port: number }).port
     await new Promise((done) => server.close(done))
     const closed: Region = { ...region('closed', '127.0.0.1'), ports: { udp: [port, port], tcp: port } }
-    const rows = await runDoctor(closed, { udpTimeoutMs: 300, tlsTimeoutMs: 1000, sessionTimeoutMs: 1000 })
-    const ruled = rows.filter((row) => row.rule !== undefined)
-    expect(ruled.length).toBeGreaterThan(0)
-    for (const row of ruled) expect(firewallRule(row, { proxyHost: '127.0.0.1' }), row.check).toBe(row.rule)
+    const refused = await runDoctor(closed, fast)
+    expect(refused.map((row) => [row.status, row.rule])).toEqual(
+      Array.from({ length: 4 }, () => ['refused', undefined]),
+    )
   })
 })
 

@@ -1,11 +1,28 @@
-import type { NetworkCheckRegion, NetworkCheckRow } from '../../shared/networkCheck'
+import { regionVerdict, type NetworkCheckRegion, type NetworkCheckRow } from '../../shared/networkCheck'
 import { formatClock, formatRtt } from '../logic/format'
 import { useApp, useController } from './context'
 
 const STATUS_WORDS: Record<NetworkCheckRow['status'], string> = {
   reachable: 'reachable',
   blocked: 'blocked',
+  refused: 'refused',
+  unresolved: 'name not resolved',
   error: 'error',
+}
+
+/** The rule column: the rule, or for what no rule fixes, who acts instead (issue 10 item 9). */
+function ruleCell(row: NetworkCheckRow): string {
+  if (row.rule !== undefined) return row.rule
+  switch (row.status) {
+    case 'reachable':
+      return ''
+    case 'refused':
+      return 'none: nothing listens there, the proxy is not running; contact whoever runs it'
+    case 'unresolved':
+      return 'none: the proxy name does not resolve (DNS); check the region’s proxy address'
+    default:
+      return '—'
+  }
 }
 
 function RegionTable(props: { region: NetworkCheckRegion }): React.JSX.Element {
@@ -14,9 +31,7 @@ function RegionTable(props: { region: NetworkCheckRegion }): React.JSX.Element {
     <table className="network-table" data-testid={`network-region-${region.id}`} data-ok={String(region.ok)}>
       <caption>
         <span className="region-name">{region.name}</span> <code>{region.proxyHost}</code>
-        <span className={region.ok ? 'good' : 'bad'}>
-          {region.ok ? ' every endpoint answers' : ' needs IT'}
-        </span>
+        <span className={region.ok ? 'good' : 'bad'}>{` ${regionVerdict(region)}`}</span>
       </caption>
       <thead>
         <tr>
@@ -42,7 +57,7 @@ function RegionTable(props: { region: NetworkCheckRegion }): React.JSX.Element {
               {row.errorCode === undefined ? null : <code> {row.errorCode}</code>}
             </td>
             <td data-testid="network-rtt">{formatRtt(row.rttMs)}</td>
-            <td data-testid="network-rule">{row.rule ?? (row.status === 'reachable' ? '' : '—')}</td>
+            <td data-testid="network-rule">{ruleCell(row)}</td>
           </tr>
         ))}
       </tbody>
