@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { MediaKind } from '../shared/signaling'
+import { MediaSockets } from './mediaSockets'
 
 /** Live counts, read at scrape time so that gauges cannot drift from the state they describe. */
 export interface SfuGaugeSource {
@@ -20,6 +21,8 @@ export class SfuMetrics {
   private readonly forwardedPackets: Record<MediaKind, number> = { audio: 0, video: 0 }
   private readonly forwardedBytes: Record<MediaKind, number> = { audio: 0, video: 0 }
   private readonly reported = { packets: { audio: 0, video: 0 }, bytes: { audio: 0, video: 0 } }
+  /** The UDP sockets the PeerConnections hold, counted from werift's own objects (mediaSockets.ts). */
+  readonly mediaSockets = new MediaSockets()
 
   readonly joins: Counter<'resumed'>
   readonly joinFailures: Counter<'code'>
@@ -54,6 +57,12 @@ export class SfuMetrics {
       },
     )
     gauge('subscriptions', 'Forwarding paths from a published track to a subscriber', (s) => s.subscriptions)
+    const sockets: Gauge = new Gauge({
+      name: prefix + 'media_sockets',
+      help: 'UDP media sockets bound by PeerConnections and not yet closed (one per participant)',
+      registers,
+      collect: () => sockets.set(this.mediaSockets.count),
+    })
     const tracks: Gauge<'kind'> = new Gauge({
       name: prefix + 'tracks',
       help: 'Published tracks',

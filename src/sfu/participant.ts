@@ -71,10 +71,7 @@ export class Participant {
         trackPublished: (track) => options.hooks.trackPublished(this, track),
         trackUnpublished: (track) => options.hooks.trackUnpublished(this, track),
         negotiationTimedOut: () => this.protocolError(SignalErrorCode.NegotiationTimeout),
-        failed: (error) => {
-          this.logger.error({ err: error }, 'negotiation failed for good')
-          this.kick('serverKicked', 'media negotiation failed')
-        },
+        failed: (error) => this.transportFailed(error),
         mediaStalled: (cause) => this.mediaStalled(cause),
       },
     })
@@ -158,6 +155,24 @@ export class Participant {
       if (error instanceof SfuError && error.code === 'closed' && this.stateValue === 'closed') return
       throw error
     }
+  }
+
+  /**
+   * No offer can be made. With no media port free the client hears `server_full` and 1013 (try again, or
+   * another server) rather than an offer whose ICE can never succeed; anything else is a kick.
+   */
+  private transportFailed(error: unknown): void {
+    if (!(error instanceof SfuError && error.code === SignalErrorCode.ServerFull)) {
+      this.logger.error({ err: error }, 'negotiation failed for good')
+      return this.kick('serverKicked', 'media negotiation failed')
+    }
+    this.logger.error({ err: error }, 'no media port free; participant dropped')
+    this.options.metrics.joinFailures.inc({ code: error.code })
+    const session = this.session
+    const message = `${SIGNAL_ERROR_MESSAGES[error.code]} (${error.message})`
+    this.send({ type: 'error', code: error.code, message, ref: 'join' })
+    this.close('serverKicked')
+    session?.close(SignalCloseCode.TryAgainLater, error.code)
   }
 
   /** A broken negotiation: say why and drop the connection; the client may resume and answer again. */

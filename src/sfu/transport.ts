@@ -1,9 +1,12 @@
 import type { Logger } from 'pino'
 import { RTCPeerConnection, RtcpPayloadSpecificFeedback, type RTCRtpTransceiver } from 'werift'
+import { SignalErrorCode } from '../shared/codes'
 import type { MediaKind, ServerMessageBody, SubscriptionInfo } from '../shared/signaling'
 import type { SfuConfig } from './config'
+import { answerProblem } from './answer'
 import { SfuError } from './errors'
 import { MediaGuard, MediaStallWatch, type StallCause } from './mediaGuard'
+import { boundSockets } from './mediaSockets'
 import type { SfuMetrics } from './metrics'
 import { type AnswerResult, Negotiator } from './negotiator'
 import { sanitizeRemoteSdp, serverPeerConfig } from './rtc'
@@ -54,6 +57,8 @@ export class Transport {
   private readonly stallWatch: MediaStallWatch
   private closed = false
   private connected = false
+  /** The werift call in flight (offer or answer); close() waits for it to settle. */
+  private pending: Promise<unknown> = Promise.resolve()
 
   constructor(private readonly options: TransportOptions) {
     this.pc = new RTCPeerConnection(serverPeerConfig(options.config))
@@ -79,8 +84,7 @@ export class Transport {
     this.negotiator = new Negotiator<OfferMessage>(
       {
         createOffer: (seq) => this.createOffer(seq),
-        applyAnswer: (_seq, sdp) =>
-          this.pc.setRemoteDescription({ type: 'answer', sdp: sanitizeRemoteSdp(sdp) }),
+        applyAnswer: (_seq, sdp) => this.applyAnswer(sdp),
         sendOffer: (offer) => options.hooks.sendOffer(offer),
         settled: (seq) => this.settled(seq),
         timedOut: (seq) => options.hooks.negotiationTimedOut(seq),
@@ -179,7 +183,24 @@ export class Transport {
     for (const track of this.tracks.values()) track.close()
     this.tracks.clear()
     for (const subscription of [...this.assigned.values()]) subscription.close()
-    this.pc.close().catch((error: unknown) => this.options.logger.debug({ err: error }, 'pc close'))
+    void this.closePeer()
+  }
+
+  /**
+   * werift binds the media socket while gathering, inside setLocalDescription, and a PeerConnection closed
+   * meanwhile still binds it afterwards and never closes it (one leaked port per quick leave). So the
+   * PeerConnection is closed only once the werift call in flight has settled.
+   */
+  private async closePeer(): Promise<void> {
+    await this.pending
+    await this.pc.close().catch((error: unknown) => this.options.logger.debug({ err: error }, 'pc close'))
+  }
+
+  /** Runs a werift call that changes the PeerConnection's descriptions, as the one close() waits for. */
+  private werift<T>(call: () => Promise<T>): Promise<T> {
+    const result = call()
+    this.pending = result.catch(() => undefined)
+    return result
   }
 
   private addSlot(kind: MediaKind): RTCRtpTransceiver {
@@ -204,7 +225,14 @@ export class Transport {
 
   private async createOffer(seq: number): Promise<OfferMessage> {
     const included = [...this.assigned.values()]
-    await this.pc.setLocalDescription(await this.pc.createOffer())
+    await this.werift(async () => {
+      const offer = await this.pc.createOffer()
+      this.assertOpen()
+      this.options.metrics.mediaSockets.watch(this.pc)
+      await this.pc.setLocalDescription(offer)
+    })
+    this.assertOpen()
+    if (boundSockets(this.pc).length === 0) throw noMediaPort(this.options.config)
     const sdp = this.pc.localDescription?.sdp
     if (sdp === undefined) throw new Error('no local description after setLocalDescription')
     this.included.set(seq, included)
@@ -220,6 +248,13 @@ export class Transport {
     })
     this.options.metrics.negotiations.inc({ result: 'offered' })
     return { type: 'offer', seq, sdp, publish, subscriptions }
+  }
+
+  private applyAnswer(sdp: string): Promise<void> {
+    const offer = this.pc.localDescription?.sdp ?? ''
+    const problem = answerProblem(offer, sdp)
+    if (problem !== undefined) return Promise.reject(new Error(`unusable answer: ${problem}`))
+    return this.werift(() => this.pc.setRemoteDescription({ type: 'answer', sdp: sanitizeRemoteSdp(sdp) }))
   }
 
   private settled(seq: number): void {
@@ -291,6 +326,12 @@ export class Transport {
   private assertOpen(): void {
     if (this.closed) throw SfuError.closed(`transport of uid ${this.options.uid}`)
   }
+}
+
+/** werift bound no socket: every port of rtcPortRange is taken (werift tells only its debug log). */
+function noMediaPort({ rtcPortRange }: SfuConfig): SfuError {
+  const where = rtcPortRange ? `in rtcPortRange ${rtcPortRange[0]}-${rtcPortRange[1]}` : ''
+  return SfuError.signal(SignalErrorCode.ServerFull, `no UDP media port free ${where}`.trim())
 }
 
 /** The media path guard, counted in metrics; the first drop of each kind per participant is logged. */
