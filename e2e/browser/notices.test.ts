@@ -147,6 +147,23 @@ describe('notices and form messages in the browser host (Chromium, 800x600)', ()
       await page.getByTestId('leave-button').click()
       await waitForState(person(page), 1)
     }, 90_000)
+
+    it('the Network check description names the ports it checks, not 3478/7070/443', async () => {
+      const { udp, tcp } = host.localStack!.region.ports
+      await page.getByTestId('view-network').click()
+      const description = page.getByTestId('network-description')
+      const [low, high] = [...udp].sort((a, b) => a - b)
+      const expected = `UDP ${low} and ${high} (STUN), TLS ${tcp} with the region's certificate`
+      await expect(description.innerText()).resolves.toContain(expected)
+      await page.getByTestId('network-run').click()
+      await page.getByTestId('network-summary').waitFor({ timeout: 30_000 })
+      await expect(description.innerText()).resolves.toContain(expected)
+      await expect(page.getByTestId('network-target').first().innerText()).resolves.toBe(
+        `127.0.0.1:${udp[0]}`,
+      )
+      await screenshot(page, 'network-check-ports-800x600')
+      await page.getByTestId('view-call').click()
+    }, 60_000)
   })
 
   describe('an IT policy that allows only the UDP and TCP proxy', () => {

@@ -1,5 +1,6 @@
 import { regionVerdict, type NetworkCheckRegion, type NetworkCheckRow } from '../../shared/networkCheck'
 import { formatClock, formatRtt } from '../logic/format'
+import { checkedEndpointsWords, portsOfRegions, portsOfReport } from '../logic/networkWords'
 import { useApp, useController } from './context'
 
 const STATUS_WORDS: Record<NetworkCheckRow['status'], string> = {
@@ -83,23 +84,26 @@ function ExportResult(): React.JSX.Element | null {
 }
 
 /**
- * "Network check" (issue 6): the doctor's checks of every region from this computer — UDP 3478 and 7070,
- * TLS 443, the session API (through the corporate HTTP proxy when the policy sets one) — as one table per
- * region with the firewall rule each blocked endpoint needs, a summary IT can act on, and the export.
+ * "Network check" (issue 6): the doctor's checks of every region from this computer — its UDP ports, its
+ * TLS port, the session API (through the corporate HTTP proxy when the policy sets one; the description
+ * names the real ports) — as one table per region with the firewall rule each blocked endpoint needs, a
+ * summary IT can act on, and the export.
  */
 export function NetworkCheckView(): React.JSX.Element {
   const report = useApp((s) => s.networkReport)
   const checking = useApp((s) => s.networkChecking)
   const problem = useApp((s) => s.networkProblem)
   const writing = useApp((s) => s.diagnosticsExport.status === 'writing')
+  const regions = useApp((s) => s.settings?.regions)
+  // The ports the last check probed, or before one the regions' (the embedded stack's are not 3478/443).
+  const endpoints = checkedEndpointsWords(report ? portsOfReport(report) : portsOfRegions(regions ?? []))
   const controller = useController()
   return (
     <section className="panel network" aria-labelledby="network-title" data-testid="network-check">
       <h2 id="network-title">Network check</h2>
-      <p className="hint">
-        Checks every whitelisted endpoint of each region from this computer: UDP 3478 and 7070 (STUN), TLS 443
-        with the region&apos;s certificate, and the session API. For each one that does not answer, it names
-        the firewall rule your IT department has to add.
+      <p className="hint" data-testid="network-description">
+        Checks every whitelisted endpoint of each region from this computer: {endpoints}. For each one that
+        does not answer, it names the firewall rule your IT department has to add.
       </p>
       <div className="controls">
         <button
