@@ -8,10 +8,12 @@
 import { randomBytes } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
 import { afterEach, describe, expect, it } from 'vitest'
-import { RTCPeerConnection } from 'werift'
+import { RTCPeerConnection, type RTCPeerConnectionConfig } from 'werift'
 import { SfuConfigSchema } from '../sfu/config'
 import { serverPeerConfig } from '../sfu/rtc'
 import { MediaSession, type PeerState } from './mediaSession'
+import { requestProxySession } from './proxySession'
+import { startCallStack } from './testing/callStack'
 
 const open: { close(): unknown }[] = []
 afterEach(async () => {
@@ -22,24 +24,33 @@ interface Call {
   media: MediaSession
   server: RTCPeerConnection
   states: PeerState[]
+  /** What the engine logged as warnings (message and fields). */
+  warnings: string[]
   /** RTP packets the server received from the engine. */
   received(): number
-  /** The engine's local media port (its host candidate). */
+  /** The engine's local media port (its host candidate; 0 over TURN). */
   port: number
   sendFrames(count: number): void
 }
 
-async function call(stallMs?: number): Promise<Call> {
+const DIRECT: RTCPeerConnectionConfig = {
+  iceServers: [],
+  iceUseIpv4: false,
+  iceUseIpv6: false,
+  iceAdditionalHostAddresses: ['127.0.0.1'],
+}
+
+async function call(stallMs?: number, rtcConfig = DIRECT): Promise<Call> {
   const server = new RTCPeerConnection(serverPeerConfig(SfuConfigSchema.parse({})))
-  const media = new MediaSession({
-    rtcConfig: {
-      iceServers: [],
-      iceUseIpv4: false,
-      iceUseIpv6: false,
-      iceAdditionalHostAddresses: ['127.0.0.1'],
-    },
-    ...(stallMs === undefined ? {} : { stallMs }),
-  })
+  const warnings: string[] = []
+  const noop = (): void => undefined
+  const logger = {
+    debug: noop,
+    info: noop,
+    error: noop,
+    warn: (fields: object, message: string) => warnings.push(`${message} ${JSON.stringify(fields)}`),
+  }
+  const media = new MediaSession({ rtcConfig, logger, ...(stallMs === undefined ? {} : { stallMs }) })
   open.push(media, server)
   const states: PeerState[] = []
   media.on('state', (state) => states.push(state))
@@ -61,7 +72,7 @@ async function call(stallMs?: number): Promise<Call> {
   })
   await server.setRemoteDescription({ type: 'answer', sdp })
   await media.connected()
-  const port = Number(/ 127\.0\.0\.1 (\d+) typ host/.exec(sdp)![1])
+  const port = Number(/ 127\.0\.0\.1 (\d+) typ host/.exec(sdp)?.[1] ?? 0)
   let index = 0
   const sendFrames = (count: number): void => {
     for (let i = 0; i < count; i++, index++) {
@@ -70,7 +81,7 @@ async function call(stallMs?: number): Promise<Call> {
       media.sendVideoFrame({ data, timestamp: index * 33_333, keyframe: true })
     }
   }
-  return { media, server, states, received: () => received, port, sendFrames }
+  return { media, server, states, warnings, received: () => received, port, sendFrames }
 }
 
 async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
@@ -135,5 +146,60 @@ describe('MediaSession media path guard', () => {
     await c.server.close()
     await until(() => c.states.includes('failed'))
     expect(c.media.isConnected).toBe(false)
+  })
+})
+
+/** werift's TURN client under the engine's PeerConnection (white box: its local port and bound channels). */
+interface TurnInternals {
+  transport: { socket: { address(): { port: number } } }
+  addrByChannel: Record<number, readonly [string, number]>
+}
+
+function turnOf(media: MediaSession): TurnInternals {
+  const pc = (media as unknown as { pc: RTCPeerConnection }).pc
+  const protocols = pc.dtlsTransports.flatMap(
+    (t) => (t.iceTransport.connection as unknown as { protocols: { turn?: TurnInternals }[] }).protocols,
+  )
+  return protocols.find((p) => p.turn)!.turn!
+}
+
+describe('MediaSession over TURN/UDP', () => {
+  it("drops ChannelData that does not come from the TURN server, even on the server's channel", async () => {
+    const stack = await startCallStack()
+    open.push(stack)
+    const session = await requestProxySession(stack.region, await stack.token('relay', 7))
+    const c = await call(undefined, {
+      iceServers: [
+        {
+          urls: session.endpoints.udp!.url,
+          username: session.info.turn.username,
+          credential: session.info.turn.credential,
+        },
+      ],
+      iceTransportPolicy: 'relay',
+    })
+    c.sendFrames(5)
+    await until(() => c.received() >= 5)
+    const turn = turnOf(c.media)
+    const channels = Object.keys(turn.addrByChannel).map(Number)
+    expect(channels.length).toBeGreaterThan(0)
+    const socket = await foreignSocket()
+    for (let i = 0; i < 200; i++) {
+      const payload = i % 2 ? record(21, 0, Buffer.from([1, 0])) : record(60, 1, randomBytes(20))
+      const frame = Buffer.alloc(4 + payload.length)
+      frame.writeUInt16BE(channels[i % channels.length]!, 0)
+      frame.writeUInt16BE(payload.length, 2)
+      payload.copy(frame, 4)
+      socket.send(frame, turn.transport.socket.address().port, '127.0.0.1')
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const before = c.received()
+    c.sendFrames(10)
+    await until(() => c.received() >= before + 10)
+    expect(c.media.isConnected).toBe(true)
+    // Stopped at the TURN socket (not from the TURN server), not later by the DTLS filter.
+    expect(c.warnings.filter((w) => w.includes('dropped'))).toEqual([
+      expect.stringMatching(/^datagram from a foreign address .*127\.0\.0\.2:/),
+    ])
   })
 })
