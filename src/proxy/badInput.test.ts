@@ -3,6 +3,7 @@
  * counted in the metrics, and a healthy TURN client relaying at the same time loses nothing.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
+import { request as httpsRequest } from 'node:https'
 import { connect as tcpConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -190,14 +191,29 @@ describe('ProxyServer under bad input, with a healthy call alongside', () => {
     expect(metrics.snapshot().listenerEvents.http_headers_timeout).toBe(1)
   })
 
-  it('answers an oversized HTTP body with 413 and counts it', async () => {
-    const response = await fetch(`http://127.0.0.1:${server.addresses().tcp}/v1/proxy/session`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token: 'x'.repeat(10_000) }),
+  it('answers an oversized HTTPS body with 413 and counts it', async () => {
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpsRequest({
+        host: '127.0.0.1',
+        port: server.addresses().tcp,
+        method: 'POST',
+        path: '/v1/proxy/session',
+        headers: { 'content-type': 'application/json' },
+        ca: server.tlsCertificatePem,
+        servername: 'localhost',
+        agent: false,
+      })
+      req.on('response', (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => (body += chunk))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      })
+      req.on('error', reject)
+      req.end(JSON.stringify({ token: 'x'.repeat(10_000) }))
     })
-    expect(response.status).toBe(413)
-    expect((await response.json()) as unknown).toMatchObject({ error: { code: expect.any(String) } })
+    expect(answer.status).toBe(413)
+    expect(JSON.parse(answer.body) as unknown).toMatchObject({ error: { code: expect.any(String) } })
     expect(metrics.snapshot().listenerEvents.http_body_too_large).toBe(1)
   })
 

@@ -36,6 +36,7 @@ function exercise(m: ProxyMetrics): void {
   m.errorSent(438)
   m.errorSent(401)
   m.listenerEvent('tls_handshake_timeout')
+  m.connectionRefused('unauthenticated_per_ip')
 }
 
 describe('ProxyMetrics', () => {
@@ -59,6 +60,7 @@ describe('ProxyMetrics', () => {
       rateLimited: 0,
       errors: {},
       listenerEvents: {},
+      connectionsRefused: {},
     })
   })
 
@@ -84,6 +86,7 @@ describe('ProxyMetrics', () => {
       rateLimited: 1,
       errors: { '401': 2, '438': 1 },
       listenerEvents: { tls_handshake_timeout: 1 },
+      connectionsRefused: { unauthenticated_per_ip: 1 },
     })
   })
 
@@ -106,6 +109,7 @@ describe('ProxyMetrics', () => {
     [`${METRIC_PREFIX}signal_failures_total{reason="upstream_unreachable"}`, 1],
     [`${METRIC_PREFIX}rate_limited_total`, 1],
     [`${METRIC_PREFIX}errors_total{code="401"}`, 2],
+    [`${METRIC_PREFIX}connections_refused_total{reason="unauthenticated_per_ip"}`, 1],
   ])('exposes %s = %d in the scrape', async (series, expected) => {
     const m = new ProxyMetrics({ defaultMetrics: false })
     exercise(m)

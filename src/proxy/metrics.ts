@@ -38,6 +38,8 @@ export interface ProxyMetricsSnapshot {
   errors: Record<string, number>
   /** TCP-port events (PORT443_EVENTS, HTTP and signaling events) → count */
   listenerEvents: Record<string, number>
+  /** Connections refused by the connection slots (reason → count) */
+  connectionsRefused: Record<string, number>
 }
 
 export interface ProxyMetricsOptions {
@@ -88,6 +90,7 @@ export class ProxyMetrics {
   private rateLimitedCount = 0
   private readonly errors = new Tally()
   private readonly listenerEvents = new Tally()
+  private readonly connectionsRefused = new Tally()
   private readonly hooks: Array<() => void> = []
 
   constructor(options: ProxyMetricsOptions = {}) {
@@ -171,6 +174,12 @@ export class ProxyMetrics {
       ['event'],
       () => this.listenerEvents.series('event'),
     )
+    c(
+      'connections_refused_total',
+      'Connections refused on the TCP port or for signaling: over maxConnections, the unauthenticated share or the per-IP limit.',
+      ['reason'],
+      () => this.connectionsRefused.series('reason'),
+    )
   }
 
   allocationCreated(): void {
@@ -206,6 +215,9 @@ export class ProxyMetrics {
   }
   listenerEvent(event: string): void {
     this.listenerEvents.add(event)
+  }
+  connectionRefused(reason: string): void {
+    this.connectionsRefused.add(reason)
   }
   sessionIssued(): void {
     this.sessionsIssued += 1
@@ -266,6 +278,7 @@ export class ProxyMetrics {
     fill(this.signalFailures, snapshot.signalFailures)
     fill(this.errors, snapshot.errors)
     fill(this.listenerEvents, snapshot.listenerEvents)
+    fill(this.connectionsRefused, snapshot.connectionsRefused)
     this.malformedByTransport.clear()
     for (const [transport, kinds] of Object.entries(snapshot.malformed)) {
       const tally = new Tally()
@@ -304,6 +317,7 @@ export class ProxyMetrics {
       rateLimited: this.rateLimitedCount,
       errors: this.errors.toObject(),
       listenerEvents: this.listenerEvents.toObject(),
+      connectionsRefused: this.connectionsRefused.toObject(),
     }
   }
 
@@ -377,6 +391,7 @@ export function sumSnapshots(snapshots: readonly ProxyMetricsSnapshot[]): ProxyM
       rateLimited: acc.rateLimited + s.rateLimited,
       errors: add(acc.errors, s.errors),
       listenerEvents: add(acc.listenerEvents, s.listenerEvents),
+      connectionsRefused: add(acc.connectionsRefused, s.connectionsRefused),
     }
   }, zero)
 }

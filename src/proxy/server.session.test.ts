@@ -1,7 +1,7 @@
 /**
  * The proxy end to end as a desktop uses it: a session over HTTPS on the TCP port (pinned certificate),
  * the TURN credentials it hands out working on every transport, and signaling relayed through the same
- * port to the conference server.
+ * port to the conference server. Plain HTTP on that port gets only an error that says to use TLS.
  */
 import { request } from 'node:https'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -160,5 +160,29 @@ describe('ProxyServer: session API, TURN credentials and signaling on one TLS po
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)))
     ws.close(1000, 'bye')
     expect(await closed).toBe(1000)
+  })
+
+  it('answers plain HTTP on the TCP port only with tls_required: no credentials, no ws:// signaling', async () => {
+    const tcp = server.addresses().tcp
+    const plain = await fetch(`http://127.0.0.1:${tcp}/v1/proxy/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: await token() }),
+    })
+    const text = await plain.text()
+    expect(plain.status).toBe(400)
+    expect(JSON.parse(text)).toMatchObject({ error: { code: 'tls_required' } })
+    expect(text).not.toMatch(/turn:|credential|username/)
+
+    const ws = new WebSocket(`ws://127.0.0.1:${tcp}/v1/signal?channel=room-1`)
+    ws.on('error', () => undefined)
+    const status = await new Promise<number>((resolve) => {
+      ws.once('open', () => resolve(101))
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))
+    })
+    ws.terminate()
+    expect(status).toBe(400)
+    expect(metrics.snapshot().listenerEvents.plain_http_refused).toBe(2)
+    expect(metrics.snapshot().signalConnections).toBe(0)
   })
 })

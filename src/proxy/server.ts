@@ -125,19 +125,25 @@ export class ProxyServer {
       )
       const signal = createSignalRelay({
         upstreamUrl: p.signal.upstream,
+        joinTimeoutMs: p.signal.joinTimeoutMs,
+        unjoinedPerIp: p.signal.unjoinedPerIp,
         onEvent: (event) => {
           metrics.listenerEvent(event)
           if (event === 'signal_open') metrics.signalOpened()
           else if (event === 'signal_closed') metrics.signalClosed()
           else if (event === 'signal_upstream_failed' || event === 'signal_upstream_lost')
             metrics.signalFailed(event)
+          else if (event === 'signal_rejected_per_ip') metrics.connectionRefused('signal_unjoined_per_ip')
         },
       })
       started.push(signal)
       const http = createHttpApp({
         routes: [session],
         upgrades: [
-          { path: SIGNAL_PATH, handler: (req, socket, head) => signal.handleUpgrade(req, socket, head) },
+          {
+            path: SIGNAL_PATH,
+            handler: (req, socket, head, auth) => signal.handleUpgrade(req, socket, head, auth),
+          },
         ],
         onEvent: (event) => metrics.listenerEvent(event),
       })
@@ -146,19 +152,23 @@ export class ProxyServer {
         port: p.ports.tcp,
         tls: { cert: cert.cert, key: cert.key },
         http,
-        onTurnConnection: (stream, info) => runtime.attachStream(stream, info),
+        onTurnConnection: (stream, info, auth) => runtime.attachStream(stream, info, auth),
         onEvent: (event) => {
           metrics.listenerEvent(event)
           if (event === 'malformed_first_byte') metrics.malformed('tcp', 'first-byte')
           else if (event === 'tls_malformed_first_byte') metrics.malformed('tls', 'first-byte')
           else if (event === 'tls_handshake_failed') metrics.malformed('tls', 'handshake')
           else if (event === 'http_malformed') metrics.malformed('http', 'request')
+          // rejected_max_connections, rejected_unauthenticated_share, rejected_unauthenticated_per_ip
+          else if (event.startsWith('rejected_')) metrics.connectionRefused(event.slice('rejected_'.length))
         },
         firstByteTimeoutMs: p.timeouts.firstByteMs,
         tlsHandshakeTimeoutMs: p.timeouts.tlsHandshakeMs,
         httpHeadersTimeoutMs: p.timeouts.httpHeadersMs,
         httpRequestTimeoutMs: p.timeouts.httpRequestMs,
         maxConnections: p.limits.maxConnections,
+        unauthenticatedPercent: p.limits.unauthenticatedPercent,
+        unauthenticatedPerIp: p.limits.unauthenticatedPerIp,
         reusePort: options.reusePort,
       })
       ports.tcp = tcp.port
@@ -169,6 +179,7 @@ export class ProxyServer {
         metrics.setConnections('tcp', streams.tcp)
         metrics.setConnections('tls', streams.tls)
         metrics.setConnections('tcp443_all', tcp.connections())
+        metrics.setConnections('tcp443_unauthenticated', tcp.unauthenticated())
         metrics.setConnections('signal', signal.connections())
       })
       logger.info({ udp: udpPorts, tcp: tcp.port, relay: p.relay.address }, 'proxy listening')

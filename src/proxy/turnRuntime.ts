@@ -2,6 +2,7 @@ import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dg
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { loadRelayAddon, type NativeCounters } from './fastPath/addon'
+import type { ConnectionAuth } from './net/connectionSlots'
 import { NativeFastPath, type DatagramOut, type NativeListener, type RelayOut } from './fastPath/native'
 import { bindDgramRelay, bindNativeRelay } from './relaySockets'
 import type { TransportAddress } from './stun/attributes/address'
@@ -45,6 +46,8 @@ class StreamClient implements ClientRef {
     readonly remote: TransportAddress,
     readonly localPort: number,
     maxFrameBytes: number,
+    /** The connection's slot on the TCP port: authenticated once an Allocate succeeded on it. */
+    readonly auth: ConnectionAuth | undefined,
   ) {
     this.framer = new TcpFramer({ maxFrameBytes })
   }
@@ -202,7 +205,7 @@ export class TurnRuntime {
   }
 
   /** Takes over a TCP/TLS connection whose bytes are TURN (RFC 8656 §3.1), from its first byte. */
-  attachStream(stream: Duplex, info: StreamInfo): void {
+  attachStream(stream: Duplex, info: StreamInfo, auth?: ConnectionAuth): void {
     if (this.closed) {
       stream.destroy()
       return
@@ -214,6 +217,7 @@ export class TurnRuntime {
       { family, address: info.remoteAddress, port: info.remotePort },
       info.localPort,
       this.options.maxFrameBytes,
+      auth,
     )
     this.streams.add(client)
     if (info.transport === 'tls') oneRecordPerWrite(stream)
@@ -286,6 +290,8 @@ export class TurnRuntime {
   private openRelay(allocationId: number, evenPort: boolean): void {
     const client = this.core.clientOf(allocationId)
     if (!client) return
+    // The core opens a relay only for an Allocate that authenticated.
+    if (client instanceof StreamClient) client.auth?.authenticate()
     // Remember the UDP 5-tuple so later datagrams reach the same allocation.
     if (client instanceof UdpClient) {
       const clients = this.udpClients.get(client.socket)

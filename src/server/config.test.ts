@@ -257,6 +257,27 @@ describe('parseConfig: proxy.fastPath', () => {
   })
 })
 
+describe('parseConfig: connection limits (docs/proxy.md §5.1)', () => {
+  it('defaults the unauthenticated share, the per-IP allowance and the signaling join deadline', () => {
+    const proxy = parseConfig(minimal()).proxy!
+    expect(proxy.limits).toMatchObject({ unauthenticatedPercent: 50, unauthenticatedPerIp: 128 })
+    expect(proxy.signal).toMatchObject({ joinTimeoutMs: 5000, unjoinedPerIp: 64 })
+    expect(
+      parseConfig(with_('proxy.limits.unauthenticatedPerIp', 2000)).proxy!.limits.unauthenticatedPerIp,
+    ).toBe(2000)
+  })
+
+  it.each([
+    ['proxy.limits.unauthenticatedPercent', 0],
+    ['proxy.limits.unauthenticatedPercent', 101],
+    ['proxy.limits.unauthenticatedPerIp', 0],
+    ['proxy.signal.unjoinedPerIp', 1.5],
+    ['proxy.signal.joinTimeoutMs', 10],
+  ])('refuses %s = %s, naming the field', (path, value) => {
+    expect(() => parseConfig(with_(path, value))).toThrow(new RegExp(path.replaceAll('.', '\\.')))
+  })
+})
+
 describe('parseConfig: what runs (proxy optional, sfu off by default)', () => {
   const apps = minimal().apps
   const proxy = minimal().proxy!

@@ -138,9 +138,16 @@ const proxySchema = z.strictObject({
       maxFrameBytes: intIn(1500, 65_535).default(L.maxFrameBytes),
       maxBodyBytes: intIn(256, 16 * 1024 * 1024).default(L.maxBodyBytes),
       maxConnections: positiveInt.default(L.maxConnections),
+      // Connection slots (src/proxy/net/connectionSlots.ts): what clients not yet authenticated may hold.
+      unauthenticatedPercent: intIn(1, 100).default(L.unauthenticatedPercent),
+      unauthenticatedPerIp: positiveInt.default(L.unauthenticatedPerIp),
     })
     .prefault({}),
-  signal: z.strictObject({ upstream: wsUrl }),
+  signal: z.strictObject({
+    upstream: wsUrl,
+    joinTimeoutMs: timeoutMs.default(D.proxy.signal.joinTimeoutMs),
+    unjoinedPerIp: positiveInt.default(D.proxy.signal.unjoinedPerIp),
+  }),
 })
 
 const adminSchema = z

@@ -33,7 +33,16 @@ export const SERVER_DEFAULTS = {
       httpRequestMs: 30_000,
       tcpIdleMs: 60_000,
     },
-    limits: { maxFrameBytes: 16_384, maxBodyBytes: 16_384, maxConnections: 10_000 },
+    limits: {
+      maxFrameBytes: 16_384,
+      maxBodyBytes: 16_384,
+      maxConnections: 10_000,
+      // Authenticated connections always keep the other half; an office behind one NAT address needs
+      // the per-IP allowance only while its connections authenticate (a second or two each).
+      unauthenticatedPercent: 50,
+      unauthenticatedPerIp: 128,
+    },
+    signal: { joinTimeoutMs: 5_000, unjoinedPerIp: 64 },
   },
   admin: { host: '127.0.0.1', port: 9464, allowRemote: false },
 } as const

@@ -59,6 +59,25 @@ describe('serverPeerConfig', () => {
   })
 })
 
+describe('SfuConfigSchema: connection limits', () => {
+  it('trusts loopback proxies by default and takes addresses or CIDRs', () => {
+    expect(SfuConfigSchema.parse({}).trustedProxies).toEqual(['127.0.0.0/8', '::1'])
+    const config = SfuConfigSchema.parse({ trustedProxies: ['10.0.0.5', '10.1.0.0/16', '2001:db8::/64'] })
+    expect(config.trustedProxies).toHaveLength(3)
+  })
+
+  it.each(['proxy.example.com', '10.0.0.0/33', '10.0.0.1/8/1', '::1/129'])(
+    'refuses trustedProxies %s',
+    (entry) => {
+      expect(() => SfuConfigSchema.parse({ trustedProxies: [entry] })).toThrow(/IP address or CIDR/)
+    },
+  )
+
+  it('refuses an unauthenticated share outside 1-100 %', () => {
+    expect(() => SfuConfigSchema.parse({ unauthenticatedPercent: 0 })).toThrow(/from 1 to 100/)
+  })
+})
+
 describe('sanitizeRemoteSdp', () => {
   it('drops mDNS and TCP candidates, keeps UDP ones', () => {
     const sdp = [

@@ -19,6 +19,13 @@ const announcedIp = z
   .string()
   .refine((s) => isIP(s) !== 0 && !isUnspecified(s), 'expected the IP address clients reach (not a wildcard)')
 const port = intIn(1, 65535)
+/** An address or a CIDR, IPv4 or IPv6. */
+const addressOrCidr = z.string().refine((s) => {
+  const [address = '', bits, extra] = s.split('/')
+  const version = isIP(address)
+  if (version === 0 || extra !== undefined) return false
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128))
+}, 'expected an IP address or CIDR such as 10.0.0.5 or 10.0.0.0/24')
 
 export const SfuConfigSchema = z
   .strictObject({
@@ -39,6 +46,9 @@ export const SfuConfigSchema = z
     maxParticipants: intIn(1, 1000).default(D.maxParticipants),
     maxChannels: intIn(1, 1_000_000).default(D.maxChannels),
     maxConnections: intIn(1, 1_000_000).default(D.maxConnections),
+    unauthenticatedPercent: intIn(1, 100).default(D.unauthenticatedPercent),
+    unauthenticatedPerIp: intIn(1, 1_000_000).default(D.unauthenticatedPerIp),
+    trustedProxies: z.array(addressOrCidr).default([...D.trustedProxies]),
     reconnectGraceMs: intIn(0, 600_000).default(D.reconnectGraceMs),
     devTokens: z.boolean().default(D.devTokens),
     maxMessageBytes: intIn(1024, 1_048_576).default(D.maxMessageBytes),

@@ -13,12 +13,18 @@ export const SFU_DEFAULTS = {
   maxParticipants: 16,
   maxChannels: 1000,
   maxConnections: 2000,
+  /** Connections that have not joined yet may hold this part of maxConnections (joined ones keep the rest). */
+  unauthenticatedPercent: 50,
+  /** Connections not joined yet from one client address (an office behind one NAT joins a few at a time). */
+  unauthenticatedPerIp: 64,
+  /** Proxies whose X-Forwarded-For names the client (the proxy relays from loopback by default). */
+  trustedProxies: ['127.0.0.0/8', '::1'],
   reconnectGraceMs: 10_000,
   devTokens: false,
   devTokenTtlSeconds: 3600,
   maxMessageBytes: 65_536,
-  /** A connection that has not joined by then is closed (4000). */
-  joinTimeoutMs: 10_000,
+  /** A connection that has not joined by then is closed (4000): idle sockets do not hold slots for long. */
+  joinTimeoutMs: 5_000,
   /** An offer not answered by then closes the connection (the participant can resume). */
   negotiationTimeoutMs: 10_000,
   /** WebSocket protocol pings; a connection that misses one pong is considered dropped. */

@@ -30,6 +30,8 @@ export class SfuMetrics {
   readonly badMessages: Counter<'code'>
   readonly keyframeRequests: Counter<'source'>
   readonly negotiations: Counter<'result'>
+  /** Signaling upgrades refused by the connection limits (admission.ts). */
+  readonly connectionsRefused: Counter<'reason'>
   /** Media path guard (src/sfu/mediaGuard.ts) and stall watch: attacks and breakage that used to be silent. */
   readonly foreignDatagrams: Counter
   readonly dtlsRecordsDropped: Counter<'reason'>
@@ -126,6 +128,12 @@ export class SfuMetrics {
       name: prefix + 'negotiations_total',
       help: 'Offer/answer exchanges by result',
       labelNames: ['result'],
+      registers,
+    })
+    this.connectionsRefused = new Counter({
+      name: prefix + 'connections_refused_total',
+      help: 'Signaling connections refused: max_connections, unauthenticated_share, unauthenticated_per_ip',
+      labelNames: ['reason'],
       registers,
     })
     this.foreignDatagrams = new Counter({

@@ -13,6 +13,7 @@ import type { SfuApp, SfuConfig } from './config'
 import { SFU_DEFAULTS } from './defaults'
 import { SfuMetrics } from './metrics'
 import { SignalSession } from './session'
+import { SignalAdmission } from './admission'
 
 export interface ConferenceServerDeps {
   apps: readonly SfuApp[]
@@ -50,6 +51,7 @@ export class ConferenceServer {
   private readonly logger: Logger
   private readonly http: Server
   private readonly wss: WebSocketServer
+  private readonly admission: SignalAdmission
   private listening = false
   private closing: Promise<void> | undefined
 
@@ -60,6 +62,7 @@ export class ConferenceServer {
     this.metrics = deps.metrics ?? new SfuMetrics()
     this.registry = this.metrics.registry
     this.logger = deps.logger.child({ component: 'sfu' })
+    this.admission = new SignalAdmission(config, this.metrics)
     this.conference = new Conference({
       config,
       apps: deps.apps,
@@ -176,10 +179,13 @@ export class ConferenceServer {
       )
       return
     }
-    if (this.sessions.size >= this.config.maxConnections) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n')
+    const admitted = this.admission.admit(req)
+    if ('refuse' in admitted) {
+      socket.end(`HTTP/1.1 ${admitted.refuse}\r\nConnection: close\r\n\r\n`)
       return
     }
+    const { slot } = admitted
+    socket.once('close', () => slot.release())
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new SignalSession(ws, {
         config: this.config,
@@ -187,6 +193,7 @@ export class ConferenceServer {
         logger: this.logger,
         conference: this.conference,
         closed: (s) => this.sessions.delete(s),
+        joined: () => slot.authenticate(),
       })
       this.sessions.add(session)
     })

@@ -29,6 +29,8 @@ export interface SessionDeps {
   logger: Logger
   conference: Conference
   closed: (session: SignalSession) => void
+  /** The session joined: its connection leaves the unauthenticated share (admission.ts). */
+  joined?: () => void
 }
 
 /** Frames waiting behind a slow one (a join verifying its token); past this the client is flooding. */
@@ -98,6 +100,7 @@ export class SignalSession implements JoiningSession {
     this.participant = participant
     this.stateValue = 'joined'
     clearTimeout(this.joinTimer)
+    this.deps.joined?.()
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {

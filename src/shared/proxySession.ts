@@ -54,6 +54,8 @@ export const ProxyApiErrorCode = {
   TokenExpired: 'token_expired',
   TokenClaims: 'token_claims',
   AppUnknown: 'app_unknown',
+  /** Plain HTTP on the proxy's TCP port: the API and signaling answer over TLS only. */
+  TlsRequired: 'tls_required',
   Internal: 'internal',
 } as const
 export type ProxyApiErrorCode = (typeof ProxyApiErrorCode)[keyof typeof ProxyApiErrorCode]

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { ProxyApiErrorCode, type ProxyApiError } from '../../shared/proxySession'
+import type { ConnectionAuth } from './connectionSlots'
 
 /**
  * A tiny router for the proxy's HTTP surface on TCP 443: exact paths, JSON answers, JSON errors
@@ -8,7 +9,13 @@ import { ProxyApiErrorCode, type ProxyApiError } from '../../shared/proxySession
  */
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>
-export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void
+/** `auth`: the connection's slot on the TCP port, for a handler that learns the client authenticated. */
+export type UpgradeHandler = (
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  auth?: ConnectionAuth,
+) => void
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE'
@@ -42,7 +49,7 @@ export interface HttpAppOptions {
 /** What port443 plugs into its `http.Server`. */
 export interface HttpApp {
   handleRequest(req: IncomingMessage, res: ServerResponse): void
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, auth?: ConnectionAuth): void
 }
 
 /** An expected HTTP failure: handlers throw it, the router answers it as JSON. */
@@ -108,7 +115,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         })
     },
 
-    handleUpgrade(req, socket, head) {
+    handleUpgrade(req, socket, head, auth) {
       const path = pathOf(req)
       const route = upgrades.find((u) => u.path === path)
       if (!route || req.method !== 'GET') {
@@ -116,7 +123,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
         rejectUpgrade(socket, route ? 405 : 404, route ? 'Method Not Allowed' : 'Not Found')
         return
       }
-      route.handler(req, socket, head)
+      route.handler(req, socket, head, auth)
     },
   }
 }
@@ -198,6 +205,27 @@ function pathOf(req: IncomingMessage): string {
   const url = req.url ?? '/'
   const q = url.indexOf('?')
   return q === -1 ? url : url.slice(0, q)
+}
+
+const TLS_REQUIRED_MESSAGE =
+  'this port answers HTTP over TLS only: use https:// for the session API and wss:// for signaling'
+
+/** Plain HTTP on the public port: say to use TLS, hand nothing to the app, and close. */
+export function sendTlsRequired(req: IncomingMessage, res: ServerResponse): void {
+  req.resume()
+  res.setHeader('Connection', 'close')
+  sendError(res, 400, ProxyApiErrorCode.TlsRequired, TLS_REQUIRED_MESSAGE)
+}
+
+/** The `tls_required` answer written raw, for a plain-HTTP upgrade request (no ServerResponse there). */
+export function plainHttpAnswer(): string {
+  const body = JSON.stringify({
+    error: { code: ProxyApiErrorCode.TlsRequired, message: TLS_REQUIRED_MESSAGE },
+  } satisfies ProxyApiError)
+  return (
+    'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
+    `Cache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  )
 }
 
 function rejectUpgrade(socket: Duplex, status: 404 | 405, text: string): void {

@@ -51,7 +51,7 @@ describe('TCP 443 robustness', () => {
       slow.write('GET /v1/proxy/session HTTP/1.1\r\nHost: x\r\nX-Slow: ')
       const drip = setInterval(() => slow.write('a'), 50)
       onCleanup(() => clearInterval(drip))
-      const healthy = await sessionRequest(h.listener.port, secure)
+      const healthy = await sessionRequest(h.listener.port, true)
       expect(healthy.status).toBe(200)
       await received.closed
       expect(Date.now() - started).toBeLessThan(2000)
@@ -61,7 +61,7 @@ describe('TCP 443 robustness', () => {
 
   it('cuts off a request whose body drips slower than httpRequestTimeoutMs', async () => {
     const h = await start({ httpHeadersTimeoutMs: 200, httpRequestTimeoutMs: 500 })
-    const slow = await connectRaw(h.listener.port)
+    const slow = await connectTls(h.listener.port)
     const received = collect(slow)
     slow.write(
       'POST /v1/proxy/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
@@ -78,7 +78,7 @@ describe('TCP 443 robustness', () => {
     ['a chunked body', { 'transfer-encoding': 'chunked' }],
   ])('answers a body over maxBodyBytes sent with %s with 413 and closes', async (_name, headers) => {
     const h = await start()
-    const client = await connectRaw(h.listener.port)
+    const client = await connectTls(h.listener.port)
     const received = collect(client)
     const head = Object.entries(headers)
       .map(([k, v]) => `${k}: ${v}\r\n`)
@@ -105,7 +105,8 @@ describe('TCP 443 robustness', () => {
   })
 
   it('refuses connections over maxConnections and counts them', async () => {
-    const h = await start({ maxConnections: 2 })
+    // Every slot open to unauthenticated connections: this is about the total.
+    const h = await start({ maxConnections: 2, unauthenticatedPercent: 100 })
     await connectRaw(h.listener.port)
     await connectRaw(h.listener.port)
     await waitFor(() => h.listener.connections() === 2)

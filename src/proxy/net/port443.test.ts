@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import http from 'node:http'
+import https from 'node:https'
 import type net from 'node:net'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -35,34 +35,48 @@ describe('classifyFirstByte', () => {
 })
 
 describe('TCP 443 demultiplexing', () => {
-  it.each([false, true])('serves the session API over HTTP (secure: %s)', async (secure) => {
+  it('serves the session API over HTTPS', async () => {
     const h = await start()
-    const answer = await sessionRequest(h.listener.port, secure)
+    const answer = await sessionRequest(h.listener.port, true)
     expect(answer.status).toBe(200)
     expect(ProxySessionInfoSchema.parse(JSON.parse(answer.body)).tls.fingerprintSha256).toBe(
       testCert().fingerprintSha256,
     )
-    expect(h.events).toContain(secure ? 'https' : 'http')
+    expect(h.events).toContain('https')
   })
 
-  it.each([false, true])(
-    'answers unknown routes with 404 and wrong methods with 405 (secure: %s)',
-    async (secure) => {
-      const h = await start()
-      const missing = await request(h.listener.port, { secure, path: '/nope' })
-      expect(missing.status).toBe(404)
-      expect(ProxyApiErrorSchema.parse(JSON.parse(missing.body)).error.code).toBe('not_found')
-      const wrong = await request(h.listener.port, { secure, method: 'PUT', path: '/v1/proxy/session' })
-      expect(wrong.status).toBe(405)
-    },
-  )
-
-  it('keeps an HTTP connection alive across requests', async () => {
+  it('answers plain HTTP with tls_required, never the app: no session, no route, and closes', async () => {
     const h = await start()
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    for (const answer of [
+      await sessionRequest(h.listener.port, false),
+      await request(h.listener.port, { path: '/nope' }),
+    ]) {
+      expect(answer.status).toBe(400)
+      expect(answer.headers.connection).toBe('close')
+      const error = ProxyApiErrorSchema.parse(JSON.parse(answer.body)).error
+      expect(error.code).toBe('tls_required')
+      expect(error.message).toMatch(/https:\/\//)
+      expect(answer.body).not.toMatch(/turn|credential|fingerprint/i)
+    }
+    expect(h.events.filter((e) => e === 'plain_http_refused')).toHaveLength(2)
+    expect(h.events).not.toContain('http_request')
+  })
+
+  it('answers unknown routes with 404 and wrong methods with 405', async () => {
+    const h = await start()
+    const missing = await request(h.listener.port, { secure: true, path: '/nope' })
+    expect(missing.status).toBe(404)
+    expect(ProxyApiErrorSchema.parse(JSON.parse(missing.body)).error.code).toBe('not_found')
+    const wrong = await request(h.listener.port, { secure: true, method: 'PUT', path: '/v1/proxy/session' })
+    expect(wrong.status).toBe(405)
+  })
+
+  it('keeps an HTTPS connection alive across requests', async () => {
+    const h = await start()
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: testCert().cert })
     onCleanup(() => agent.destroy())
-    expect((await sessionRequest(h.listener.port, false, agent)).status).toBe(200)
-    expect((await sessionRequest(h.listener.port, false, agent)).status).toBe(200)
+    expect((await sessionRequest(h.listener.port, true, agent)).status).toBe(200)
+    expect((await sessionRequest(h.listener.port, true, agent)).status).toBe(200)
     expect(h.events.filter((e) => e === 'accepted')).toHaveLength(1)
   })
 
@@ -198,5 +212,34 @@ describe('TCP 443 WebSocket signaling', () => {
     expect(await echoed).toBe('{"hello":1}')
     expect(upstreamUrls).toEqual(['/signal?room=r1'])
     expect(h.events).toContain('https')
+  })
+
+  it('refuses ws:// /v1/signal with tls_required and never reaches the relay or the upstream', async () => {
+    const upstream = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+    await new Promise((resolve) => upstream.once('listening', resolve))
+    onCleanup(() => new Promise<void>((resolve) => upstream.close(() => resolve())))
+    let upstreamConnections = 0
+    upstream.on('connection', () => upstreamConnections++)
+    const relay = createSignalRelay({
+      upstreamUrl: `ws://127.0.0.1:${(upstream.address() as net.AddressInfo).port}/signal`,
+    })
+    onCleanup(() => relay.close())
+    const h = await start({}, relay)
+    const ws = new WebSocket(`ws://127.0.0.1:${h.listener.port}/v1/signal`)
+    ws.on('error', () => undefined) // terminate() below while the refused handshake is still CONNECTING
+    onCleanup(() => ws.terminate())
+    const refused = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      ws.once('open', () => reject(new Error('a plain WebSocket was accepted')))
+      ws.once('unexpected-response', (_req, res) => {
+        let body = ''
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+      })
+    })
+    expect(refused.status).toBe(400)
+    expect(ProxyApiErrorSchema.parse(JSON.parse(refused.body)).error.code).toBe('tls_required')
+    expect(relay.connections()).toBe(0)
+    expect(upstreamConnections).toBe(0)
+    expect(h.events).toContain('plain_http_refused')
   })
 })

@@ -78,7 +78,12 @@ export async function start(overrides: Partial<Port443Options> = {}, relay?: Sig
       }),
     ],
     upgrades: relay
-      ? [{ path: '/v1/signal', handler: (req, socket, head) => relay.handleUpgrade(req, socket, head) }]
+      ? [
+          {
+            path: '/v1/signal',
+            handler: (req, socket, head, auth) => relay.handleUpgrade(req, socket, head, auth),
+          },
+        ]
       : [],
     onEvent: (event) => events.push(event),
   })

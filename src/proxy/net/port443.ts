@@ -1,8 +1,10 @@
 import http from 'node:http'
 import net from 'node:net'
-import type { Duplex, Readable } from 'node:stream'
+import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
-import { safeEmitter, type HttpApp } from './httpApp'
+import { ConnectionSlots, type ConnectionAuth, type Slot } from './connectionSlots'
+import { classifyFirstByte, peekFirstChunk } from './firstByte'
+import { plainHttpAnswer, safeEmitter, sendTlsRequired, type HttpApp } from './httpApp'
 
 /**
  * The proxy's TCP 443 (DESIGN.md §5): one listener, each connection routed by its first byte to TLS, TURN
@@ -15,11 +17,19 @@ import { safeEmitter, type HttpApp } from './httpApp'
  * consumes the handle, and a TURN handler reads through the stream API. The socket keeps its native
  * handle, so TLS stays in C++ (TLSWrap over TCPWrap) — no JS stream shim on the TURN-over-TLS hot path.
  * Tests in port443.test.ts pin this down byte for byte.
+ *
+ * Plain HTTP is answered with a `tls_required` error and never reaches the HTTP app: credentials and
+ * signaling travel inside TLS only. Plain TURN over TCP stays (RFC 8656 §3.1). Connection slots
+ * (connectionSlots.ts): a connection is unauthenticated until its TURN Allocate authenticated or its
+ * signaling WebSocket joined, and unauthenticated ones are limited per client address and in total.
  */
 
 export const PORT443_EVENTS = [
   'accepted',
   'rejected_max_connections',
+  'rejected_unauthenticated_share',
+  'rejected_unauthenticated_per_ip',
+  'plain_http_refused',
   'closed_before_first_byte',
   'first_byte_timeout',
   'malformed_first_byte',
@@ -51,7 +61,7 @@ export interface TurnConnectionInfo {
  * Receives a TURN connection. The stream yields every byte the client sent, from the first; it is handed
  * over in the state of a fresh socket (attach `data` listeners or pipe it, now or later).
  */
-export type TurnConnectionHandler = (stream: Duplex, info: TurnConnectionInfo) => void
+export type TurnConnectionHandler = (stream: Duplex, info: TurnConnectionInfo, auth: ConnectionAuth) => void
 
 export interface Port443Options {
   /** Default '0.0.0.0'. */
@@ -71,6 +81,10 @@ export interface Port443Options {
   httpKeepAliveTimeoutMs?: number
   maxHeaderBytes?: number
   maxConnections?: number
+  /** The part (1-100 %) of maxConnections that connections not yet authenticated may hold together. */
+  unauthenticatedPercent?: number
+  /** Connections not yet authenticated from one client address. */
+  unauthenticatedPerIp?: number
   /** SO_REUSEPORT: several worker processes listen on the same port (src/proxy/workers.ts). */
   reusePort?: boolean
 }
@@ -84,39 +98,30 @@ export const PORT443_DEFAULTS = {
   httpKeepAliveTimeoutMs: 5_000,
   maxHeaderBytes: 16_384,
   maxConnections: 10_000,
+  unauthenticatedPercent: 50,
+  unauthenticatedPerIp: 128,
 } as const
 
 export interface Port443Listener {
   readonly port: number
   /** Open TCP connections, whatever they carry. */
   connections(): number
+  /** Open TCP connections that have not authenticated (yet). */
+  unauthenticated(): number
   /** Stops listening and destroys every connection (close the signal relay first for clean WS closes). */
   close(): Promise<void>
 }
 
+export { classifyFirstByte, type FirstByteRoute } from './firstByte'
+
 /** ALPN `stun.turn` is RFC 7443's; `http/1.1` for HTTPS and WSS. */
 export const ALPN_PROTOCOLS = ['stun.turn', 'http/1.1']
-
-const TLS_HANDSHAKE = 0x16
-
-export type FirstByteRoute = 'tls' | 'turn' | 'http' | 'malformed'
-
-/**
- * STUN messages start with 0b00 (RFC 8489 §6), so 0x00–0x3F is TURN; a TURN client always opens with a
- * STUN request, never with ChannelData (0x40–0x4F), so letters are free for HTTP methods. 0x16 is a TLS
- * handshake record, outside TLS only.
- */
-export function classifyFirstByte(byte: number, insideTls: boolean): FirstByteRoute {
-  if (byte === TLS_HANDSHAKE && !insideTls) return 'tls'
-  if (byte <= 0x3f) return 'turn'
-  if ((byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)) return 'http'
-  return 'malformed'
-}
 
 type Stage = 'first-byte' | 'tls-handshake' | 'tls-first-byte' | 'turn' | 'http' | 'upgraded'
 
 interface Conn {
   raw: net.Socket
+  slot: Slot
   key: string
   info: Omit<TurnConnectionInfo, 'transport'>
   stage: Stage
@@ -143,6 +148,7 @@ export async function createPort443Listener(options: Port443Options): Promise<Po
    */
   const handshaking = new Map<string, Conn>()
   const httpStates = new WeakMap<object, HttpState>()
+  const slots = new ConnectionSlots(cfg)
 
   // Node enforces headersTimeout/requestTimeout from a check interval that only a *listening* server runs;
   // this one never listens, so the deadlines are ours (armHttpTimers).
@@ -151,16 +157,23 @@ export async function createPort443Listener(options: Port443Options): Promise<Po
   httpServer.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const state = httpStates.get(req.socket)
     if (state) trackRequest(state, req, res)
+    if (!isEncrypted(req.socket)) {
+      emit('plain_http_refused')
+      return sendTlsRequired(req, res)
+    }
     options.http.handleRequest(req, res)
   })
   httpServer.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const state = httpStates.get(socket)
-    if (state) {
-      clearHttpTimers(state)
-      state.conn.stage = 'upgraded'
-      httpStates.delete(socket)
+    if (!state || !isEncrypted(socket)) {
+      if (state) fail(state.conn, 'plain_http_refused', 1000)
+      socket.end(plainHttpAnswer(), () => socket.destroy())
+      return
     }
-    options.http.handleUpgrade(req, socket, head)
+    clearHttpTimers(state)
+    state.conn.stage = 'upgraded'
+    httpStates.delete(socket)
+    options.http.handleUpgrade(req, socket, head, state.conn.slot)
   })
   httpServer.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
     const conn = httpStates.get(socket)?.conn
@@ -200,8 +213,16 @@ export async function createPort443Listener(options: Port443Options): Promise<Po
   server.on('drop', () => emit('rejected_max_connections'))
 
   function onConnection(raw: net.Socket): void {
+    const admission = slots.admit(raw.remoteAddress)
+    if (!admission.ok) {
+      emit(`rejected_${admission.reason}`)
+      raw.on('error', () => undefined)
+      raw.destroy()
+      return
+    }
     const conn: Conn = {
       raw,
+      slot: admission.slot,
       key: tupleKey(raw),
       info: {
         remoteAddress: raw.remoteAddress ?? '',
@@ -230,6 +251,7 @@ export async function createPort443Listener(options: Port443Options): Promise<Po
 
   function onClose(conn: Conn): void {
     sockets.delete(conn.raw)
+    conn.slot.release()
     clearTimer(conn)
     handshaking.delete(conn.key)
     if (conn.settled) return
@@ -273,7 +295,7 @@ export async function createPort443Listener(options: Port443Options): Promise<Po
     conn.stage = 'turn'
     emit(transport === 'tcp' ? 'turn_tcp' : 'turn_tls')
     try {
-      options.onTurnConnection(stream, { transport, ...conn.info })
+      options.onTurnConnection(stream, { transport, ...conn.info }, conn.slot)
     } catch {
       fail(conn, 'turn_handler_error')
     }
@@ -348,6 +370,7 @@ export async function createPort443Listener(options: Port443Options): Promise<Po
   return {
     port,
     connections: () => sockets.size,
+    unauthenticated: () => slots.counts().unauthenticated,
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()))
@@ -362,20 +385,8 @@ export async function createPort443Listener(options: Port443Options): Promise<Po
   }
 }
 
-/**
- * Calls `onFirst` with the first byte once data is there, leaving every byte readable. The `readable`
- * listener goes away before `onFirst` runs; Node then returns the stream to its initial (not flowing,
- * not paused) state, so a consumer attaching `data` later still receives everything.
- */
-function peekFirstChunk(stream: Readable, onFirst: (firstByte: number) => void): void {
-  const onReadable = (): void => {
-    const chunk: Buffer | null = stream.read()
-    if (chunk === null || chunk.length === 0) return
-    stream.off('readable', onReadable)
-    stream.unshift(chunk)
-    onFirst(chunk[0]!)
-  }
-  stream.on('readable', onReadable)
+function isEncrypted(socket: Duplex): boolean {
+  return (socket as Partial<tls.TLSSocket>).encrypted === true
 }
 
 function clearTimer(conn: Conn): void {

@@ -1,12 +1,17 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
+import { ConnectionSlots, type ConnectionAuth, type Slot } from './connectionSlots'
 import { safeEmitter } from './httpApp'
 
 /**
  * `GET /v1/signal` (DESIGN.md §3 step 2): the client's WebSocket is relayed to the conference server's
  * signaling endpoint, frame by frame, text/binary kept, with backpressure both ways. The upstream URL is
  * configured, never taken from the client (DESIGN.md §6: no SSRF); only the query string passes through.
+ *
+ * Until the conference server answers `joined`, a connection is unjoined: at most `unjoinedPerIp` of them
+ * per client address (more are refused with 429 before any upstream connection), and each must join
+ * within `joinTimeoutMs` or is closed (4000). Once joined it leaves the TCP port's unauthenticated share.
  */
 
 export const SIGNAL_RELAY_EVENTS = [
@@ -18,6 +23,9 @@ export const SIGNAL_RELAY_EVENTS = [
   'signal_backpressure',
   'signal_message_too_big',
   'signal_closed',
+  'signal_joined',
+  'signal_rejected_per_ip',
+  'signal_join_timeout',
 ] as const
 export type SignalRelayEvent = (typeof SIGNAL_RELAY_EVENTS)[number]
 
@@ -35,6 +43,10 @@ export interface SignalRelayOptions {
   upstreamConnectTimeoutMs?: number
   /** Ping interval towards clients; a client that missed a whole interval is terminated (default 30 s). */
   keepaliveIntervalMs?: number
+  /** A client not joined by then (the upstream's `joined`) is closed with 4000 (default 5 s). */
+  joinTimeoutMs?: number
+  /** Unjoined connections per client address (default 64); more are refused with 429. */
+  unjoinedPerIp?: number
   onEvent?: (event: SignalRelayEvent) => void
 }
 
@@ -45,10 +57,13 @@ export const SIGNAL_RELAY_DEFAULTS = {
   maxQueuedBytes: 1024 * 1024,
   upstreamConnectTimeoutMs: 10_000,
   keepaliveIntervalMs: 30_000,
+  joinTimeoutMs: 5_000,
+  unjoinedPerIp: 64,
 } as const
 
 export interface SignalRelay {
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
+  /** `auth`: the TCP port's slot of this connection, authenticated once the client joined. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, auth?: ConnectionAuth): void
   /** Client connections currently relayed. */
   connections(): number
   /** Closes every relayed pair with 1001, then stops; later upgrades are refused with 503. */
@@ -59,6 +74,10 @@ export interface SignalRelay {
 export const CLOSE_NORMAL = 1000
 export const CLOSE_GOING_AWAY = 1001
 export const CLOSE_BAD_GATEWAY = 1014
+/** The conference server's own code for "no join in time" (SignalCloseCode.JoinTimeout). */
+export const CLOSE_JOIN_TIMEOUT = 4000
+/** After closing an unjoined client, how long its closing handshake may take before the socket is cut. */
+const CLOSE_GRACE_MS = 1000
 const CLOSE_NO_STATUS = 1005
 
 export function sendableCloseCode(code: number): number {
@@ -84,6 +103,12 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
   }
   const wss = new WebSocketServer({ noServer: true, maxPayload: cfg.maxMessageBytes, clientTracking: false })
   const pairs = new Set<Pair>()
+  // Only the per-IP limit applies here; the TCP port's slots bound the total.
+  const unjoined = new ConnectionSlots({
+    maxConnections: Number.MAX_SAFE_INTEGER,
+    unauthenticatedPercent: 100,
+    unauthenticatedPerIp: cfg.unjoinedPerIp,
+  })
   let closed = false
 
   const keepalive = setInterval(() => {
@@ -91,13 +116,25 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
   }, cfg.keepaliveIntervalMs)
   keepalive.unref()
 
-  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, auth?: ConnectionAuth): void {
     if (closed) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
       return
     }
+    const admission = unjoined.admit(req.socket.remoteAddress)
+    if (!admission.ok) {
+      emit('signal_rejected_per_ip')
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () =>
+        socket.destroy(),
+      )
+      return
+    }
+    const { slot } = admission
+    socket.once('close', () => slot.release())
     wss.handleUpgrade(req, socket, head, (client) => {
-      const pair = new Pair(client, upstreamTarget(upstreamBase, req.url), req, cfg, emit, () => {
+      const target = upstreamTarget(upstreamBase, req.url)
+      const pair = new Pair(client, target, req, cfg, emit, { slot, auth }, () => {
+        slot.release()
         pairs.delete(pair)
       })
       pairs.add(pair)
@@ -126,6 +163,8 @@ class Pair {
   private upstreamError: string | undefined
   private alive = true
   private finished = false
+  private joined = false
+  private joinTimer: NodeJS.Timeout | undefined
   private readonly closedPromise: Promise<void>
   /** Why the client's reading is paused; resumed when none applies. */
   private readonly clientPause = new Set<'queue' | 'backpressure'>()
@@ -136,6 +175,7 @@ class Pair {
     req: IncomingMessage,
     private readonly cfg: RelayConfig,
     private readonly emit: (event: SignalRelayEvent) => void,
+    private readonly slots: { slot: Slot; auth: ConnectionAuth | undefined },
     onFinished: () => void,
   ) {
     const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ')
@@ -152,6 +192,7 @@ class Pair {
     const settle = (): void => {
       if (!clientClosed || !upstreamClosed || this.finished) return
       this.finished = true
+      clearTimeout(this.joinTimer)
       onFinished()
       this.emit('signal_closed')
       resolveClosed()
@@ -169,7 +210,10 @@ class Pair {
     })
 
     this.upstream.on('open', () => this.onUpstreamOpen())
-    this.upstream.on('message', (data, isBinary) => this.forward(this.upstream, client, data, isBinary))
+    this.upstream.on('message', (data, isBinary) => {
+      if (!this.joined && !isBinary) this.watchForJoined(data)
+      this.forward(this.upstream, client, data, isBinary)
+    })
     this.upstream.on('error', (error: Error & { code?: string }) => {
       this.upstreamError = error.message
       if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') this.emit('signal_message_too_big')
@@ -179,6 +223,35 @@ class Pair {
       this.onUpstreamClose(code, reason.toString())
       settle()
     })
+    this.joinTimer = setTimeout(() => this.joinTimedOut(), cfg.joinTimeoutMs)
+  }
+
+  /** The upstream said `joined`: the client proved its token, it leaves the unjoined and unauthenticated counts. */
+  private watchForJoined(data: RawData): void {
+    const text = rawText(data)
+    if (!text.includes('"joined"')) return
+    try {
+      if ((JSON.parse(text) as { type?: unknown }).type !== 'joined') return
+    } catch {
+      return
+    }
+    this.joined = true
+    clearTimeout(this.joinTimer)
+    this.slots.slot.authenticate()
+    this.slots.auth?.authenticate()
+    this.emit('signal_joined')
+  }
+
+  private joinTimedOut(): void {
+    if (this.joined || this.finished) return
+    this.emit('signal_join_timeout')
+    this.closeClient(CLOSE_JOIN_TIMEOUT, 'join timeout')
+    this.closeUpstream(CLOSE_JOIN_TIMEOUT, 'join timeout')
+    // A client that ignores the closing handshake must not keep its slot for ws's 30 s.
+    setTimeout(() => {
+      this.client.terminate()
+      this.upstream.terminate()
+    }, CLOSE_GRACE_MS).unref()
   }
 
   keepalive(): void {
@@ -291,6 +364,12 @@ class Pair {
     if (state === WebSocket.CONNECTING) this.upstream.terminate()
     else if (state === WebSocket.OPEN) this.upstream.close(sendableCloseCode(code), closeReason(reason))
   }
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
+  if (Buffer.isBuffer(data)) return data.toString('utf8')
+  return Buffer.from(data).toString('utf8')
 }
 
 function rawSize(data: RawData): number {
