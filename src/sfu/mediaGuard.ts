@@ -75,7 +75,7 @@ export function isStunDatagram(data: Buffer): boolean {
 }
 
 function sameAddress(a: Address, b: Address): boolean {
-  return a[1] === b[1] && normalizeHost(a[0]) === normalizeHost(b[0])
+  return a[1] === b[1] && (a[0] === b[0] || normalizeHost(a[0]) === normalizeHost(b[0]))
 }
 
 function normalizeHost(host: string): string {
@@ -124,7 +124,7 @@ export class MediaGuard {
    */
   get dtlsDown(): boolean {
     if (this.pc.connectionState !== 'connected') return false
-    return this.pc.dtlsTransports.some((t) => t.state !== 'connected')
+    return this.pc.dtlsTransports.some((t) => t.state === 'closed' || t.state === 'failed')
   }
 
   install(): void {
