@@ -24,7 +24,7 @@ export const ProxySessionInfoSchema = z.object({
   turn: z.object({
     /** udp 3478, udp 7070, tcp 443, tls 443 — in that order. */
     urls: z.array(TurnUrlSchema).min(1),
-    /** TURN REST username `expiry:uid`. */
+    /** TURN REST username `expiry:appKey:uid` (opaque to clients). */
     username: z.string().min(1),
     /** base64(HMAC-SHA1(secret, username)). */
     credential: z.string().min(1),
