@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -7,6 +8,7 @@ import type { DoctorReport } from '../../src/cli/doctor'
 import type { EventLine } from '../../src/cli/eventLines'
 import { ExitCode } from '../../src/cli/io'
 import type { ProxyConnectedInfo } from '../../src/shared/engine'
+import { ErrorCode } from '../../src/shared/errors'
 import { exited, killGroup, stopChild } from '../support/process'
 import { REPO, createLab, labSupport, type Lab, type NftCounter } from './lab'
 import { startLabProxy, type LabProxy } from './labProxy'
@@ -15,7 +17,8 @@ import { LAN_DROP_COUNTERS, WHITELIST, blockCounter, type LabBlock } from './top
 /**
  * `pinhole doctor` and `pinhole join` run INSIDE `lan` (their sockets use lan's stack, through the router's
  * nftables) against our proxy in `dmz`: the doctor reports exactly the port the lab blocks, with the rule
- * IT must add, and a UDP-proxy join still reaches the proxy over the other UDP port.
+ * IT must add, and a UDP-proxy join still reaches the proxy over the other UDP port. A stopped proxy is
+ * "refused" and a name that does not resolve "unresolved", neither with a firewall rule (issue 10 item 9).
  */
 
 // Not root → skip, saying why (as lab.test.ts).
@@ -241,6 +244,94 @@ describe.skipIf(!support.ok)('pinhole doctor and join inside the firewall lab', 
       })
     } finally {
       await unblock()
+    }
+  })
+
+  it('with the proxy stopped: every row refused, no firewall rule, exit 3; the join says 30104', async () => {
+    const l = theLab()
+    await proxy!.kill()
+    try {
+      const before = await l.counters()
+      const run = await pinhole(l, ['doctor', ...regionFlags, '--json'])
+      const d = delta(before, await l.counters())
+      expect(run.code, run.stdout + run.stderr).toBe(ExitCode.Blocked)
+      const rows = (JSON.parse(run.stdout) as DoctorReport).regions[0]!.rows
+      expect(rows.map((row) => [row.check, row.status, row.errorCode, row.rule])).toEqual(
+        ['UDP 3478', 'UDP 7070', 'TLS 443', 'Session API'].map((check) => [
+          check,
+          'refused',
+          ErrorCode.ProxyNotRunning,
+          undefined,
+        ]),
+      )
+      // The probes went out on the whitelist and the host's refusals (ICMP port unreachable, RST) came
+      // back through the firewall: nothing was dropped, so no rule could help.
+      for (const w of WHITELIST) expect(d[w.counter], w.counter).toBeGreaterThan(0)
+      for (const name of LAN_DROP_COUNTERS) expect(d[name], name).toBe(0)
+
+      const text = await pinhole(l, ['doctor', ...regionFlags])
+      expect(text.code).toBe(ExitCode.Blocked)
+      expect(text.stdout).not.toContain('Firewall rules to add')
+      expect(text.stdout.replace(/\s+/g, ' ')).toContain(
+        '10.99.2.2 refused UDP 3478, UDP 7070, TLS 443, Session API: nothing listens there, so the ' +
+          'Pinhole proxy is not running on that address (or not on those ports). No firewall rule fixes ' +
+          'this: contact whoever runs the proxy.',
+      )
+
+      const args = ['join', ...regionFlags, '--proxy-mode', 'auto', '--channel', 'lab-room', '--uid', '1002']
+      const join = await pinhole(l, [...args, '--app-key', LAB_APP.appKey, '--app-secret', LAB_APP.secret])
+      expect(join.code, join.stdout + join.stderr).toBe(ExitCode.Failed)
+      const codes = join.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as EventLine)
+        .flatMap((line) => (line.event === 'error' ? [(line.args[0] as { code: number }).code] : []))
+      expect(codes).toEqual([ErrorCode.ProxyNotRunning])
+      figures.push({
+        run: 'doctor, proxy stopped: 4 × refused',
+        exit: run.code ?? '-',
+        ms: run.ms,
+        lanDrops: 0,
+      })
+    } finally {
+      await proxy!.restart()
+    }
+  })
+
+  it('a proxy name that does not resolve: every row unresolved, no firewall rule, nothing leaves lan', async () => {
+    const l = theLab()
+    // `ip netns exec` puts /etc/netns/<ns>/resolv.conf in place of /etc/resolv.conf: lan's resolver is a
+    // DNS server in lan itself that knows no name (as a company resolver answers a name that does not exist).
+    const etc = `/etc/netns/${l.names.lan}`
+    mkdirSync(etc, { recursive: true })
+    writeFileSync(join(etc, 'resolv.conf'), 'nameserver 127.0.0.1\n')
+    const dns = l.spawnNode('lan', join(REPO, 'e2e/lab/agents/nxdomain.mts'))
+    try {
+      await new Promise<void>((resolve, reject) => {
+        createInterface({ input: dns.stdout! }).once('line', () => resolve())
+        dns.once('exit', (code) => reject(new Error(`the DNS agent exited with ${code}`)))
+      })
+      const before = await l.counters()
+      const run = await pinhole(l, ['doctor', '--proxy', 'nonexistent.invalid', '--json'])
+      const d = delta(before, await l.counters())
+      expect(run.code, run.stdout + run.stderr).toBe(ExitCode.Blocked)
+      const rows = (JSON.parse(run.stdout) as DoctorReport).regions[0]!.rows
+      expect(rows.map((row) => [row.status, row.errorCode, row.rule])).toEqual(
+        Array.from({ length: 4 }, () => ['unresolved', ErrorCode.ProxyHostUnresolved, undefined]),
+      )
+      for (const row of rows) expect(row.detail).toBe('nonexistent.invalid does not resolve (ENOTFOUND)')
+      // Not one packet reached the router: the name failed before any probe was sent.
+      expect(Object.entries(d).filter(([, packets]) => packets !== 0)).toEqual([])
+      figures.push({
+        run: 'doctor, name unresolved: 4 × unresolved',
+        exit: run.code ?? '-',
+        ms: run.ms,
+        lanDrops: 0,
+      })
+    } finally {
+      dns.stdin?.end()
+      await stopChild(dns, 1000)
+      rmSync(etc, { recursive: true, force: true })
     }
   })
 })

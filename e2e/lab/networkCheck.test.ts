@@ -23,6 +23,7 @@ import { WHITELIST, blockCounter, type LabBlock } from './topology'
  * `ip netns exec <lan> chromium "$@"`, which keeps Playwright's pipe), because the page reaches the host on
  * lan's own 127.0.0.1. The router `fw` blocks UDP 7070 ahead of the whitelist: the view must show exactly
  * that endpoint blocked, with the rule IT has to add, and UDP 3478, TLS 443 and the session API reachable.
+ * With the proxy killed every endpoint is refused, with no rule (issue 10 item 9).
  */
 
 // Not root → skip, saying why (as the other lab tests).
@@ -158,6 +159,38 @@ describe.skipIf(!support.ok)('Network check view inside the firewall lab (Chromi
       await unblock()
     }
   }, 90_000)
+
+  it('with the proxy stopped, every row is refused with no rule: the proxy, not IT, is named', async () => {
+    await proxy!.kill()
+    try {
+      await page.getByTestId('network-run').click()
+      // The previous run's table stays until this one's report replaces it.
+      const table = page.getByTestId('network-region-lab')
+      await table
+        .locator('[data-testid="network-row-udp"][data-status="refused"]')
+        .waitFor({ timeout: 30_000 })
+      const summary = page.getByTestId('network-summary')
+      await expect(table.locator('caption').textContent()).resolves.toContain(
+        'proxy not running: contact whoever runs it',
+      )
+      for (const endpoint of ['udp', 'udpAlt', 'tls', 'session']) {
+        const row = table.getByTestId(`network-row-${endpoint}`)
+        await expect(row.getAttribute('data-status'), endpoint).resolves.toBe('refused')
+        await expect(row.getByTestId('network-status').textContent()).resolves.toBe('refused 30104')
+        await expect(row.getByTestId('network-rule').textContent()).resolves.toMatch(
+          /^none: nothing listens there, the proxy is not running; contact whoever runs it$/,
+        )
+      }
+      const text = (await summary.textContent())!
+      expect(text).not.toContain('Firewall rules to add')
+      expect(text).toContain(
+        '10.99.2.2 refused UDP 3478, UDP 7070, TLS 443, Session API: nothing listens there',
+      )
+      await screenshot(page, 'lab-network-check-proxy-stopped')
+    } finally {
+      await proxy!.restart()
+    }
+  }, 60_000)
 
   it('with the block removed, running again shows every endpoint reachable', async () => {
     await page.getByTestId('network-run').click()
