@@ -278,6 +278,7 @@ describe.skipIf(!unshare.ok)('the shipped example policy, in a network namespace
     )
     const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
       policy: string
+      reachable: [string, boolean][]
       statuses: Record<string, string[]>
       summary: string
       joinCode: number
@@ -285,6 +286,10 @@ describe.skipIf(!unshare.ok)('the shipped example policy, in a network namespace
     }
     expect(result.uncaught).toEqual([])
     expect(result.policy).toBe('valid')
+    expect(result.reachable).toEqual([
+      ['shanghai', false],
+      ['frankfurt', false],
+    ])
     // Frankfurt's name does not resolve (the namespace has no DNS); Shanghai has no route from here.
     expect(result.statuses['frankfurt']).toEqual(Array(4).fill('unresolved'))
     expect(result.statuses['shanghai']).toEqual(Array(4).fill('blocked'))

@@ -3,13 +3,15 @@
  * it, DNS fails at once): an app core under the shipped example policy (resources/policy.example.json, a
  * documentation address and a name that does not resolve) runs a network check and a join attempt, as the
  * browser host or Electron would. Prints one JSON line: the check's statuses, the join's code, and every
- * uncaught exception or unhandled rejection that happened in between.
+ * uncaught exception or unhandled rejection that happened in between. The region probes a page asks for
+ * first come before the check.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createAppCore } from '../../src/main/core/appCore'
 import { loadPolicy } from '../../src/main/policy'
+import type { RegionProbeResult } from '../../src/shared/engine'
 import type { IpcReply } from '../../src/shared/ipc'
 import type { NetworkCheckReport } from '../../src/shared/networkCheck'
 
@@ -32,6 +34,8 @@ const core = await createAppCore({
   engine: { probe: FAST, joinTimeoutMs: 5000 },
 })
 try {
+  // What a page does first (region list with round trips), then the check, then a join.
+  const probes = value(await core.invoke('probeRegions', [])) as RegionProbeResult[]
   const report = value(await core.invoke('runNetworkCheck', [])) as NetworkCheckReport
   const joinCode = value(await core.invoke('joinChannel', ['not-a-real-token', 'board', 42]))
   // Let whatever the attempt left behind (timers, sockets) run out before counting.
@@ -39,7 +43,8 @@ try {
   const statuses = Object.fromEntries(
     report.regions.map((region) => [region.id, region.rows.map((row) => row.status)]),
   )
-  const line = { policy: policy.status, statuses, summary: report.summary, joinCode, uncaught }
+  const reachable = probes.map((probe) => [probe.regionId, probe.reachable])
+  const line = { policy: policy.status, reachable, statuses, summary: report.summary, joinCode, uncaught }
   process.stdout.write(`${JSON.stringify(line)}\n`)
 } finally {
   await core.close()
