@@ -80,31 +80,42 @@ describe('notices and form messages in the browser host (Chromium, 800x600)', ()
       await host?.close()
     })
 
-    it('a garbage token: one notice with the proxy’s refusal; a successful join then leaves none', async () => {
-      await page.getByTestId('proxy-mode-1').click()
+    it('a garbage token, refused by the proxy or the server: one notice; a successful join then leaves none', async () => {
       await page.getByTestId('join-channel').fill('notice-room')
       await page.getByTestId('join-uid').fill('5001')
-      await page.getByTestId('join-token').fill('not-a-token')
-      await page.getByTestId('join-button').click()
-      await waitForState(person(page), 5)
-      await joinSettled(page)
+      // Refused by the proxy's session API (UDP proxy), then by the conference server itself (no proxy):
+      // the same cause, the same one notice; the second failure replaces the first.
+      for (const [mode, refusedBy] of [
+        [1, '401 token_malformed'],
+        [0, 'token_malformed: not a JWT'],
+      ] as const) {
+        await page.getByTestId(`proxy-mode-${mode}`).click()
+        await page.getByTestId('join-token').fill('not-a-token')
+        await page.getByTestId('join-button').click()
+        await waitForState(person(page), 5)
+        await joinSettled(page)
 
-      const notices = page.getByTestId('notice')
-      await expect(notices.count()).resolves.toBe(1)
-      const notice = notices.first()
-      await expect(notice.getAttribute('data-code')).resolves.toBe(String(ErrorCode.ProxySessionTokenInvalid))
-      const text = await notice.innerText()
-      expect(text).toContain('The proxy refused the join token')
-      expect(text).toContain('Paste the whole token you were given')
-      expect(text).toContain('token_malformed')
-      expect(text).not.toMatch(/pinhole doctor|You can fix this here|Request parameter error|app developers/)
-      const reason = await page.getByTestId('connection-reason').innerText()
-      expect(reason).toContain('The proxy refused the join token')
-      expect(reason).not.toMatch(/could not be reached/)
-      // One notice stays a band above the call, not most of the window.
-      const box = await page.getByTestId('notices').boundingBox()
-      expect(box!.height).toBeLessThan(VIEWPORT.height / 4)
-      await screenshot(page, 'notices-garbage-token-800x600')
+        const notices = page.getByTestId('notice')
+        await expect(notices.count()).resolves.toBe(1)
+        const notice = notices.first()
+        await expect(notice.getAttribute('data-code')).resolves.toBe(
+          String(ErrorCode.ProxySessionTokenInvalid),
+        )
+        const text = await notice.innerText()
+        expect(text).toContain('The join token was refused')
+        expect(text).toContain('Paste the whole token you were given')
+        expect(text).toContain(refusedBy)
+        expect(text).not.toMatch(
+          /pinhole doctor|You can fix this here|Request parameter error|app developers/,
+        )
+        const reason = await page.getByTestId('connection-reason').innerText()
+        expect(reason).toContain('The join token was refused')
+        expect(reason).not.toMatch(/could not be reached/)
+        // One notice stays a band above the call, not most of the window.
+        const box = await page.getByTestId('notices').boundingBox()
+        expect(box!.height).toBeLessThan(VIEWPORT.height / 4)
+        await screenshot(page, `notices-garbage-token-mode${mode}-800x600`)
+      }
 
       await page.getByTestId('join-token').fill('')
       await page.getByTestId('join-button').click()

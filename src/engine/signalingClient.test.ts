@@ -74,9 +74,14 @@ describe('SignalingClient', () => {
   it.each([
     ['channel_full', ErrorCode.ChannelFull],
     ['uid_invalid', ErrorCode.RequestParameter],
-    ['token_expired', ErrorCode.JoinRefused],
-    ['token_uid_mismatch', ErrorCode.JoinRefused],
+    ['token_expired', ErrorCode.ProxySessionTokenExpired],
+    ['token_malformed', ErrorCode.ProxySessionTokenInvalid],
+    ['token_invalid', ErrorCode.ProxySessionTokenInvalid],
+    ['app_unknown', ErrorCode.ProxySessionTokenInvalid],
+    ['token_uid_mismatch', ErrorCode.ProxySessionTokenInvalid],
+    ['token_channel_mismatch', ErrorCode.ProxySessionTokenInvalid],
     ['server_draining', ErrorCode.JoinRefused],
+    ['__proto__', ErrorCode.JoinRefused],
   ])('a refused join (%s) rejects with %i and keeps the server code', async (code, expected) => {
     server = await scripted((ws) => {
       ws.send(JSON.stringify({ v: 1, type: 'error', code, message: 'no', ref: 'join' }))

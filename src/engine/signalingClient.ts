@@ -111,14 +111,24 @@ export function signalingTls(
   return { tls: { host: region.proxyHost, port: region.ports.tcp, pin, ...(httpProxy ? { httpProxy } : {}) } }
 }
 
-/** The server's join refusals → the engine's codes. */
+/**
+ * The server's join refusals → the engine's codes: a refused token is the same cause whether the proxy's
+ * session API or the conference server (direct mode) refused it, so it gets the same code.
+ */
+const REFUSALS: Readonly<Record<string, ErrorCode>> = {
+  [SignalErrorCode.ChannelFull]: ErrorCode.ChannelFull,
+  [SignalErrorCode.UidInvalid]: ErrorCode.RequestParameter,
+  [SignalErrorCode.TokenExpired]: ErrorCode.ProxySessionTokenExpired,
+  [SignalErrorCode.TokenMalformed]: ErrorCode.ProxySessionTokenInvalid,
+  [SignalErrorCode.TokenInvalid]: ErrorCode.ProxySessionTokenInvalid,
+  [SignalErrorCode.TokenClaims]: ErrorCode.ProxySessionTokenInvalid,
+  [SignalErrorCode.AppUnknown]: ErrorCode.ProxySessionTokenInvalid,
+  [SignalErrorCode.TokenChannelMismatch]: ErrorCode.ProxySessionTokenInvalid,
+  [SignalErrorCode.TokenUidMismatch]: ErrorCode.ProxySessionTokenInvalid,
+}
+
 export function refusalError(signalCode: string, message: string): SignalingError {
-  const code =
-    signalCode === SignalErrorCode.ChannelFull
-      ? ErrorCode.ChannelFull
-      : signalCode === SignalErrorCode.UidInvalid
-        ? ErrorCode.RequestParameter
-        : ErrorCode.JoinRefused
+  const code = Object.hasOwn(REFUSALS, signalCode) ? REFUSALS[signalCode]! : ErrorCode.JoinRefused
   const known = (SIGNAL_ERROR_MESSAGES as Record<string, string | undefined>)[signalCode]
   return new SignalingError(code, signalCode, message || known || 'refused')
 }

@@ -111,20 +111,22 @@ const ERROR_TABLE = {
   ProxySessionTokenExpired: {
     code: 30110,
     actor: 'user',
-    message:
-      "The proxy refused the join token: it has expired. Request a new token; check this computer's clock.",
+    // The proxy's session API or the conference server (direct mode): the detail says which.
+    message: "The join token was refused: it has expired. Request a new token; check this computer's clock.",
   },
   ProxySessionTokenInvalid: {
     code: 30111,
     actor: 'developer',
     message:
-      'The proxy refused the join token (malformed, bad signature, missing claims or unknown app key). ' +
-      'Mint tokens with the app key and secret the proxy is configured with.',
+      'The join token was refused (malformed, bad signature, missing claims, unknown app key, or for ' +
+      'another channel or uid). Mint tokens for this channel and uid with the app key and secret the proxy ' +
+      'and the conference server are configured with.',
     app: {
       actor: 'user',
       message:
-        'The proxy refused the join token (malformed, bad signature, missing claims or unknown app key). ' +
-        'Paste the whole token you were given for this channel and uid, or ask whoever gave it for a new one.',
+        'The join token was refused (malformed, bad signature, missing claims, unknown app key, or for ' +
+        'another channel or uid). Paste the whole token you were given for this channel and uid, or ask ' +
+        'whoever gave it for a new one.',
     },
   },
   ProxySessionRefused: {

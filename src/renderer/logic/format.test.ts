@@ -31,10 +31,10 @@ describe('words', () => {
   it('a failed request names the step, and the cause comes from the error: a refused token is not "unreachable"', () => {
     expect(reasonWords(10)).not.toMatch(/could not be reached|unreachable/)
     expect(failureWords(ErrorCode.ProxySessionTokenInvalid)).toBe(
-      'The proxy refused the join token (malformed, bad signature, missing claims or unknown app key)',
+      'The join token was refused (malformed, bad signature, missing claims, unknown app key, or for another channel or uid)',
     )
     expect(failureWords(ErrorCode.ProxySessionTokenExpired)).toBe(
-      'The proxy refused the join token: it has expired',
+      'The join token was refused: it has expired',
     )
     expect(failureWords(12345)).toBeUndefined()
   })
