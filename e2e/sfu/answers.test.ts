@@ -66,4 +66,31 @@ describe('unusable SDP answers', () => {
       }
     })
   }
+
+  it('ends the negotiation when the fingerprint is well-formed but not the client certificate’s (4004, after DTLS)', async () => {
+    const client = await sfu.connect('answers-dtls', 1, { autoAnswer: false })
+    const { sessionId } = await client.joined()
+    const offer = await client.waitFor('offer')
+    // Every digest's first byte changed: valid syntax, so werift applies it and checks it during DTLS.
+    const sdp = (await realAnswer(client, offer.sdp)).replace(
+      /^(a=fingerprint:sha-256 )([0-9A-F]{2})/gm,
+      (_, prefix: string, byte: string) => prefix + (byte === '00' ? '01' : '00'),
+    )
+    client.sendRaw({ v: SIGNAL_VERSION, type: 'answer', seq: offer.seq, sdp })
+    expect(await client.waitFor('error')).toMatchObject({
+      code: SignalErrorCode.NegotiationFailed,
+      ref: 'answer',
+    })
+    expect(await client.closed()).toBe(SignalCloseCode.ProtocolError)
+    expect(sfu.server.channels().find((c) => c.name === 'answers-dtls')).toBeUndefined()
+    await client.close()
+
+    // An applied answer cannot be mended: the participant is gone, and the client's resume joins afresh.
+    const again = await sfu.join('answers-dtls', 1, { resume: sessionId })
+    try {
+      expect(again.messages.find((m) => m.type === 'joined')).toMatchObject({ resumed: false })
+    } finally {
+      await closeAll([again])
+    }
+  })
 })

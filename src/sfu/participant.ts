@@ -73,6 +73,7 @@ export class Participant {
         negotiationTimedOut: () => this.protocolError(SignalErrorCode.NegotiationTimeout),
         failed: (error) => this.transportFailed(error),
         mediaStalled: (cause) => this.mediaStalled(cause),
+        handshakeFailed: () => this.handshakeFailed(),
       },
     })
   }
@@ -173,6 +174,20 @@ export class Participant {
     this.send({ type: 'error', code: error.code, message, ref: 'join' })
     this.close('serverKicked')
     session?.close(SignalCloseCode.TryAgainLater, error.code)
+  }
+
+  /**
+   * The answer was applied but its media connection failed before it ever connected (DTLS handshake). A
+   * resume cannot mend an applied answer and werift cannot restart DTLS: `negotiation_failed`, 4004, and
+   * the participant goes, so that the client's resume finds no session and joins afresh.
+   */
+  private handshakeFailed(): void {
+    if (this.stateValue === 'closed') return
+    this.logger.warn('media connection failed before connecting; participant dropped')
+    const session = this.session
+    this.error(SignalErrorCode.NegotiationFailed, 'answer')
+    this.close('serverKicked')
+    session?.close(SignalCloseCode.ProtocolError, SignalErrorCode.NegotiationFailed)
   }
 
   /** A broken negotiation: say why and drop the connection; the client may resume and answer again. */

@@ -30,6 +30,8 @@ export interface TransportHooks {
   failed: (error: unknown) => void
   /** The media path is dead while werift says "connected" (src/sfu/mediaGuard.ts); counted already. */
   mediaStalled: (cause: StallCause) => void
+  /** The DTLS handshake failed (e.g. the answer's fingerprint is not the client's): no media, ever. */
+  handshakeFailed: () => void
 }
 
 export interface TransportOptions {
@@ -57,6 +59,7 @@ export class Transport {
   private readonly stallWatch: MediaStallWatch
   private closed = false
   private connected = false
+  private dtlsConnected = false
   /** The werift call in flight (offer or answer); close() waits for it to settle. */
   private pending: Promise<unknown> = Promise.resolve()
 
@@ -81,6 +84,7 @@ export class Transport {
     }
     this.slots = { audio: slot('audio'), video: slot('video') }
     this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state))
+    for (const dtls of this.pc.dtlsTransports) dtls.onStateChange.subscribe((s) => this.onDtlsState(s))
     this.negotiator = new Negotiator<OfferMessage>(
       {
         createOffer: (seq) => this.createOffer(seq),
@@ -321,6 +325,16 @@ export class Transport {
       // No ICE restart with werift (docs/sfu.md): a failed transport stays failed until the client rejoins.
       if (state === 'failed') this.options.logger.warn({ uid: this.options.uid }, 'media connection failed')
     }
+  }
+
+  /**
+   * werift checks the answer's fingerprint only once the DTLS handshake is done: one that is not the
+   * client's certificate fails DTLS before it ever connects. (The PeerConnection's own "failed" is no
+   * sign: werift also reports it for a while when an answer lands during the handshake.)
+   */
+  private onDtlsState(state: string): void {
+    if (state === 'connected') this.dtlsConnected = true
+    if (state === 'failed' && !this.dtlsConnected && !this.closed) this.options.hooks.handshakeFailed()
   }
 
   private assertOpen(): void {
