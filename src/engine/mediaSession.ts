@@ -305,6 +305,7 @@ function guardMedia(pc: RTCPeerConnection, logger: EngineLogger): MediaGuard {
     logger.warn(fields, `${what} dropped on the media socket (further drops are not logged)`)
   }
   return new MediaGuard(pc, {
+    stunRejected: ([host, port]) => once('unauthenticated ICE check', { from: `${host}:${port}` }),
     foreignDatagram: ([host, port]) => once('datagram from a foreign address', { from: `${host}:${port}` }),
     dtlsRecordDropped: (reason) => once('DTLS record', { reason }),
   })

@@ -62,6 +62,7 @@ async function connectedPair(guarded?: MediaGuardCounts): Promise<Pair & { guard
 
 interface MediaGuardCounts {
   foreign: number
+  stun: number
   dtls: Partial<Record<DtlsDropReason, number>>
   counters: ConstructorParameters<typeof MediaGuard>[1]
 }
@@ -69,9 +70,11 @@ interface MediaGuardCounts {
 function counts(): MediaGuardCounts {
   const c: MediaGuardCounts = {
     foreign: 0,
+    stun: 0,
     dtls: {},
     counters: {
       foreignDatagram: () => void c.foreign++,
+      stunRejected: () => void c.stun++,
       dtlsRecordDropped: (reason) => void (c.dtls[reason] = (c.dtls[reason] ?? 0) + 1),
     },
   }
@@ -167,6 +170,70 @@ describe('MediaGuard', () => {
     for (let i = 0; i < 20; i++) pair.rtp()
     await until(() => received() >= 15)
     expect(pair.server.dtlsTransports[0]!.state).toBe('connected')
+  })
+})
+
+/**
+ * An ICE Binding request that nominates the sender (USE-CANDIDATE, ICE-CONTROLLING) with a USERNAME that
+ * only looks right and no MESSAGE-INTEGRITY: werift's ICE-lite agent takes the first nomination it sees.
+ */
+function forgedNomination(ufrag: string): Buffer {
+  const attribute = (type: number, value: Buffer): Buffer => {
+    const header = Buffer.alloc(4)
+    header.writeUInt16BE(type, 0)
+    header.writeUInt16BE(value.length, 2)
+    return Buffer.concat([header, value, Buffer.alloc((4 - (value.length % 4)) % 4)])
+  }
+  const priority = Buffer.alloc(4)
+  priority.writeUInt32BE(0x6e7f1eff)
+  const body = Buffer.concat([
+    attribute(0x0006, Buffer.from(`${ufrag}:evil`)), // USERNAME
+    attribute(0x0024, priority), // PRIORITY
+    attribute(0x0025, Buffer.alloc(0)), // USE-CANDIDATE
+    attribute(0x802a, randomBytes(8)), // ICE-CONTROLLING
+  ])
+  const header = Buffer.alloc(20)
+  header.writeUInt16BE(0x0001, 0) // Binding request
+  header.writeUInt16BE(body.length, 2)
+  header.writeUInt32BE(0x2112a442, 4)
+  randomBytes(12).copy(header, 8)
+  return Buffer.concat([header, body])
+}
+
+describe('ICE checks', () => {
+  it('a forged nomination sent before the client checks does not take the media path', async () => {
+    const c = counts()
+    const server = new RTCPeerConnection(serverPeerConfig(SfuConfigSchema.parse({})))
+    const client = new RTCPeerConnection({
+      codecs: sfuCodecs(),
+      headerExtensions: { audio: [], video: [] },
+      bundlePolicy: 'max-bundle',
+      iceServers: [],
+      iceUseIpv4: false,
+      iceUseIpv6: false,
+      iceAdditionalHostAddresses: ['127.0.0.1'],
+    })
+    open.push(server, client)
+    new MediaGuard(server, c.counters)
+    server.addTransceiver('video', { direction: 'recvonly' })
+    client.addTransceiver('video', { direction: 'sendonly' })
+    await server.setLocalDescription(await server.createOffer())
+    const sdp = server.localDescription!.sdp
+    const port = Number(/ (\d+) typ host/.exec(sdp)![1])
+    const ufrag = /a=ice-ufrag:(\S+)/.exec(sdp)![1]!
+    // An attacker who knows (or guesses) the port and even the server's ufrag, spraying nominations.
+    const socket = await foreignSocket()
+    const spray = setInterval(() => socket.send(forgedNomination(ufrag), port, '127.0.0.1'), 5)
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await client.setRemoteDescription(server.localDescription!)
+      await client.setLocalDescription(await client.createAnswer())
+      await server.setRemoteDescription(client.localDescription!)
+      await until(() => server.connectionState === 'connected' && client.connectionState === 'connected')
+    } finally {
+      clearInterval(spray)
+    }
+    expect(c.stun).toBeGreaterThan(0)
   })
 })
 

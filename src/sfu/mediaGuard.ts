@@ -1,4 +1,6 @@
 import type { RTCDtlsTransport, RTCPeerConnection } from 'werift'
+import { Method } from '../proxy/stun/constants'
+import { decodeMessage, getAttr, verifyIntegrity } from '../proxy/stun/message'
 
 /**
  * A runtime guard around werift's (0.25) media path, for the conference server's PeerConnections and the
@@ -12,10 +14,15 @@ import type { RTCDtlsTransport, RTCPeerConnection } from 'werift'
  *   unknown content type, closes the DTLS transport (its senders stop: `readyToSend` needs "connected"),
  *   and an unencrypted ClientHello resets the established session (`renegotiation()`).
  *
- * The guard (1) drops every non-STUN datagram that does not come from the selected pair's remote address
- * once ICE has selected one (STUN still reaches werift, which answers checks and consent as before), and
- * (2) once the DTLS handshake is done, passes on only records of a known content type, from the current
- * epoch, that decrypt and authenticate with the session's keys; the rest is dropped and counted.
+ * - werift's ICE agent does not check an incoming Binding request's USERNAME or MESSAGE-INTEGRITY, and
+ *   the ICE-lite server takes the first USE-CANDIDATE it sees: a forged check sent before the client's
+ *   becomes the media path.
+ *
+ * The guard (1) drops STUN Binding requests that do not carry our ufrag and a MESSAGE-INTEGRITY under our
+ * ICE password (RFC 8445 §7.3), (2) drops every non-STUN datagram that does not come from the selected
+ * pair's remote address once ICE has selected one, and (3) once the DTLS handshake is done, passes on only
+ * records of a known content type, from the current epoch, that decrypt and authenticate with the
+ * session's keys. What it drops, it counts.
  *
  * werift has no hooks for this, so the guard replaces methods on werift's objects at run time, where werift
  * itself calls them through `this` (a patch of node_modules would be undone by every install).
@@ -25,6 +32,8 @@ import type { RTCDtlsTransport, RTCPeerConnection } from 'werift'
 export type DtlsDropReason = 'malformed' | 'unknown_type' | 'plaintext' | 'unauthenticated'
 
 export interface MediaGuardCounters {
+  /** A STUN Binding request without our ufrag or a valid MESSAGE-INTEGRITY, dropped before werift's ICE. */
+  stunRejected(from: readonly [host: string, port: number]): void
   /** A non-STUN datagram from an address other than the selected pair's, dropped before DTLS/SRTP. */
   foreignDatagram(from: readonly [host: string, port: number]): void
   /** A DTLS record dropped after the handshake (the association stays up). */
@@ -50,6 +59,10 @@ interface TurnProtocol {
 interface IceConnection {
   nominated?: { protocol: IceProtocol; remoteAddr: Address }
   protocols: IceProtocol[]
+  localUsername: string
+  localPassword: string
+  /** Earlier ufrags and their passwords, after an ICE restart. */
+  userHistory?: Record<string, string>
 }
 interface DtlsRecordHeader {
   contentType: number
@@ -65,6 +78,8 @@ interface DtlsSocketInternals {
 }
 
 const STUN_MAGIC_COOKIE = 0x2112a442
+/** The STUN message type of a Binding request: method 1, class bits 00 (RFC 8489 §5). */
+const BINDING_REQUEST = Method.Binding
 const RECORD_HEADER_BYTES = 13
 /** change_cipher_spec, alert, handshake, application_data (RFC 6347 §4.1). */
 const FIRST_CONTENT_TYPE = 20
@@ -72,6 +87,23 @@ const LAST_CONTENT_TYPE = 23
 
 export function isStunDatagram(data: Buffer): boolean {
   return data.length >= 20 && (data[0]! & 0xc0) === 0 && data.readUInt32BE(4) === STUN_MAGIC_COOKIE
+}
+
+/**
+ * A Binding request werift must not act on: not for our ufrag, or without a MESSAGE-INTEGRITY that
+ * verifies with our ICE password (the short-term credential, RFC 8445 §7.2.2). Other STUN (responses,
+ * which werift checks against its own transactions; indications) is not judged here.
+ */
+function unauthenticRequest(connection: IceConnection, data: Buffer): boolean {
+  if (data.readUInt16BE(0) !== BINDING_REQUEST) return false
+  const decoded = decodeMessage(data)
+  if (!decoded.ok) return true
+  const { message } = decoded
+  const ufrag = getAttr(message, 'USERNAME')?.split(':')[0]
+  if (ufrag === undefined) return true
+  const password =
+    ufrag === connection.localUsername ? connection.localPassword : connection.userHistory?.[ufrag]
+  return password === undefined || !verifyIntegrity(message, Buffer.from(password, 'utf8'))
 }
 
 function sameAddress(a: Address, b: Address): boolean {
@@ -143,8 +175,13 @@ export class MediaGuard {
   private guardProtocol(connection: IceConnection, protocol: IceProtocol): void {
     if (this.guarded.has(protocol)) return
     const foreign = (data: Buffer, addr: Address): boolean => {
+      if (isStunDatagram(data)) {
+        if (!unauthenticRequest(connection, data)) return false
+        this.counters.stunRejected(addr)
+        return true
+      }
       const pair = connection.nominated
-      if (!pair || isStunDatagram(data)) return false
+      if (!pair) return false
       if (pair.protocol === protocol && sameAddress(pair.remoteAddr, addr)) return false
       this.counters.foreignDatagram(addr)
       return true

@@ -33,6 +33,7 @@ export class SfuMetrics {
   /** Signaling upgrades refused by the connection limits (admission.ts). */
   readonly connectionsRefused: Counter<'reason'>
   /** Media path guard (src/sfu/mediaGuard.ts) and stall watch: attacks and breakage that used to be silent. */
+  readonly stunRejected: Counter
   readonly foreignDatagrams: Counter
   readonly dtlsRecordsDropped: Counter<'reason'>
   readonly mediaStalls: Counter<'cause'>
@@ -134,6 +135,11 @@ export class SfuMetrics {
       name: prefix + 'connections_refused_total',
       help: 'Signaling connections refused: max_connections, unauthenticated_share, unauthenticated_per_ip',
       labelNames: ['reason'],
+      registers,
+    })
+    this.stunRejected = new Counter({
+      name: prefix + 'media_stun_rejected_total',
+      help: 'ICE Binding requests to a media port without our ufrag or a valid MESSAGE-INTEGRITY, dropped',
       registers,
     })
     this.foreignDatagrams = new Counter({

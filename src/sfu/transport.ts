@@ -357,6 +357,10 @@ function guardMedia(pc: RTCPeerConnection, { metrics, logger }: TransportOptions
     logger.warn(fields, `${what} dropped on the media port (further drops only counted)`)
   }
   return new MediaGuard(pc, {
+    stunRejected: ([host, port]) => {
+      metrics.stunRejected.inc()
+      once('unauthenticated ICE check', { from: `${host}:${port}` })
+    },
     foreignDatagram: ([host, port]) => {
       metrics.foreignDatagrams.inc()
       once('datagram from a foreign address', { from: `${host}:${port}` })
