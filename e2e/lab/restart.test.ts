@@ -125,8 +125,11 @@ describe.skipIf(!support.ok)('the proxy killed and restarted mid-call in the fir
       const why = c.dump()
       expect(r.code, why).toBe(ExitCode.Failed)
       expect(failed.names, why).toEqual(['Failed', 'timeout'])
-      const error = r.lines.find((line) => line.event === 'error')?.args[0] as { code: number } | undefined
+      const error = r.lines.find((line) => line.event === 'error')?.args[0] as
+        { code: number; detail?: string } | undefined
       expect(error?.code, why).toBe(ErrorCode.ReconnectTimeout)
+      // The killed proxy's host answers RST: the last attempt's cause says so, not a firewall (item 9).
+      expect(error?.detail, why).toMatch(/the last failed with 30104 \(10\.99\.2\.2:443: connection refused/)
       const afterMs = failed.t - reconnecting.t
       // The policy starts no attempt past the budget: it gives up once the next wait would cross it.
       expect(afterMs, why).toBeGreaterThan(BUDGET_MS - RECONNECT_DEFAULTS.maxDelayMs)

@@ -10,7 +10,7 @@ import { MediaSession, type OfferMessage } from './mediaSession'
 import { MediaWatch } from './mediaWatch'
 import { Presence } from './presence'
 import { backoffPolicy, type ReconnectPolicy } from './reconnectPolicy'
-import { Reconnector } from './reconnector'
+import { Reconnector, reconnectTimeout } from './reconnector'
 import { CALL_DEFAULTS, type CallOptions } from './callOptions'
 import { HeldEvents } from './heldEvents'
 import { weriftConfigVia } from './httpProxy'
@@ -331,7 +331,7 @@ class CallSession {
         this.mediaBroken = true
         return true
       },
-      gaveUp: (attempts) => this.endWith(new EngineError(ErrorCode.ReconnectTimeout, `${attempts} attempts`)),
+      gaveUp: (attempts, last) => this.endWith(reconnectTimeout(attempts, last)),
     }).run()
   }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from './defaults'
 import type { ReconnectPolicy } from './reconnectPolicy'
-import { Reconnector } from './reconnector'
+import { EngineError, ErrorCode } from '../shared/errors'
+import { Reconnector, reconnectTimeout } from './reconnector'
 import { FakeClock } from './testing/fakeClock'
 
 /** 0, 100, 100, … ms, at most `max` attempts. */
@@ -35,7 +36,7 @@ function setup(options: { fail: number; movedAt?: number[]; fatalAt?: number; ma
       log.push(`succeeded ${attempt}`)
     },
     failed: (_error, attempt) => attempt !== options.fatalAt,
-    gaveUp: (n) => log.push(`gave up after ${n}`),
+    gaveUp: (n, last) => log.push(`gave up after ${n}${last instanceof Error ? ` (${last.message})` : ''}`),
   })
   return { clock, log, run: reconnector.run(), close: () => closer.abort() }
 }
@@ -63,7 +64,20 @@ describe('Reconnector', () => {
     const budget = setup({ fail: 5, max: 3 })
     await budget.clock.advance(500)
     await budget.run
-    expect(budget.log.at(-1)).toBe('gave up after 3')
+    // With why the last attempt failed (the call's error names it: a stopped proxy is not a lost network).
+    expect(budget.log.at(-1)).toBe('gave up after 3 (attempt 2)')
+  })
+
+  it('ReconnectTimeout names why the last attempt failed', () => {
+    const refused = new EngineError(
+      ErrorCode.ProxyNotRunning,
+      '10.99.2.2:443: connection refused (ECONNREFUSED)',
+    )
+    expect(reconnectTimeout(7, refused).toInfo()).toMatchObject({
+      code: ErrorCode.ReconnectTimeout,
+      detail: '7 attempts; the last failed with 30104 (10.99.2.2:443: connection refused (ECONNREFUSED))',
+    })
+    expect(reconnectTimeout(2, undefined).detail).toBe('2 attempts')
   })
 
   it('closing stops the loop during a wait', async () => {

@@ -29,8 +29,8 @@ export interface ReconnectorDeps {
   succeeded(attempt: number): void
   /** The attempt failed: false ends the loop (the call has ended itself, e.g. a fatal refusal). */
   failed(error: unknown, attempt: number): boolean
-  /** The policy gave up after this many attempts. */
-  gaveUp(attempts: number): void
+  /** The policy gave up after this many attempts; `lastError` is why the last one failed. */
+  gaveUp(attempts: number, lastError?: unknown): void
 }
 
 export class Reconnector {
@@ -40,9 +40,10 @@ export class Reconnector {
     const { clock, policy, closed } = this.deps
     const started = clock.now()
     let failures = 0
+    let lastError: unknown
     for (let attempt = 0; ; attempt++) {
       const delay = policy.nextDelayMs(attempt, clock.now() - started)
-      if (delay === undefined) return this.deps.gaveUp(attempt)
+      if (delay === undefined) return this.deps.gaveUp(attempt, lastError)
       const waited = await sleep(delay, clock, closed).then(
         () => true,
         () => false,
@@ -55,6 +56,7 @@ export class Reconnector {
       if (outcome.moved) failures = 0
       if (!outcome.failed) return this.deps.succeeded(attempt)
       failures++
+      lastError = outcome.error
       this.deps.logger.info({ attempt, err: outcome.error }, 'rejoin attempt failed')
       if (!this.deps.failed(outcome.error, attempt)) return
     }
@@ -93,4 +95,16 @@ export class Reconnector {
       clear: () => clock.clearTimeout(timer),
     }
   }
+}
+
+/**
+ * ReconnectTimeout, with why the last attempt failed in its detail: a stopped proxy (30104) or a name that
+ * stopped resolving (30105) reads differently from silence (issue 10 item 9).
+ */
+export function reconnectTimeout(attempts: number, lastError: unknown): EngineError {
+  const last =
+    lastError instanceof EngineError
+      ? `; the last failed with ${lastError.code} (${lastError.detail ?? lastError.message})`
+      : ''
+  return new EngineError(ErrorCode.ReconnectTimeout, `${attempts} attempts${last}`)
 }
