@@ -58,6 +58,15 @@ async function closedIpv6Port(): Promise<number> {
   return port
 }
 
+/** Hosts without an IPv6 loopback (some containers) skip the `::1` cases, saying why. */
+const ipv6 = await closedIpv6Port().then(
+  () => true,
+  (error: unknown) => {
+    console.log(`skipped: the ::1 cases need an IPv6 loopback (${String(error)})`)
+    return false
+  },
+)
+
 const region = (over: Record<string, unknown>): Record<string, unknown> => ({
   id: 'r',
   name: 'R',
@@ -115,17 +124,20 @@ describe('the app core fed bad regions', () => {
     expect(value(await c.invoke('joinChannel', ['token', 'board', 7]))).toBe(ErrorCode.ProxyHostUnresolved)
   })
 
-  it('a bare IPv6 literal where nothing listens: every row refused, the join says not running (30104)', async () => {
-    const port = await closedIpv6Port()
-    const c = await start(
-      policyWith([region({ id: 'v6', proxyHost: '::1', ports: { udp: [port, port], tcp: port } })]),
-    )
-    const report = value(await c.invoke('runNetworkCheck', [])) as NetworkCheckReport
-    expect(report.regions[0]!.rows.map((row) => [row.status, row.rule])).toEqual(
-      Array.from({ length: 4 }, () => ['refused', undefined]),
-    )
-    expect(value(await c.invoke('joinChannel', ['token', 'board', 7]))).toBe(ErrorCode.ProxyNotRunning)
-  })
+  it.skipIf(!ipv6)(
+    'a bare IPv6 literal where nothing listens: every row refused, the join says not running (30104)',
+    async () => {
+      const port = await closedIpv6Port()
+      const c = await start(
+        policyWith([region({ id: 'v6', proxyHost: '::1', ports: { udp: [port, port], tcp: port } })]),
+      )
+      const report = value(await c.invoke('runNetworkCheck', [])) as NetworkCheckReport
+      expect(report.regions[0]!.rows.map((row) => [row.status, row.rule])).toEqual(
+        Array.from({ length: 4 }, () => ['refused', undefined]),
+      )
+      expect(value(await c.invoke('joinChannel', ['token', 'board', 7]))).toBe(ErrorCode.ProxyNotRunning)
+    },
+  )
 
   it.each(BAD)(
     '%s: the policy is refused naming the field; the core still checks and joins',
@@ -180,16 +192,19 @@ describe('the pinhole CLI (a real process) fed bad regions', () => {
     expect(run.stdout).not.toContain('Firewall rules to add')
   })
 
-  it('doctor --json, a bare IPv6 literal where nothing listens: refused rows, exit 3', async () => {
-    const port = await closedIpv6Port()
-    const flags = ['--proxy', '::1', '--udp-ports', `${port},${port}`, '--tcp-port', String(port), '--json']
-    const run = await pinhole(['doctor', ...flags])
-    expectNoCrash(run)
-    expect(run.code, run.stderr).toBe(ExitCode.Blocked)
-    const report = JSON.parse(run.stdout) as { ok: boolean; regions: { rows: { status: string }[] }[] }
-    expect(report.ok).toBe(false)
-    expect(report.regions[0]!.rows.map((row) => row.status)).toEqual(Array(4).fill('refused'))
-  })
+  it.skipIf(!ipv6)(
+    'doctor --json, a bare IPv6 literal where nothing listens: refused rows, exit 3',
+    async () => {
+      const port = await closedIpv6Port()
+      const flags = ['--proxy', '::1', '--udp-ports', `${port},${port}`, '--tcp-port', String(port), '--json']
+      const run = await pinhole(['doctor', ...flags])
+      expectNoCrash(run)
+      expect(run.code, run.stderr).toBe(ExitCode.Blocked)
+      const report = JSON.parse(run.stdout) as { ok: boolean; regions: { rows: { status: string }[] }[] }
+      expect(report.ok).toBe(false)
+      expect(report.regions[0]!.rows.map((row) => row.status)).toEqual(Array(4).fill('refused'))
+    },
+  )
 
   it.each([
     ['[::1]', ['--proxy', '[::1]'], /without brackets: ::1/],
