@@ -1,6 +1,6 @@
 /**
  * Join latency per proxy mode (`npm run bench:join`, DESIGN.md §9), through a real ProxyServer and
- * ConferenceServer in this process on loopback (src/engine/testing/callStack.ts, SFU defaults). A publisher
+ * ConferenceServer in this process on loopback (e2e/support/callStack.ts, SFU defaults). A publisher
  * engine stays in the channel pushing ~30 fps video (a key frame whenever asked); for each mode a fresh
  * engine joins, ≥ 20 times, modes taken in turn so that they share the machine's state: join call →
  * Connected (`connectionStateChanged` Connected), and → its first remote video frame. Direct mode is the
@@ -14,8 +14,8 @@
  */
 import { createSocket } from 'node:dgram'
 import { createEngine } from '../src/engine/engine'
-import { startCallStack } from '../src/engine/testing/callStack'
-import { startConnectProxy } from '../src/engine/testing/connectProxy'
+import { startCallStack } from '../e2e/support/callStack'
+import { startConnectProxy } from '../e2e/support/connectProxy'
 import { ConnectionState, TransportType } from '../src/shared/engine'
 import { makePeer } from '../e2e/engine/harness'
 import { fixed, formatTable } from './lib/table'

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mintJoinToken } from '../../src/proxy/net/tokens'
-import { startCallStack, type CallStack } from '../../src/engine/testing/callStack'
+import { startCallStack, type CallStack } from '../support/callStack'
 import { ConnectionReason as R, ConnectionState as S, TransportType } from '../../src/shared/engine'
 import { ErrorCode } from '../../src/shared/errors'
 import { checkedFramesFrom, makePeer, until, type Peer } from './harness'

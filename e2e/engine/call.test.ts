@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backoffPolicy } from '../../src/engine/reconnectPolicy'
-import { startCallStack, type CallStack } from '../../src/engine/testing/callStack'
+import { startCallStack, type CallStack } from '../support/callStack'
 import { ConnectionReason as R, ConnectionState as S, TransportType } from '../../src/shared/engine'
 import { ErrorCode } from '../../src/shared/errors'
 import { markerOf, VIDEO_FRAME_US } from './frames'

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backoffPolicy } from '../../src/engine/reconnectPolicy'
-import { startCallStack, type CallStack } from '../../src/engine/testing/callStack'
+import { startCallStack, type CallStack } from '../support/callStack'
 import { ConnectionReason as R, ConnectionState as S, TransportType } from '../../src/shared/engine'
 import { checkedFramesFrom, makePeer, until, type Peer } from './harness'
 

@@ -10,12 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { probeRegion } from '../../src/engine/probe'
 import { backoffPolicy } from '../../src/engine/reconnectPolicy'
 import type { RegionProber } from '../../src/engine/regions'
-import {
-  startCallStack,
-  startProxyRegion,
-  type CallStack,
-  type ProxyRegion,
-} from '../../src/engine/testing/callStack'
+import { startCallStack, startProxyRegion, type CallStack, type ProxyRegion } from '../support/callStack'
 import {
   ConnectionReason as R,
   ConnectionState as S,

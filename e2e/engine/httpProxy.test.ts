@@ -5,8 +5,8 @@
  * flow. A proxy that wants credentials the engine lacks fails the join with HttpProxyAuthRequired.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startConnectProxy, type ConnectProxy } from '../../src/engine/testing/connectProxy'
-import { startCallStack, type CallStack } from '../../src/engine/testing/callStack'
+import { startConnectProxy, type ConnectProxy } from '../support/connectProxy'
+import { startCallStack, type CallStack } from '../support/callStack'
 import { ConnectionState as S, TransportType } from '../../src/shared/engine'
 import { ErrorCode } from '../../src/shared/errors'
 import { checkedFramesFrom, makePeer, until } from './harness'

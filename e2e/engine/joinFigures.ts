@@ -5,7 +5,7 @@
  */
 import { createSocket } from 'node:dgram'
 import { createEngine } from '../../src/engine/engine'
-import { startCallStack } from '../../src/engine/testing/callStack'
+import { startCallStack } from '../support/callStack'
 import { TransportType } from '../../src/shared/engine'
 
 const joins = Number(process.argv[2] ?? 7)

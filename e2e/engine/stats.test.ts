@@ -5,7 +5,7 @@
  * endpoint it uses, a round trip, and a `networkQuality` for its own uid.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startCallStack, type CallStack } from '../../src/engine/testing/callStack'
+import { startCallStack, type CallStack } from '../support/callStack'
 import { TransportType, type NetworkQuality, type RtcStats } from '../../src/shared/engine'
 import { makePeer, until, type Peer } from './harness'
 

@@ -9,7 +9,7 @@ import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ProxyMetrics } from '../../src/proxy/metrics'
 import { ProxyServer } from '../../src/proxy/server'
-import { testProxyConfig } from '../../src/proxy/testing/proxyConfig'
+import { testProxyConfig } from '../support/proxyConfig'
 import {
   PROXY_SESSION_PATH,
   ProxySessionInfoSchema,

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TEST_APP } from '../proxy/testing/proxyConfig'
+import { TEST_APP } from '../../e2e/support/proxyConfig'
 import type { ConnectCall } from '../engine/engine'
-import { startConnectProxy } from '../engine/testing/connectProxy'
+import { startConnectProxy } from '../../e2e/support/connectProxy'
 import {
   closedTcpPort,
   closedUdpPort,
@@ -15,7 +15,7 @@ import {
   silentUdp,
   startProxyFixture,
   type ProxyFixture,
-} from '../engine/testing/proxyFixture'
+} from '../../e2e/support/proxyFixture'
 import { EngineError, ErrorCode } from '../shared/errors'
 import type { EventLine } from './eventLines'
 import { ENGINE_EVENT_NAMES } from './eventLines'

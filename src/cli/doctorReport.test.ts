@@ -5,7 +5,7 @@ import {
   startProxyFixture,
   type Listener,
   type ProxyFixture,
-} from '../engine/testing/proxyFixture'
+} from '../../e2e/support/proxyFixture'
 import { ExitCode, processIo, type CliIo } from './io'
 import { main } from './main'
 

@@ -3,7 +3,7 @@ import { TransportType, type EngineEvents, type NetworkQuality, type RtcStats } 
 import { silentLogger } from './defaults'
 import { CallStats } from './callStats'
 import type { PeerStatsSample } from './stats'
-import { FakeClock } from './testing/fakeClock'
+import { FakeClock } from '../../e2e/support/fakeClock'
 import type { TransportSelection } from './transportSelect'
 
 const transport = (kind: 'udp' | 'direct'): TransportSelection => ({

@@ -21,7 +21,7 @@ import {
   startProxyFixture,
   type Listener,
   type ProxyFixture,
-} from './testing/proxyFixture'
+} from '../../e2e/support/proxyFixture'
 
 const FAST_PROBE = { udpTimeoutMs: 300, udpRetransmitMs: 50, tlsTimeoutMs: 300, sessionTimeoutMs: 1000 }
 const FAST_BUDGETS = { directMs: 300, udpMs: 500, tlsMs: 1000 }

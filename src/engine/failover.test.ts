@@ -12,7 +12,7 @@ import { EngineError, ErrorCode } from '../shared/errors'
 import { createEngine, type CallContext, type ConnectCall, type Route } from './engine'
 import { routeChanged } from './proxyRouter'
 import { pickFailoverRegion, type RegionProber } from './regions'
-import { startProxyFixture, type ProxyFixture } from './testing/proxyFixture'
+import { startProxyFixture, type ProxyFixture } from '../../e2e/support/proxyFixture'
 import type { AllocateFn } from './transportSelect'
 import { allocateTurn } from './turnProbe'
 

@@ -7,8 +7,8 @@ import { runDoctor } from './doctor'
 import { connectViaHttpProxy, parseHttpProxyUrl, type HttpProxyConfig } from './httpProxy'
 import { probeTls } from './probe'
 import { requestProxySession } from './proxySession'
-import { startConnectProxy, type ConnectProxy } from './testing/connectProxy'
-import { closedTcpPort, startProxyFixture, type ProxyFixture } from './testing/proxyFixture'
+import { startConnectProxy, type ConnectProxy } from '../../e2e/support/connectProxy'
+import { closedTcpPort, startProxyFixture, type ProxyFixture } from '../../e2e/support/proxyFixture'
 
 describe('parseHttpProxyUrl', () => {
   it.each<[string, HttpProxyConfig]>([

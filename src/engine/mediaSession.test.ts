@@ -10,10 +10,10 @@ import { createSocket, type Socket } from 'node:dgram'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RTCPeerConnection, type RTCPeerConnectionConfig } from 'werift'
 import { SfuConfigSchema } from '../sfu/config'
-import { serverPeerConfig } from '../sfu/rtc'
+import { serverPeerConfig } from '../sfu/media/rtc'
 import { MediaSession, type PeerState } from './mediaSession'
 import { requestProxySession } from './proxySession'
-import { startCallStack } from './testing/callStack'
+import { startCallStack } from '../../e2e/support/callStack'
 
 const open: { close(): unknown }[] = []
 afterEach(async () => {

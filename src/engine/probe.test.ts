@@ -13,7 +13,7 @@ import {
   startProxyFixture,
   type Listener,
   type ProxyFixture,
-} from './testing/proxyFixture'
+} from '../../e2e/support/proxyFixture'
 
 const WRONG_PIN = Array.from({ length: 32 }, () => 'AB').join(':')
 const FAST = { udpTimeoutMs: 400, udpRetransmitMs: 50, tlsTimeoutMs: 400, sessionTimeoutMs: 400 }

@@ -7,7 +7,12 @@ import type { Region } from '../shared/engine'
 import { ErrorCode } from '../shared/errors'
 import type { ProxySessionInfo } from '../shared/proxySession'
 import { requestProxySession, sessionEndpoints } from './proxySession'
-import { closedTcpPort, silentTcp, startProxyFixture, type ProxyFixture } from './testing/proxyFixture'
+import {
+  closedTcpPort,
+  silentTcp,
+  startProxyFixture,
+  type ProxyFixture,
+} from '../../e2e/support/proxyFixture'
 import { weriftTlsOptions } from './tlsPin'
 
 const WRONG_PIN = Array.from({ length: 32 }, () => 'AB').join(':')

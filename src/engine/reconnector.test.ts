@@ -3,7 +3,7 @@ import { silentLogger } from './defaults'
 import type { ReconnectPolicy } from './reconnectPolicy'
 import { EngineError, ErrorCode } from '../shared/errors'
 import { Reconnector, reconnectTimeout } from './reconnector'
-import { FakeClock } from './testing/fakeClock'
+import { FakeClock } from '../../e2e/support/fakeClock'
 
 /** 0, 100, 100, … ms, at most `max` attempts. */
 const policy = (max: number): ReconnectPolicy => ({

@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import { ErrorCode } from '../shared/errors'
 import { EngineError } from '../shared/errors'
 import { refusalError, SignalingClient, SignalingError } from './signalingClient'
-import { startProxyFixture, type ProxyFixture } from './testing/proxyFixture'
+import { startProxyFixture, type ProxyFixture } from '../../e2e/support/proxyFixture'
 
 const JOIN = { token: 't', channel: 'c', uid: 7, capabilities: { audio: true, video: false } }
 const joined = (extra: object = {}) =>

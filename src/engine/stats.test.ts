@@ -12,7 +12,7 @@ import {
   type PeerStatsSample,
   type StatsSample,
 } from './stats'
-import { FakeClock } from './testing/fakeClock'
+import { FakeClock } from '../../e2e/support/fakeClock'
 
 const peer = (lost: number, received: number, extra: Partial<PeerStatsSample> = {}): PeerStatsSample => ({
   rxPacketsLost: lost,

@@ -4,7 +4,7 @@ import type { Region, TransportAttempt } from '../shared/engine'
 import { TransportType } from '../shared/engine'
 import { EngineError, ErrorCode } from '../shared/errors'
 import { requestProxySession, type ProxySession, type TurnEndpoint } from './proxySession'
-import { FakeClock } from './testing/fakeClock'
+import { FakeClock } from '../../e2e/support/fakeClock'
 import {
   closedTcpPort,
   closedUdpPort,
@@ -12,7 +12,7 @@ import {
   startProxyFixture,
   type Listener,
   type ProxyFixture,
-} from './testing/proxyFixture'
+} from '../../e2e/support/proxyFixture'
 import { selectTransport, type AllocateFn, type ProxyTarget } from './transportSelect'
 import { allocateTurn, type TurnAllocation } from './turnProbe'
 

@@ -6,7 +6,7 @@ import { RTCPeerConnection } from 'werift'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { TransportType } from '../shared/engine'
 import { requestProxySession } from './proxySession'
-import { startProxyFixture, type ProxyFixture } from './testing/proxyFixture'
+import { startProxyFixture, type ProxyFixture } from '../../e2e/support/proxyFixture'
 import { selectTransport } from './transportSelect'
 
 let proxy: ProxyFixture

@@ -13,8 +13,8 @@ import { makeTurnUsername, turnRestCredential } from './restCredentials'
 import { ProxyServer } from './server'
 import { Method, StunClass } from './stun/constants'
 import { encodeMessage, newTransactionId } from './stun/message'
-import { TEST_TURN_SECRET, testProxyConfig } from './testing/proxyConfig'
-import { TestTurnClient } from './testing/turnClient'
+import { TEST_TURN_SECRET, testProxyConfig } from '../../e2e/support/proxyConfig'
+import { TestTurnClient } from '../../e2e/support/turnClient'
 
 const SHORT = 400
 

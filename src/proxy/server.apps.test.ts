@@ -11,8 +11,8 @@ import { ProxyMetrics } from './metrics'
 import { mintJoinToken } from './net/tokens'
 import { ProxyServer } from './server'
 import { StunClass } from './stun/constants'
-import { testProxyConfig } from './testing/proxyConfig'
-import { TestTurnClient, errorCodeOf } from './testing/turnClient'
+import { testProxyConfig } from '../../e2e/support/proxyConfig'
+import { TestTurnClient, errorCodeOf } from '../../e2e/support/turnClient'
 
 const LOCAL = { appKey: 'local', secret: 'local-secret-0123456789abcdef' }
 const OTHER = { appKey: 'other', secret: 'other-secret-0123456789abcdef' }

@@ -12,8 +12,8 @@ import { ProxyMetrics } from './metrics'
 import { mintJoinToken } from './net/tokens'
 import { ProxyServer } from './server'
 import { StunClass } from './stun/constants'
-import { TEST_APP, testProxyConfig } from './testing/proxyConfig'
-import { TestTurnClient } from './testing/turnClient'
+import { TEST_APP, testProxyConfig } from '../../e2e/support/proxyConfig'
+import { TestTurnClient } from '../../e2e/support/turnClient'
 
 function postJson(
   port: number,

@@ -10,8 +10,8 @@ import { mintJoinToken } from './net/tokens'
 import { makeTurnUsername, turnRestCredential } from './restCredentials'
 import { ProxyServer } from './server'
 import { StunClass } from './stun/constants'
-import { TEST_APP, TEST_TURN_SECRET, testProxyConfig } from './testing/proxyConfig'
-import { TestTurnClient } from './testing/turnClient'
+import { TEST_APP, TEST_TURN_SECRET, testProxyConfig } from '../../e2e/support/proxyConfig'
+import { TestTurnClient } from '../../e2e/support/turnClient'
 
 function sessionStatus(server: ProxyServer, token: string): Promise<number> {
   return new Promise((resolve, reject) => {

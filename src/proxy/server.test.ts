@@ -6,8 +6,8 @@ import { makeTurnUsername, turnRestCredential } from './restCredentials'
 import { ProxyServer } from './server'
 import { StunClass } from './stun/constants'
 import { getAttr } from './stun/message'
-import { TEST_TURN_SECRET, testProxyConfig } from './testing/proxyConfig'
-import { TestTurnClient, errorCodeOf, type TestTransport } from './testing/turnClient'
+import { TEST_TURN_SECRET, testProxyConfig } from '../../e2e/support/proxyConfig'
+import { TestTurnClient, errorCodeOf, type TestTransport } from '../../e2e/support/turnClient'
 
 function credentials(uid: string) {
   const username = makeTurnUsername(uid, 600, Date.now())

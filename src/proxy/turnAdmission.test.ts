@@ -19,9 +19,9 @@ import {
   type Attribute,
   type DecodedMessage,
 } from './stun/message'
-import { MALFORMED_VALUES, rawMessage, tlv } from './testing/malformedValues'
-import { TEST_TURN_SECRET, testProxyConfig } from './testing/proxyConfig'
-import { TestTurnClient } from './testing/turnClient'
+import { MALFORMED_VALUES, rawMessage, tlv } from '../../e2e/support/malformedStun'
+import { TEST_TURN_SECRET, testProxyConfig } from '../../e2e/support/proxyConfig'
+import { TestTurnClient } from '../../e2e/support/turnClient'
 
 const RATE = 20
 const BURST = 40

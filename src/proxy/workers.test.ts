@@ -4,8 +4,8 @@ import { createLogger } from '../server/logger'
 import { ProxyMetrics } from './metrics'
 import { makeTurnUsername, turnRestCredential } from './restCredentials'
 import { StunClass } from './stun/constants'
-import { TEST_TURN_SECRET, testProxyConfig } from './testing/proxyConfig'
-import { TestTurnClient, type TestTransport } from './testing/turnClient'
+import { TEST_TURN_SECRET, testProxyConfig } from '../../e2e/support/proxyConfig'
+import { TestTurnClient, type TestTransport } from '../../e2e/support/turnClient'
 import { ProxyWorkerPool } from './workers'
 
 describe('ProxyWorkerPool: two worker processes on the same ports', () => {

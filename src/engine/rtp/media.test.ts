@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { FakeClock } from '../testing/fakeClock'
+import { FakeClock } from '../../../e2e/support/fakeClock'
 import { OpusReceiver, OpusSender } from './opus'
 import { Pacer } from './pacer'
 import { LocalMediaClock, RemoteMediaClock, Unwrapper } from './sequence'

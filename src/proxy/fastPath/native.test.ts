@@ -6,8 +6,8 @@ import { makeTurnUsername, turnRestCredential } from '../restCredentials'
 import { ProxyServer } from '../server'
 import { Method, StunClass } from '../stun/constants'
 import { getAttr } from '../stun/message'
-import { TEST_TURN_SECRET, testProxyConfig } from '../testing/proxyConfig'
-import { TestTurnClient } from '../testing/turnClient'
+import { TEST_TURN_SECRET, testProxyConfig } from '../../../e2e/support/proxyConfig'
+import { TestTurnClient } from '../../../e2e/support/turnClient'
 import { BUILD_COMMAND, loadRelayAddon } from './addon'
 
 // The native ChannelData fast path through the whole proxy (docs/proxy.md §8): each case runs on the

@@ -9,7 +9,7 @@ import {
   start,
   stunLike,
   waitFor,
-} from './port443.testkit'
+} from '../../../e2e/support/port443Testkit'
 
 setupPort443Testkit()
 

@@ -10,7 +10,7 @@ import {
   stunLike,
   testCert,
   waitFor,
-} from './port443.testkit'
+} from '../../../e2e/support/port443Testkit'
 import { createSignalRelay } from './signalRelay'
 
 setupPort443Testkit()

@@ -1,7 +1,7 @@
 import type net from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { WebSocket, WebSocketServer } from 'ws'
-import { onCleanup, setupPort443Testkit, start, testCert, waitFor } from './port443.testkit'
+import { onCleanup, setupPort443Testkit, start, testCert, waitFor } from '../../../e2e/support/port443Testkit'
 import { createSignalRelay, type SignalRelayEvent, type SignalRelayOptions } from './signalRelay'
 
 setupPort443Testkit()

@@ -13,7 +13,13 @@ import {
 } from '../stun/message'
 import { TurnCore } from './core'
 import type { TurnStats } from './stats'
-import { ScriptedClient, client, coreOptions, restPassword, restUsername } from './testClient'
+import {
+  ScriptedClient,
+  client,
+  coreOptions,
+  restPassword,
+  restUsername,
+} from '../../../e2e/support/scriptedTurnClient'
 import type { ClientRef, TurnCoreOptions } from './types'
 
 const T0 = 1_800_000_000_000

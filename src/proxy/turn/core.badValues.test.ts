@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest'
 import { AttrType, Method, StunClass } from '../stun/constants'
 import { decodeMessage, getAttr, newTransactionId } from '../stun/message'
-import { MALFORMED_VALUES, rawMessage, tlv } from '../testing/malformedValues'
+import { MALFORMED_VALUES, rawMessage, tlv } from '../../../e2e/support/malformedStun'
 import { TurnCore } from './core'
 import type { TurnStats } from './stats'
-import { client, coreOptions } from './testClient'
+import { client, coreOptions } from '../../../e2e/support/scriptedTurnClient'
 import type { Action, ClientRef } from './types'
 
 const T0 = 1_800_000_000_000

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { Method, StunClass } from '../stun/constants'
 import type { Channel } from './allocation'
 import { TurnCore } from './core'
-import { ScriptedClient, client, coreOptions, restPassword, restUsername } from './testClient'
+import {
+  ScriptedClient,
+  client,
+  coreOptions,
+  restPassword,
+  restUsername,
+} from '../../../e2e/support/scriptedTurnClient'
 import type { BandwidthBucket, ClientRef, TurnCoreHooks } from './types'
 
 // TurnCoreHooks: how an I/O layer (the native fast path, src/proxy/fastPath) mirrors the core's state.

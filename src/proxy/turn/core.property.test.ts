@@ -5,7 +5,13 @@ import { encodeMessage, newTransactionId } from '../stun/message'
 import { TurnCore } from './core'
 import { TcpFramer } from './framing'
 import { TurnStats } from './stats'
-import { ScriptedClient, client, coreOptions, restPassword, restUsername } from './testClient'
+import {
+  ScriptedClient,
+  client,
+  coreOptions,
+  restPassword,
+  restUsername,
+} from '../../../e2e/support/scriptedTurnClient'
 import type { Action, ClientRef } from './types'
 
 const T0 = 1_800_000_000_000

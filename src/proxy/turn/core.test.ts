@@ -11,7 +11,13 @@ import {
 import { TurnCore } from './core'
 import { createPeerPolicy } from './peerPolicy'
 import type { TurnStats } from './stats'
-import { ScriptedClient, client, coreOptions, restPassword, restUsername } from './testClient'
+import {
+  ScriptedClient,
+  client,
+  coreOptions,
+  restPassword,
+  restUsername,
+} from '../../../e2e/support/scriptedTurnClient'
 import type { ClientRef, TurnCoreOptions } from './types'
 
 const T0 = 1_800_000_000_000

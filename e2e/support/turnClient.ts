@@ -5,8 +5,8 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { connect as tcpConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
-import type { TransportAddress } from '../stun/attributes/address'
-import { Method, StunClass } from '../stun/constants'
+import type { TransportAddress } from '../../src/proxy/stun/attributes/address'
+import { Method, StunClass } from '../../src/proxy/stun/constants'
 import {
   decodeMessage,
   encodeMessage,
@@ -15,8 +15,8 @@ import {
   newTransactionId,
   type Attribute,
   type DecodedMessage,
-} from '../stun/message'
-import { TcpFramer, decodeChannelData, encodeChannelData } from '../turn/framing'
+} from '../../src/proxy/stun/message'
+import { TcpFramer, decodeChannelData, encodeChannelData } from '../../src/proxy/turn/framing'
 
 export type TestTransport = 'udp' | 'tcp' | 'tls'
 

@@ -1,7 +1,7 @@
 /** Test-only helpers: a scripted TURN client that speaks to a TurnCore without sockets. */
 import { createHmac } from 'node:crypto'
-import type { TransportAddress } from '../stun/attributes/address'
-import { Method, StunClass } from '../stun/constants'
+import type { TransportAddress } from '../../src/proxy/stun/attributes/address'
+import { Method, StunClass } from '../../src/proxy/stun/constants'
 import {
   decodeMessage,
   encodeMessage,
@@ -11,9 +11,9 @@ import {
   type Attribute,
   type DecodedMessage,
   type EncodeOptions,
-} from '../stun/message'
-import type { TurnCore } from './core'
-import type { Action, ClientRef, TurnCoreOptions } from './types'
+} from '../../src/proxy/stun/message'
+import type { TurnCore } from '../../src/proxy/turn/core'
+import type { Action, ClientRef, TurnCoreOptions } from '../../src/proxy/turn/types'
 
 export const SECRET = 'test-shared-secret-0123456789'
 export const REALM = 'pinhole.test'

@@ -5,18 +5,18 @@ import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
 import { afterEach, beforeAll } from 'vitest'
-import { createHttpApp, type HttpAppEvent } from './httpApp'
+import { createHttpApp, type HttpAppEvent } from '../../src/proxy/net/httpApp'
 import {
   createPort443Listener,
   type Port443Event,
   type Port443Listener,
   type Port443Options,
   type TurnConnectionInfo,
-} from './port443'
-import { createSessionApiRoute } from './sessionApi'
-import type { SignalRelay } from './signalRelay'
-import { loadOrGenerateCert, type CertMaterial } from './tlsCert'
-import { mintJoinToken } from './tokens'
+} from '../../src/proxy/net/port443'
+import { createSessionApiRoute } from '../../src/proxy/net/sessionApi'
+import type { SignalRelay } from '../../src/proxy/net/signalRelay'
+import { loadOrGenerateCert, type CertMaterial } from '../../src/proxy/net/tlsCert'
+import { mintJoinToken } from '../../src/proxy/net/tokens'
 
 /** Shared by the port443 test files: a listener wired to the real HTTP app and an echoing fake TURN server. */
 

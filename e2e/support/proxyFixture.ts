@@ -1,12 +1,12 @@
 /** Test-only: a real ProxyServer on loopback, the Region that points at it, and stand-ins for blocked ports. */
 import { createSocket } from 'node:dgram'
 import { createServer, type Socket } from 'node:net'
-import { ProxyMetrics } from '../../proxy/metrics'
-import { mintJoinToken } from '../../proxy/net/tokens'
-import { ProxyServer } from '../../proxy/server'
-import { TEST_APP, testProxyConfig } from '../../proxy/testing/proxyConfig'
-import { createLogger } from '../../server/logger'
-import type { Region } from '../../shared/engine'
+import { ProxyMetrics } from '../../src/proxy/metrics'
+import { mintJoinToken } from '../../src/proxy/net/tokens'
+import { ProxyServer } from '../../src/proxy/server'
+import { TEST_APP, testProxyConfig } from './proxyConfig'
+import { createLogger } from '../../src/server/logger'
+import type { Region } from '../../src/shared/engine'
 
 export interface ProxyFixture {
   server: ProxyServer

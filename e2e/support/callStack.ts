@@ -5,13 +5,13 @@
  * proxy to the server passes a TCP relay the test can cut, to lose signaling while media carries on.
  */
 import { connect, createServer, type Socket } from 'node:net'
-import { ProxyMetrics } from '../../proxy/metrics'
-import { mintJoinToken } from '../../proxy/net/tokens'
-import { ProxyServer } from '../../proxy/server'
-import { TEST_APP, testProxyConfig } from '../../proxy/testing/proxyConfig'
-import { createLogger, type LogLevel } from '../../server/logger'
-import type { Region } from '../../shared/engine'
-import { ConferenceServer, type SfuApp, SfuConfigSchema, type SfuConfigInput } from '../../sfu'
+import { ProxyMetrics } from '../../src/proxy/metrics'
+import { mintJoinToken } from '../../src/proxy/net/tokens'
+import { ProxyServer } from '../../src/proxy/server'
+import { TEST_APP, testProxyConfig } from './proxyConfig'
+import { createLogger, type LogLevel } from '../../src/server/logger'
+import type { Region } from '../../src/shared/engine'
+import { ConferenceServer, type SfuApp, SfuConfigSchema, type SfuConfigInput } from '../../src/sfu'
 
 export interface CallStack {
   sfu: ConferenceServer

@@ -1,5 +1,5 @@
 /** Test-only: a valid proxy configuration on free loopback ports. */
-import { parseConfig, type ProxyServerConfig, type ServerConfig } from '../../server/config'
+import { parseConfig, type ProxyServerConfig, type ServerConfig } from '../../src/server/config'
 
 export const TEST_APP = { appKey: 'test-app', secret: 'test-app-secret-0123456789' }
 export const TEST_TURN_SECRET = 'test-turn-secret-0123456789'
