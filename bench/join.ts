@@ -1,5 +1,5 @@
 /**
- * Join latency per proxy mode (`npm run bench:join`, DESIGN.md §9), through a real ProxyServer and
+ * Join latency per proxy mode (`npm run bench:join`, docs/engine.md "Join bench"), through a real ProxyServer and
  * ConferenceServer in this process on loopback (e2e/support/callStack.ts, SFU defaults). A publisher
  * engine stays in the channel pushing ~30 fps video (a key frame whenever asked); for each mode a fresh
  * engine joins, ≥ 20 times, modes taken in turn so that they share the machine's state: join call →
@@ -13,7 +13,7 @@
  * Options (env): JOIN_BENCH_JOINS=20 (joins per mode), JOIN_BENCH_FRAME_TIMEOUT_MS=5000.
  */
 import { createSocket } from 'node:dgram'
-import { createEngine } from '../src/engine/engine'
+import { createEngine } from '../src/engine/api/engine'
 import { startCallStack } from '../e2e/support/callStack'
 import { startConnectProxy } from '../e2e/support/connectProxy'
 import { ConnectionState, TransportType } from '../src/shared/engine'

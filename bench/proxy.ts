@@ -1,4 +1,4 @@
-// Proxy relay vs coturn (DESIGN.md §9): the same turnutils_uclient UDP load, same echo peer, same machine,
+// Proxy relay vs coturn (docs/proxy.md §8): the same turnutils_uclient UDP load, same echo peer, same machine,
 // same run, interleaved step by step. `npm run bench:proxy`. Never part of the test suite.
 //
 // Environment overrides: BENCH_STEPS="10,20,40" (clients per step), BENCH_MESSAGES (per client, default
@@ -7,7 +7,7 @@
 // BENCH_WORKERS (our proxy's worker processes, default: one per core on the native fast path, two per
 // core on the JS path), BENCH_FAST_PATH (our proxy.fastPath: auto (default), native or js).
 import { startCoturnUnderTest } from '../e2e/support/coturn'
-import { BUILD_COMMAND, loadRelayAddon } from '../src/proxy/fastPath/addon'
+import { BUILD_COMMAND, loadRelayAddon } from '../src/proxy/turn/node/fastPathAddon'
 import { availableParallelism } from 'node:os'
 import { startOurProxy } from '../e2e/support/ourProxy'
 import { machineCpuSync, processCpuMicros, processCpuMicrosSync } from '../e2e/support/process'

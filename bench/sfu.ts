@@ -1,5 +1,5 @@
 /**
- * SFU fan-out bench (`npm run bench:sfu`, DESIGN.md §9): one publisher (30 fps VP8 at ~800 kbps + Opus at
+ * SFU fan-out bench (`npm run bench:sfu`, docs/sfu.md "Bench"): one publisher (30 fps VP8 at ~800 kbps + Opus at
  * 50 packets/s) → N subscribers on loopback, N growing. Three processes so that each side's CPU is its
  * own: the conference server, the subscribers, and this one (publisher and orchestration). For each N it
  * measures, over a window, the packets/s the server forwards, the loss seen by the subscribers (packets
@@ -13,7 +13,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
-import { mintJoinToken } from '../src/proxy/net/tokens'
+import { mintJoinToken } from '../src/protocol/auth/joinToken'
 import { ConferenceServer, SfuConfigSchema } from '../src/sfu'
 import { TestClient } from '../e2e/sfu/client'
 

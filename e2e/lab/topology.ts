@@ -33,7 +33,7 @@ export interface WhitelistEntry {
   counter: string
 }
 
-/** What IT opens for Pinhole (DESIGN.md §1): lan → proxy on these ports only, plus replies. */
+/** What IT opens for Pinhole (docs/architecture.md, the whitelist table): lan → proxy on these ports only, plus replies. */
 export const WHITELIST: readonly WhitelistEntry[] = [
   { proto: 'udp', port: 3478, counter: 'lan_udp_3478' },
   { proto: 'udp', port: 7070, counter: 'lan_udp_7070' },

@@ -1,5 +1,5 @@
 /**
- * The process boundaries of DESIGN.md §2 are enforced by lint (eslint.config.js), not by hope: this test
+ * The layer boundaries of docs/architecture.md are enforced by lint (eslint.config.js), not by hope: this test
  * lints small snippets as if they lived in each folder and checks the rule fires (and stays quiet for
  * what is allowed).
  */

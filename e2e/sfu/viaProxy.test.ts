@@ -1,6 +1,6 @@
 /**
  * Issue 3, acceptance 5: the three-client call of call.test.ts with everything going through the cloud
- * proxy, as a desktop behind the whitelist does it (DESIGN.md §3): each client asks the proxy for a session
+ * proxy, as a desktop behind the whitelist does it (docs/architecture.md, "A call's life"): each client asks the proxy for a session
  * over HTTPS (pinned certificate), signals over wss through the proxy's `/v1/signal`, and gives werift only
  * the proxy's TURN server for its transport (UDP, TCP or TLS) with `iceTransportPolicy: 'relay'`.
  */

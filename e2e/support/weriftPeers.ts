@@ -3,7 +3,7 @@ import type { MediaStreamTrack, RTCDataChannel, RTCPeerConnectionConfig, RTCRtpT
 import { sleep } from './tools'
 
 export interface WeriftTurnOptions {
-  /** Exactly one TURN URL: werift only ever uses the first one (notes/reference-tools.md). */
+  /** Exactly one TURN URL: werift only ever uses the first one (docs/architecture.md, "Why werift"). */
   turnUrl: string
   username: string
   credential: string
