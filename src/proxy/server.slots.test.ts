@@ -4,12 +4,12 @@
  */
 import { request } from 'node:https'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../server/logger'
+import { createLogger } from '../platform/logger'
 import { ProxyMetrics } from './metrics'
-import { mintJoinToken } from './net/tokens'
-import { makeTurnUsername, turnRestCredential } from './restCredentials'
+import { mintJoinToken } from '../protocol/auth/joinToken'
+import { makeTurnUsername, turnRestCredential } from '../protocol/auth/turnRest'
 import { ProxyServer } from './server'
-import { StunClass } from './stun/constants'
+import { StunClass } from '../protocol/stun/constants'
 import { TEST_APP, TEST_TURN_SECRET, testProxyConfig } from '../../e2e/support/proxyConfig'
 import { TestTurnClient } from '../../e2e/support/turnClient'
 

@@ -6,11 +6,11 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../server/logger'
+import { createLogger } from '../platform/logger'
 import { ProxyMetrics } from './metrics'
-import { makeTurnUsername, turnRestCredential } from './restCredentials'
+import { makeTurnUsername, turnRestCredential } from '../protocol/auth/turnRest'
 import { ProxyServer } from './server'
-import { AttrType, Method, StunClass } from './stun/constants'
+import { AttrType, Method, StunClass } from '../protocol/stun/constants'
 import {
   decodeMessage,
   encodeMessage,
@@ -18,7 +18,7 @@ import {
   newTransactionId,
   type Attribute,
   type DecodedMessage,
-} from './stun/message'
+} from '../protocol/stun/message'
 import { MALFORMED_VALUES, rawMessage, tlv } from '../../e2e/support/malformedStun'
 import { TEST_TURN_SECRET, testProxyConfig } from '../../e2e/support/proxyConfig'
 import { TestTurnClient } from '../../e2e/support/turnClient'

@@ -1,0 +1,123 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { PasswordAlgorithm } from '../../../protocol/stun/constants'
+import {
+  getAllAttrs,
+  getAttr,
+  hasIntegrity,
+  longTermKey,
+  verifyIntegrity,
+  type DecodedMessage,
+} from '../../../protocol/stun/message'
+import { parseTurnUsername, turnRestCredential } from '../../../protocol/auth/turnRest'
+
+/** RFC 8489 §9.2: a nonce starting with this cookie announces the security features that follow. */
+const NONCE_COOKIE = 'obMatJos2'
+/** Feature bit 0 (the first of 24, most significant): password algorithms. */
+const FEATURES_PASSWORD_ALGORITHMS = Buffer.from([0x80, 0, 0]).toString('base64')
+
+export type AuthFailure =
+  | { kind: 'challenge' } // no credentials yet: the normal first 401
+  | { kind: 'bad-request'; detail: string }
+  | { kind: 'stale-nonce' }
+  | { kind: 'unauthenticated'; reason: 'expired' | 'bad-username' | 'bad-integrity' | 'algorithm-mismatch' }
+
+export type AuthResult =
+  | { ok: true; username: string; uid: string; key: Buffer; integrity: 'sha1' | 'sha256' }
+  | { ok: false; failure: AuthFailure }
+
+export const OFFERED_ALGORITHMS = [
+  { algorithm: PasswordAlgorithm.SHA256, parameters: Buffer.alloc(0) },
+  { algorithm: PasswordAlgorithm.MD5, parameters: Buffer.alloc(0) },
+]
+
+/**
+ * Long-term credential mechanism (RFC 8489 §9.2) with TURN REST ephemeral usernames "expiry:uid".
+ * Nonces are stateless: a timestamp and an HMAC over it and the client IP, so they expire (→ 438) and
+ * cannot be moved to another client.
+ */
+export class Authenticator {
+  private readonly nonceSecret: Buffer
+
+  constructor(
+    private readonly options: {
+      realm: string
+      secret: string
+      nonceTtlMs: number
+      offerPasswordAlgorithms: boolean
+      /** Shared by every worker process, so a nonce stays valid whichever worker sees the next request. */
+      nonceSecret?: Buffer
+    },
+  ) {
+    this.nonceSecret = options.nonceSecret ?? randomBytes(32)
+  }
+
+  get realm(): string {
+    return this.options.realm
+  }
+
+  makeNonce(clientIp: string, now: number): string {
+    const prefix = this.options.offerPasswordAlgorithms ? NONCE_COOKIE + FEATURES_PASSWORD_ALGORITHMS : ''
+    const stamp = Math.floor(now).toString(16).padStart(12, '0')
+    return prefix + stamp + this.nonceMac(prefix + stamp, clientIp)
+  }
+
+  private nonceMac(body: string, clientIp: string): string {
+    return createHmac('sha256', this.nonceSecret).update(`${body}|${clientIp}`).digest('hex').slice(0, 24)
+  }
+
+  private nonceIsFresh(nonce: string, clientIp: string, now: number): boolean {
+    const prefix = this.options.offerPasswordAlgorithms ? NONCE_COOKIE + FEATURES_PASSWORD_ALGORITHMS : ''
+    if (!nonce.startsWith(prefix) || nonce.length !== prefix.length + 12 + 24) return false
+    const stamp = nonce.slice(prefix.length, prefix.length + 12)
+    const mac = Buffer.from(nonce.slice(prefix.length + 12))
+    const expected = Buffer.from(this.nonceMac(prefix + stamp, clientIp))
+    if (!timingSafeEqual(mac, expected)) return false
+    const issued = parseInt(stamp, 16)
+    return Number.isFinite(issued) && now - issued <= this.options.nonceTtlMs && issued <= now + 1000
+  }
+
+  /** Checks a request's credentials; the caller turns a failure into 400/401/438. */
+  authenticate(message: DecodedMessage, clientIp: string, now: number): AuthResult {
+    if (!hasIntegrity(message)) return { ok: false, failure: { kind: 'challenge' } }
+    const username = getAttr(message, 'USERNAME')
+    const realm = getAttr(message, 'REALM')
+    const nonce = getAttr(message, 'NONCE')
+    if (username === undefined || realm === undefined || nonce === undefined) {
+      return { ok: false, failure: { kind: 'bad-request', detail: 'USERNAME, REALM and NONCE are required' } }
+    }
+    if (!this.nonceIsFresh(nonce, clientIp, now)) return { ok: false, failure: { kind: 'stale-nonce' } }
+    const algorithm = this.passwordAlgorithm(message)
+    if (algorithm === 'mismatch')
+      return { ok: false, failure: { kind: 'unauthenticated', reason: 'algorithm-mismatch' } }
+
+    const parsed = parseTurnUsername(username)
+    if (!parsed) return { ok: false, failure: { kind: 'unauthenticated', reason: 'bad-username' } }
+    const key = longTermKey(username, realm, turnRestCredential(this.options.secret, username), algorithm)
+    if (realm !== this.options.realm || !verifyIntegrity(message, key)) {
+      return { ok: false, failure: { kind: 'unauthenticated', reason: 'bad-integrity' } }
+    }
+    // Checked after integrity so that an attacker cannot probe which usernames are merely expired.
+    if (parsed.expiresAtSeconds * 1000 < now)
+      return { ok: false, failure: { kind: 'unauthenticated', reason: 'expired' } }
+    const integrity = message.integritySha256Offset !== undefined ? 'sha256' : 'sha1'
+    return { ok: true, username, uid: parsed.uid, key, integrity }
+  }
+
+  /**
+   * RFC 8489 §9.2.4: PASSWORD-ALGORITHM picks the key hash; when present, the request must echo the
+   * PASSWORD-ALGORITHMS we offered unchanged (a downgrade check).
+   */
+  private passwordAlgorithm(message: DecodedMessage): 'md5' | 'sha256' | 'mismatch' {
+    const chosen = getAttr(message, 'PASSWORD_ALGORITHM')
+    const echoed = getAllAttrs(message, 'PASSWORD_ALGORITHMS')[0]
+    if (!chosen && !echoed) return 'md5'
+    if (!this.options.offerPasswordAlgorithms || !chosen || !echoed) return 'mismatch'
+    const same =
+      echoed.length === OFFERED_ALGORITHMS.length &&
+      echoed.every((a, i) => a.algorithm === OFFERED_ALGORITHMS[i]!.algorithm && a.parameters.length === 0)
+    if (!same) return 'mismatch'
+    if (chosen.algorithm === PasswordAlgorithm.SHA256) return 'sha256'
+    if (chosen.algorithm === PasswordAlgorithm.MD5) return 'md5'
+    return 'mismatch'
+  }
+}

@@ -1,0 +1,423 @@
+import { ipToBytes, type TransportAddress } from '../../../protocol/stun/attributes/address'
+import { ErrorCode, Method, StunClass } from '../../../protocol/stun/constants'
+import {
+  decodeMessage,
+  getAttr,
+  newTransactionId,
+  type Attribute,
+  type DecodedMessage,
+} from '../../../protocol/stun/message'
+import { Allocation } from './allocation'
+import { channelBind, checkAllocateRequest, createPermission, type Answer } from './permissions'
+import { Admission } from './admission'
+import { Authenticator } from './auth'
+import { decodeChannelData, encodeChannelData } from '../../../protocol/turn/framing'
+import { dataIndication, errorResponse, successResponse, type Signer } from './responses'
+import { TurnStats, type TurnStatsSink } from './stats'
+import {
+  type Action,
+  type ClientRef,
+  type ClientTransport,
+  type IgnoreReason,
+  type Input,
+  type TurnCoreHooks,
+  type TurnCoreOptions,
+} from './types'
+
+type Actions<C extends ClientRef> = Action<C>[]
+
+interface Authed {
+  username: string
+  uid: string
+  signer: Signer
+}
+
+/**
+ * The TURN server without I/O (RFC 8656 over RFC 8489): `handle(input, now)` returns what to send,
+ * relay, open or close. Sockets, timers and TLS belong to the caller.
+ */
+export class TurnCore<C extends ClientRef> {
+  readonly stats: TurnStatsSink
+  private readonly auth: Authenticator
+  private readonly admission: Admission
+  private readonly byClient = new Map<C, Allocation<C>>()
+  private readonly byId = new Map<number, Allocation<C>>()
+  private readonly perUser = new Map<string, number>()
+  private nextId = 1
+  /** A shared transaction ID for Data indications: indications need no distinct IDs (RFC 8489 §6.3). */
+  private readonly indicationTid = newTransactionId()
+
+  constructor(
+    private readonly options: TurnCoreOptions,
+    stats: TurnStatsSink = new TurnStats(),
+    private readonly hooks: TurnCoreHooks<C> = {},
+  ) {
+    this.stats = stats
+    this.auth = new Authenticator(options)
+    this.admission = new Admission(this.auth, options, stats)
+  }
+
+  allocationCount(): number {
+    return this.byId.size
+  }
+
+  hasAllocation(client: C): boolean {
+    return this.byClient.has(client)
+  }
+
+  clientOf(allocationId: number): C | undefined {
+    return this.byId.get(allocationId)?.client
+  }
+
+  handle(input: Input<C>, now: number): Actions<C> {
+    switch (input.type) {
+      case 'client':
+        return this.clientData(input.client, input.data, now)
+      case 'peer':
+        return this.peerData(input.allocationId, input.from, input.data, now)
+      case 'relayOpened':
+        return this.relayOpened(input.allocationId, input.relay)
+      case 'relayFailed':
+        return this.relayFailed(input.allocationId)
+      case 'clientClosed': {
+        const allocation = this.byClient.get(input.client)
+        return allocation ? this.remove(allocation) : []
+      }
+      case 'tick':
+        return this.tick(now)
+      default:
+        return assertNever(input)
+    }
+  }
+
+  private ignore(reason: IgnoreReason, source: ClientTransport | 'peer'): Actions<C> {
+    this.stats.ignored(reason, source)
+    return [{ type: 'ignore', reason }]
+  }
+
+  // ---- client → server ------------------------------------------------------------------------------
+
+  /** `handle({ type: 'client' })` without building the input: the per-packet entry for clients. */
+  clientData(client: C, data: Buffer, now: number): Actions<C> {
+    // RFC 8656 §12: the first two bits tell ChannelData (01) from STUN (00).
+    if (data.length >= 4 && (data[0]! & 0xc0) === 0x40) return this.channelDataFromClient(client, data, now)
+    const decoded = decodeMessage(data)
+    if (!decoded.ok) {
+      // A sound request with a bad attribute value is answered, so the client learns it was refused.
+      const bad = decoded.badValue
+      if (bad?.cls !== StunClass.Request) return this.ignore('malformed', client.transport)
+      this.stats.errorSent(ErrorCode.BadRequest)
+      return [{ type: 'send', client, data: errorResponse(bad, this.options.software, ErrorCode.BadRequest) }]
+    }
+    const message = decoded.message
+    if (message.cls === StunClass.Indication) return this.indication(client, message, now)
+    if (message.cls !== StunClass.Request) return this.ignore('not-a-request', client.transport)
+    return this.request(client, message, now)
+  }
+
+  private channelDataFromClient(client: C, data: Buffer, now: number): Actions<C> {
+    const frame = decodeChannelData(data)
+    if (!frame) return this.ignore('malformed', client.transport)
+    const allocation = this.byClient.get(client)
+    if (!allocation) return this.ignore('no-allocation', client.transport)
+    const channel = allocation.channels.get(frame.channel)
+    if (!channel || channel.expiresAt <= now) return this.ignore('no-channel', client.transport)
+    return this.relayToPeer(allocation, channel.peer, frame.data, now)
+  }
+
+  private relayToPeer(
+    allocation: Allocation<C>,
+    peer: TransportAddress,
+    payload: Buffer,
+    now: number,
+  ): Actions<C> {
+    if (allocation.bucket && !allocation.bucket.take(now, payload.length))
+      return this.ignore('bandwidth', allocation.client.transport)
+    this.stats.hot.clientToPeerPackets++
+    this.stats.hot.clientToPeerBytes += payload.length
+    return [{ type: 'relay', allocationId: allocation.id, to: peer, data: payload }]
+  }
+
+  /** Send indication (RFC 8656 §11.2): no authentication; silently dropped when anything is wrong. */
+  private indication(client: C, message: DecodedMessage, now: number): Actions<C> {
+    if (message.method !== Method.Send) return this.ignore('unknown-method', client.transport)
+    if (message.unknownRequired.length > 0)
+      return this.ignore('unknown-attribute-indication', client.transport)
+    const allocation = this.byClient.get(client)
+    if (!allocation) return this.ignore('no-allocation', client.transport)
+    const peer = getAttr(message, 'XOR_PEER_ADDRESS')
+    const payload = getAttr(message, 'DATA')
+    if (!peer || !payload) return this.ignore('malformed', client.transport)
+    if (!allocation.hasPermission(peer.address, now)) return this.ignore('no-permission', client.transport)
+    return this.relayToPeer(allocation, peer, payload, now)
+  }
+
+  private request(client: C, message: DecodedMessage, now: number): Actions<C> {
+    const ip = client.remote.address
+    const reply = (data: Buffer): Actions<C> => [{ type: 'send', client, data }]
+    const fail = (code: ErrorCode, extra: Attribute[] = [], signer?: Signer): Actions<C> => {
+      this.stats.errorSent(code)
+      return reply(errorResponse(message, this.options.software, code, extra, signer))
+    }
+
+    // Answers that need no state are given without a rate limit (see Admission).
+    // RFC 8489 §6.3.1: unknown comprehension-required attributes are refused before anything else.
+    if (message.unknownRequired.length > 0) {
+      return fail(ErrorCode.UnknownAttribute, [
+        { name: 'UNKNOWN_ATTRIBUTES', value: message.unknownRequired },
+      ])
+    }
+    if (message.method === Method.Binding) {
+      return reply(
+        successResponse(message, this.options.software, [
+          { name: 'XOR_MAPPED_ADDRESS', value: client.remote },
+        ]),
+      )
+    }
+    if (!isTurnRequest(message.method)) return fail(ErrorCode.BadRequest)
+
+    const result = this.auth.authenticate(message, ip, now)
+    if (!result.ok) {
+      const refusal = this.admission.refuse(result.failure, ip, now)
+      if (!refusal) return this.ignore('rate-limited', client.transport)
+      return fail(refusal.code, refusal.extra)
+    }
+    const authed: Authed = {
+      username: result.username,
+      uid: result.uid,
+      signer: { key: result.key, integrity: result.integrity },
+    }
+
+    if (message.method === Method.Allocate) return this.allocate(client, message, authed, now, fail)
+    const allocation = this.byClient.get(client)
+    if (!allocation) return fail(ErrorCode.AllocationMismatch, [], authed.signer)
+    // RFC 8656 §5: requests on an allocation must use the username that created it.
+    if (allocation.username !== authed.username) return fail(ErrorCode.WrongCredentials, [], authed.signer)
+    const answer: Answer<C> = {
+      ok: (attributes) => reply(successResponse(message, this.options.software, attributes, authed.signer)),
+      fail: (code) => fail(code, [], authed.signer),
+    }
+    const checkPeers = (peers: TransportAddress[]): ErrorCode | undefined => this.checkPeers(peers)
+    switch (message.method) {
+      case Method.Refresh:
+        return this.refresh(allocation, message, now, answer)
+      case Method.CreatePermission:
+        return createPermission(allocation, message, now, checkPeers, answer)
+      case Method.ChannelBind:
+        return channelBind(allocation, message, now, checkPeers, answer, (channel) =>
+          this.hooks.channelBound?.(allocation.id, channel, now),
+        )
+      default:
+        return answer.fail(ErrorCode.BadRequest)
+    }
+  }
+
+  // ---- Allocate (RFC 8656 §7) ---------------------------------------------------------------------------
+
+  private allocate(
+    client: C,
+    message: DecodedMessage,
+    authed: Authed,
+    now: number,
+    fail: (code: ErrorCode, extra?: Attribute[], signer?: Signer) => Actions<C>,
+  ): Actions<C> {
+    const signer = authed.signer
+    const existing = this.byClient.get(client)
+    if (existing) {
+      // A retransmitted Allocate gets the same answer; any other is a mismatch (RFC 8656 §7.2 step 2).
+      if (existing.allocateTransactionId.equals(message.transactionId)) {
+        return existing.allocateResponse
+          ? [{ type: 'send', client, data: existing.allocateResponse }]
+          : this.ignore('relay-pending', client.transport)
+      }
+      return fail(ErrorCode.AllocationMismatch, [], signer)
+    }
+    const refused = checkAllocateRequest(message)
+    if (refused) return fail(refused.code, refused.extra, signer)
+
+    const used = this.perUser.get(authed.uid) ?? 0
+    if (used >= this.options.perUserQuota || !this.admission.allocationAllowed(authed.username, now))
+      return fail(ErrorCode.AllocationQuotaReached, [], signer)
+    if (this.byId.size >= this.options.totalQuota) return fail(ErrorCode.InsufficientCapacity, [], signer)
+
+    const lifetime = this.lifetimeSeconds(getAttr(message, 'LIFETIME'))
+    const id = this.nextId++
+    const allocation = new Allocation<C>(
+      id,
+      client,
+      authed.username,
+      authed.uid,
+      signer.key,
+      signer.integrity,
+      message.transactionId,
+      lifetime * 1000,
+      now,
+      this.options.bandwidthBytesPerSecond,
+      this.hooks.bucketFor?.(id, client, this.options.bandwidthBytesPerSecond),
+    )
+    this.byClient.set(client, allocation)
+    this.byId.set(allocation.id, allocation)
+    this.perUser.set(authed.uid, used + 1)
+    this.pendingAllocate.set(allocation.id, {
+      message,
+      lifetime,
+      additionalV6: getAttr(message, 'ADDITIONAL_ADDRESS_FAMILY') === 0x02,
+    })
+    return [
+      {
+        type: 'openRelay',
+        allocationId: allocation.id,
+        family: 4,
+        evenPort: getAttr(message, 'EVEN_PORT') !== undefined,
+      },
+    ]
+  }
+
+  private readonly pendingAllocate = new Map<
+    number,
+    { message: DecodedMessage; lifetime: number; additionalV6: boolean }
+  >()
+
+  private relayOpened(allocationId: number, relay: TransportAddress): Actions<C> {
+    const allocation = this.byId.get(allocationId)
+    const pending = this.pendingAllocate.get(allocationId)
+    this.pendingAllocate.delete(allocationId)
+    if (!allocation || !pending) return [{ type: 'closeRelay', allocationId }]
+    allocation.relay = relay
+    this.stats.allocationCreated()
+    const attributes: Attribute[] = [
+      { name: 'XOR_RELAYED_ADDRESS', value: relay },
+      { name: 'LIFETIME', value: pending.lifetime },
+      { name: 'XOR_MAPPED_ADDRESS', value: allocation.client.remote },
+    ]
+    // RFC 8656 §7.2: an IPv6 relay we cannot give is reported, the IPv4 one still granted.
+    if (pending.additionalV6) {
+      attributes.push({
+        name: 'ADDRESS_ERROR_CODE',
+        value: { code: 440, reason: 'Address Family not Supported' },
+      })
+    }
+    const response = successResponse(pending.message, this.options.software, attributes, {
+      key: allocation.key,
+      integrity: allocation.integrity,
+    })
+    allocation.allocateResponse = response
+    return [{ type: 'send', client: allocation.client, data: response }]
+  }
+
+  private relayFailed(allocationId: number): Actions<C> {
+    const allocation = this.byId.get(allocationId)
+    const pending = this.pendingAllocate.get(allocationId)
+    if (!allocation || !pending) return []
+    const actions = this.remove(allocation)
+    this.stats.errorSent(ErrorCode.InsufficientCapacity)
+    const data = errorResponse(pending.message, this.options.software, ErrorCode.InsufficientCapacity, [], {
+      key: allocation.key,
+      integrity: allocation.integrity,
+    })
+    return [
+      ...actions.filter((a) => a.type !== 'closeRelay'),
+      { type: 'send', client: allocation.client, data },
+    ]
+  }
+
+  private lifetimeSeconds(requested: number | undefined): number {
+    const { defaultLifetimeSeconds, maxLifetimeSeconds } = this.options
+    if (requested === undefined) return defaultLifetimeSeconds
+    return Math.min(Math.max(requested, defaultLifetimeSeconds), maxLifetimeSeconds)
+  }
+
+  // ---- Refresh, CreatePermission, ChannelBind -----------------------------------------------------------
+
+  private refresh(
+    allocation: Allocation<C>,
+    message: DecodedMessage,
+    now: number,
+    answer: Answer<C>,
+  ): Actions<C> {
+    const family = getAttr(message, 'REQUESTED_ADDRESS_FAMILY')
+    if (family !== undefined && family !== 0x01) return answer.fail(ErrorCode.PeerAddressFamilyMismatch)
+    const requested = getAttr(message, 'LIFETIME')
+    if (requested === 0) {
+      // RFC 8656 §8: a zero lifetime deletes the allocation; the answer still says 0.
+      return [...answer.ok([{ name: 'LIFETIME', value: 0 }]), ...this.remove(allocation)]
+    }
+    const lifetime = this.lifetimeSeconds(requested)
+    allocation.expiresAt = now + lifetime * 1000
+    return answer.ok([{ name: 'LIFETIME', value: lifetime }])
+  }
+
+  /** Checks every peer address with the policy; one refusal refuses the whole request (RFC 8656 §9.2). */
+  private checkPeers(peers: TransportAddress[]): ErrorCode | undefined {
+    for (const peer of peers) {
+      // Policy first: "::1" or "::ffff:127.0.0.1" must read as forbidden, not as a family mismatch.
+      const verdict = this.options.peerPolicy(peer.address)
+      if (!verdict.ok) {
+        this.stats.refusedPeer(verdict.reason)
+        return ErrorCode.Forbidden
+      }
+      // Our relays are IPv4 only.
+      if (peer.family !== 4) return ErrorCode.PeerAddressFamilyMismatch
+    }
+    return undefined
+  }
+
+  // ---- peer → client ------------------------------------------------------------------------------------
+
+  /** `handle({ type: 'peer' })` without building the input: the per-packet entry for peers. */
+  peerData(allocationId: number, from: TransportAddress, data: Buffer, now: number): Actions<C> {
+    const allocation = this.byId.get(allocationId)
+    if (!allocation) return this.ignore('no-allocation', 'peer')
+    if (!allocation.peerAllowed(from, now)) return this.ignore('no-permission', 'peer')
+    if (allocation.bucket && !allocation.bucket.take(now, data.length))
+      return this.ignore('bandwidth', 'peer')
+    this.stats.hot.peerToClientPackets++
+    this.stats.hot.peerToClientBytes += data.length
+    const channel = allocation.channelTo(from)
+    const client = allocation.client
+    if (channel && channel.expiresAt > now) {
+      // RFC 8656 §12.5: over TCP/TLS ChannelData is padded to a multiple of four bytes.
+      return [
+        { type: 'send', client, data: encodeChannelData(channel.number, data, client.transport !== 'udp') },
+      ]
+    }
+    const ipBytes = ipToBytes(from.address)
+    if (!ipBytes) return this.ignore('malformed', 'peer')
+    return [{ type: 'send', client, data: dataIndication(from, data, this.indicationTid, ipBytes) }]
+  }
+
+  // ---- lifetimes ----------------------------------------------------------------------------------------
+
+  private tick(now: number): Actions<C> {
+    const actions: Actions<C> = []
+    for (const allocation of this.byId.values()) {
+      if (allocation.expiresAt <= now) actions.push(...this.remove(allocation))
+      else allocation.expire(now, (channel) => this.hooks.channelExpired?.(allocation.id, channel))
+    }
+    return actions
+  }
+
+  private remove(allocation: Allocation<C>): Actions<C> {
+    if (allocation.relay) this.stats.allocationEnded()
+    this.byClient.delete(allocation.client)
+    this.byId.delete(allocation.id)
+    this.pendingAllocate.delete(allocation.id)
+    const used = (this.perUser.get(allocation.uid) ?? 1) - 1
+    if (used <= 0) this.perUser.delete(allocation.uid)
+    else this.perUser.set(allocation.uid, used)
+    return [{ type: 'closeRelay', allocationId: allocation.id }]
+  }
+}
+
+function isTurnRequest(method: number): boolean {
+  return (
+    method === Method.Allocate ||
+    method === Method.Refresh ||
+    method === Method.CreatePermission ||
+    method === Method.ChannelBind
+  )
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled case: ${JSON.stringify(value)}`)
+}
