@@ -6,10 +6,10 @@
  */
 import { connect, createServer, type Socket } from 'node:net'
 import { ProxyMetrics } from '../../src/proxy/metrics'
-import { mintJoinToken } from '../../src/proxy/net/tokens'
+import { mintJoinToken } from '../../src/protocol/auth/joinToken'
 import { ProxyServer } from '../../src/proxy/server'
 import { TEST_APP, testProxyConfig } from './proxyConfig'
-import { createLogger, type LogLevel } from '../../src/server/logger'
+import { createLogger, type LogLevel } from '../../src/platform/logger'
 import type { Region } from '../../src/shared/engine'
 import { ConferenceServer, type SfuApp, SfuConfigSchema, type SfuConfigInput } from '../../src/sfu'
 

@@ -7,7 +7,7 @@ import {
   Method,
   StunClass,
   encodeMessageType,
-} from '../../src/proxy/stun/constants'
+} from '../../src/protocol/stun/constants'
 
 export function tlv(type: number, value: Buffer): Buffer {
   const out = Buffer.alloc(4 + Math.ceil(value.length / 4) * 4)

@@ -5,18 +5,18 @@ import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import tls from 'node:tls'
 import { afterEach, beforeAll } from 'vitest'
-import { createHttpApp, type HttpAppEvent } from '../../src/proxy/net/httpApp'
+import { createHttpApp, type HttpAppEvent } from '../../src/proxy/api/httpApp'
 import {
   createPort443Listener,
   type Port443Event,
   type Port443Listener,
   type Port443Options,
   type TurnConnectionInfo,
-} from '../../src/proxy/net/port443'
-import { createSessionApiRoute } from '../../src/proxy/net/sessionApi'
-import type { SignalRelay } from '../../src/proxy/net/signalRelay'
-import { loadOrGenerateCert, type CertMaterial } from '../../src/proxy/net/tlsCert'
-import { mintJoinToken } from '../../src/proxy/net/tokens'
+} from '../../src/proxy/edge443/port443'
+import { createSessionApiRoute } from '../../src/proxy/api/sessionApi'
+import type { SignalRelay } from '../../src/proxy/api/signalRelay'
+import { loadOrGenerateCert, type CertMaterial } from '../../src/proxy/edge443/tlsCert'
+import { mintJoinToken } from '../../src/protocol/auth/joinToken'
 
 /** Shared by the port443 test files: a listener wired to the real HTTP app and an echoing fake TURN server. */
 

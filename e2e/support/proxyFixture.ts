@@ -2,10 +2,10 @@
 import { createSocket } from 'node:dgram'
 import { createServer, type Socket } from 'node:net'
 import { ProxyMetrics } from '../../src/proxy/metrics'
-import { mintJoinToken } from '../../src/proxy/net/tokens'
+import { mintJoinToken } from '../../src/protocol/auth/joinToken'
 import { ProxyServer } from '../../src/proxy/server'
 import { TEST_APP, testProxyConfig } from './proxyConfig'
-import { createLogger } from '../../src/server/logger'
+import { createLogger } from '../../src/platform/logger'
 import type { Region } from '../../src/shared/engine'
 
 export interface ProxyFixture {

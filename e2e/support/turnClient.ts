@@ -1,12 +1,18 @@
 /**
- * A small TURN client over real sockets (UDP, TCP, TLS), for integration tests of the proxy: the long-term
- * credential dance, Allocate, CreatePermission, ChannelBind, Send indications and ChannelData.
+ * The tests' TURN client, one request builder driven two ways:
+ * - `TestTurnClient` speaks to a running proxy over real sockets (UDP, TCP, TLS), for integration tests: the
+ *   long-term credential dance, Allocate, CreatePermission, ChannelBind, Send indications and ChannelData.
+ * - `ScriptedClient` hands its requests straight to a `TurnCore` (no sockets, no time passing unless the test
+ *   moves `now`), for the core's unit tests; `coreOptions`, `client`, `restUsername` and `restPassword` set
+ *   that core up.
+ * The engine's own TURN probe is product code and does not use this.
  */
+import { createHmac } from 'node:crypto'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { connect as tcpConnect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
-import type { TransportAddress } from '../../src/proxy/stun/attributes/address'
-import { Method, StunClass } from '../../src/proxy/stun/constants'
+import type { TransportAddress } from '../../src/protocol/stun/attributes/address'
+import { Method, StunClass } from '../../src/protocol/stun/constants'
 import {
   decodeMessage,
   encodeMessage,
@@ -15,8 +21,11 @@ import {
   newTransactionId,
   type Attribute,
   type DecodedMessage,
-} from '../../src/proxy/stun/message'
-import { TcpFramer, decodeChannelData, encodeChannelData } from '../../src/proxy/turn/framing'
+  type EncodeOptions,
+} from '../../src/protocol/stun/message'
+import { TcpFramer, decodeChannelData, encodeChannelData } from '../../src/protocol/turn/framing'
+import type { TurnCore } from '../../src/proxy/turn/core/core'
+import type { Action, ClientRef, TurnCoreOptions } from '../../src/proxy/turn/core/types'
 
 export type TestTransport = 'udp' | 'tcp' | 'tls'
 
@@ -26,21 +35,82 @@ export interface Received {
   data: Buffer
 }
 
-export class TestTurnClient {
+/**
+ * What both clients share: the credentials, the realm and nonce the server taught (RFC 8489 §9.2), and the
+ * requests built from them.
+ */
+abstract class TurnRequester {
+  nonce: string | undefined
+  realm: string | undefined
+
+  constructor(
+    public username: string,
+    public password: string,
+  ) {}
+
+  key(): Buffer {
+    return longTermKey(this.username, this.realm ?? '', this.password)
+  }
+
+  /** A request, signed with the long-term key when `auth` (the default) and a nonce is known. */
+  encodeRequest(
+    method: number,
+    attributes: Attribute[],
+    options: { auth?: boolean; encode?: EncodeOptions } = {},
+    transactionId = newTransactionId(),
+  ): Buffer {
+    if (!(options.auth ?? true) || this.nonce === undefined) {
+      return encodeMessage(
+        { cls: StunClass.Request, method, transactionId, attributes },
+        { fingerprint: true },
+      )
+    }
+    return encodeMessage(
+      { cls: StunClass.Request, method, transactionId, attributes: [...attributes, ...this.credentials()] },
+      { integrityKey: this.key(), fingerprint: true, ...options.encode },
+    )
+  }
+
+  /** Signed whatever the client knows (an empty nonce before the first challenge). */
+  buildAuthed(method: number, attributes: Attribute[], transactionId = newTransactionId()): Buffer {
+    return encodeMessage(
+      { cls: StunClass.Request, method, transactionId, attributes: [...attributes, ...this.credentials()] },
+      { integrityKey: this.key(), fingerprint: true },
+    )
+  }
+
+  /** Keeps the NONCE and REALM an answer carries, for the next request. */
+  protected learn(answer: DecodedMessage): void {
+    const nonce = getAttr(answer, 'NONCE')
+    if (nonce) this.nonce = nonce
+    const realm = getAttr(answer, 'REALM')
+    if (realm) this.realm = realm
+  }
+
+  private credentials(): Attribute[] {
+    return [
+      { name: 'USERNAME', value: this.username },
+      { name: 'REALM', value: this.realm ?? '' },
+      { name: 'NONCE', value: this.nonce ?? '' },
+    ]
+  }
+}
+
+export class TestTurnClient extends TurnRequester {
   private readonly pending = new Map<string, (m: DecodedMessage) => void>()
   private readonly inbox: Received[] = []
   private waiter: (() => void) | undefined
-  private nonce: string | undefined
-  private realm: string | undefined
   relayed: TransportAddress | undefined
 
   private constructor(
     readonly transport: TestTransport,
     private readonly write: (data: Buffer) => void,
     private readonly closer: () => void,
-    public username: string,
-    public password: string,
-  ) {}
+    username: string,
+    password: string,
+  ) {
+    super(username, password)
+  }
 
   static async connect(
     transport: TestTransport,
@@ -141,23 +211,8 @@ export class TestTurnClient {
     attributes: Attribute[],
     options: { auth?: boolean; timeoutMs?: number } = {},
   ): Promise<DecodedMessage> {
-    const auth = (options.auth ?? true) && this.nonce !== undefined
     const transactionId = newTransactionId()
-    const attrs: Attribute[] = [...attributes]
-    if (auth) {
-      attrs.push(
-        { name: 'USERNAME', value: this.username },
-        { name: 'REALM', value: this.realm! },
-        { name: 'NONCE', value: this.nonce! },
-      )
-    }
-    const data = encodeMessage(
-      { cls: StunClass.Request, method, transactionId, attributes: attrs },
-      {
-        integrityKey: auth ? longTermKey(this.username, this.realm!, this.password) : undefined,
-        fingerprint: true,
-      },
-    )
+    const data = this.encodeRequest(method, attributes, options, transactionId)
     const key = transactionId.toString('hex')
     const answer = await new Promise<DecodedMessage>((resolve, reject) => {
       const timeout = setTimeout(() => {
@@ -174,10 +229,7 @@ export class TestTurnClient {
       })
       this.write(data)
     })
-    const nonce = getAttr(answer, 'NONCE')
-    if (nonce) this.nonce = nonce
-    const realm = getAttr(answer, 'REALM')
-    if (realm) this.realm = realm
+    this.learn(answer)
     return answer
   }
 
@@ -240,4 +292,95 @@ export class TestTurnClient {
 
 export function errorCodeOf(message: DecodedMessage): number | undefined {
   return getAttr(message, 'ERROR_CODE')?.code
+}
+
+/** The core a `ScriptedClient` talks to: generous options unless a test says otherwise. */
+export const SECRET = 'test-shared-secret-0123456789'
+export const REALM = 'pinhole.test'
+
+export function coreOptions(overrides: Partial<TurnCoreOptions> = {}): TurnCoreOptions {
+  return {
+    realm: REALM,
+    secret: SECRET,
+    software: 'pinhole-test',
+    nonceTtlMs: 600_000,
+    defaultLifetimeSeconds: 600,
+    maxLifetimeSeconds: 3600,
+    perUserQuota: 10,
+    totalQuota: 1000,
+    bandwidthBytesPerSecond: 0,
+    unauthenticatedPerSecond: 1000,
+    unauthenticatedBurst: 1000,
+    allocationsPerSecond: 1000,
+    offerPasswordAlgorithms: false,
+    peerPolicy: (ip) => (ip.startsWith('10.') ? { ok: true } : { ok: false, reason: 'not-allowed' }),
+    ...overrides,
+  }
+}
+
+export function restUsername(uid: string, expiresAtMs: number): string {
+  return `${Math.floor(expiresAtMs / 1000)}:${uid}`
+}
+
+export function restPassword(username: string, secret = SECRET): string {
+  return createHmac('sha1', secret).update(username).digest('base64')
+}
+
+export function client(port = 50000, transport: ClientRef['transport'] = 'udp'): ClientRef {
+  return { transport, remote: { family: 4, address: '192.0.2.7', port }, localPort: 3478 }
+}
+
+/** Drives one client through a core: handles the 401 dance, keeps the nonce, decodes the answers. */
+export class ScriptedClient extends TurnRequester {
+  override realm: string = REALM
+  now = 1_800_000_000_000
+
+  constructor(
+    readonly core: TurnCore<ClientRef>,
+    readonly ref: ClientRef,
+    username: string,
+    password: string,
+  ) {
+    super(username, password)
+  }
+
+  raw(data: Buffer): Action<ClientRef>[] {
+    return this.core.handle({ type: 'client', client: this.ref, data }, this.now)
+  }
+
+  /** Sends a request and returns the decoded answer (or undefined when the core sent nothing back). */
+  request(
+    method: number,
+    attributes: Attribute[],
+    options: { auth?: boolean; encode?: EncodeOptions } = {},
+  ): DecodedMessage | undefined {
+    const answer = this.answerTo(this.raw(this.encodeRequest(method, attributes, options)))
+    if (answer) this.learn(answer)
+    return answer
+  }
+
+  answerTo(actions: Action<ClientRef>[]): DecodedMessage | undefined {
+    const sent = actions.find((a) => a.type === 'send')
+    if (!sent || sent.type !== 'send') return undefined
+    const decoded = decodeMessage(sent.data)
+    if (!decoded.ok) throw new Error(`core sent an undecodable message: ${decoded.reason}`)
+    return decoded.message
+  }
+
+  /** Allocate with the 401 challenge first, then completes the relay with the given address. */
+  allocate(
+    relay: TransportAddress = { family: 4, address: '198.51.100.1', port: 50001 },
+    extra: Attribute[] = [],
+  ): DecodedMessage | undefined {
+    if (!this.nonce)
+      this.request(Method.Allocate, [{ name: 'REQUESTED_TRANSPORT', value: 17 }], { auth: false })
+    const attrs: Attribute[] = [{ name: 'REQUESTED_TRANSPORT', value: 17 }, ...extra]
+    const data = this.buildAuthed(Method.Allocate, attrs)
+    const actions = this.raw(data)
+    const open = actions.find((a) => a.type === 'openRelay')
+    if (!open || open.type !== 'openRelay') return this.answerTo(actions)
+    return this.answerTo(
+      this.core.handle({ type: 'relayOpened', allocationId: open.allocationId, relay }, this.now),
+    )
+  }
 }
