@@ -3,19 +3,135 @@ import js from '@eslint/js'
 import globals from 'globals'
 import tseslint from 'typescript-eslint'
 import { builtinModules } from 'node:module'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 
-// Process boundaries (DESIGN.md §2), enforced here rather than hoped for.
-const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)]
-const noNode = nodeBuiltins.map((name) => ({
-  name,
-  message: 'src/shared runs in every process: no Node imports.',
-}))
-/**
- * Relative imports that climb into one of these src folders: `../sfu` (its index) and `../../sfu/server`,
- * but not `../shared/engine` (a file that happens to share a folder's name).
+/*
+ * The layers of src and the arrows between them (docs/architecture.md draws the same picture), enforced here
+ * rather than hoped for. Each folder lists the folders its product files may import; anything else in src is
+ * refused, so a new arrow is a one-line change here that a reviewer sees. Test files (*.test.ts) are exempt:
+ * they wire real components of several layers together on purpose.
+ *
+ *   ANY    any file of that folder
+ *   INDEX  only the folder's index.ts (`../proxy`, `../proxy/index`): its inside may move freely
+ *   TYPES  `import type` only: the type describes what another layer hands over, no code runs across
  */
-const folders = (...names) => `^(\\.\\./)+(${names.join('|')})(/|$)`
-const serverSide = folders('engine', 'proxy', 'sfu', 'server', 'main')
+const ANY = 'any'
+const INDEX = 'index'
+const TYPES = 'types'
+const base = { shared: ANY, protocol: ANY, platform: ANY }
+/**
+ * Exported for e2e/lint/boundaries.test.ts, which also checks the table has no cycle.
+ * @type {Record<string, { why: string, may: Record<string, string> }>}
+ */
+export const layers = {
+  shared: { why: 'src/shared runs in every process and depends on nothing else in src', may: {} },
+  protocol: { why: 'wire formats sit under every client and server', may: { shared: ANY } },
+  platform: { why: 'logger, clock and process helpers sit under all Node code', may: { shared: ANY } },
+  proxy: { why: 'the proxy is a leaf service: shared, protocol and platform only', may: base },
+  sfu: { why: 'the SFU is a leaf service: shared, protocol and platform only', may: base },
+  engine: { why: 'the client engine never reaches into the servers or the app', may: base },
+  server: {
+    why: 'the server command wires the proxy and the SFU through their index only',
+    may: { ...base, proxy: INDEX, sfu: INDEX },
+  },
+  cli: { why: 'the CLI drives the engine through its index only', may: { ...base, engine: INDEX } },
+  // The app's embedded local stack runs a proxy and an SFU in process, through their index like the server.
+  app: {
+    why: 'the app core is host-neutral: no Electron, no host, services through their index only',
+    may: { ...base, engine: ANY, proxy: INDEX, sfu: INDEX },
+  },
+  main: {
+    why: 'the Electron shell talks to the engine through the app core',
+    may: { shared: ANY, platform: ANY, app: ANY, engine: TYPES, electron: ANY },
+  },
+  webhost: {
+    why: 'the browser host talks to the engine through the app core',
+    may: { shared: ANY, platform: ANY, app: ANY, engine: TYPES },
+  },
+  'webhost/bridge': { why: 'the bridge runs in the page: it imports src/shared only', may: { shared: ANY } },
+  renderer: {
+    why: "the renderer talks to the engine through the preload's typed bridge only",
+    may: { shared: ANY },
+  },
+  preload: {
+    why: 'the preload is a thin bridge: src/shared and Electron only',
+    may: { shared: ANY, electron: ANY },
+  },
+}
+/** Packages only the layers that list them may import. */
+const gatedPackages = ['electron']
+/** Test tooling and test support: product code never imports them. */
+const testOnly = /^(vitest|@vitest\/|fast-check)(\/|$)/
+const testFolders = ['e2e', 'test', 'bench']
+
+const root = path.dirname(fileURLToPath(import.meta.url))
+const srcDir = path.join(root, 'src')
+
+/** The layer an absolute path under src belongs to (the longest matching folder), and the path inside it. */
+function layerOf(absolute) {
+  const rel = path.relative(srcDir, absolute).split(path.sep).join('/')
+  const name = Object.keys(layers)
+    .filter((key) => rel === key || rel.startsWith(`${key}/`))
+    .sort((a, b) => b.length - a.length)[0]
+  return name === undefined ? undefined : { name, inside: rel.slice(name.length + 1) }
+}
+
+function isTypeOnly(node) {
+  if (node.importKind === 'type' || node.exportKind === 'type') return true
+  const specifiers = node.specifiers ?? []
+  return specifiers.length > 0 && specifiers.every((s) => s.importKind === 'type' || s.exportKind === 'type')
+}
+
+/** Why `from` may not import `specifier`, or undefined when it may. */
+function refusal(from, specifier, typeOnly) {
+  const rule = layers[from.name]
+  if (!specifier.startsWith('.')) {
+    if (testOnly.test(specifier)) return `product code never imports test tooling (${specifier})`
+    const pkg = gatedPackages.find((p) => specifier === p || specifier.startsWith(`${p}/`))
+    return pkg && rule.may[pkg] !== ANY ? `src/${from.name} may not import ${pkg}: ${rule.why}` : undefined
+  }
+  const target = path.resolve(path.join(srcDir, from.name, path.dirname(from.inside)), specifier)
+  const outside = path.relative(root, target).split(path.sep)[0]
+  if (!target.startsWith(srcDir + path.sep)) {
+    return outside && testFolders.includes(outside) ? `product code never imports ${outside}/` : undefined
+  }
+  const to = layerOf(target)
+  if (to === undefined) return `${specifier} is in no layer: add its folder to eslint.config.js`
+  if (to.name === from.name) return undefined
+  const access = rule.may[to.name]
+  if (access === ANY) return undefined
+  if (access === INDEX && /^(index(\.[jt]s)?)?$/.test(to.inside)) return undefined
+  if (access === TYPES && typeOnly) return undefined
+  const how = access === INDEX ? ' (through its index only)' : access === TYPES ? ' (import type only)' : ''
+  return `src/${from.name} may not import src/${to.name}/${to.inside}${how}: ${rule.why}`
+}
+
+/** @type {import('eslint').Rule.RuleModule} */
+const layerRule = {
+  meta: { type: 'problem', docs: { description: 'Imports follow the layers of src' }, schema: [] },
+  create(context) {
+    const from = layerOf(context.filename)
+    if (from === undefined) return {}
+    const check = (node, source, typeOnly) => {
+      if (source?.type !== 'Literal' || typeof source.value !== 'string') return
+      const message = refusal(from, source.value, typeOnly)
+      if (message) context.report({ node: source, message })
+    }
+    return {
+      ImportDeclaration: (node) => check(node, node.source, isTypeOnly(node)),
+      ExportNamedDeclaration: (node) => check(node, node.source, isTypeOnly(node)),
+      ExportAllDeclaration: (node) => check(node, node.source, node.exportKind === 'type'),
+      ImportExpression: (node) => check(node, node.source, false),
+      TSImportEqualsDeclaration: (node) =>
+        check(node, node.moduleReference.expression, node.importKind === 'type'),
+    }
+  },
+}
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)]
+const noNode = (message) => nodeBuiltins.map((name) => ({ name, message }))
+const testFiles = ['src/**/*.test.ts', 'src/**/*.test.tsx']
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'out/', 'dist/', 'coverage/'] },
@@ -32,103 +148,44 @@ export default tseslint.config(
     },
   },
   {
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
+    ignores: testFiles,
+    plugins: { pinhole: { rules: { layers: layerRule } } },
+    rules: {
+      'pinhole/layers': 'error',
+      // A file is counted as `wc -l` counts it, the measure everyone reads; a function is counted without
+      // blank lines and comments, so explaining why inside a function never pushes it over.
+      'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true, IIFEs: true }],
+    },
+  },
+  // Where code runs decides its globals, for tests too; the import and global bans below cover product files
+  // only, because tests run under vitest on Node (e.g. src/shared/errors.test.ts reads docs/errors.md).
+  { files: ['src/shared/**'], languageOptions: { globals: {} } },
+  {
+    files: ['src/renderer/**', 'src/webhost/bridge/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['src/shared/**'],
-    languageOptions: { globals: {} },
+    ignores: testFiles,
     rules: {
       'no-restricted-imports': [
         'error',
-        {
-          paths: [...noNode, { name: 'electron', message: 'src/shared imports no Electron.' }],
-          patterns: [
-            {
-              regex: serverSide,
-              message: 'src/shared depends on nothing else in src.',
-            },
-            {
-              regex: folders('renderer', 'preload'),
-              message: 'src/shared depends on nothing else in src.',
-            },
-          ],
-        },
+        { paths: noNode('src/shared runs in every process: no Node imports.') },
       ],
       'no-restricted-globals': ['error', 'window', 'document', 'navigator', 'process', 'Buffer', 'require'],
     },
   },
   {
     files: ['src/renderer/**'],
-    languageOptions: { globals: { ...globals.browser } },
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            ...nodeBuiltins.map((name) => ({ name, message: 'The renderer is sandboxed: no Node.' })),
-            { name: 'electron', message: 'Use the preload bridge.' },
-          ],
-          patterns: [
-            { regex: serverSide, message: 'The renderer talks to the engine through the typed bridge only.' },
-          ],
-        },
-      ],
-    },
+    ignores: testFiles,
+    rules: { 'no-restricted-imports': ['error', { paths: noNode('The renderer is sandboxed: no Node.') }] },
   },
-  {
-    files: ['src/engine/**', 'src/cli/**', 'src/proxy/**', 'src/sfu/**', 'src/server/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [{ name: 'electron', message: 'Engine and servers run in any Node process: no Electron.' }],
-          patterns: [
-            {
-              regex: folders('renderer', 'preload', 'main'),
-              message: 'Only the Electron app imports its own processes.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  // The app core and the browser host run in any Node process (docs/app.md): no Electron there.
-  {
-    files: ['src/main/core/**', 'src/webhost/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            { name: 'electron', message: 'The app core is host-neutral: Electron wiring goes in src/main.' },
-          ],
-          patterns: [
-            {
-              regex: folders('renderer', 'preload'),
-              message: 'Hosts reach the renderer through the contract only.',
-            },
-          ],
-        },
-      ],
-    },
-  },
-  // The browser host's page-side bridge runs in the page, like the renderer: shared code only.
+  // The browser host's page-side bridge runs in the page, like the renderer.
   {
     files: ['src/webhost/bridge/**'],
-    languageOptions: { globals: { ...globals.browser } },
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: [
-            ...nodeBuiltins.map((name) => ({ name, message: 'The bridge runs in the page: no Node.' })),
-            { name: 'electron', message: 'The bridge runs in the page: no Electron.' },
-          ],
-          patterns: [
-            {
-              regex: folders('engine', 'proxy', 'sfu', 'server', 'main', 'renderer', 'preload'),
-              message: 'The bridge imports src/shared only.',
-            },
-          ],
-        },
-      ],
-    },
+    ignores: testFiles,
+    rules: { 'no-restricted-imports': ['error', { paths: noNode('The bridge runs in the page: no Node.') }] },
   },
 )
