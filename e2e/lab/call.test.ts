@@ -13,7 +13,7 @@ import type { ReceivedCounts } from '../../src/cli/media'
 import { encodeTestVideo } from '../sfu/vp8'
 import { exited, stopChild } from '../support/process'
 import { requireTool } from '../support/tools'
-import { REPO, createLab, labSupport, type Lab, type NftCounter } from './lab'
+import { REPO, createLab, delta, labSupport, type Lab } from './lab'
 import { startLabConference, type LabConference } from './labConference'
 import { LAB_APP, startLabProxy, type LabProxy } from './labProxy'
 import { LAN_DROP_COUNTERS, WHITELIST } from './topology'
@@ -73,15 +73,6 @@ function pinholeJoin(lab: Lab, args: string[]): Promise<JoinRun> {
     const connectedAfterJoinMs = connecting && connected ? Math.round(connected.t - connecting.t) : undefined
     return { code: child.exitCode, lines, summary, stderr, connectedMs, connectedAfterJoinMs }
   })
-}
-
-function delta(
-  before: Record<string, NftCounter>,
-  after: Record<string, NftCounter>,
-): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(after).map(([name, c]) => [name, c.packets - (before[name]?.packets ?? 0)]),
-  )
 }
 
 const figures: Record<string, string | number>[] = []

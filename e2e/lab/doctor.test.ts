@@ -10,7 +10,7 @@ import { ExitCode } from '../../src/cli/io'
 import type { ProxyConnectedInfo } from '../../src/shared/engine'
 import { ErrorCode } from '../../src/shared/errors'
 import { exited, killGroup, stopChild } from '../support/process'
-import { REPO, createLab, labSupport, type Lab, type NftCounter } from './lab'
+import { REPO, createLab, delta, labSupport, type Lab } from './lab'
 import { startLabProxy, type LabProxy } from './labProxy'
 import { LAN_DROP_COUNTERS, WHITELIST, blockCounter, type LabBlock } from './topology'
 
@@ -60,15 +60,6 @@ async function pinhole(
   // The readline interface may still hold the last line: let it drain.
   await new Promise((done) => setImmediate(done))
   return { code: child.exitCode, stdout, stderr, ms: Math.round(performance.now() - t0) }
-}
-
-function delta(
-  before: Record<string, NftCounter>,
-  after: Record<string, NftCounter>,
-): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(after).map(([name, c]) => [name, c.packets - (before[name]?.packets ?? 0)]),
-  )
 }
 
 const figures: Record<string, string | number>[] = []

@@ -7,7 +7,7 @@ import { ExitCode } from '../../src/cli/io'
 import type { ProxyConnectedInfo } from '../../src/shared/engine'
 import { ErrorCode } from '../../src/shared/errors'
 import { requireTool } from '../support/tools'
-import { REPO, labSupport, type Lab, type NftCounter } from './lab'
+import { REPO, delta, labSupport, type Lab } from './lab'
 import { useLabCallStack } from './labCallStack'
 import { labJoinFlags, receivedHashes, startJoin, stateOf, type JoinResult } from './labJoin'
 import { LAN_DROP_COUNTERS, NFT_TABLE } from './topology'
@@ -58,15 +58,6 @@ function tinyproxyConfig(lab: Lab): string {
     `BasicAuth ${USER} ${PASSWORD}`,
     '',
   ].join('\n')
-}
-
-function delta(
-  before: Record<string, NftCounter>,
-  after: Record<string, NftCounter>,
-): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(after).map(([name, c]) => [name, c.packets - (before[name]?.packets ?? 0)]),
-  )
 }
 
 /** `node bin/pinhole.js ARGS` in lan, to completion. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startPeerAgent, startProbeAgent, type AgentClient } from './agentClient'
 import type { Description, PeerOps, PortSet, ProbeOps, ProbeResult } from './agents/protocol'
-import { createLab, labSupport, type Lab, type NftCounter } from './lab'
+import { createLab, delta, labSupport, type Lab } from './lab'
 import { LAB_TRANSPORTS, startLabProxy, type LabProxy, type LabTransport } from './labProxy'
 import { LAB_LINKS, LAB_NAMESPACES, LAN_DROP_COUNTERS, WHITELIST } from './topology'
 
@@ -28,14 +28,6 @@ const COUNTER_OF: Record<LabTransport, string> = {
 
 const now = (): number => performance.timeOrigin + performance.now()
 
-function delta(
-  before: Record<string, NftCounter>,
-  after: Record<string, NftCounter>,
-): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(after).map(([name, c]) => [name, c.packets - (before[name]?.packets ?? 0)]),
-  )
-}
 const lanDrops = (d: Record<string, number>): number =>
   LAN_DROP_COUNTERS.reduce((sum, name) => sum + (d[name] ?? 0), 0)
 

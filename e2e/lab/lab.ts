@@ -263,6 +263,16 @@ export async function createLab(): Promise<Lab> {
   return lab
 }
 
+/** Packets each counter saw between two `counters()` readings (one that appeared since counts from zero). */
+export function delta(
+  before: Record<string, NftCounter>,
+  after: Record<string, NftCounter>,
+): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(after).map(([name, c]) => [name, c.packets - (before[name]?.packets ?? 0)]),
+  )
+}
+
 /** `nft -j list counters` → { name: { packets, bytes } }. */
 export function parseCounters(json: string): Record<string, NftCounter> {
   const parsed: unknown = JSON.parse(json)

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import type { ProxyConnectedInfo } from '../../src/shared/engine'
 import { ExitCode } from '../../src/cli/io'
-import { labSupport, type NftCounter } from './lab'
+import { delta, labSupport } from './lab'
 import { useLabCallStack } from './labCallStack'
 import { blockAllUdp, labJoinFlags, receivedHashes, startJoin, stateOf, type JoinResult } from './labJoin'
 import { LAN_DROP_COUNTERS, blockCounter } from './topology'
@@ -18,15 +18,6 @@ if (!support.ok) console.log(support.reason)
 
 /** Seconds each client stays after Connected, sending its files. */
 const CALL_SECONDS = 3
-
-function delta(
-  before: Record<string, NftCounter>,
-  after: Record<string, NftCounter>,
-): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(after).map(([name, c]) => [name, c.packets - (before[name]?.packets ?? 0)]),
-  )
-}
 
 const proxyInfo = (r: JoinResult): ProxyConnectedInfo | undefined =>
   r.lines.find((line) => line.event === 'proxyConnected')?.args[0] as ProxyConnectedInfo | undefined
