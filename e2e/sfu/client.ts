@@ -16,7 +16,7 @@ import {
   SIGNAL_VERSION,
   type SubscriptionInfo,
 } from '../../src/shared/signaling'
-import { sfuCodecs } from '../../src/sfu/rtc'
+import { sfuCodecs } from '../../src/sfu'
 import { audioPayload, parsePayload, videoFramePayloads } from './media'
 
 /**

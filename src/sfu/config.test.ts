@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { SfuConfigSchema } from './config'
 import { SFU_DEFAULTS } from './defaults'
-import { sanitizeRemoteSdp, serverPeerConfig } from './rtc'
+import { serverPeerConfig } from './media/rtc'
 
 describe('SfuConfigSchema', () => {
   it('fills every default from an empty section', () => {
@@ -75,22 +75,5 @@ describe('SfuConfigSchema: connection limits', () => {
 
   it('refuses an unauthenticated share outside 1-100 %', () => {
     expect(() => SfuConfigSchema.parse({ unauthenticatedPercent: 0 })).toThrow(/from 1 to 100/)
-  })
-})
-
-describe('sanitizeRemoteSdp', () => {
-  it('drops mDNS and TCP candidates, keeps UDP ones', () => {
-    const sdp = [
-      'v=0',
-      'a=candidate:1 1 udp 2130706431 192.0.2.1 5000 typ host',
-      'a=candidate:2 1 udp 2130706431 abcd-1234.local 5000 typ host',
-      'a=candidate:3 1 tcp 1518280447 192.0.2.1 9 typ host tcptype active',
-      'a=end-of-candidates',
-    ].join('\r\n')
-    expect(sanitizeRemoteSdp(sdp).split('\r\n')).toEqual([
-      'v=0',
-      'a=candidate:1 1 udp 2130706431 192.0.2.1 5000 typ host',
-      'a=end-of-candidates',
-    ])
   })
 })

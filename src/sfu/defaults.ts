@@ -1,8 +1,8 @@
-import { JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS } from '../proxy/net/tokens'
+import { JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS } from '../protocol/auth/joinToken'
 
 /**
- * Every conference-server default, in one place (STYLE.md). The config schema reads them from here and
- * docs/sfu.md documents the same values.
+ * Every conference-server default, in one place, so that no number hides in the code: the config schema
+ * reads them from here and docs/sfu.md documents the same values.
  */
 export const SFU_DEFAULTS = {
   enabled: false,
@@ -41,6 +41,6 @@ export const SFU_DEFAULTS = {
    */
   mediaStallMs: 8000,
   drainTimeoutMs: 30_000,
-  /** The same allowance as the proxy's session API (one constant, src/proxy/net/tokens.ts). */
+  /** The same allowance as the proxy's session API (one constant, src/protocol/auth/joinToken.ts). */
   tokenClockToleranceSeconds: JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS,
 } as const

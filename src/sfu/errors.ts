@@ -12,7 +12,7 @@ export class SfuError extends Error {
     super(message, options)
   }
 
-  /** A call on an object that is already closed (STYLE.md: closed objects reject calls). */
+  /** A call on an object that is already closed: closed objects reject calls (docs/lifecycle.md). */
   static closed(what: string): SfuError {
     return new SfuError('closed', `${what} is closed`)
   }

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { MediaKind } from '../shared/signaling'
-import { MediaSockets } from './mediaSockets'
+import { MediaSockets } from './media/mediaSockets'
 
 /** Live counts, read at scrape time so that gauges cannot drift from the state they describe. */
 export interface SfuGaugeSource {
@@ -30,15 +30,60 @@ export class SfuMetrics {
   readonly badMessages: Counter<'code'>
   readonly keyframeRequests: Counter<'source'>
   readonly negotiations: Counter<'result'>
-  /** Signaling upgrades refused by the connection limits (admission.ts). */
+  /** Signaling upgrades refused by the connection limits (signaling/admission.ts). */
   readonly connectionsRefused: Counter<'reason'>
-  /** Media path guard (src/sfu/mediaGuard.ts) and stall watch: attacks and breakage that used to be silent. */
+  /** Media path guard (media/mediaGuard.ts) and stall watch: attacks and breakage that used to be silent. */
   readonly stunRejected: Counter
   readonly foreignDatagrams: Counter
   readonly dtlsRecordsDropped: Counter<'reason'>
   readonly mediaStalls: Counter<'cause'>
 
   constructor(prefix = 'pinhole_sfu_') {
+    const registers = [this.registry]
+    this.registerGauges(prefix)
+    this.registerForwarded(prefix)
+    const counter = <L extends string = string>(
+      name: string,
+      help: string,
+      labelNames: L[] = [],
+    ): Counter<L> => new Counter({ name: prefix + name, help, labelNames, registers })
+    this.joins = counter('joins_total', 'Successful joins', ['resumed'])
+    this.joinFailures = counter('join_failures_total', 'Refused joins by code', ['code'])
+    this.leaves = counter('leaves_total', 'Participants gone, by reason', ['reason'])
+    this.badMessages = counter('bad_messages_total', 'Signaling messages refused, by code', ['code'])
+    this.keyframeRequests = counter(
+      'keyframe_requests_total',
+      'Keyframe requests sent to publishers (after rate limiting), by what caused them',
+      ['source'],
+    )
+    this.negotiations = counter('negotiations_total', 'Offer/answer exchanges by result', ['result'])
+    this.connectionsRefused = counter(
+      'connections_refused_total',
+      'Signaling connections refused: max_connections, unauthenticated_share, unauthenticated_per_ip',
+      ['reason'],
+    )
+    this.stunRejected = counter(
+      'media_stun_rejected_total',
+      'ICE Binding requests to a media port without our ufrag or a valid MESSAGE-INTEGRITY, dropped',
+    )
+    this.foreignDatagrams = counter(
+      'media_foreign_datagrams_total',
+      'Datagrams to a media port from an address other than its selected ICE pair, dropped before DTLS/SRTP',
+    )
+    this.dtlsRecordsDropped = counter(
+      'dtls_records_dropped_total',
+      'DTLS records dropped after the handshake (malformed, unknown_type, plaintext, unauthenticated)',
+      ['reason'],
+    )
+    this.mediaStalls = counter(
+      'media_stalls_total',
+      'Media paths found dead while "connected" (dtls: DTLS down; silent: nothing received), participant told to rejoin',
+      ['cause'],
+    )
+  }
+
+  /** Gauges read the live counts (`observe`) at scrape time. */
+  private registerGauges(prefix: string): void {
     const registers = [this.registry]
     const gauge = (name: string, help: string, read: (s: SfuGaugeSource) => number): void => {
       const metric: Gauge = new Gauge({
@@ -55,9 +100,7 @@ export class SfuMetrics {
     gauge(
       'participants',
       'Participants in channels (including those in their reconnect grace period)',
-      (s) => {
-        return s.participants
-      },
+      (s) => s.participants,
     )
     gauge('subscriptions', 'Forwarding paths from a published track to a subscriber', (s) => s.subscriptions)
     const sockets: Gauge = new Gauge({
@@ -78,12 +121,16 @@ export class SfuMetrics {
         tracks.set({ kind: 'video' }, counts.video)
       },
     })
+  }
+
+  /** The hot-path packet counters, folded into prom-client counters at scrape time. */
+  private registerForwarded(prefix: string): void {
     const folded = (which: 'packets' | 'bytes', help: string, totals: Record<MediaKind, number>): void => {
       const counter: Counter<'kind'> = new Counter({
         name: `${prefix}forwarded_${which}_total`,
         help,
         labelNames: ['kind'],
-        registers,
+        registers: [this.registry],
         collect: () => {
           for (const kind of ['audio', 'video'] as const) {
             const delta = totals[kind] - this.reported[which][kind]
@@ -95,70 +142,6 @@ export class SfuMetrics {
     }
     folded('packets', 'RTP packets forwarded to subscribers', this.forwardedPackets)
     folded('bytes', 'RTP payload bytes forwarded to subscribers', this.forwardedBytes)
-    this.joins = new Counter({
-      name: prefix + 'joins_total',
-      help: 'Successful joins',
-      labelNames: ['resumed'],
-      registers,
-    })
-    this.joinFailures = new Counter({
-      name: prefix + 'join_failures_total',
-      help: 'Refused joins by code',
-      labelNames: ['code'],
-      registers,
-    })
-    this.leaves = new Counter({
-      name: prefix + 'leaves_total',
-      help: 'Participants gone, by reason',
-      labelNames: ['reason'],
-      registers,
-    })
-    this.badMessages = new Counter({
-      name: prefix + 'bad_messages_total',
-      help: 'Signaling messages refused, by code',
-      labelNames: ['code'],
-      registers,
-    })
-    this.keyframeRequests = new Counter({
-      name: prefix + 'keyframe_requests_total',
-      help: 'Keyframe requests sent to publishers (after rate limiting), by what caused them',
-      labelNames: ['source'],
-      registers,
-    })
-    this.negotiations = new Counter({
-      name: prefix + 'negotiations_total',
-      help: 'Offer/answer exchanges by result',
-      labelNames: ['result'],
-      registers,
-    })
-    this.connectionsRefused = new Counter({
-      name: prefix + 'connections_refused_total',
-      help: 'Signaling connections refused: max_connections, unauthenticated_share, unauthenticated_per_ip',
-      labelNames: ['reason'],
-      registers,
-    })
-    this.stunRejected = new Counter({
-      name: prefix + 'media_stun_rejected_total',
-      help: 'ICE Binding requests to a media port without our ufrag or a valid MESSAGE-INTEGRITY, dropped',
-      registers,
-    })
-    this.foreignDatagrams = new Counter({
-      name: prefix + 'media_foreign_datagrams_total',
-      help: 'Datagrams to a media port from an address other than its selected ICE pair, dropped before DTLS/SRTP',
-      registers,
-    })
-    this.dtlsRecordsDropped = new Counter({
-      name: prefix + 'dtls_records_dropped_total',
-      help: 'DTLS records dropped after the handshake (malformed, unknown_type, plaintext, unauthenticated)',
-      labelNames: ['reason'],
-      registers,
-    })
-    this.mediaStalls = new Counter({
-      name: prefix + 'media_stalls_total',
-      help: 'Media paths found dead while "connected" (dtls: DTLS down; silent: nothing received), participant told to rejoin',
-      labelNames: ['cause'],
-      registers,
-    })
   }
 
   /** The server registers where live counts come from; one source at a time. */

@@ -5,12 +5,12 @@ import type {
   MediaKind,
   ParticipantInfo,
   ServerMessageBody,
-} from '../shared/signaling'
-import type { SfuConfig } from './config'
-import { SfuError } from './errors'
-import type { SfuMetrics } from './metrics'
-import { Participant, type ParticipantState, type SessionPort } from './participant'
-import type { Track } from './track'
+} from '../../shared/signaling'
+import type { SfuConfig } from '../config'
+import { SfuError } from '../errors'
+import type { SfuMetrics } from '../metrics'
+import { Participant, type ParticipantState, type SignalPort } from './participant'
+import type { Track } from '../media/track'
 
 /**
  * Who a channel is: its app and its name. Two apps may use the same name; they are two channels that never
@@ -79,10 +79,10 @@ export class Channel {
   }
 
   /**
-   * Adds a participant bound to `session`: it is told who is here (`joined`), the others are told of it
+   * Adds a participant bound to `connection`: it is told who is here (`joined`), the others are told of it
    * (`userJoined`), and its first offer carries every track already published.
    */
-  admit(session: SessionPort, uid: number, publish: Record<MediaKind, boolean>): Participant {
+  admit(connection: SignalPort, uid: number, publish: Record<MediaKind, boolean>): Participant {
     if (this.closed) throw SfuError.closed(`channel ${this.label}`)
     if (this.participants.has(uid)) throw new Error(`uid ${uid} is already in channel ${this.label}`)
     const { config, metrics } = this.deps
@@ -99,22 +99,22 @@ export class Channel {
         closed: (p, reason) => this.onParticipantClosed(p, reason),
       },
     })
-    participant.attach(session)
+    participant.attach(connection)
     const others = [...this.participants.values()]
     this.participants.set(uid, participant)
     participant.send(this.joinedMessage(participant, false))
     this.broadcast({ type: 'userJoined', uid }, uid)
     for (const other of others) {
-      for (const track of other.transport.publishedTracks()) participant.transport.subscribe(track)
+      for (const track of other.peer.publishedTracks()) participant.peer.subscribe(track)
     }
-    participant.transport.start()
+    participant.peer.start()
     return participant
   }
 
   /** Binds a new connection to a participant in its grace period (or replaces a live one). */
-  resume(participant: Participant, session: SessionPort): void {
+  resume(participant: Participant, connection: SignalPort): void {
     if (this.closed) throw SfuError.closed(`channel ${this.label}`)
-    participant.attach(session)
+    participant.attach(connection)
     participant.send(this.joinedMessage(participant, true))
     participant.resendPendingOffer()
   }
@@ -154,13 +154,13 @@ export class Channel {
       participants: [...this.participants.values()].map((p) => ({
         uid: p.uid,
         state: p.state,
-        tracks: p.transport.publishedTracks().map((t) => ({
+        tracks: p.peer.publishedTracks().map((t) => ({
           trackId: t.id,
           kind: t.kind,
           subscribers: t.subscriberCount,
         })),
-        subscriptions: p.transport.subscriptionCount(),
-        ...(p.transport.mediaPort === undefined ? {} : { mediaPort: p.transport.mediaPort }),
+        subscriptions: p.peer.subscriptionCount(),
+        ...(p.peer.mediaPort === undefined ? {} : { mediaPort: p.peer.mediaPort }),
       })),
     }
   }
@@ -170,7 +170,7 @@ export class Channel {
       .filter((p) => p.uid !== exceptUid)
       .map((p) => ({
         uid: p.uid,
-        tracks: p.transport.publishedTracks().map((t) => ({ trackId: t.id, kind: t.kind })),
+        tracks: p.peer.publishedTracks().map((t) => ({ trackId: t.id, kind: t.kind })),
       }))
   }
 
@@ -178,14 +178,14 @@ export class Channel {
     this.broadcast(trackMessage('trackPublished', track), publisher.uid)
     for (const participant of this.participants.values()) {
       if (participant.uid !== publisher.uid && participant.state !== 'closed')
-        participant.transport.subscribe(track)
+        participant.peer.subscribe(track)
     }
   }
 
   private requestKeyframe(uid: number): boolean {
     const video = this.participants
       .get(uid)
-      ?.transport.publishedTracks()
+      ?.peer.publishedTracks()
       .find((t) => t.kind === 'video')
     video?.requestKeyframe('signal')
     return video !== undefined

@@ -4,15 +4,15 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { WebSocketServer } from 'ws'
-import { mintJoinToken } from '../proxy/net/tokens'
-import { SIGNAL_PATH } from '../shared/proxySession'
-import { DEV_TOKEN_PATH, DevTokenRequestSchema, type DevTokenResponse } from '../shared/signaling'
-import type { ChannelId, ChannelSnapshot } from './channel'
-import { Conference } from './conference'
-import type { SfuApp, SfuConfig } from './config'
-import { SFU_DEFAULTS } from './defaults'
-import { SfuMetrics } from './metrics'
-import { SignalSession } from './session'
+import { mintJoinToken } from '../../protocol/auth/joinToken'
+import { SIGNAL_PATH } from '../../shared/proxySession'
+import { DEV_TOKEN_PATH, DevTokenRequestSchema, type DevTokenResponse } from '../../shared/signaling'
+import type { ChannelId, ChannelSnapshot } from '../room/channel'
+import { Conference } from '../room/conference'
+import type { SfuApp, SfuConfig } from '../config'
+import { SFU_DEFAULTS } from '../defaults'
+import { SfuMetrics } from '../metrics'
+import { SignalConnection } from './signalConnection'
 import { SignalAdmission } from './admission'
 
 export interface ConferenceServerDeps {
@@ -45,7 +45,7 @@ const HTTP_REQUEST_TIMEOUT_MS = 30_000
  */
 export class ConferenceServer {
   readonly registry: Registry
-  private readonly sessions = new Set<SignalSession>()
+  private readonly connections = new Set<SignalConnection>()
   private readonly conference: Conference
   private readonly metrics: SfuMetrics
   private readonly logger: Logger
@@ -70,7 +70,7 @@ export class ConferenceServer {
       logger: this.logger,
       ...(deps.now ? { now: deps.now } : {}),
     })
-    this.metrics.observe(() => this.conference.counts(this.sessions.size))
+    this.metrics.observe(() => this.conference.counts(this.connections.size))
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: config.maxMessageBytes,
@@ -125,7 +125,7 @@ export class ConferenceServer {
   }
 
   health(): SfuHealth {
-    const counts = this.conference.counts(this.sessions.size)
+    const counts = this.conference.counts(this.connections.size)
     const draining = this.conference.draining
     return {
       ok: this.listening && !draining,
@@ -160,7 +160,7 @@ export class ConferenceServer {
 
   private async doClose(): Promise<void> {
     this.conference.close()
-    for (const session of [...this.sessions]) session.close(1001, 'server shutting down')
+    for (const connection of [...this.connections]) connection.close(1001, 'server shutting down')
     this.listening = false
     await new Promise<void>((resolve) => {
       this.wss.close(() => resolve())
@@ -187,15 +187,15 @@ export class ConferenceServer {
     const { slot } = admitted
     socket.once('close', () => slot.release())
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new SignalSession(ws, {
+      const connection = new SignalConnection(ws, {
         config: this.config,
         metrics: this.metrics,
         logger: this.logger,
         conference: this.conference,
-        closed: (s) => this.sessions.delete(s),
+        closed: (s) => this.connections.delete(s),
         joined: () => slot.authenticate(),
       })
-      this.sessions.add(session)
+      this.connections.add(connection)
     })
   }
 

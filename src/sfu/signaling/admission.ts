@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import { BlockList, isIP } from 'node:net'
-import { ConnectionSlots, type Slot } from '../proxy/net/connectionSlots'
-import type { SfuConfig } from './config'
-import type { SfuMetrics } from './metrics'
+import { ConnectionSlots, type Slot } from '../../platform/connectionSlots'
+import type { SfuConfig } from '../config'
+import type { SfuMetrics } from '../metrics'
 
 /**
  * Which signaling connections the conference server accepts (docs/sfu.md "Connection limits"): at most

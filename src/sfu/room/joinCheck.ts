@@ -3,9 +3,9 @@ import {
   type JoinClaims,
   type JoinTokenFailureCode,
   verifyJoinToken,
-} from '../proxy/net/tokens'
-import { SignalErrorCode } from '../shared/codes'
-import type { SfuApp } from './config'
+} from '../../protocol/auth/joinToken'
+import { SignalErrorCode } from '../../shared/codes'
+import type { SfuApp } from '../config'
 
 /**
  * Join-token checks of the conference server: the shared verifier (signature, expiry, claims) and then the

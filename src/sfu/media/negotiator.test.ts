@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { SfuError } from './errors'
+import { SfuError } from '../errors'
 import { Negotiator, type NegotiatorIo } from './negotiator'
 
 type Offer = { seq: number }

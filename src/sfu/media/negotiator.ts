@@ -1,5 +1,5 @@
-import { SignalErrorCode } from '../shared/codes'
-import { SfuError } from './errors'
+import { SignalErrorCode } from '../../shared/codes'
+import { SfuError } from '../errors'
 
 /**
  * Offer/answer sequencing for one PeerConnection (docs/sfu.md, "Negotiation"). The server is the only

@@ -1,18 +1,18 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { mintJoinToken } from '../proxy/net/tokens'
-import { SignalCloseCode, type SignalErrorCode } from '../shared/codes'
-import type { ServerMessageBody } from '../shared/signaling'
-import { Conference, type JoiningSession } from './conference'
-import { SfuConfigSchema } from './config'
-import { SfuError } from './errors'
-import { SfuMetrics } from './metrics'
+import { mintJoinToken } from '../../protocol/auth/joinToken'
+import { SignalCloseCode, type SignalErrorCode } from '../../shared/codes'
+import type { ServerMessageBody } from '../../shared/signaling'
+import { Conference, type JoiningConnection } from './conference'
+import { SfuConfigSchema } from '../config'
+import { SfuError } from '../errors'
+import { SfuMetrics } from '../metrics'
 import type { Participant } from './participant'
 
 const app = { appKey: 'app', secret: 'secret-0123456789abcdef' }
 
 /** A signaling connection without a socket: records what the server sends and how it closes. */
-class FakeSession implements JoiningSession {
+class FakeConnection implements JoiningConnection {
   readonly sent: ServerMessageBody[] = []
   closeCode: number | undefined
   participant: Participant | undefined
@@ -45,9 +45,9 @@ async function setup() {
     logger: pino({ level: 'silent' }),
   })
   const join = async (uid: number, channel = 'c') => {
-    const session = new FakeSession()
+    const connection = new FakeConnection()
     const token = await mintJoinToken({ ...app, channel, uid, ttlSeconds: 60 })
-    await conference.join(session, {
+    await conference.join(connection, {
       v: 1,
       type: 'join',
       token,
@@ -55,28 +55,28 @@ async function setup() {
       uid,
       capabilities: { audio: true, video: true },
     })
-    return session
+    return connection
   }
   return { conference, join }
 }
 
 describe('closing cascades', () => {
-  it('closes a channel’s participants and transports, and they reject calls afterwards', async () => {
+  it('closes a channel’s participants and peer connections, and they reject calls afterwards', async () => {
     const { conference, join } = await setup()
     const [a, b] = [await join(1), await join(2)]
     const participant = a.participant!
 
     expect(conference.closeChannel({ appKey: app.appKey, name: 'c' })).toBe(true)
 
-    for (const session of [a, b]) {
-      expect(session.sent.at(-1)).toMatchObject({ type: 'kicked', reason: 'channelClosed' })
-      expect(session.closeCode).toBe(SignalCloseCode.Kicked)
+    for (const connection of [a, b]) {
+      expect(connection.sent.at(-1)).toMatchObject({ type: 'kicked', reason: 'channelClosed' })
+      expect(connection.closeCode).toBe(SignalCloseCode.Kicked)
     }
     expect(participant.state).toBe('closed')
-    expect(participant.transport.isClosed).toBe(true)
+    expect(participant.peer.isClosed).toBe(true)
     expect(conference.snapshot()).toEqual([])
     await expect(participant.handle({ v: 1, type: 'renegotiate' })).rejects.toThrow(SfuError)
-    expect(() => participant.transport.requestNegotiation()).toThrow(/closed/)
+    expect(() => participant.peer.requestNegotiation()).toThrow(/closed/)
   })
 
   it('removes a participant whose connection drops once the grace period is over', async () => {

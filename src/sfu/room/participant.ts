@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
-import { SIGNAL_ERROR_MESSAGES, SignalCloseCode, SignalErrorCode } from '../shared/codes'
+import { SIGNAL_ERROR_MESSAGES, SignalCloseCode, SignalErrorCode } from '../../shared/codes'
 import {
   assertNever,
   type ClientMessage,
@@ -8,22 +8,22 @@ import {
   type LeaveReason,
   type MediaKind,
   type ServerMessageBody,
-} from '../shared/signaling'
-import type { SfuConfig } from './config'
-import { SfuError } from './errors'
-import type { SfuMetrics } from './metrics'
-import type { StallCause } from './mediaGuard'
-import type { Track } from './track'
-import { Transport } from './transport'
+} from '../../shared/signaling'
+import type { SfuConfig } from '../config'
+import { SfuError } from '../errors'
+import type { SfuMetrics } from '../metrics'
+import type { StallCause } from '../media/mediaGuard'
+import type { Track } from '../media/track'
+import { Peer } from '../media/peer'
 
 /** What a participant needs of its signaling connection (a WebSocket in production, a fake in tests). */
-export interface SessionPort {
+export interface SignalPort {
   readonly isOpen: boolean
   send(body: ServerMessageBody): void
   close(code: SignalCloseCode, reason: string): void
 }
 
-/** Messages a joined participant handles (join and ping stay with the session). */
+/** Messages a joined participant handles (join and ping stay with the signaling connection). */
 export type InCallMessage = Exclude<ClientMessage, { type: 'join' | 'ping' }>
 
 export interface ParticipantHooks {
@@ -51,16 +51,16 @@ export class Participant {
   readonly uid: number
   /** Given to the client in `joined`; presenting it in a later join resumes this participant. */
   readonly sessionId = randomUUID()
-  readonly transport: Transport
+  readonly peer: Peer
   private stateValue: ParticipantState = 'disconnected'
-  private session: SessionPort | undefined
+  private signaling: SignalPort | undefined
   private graceTimer: NodeJS.Timeout | undefined
   private readonly logger: Logger
 
   constructor(private readonly options: ParticipantOptions) {
     this.uid = options.uid
     this.logger = options.logger.child({ uid: options.uid })
-    this.transport = new Transport({
+    this.peer = new Peer({
       uid: options.uid,
       publish: options.publish,
       config: options.config,
@@ -71,7 +71,7 @@ export class Participant {
         trackPublished: (track) => options.hooks.trackPublished(this, track),
         trackUnpublished: (track) => options.hooks.trackUnpublished(this, track),
         negotiationTimedOut: () => this.protocolError(SignalErrorCode.NegotiationTimeout),
-        failed: (error) => this.transportFailed(error),
+        failed: (error) => this.peerFailed(error),
         mediaStalled: (cause) => this.mediaStalled(cause),
         handshakeFailed: () => this.handshakeFailed(),
       },
@@ -83,35 +83,35 @@ export class Participant {
   }
 
   /** Binds a signaling connection (a first join, or a resume); the previous one, if open, is replaced. */
-  attach(session: SessionPort): void {
+  attach(signaling: SignalPort): void {
     this.assertOpen()
-    const previous = this.session
-    this.session = session
+    const previous = this.signaling
+    this.signaling = signaling
     this.stateValue = 'connected'
     clearTimeout(this.graceTimer)
     this.graceTimer = undefined
-    if (previous && previous !== session && previous.isOpen) {
+    if (previous && previous !== signaling && previous.isOpen) {
       previous.close(SignalCloseCode.Replaced, 'resumed on another connection')
     }
   }
 
   /** After a resume: the offer the previous connection never answered. */
   resendPendingOffer(): void {
-    const offer = this.transport.resendOffer()
+    const offer = this.peer.resendOffer()
     if (offer) this.send(offer)
   }
 
   /** The signaling connection is gone: keep the media for the grace period, then leave with `timeout`. */
-  detach(session: SessionPort): void {
-    if (this.session !== session || this.stateValue !== 'connected') return
-    this.session = undefined
+  detach(signaling: SignalPort): void {
+    if (this.signaling !== signaling || this.stateValue !== 'connected') return
+    this.signaling = undefined
     this.stateValue = 'disconnected'
     this.logger.info({ graceMs: this.options.config.reconnectGraceMs }, 'signaling lost; grace period')
     this.graceTimer = setTimeout(() => this.close('timeout'), this.options.config.reconnectGraceMs)
   }
 
   send(body: ServerMessageBody): void {
-    if (this.session?.isOpen) this.session.send(body)
+    if (this.signaling?.isOpen) this.signaling.send(body)
   }
 
   async handle(message: InCallMessage): Promise<void> {
@@ -120,22 +120,22 @@ export class Participant {
       case 'answer':
         return this.answer(message.seq, message.sdp)
       case 'renegotiate':
-        this.transport.requestNegotiation()
+        this.peer.requestNegotiation()
         return
       case 'publish':
-        this.transport.setPublishing(message.kind, true)
+        this.peer.setPublishing(message.kind, true)
         return
       case 'unpublish':
-        this.transport.setPublishing(message.kind, false)
+        this.peer.setPublishing(message.kind, false)
         return
       case 'keyframeRequest':
         if (!this.options.hooks.keyframeRequest(message.uid))
           this.error(SignalErrorCode.UnknownUser, 'keyframeRequest')
         return
       case 'leave': {
-        const session = this.session
+        const signaling = this.signaling
         this.close('leave')
-        session?.close(SignalCloseCode.Normal, 'left')
+        signaling?.close(SignalCloseCode.Normal, 'left')
         return
       }
       default:
@@ -145,7 +145,7 @@ export class Participant {
 
   private async answer(seq: number, sdp: string): Promise<void> {
     try {
-      const result = await this.transport.handleAnswer(seq, sdp)
+      const result = await this.peer.handleAnswer(seq, sdp)
       if (result === 'stale') this.error(SignalErrorCode.StaleAnswer, 'answer')
     } catch (error) {
       if (error instanceof SfuError && error.code === SignalErrorCode.NegotiationFailed) {
@@ -162,39 +162,39 @@ export class Participant {
    * No offer can be made. With no media port free the client hears `server_full` and 1013 (try again, or
    * another server) rather than an offer whose ICE can never succeed; anything else is a kick.
    */
-  private transportFailed(error: unknown): void {
+  private peerFailed(error: unknown): void {
     if (!(error instanceof SfuError && error.code === SignalErrorCode.ServerFull)) {
       this.logger.error({ err: error }, 'negotiation failed for good')
       return this.kick('serverKicked', 'media negotiation failed')
     }
     this.logger.error({ err: error }, 'no media port free; participant dropped')
     this.options.metrics.joinFailures.inc({ code: error.code })
-    const session = this.session
+    const signaling = this.signaling
     const message = `${SIGNAL_ERROR_MESSAGES[error.code]} (${error.message})`
     this.send({ type: 'error', code: error.code, message, ref: 'join' })
     this.close('serverKicked')
-    session?.close(SignalCloseCode.TryAgainLater, error.code)
+    signaling?.close(SignalCloseCode.TryAgainLater, error.code)
   }
 
   /**
    * The answer was applied but its media connection failed before it ever connected (DTLS handshake). A
    * resume cannot mend an applied answer and werift cannot restart DTLS: `negotiation_failed`, 4004, and
-   * the participant goes, so that the client's resume finds no session and joins afresh.
+   * the participant goes, so that the client's resume finds nothing to resume and joins afresh.
    */
   private handshakeFailed(): void {
     if (this.stateValue === 'closed') return
     this.logger.warn('media connection failed before connecting; participant dropped')
-    const session = this.session
+    const signaling = this.signaling
     this.error(SignalErrorCode.NegotiationFailed, 'answer')
     this.close('serverKicked')
-    session?.close(SignalCloseCode.ProtocolError, SignalErrorCode.NegotiationFailed)
+    signaling?.close(SignalCloseCode.ProtocolError, SignalErrorCode.NegotiationFailed)
   }
 
   /** A broken negotiation: say why and drop the connection; the client may resume and answer again. */
   private protocolError(code: SignalErrorCode): void {
-    const session = this.session
+    const signaling = this.signaling
     this.error(code, 'answer')
-    session?.close(SignalCloseCode.ProtocolError, code)
+    signaling?.close(SignalCloseCode.ProtocolError, code)
   }
 
   private error(code: SignalErrorCode, ref: string): void {
@@ -204,33 +204,33 @@ export class Participant {
   /** Tells the client why, closes its connection, and leaves with the same reason. */
   kick(reason: KickReason, message: string): void {
     if (this.stateValue === 'closed') return
-    const session = this.session
+    const signaling = this.signaling
     this.send({ type: 'kicked', reason, message })
     this.close(reason)
     const code = reason === 'serverShutdown' ? SignalCloseCode.GoingAway : SignalCloseCode.Kicked
-    session?.close(code, message)
+    signaling?.close(code, message)
   }
 
   /**
    * The media path died while werift says "connected" (werift cannot restart ICE or DTLS): the participant
-   * goes (the others see `userLeft timeout`) and its socket closes 4006, so the client's resume finds no
-   * session and it joins again with a new PeerConnection.
+   * goes (the others see `userLeft timeout`) and its socket closes 4006, so the client's resume finds nothing
+   * to resume and it joins again with a new PeerConnection.
    */
   private mediaStalled(cause: StallCause): void {
     if (this.stateValue === 'closed') return
     this.logger.warn({ cause }, 'media path dead while connected; closing the participant so that it rejoins')
-    const session = this.session
+    const signaling = this.signaling
     this.close('timeout')
-    session?.close(SignalCloseCode.MediaStalled, `media stalled (${cause}); rejoin`)
+    signaling?.close(SignalCloseCode.MediaStalled, `media stalled (${cause}); rejoin`)
   }
 
-  /** Closes the transport (and so its tracks and subscriptions) and tells the channel. Idempotent. */
+  /** Closes the peer connection (and so its tracks and subscriptions) and tells the channel. Idempotent. */
   close(reason: LeaveReason): void {
     if (this.stateValue === 'closed') return
     this.stateValue = 'closed'
     clearTimeout(this.graceTimer)
-    this.session = undefined
-    this.transport.close()
+    this.signaling = undefined
+    this.peer.close()
     this.logger.info({ reason }, 'participant closed')
     this.options.hooks.closed(this, reason)
   }

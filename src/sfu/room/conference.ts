@@ -1,14 +1,14 @@
 import type { Logger } from 'pino'
-import { SIGNAL_ERROR_MESSAGES, SignalErrorCode } from '../shared/codes'
-import type { JoinMessage } from '../shared/signaling'
+import { SIGNAL_ERROR_MESSAGES, SignalErrorCode } from '../../shared/codes'
+import type { JoinMessage } from '../../shared/signaling'
 import { Channel, type ChannelId, type ChannelSnapshot } from './channel'
-import type { SfuApp, SfuConfig } from './config'
-import type { SfuGaugeSource, SfuMetrics } from './metrics'
-import type { Participant, SessionPort } from './participant'
-import { checkJoin, secretLookup } from './tokens'
+import type { SfuApp, SfuConfig } from '../config'
+import type { SfuGaugeSource, SfuMetrics } from '../metrics'
+import type { Participant, SignalPort } from './participant'
+import { checkJoin, secretLookup } from './joinCheck'
 
 /** The connection side of a join: where the verdict goes. */
-export interface JoiningSession extends SessionPort {
+export interface JoiningConnection extends SignalPort {
   /** Refuses the join: an `error` with the code, then a close. */
   refuse(code: SignalErrorCode, message: string): void
   /** The join succeeded: route in-call messages to `participant` from now on. */
@@ -49,7 +49,7 @@ export class Conference {
     this.drainingValue = true
   }
 
-  async join(session: JoiningSession, message: JoinMessage): Promise<void> {
+  async join(connection: JoiningConnection, message: JoinMessage): Promise<void> {
     const { config, metrics, logger } = this.deps
     // The appKey is logged only once the token is verified: before that it is whatever the client wrote.
     const who: { appKey?: string; channel: string; uid: number } = {
@@ -59,7 +59,7 @@ export class Conference {
     const refuse = (code: SignalErrorCode, detail: string = SIGNAL_ERROR_MESSAGES[code]): void => {
       metrics.joinFailures.inc({ code })
       logger.info({ ...who, code }, 'join refused')
-      session.refuse(code, detail)
+      connection.refuse(code, detail)
     }
     if (this.closed) return refuse(SignalErrorCode.ServerDraining)
     const verdict = await checkJoin(message, {
@@ -68,7 +68,7 @@ export class Conference {
       ...(this.deps.now ? { now: this.deps.now } : {}),
       clockToleranceSeconds: config.tokenClockToleranceSeconds,
     })
-    if (!session.isOpen) return
+    if (!connection.isOpen) return
     if (!verdict.ok) return refuse(verdict.code, verdict.message)
     const { appKey } = verdict.claims
     who.appKey = appKey
@@ -78,8 +78,8 @@ export class Conference {
     let channel = this.channels.get(key)
     const existing = channel?.get(message.uid)
     if (channel && existing && message.resume !== undefined && message.resume === existing.sessionId) {
-      session.bind(existing)
-      channel.resume(existing, session)
+      connection.bind(existing)
+      channel.resume(existing, connection)
       metrics.joins.inc({ resumed: 'true' })
       return
     }
@@ -94,8 +94,8 @@ export class Conference {
       channel = this.open({ appKey, name: message.channel })
     }
     if (channel.size >= config.maxParticipants) return refuse(SignalErrorCode.ChannelFull)
-    const participant = channel.admit(session, message.uid, message.capabilities)
-    session.bind(participant)
+    const participant = channel.admit(connection, message.uid, message.capabilities)
+    connection.bind(participant)
     metrics.joins.inc({ resumed: 'false' })
     logger.info(who, 'joined')
   }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift'
-import { SfuConfigSchema } from './config'
+import { SfuConfigSchema } from '../config'
 import { type DtlsDropReason, MediaGuard, MediaStallWatch, type StallCause } from './mediaGuard'
 import { serverPeerConfig, sfuCodecs, VP8_PAYLOAD_TYPE } from './rtc'
 

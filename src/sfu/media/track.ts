@@ -1,12 +1,12 @@
 import type { Logger } from 'pino'
 import type { MediaStreamTrack, RTCRtpTransceiver, RtpPacket } from 'werift'
-import type { MediaKind } from '../shared/signaling'
-import { SfuError } from './errors'
-import type { SfuMetrics } from './metrics'
+import type { MediaKind } from '../../shared/signaling'
+import { SfuError } from '../errors'
+import type { SfuMetrics } from '../metrics'
 
 /**
  * A published track (mediasoup's Producer) and the paths that forward it (Consumers). A Track belongs to
- * its publisher's Transport; a Subscription belongs to the subscriber's Transport and is linked to one
+ * its publisher's Peer; a Subscription belongs to the subscriber's Peer and is linked to one
  * Track. Closing a Track closes its Subscriptions (docs/lifecycle.md).
  */
 
@@ -139,12 +139,12 @@ export class Subscription {
 
   /**
    * The subscriber's answer covers this subscription: start forwarding, and ask for a keyframe when the
-   * subscriber's transport can already carry it (otherwise its connection asks, once connected).
+   * subscriber's peer connection can already carry it (otherwise its connection asks, once connected).
    */
-  activate(transportConnected: boolean): void {
+  activate(peerConnected: boolean): void {
     if (this.stateValue !== 'pending') return
     this.stateValue = 'live'
-    if (transportConnected) this.track.requestKeyframe('subscribe')
+    if (peerConnected) this.track.requestKeyframe('subscribe')
   }
 
   send(packet: RtpPacket): void {

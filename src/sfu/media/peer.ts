@@ -1,15 +1,16 @@
 import type { Logger } from 'pino'
 import { RTCPeerConnection, RtcpPayloadSpecificFeedback, type RTCRtpTransceiver } from 'werift'
-import { SignalErrorCode } from '../shared/codes'
-import type { MediaKind, ServerMessageBody, SubscriptionInfo } from '../shared/signaling'
-import type { SfuConfig } from './config'
+import { SignalErrorCode } from '../../shared/codes'
+import { sanitizeRemoteSdp } from '../../shared/sdp'
+import type { MediaKind, ServerMessageBody, SubscriptionInfo } from '../../shared/signaling'
+import type { SfuConfig } from '../config'
 import { answerProblem } from './answer'
-import { SfuError } from './errors'
+import { SfuError } from '../errors'
 import { MediaGuard, MediaStallWatch, type StallCause } from './mediaGuard'
 import { boundSockets } from './mediaSockets'
-import type { SfuMetrics } from './metrics'
+import type { SfuMetrics } from '../metrics'
 import { type AnswerResult, Negotiator } from './negotiator'
-import { sanitizeRemoteSdp, serverPeerConfig } from './rtc'
+import { serverPeerConfig } from './rtc'
 import { Subscription, Track } from './track'
 
 /**
@@ -21,33 +22,33 @@ import { Subscription, Track } from './track'
 
 export type OfferMessage = Extract<ServerMessageBody, { type: 'offer' }>
 
-export interface TransportHooks {
+export interface PeerHooks {
   sendOffer: (offer: OfferMessage) => void
   trackPublished: (track: Track) => void
   trackUnpublished: (track: Track) => void
   negotiationTimedOut: (seq: number) => void
   /** The connection cannot go on (an offer could not be created). */
   failed: (error: unknown) => void
-  /** The media path is dead while werift says "connected" (src/sfu/mediaGuard.ts); counted already. */
+  /** The media path is dead while werift says "connected" (mediaGuard.ts); counted already. */
   mediaStalled: (cause: StallCause) => void
   /** The DTLS handshake failed (e.g. the answer's fingerprint is not the client's): no media, ever. */
   handshakeFailed: () => void
 }
 
-export interface TransportOptions {
+export interface PeerOptions {
   uid: number
   publish: Record<MediaKind, boolean>
   config: SfuConfig
   metrics: SfuMetrics
   logger: Logger
-  hooks: TransportHooks
+  hooks: PeerHooks
 }
 
 const KINDS = ['audio', 'video'] as const
 /** RFC 5104 §4.3.1: FIR is payload-specific feedback with FMT 4. */
 const FIR_FMT = 4
 
-export class Transport {
+export class Peer {
   private readonly pc: RTCPeerConnection
   private readonly slots: Record<MediaKind, RTCRtpTransceiver>
   private readonly pool: RTCRtpTransceiver[] = []
@@ -63,7 +64,7 @@ export class Transport {
   /** The werift call in flight (offer or answer); close() waits for it to settle. */
   private pending: Promise<unknown> = Promise.resolve()
 
-  constructor(private readonly options: TransportOptions) {
+  constructor(private readonly options: PeerOptions) {
     this.pc = new RTCPeerConnection(serverPeerConfig(options.config))
     this.guard = guardMedia(this.pc, options)
     this.stallWatch = new MediaStallWatch({
@@ -338,7 +339,7 @@ export class Transport {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw SfuError.closed(`transport of uid ${this.options.uid}`)
+    if (this.closed) throw SfuError.closed(`peer connection of uid ${this.options.uid}`)
   }
 }
 
@@ -349,7 +350,7 @@ function noMediaPort({ rtcPortRange }: SfuConfig): SfuError {
 }
 
 /** The media path guard, counted in metrics; the first drop of each kind per participant is logged. */
-function guardMedia(pc: RTCPeerConnection, { metrics, logger }: TransportOptions): MediaGuard {
+function guardMedia(pc: RTCPeerConnection, { metrics, logger }: PeerOptions): MediaGuard {
   const logged = new Set<string>()
   const once = (what: string, fields: object): void => {
     if (logged.has(what)) return

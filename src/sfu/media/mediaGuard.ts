@@ -1,6 +1,6 @@
 import type { RTCDtlsTransport, RTCPeerConnection } from 'werift'
-import { Method } from '../proxy/stun/constants'
-import { decodeMessage, getAttr, verifyIntegrity } from '../proxy/stun/message'
+import { Method } from '../../protocol/stun/constants'
+import { decodeMessage, getAttr, verifyIntegrity } from '../../protocol/stun/message'
 
 /**
  * A runtime guard around werift's (0.25) media path, for the conference server's PeerConnections and the

@@ -1,7 +1,7 @@
 import { isIPv4 } from 'node:net'
 import { type RTCPeerConnectionConfig, RTCRtpCodecParameters } from 'werift'
-import { OPUS_CODEC, VP8_CODEC, type CodecSpec } from '../shared/codecs'
-import type { SfuConfig } from './config'
+import { OPUS_CODEC, VP8_CODEC, type CodecSpec } from '../../shared/codecs'
+import type { SfuConfig } from '../config'
 
 /**
  * How the server's werift PeerConnections are configured (docs/sfu.md, "Media").
@@ -43,22 +43,4 @@ export function serverPeerConfig(config: SfuConfig): RTCPeerConnectionConfig {
     iceInterfaceAddresses: isIPv4(config.announcedAddress) ? { udp4: bind } : { udp6: bind },
     ...(config.rtcPortRange ? { icePortRange: config.rtcPortRange } : {}),
   }
-}
-
-/**
- * Drops remote candidates the server must not act on: mDNS names (`.local`, which werift would resolve
- * with a multicast query) and anything not UDP. The server is ICE lite, so remote candidates only name
- * where checks may come from; the client's checks still reach it from wherever they are sent.
- */
-export function sanitizeRemoteSdp(sdp: string): string {
-  return sdp
-    .split(/\r?\n/)
-    .filter((line) => {
-      if (!line.startsWith('a=candidate:')) return true
-      const fields = line.split(' ')
-      const transport = fields[2]?.toLowerCase()
-      const address = fields[4] ?? ''
-      return transport === 'udp' && !address.toLowerCase().endsWith('.local')
-    })
-    .join('\r\n')
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
 import { type RawData, WebSocket } from 'ws'
-import { SIGNAL_ERROR_MESSAGES, SignalCloseCode, SignalErrorCode } from '../shared/codes'
+import { SIGNAL_ERROR_MESSAGES, SignalCloseCode, SignalErrorCode } from '../../shared/codes'
 import {
   assertNever,
   type ClientMessage,
@@ -8,11 +8,11 @@ import {
   parseClientMessage,
   SIGNAL_VERSION,
   type ServerMessageBody,
-} from '../shared/signaling'
-import type { Conference, JoiningSession } from './conference'
-import type { SfuConfig } from './config'
-import type { SfuMetrics } from './metrics'
-import type { Participant } from './participant'
+} from '../../shared/signaling'
+import type { Conference, JoiningConnection } from '../room/conference'
+import type { SfuConfig } from '../config'
+import type { SfuMetrics } from '../metrics'
+import type { Participant } from '../room/participant'
 
 /**
  * One signaling WebSocket. Frames are handled one at a time, in order (a join finishes before the next
@@ -21,23 +21,23 @@ import type { Participant } from './participant'
  * has not joined within `joinTimeoutMs` is closed (4000); one that misses a protocol pong is terminated.
  */
 
-export type SessionState = 'new' | 'joining' | 'joined' | 'closed'
+export type SignalConnectionState = 'new' | 'joining' | 'joined' | 'closed'
 
-export interface SessionDeps {
+export interface SignalConnectionDeps {
   config: SfuConfig
   metrics: SfuMetrics
   logger: Logger
   conference: Conference
-  closed: (session: SignalSession) => void
-  /** The session joined: its connection leaves the unauthenticated share (admission.ts). */
+  closed: (connection: SignalConnection) => void
+  /** The connection joined: it leaves the unauthenticated share (admission.ts). */
   joined?: () => void
 }
 
 /** Frames waiting behind a slow one (a join verifying its token); past this the client is flooding. */
 const MAX_QUEUED_FRAMES = 64
 
-export class SignalSession implements JoiningSession {
-  private stateValue: SessionState = 'new'
+export class SignalConnection implements JoiningConnection {
+  private stateValue: SignalConnectionState = 'new'
   private participant: Participant | undefined
   private badMessages = 0
   private queued = 0
@@ -48,7 +48,7 @@ export class SignalSession implements JoiningSession {
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly deps: SessionDeps,
+    private readonly deps: SignalConnectionDeps,
   ) {
     this.joinTimer = setTimeout(() => {
       if (this.stateValue === 'new' || this.stateValue === 'joining') {
@@ -64,7 +64,7 @@ export class SignalSession implements JoiningSession {
     ws.on('error', (error) => deps.logger.debug({ err: error }, 'signaling socket error'))
   }
 
-  get state(): SessionState {
+  get state(): SignalConnectionState {
     return this.stateValue
   }
 

@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { SESSION_API_DEFAULTS } from '../proxy/net/sessionApi'
-import { JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS, mintJoinToken, verifyJoinToken } from '../proxy/net/tokens'
-import { SignalErrorCode } from '../shared/codes'
-import { SfuConfigSchema } from './config'
-import { checkJoin } from './tokens'
+import { SESSION_API_DEFAULTS } from '../../proxy'
+import {
+  JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS,
+  mintJoinToken,
+  verifyJoinToken,
+} from '../../protocol/auth/joinToken'
+import { SignalErrorCode } from '../../shared/codes'
+import { SfuConfigSchema } from '../config'
+import { checkJoin } from './joinCheck'
 
 const app = { appKey: 'app', secret: 'secret-0123456789abcdef' }
 const now = 1_800_000_000_000
