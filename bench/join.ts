@@ -13,7 +13,7 @@
  * Options (env): JOIN_BENCH_JOINS=20 (joins per mode), JOIN_BENCH_FRAME_TIMEOUT_MS=5000.
  */
 import { createSocket } from 'node:dgram'
-import { createEngine } from '../src/engine/api/engine'
+import { createEngine } from '../src/engine'
 import { startCallStack } from '../e2e/support/callStack'
 import { startConnectProxy } from '../e2e/support/connectProxy'
 import { ConnectionState, TransportType } from '../src/shared/engine'

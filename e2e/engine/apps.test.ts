@@ -5,7 +5,7 @@
  * anyone of app local, and frames cross only within an app.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mintJoinToken } from '../../src/proxy/net/tokens'
+import { mintJoinToken } from '../../src/protocol/auth/joinToken'
 import { startCallStack, type CallStack } from '../support/callStack'
 import { ConnectionReason as R, ConnectionState as S, TransportType } from '../../src/shared/engine'
 import { ErrorCode } from '../../src/shared/errors'

@@ -5,7 +5,7 @@
  * and compared byte for byte.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backoffPolicy } from '../../src/engine/reconnectPolicy'
+import { backoffPolicy } from '../../src/engine'
 import { startCallStack, type CallStack } from '../support/callStack'
 import { ConnectionReason as R, ConnectionState as S, TransportType } from '../../src/shared/engine'
 import { ErrorCode } from '../../src/shared/errors'

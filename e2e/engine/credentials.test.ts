@@ -7,7 +7,7 @@
  * proxy refuses the allocation (401) and the rejoin never gets media.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backoffPolicy } from '../../src/engine/reconnectPolicy'
+import { backoffPolicy } from '../../src/engine'
 import { startCallStack, type CallStack } from '../support/callStack'
 import { ConnectionReason as R, ConnectionState as S, TransportType } from '../../src/shared/engine'
 import { checkedFramesFrom, makePeer, until, type Peer } from './harness'

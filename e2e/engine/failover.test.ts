@@ -7,9 +7,7 @@
  * `proxyConnected` for `bj`, `rtcStats` naming `bj`'s endpoint, and frames flowing again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { probeRegion } from '../../src/engine/probe'
-import { backoffPolicy } from '../../src/engine/reconnectPolicy'
-import type { RegionProber } from '../../src/engine/regions'
+import { backoffPolicy, probeRegion, type RegionProber } from '../../src/engine'
 import { startCallStack, startProxyRegion, type CallStack, type ProxyRegion } from '../support/callStack'
 import {
   ConnectionReason as R,

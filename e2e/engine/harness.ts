@@ -7,7 +7,7 @@ import {
   type ProxyConnectedInfo,
   type RemoteFrame,
 } from '../../src/shared/engine'
-import { createEngine, type CreateEngineOptions, type Engine } from '../../src/engine/engine'
+import { createEngine, type CreateEngineOptions, type Engine } from '../../src/engine'
 import type { CallStack } from '../support/callStack'
 import { expect } from 'vitest'
 import { AUDIO_FRAME_US, audioFrame, markerOf, VIDEO_FRAME_US, videoFrame } from './frames'

@@ -4,7 +4,7 @@
  * bench:join (≥ 20 joins, first remote frame, p95).
  */
 import { createSocket } from 'node:dgram'
-import { createEngine } from '../../src/engine/engine'
+import { createEngine } from '../../src/engine'
 import { startCallStack } from '../support/callStack'
 import { TransportType } from '../../src/shared/engine'
 

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { ExitCode } from '../../src/cli/io'
-import { RECONNECT_DEFAULTS } from '../../src/engine/reconnectPolicy'
+import { RECONNECT_DEFAULTS } from '../../src/engine'
 import { ErrorCode } from '../../src/shared/errors'
 import { labSupport } from './lab'
 import { useLabCallStack } from './labCallStack'

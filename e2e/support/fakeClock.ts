@@ -1,5 +1,5 @@
 /** Test-only: a clock whose time moves only when the test says so. */
-import type { Clock } from '../../src/engine/defaults'
+import type { Clock } from '../../src/engine'
 
 interface Timer {
   id: number

@@ -1,8 +1,7 @@
-import { parseHttpProxyUrl, type HttpProxyConfig } from '../engine/httpProxy'
+import { AUTO_REGION, type HttpProxyConfig, parseHttpProxyUrl, parseRegions } from '../engine'
 import { parseArgs } from 'node:util'
 import { ZodError } from 'zod'
 import { TransportType, type Region, type RegionChoice } from '../shared/engine'
-import { AUTO_REGION, parseRegions } from '../engine/regions'
 
 /**
  * Argument parsing of the `pinhole` desktop CLI (docs/cli.md): pure functions of argv and a file reader,

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TEST_APP } from '../../e2e/support/proxyConfig'
-import type { ConnectCall } from '../engine/engine'
+import type { ConnectCall } from '../engine'
 import { startConnectProxy } from '../../e2e/support/connectProxy'
 import {
   closedTcpPort,

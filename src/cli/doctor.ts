@@ -1,6 +1,5 @@
 import type { Region } from '../shared/engine'
-import { formatDoctorTable, runDoctor, type DoctorRow } from '../engine/doctor'
-import type { ProbeOptions } from '../engine/probe'
+import { type DoctorRow, formatDoctorTable, type ProbeOptions, runDoctor } from '../engine'
 import { ErrorCode } from '../shared/errors'
 import { defaultRegionName, FLAG_REGION_ID, parseDoctorArgs } from './args'
 import { ExitCode, type CliIo } from './io'

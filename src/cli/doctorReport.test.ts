@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DOCTOR_TABLE_COLUMNS, wrapText } from '../engine/doctor'
+import { DOCTOR_TABLE_COLUMNS, wrapText } from '../engine'
 import {
   silentTcp,
   startProxyFixture,

@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs'
 import { pino, type Logger } from 'pino'
 import { ConnectionReason, ConnectionState, type EngineEventName, type EngineEvents } from '../shared/engine'
 import { ErrorCode, errorMessage, isErrorCode } from '../shared/errors'
-import { createEngine, type CreateEngineOptions } from '../engine/engine'
-import { backoffPolicy } from '../engine/reconnectPolicy'
-import { mintJoinToken } from '../proxy/net/tokens'
-import { createLogger } from '../server/logger'
+import { backoffPolicy, createEngine, type CreateEngineOptions, type Engine } from '../engine'
+import { mintJoinToken } from '../protocol/auth/joinToken'
+import { createLogger } from '../platform/logger'
 import { parseJoinArgs, UsageError, type JoinArgs } from './args'
 import { ENGINE_EVENT_NAMES, eventLine } from './eventLines'
 import { ExitCode, type CliIo } from './io'
@@ -62,6 +61,27 @@ export interface JoinOptions {
 /** How the wait in the channel ended. */
 type Ending = 'requested' | 'duration' | 'failed' | 'disconnected'
 
+type Print = <K extends EngineEventName>(event: K, eventArgs: EngineEvents[K], from?: 'joinChannel') => void
+
+/** The files to send once Connected, read and parsed before anything starts. */
+interface SendMedia {
+  video: MediaTrack | undefined
+  audio: MediaTrack | undefined
+}
+
+/** What the event listeners, the signal handler and the join share while the command runs. */
+interface JoinRun {
+  joined: boolean
+  stopRequested: boolean
+  /** `error` events the engine emitted, so the CLI does not print a failed join twice. */
+  engineErrors: number
+  onEnded: ((ending: Ending) => void) | undefined
+  /** A leave the first signal started before the join finished. */
+  leaving: Promise<number> | undefined
+  players: MediaPlayer[]
+  videoPlayer: MediaPlayer | undefined
+}
+
 export async function joinCommand(
   argv: readonly string[],
   io: CliIo,
@@ -72,21 +92,53 @@ export async function joinCommand(
     io.stdout(JOIN_USAGE)
     return ExitCode.Ok
   }
-  const readBinary = options.readBinaryFile ?? ((path: string) => readFileSync(path))
-  const video =
-    args.sendVideo === undefined ? undefined : loadTrack(args.sendVideo, '--send-video', readBinary, readIvf)
-  const audio =
-    args.sendAudio === undefined
-      ? undefined
-      : loadTrack(args.sendAudio, '--send-audio', readBinary, readOggOpus)
+  const media = loadSendMedia(args, options.readBinaryFile ?? ((path: string) => readFileSync(path)))
   const started = io.now()
-  const print = <K extends EngineEventName>(
-    event: K,
-    eventArgs: EngineEvents[K],
-    from?: 'joinChannel',
-  ): void => io.stdout(eventLine(event, eventArgs, io.now() - started, from))
+  const print: Print = (event, eventArgs, from) =>
+    io.stdout(eventLine(event, eventArgs, io.now() - started, from))
+  const engine = engineFor(args, options.engineOptions)
+  const run: JoinRun = {
+    joined: false,
+    stopRequested: false,
+    engineErrors: 0,
+    onEnded: undefined,
+    leaving: undefined,
+    players: [],
+    videoPlayer: undefined,
+  }
+  const received = listen(engine, run, print)
+  const onSignal = signalHandler(engine, run, io)
+  io.signals.on('SIGINT', onSignal)
+  io.signals.on('SIGTERM', onSignal)
+  try {
+    return await joinAndStay(engine, args, media, run, print)
+  } finally {
+    io.signals.off('SIGINT', onSignal)
+    io.signals.off('SIGTERM', onSignal)
+    for (const player of run.players) player.stop()
+    // A leave the signal started is printed in full before release drops the listeners.
+    await run.leaving
+    await engine.release()
+    // The last line: what arrived from each remote user.
+    if (run.joined) io.stdout(`${JSON.stringify({ event: 'summary', received: received.summary() })}\n`)
+  }
+}
 
-  const engine = createEngine({
+function loadSendMedia(args: JoinArgs, readBinary: (path: string) => Buffer): SendMedia {
+  return {
+    video:
+      args.sendVideo === undefined
+        ? undefined
+        : loadTrack(args.sendVideo, '--send-video', readBinary, readIvf),
+    audio:
+      args.sendAudio === undefined
+        ? undefined
+        : loadTrack(args.sendAudio, '--send-audio', readBinary, readOggOpus),
+  }
+}
+
+function engineFor(args: JoinArgs, engineOptions: Partial<CreateEngineOptions> | undefined): Engine {
+  return createEngine({
     regions: args.regions,
     ...(args.appKey === undefined ? {} : { appKey: args.appKey }),
     ...(args.logLevel === 'silent' ? {} : { logger: stderrLogger(args) }),
@@ -95,97 +147,101 @@ export async function joinCommand(
     ...(args.reconnectBudgetMs === undefined
       ? {}
       : { call: { reconnect: backoffPolicy({ budgetMs: args.reconnectBudgetMs }) } }),
-    ...options.engineOptions,
+    ...engineOptions,
   })
+}
 
+/** Prints every event as it comes, counts the remote media, and ends the wait when the call fails. */
+function listen(engine: Engine, run: JoinRun, print: Print): ReceivedMedia {
   // Every event, as it comes; an `error` the engine emitted is not printed again by the CLI.
-  let engineErrors = 0
-  let onEnded: ((ending: Ending) => void) | undefined
-  let joined = false
   for (const name of ENGINE_EVENT_NAMES) {
     engine.on(name, (...eventArgs: EngineEvents[typeof name]) => print(name, eventArgs))
   }
-  engine.on('error', () => void engineErrors++)
+  engine.on('error', () => void run.engineErrors++)
   const received = new ReceivedMedia()
   engine.on('remoteVideoFrame', (frame) => received.add('video', frame))
   engine.on('remoteAudioFrame', (frame) => received.add('audio', frame))
-  const players: MediaPlayer[] = []
-  let videoPlayer: MediaPlayer | undefined
-  engine.on('keyFrameRequested', () => void videoPlayer?.requestKeyframe())
+  engine.on('keyFrameRequested', () => void run.videoPlayer?.requestKeyframe())
   engine.on('connectionStateChanged', (state, reason) => {
-    if (!joined) return
-    if (state === ConnectionState.Failed) onEnded?.('failed')
+    if (!run.joined) return
+    if (state === ConnectionState.Failed) run.onEnded?.('failed')
     else if (state === ConnectionState.Disconnected && reason !== ConnectionReason.LeaveChannel)
-      onEnded?.('disconnected')
+      run.onEnded?.('disconnected')
   })
+  return received
+}
 
-  // First signal: leave (also cancels a join under way). Second: exit at once.
-  let stopRequested = false
-  let leaving: Promise<number> | undefined
-  const onSignal = (): void => {
-    if (stopRequested) return io.exit(ExitCode.Interrupted)
-    stopRequested = true
-    if (joined) onEnded?.('requested')
-    else leaving = engine.leaveChannel()
+/** First signal: leave (also cancels a join under way). Second: exit at once. */
+function signalHandler(engine: Engine, run: JoinRun, io: CliIo): () => void {
+  return () => {
+    if (run.stopRequested) return io.exit(ExitCode.Interrupted)
+    run.stopRequested = true
+    if (run.joined) run.onEnded?.('requested')
+    else run.leaving = engine.leaveChannel()
   }
-  io.signals.on('SIGINT', onSignal)
-  io.signals.on('SIGTERM', onSignal)
-  try {
-    engine.setCloudProxy(args.mode)
-    engine.setRegion(args.region) // the arguments named a configured region or auto
-    const token = await tokenFor(args)
-    if (stopRequested) return ExitCode.Failed
-    const errorsBefore = engineErrors
-    const result = await engine.joinChannel(token, args.channel, args.uid)
-    if (result !== ErrorCode.Ok) {
-      // 414 (and InvalidState) resolve without any event: the CLI says what happened.
-      if (engineErrors === errorsBefore) print('error', [errorInfo(result)], 'joinChannel')
-      return ExitCode.Failed
-    }
-    joined = true
-    if (video) {
-      engine.enableLocalVideo(true)
-      const push = (frame: MediaTrack['frames'][number]): void =>
-        void engine.pushVideoFrame({
-          data: frame.data,
-          timestamp: frame.timestampUs,
-          keyframe: frame.keyframe,
-        })
-      videoPlayer = playTrack(video, push)
-      players.push(videoPlayer)
-    }
-    if (audio) {
-      engine.enableLocalAudio(true)
-      const push = (frame: MediaTrack['frames'][number]): void =>
-        void engine.pushAudioFrame({ data: frame.data, timestamp: frame.timestampUs })
-      players.push(playTrack(audio, push))
-    }
-    const ending = await new Promise<Ending>((resolve) => {
-      onEnded = resolve
-      if (stopRequested) resolve('requested')
-      if (args.durationSeconds !== undefined) {
-        const timer = setTimeout(() => resolve('duration'), args.durationSeconds * 1000)
-        onEnded = (why) => {
-          clearTimeout(timer)
-          resolve(why)
-        }
-      }
-    })
-    if (ending === 'requested' || ending === 'duration') {
-      await engine.leaveChannel()
-      return ExitCode.Ok
-    }
+}
+
+async function joinAndStay(
+  engine: Engine,
+  args: JoinArgs,
+  media: SendMedia,
+  run: JoinRun,
+  print: Print,
+): Promise<ExitCode> {
+  engine.setCloudProxy(args.mode)
+  engine.setRegion(args.region) // the arguments named a configured region or auto
+  const token = await tokenFor(args)
+  if (run.stopRequested) return ExitCode.Failed
+  const errorsBefore = run.engineErrors
+  const result = await engine.joinChannel(token, args.channel, args.uid)
+  if (result !== ErrorCode.Ok) {
+    // 414 (and InvalidState) resolve without any event: the CLI says what happened.
+    if (run.engineErrors === errorsBefore) print('error', [errorInfo(result)], 'joinChannel')
     return ExitCode.Failed
-  } finally {
-    io.signals.off('SIGINT', onSignal)
-    io.signals.off('SIGTERM', onSignal)
-    for (const player of players) player.stop()
-    // A leave the signal started is printed in full before release drops the listeners.
-    await leaving
-    await engine.release()
-    // The last line: what arrived from each remote user.
-    if (joined) io.stdout(`${JSON.stringify({ event: 'summary', received: received.summary() })}\n`)
   }
+  run.joined = true
+  startSending(engine, media, run)
+  const ending = await waitForEnding(run, args.durationSeconds)
+  if (ending === 'requested' || ending === 'duration') {
+    await engine.leaveChannel()
+    return ExitCode.Ok
+  }
+  return ExitCode.Failed
+}
+
+function startSending(engine: Engine, { video, audio }: SendMedia, run: JoinRun): void {
+  if (video) {
+    engine.enableLocalVideo(true)
+    const push = (frame: MediaTrack['frames'][number]): void =>
+      void engine.pushVideoFrame({
+        data: frame.data,
+        timestamp: frame.timestampUs,
+        keyframe: frame.keyframe,
+      })
+    run.videoPlayer = playTrack(video, push)
+    run.players.push(run.videoPlayer)
+  }
+  if (audio) {
+    engine.enableLocalAudio(true)
+    const push = (frame: MediaTrack['frames'][number]): void =>
+      void engine.pushAudioFrame({ data: frame.data, timestamp: frame.timestampUs })
+    run.players.push(playTrack(audio, push))
+  }
+}
+
+/** Resolves on the first of: a signal, the end of `--duration`, the call failing or dropping. */
+function waitForEnding(run: JoinRun, durationSeconds: number | undefined): Promise<Ending> {
+  return new Promise<Ending>((resolve) => {
+    run.onEnded = resolve
+    if (run.stopRequested) resolve('requested')
+    if (durationSeconds !== undefined) {
+      const timer = setTimeout(() => resolve('duration'), durationSeconds * 1000)
+      run.onEnded = (why) => {
+        clearTimeout(timer)
+        resolve(why)
+      }
+    }
+  })
 }
 
 function loadTrack(

@@ -1,0 +1,71 @@
+import type { ConnectionState, EngineEvents, Region, RegionChoice, TransportType } from '../../shared/engine'
+import type { EncodedAudioFrame, EncodedVideoFrame, ConnectCall } from '../call/call'
+import type { CallOptions } from '../call/callOptions'
+import type { Clock, EngineLogger, TransportBudgets } from './defaults'
+import type { Listener } from './events'
+import type { HttpProxyConfig } from '../route/httpProxy'
+import type { ProbeOptions } from '../route/probe'
+import type { RegionProber } from '../route/regions'
+import type { AllocateFn, DirectConfig, DirectProbe } from '../route/pathSelect'
+
+/** The engine's public contract (DESIGN.md §4): what createEngine takes and what it hands out. */
+
+export interface CreateEngineOptions {
+  appKey?: string
+  regions: Region[]
+  logger?: EngineLogger
+  /** Milliseconds for elapsed times; default performance.now. */
+  now?: () => number
+  /** Timers too (tests); `now` wins over clock.now when both are given. */
+  clock?: Clock
+  /** The call (signaling + media); default: callSession.ts built with `call`. */
+  connectCall?: ConnectCall
+  /** Options of the default call: reconnect policy, signaling timings, pacing. */
+  call?: CallOptions
+  /** The conference server for mode None (and Auto's first try). */
+  direct?: DirectConfig
+  budgets?: Partial<TransportBudgets>
+  /**
+   * A corporate HTTP CONNECT proxy for everything on the proxy's TLS port: the session request, the wss
+   * signaling, TURN over TLS (werift's included), region TLS probes. The certificate pin is checked end to
+   * end inside the tunnel. UDP (TURN over UDP, STUN probes) goes direct. See docs/engine.md.
+   */
+  httpProxy?: HttpProxyConfig
+  joinTimeoutMs?: number
+  /**
+   * Region `auto`: reconnect attempts in a row that may fail through a proxy that still answers sessions
+   * and TURN before the call moves to another region (default 2; docs/engine.md "Routes and failover").
+   */
+  failoverAfterFailures?: number
+  probe?: ProbeOptions
+  /** Test seams. */
+  allocate?: AllocateFn
+  probeDirect?: DirectProbe
+  probeRegion?: RegionProber
+}
+
+export interface Engine {
+  on<K extends keyof EngineEvents>(event: K, listener: Listener<EngineEvents[K]>): Engine
+  once<K extends keyof EngineEvents>(event: K, listener: Listener<EngineEvents[K]>): Engine
+  off<K extends keyof EngineEvents>(event: K, listener: Listener<EngineEvents[K]>): Engine
+  /** 0, or 414 for a value outside 0–3. Takes effect at the next join. */
+  setCloudProxy(type: TransportType): number
+  getCloudProxy(): TransportType
+  /** 0, or RegionUnknown. 'auto' probes the regions at each join. */
+  setRegion(choice: RegionChoice): number
+  getConnectionState(): ConnectionState
+  /** Resolves 0 once joined, or with the error code (414 at once, before any packet, for uid 0 with a proxy). */
+  joinChannel(token: string, channel: string, uid: number): Promise<number>
+  leaveChannel(): Promise<number>
+  /** Publish audio / video (default: audio on, video off); lives for the engine's lifetime. 0 or 414. */
+  enableLocalAudio(enabled: boolean): number
+  enableLocalVideo(enabled: boolean): number
+  /**
+   * One encoded frame (WebCodecs chunk bytes, timestamp in µs) → RTP, paced. 0 when handed to the call;
+   * 414 for a malformed frame; InvalidState when that kind is disabled or no media path is up.
+   */
+  pushVideoFrame(frame: EncodedVideoFrame): number
+  pushAudioFrame(frame: EncodedAudioFrame): number
+  /** Leaves, waits for probe allocations to be released, drops every listener. The engine is unusable after. */
+  release(): Promise<void>
+}

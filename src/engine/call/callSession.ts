@@ -1,0 +1,401 @@
+import type { Socket } from 'node:net'
+import type { RTCPeerConnectionConfig } from 'werift'
+import type { EngineEvents } from '../../shared/engine'
+import { EngineError, ErrorCode } from '../../shared/errors'
+import { assertNever, type MediaKind, type ServerMessage } from '../../shared/signaling'
+import type { CallContext, CallHandle, ConnectCall, LocalMediaState } from './call'
+import { CallStats } from '../stats/callStats'
+import { untilAborted } from '../api/defaults'
+import { MediaSession, type OfferMessage } from '../media/peerMedia'
+import { MediaWatch } from '../media/mediaWatch'
+import { Presence } from './presence'
+import { backoffPolicy, type ReconnectPolicy } from './reconnectPolicy'
+import { Reconnector, reconnectTimeout } from './reconnector'
+import { CALL_DEFAULTS, type CallOptions } from './callOptions'
+import { HeldEvents } from './heldEvents'
+import { weriftConfigVia } from '../route/httpProxy'
+import {
+  isFatalRefusal,
+  signalingTls,
+  SIGNALING_DEFAULTS,
+  SignalingClient,
+  SignalingError,
+} from './signalingClient'
+import type { TransportSelection } from '../route/pathSelect'
+
+/**
+ * The call (DESIGN.md §3 steps 2–3): signaling over the proxy's wss and media over its TURN relay, as one
+ * `connectCall`. Owns one SignalingClient and one MediaSession at a time (docs/engine.md, "Ownership").
+ * A lost signaling path is resumed (a new WebSocket joins with the `sessionId`; media never stopped); a
+ * lost media path, or a resume the server no longer knows, is a full rejoin with a new PeerConnection.
+ * Losses and their outcome go to the engine's state machine through `report`.
+ */
+
+export { CALL_DEFAULTS, type CallOptions } from './callOptions'
+
+export function createConnectCall(options: CallOptions = {}): ConnectCall {
+  return async (context) => {
+    const call = new CallSession(context, options)
+    await call.start()
+    return call.handle()
+  }
+}
+
+/** The engine's default call. */
+export const connectCallSession: ConnectCall = createConnectCall()
+
+type Phase = 'joining' | 'connected' | 'reconnecting' | 'closed'
+type Loss = 'signal' | 'media'
+
+class CallSession {
+  private phase: Phase = 'joining'
+  private signaling: SignalingClient | undefined
+  private media: MediaSession | undefined
+  private sessionId: string | undefined
+  private mediaBroken = false
+  /** What the server was last told we publish. */
+  private published: LocalMediaState = { audio: false, video: false }
+  private attempt: AbortController | undefined
+  private readonly mediaWatch: MediaWatch
+  private closing: Promise<void> | undefined
+  private readonly closer = new AbortController()
+  private readonly held: HeldEvents
+  private readonly presence: Presence
+  private readonly policy: ReconnectPolicy
+  private readonly stats: CallStats
+  /** The call's own copy: a region failover replaces its `proxy` and `transport`. */
+  private readonly context: CallContext
+  /** The rejoin under way goes through another region's proxy. */
+  private reDispatched = false
+  /** werift's TURN-over-TLS tunnel through the corporate HTTP proxy, if any (closed with the media). */
+  private tunnel: Socket | undefined
+  /** The transport the current MediaSession was built with (what `rtcStats` reports). */
+  private mediaTransport: TransportSelection | undefined
+
+  constructor(
+    context: CallContext,
+    private readonly options: CallOptions,
+  ) {
+    this.context = { ...context }
+    this.held = new HeldEvents((event, ...args) => this.context.emit(event, ...args))
+    this.mediaWatch = new MediaWatch({
+      clock: context.clock,
+      logger: context.logger,
+      graceMs: options.mediaGraceMs ?? CALL_DEFAULTS.mediaGraceMs,
+      lost: () => this.lost('media'),
+    })
+    this.presence = new Presence((event, ...args) => this.emit(event, ...args))
+    this.policy = options.reconnect ?? backoffPolicy()
+    this.stats = new CallStats({
+      context: this.context,
+      ...(options.statsIntervalMs === undefined ? {} : { intervalMs: options.statsIntervalMs }),
+      media: () => this.media,
+      transport: () => this.mediaTransport ?? this.context.transport,
+      condition: () =>
+        this.phase === 'closed' ? 'off' : this.phase === 'reconnecting' && this.mediaBroken ? 'down' : 'up',
+      emit: (event, ...args) => this.emit(event, ...args),
+    })
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.connect(this.context.signal)
+      this.phase = 'connected'
+      // enableLocalAudio/Video may have changed while joining: the engine had no call to tell yet.
+      const wanted = this.context.localMedia()
+      for (const kind of ['audio', 'video'] as const) this.syncPublishing(kind, wanted[kind])
+    } catch (error) {
+      await this.close()
+      throw error instanceof EngineError
+        ? error
+        : new EngineError(ErrorCode.Internal, String(error), { cause: error })
+    }
+  }
+
+  /** Until the engine has reported the join, events wait (bounded), so that apps see Connected first. */
+  private emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): void {
+    this.held.emit(event, ...args)
+  }
+
+  handle(): CallHandle {
+    return {
+      close: () => this.close(),
+      joined: () => {
+        this.held.release()
+        this.stats.start()
+      },
+      setLocalMedia: (kind, enabled) => this.syncPublishing(kind, enabled),
+      pushVideoFrame: (frame) => this.media?.sendVideoFrame(frame) ?? false,
+      pushAudioFrame: (frame) => this.media?.sendAudioFrame(frame) ?? false,
+    }
+  }
+
+  /** Signaling (resuming `resume` when given), join, then a new PeerConnection unless media carries on. */
+  private async connect(parent: AbortSignal, resume?: string): Promise<void> {
+    const attempt = new AbortController()
+    this.attempt = attempt
+    const onAbort = (): void => attempt.abort(parent.reason)
+    if (parent.aborted) onAbort()
+    parent.addEventListener('abort', onAbort, { once: true })
+    try {
+      await this.connectWith(attempt.signal, resume)
+    } finally {
+      parent.removeEventListener('abort', onAbort)
+      if (this.attempt === attempt) this.attempt = undefined
+    }
+  }
+
+  private async connectWith(signal: AbortSignal, resume: string | undefined): Promise<void> {
+    const { context } = this
+    const signaling = await SignalingClient.open({
+      url: context.transport.signalUrl,
+      ...signalingTls(context.proxy, context.transport.signalUrl, context.httpProxy),
+      ...(this.options.signaling ? { timings: this.options.signaling } : {}),
+      signal,
+      clock: context.clock,
+      logger: context.logger,
+    })
+    try {
+      const capabilities = { ...context.localMedia() }
+      const request = { token: context.token, channel: context.channel, uid: context.uid, capabilities }
+      const joined = await untilAborted(signaling.join(resume ? { ...request, resume } : request), signal)
+      // The server kept our participant, but our PeerConnection is gone: werift cannot restart ICE/DTLS on
+      // the server's side (docs/sfu.md), so only a full rejoin brings media back.
+      const keepMedia = joined.resumed && this.media?.isConnected === true && !this.mediaBroken
+      if (joined.resumed && !keepMedia) {
+        this.mediaBroken = true
+        throw new EngineError(ErrorCode.MediaLost, 'resumed without a media path; rejoining')
+      }
+      const rtcConfig = keepMedia ? undefined : await this.mediaConfig(signal)
+      this.adoptSignaling(signaling)
+      this.sessionId = joined.sessionId
+      if (rtcConfig) {
+        this.published = capabilities
+        this.replaceMedia(rtcConfig)
+      } else {
+        for (const kind of ['audio', 'video'] as const) this.syncPublishing(kind, capabilities[kind])
+      }
+      this.presence.reset(joined.participants)
+      signaling.deliver()
+      if (!keepMedia) await untilAborted(this.media!.connected(signal), signal)
+      context.logger.info({ resumed: joined.resumed, keepMedia }, 'call joined')
+    } catch (error) {
+      signaling.close()
+      throw error
+    }
+  }
+
+  private adoptSignaling(signaling: SignalingClient): void {
+    const previous = this.signaling
+    this.signaling = signaling
+    if (previous && previous !== signaling) previous.close()
+    signaling.on('message', (message) => {
+      if (this.signaling === signaling) this.onMessage(signaling, message)
+    })
+    signaling.on('rtt', (ms) => {
+      if (this.signaling === signaling) this.stats.signalingRttMs = ms
+    })
+    signaling.on('closed', (code, reason, local) => {
+      if (this.signaling !== signaling || local) return
+      this.context.logger.info({ code, reason }, 'signaling closed')
+      this.signaling = undefined
+      this.lost('signal')
+    })
+  }
+
+  /** werift's config for a new PeerConnection; TURN over TLS through the corporate proxy gets a tunnel. */
+  private async mediaConfig(signal: AbortSignal): Promise<RTCPeerConnectionConfig> {
+    const { transport, httpProxy, clock } = this.context
+    const timeoutMs = this.options.signaling?.connectTimeoutMs ?? SIGNALING_DEFAULTS.connectTimeoutMs
+    const { rtcConfig, tunnel } = await weriftConfigVia(transport, httpProxy, { timeoutMs, signal, clock })
+    this.tunnel?.destroy()
+    this.tunnel = tunnel
+    return rtcConfig
+  }
+
+  private replaceMedia(rtcConfig: RTCPeerConnectionConfig): void {
+    void this.media?.close()
+    this.mediaTransport = this.context.transport
+    const media = new MediaSession({
+      rtcConfig,
+      clock: this.context.clock,
+      logger: this.context.logger,
+      ...(this.options.pacer ? { pacer: this.options.pacer } : {}),
+      ...(this.options.remote ? { remote: this.options.remote } : {}),
+      counters: this.stats.counters,
+    })
+    this.media = media
+    this.mediaBroken = false
+    media.on('frame', (kind, frame) =>
+      this.emit(kind === 'video' ? 'remoteVideoFrame' : 'remoteAudioFrame', frame),
+    )
+    media.on('keyFrameRequested', () => this.emit('keyFrameRequested'))
+    media.on('state', (state) => {
+      if (this.media === media) this.mediaWatch.handle(state, this.phase !== 'closed')
+    })
+  }
+
+  private onMessage(signaling: SignalingClient, message: ServerMessage): void {
+    switch (message.type) {
+      case 'offer':
+        return this.answer(signaling, message)
+      case 'userJoined':
+        return this.presence.joined(message.uid)
+      case 'userLeft':
+        return this.presence.left(message.uid, message.reason)
+      case 'trackPublished':
+      case 'trackUnpublished':
+        return this.presence.track(message.uid, message.kind, message.type === 'trackPublished')
+      case 'kicked':
+        return this.kicked(message.reason, message.message)
+      case 'error':
+        return this.context.logger.warn({ code: message.code, ref: message.ref }, message.message)
+      case 'joined':
+      case 'pong':
+        return
+      default:
+        return assertNever(message, 'server message')
+    }
+  }
+
+  private answer(signaling: SignalingClient, offer: OfferMessage): void {
+    const media = this.media
+    if (!media) return
+    media.answer(offer).then(
+      (sdp) => {
+        if (this.media === media) signaling.send({ type: 'answer', seq: offer.seq, sdp })
+      },
+      (error: unknown) => this.context.logger.warn({ err: error, seq: offer.seq }, 'offer not applied'),
+    )
+  }
+
+  /** Tells the server what we publish when it differs from what it was told. */
+  private syncPublishing(kind: MediaKind, enabled: boolean): void {
+    if (this.published[kind] === enabled || !this.signaling) return
+    if (this.signaling.send({ type: enabled ? 'publish' : 'unpublish', kind })) this.published[kind] = enabled
+  }
+
+  private kicked(reason: string, message: string): void {
+    const error = new SignalingError(ErrorCode.Kicked, reason, message)
+    if (this.phase === 'joining') return void this.attempt?.abort(error)
+    if (this.phase === 'closed') return
+    this.shutdown()
+    this.context.report({ type: reason === 'serverKicked' ? 'kicked' : 'channelClosed' })
+  }
+
+  private lost(what: Loss): void {
+    if (what === 'media') this.mediaBroken = true
+    const code = what === 'signal' ? ErrorCode.SignalingLost : ErrorCode.MediaLost
+    if (this.phase === 'joining' || this.phase === 'reconnecting') {
+      this.attempt?.abort(new EngineError(code, 'lost while connecting'))
+      return
+    }
+    if (this.phase !== 'connected') return
+    this.phase = 'reconnecting'
+    this.context.report({ type: what === 'signal' ? 'signalLost' : 'mediaLost' })
+    void this.reconnect()
+  }
+
+  private reconnect(): Promise<void> {
+    const { clock, logger } = this.context
+    let resume: string | undefined
+    return new Reconnector({
+      clock,
+      logger,
+      policy: this.policy,
+      attemptTimeoutMs: this.options.attemptTimeoutMs ?? CALL_DEFAULTS.attemptTimeoutMs,
+      closed: this.closer.signal,
+      isReconnecting: () => this.phase === 'reconnecting',
+      // A fresh session and transport first (expired TURN credentials, a broken proxy → another region).
+      reroute: (failures, signal) => this.reroute(failures, signal),
+      attempt: (signal) => {
+        resume = this.mediaBroken ? undefined : this.sessionId
+        if (!resume) void this.dropAll()
+        return this.connect(signal, resume)
+      },
+      succeeded: (attempt) => {
+        this.phase = 'connected'
+        const reDispatched = this.reDispatched
+        this.reDispatched = false
+        logger.info({ attempt, resumed: resume !== undefined, reDispatched }, 'call rejoined')
+        this.context.report({ type: 'rejoined', reDispatched })
+      },
+      failed: (error) => {
+        if (isFatalRefusal(error)) {
+          this.endWith(error)
+          return false
+        }
+        // A failed attempt (resume or reroute): the path was down past a blip; the relay allocation may be
+        // gone (a restarted proxy forgot it) while werift never reports the PeerConnection lost. The next
+        // attempts rejoin in full, with a new PeerConnection (e2e/lab/restart.test.ts).
+        this.mediaBroken = true
+        return true
+      },
+      gaveUp: (attempts, last) => this.endWith(reconnectTimeout(attempts, last)),
+    }).run()
+  }
+
+  /**
+   * CallContext.reroute: the route for this attempt (fresh credentials; maybe another region, then the
+   * rejoin is a full one). Resolves whether the call moved region.
+   */
+  private async reroute(failures: number, signal: AbortSignal): Promise<boolean> {
+    const { reroute, proxy, transport } = this.context
+    if (!reroute || !proxy) return false
+    const next = await reroute({ proxy, transport }, failures, signal)
+    if (this.phase !== 'reconnecting') return false
+    this.context.proxy = next.proxy
+    this.context.transport = next.transport
+    if (!next.moved) return false
+    this.context.logger.info(
+      { from: proxy.region.id, to: next.proxy?.region.id ?? 'direct', target: next.transport.target },
+      'call moved to another region',
+    )
+    this.mediaBroken = true
+    this.reDispatched = true
+    return true
+  }
+
+  /** Reconnecting cannot succeed: Failed (or Disconnected when someone else took our uid). */
+  private endWith(error: unknown): void {
+    this.shutdown()
+    if (error instanceof EngineError && error.code === ErrorCode.Kicked) {
+      return void this.context.report({ type: 'kicked' })
+    }
+    const engineError =
+      error instanceof EngineError ? error : new EngineError(ErrorCode.Internal, String(error))
+    this.context.report({ type: 'failed', error: engineError })
+  }
+
+  /** Before a full rejoin: the old connection and PeerConnection go (a stale one must not abort the new). */
+  private dropAll(): Promise<void> {
+    const signaling = this.signaling
+    this.signaling = undefined
+    signaling?.close()
+    const media = this.media
+    this.media = undefined
+    this.mediaWatch.clear()
+    this.tunnel?.destroy()
+    this.tunnel = undefined
+    return media ? media.close() : Promise.resolve()
+  }
+
+  /** Stops everything without telling the server (it already ended the call, or cannot be reached). */
+  private shutdown(): void {
+    this.phase = 'closed'
+    this.stats.stop()
+    this.closer.abort(new EngineError(ErrorCode.JoinCanceled, 'call closed'))
+    this.closing ??= this.dropAll()
+  }
+
+  /** leaveChannel: `leave` to the server (the others see "leave" at once), then everything closes. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing
+    const signaling = this.signaling
+    this.signaling = undefined
+    this.shutdown()
+    const closing = this.closing ?? Promise.resolve()
+    this.closing = Promise.all([closing, signaling?.leave()]).then(() => undefined)
+    return this.closing
+  }
+}

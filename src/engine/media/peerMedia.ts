@@ -1,0 +1,312 @@
+import {
+  RTCPeerConnection,
+  RTCRtpCodecParameters,
+  type MediaStreamTrack,
+  type RTCPeerConnectionConfig,
+  type RTCRtpTransceiver,
+  type RtpPacket,
+} from 'werift'
+import { OPUS_CODEC, VP8_CODEC, type CodecSpec } from '../../shared/codecs'
+import type { RemoteFrame } from '../../shared/engine'
+import { EngineError, ErrorCode } from '../../shared/errors'
+import type { MediaKind, ServerMessage } from '../../shared/signaling'
+import { MediaGuard, MediaStallWatch } from '../../sfu/media/mediaGuard'
+import type { EncodedAudioFrame, EncodedVideoFrame } from '../call/call'
+import { silentLogger, systemClock, type Clock, type EngineLogger } from '../api/defaults'
+import { TypedEmitter } from '../api/events'
+import { RemoteStreams, type RemoteStreamsDeps } from './remoteMedia'
+import { OPUS_CLOCK_RATE, OpusSender } from './rtp/opus'
+import { Pacer, type PacerOptions } from './rtp/pacer'
+import { LocalMediaClock } from './rtp/sequence'
+import { VP8_CLOCK_RATE, Vp8Sender } from './rtp/vp8'
+import { fromWeriftStats, newCounters, type MediaCounters, type PeerStatsSample } from '../stats/stats'
+import { TurnRttMeter } from '../stats/turnRtt'
+
+/**
+ * The call's one werift RTCPeerConnection (docs/sfu.md "Media"): configured from the transport selection
+ * (one TURN server, relay only, max-bundle; or direct), answering the server's offers (it never offers),
+ * publishing on two `sendonly` transceivers added before the first offer (matched to the server's
+ * publishing slots), receiving everyone else on the m-lines the offers name.
+ */
+
+export const OPUS_PAYLOAD_TYPE = OPUS_CODEC.payloadType
+export const VP8_PAYLOAD_TYPE = VP8_CODEC.payloadType
+/**
+ * werift holds the answer until server-reflexive gathering ends (5 s by default when the STUN server does
+ * not answer). The server is ICE lite and learns our address from our checks (peer-reflexive), so in
+ * direct mode a short wait is enough; relay mode gathers no STUN at all.
+ */
+const STUN_GATHER_TIMEOUT_S = 0.5
+/** RTP fixed header, for pacing by wire size. */
+const RTP_HEADER_BYTES = 12
+/** Nothing received this long while "connected" (werift's RTCP alone arrives every 0.5–1.5 s): rejoin. */
+export const MEDIA_STALL_MS = 8000
+
+/** The server's codecs (one per kind, so it never transcodes): Opus/48000/2 and VP8 with NACK and PLI. */
+export function callCodecs(): NonNullable<RTCPeerConnectionConfig['codecs']> {
+  return { audio: [weriftCodec(OPUS_CODEC)], video: [weriftCodec(VP8_CODEC)] }
+}
+
+function weriftCodec(codec: CodecSpec): RTCRtpCodecParameters {
+  return new RTCRtpCodecParameters({ ...codec, rtcpFeedback: codec.rtcpFeedback.map((fb) => ({ ...fb })) })
+}
+
+/**
+ * Remote candidates werift must not act on: mDNS names (resolving one sends a multicast query off the
+ * machine, notes/reference-tools.md) and TCP candidates (werift's relay path is UDP to the server).
+ */
+export function sanitizeRemoteSdp(sdp: string): string {
+  return sdp
+    .split(/\r?\n/)
+    .filter((line) => {
+      if (!line.startsWith('a=candidate:')) return true
+      const fields = line.split(' ')
+      return fields[2]?.toLowerCase() === 'udp' && !(fields[4] ?? '').toLowerCase().endsWith('.local')
+    })
+    .join('\r\n')
+}
+
+export type OfferMessage = Extract<ServerMessage, { type: 'offer' }>
+export type PeerState = RTCPeerConnection['connectionState']
+
+export interface MediaSessionOptions {
+  rtcConfig: RTCPeerConnectionConfig
+  clock?: Clock
+  logger?: EngineLogger
+  pacer?: Omit<PacerOptions, 'clock' | 'onVideoDropped'>
+  remote?: Pick<RemoteStreamsDeps, 'assembler' | 'keyFrameRequestIntervalMs'>
+  /** Bytes, frames and packets in and out are added here (the call's, so they outlive this session). */
+  counters?: MediaCounters
+  /** See MEDIA_STALL_MS. */
+  stallMs?: number
+}
+
+export interface MediaSessionEvents {
+  frame: [kind: MediaKind, frame: RemoteFrame]
+  /** The server asked for a key frame (PLI), or the pacer dropped video: the next frame must be a key frame. */
+  keyFrameRequested: []
+  state: [state: PeerState]
+}
+
+interface Outgoing {
+  kind: MediaKind
+  packet: RtpPacket
+}
+
+export class MediaSession extends TypedEmitter<MediaSessionEvents> {
+  private readonly pc: RTCPeerConnection
+  private readonly senders: Record<MediaKind, RTCRtpTransceiver>
+  private readonly remote: RemoteStreams
+  private readonly pacer: Pacer<Outgoing>
+  private readonly packetizers = {
+    video: new Vp8Sender({ payloadType: VP8_PAYLOAD_TYPE }),
+    audio: new OpusSender({ payloadType: OPUS_PAYLOAD_TYPE }),
+  }
+  private readonly clocks = {
+    video: new LocalMediaClock(VP8_CLOCK_RATE),
+    audio: new LocalMediaClock(OPUS_CLOCK_RATE),
+  }
+  private readonly seen = new WeakSet<MediaStreamTrack>()
+  private readonly clock: Clock
+  private readonly logger: EngineLogger
+  private readonly counters: MediaCounters
+  private answers: Promise<unknown> = Promise.resolve()
+  private closed = false
+  /** The stall watch found the path dead while werift says "connected" (reported as `failed`). */
+  private stalled = false
+  private readonly turnRtt: TurnRttMeter
+  private readonly guard: MediaGuard
+  private readonly stallWatch: MediaStallWatch
+
+  constructor(options: MediaSessionOptions) {
+    const logger = options.logger ?? silentLogger
+    super((event, error) => logger.error({ event, err: error }, 'a media listener threw'))
+    this.logger = logger
+    this.clock = options.clock ?? systemClock
+    this.counters = options.counters ?? newCounters()
+    this.pc = new RTCPeerConnection({
+      iceStunGatherTimeout: STUN_GATHER_TIMEOUT_S,
+      ...options.rtcConfig,
+      codecs: callCodecs(),
+      headerExtensions: { audio: [], video: [] },
+      bundlePolicy: 'max-bundle',
+    })
+    // The same guard as the conference server's (docs/sfu.md "Media path guard"): in direct mode the local
+    // port takes datagrams from anyone, and over TURN/UDP a ChannelData frame from anyone looks relayed.
+    this.guard = guardMedia(this.pc, logger)
+    this.stallWatch = new MediaStallWatch({
+      guard: this.guard,
+      connected: () => this.pc.connectionState === 'connected',
+      stallMs: options.stallMs ?? MEDIA_STALL_MS,
+      clock: this.clock,
+      stalled: (cause) => {
+        this.stalled = true
+        this.logger.warn({ cause }, 'media path dead while connected; reporting it failed')
+        this.emit('state', 'failed')
+      },
+    })
+    this.senders = {
+      audio: this.pc.addTransceiver('audio', { direction: 'sendonly' }),
+      video: this.pc.addTransceiver('video', { direction: 'sendonly' }),
+    }
+    this.turnRtt = new TurnRttMeter(this.pc, this.clock, logger)
+    this.senders.video.sender.onPictureLossIndication.subscribe(() => this.emit('keyFrameRequested'))
+    this.pacer = new Pacer<Outgoing>((out) => this.sendPacket(out), {
+      ...options.pacer,
+      clock: this.clock,
+      onVideoDropped: (packets) => {
+        this.logger.debug({ packets }, 'pacer dropped queued video; asking for a key frame')
+        this.emit('keyFrameRequested')
+      },
+    })
+    this.remote = new RemoteStreams({
+      ...options.remote,
+      frame: (kind, frame) => {
+        if (kind === 'video') this.counters.rxVideoFrames++
+        else this.counters.rxAudioPackets++
+        this.emit('frame', kind, frame)
+      },
+      requestKeyFrame: (mid) => this.requestKeyFrame(mid),
+      now: () => this.clock.now(),
+    })
+    this.pc.onTrack.subscribe((track) => this.onTrack(track))
+    this.pc.connectionStateChange.subscribe((state) => {
+      if (!this.stalled) this.emit('state', state)
+    })
+  }
+
+  get connectionState(): PeerState {
+    return this.pc.connectionState
+  }
+
+  get isConnected(): boolean {
+    return !this.closed && !this.stalled && this.pc.connectionState === 'connected'
+  }
+
+  /** Applies one offer and returns the answer's SDP. Offers are applied one at a time, in order. */
+  answer(offer: OfferMessage): Promise<string> {
+    const run = async (): Promise<string> => {
+      if (this.closed) throw new EngineError(ErrorCode.MediaLost, 'media session closed')
+      this.remote.setSubscriptions(offer.subscriptions)
+      await this.pc.setRemoteDescription({ type: 'offer', sdp: sanitizeRemoteSdp(offer.sdp) })
+      await this.pc.setLocalDescription(await this.pc.createAnswer())
+      const sdp = this.pc.localDescription?.sdp
+      if (sdp === undefined) throw new EngineError(ErrorCode.Internal, 'werift produced no answer')
+      return sdp
+    }
+    const result = this.answers.then(run, run)
+    this.answers = result.catch(() => undefined)
+    return result
+  }
+
+  /** Resolves once ICE and DTLS are up; rejects when the connection fails, closes or the signal aborts. */
+  connected(signal?: AbortSignal): Promise<void> {
+    if (this.isConnected) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      const { unSubscribe } = this.pc.connectionStateChange.subscribe((state) => {
+        if (state === 'connected') finish()
+        else if (state === 'failed' || state === 'closed') finish(new EngineError(ErrorCode.MediaLost, state))
+      })
+      const onAbort = (): void => finish(signal?.reason ?? new EngineError(ErrorCode.JoinCanceled, 'media'))
+      const finish = (error?: unknown): void => {
+        unSubscribe()
+        signal?.removeEventListener('abort', onAbort)
+        if (error === undefined) resolve()
+        else reject(error)
+      }
+      if (signal?.aborted) return onAbort()
+      signal?.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  /** False when the frame cannot go out now (not connected, or an Opus packet too large for RTP). */
+  sendVideoFrame(frame: EncodedVideoFrame): boolean {
+    return this.sendFrame('video', frame.data, frame.timestamp)
+  }
+
+  sendAudioFrame(frame: EncodedAudioFrame): boolean {
+    return this.sendFrame('audio', frame.data, frame.timestamp)
+  }
+
+  /** werift's view (ICE and RTCP round trips, loss) and the TURN round trip to the proxy, for the statistics. */
+  async peerStats(): Promise<PeerStatsSample> {
+    const sample = fromWeriftStats((await this.pc.getStats()).values())
+    const turnRttMs = this.turnRtt.sample()
+    return turnRttMs === undefined ? sample : { ...sample, turnRttMs }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.pacer.close()
+    this.stallWatch.stop()
+    this.guard.dispose()
+    this.removeAllListeners()
+    await this.pc.close().catch((error: unknown) => this.logger.warn({ err: error }, 'closing werift failed'))
+  }
+
+  private sendFrame(kind: MediaKind, data: Uint8Array, timestampUs: number): boolean {
+    if (!this.isConnected || data.length === 0) return false
+    let packets: RtpPacket[]
+    try {
+      packets = this.packetizers[kind].packetize(data, this.clocks[kind].toRtp(timestampUs))
+    } catch (error) {
+      this.logger.warn({ err: error, kind, bytes: data.length }, 'frame not sent')
+      return false
+    }
+    if (kind === 'video') this.counters.txVideoFrames++
+    this.pacer.enqueue(
+      kind,
+      packets.map((packet) => ({ kind, packet })),
+      (out) => out.packet.payload.length + RTP_HEADER_BYTES,
+    )
+    return true
+  }
+
+  private sendPacket({ kind, packet }: Outgoing): void {
+    this.counters.txBytes += packet.payload.length + RTP_HEADER_BYTES
+    if (kind === 'audio') this.counters.txAudioPackets++
+    this.senders[kind].sender
+      .sendRtp(packet)
+      .catch((error: unknown) => this.logger.debug({ err: error, kind }, 'RTP send failed'))
+  }
+
+  private onTrack(track: MediaStreamTrack): void {
+    if (this.seen.has(track)) return
+    this.seen.add(track)
+    const transceiver = this.pc.getTransceivers().find((t) => t.receiver.tracks.includes(track))
+    if (!transceiver) return
+    track.onReceiveRtp.subscribe((packet) => {
+      const mid = transceiver.mid
+      if (typeof mid !== 'string' || this.closed) return
+      this.counters.rxBytes += packet.payload.length + RTP_HEADER_BYTES
+      const { sequenceNumber, timestamp, marker } = packet.header
+      this.remote.handleRtp(mid, { sequenceNumber, timestamp, marker, payload: packet.payload })
+    })
+  }
+
+  private requestKeyFrame(mid: string): void {
+    const transceiver = this.pc.getTransceivers().find((t) => t.mid === mid)
+    const ssrc = transceiver?.receiver.tracks[0]?.ssrc
+    if (!transceiver || ssrc === undefined) return
+    this.logger.debug({ mid, uid: this.remote.uidOf(mid) }, 'asking for a key frame (PLI)')
+    transceiver.receiver
+      .sendRtcpPLI(ssrc)
+      .catch((error: unknown) => this.logger.debug({ err: error }, 'PLI not sent'))
+  }
+}
+
+/** The media path guard; the first drop of each kind is logged (the engine keeps no metrics registry). */
+function guardMedia(pc: RTCPeerConnection, logger: EngineLogger): MediaGuard {
+  const logged = new Set<string>()
+  const once = (what: string, fields: object): void => {
+    if (logged.has(what)) return
+    logged.add(what)
+    logger.warn(fields, `${what} dropped on the media socket (further drops are not logged)`)
+  }
+  return new MediaGuard(pc, {
+    stunRejected: ([host, port]) => once('unauthenticated ICE check', { from: `${host}:${port}` }),
+    foreignDatagram: ([host, port]) => once('datagram from a foreign address', { from: `${host}:${port}` }),
+    dtlsRecordDropped: (reason) => once('DTLS record', { reason }),
+  })
+}

@@ -1,0 +1,114 @@
+import { systemClock, type Clock } from '../../api/defaults'
+
+/**
+ * Paces outgoing RTP (notes/reference-tools.md: "pace RTP"): a key frame handed over at once is dozens of
+ * packets, and a burst like that overflows socket buffers on the way through the TURN relay. A token bucket
+ * at `rateBps` lets `burstBytes` out at once and spreads the rest; audio goes before video. A video queue
+ * longer than `maxQueueMs` at the pacing rate is dropped whole (late video is useless) and `onVideoDropped`
+ * tells the caller the next frame must be a key frame.
+ */
+
+export interface PacerOptions {
+  rateBps?: number
+  burstBytes?: number
+  maxQueueMs?: number
+  clock?: Clock
+  onVideoDropped?: (packets: number) => void
+}
+
+export const PACER_DEFAULTS = { rateBps: 20_000_000, burstBytes: 24_000, maxQueueMs: 500 } as const
+
+export type PacedKind = 'audio' | 'video'
+
+interface Item<T> {
+  item: T
+  bytes: number
+}
+
+export class Pacer<T> {
+  private readonly rateBps: number
+  private readonly burstBytes: number
+  private readonly maxQueueBytes: number
+  private readonly clock: Clock
+  private readonly queues: Record<PacedKind, Item<T>[]> = { audio: [], video: [] }
+  private queuedVideoBytes = 0
+  private tokens: number
+  private lastRefill: number
+  private timer: unknown
+  private closed = false
+
+  constructor(
+    private readonly send: (item: T) => void,
+    private readonly options: PacerOptions = {},
+  ) {
+    this.rateBps = options.rateBps ?? PACER_DEFAULTS.rateBps
+    this.burstBytes = options.burstBytes ?? PACER_DEFAULTS.burstBytes
+    this.maxQueueBytes = ((options.maxQueueMs ?? PACER_DEFAULTS.maxQueueMs) * this.rateBps) / 8000
+    this.clock = options.clock ?? systemClock
+    this.tokens = this.burstBytes
+    this.lastRefill = this.clock.now()
+  }
+
+  /** Queues one frame's packets; whatever the bucket allows goes out before this returns. */
+  enqueue(kind: PacedKind, items: readonly T[], sizeOf: (item: T) => number): void {
+    if (this.closed) return
+    const queue = this.queues[kind]
+    for (const item of items) {
+      const bytes = sizeOf(item)
+      queue.push({ item, bytes })
+      if (kind === 'video') this.queuedVideoBytes += bytes
+    }
+    if (kind === 'video' && this.queuedVideoBytes > this.maxQueueBytes) this.dropVideo()
+    this.drain()
+  }
+
+  get queued(): number {
+    return this.queues.audio.length + this.queues.video.length
+  }
+
+  close(): void {
+    this.closed = true
+    this.queues.audio = []
+    this.queues.video = []
+    this.queuedVideoBytes = 0
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  private dropVideo(): void {
+    const dropped = this.queues.video.length
+    this.queues.video = []
+    this.queuedVideoBytes = 0
+    this.options.onVideoDropped?.(dropped)
+  }
+
+  private refill(): void {
+    const now = this.clock.now()
+    this.tokens = Math.min(this.burstBytes, this.tokens + ((now - this.lastRefill) * this.rateBps) / 8000)
+    this.lastRefill = now
+  }
+
+  private drain(): void {
+    if (this.timer !== undefined) return
+    this.refill()
+    for (;;) {
+      const kind: PacedKind | undefined =
+        this.queues.audio.length > 0 ? 'audio' : this.queues.video.length > 0 ? 'video' : undefined
+      if (kind === undefined) return
+      const next = this.queues[kind][0]!
+      // A packet bigger than the whole bucket still goes out once the bucket is full.
+      if (this.tokens < Math.min(next.bytes, this.burstBytes)) break
+      this.queues[kind].shift()
+      if (kind === 'video') this.queuedVideoBytes -= next.bytes
+      this.tokens -= next.bytes
+      this.send(next.item)
+    }
+    const head = this.queues.audio[0] ?? this.queues.video[0]
+    const missing = Math.min(head?.bytes ?? 0, this.burstBytes) - this.tokens
+    const waitMs = Math.max(1, Math.ceil((missing * 8000) / this.rateBps))
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined
+      this.drain()
+    }, waitMs)
+  }
+}
