@@ -7,7 +7,7 @@
 // BENCH_WORKERS (our proxy's worker processes, default: one per core on the native fast path, two per
 // core on the JS path), BENCH_FAST_PATH (our proxy.fastPath: auto (default), native or js).
 import { startCoturnUnderTest } from '../e2e/support/coturn'
-import { BUILD_COMMAND, loadRelayAddon } from '../src/proxy/turn/node/fastPathAddon'
+import { BUILD_COMMAND, loadRelayAddon } from '../src/proxy'
 import { availableParallelism } from 'node:os'
 import { startOurProxy } from '../e2e/support/ourProxy'
 import { machineCpuSync, processCpuMicros, processCpuMicrosSync } from '../e2e/support/process'

@@ -7,8 +7,7 @@
 import { request } from 'node:https'
 import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ProxyMetrics } from '../../src/proxy/metrics'
-import { ProxyServer } from '../../src/proxy/server'
+import { ProxyMetrics, ProxyServer } from '../../src/proxy'
 import { testProxyConfig } from '../support/proxyConfig'
 import {
   PROXY_SESSION_PATH,

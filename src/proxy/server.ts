@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import type { Logger } from 'pino'
 import { SIGNAL_PATH } from '../shared/proxySession'
-import type { ProxyServerConfig } from '../server/config'
+import type { ProxyServerConfig } from './config'
 import type { NativeCounters } from './turn/node/fastPathAddon'
 import type { ProxyMetrics } from './metrics'
 import { HttpError, createHttpApp, type Route } from './api/httpApp'

@@ -1,6 +1,6 @@
 import { Counter, Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ProxyMetrics } from '../proxy/metrics'
+import { ProxyMetrics } from '../proxy'
 import { startAdminServer, type AdminServer, type Health } from './admin'
 
 const servers: AdminServer[] = []

@@ -4,12 +4,11 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { DestinationStream, Logger } from 'pino'
 import { collectDefaultMetrics, Registry } from 'prom-client'
-import { ProxyMetrics } from '../proxy/metrics'
-import { createPeerPolicy } from '../proxy/turn/peerPolicy'
+import { ProxyMetrics, ProxyServer, ProxyWorkerPool, createPeerPolicy } from '../proxy'
 import { startAdminServer, type AdminServer, type Health } from './admin'
 import { ConfigError, loadConfig, type ServerConfig } from './config'
 import { CONFIG_FILE_ENV } from './defaults'
-import { createLogger } from './logger'
+import { createLogger } from '../platform/logger'
 import { listenerRangeOverlaps } from './listenerClashes'
 import { formatWhitelistJson, formatWhitelistText } from './whitelist'
 
@@ -235,17 +234,14 @@ async function startProxy(
   const metrics = new ProxyMetrics({ defaultMetrics: false })
   const proxyLogger = logger.child({ component: 'proxy' })
   const section = { apps: config.apps, proxy: proxyConfig }
-  // Loaded here, not at the top: check-config and whitelist need none of the proxy's code.
   const proxy =
     proxyConfig.workers > 1
-      ? await (
-          await import('../proxy/workers')
-        ).ProxyWorkerPool.start(
+      ? await ProxyWorkerPool.start(
           section,
           { logger: proxyLogger, metrics, logLevel: config.log.level },
           proxyConfig.workers,
         )
-      : await (await import('../proxy/server')).ProxyServer.start(section, { logger: proxyLogger, metrics })
+      : await ProxyServer.start(section, { logger: proxyLogger, metrics })
   return {
     name: 'proxy',
     registry: metrics.registry,

@@ -5,24 +5,14 @@ import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 // The schema only (zod + defaults): check-config and whitelist must not load werift through src/sfu/index.
 import { SfuConfigSchema } from '../sfu/config'
-import {
-  expecting,
-  port,
-  bindPort,
-  intIn,
-  positiveInt,
-  host,
-  advertisedHost,
-  advertisedIp,
-  cidr,
-  wsUrl,
-  isLoopbackHost,
-} from './configFields'
+import { bindPort, host, isLoopbackHost } from '../platform/configFields'
+import { proxySectionSchema, resolveRelayAddress, type ProxySection, type ProxyServerConfig } from '../proxy'
 import { CONFIG_FILE_ENV, ENV_OVERRIDE_PREFIX, ENV_PATH_SEPARATOR, SERVER_DEFAULTS as D } from './defaults'
 import { listenerClashes } from './listenerClashes'
 
 // ---------------------------------------------------------------------------------------------------------
 // Sections. Sections without required fields have `.prefault({})`, so their defaults apply when absent.
+// The `proxy` and `sfu` sections are the services' own schemas (src/proxy/config.ts, src/sfu/config.ts).
 
 const logSchema = z
   .strictObject({
@@ -33,121 +23,6 @@ const logSchema = z
 const appSchema = z.strictObject({
   appKey: z.string().min(1, 'expected 1-64 characters').max(64, 'expected 1-64 characters'),
   secret: z.string().min(16, 'expected at least 16 characters'),
-})
-
-const portsSchema = z
-  .strictObject({
-    udp: z
-      .array(bindPort)
-      .min(1, 'expected 1 to 4 UDP ports')
-      .max(4, 'expected 1 to 4 UDP ports')
-      .default([...D.proxy.ports.udp])
-      .superRefine((ports, ctx) => {
-        ports.forEach((p, i) => {
-          if (p !== 0 && ports.indexOf(p) !== i)
-            ctx.addIssue({ code: 'custom', path: [i], message: `duplicate port ${p}` })
-        })
-      }),
-    tcp: bindPort.default(D.proxy.ports.tcp),
-  })
-  .prefault({})
-
-const relaySchema = z
-  .strictObject({
-    listenHost: host.default(D.proxy.relay.listenHost),
-    address: advertisedIp.optional(),
-    portRange: z
-      .tuple([port, port], expecting('expected [min, max] ports'))
-      .default([...D.proxy.relay.portRange])
-      .refine(([min, max]) => min <= max, 'expected [min, max] with min <= max'),
-  })
-  .prefault({})
-
-const tlsSchema = z
-  .strictObject({ certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() })
-  .prefault({})
-  .superRefine((tls, ctx) => {
-    if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
-      const missing = tls.certFile === undefined ? 'certFile' : 'keyFile'
-      ctx.addIssue({ code: 'custom', path: [missing], message: 'set both certFile and keyFile, or neither' })
-    }
-  })
-
-const A = D.proxy.allocations
-const allocationsSchema = z
-  .strictObject({
-    defaultLifetimeSeconds: intIn(60, 86_400).default(A.defaultLifetimeSeconds),
-    maxLifetimeSeconds: intIn(60, 86_400).default(A.maxLifetimeSeconds),
-    perUser: positiveInt.default(A.perUser),
-    total: positiveInt.default(A.total),
-    bandwidthBytesPerSecond: intIn(0, Number.MAX_SAFE_INTEGER).default(A.bandwidthBytesPerSecond),
-  })
-  .prefault({})
-  .superRefine((a, ctx) => {
-    if (a.maxLifetimeSeconds < a.defaultLifetimeSeconds) {
-      const message = 'expected at least defaultLifetimeSeconds'
-      ctx.addIssue({ code: 'custom', path: ['maxLifetimeSeconds'], message })
-    }
-    if (a.perUser > a.total)
-      ctx.addIssue({ code: 'custom', path: ['perUser'], message: 'expected at most total' })
-  })
-
-const T = D.proxy.timeouts
-const timeoutMs = intIn(100, 3_600_000)
-const L = D.proxy.limits
-
-const proxySchema = z.strictObject({
-  enabled: z.boolean().default(D.proxy.enabled),
-  workers: intIn(1, 64).default(D.proxy.workers),
-  // UDP relaying through the native ChannelData fast path (docs/proxy.md §8): when built, always, never.
-  fastPath: z.enum(['auto', 'native', 'js']).default('auto'),
-  region: z.string().min(1).max(64).default(D.proxy.region),
-  publicAddress: advertisedHost,
-  listenHost: host.default(D.proxy.listenHost),
-  ports: portsSchema,
-  relay: relaySchema,
-  tls: tlsSchema,
-  // RFC 8489 §14.9: REALM is fewer than 128 characters.
-  realm: z.string().min(1).max(127).default(D.proxy.realm),
-  turnSecret: z.string(expecting('expected a string')).min(16, 'expected at least 16 characters'),
-  credentialTtlSeconds: intIn(60, 86_400).default(D.proxy.credentialTtlSeconds),
-  nonceTtlSeconds: intIn(10, 3600).default(D.proxy.nonceTtlSeconds),
-  allocations: allocationsSchema,
-  peers: z.strictObject({
-    allow: z.array(cidr).min(1, 'expected at least one CIDR (the conference servers)'),
-    allowLoopback: z.boolean().default(D.proxy.peers.allowLoopback),
-  }),
-  rateLimit: z
-    .strictObject({
-      unauthenticatedPerSecond: positiveInt.default(D.proxy.rateLimit.unauthenticatedPerSecond),
-      burst: positiveInt.default(D.proxy.rateLimit.burst),
-      allocationsPerSecond: positiveInt.default(D.proxy.rateLimit.allocationsPerSecond),
-    })
-    .prefault({}),
-  timeouts: z
-    .strictObject({
-      firstByteMs: timeoutMs.default(T.firstByteMs),
-      tlsHandshakeMs: timeoutMs.default(T.tlsHandshakeMs),
-      httpHeadersMs: timeoutMs.default(T.httpHeadersMs),
-      httpRequestMs: timeoutMs.default(T.httpRequestMs),
-      tcpIdleMs: timeoutMs.default(T.tcpIdleMs),
-    })
-    .prefault({}),
-  limits: z
-    .strictObject({
-      maxFrameBytes: intIn(1500, 65_535).default(L.maxFrameBytes),
-      maxBodyBytes: intIn(256, 16 * 1024 * 1024).default(L.maxBodyBytes),
-      maxConnections: positiveInt.default(L.maxConnections),
-      // Connection slots (src/proxy/net/connectionSlots.ts): what clients not yet authenticated may hold.
-      unauthenticatedPercent: intIn(1, 100).default(L.unauthenticatedPercent),
-      unauthenticatedPerIp: positiveInt.default(L.unauthenticatedPerIp),
-    })
-    .prefault({}),
-  signal: z.strictObject({
-    upstream: wsUrl,
-    joinTimeoutMs: timeoutMs.default(D.proxy.signal.joinTimeoutMs),
-    unjoinedPerIp: positiveInt.default(D.proxy.signal.unjoinedPerIp),
-  }),
 })
 
 const adminSchema = z
@@ -171,7 +46,7 @@ export const serverConfigSchema = z
     log: logSchema,
     apps: z.array(appSchema).default([]),
     /** The cloud proxy (docs/proxy.md). Absent on a conference-server-only host. */
-    proxy: proxySchema.optional(),
+    proxy: proxySectionSchema.optional(),
     /** The conference server (docs/sfu.md): every field has a default, `enabled` is false. */
     sfu: SfuConfigSchema,
     admin: adminSchema,
@@ -201,22 +76,12 @@ export const serverConfigSchema = z
     }
     for (const clash of listenerClashes(c)) ctx.addIssue({ code: 'custom', ...clash })
   })
-  .transform((c) => {
-    // The relayed address (RFC 8656 XOR-RELAYED-ADDRESS) must be an IP; default it to publicAddress.
-    const p = c.proxy
-    const proxy = p && { ...p, relay: { ...p.relay, address: p.relay.address ?? p.publicAddress } }
-    return { ...c, proxy }
-  })
+  .transform((c) => ({ ...c, proxy: c.proxy && resolveRelayAddress(c.proxy) }))
 
 /** A validated config: every default filled in, `proxy.relay.address` resolved. */
 export type ServerConfig = z.output<typeof serverConfigSchema>
-/** The `proxy` section of a validated config that has one. */
-export type ProxySection = NonNullable<ServerConfig['proxy']>
-/** What the cloud proxy (`ProxyServer.start`) reads: the apps and its own section, which must be present. */
-export interface ProxyServerConfig {
-  apps: ServerConfig['apps']
-  proxy: ProxySection
-}
+/** The `proxy` section and what `ProxyServer.start` reads are the proxy's own (src/proxy/config.ts). */
+export type { ProxySection, ProxyServerConfig }
 /** The `sfu` section of a validated config (`ConferenceServer.start` takes it as is). */
 export type SfuSection = ServerConfig['sfu']
 /** What a config file (or the embedded local stack) may write: defaults optional. */

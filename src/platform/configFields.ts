@@ -2,8 +2,8 @@ import { BlockList, isIP } from 'node:net'
 import { z } from 'zod'
 
 /**
- * The field schemas of the server config (config.ts): messages say what is expected, so `path: message`
- * reads as one instruction.
+ * The field schemas of the server config (src/server/config.ts, and the proxy's section in
+ * src/proxy/config.ts): messages say what is expected, so `path: message` reads as one instruction.
  */
 
 /** A type error says "required" when the field is missing, else what was expected. */
