@@ -14,10 +14,10 @@ import {
   sharedLocalStack,
   type AppCore,
   type SharedLocalStack,
-} from '../../src/main/core/appCore'
-import { acquireLocalStack, stackAnswers } from '../../src/main/core/discovery'
-import { nodeMediaPort } from '../../src/main/core/mediaBridge'
-import { startLocalStack } from '../../src/main/core/localStack'
+} from '../../src/app/core/appCore'
+import { acquireLocalStack, stackAnswers } from '../../src/app/stack/discovery'
+import { nodeMediaPort } from '../../src/app/mediaBridge'
+import { startLocalStack } from '../../src/app/stack/localStack'
 import {
   ConnectionReason as R,
   ConnectionState as S,

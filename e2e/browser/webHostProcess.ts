@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline'
-import { createAppLogger } from '../../src/main/logs'
-import { loadPolicy } from '../../src/main/policy'
+import { createAppLogger } from '../../src/app/checks/logs'
+import { loadPolicy } from '../../src/app/settings/policy'
 import type { Region } from '../../src/shared/engine'
 import { startWebHost } from '../../src/webhost/server'
 

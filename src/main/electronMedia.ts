@@ -1,5 +1,5 @@
 import type { MessagePortMain } from 'electron'
-import type { MediaPortLike } from './core/mediaBridge'
+import type { MediaPortLike } from '../app'
 
 /**
  * Electron's MessagePortMain as the bridge's port. MessagePortMain transfers only ports, so the buffers of

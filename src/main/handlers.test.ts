@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import { TypedEmitter } from '../engine/events'
+import { TypedEmitter } from '../engine'
 import { ConnectionReason, ConnectionState } from '../shared/engine'
 import { ErrorCode } from '../shared/errors'
 import {

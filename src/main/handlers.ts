@@ -8,7 +8,7 @@ import {
   type IpcEvents,
   type IpcReply,
 } from '../shared/ipc'
-import type { AppCore } from './core/appCore'
+import type { AppCore } from '../app'
 
 /** The part of Electron's `ipcMain` used here, so tests inject a fake. */
 export interface IpcMainLike {

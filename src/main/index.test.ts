@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import { ErrorCode } from '../shared/errors'
 import { INVOKE_CHANNELS, MEDIA_PORT_WIRE_CHANNEL, invokeWireChannel, type IpcReply } from '../shared/ipc'
-import { DISCOVERY_FILE } from './core/discovery'
+import { DISCOVERY_FILE } from '../app'
 
 /**
  * The Electron entry against a fake `electron` (the binary cannot be downloaded here): one window with the

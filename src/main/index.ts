@@ -2,27 +2,32 @@ import { app, BrowserWindow, ipcMain, Menu, MessageChannelMain, session } from '
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MEDIA_PORT_WIRE_CHANNEL } from '../shared/ipcChannels'
-import { createAppCore, sharedLocalStack, type AppCore } from './core/appCore'
-import { regionsFromEnv } from './core/config'
-import { acquireLocalStack } from './core/discovery'
-import { electronMediaPort } from './electronMedia'
-import { coreByWebContents, forwardEvents, registerHandlers } from './handlers'
-import { createAppLogger, logDirectory } from './logs'
-import { effectiveSettings, loadPolicy } from './policy'
-import { profileUserData, windowDataDir } from './profile'
 import {
+  acquireLocalStack,
   allowNavigation,
   allowPermissionCheck,
   allowPermissionRequest,
+  createAppCore,
+  createAppLogger,
+  effectiveSettings,
+  loadPolicy,
+  logDirectory,
+  regionsFromEnv,
+  sharedLocalStack,
   windowOpenPolicy,
-  windowOptions,
   withCsp,
-} from './window'
+  type AppCore,
+} from '../app'
+import { electronMediaPort } from './electronMedia'
+import { coreByWebContents, forwardEvents, registerHandlers } from './handlers'
+import { profileUserData, windowDataDir } from './profile'
+import { windowOptions } from './window'
 
 /**
- * The thin Electron entry (docs/app.md): security policies from window.ts, one app core (core/) per window,
- * one validated handler per contract channel routed to the sender's core, media over MessageChannelMain.
- * Every window of this process shares one embedded local stack, which other instances find by discovery.
+ * The thin Electron entry (docs/app.md): the window's options from window.ts and its security policies
+ * from src/app/windowSecurity.ts, one app core (src/app) per window, one validated handler per contract
+ * channel routed to the sender's core, media over MessageChannelMain. Every window of this process shares
+ * one embedded local stack, which other instances find by discovery.
  */
 
 const profileDir = profileUserData(app.getPath('appData'), process.env)

@@ -1,11 +1,8 @@
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { regionsFromEnv } from '../main/core/config'
-import { defaultRunDir } from '../main/core/discovery'
-import { RotatingFile } from '../main/logs'
-import { loadPolicy } from '../main/policy'
-import { createLogger, type LogLevel } from '../server/logger'
+import { defaultRunDir, loadPolicy, regionsFromEnv, RotatingFile } from '../app'
+import { createLogger, type LogLevel } from '../platform/logger'
 import { startWebHost, type WebHost, type WebHostOptions } from './server'
 
 /**

@@ -1,8 +1,7 @@
 import type { RawData, WebSocket } from 'ws'
-import { createAppCore, type AppCore, type AppCoreOptions } from '../main/core/appCore'
+import { createAppCore, invokeUnchecked, type AppCore, type AppCoreOptions } from '../app'
 import { IPC_EVENTS } from '../shared/ipc'
 import { BRIDGE_SCRIPT_PATH, type BridgeHostMessage } from '../shared/webBridge'
-import { invokeUnchecked } from '../main/core/dispatch'
 import { wsMediaPort, type WsMediaPort } from './wsMediaPort'
 
 /**

@@ -1,5 +1,5 @@
 import type { WebSocket } from 'ws'
-import type { MediaPortLike } from '../main/core/mediaBridge'
+import type { MediaPortLike } from '../app'
 import { decodeMediaMessage, encodeMediaMessage } from '../shared/mediaWire'
 
 /**

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { parsePolicy } from '../shared/policy'
-import { Redactor } from './diagnostics'
+import { parsePolicy } from '../../shared/policy'
+import { Redactor } from '../checks/diagnostics'
 import { effectiveSettings, loadPolicy } from './policy'
 
 const user = fc.record(

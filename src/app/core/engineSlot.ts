@@ -1,8 +1,7 @@
-import type { Engine } from '../../engine/engine'
-import { TypedEmitter } from '../../engine/events'
+import { type Engine, TypedEmitter } from '../../engine'
 import { ConnectionReason, ConnectionState, type EngineEvents, type TransportType } from '../../shared/engine'
 import { IPC_EVENTS, type IpcEvents } from '../../shared/ipc'
-import type { MediaEngine } from './mediaBridge'
+import type { MediaEngine } from '../mediaBridge'
 
 const MEDIA_EVENTS = ['remoteVideoFrame', 'remoteAudioFrame', 'keyFrameRequested'] as const
 

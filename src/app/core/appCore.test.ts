@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MessageChannel } from 'node:worker_threads'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import type { CreateEngineOptions, Engine } from '../../engine/engine'
-import { TypedEmitter } from '../../engine/events'
+import { type CreateEngineOptions, type Engine, TypedEmitter } from '../../engine'
 import {
   ConnectionReason as R,
   ConnectionState as S,
@@ -15,11 +14,11 @@ import {
 } from '../../shared/engine'
 import { ErrorCode } from '../../shared/errors'
 import type { AppSettings } from '../../shared/ipc'
-import type { PolicyLoad } from '../policy'
+import type { PolicyLoad } from '../settings/policy'
 import { createAppCore, sharedLocalStack, type AppCore, type AppCoreOptions } from './appCore'
-import { localStackOf, type LocalStackInfo } from './localStack'
-import { nodeMediaPort } from './mediaBridge'
-import { SETTINGS_FILE, saveSettings } from './settings'
+import { localStackOf, type LocalStackInfo } from '../stack/localStack'
+import { nodeMediaPort } from '../mediaBridge'
+import { SETTINGS_FILE, saveSettings } from '../settings/settings'
 
 const root = mkdtempSync(join(tmpdir(), 'pinhole-core-'))
 afterAll(() => rmSync(root, { recursive: true, force: true }))

@@ -1,25 +1,25 @@
-import { createEngine as defaultCreateEngine, type Engine } from '../../engine/engine'
-import type { EngineLogger } from '../../engine/defaults'
+import { createEngine as defaultCreateEngine, type Engine, type EngineLogger } from '../../engine'
 import { ConnectionState } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
-import type { EffectiveSettings } from '../policy'
+import type { EffectiveSettings } from '../settings/policy'
 import type { AppCoreOptions, CoreParts } from './coreOptions'
 import { effectiveOf } from './coreSettings'
-import { acquireLocalStack, stackAnswers } from './discovery'
+import { acquireLocalStack, stackAnswers } from '../stack/discovery'
 import type { EngineSlot } from './engineSlot'
-import type { LocalStack, LocalStackInfo } from './localStack'
+import type { LocalStack } from '../stack/localStack'
 
 /**
- * The app core's engine and embedded local stack (docs/app.md): the stack started (or found) when no region
- * is configured, the engine built for the regions in force, the move to a live stack when another
- * instance's goes, the join tokens to redact, and the one stack every core of a host process shares.
+ * The app core's engine and the local stack it runs on (docs/app.md): the stack started (or found) when no
+ * region is configured, the engine built for the regions in force, the move to a live stack when another
+ * instance's goes, and the join tokens to redact. The stack itself is src/app/stack (localStack.ts starts
+ * one, discovery.ts finds and shares one).
  */
 
 /**
- * The embedded local stack at start: only with no region at all, and only if the policy allows it. A stack
+ * The core's local stack at start: only with no region at all, and only if the policy allows it. A stack
  * that does not start, or a policy that forbids it, leaves a notice for the page.
  */
-export async function startEmbeddedStack(
+export async function stackAtStart(
   options: AppCoreOptions,
   logger: EngineLogger,
   before: EffectiveSettings,
@@ -104,39 +104,5 @@ export class TokenMemory {
   /** The tokens, and the app secret of the embedded stack in use. */
   secrets(stack: LocalStack | undefined): string[] {
     return [...this.tokens, ...(stack ? [stack.info.secret] : [])]
-  }
-}
-
-/**
- * One embedded stack for every core of a host process: acquired on first use, closed by the host. A stack
- * found by discovery that no longer answers (its instance quit) is dropped and acquired again.
- */
-export interface SharedLocalStack {
-  get(): Promise<LocalStack>
-  close(): Promise<void>
-}
-
-export function sharedLocalStack(
-  acquire: () => Promise<LocalStack> = () => acquireLocalStack(),
-  answers: (info: LocalStackInfo) => Promise<boolean> = stackAnswers,
-): SharedLocalStack {
-  let pending: Promise<LocalStack> | undefined
-  const current = (): Promise<LocalStack> =>
-    (pending ??= acquire().catch((error: unknown) => {
-      pending = undefined // the next core tries again
-      throw error
-    }))
-  return {
-    async get() {
-      const stack = await current()
-      if (stack.owned || (await answers(stack.info))) return stack
-      if (pending !== undefined && (await pending) === stack) pending = undefined
-      return current()
-    },
-    async close() {
-      const last = pending
-      pending = undefined
-      if (last) await (await last.catch(() => undefined))?.close()
-    },
   }
 }

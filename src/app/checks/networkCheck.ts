@@ -1,6 +1,10 @@
-import { runDoctor, type DoctorRow } from '../../engine/doctor'
-import { describeHttpProxy, type HttpProxyConfig } from '../../engine/httpProxy'
-import type { ProbeOptions } from '../../engine/probe'
+import {
+  describeHttpProxy,
+  type DoctorRow,
+  type HttpProxyConfig,
+  type ProbeOptions,
+  runDoctor,
+} from '../../engine'
 import type { Region } from '../../shared/engine'
 import {
   networkCheckSummary,

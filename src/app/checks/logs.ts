@@ -11,7 +11,7 @@ import {
 import { homedir } from 'node:os'
 import { join, posix, win32 } from 'node:path'
 import { pino, type DestinationStream, type Logger } from 'pino'
-import type { PolicyLogLevel } from '../shared/policy'
+import type { PolicyLogLevel } from '../../shared/policy'
 
 /**
  * The app's log files (issue 6): JSON lines (pino) in the OS log location, rotated by size, level from

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { RegionProbeResult } from '../shared/engine'
+import type { RegionProbeResult } from '../../shared/engine'
 import { buildDiagnostics, REDACTED, Redactor, writeDiagnostics } from './diagnostics'
 import { createAppLogger } from './logs'
-import { effectiveSettings, type PolicyLoad } from './policy'
+import { effectiveSettings, type PolicyLoad } from '../settings/policy'
 
 const dir = mkdtempSync(join(tmpdir(), 'pinhole-diag-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -1,9 +1,9 @@
 import { MessageChannel } from 'node:worker_threads'
 import { describe, expect, it, vi } from 'vitest'
-import { TypedEmitter } from '../../engine/events'
-import type { EngineEvents } from '../../shared/engine'
-import { ErrorCode } from '../../shared/errors'
-import type { MediaDown } from '../../shared/mediaPort'
+import { TypedEmitter } from '../engine'
+import type { EngineEvents } from '../shared/engine'
+import { ErrorCode } from '../shared/errors'
+import type { MediaDown } from '../shared/mediaPort'
 import { attachMediaBridge, nodeMediaPort, type MediaEngine } from './mediaBridge'
 
 function fakeEngine(): MediaEngine & { emitter: TypedEmitter<EngineEvents> } {

@@ -1,14 +1,11 @@
-import type { CreateEngineOptions, Engine } from '../../engine/engine'
-import type { EngineLogger } from '../../engine/defaults'
-import type { DirectConfig } from '../../engine/direct'
-import type { RegionProber } from '../../engine/regions'
+import type { CreateEngineOptions, DirectConfig, Engine, EngineLogger, RegionProber } from '../../engine'
 import type { Region } from '../../shared/engine'
-import type { PolicyLoad } from '../policy'
-import type { DiagnosticsOptions } from './diagnosticsExport'
-import type { LocalStack, LocalStackInfo } from './localStack'
-import type { MediaPortLike } from './mediaBridge'
-import type { NetworkCheckOptions } from './networkCheck'
-import type { UserSettings } from './settings'
+import type { PolicyLoad } from '../settings/policy'
+import type { DiagnosticsOptions } from '../checks/diagnosticsExport'
+import type { LocalStack, LocalStackInfo } from '../stack/localStack'
+import type { MediaPortLike } from '../mediaBridge'
+import type { NetworkCheckOptions } from '../checks/networkCheck'
+import type { UserSettings } from '../settings/settings'
 
 /** What `createAppCore` takes (appCore.ts re-exports it), and the state its modules share. */
 
@@ -20,14 +17,14 @@ export interface AppCoreOptions {
   /** The conference server for proxy mode None with configured regions. */
   direct?: DirectConfig
   /**
-   * The IT policy as src/main/policy.ts loaded it (`loadPolicy()`); it wins over the user's settings
+   * The IT policy as src/app/settings/policy.ts loaded it (`loadPolicy()`); it wins over the user's settings
    * through `effectiveSettings`. Absent: no policy.
    */
   policy?: PolicyLoad
   /**
    * The embedded stack, shared by every core of the host process (see `sharedLocalStack`); called again
    * when the stack in use (another instance's) has gone. Default: this core acquires one itself
-   * (discovery.ts) and closes it with itself.
+   * (stack/discovery.ts) and closes it with itself.
    */
   localStack?: () => Promise<LocalStack>
   /** `connectMedia`: make a channel, post one end to the page, return the other. Absent → InvalidState. */
@@ -45,7 +42,7 @@ export interface AppCoreOptions {
   stackAnswers?: (info: LocalStackInfo) => Promise<boolean>
 }
 
-/** One core's state, shared by appCore.ts, coreSettings.ts and embeddedStack.ts. */
+/** One core's state, shared by appCore.ts, coreSettings.ts and coreEngine.ts. */
 export interface CoreParts {
   options: AppCoreOptions
   logger: EngineLogger

@@ -14,7 +14,7 @@ import { CHANNEL_NAME_MAX } from '../../shared/joinRules'
 
 export const SETTINGS_FILE = 'settings.json'
 
-/** What the user chose. No proxy mode or region yet: the app's default (src/main/policy.ts) applies. */
+/** What the user chose. No proxy mode or region yet: the app's default (src/app/settings/policy.ts) applies. */
 export interface UserSettings {
   cloudProxy?: TransportType
   region?: RegionChoice

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { REGIONS_ENV, regionsFromEnv } from './config'
+import { REGIONS_ENV, regionsFromEnv } from './envRegions'
 
 const dir = mkdtempSync(join(tmpdir(), 'pinhole-config-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -2,8 +2,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { Region } from '../shared/engine'
-import type { Policy } from '../shared/policy'
+import type { Region } from '../../shared/engine'
+import type { Policy } from '../../shared/policy'
 import {
   effectiveSettings,
   INVALID_POLICY_FALLBACK,

@@ -2,11 +2,11 @@ import { join } from 'node:path'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import type { AppSettings } from '../../shared/ipc'
 import type { NetworkCheckReport } from '../../shared/networkCheck'
-import { writeDiagnostics, type DiagnosticsVersions } from '../diagnostics'
-import type { EffectiveSettings, PolicyLoad } from '../policy'
+import { writeDiagnostics, type DiagnosticsVersions } from './diagnostics'
+import type { EffectiveSettings, PolicyLoad } from '../settings/policy'
 
 /**
- * "Export diagnostics" from the app core (issue 6): one redacted file (src/main/diagnostics.ts) in the
+ * "Export diagnostics" from the app core (issue 6): one redacted file (src/app/checks/diagnostics.ts) in the
  * diagnostics folder, with the logs, versions, the settings in force and the policy, and the last network
  * check. The core hands over every secret it knows (the join tokens it saw, the embedded stack's app
  * secret, the HTTP proxy password) so that they are removed wherever they appear, log lines included.

@@ -1,8 +1,7 @@
-import type { Engine } from '../../engine/engine'
-import { silentLogger } from '../../engine/defaults'
+import { type Engine, silentLogger } from '../../engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import type { AppSettings, IpcEventName, IpcEvents } from '../../shared/ipc'
-import { effectiveSettings, type PolicyLoad } from '../policy'
+import { effectiveSettings, type PolicyLoad } from '../settings/policy'
 import { CoreChecks } from './coreChecks'
 import type { AppCoreOptions, CoreParts } from './coreOptions'
 import {
@@ -13,20 +12,25 @@ import {
   settingsView,
 } from './coreSettings'
 import { dispatch, type Implementations, type Invoker } from './dispatch'
-import { buildEngine, ensureLiveStack, startEmbeddedStack, TokenMemory } from './embeddedStack'
+import { buildEngine, ensureLiveStack, stackAtStart, TokenMemory } from './coreEngine'
 import { EngineSlot } from './engineSlot'
-import { attachMediaBridge, type MediaBridge, type MediaBridgeStats, type MediaPortLike } from './mediaBridge'
-import { loadSettings } from './settings'
+import {
+  attachMediaBridge,
+  type MediaBridge,
+  type MediaBridgeStats,
+  type MediaPortLike,
+} from '../mediaBridge'
+import { loadSettings } from '../settings/settings'
 
 export type { AppCoreOptions } from './coreOptions'
-export { sharedLocalStack, type SharedLocalStack } from './embeddedStack'
+export { sharedLocalStack, type SharedLocalStack } from '../stack/discovery'
 
 /**
  * The host-neutral app core (docs/app.md): one per window (Electron) or per connected page (browser host).
  * It owns one engine, the user's settings in `dataDir`, the region list (configuration, IT policy, or the
  * embedded local stack) and the media bridge, and implements every channel of the IPC contract. It imports
  * no Electron: the hosts wire `invoke`, `on` and `openMediaPort` to their transport. The settings under
- * the policy are in coreSettings.ts, the engine and the embedded stack in embeddedStack.ts, the network
+ * the policy are in coreSettings.ts, the engine and its local stack in coreEngine.ts, the network
  * check, region probes and diagnostics export in coreChecks.ts.
  */
 
@@ -54,7 +58,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
   const configured = [...(options.regions ?? [])]
   const before = effectiveSettings({ ...user, regions: configured }, policy)
   const notices: string[] = []
-  const stack = await startEmbeddedStack(options, logger, before, notices)
+  const stack = await stackAtStart(options, logger, before, notices)
   const parts: CoreParts = {
     options,
     logger,

@@ -1,20 +1,26 @@
 import { randomBytes } from 'node:crypto'
-import type { DirectConfig } from '../../engine/direct'
-import type { EngineLogger } from '../../engine/defaults'
-import { ProxyMetrics } from '../../proxy/metrics'
-import { mintJoinToken } from '../../proxy/net/tokens'
-import { ProxyServer } from '../../proxy/server'
-import { parseConfig } from '../../server/config'
-import { createLogger, type LogLevel } from '../../server/logger'
+import type { DirectConfig, EngineLogger } from '../../engine'
+import {
+  ProxyMetrics,
+  ProxyServer,
+  proxySectionSchema,
+  resolveRelayAddress,
+  type ProxyApp,
+} from '../../proxy'
+import { mintJoinToken } from '../../protocol/auth/joinToken'
+import { createLogger, type Logger, type LogLevel } from '../../platform/logger'
 import type { Region } from '../../shared/engine'
 import { SIGNAL_PATH } from '../../shared/proxySession'
 import { ConferenceServer, SfuConfigSchema } from '../../sfu'
 
 /**
- * The embedded local stack (DESIGN.md §7): a cloud proxy and a conference server in this process on
- * 127.0.0.1, every port picked free by the OS (TCP 443 becomes a free high port), a self-signed
- * certificate pinned by the region "This computer", and an app secret generated per run so the app can mint
- * its own development tokens. What other instances need to use it is `LocalStackInfo` (discovery.ts).
+ * The embedded local stack (docs/app.md "The embedded local stack"): a cloud proxy and a conference server
+ * in this process on 127.0.0.1, so the app works on one computer with no region configured. Every port is
+ * picked free by the OS (TCP 443 becomes a free high port), the proxy's self-signed certificate is pinned by
+ * the region "This computer", and an app secret is generated per run so the app can mint its own development
+ * tokens. What other instances need to use it is `LocalStackInfo` (discovery.ts publishes it). "Local stack"
+ * is the code's one name for it; "embedded" survives only in the policy key `allowEmbeddedStack` and the
+ * discovery file's name, which users and IT already rely on.
  */
 
 export const LOCAL_REGION_ID = 'local'
@@ -91,29 +97,7 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
   const sfuSignalUrl = `ws://127.0.0.1:${sfu.port}${SIGNAL_PATH}`
   let proxy: ProxyServer
   try {
-    const config = parseConfig({
-      log: { level: level === 'silent' ? 'fatal' : level },
-      apps: [app],
-      proxy: {
-        region: LOCAL_REGION_ID,
-        publicAddress: '127.0.0.1',
-        listenHost: '127.0.0.1',
-        ports: { udp: [0, 0], tcp: 0 },
-        relay: { listenHost: '127.0.0.1' },
-        turnSecret: randomBytes(32).toString('base64url'),
-        // The conference server is on loopback: the one place a relay to 127.0.0.0/8 is right.
-        peers: { allow: ['127.0.0.0/8'], allowLoopback: true },
-        // Several windows and probes on one machine: the public default (20/s) is for the internet.
-        rateLimit: { unauthenticatedPerSecond: 500, burst: 1000 },
-        signal: { upstream: sfuSignalUrl },
-      },
-      admin: { host: '127.0.0.1', port: 0 },
-    })
-    if (config.proxy === undefined) throw new Error('unreachable: the local config has a proxy section')
-    proxy = await ProxyServer.start(
-      { apps: config.apps, proxy: config.proxy },
-      { logger, metrics: new ProxyMetrics({ defaultMetrics: false }) },
-    )
+    proxy = await startLocalProxy(app, sfuSignalUrl, logger)
   } catch (error) {
     await sfu.close()
     throw error
@@ -139,6 +123,27 @@ export async function startLocalStack(options: StartLocalStackOptions = {}): Pro
   return localStackOf(info, async () => {
     await Promise.allSettled([proxy.close(), sfu.close()])
   })
+}
+
+/** The cloud proxy on loopback, relaying to the conference server at `sfuSignalUrl`. */
+function startLocalProxy(app: ProxyApp, sfuSignalUrl: string, logger: Logger): Promise<ProxyServer> {
+  const section = proxySectionSchema.parse({
+    region: LOCAL_REGION_ID,
+    publicAddress: '127.0.0.1',
+    listenHost: '127.0.0.1',
+    ports: { udp: [0, 0], tcp: 0 },
+    relay: { listenHost: '127.0.0.1' },
+    turnSecret: randomBytes(32).toString('base64url'),
+    // The conference server is on loopback: the one place a relay to 127.0.0.0/8 is right.
+    peers: { allow: ['127.0.0.0/8'], allowLoopback: true },
+    // Several windows and probes on one machine: the public default (20/s) is for the internet.
+    rateLimit: { unauthenticatedPerSecond: 500, burst: 1000 },
+    signal: { upstream: sfuSignalUrl },
+  })
+  return ProxyServer.start(
+    { apps: [app], proxy: resolveRelayAddress(section) },
+    { logger, metrics: new ProxyMetrics({ defaultMetrics: false }) },
+  )
 }
 
 function logQuietly(logger: EngineLogger, info: LocalStackInfo): void {

@@ -3,9 +3,7 @@ import { linkSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeFileSync
 import { tmpdir, userInfo } from 'node:os'
 import { join } from 'node:path'
 import { z } from 'zod'
-import type { EngineLogger } from '../../engine/defaults'
-import { silentLogger } from '../../engine/defaults'
-import { probeTls } from '../../engine/probe'
+import { type EngineLogger, probeTls, silentLogger } from '../../engine'
 import { RegionSchema } from '../../shared/engine'
 import { localStackOf, startLocalStack, type LocalStack, type LocalStackInfo } from './localStack'
 
@@ -171,5 +169,39 @@ function removeUnparsable(dir: string): void {
     unlinkSync(join(dir, DISCOVERY_FILE))
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+}
+
+/**
+ * One embedded stack for every core of a host process: acquired on first use, closed by the host. A stack
+ * found by discovery that no longer answers (its instance quit) is dropped and acquired again.
+ */
+export interface SharedLocalStack {
+  get(): Promise<LocalStack>
+  close(): Promise<void>
+}
+
+export function sharedLocalStack(
+  acquire: () => Promise<LocalStack> = () => acquireLocalStack(),
+  answers: (info: LocalStackInfo) => Promise<boolean> = stackAnswers,
+): SharedLocalStack {
+  let pending: Promise<LocalStack> | undefined
+  const current = (): Promise<LocalStack> =>
+    (pending ??= acquire().catch((error: unknown) => {
+      pending = undefined // the next core tries again
+      throw error
+    }))
+  return {
+    async get() {
+      const stack = await current()
+      if (stack.owned || (await answers(stack.info))) return stack
+      if (pending !== undefined && (await pending) === stack) pending = undefined
+      return current()
+    },
+    async close() {
+      const last = pending
+      pending = undefined
+      if (last) await (await last.catch(() => undefined))?.close()
+    },
   }
 }

@@ -1,18 +1,18 @@
-import type { Engine } from '../../engine/engine'
+import type { Engine } from '../../engine'
 import type { Region, TransportType } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import type { AppSettings, RegionView } from '../../shared/ipc'
 import { PROXY_MODE_NAMES } from '../../shared/policy'
-import { ALL_PROXY_MODES, effectiveSettings, type EffectiveSettings } from '../policy'
+import { ALL_PROXY_MODES, effectiveSettings, type EffectiveSettings } from '../settings/policy'
 import type { CoreParts } from './coreOptions'
-import { saveSettings, type UserSettings } from './settings'
+import { saveSettings, type UserSettings } from '../settings/settings'
 
 /**
  * The app core's settings under the IT policy (docs/app.md, "Precedence"): what is in force, what the page
  * reads (`getSettings`), what a change may touch, and saving the user's choices to settings.json.
  */
 
-/** The settings in force: the user's under the policy (src/main/policy.ts), recomputed after each change. */
+/** The settings in force: the user's under the policy (src/app/settings/policy.ts), recomputed after each change. */
 export function effectiveOf(parts: CoreParts): EffectiveSettings {
   const { user, ownRegions, policy } = parts
   return effectiveSettings({ ...user, regions: ownRegions }, policy)

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, fstatSync, mkdirSync, writeFileSync } from 'node:fs'
 import { arch, platform, release, version as osVersion } from 'node:os'
 import { basename, join } from 'node:path'
-import type { PolicyLoad } from './policy'
+import type { PolicyLoad } from '../settings/policy'
 
 /**
  * "Export diagnostics" (issue 6): one JSON file IT can attach to a ticket, with the logs, versions,

@@ -1,6 +1,6 @@
-import type { Engine } from '../../engine/engine'
-import type { RemoteFrame } from '../../shared/engine'
-import { MAX_MEDIA_FRAME_BYTES, parseMediaUp, type MediaDown } from '../../shared/mediaPort'
+import type { Engine } from '../engine'
+import type { RemoteFrame } from '../shared/engine'
+import { MAX_MEDIA_FRAME_BYTES, parseMediaUp, type MediaDown } from '../shared/mediaPort'
 
 /**
  * Encoded media between the page and the engine (mediaPort.ts): MediaUp from the page is validated and

@@ -32,7 +32,7 @@ vi.mock('electron', () => ({
 type Api = Record<string, (...args: unknown[]) => unknown>
 
 async function loadApi(): Promise<Api> {
-  await import('../preload/index')
+  await import('./index')
   return bridge.exposed.get('pinhole') as Api
 }
 

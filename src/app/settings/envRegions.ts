@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { parseRegions } from '../../engine/regions'
+import { parseRegions } from '../../engine'
 import type { Region } from '../../shared/engine'
 
 /**

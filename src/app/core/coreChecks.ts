@@ -1,12 +1,11 @@
-import type { EngineLogger } from '../../engine/defaults'
-import { probeRegion as defaultProbeRegion } from '../../engine/probe'
+import { type EngineLogger, probeRegion as defaultProbeRegion } from '../../engine'
 import type { RegionProbeResult } from '../../shared/engine'
 import type { AppSettings } from '../../shared/ipc'
 import type { NetworkCheckReport } from '../../shared/networkCheck'
-import type { EffectiveSettings, PolicyLoad } from '../policy'
+import type { EffectiveSettings, PolicyLoad } from '../settings/policy'
 import type { AppCoreOptions } from './coreOptions'
-import { exportDiagnostics } from './diagnosticsExport'
-import { runNetworkCheck } from './networkCheck'
+import { exportDiagnostics } from '../checks/diagnosticsExport'
+import { runNetworkCheck } from '../checks/networkCheck'
 
 /**
  * The app core's checks (issue 6): "Network check" (one run at a time, the last report kept), the region

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { posix, win32 } from 'node:path'
-import { TransportType, type Region, type RegionChoice } from '../shared/engine'
-import type { LockableField } from '../shared/ipc'
+import { TransportType, type Region, type RegionChoice } from '../../shared/engine'
+import type { LockableField } from '../../shared/ipc'
 import {
   formatPolicyIssues,
   LOCKABLE_FIELDS,
@@ -11,7 +11,7 @@ import {
   type Policy,
   type PolicyIssue,
   type PolicyLogLevel,
-} from '../shared/policy'
+} from '../../shared/policy'
 
 /**
  * Loading the IT policy from its machine-wide location and applying it over the user's settings
