@@ -6,6 +6,7 @@ import {
   type RegionChoice,
 } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
+import { assertNever } from '../../shared/signaling'
 import {
   ENGINE_DEFAULTS,
   silentLogger,
@@ -16,7 +17,6 @@ import {
   untilAborted,
 } from './defaults'
 import {
-  assertNever,
   validateJoin,
   type CallContext,
   type CallEvent,
@@ -327,7 +327,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
         this.move('timeout')
         return void this.emit('error', event.error.toInfo())
       default:
-        return assertNever(event)
+        return assertNever(event, 'call event')
     }
   }
 

@@ -112,7 +112,3 @@ export function validateJoin(token: string, channel: string, uid: number, mode: 
 
 /** The default until the join flow exists: every join ends in CallUnavailable (honest, not a fake success). */
 export const noCall: ConnectCall = () => Promise.reject(new EngineError(ErrorCode.CallUnavailable))
-
-export function assertNever(value: never): never {
-  throw new Error(`unhandled call event ${JSON.stringify(value)}`)
-}

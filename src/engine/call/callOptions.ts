@@ -1,4 +1,4 @@
-import type { MediaSessionOptions } from '../media/peerMedia'
+import type { PeerMediaOptions } from '../media/peerMedia'
 import type { ReconnectPolicy } from './reconnectPolicy'
 import type { SignalingTimings } from './signalingClient'
 
@@ -6,8 +6,8 @@ import type { SignalingTimings } from './signalingClient'
 export interface CallOptions {
   reconnect?: ReconnectPolicy
   signaling?: Partial<SignalingTimings>
-  pacer?: MediaSessionOptions['pacer']
-  remote?: MediaSessionOptions['remote']
+  pacer?: PeerMediaOptions['pacer']
+  remote?: PeerMediaOptions['remote']
   /** A PeerConnection that stays `disconnected` this long has lost its path. */
   mediaGraceMs?: number
   /** One reconnect attempt (signaling, join, media) gets this long. */

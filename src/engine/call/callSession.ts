@@ -6,7 +6,7 @@ import { assertNever, type MediaKind, type ServerMessage } from '../../shared/si
 import type { CallContext, CallHandle, ConnectCall, LocalMediaState } from './call'
 import { CallStats } from '../stats/callStats'
 import { untilAborted } from '../api/defaults'
-import { MediaSession, type OfferMessage } from '../media/peerMedia'
+import { PeerMedia, type OfferMessage } from '../media/peerMedia'
 import { MediaWatch } from '../media/mediaWatch'
 import { Presence } from './presence'
 import { backoffPolicy, type ReconnectPolicy } from './reconnectPolicy'
@@ -25,7 +25,7 @@ import type { TransportSelection } from '../route/pathSelect'
 
 /**
  * The call (DESIGN.md §3 steps 2–3): signaling over the proxy's wss and media over its TURN relay, as one
- * `connectCall`. Owns one SignalingClient and one MediaSession at a time (docs/engine.md, "Ownership").
+ * `connectCall`. Owns one SignalingClient and one PeerMedia at a time (docs/engine.md, "Ownership").
  * A lost signaling path is resumed (a new WebSocket joins with the `sessionId`; media never stopped); a
  * lost media path, or a resume the server no longer knows, is a full rejoin with a new PeerConnection.
  * Losses and their outcome go to the engine's state machine through `report`.
@@ -50,7 +50,7 @@ type Loss = 'signal' | 'media'
 class CallSession {
   private phase: Phase = 'joining'
   private signaling: SignalingClient | undefined
-  private media: MediaSession | undefined
+  private media: PeerMedia | undefined
   private sessionId: string | undefined
   private mediaBroken = false
   /** What the server was last told we publish. */
@@ -69,7 +69,7 @@ class CallSession {
   private reDispatched = false
   /** werift's TURN-over-TLS tunnel through the corporate HTTP proxy, if any (closed with the media). */
   private tunnel: Socket | undefined
-  /** The transport the current MediaSession was built with (what `rtcStats` reports). */
+  /** The transport the current PeerMedia was built with (what `rtcStats` reports). */
   private mediaTransport: TransportSelection | undefined
 
   constructor(
@@ -216,7 +216,7 @@ class CallSession {
   private replaceMedia(rtcConfig: RTCPeerConnectionConfig): void {
     void this.media?.close()
     this.mediaTransport = this.context.transport
-    const media = new MediaSession({
+    const media = new PeerMedia({
       rtcConfig,
       clock: this.context.clock,
       logger: this.context.logger,

@@ -1,6 +1,6 @@
 /**
  * The engine's PeerConnection has werift's weakness too (docs/sfu.md "Media path guard"): in direct mode its
- * local media port takes datagrams from anyone. A real MediaSession against a werift PeerConnection
+ * local media port takes datagrams from anyone. A real PeerMedia against a werift PeerConnection
  * configured as the conference server's, on loopback: garbage from a foreign address must not stop what the
  * engine sends, and a path that dies while werift says "connected" must be reported (`failed`) so that the
  * call rejoins.
@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { RTCPeerConnection, type RTCPeerConnectionConfig } from 'werift'
 import { SfuConfigSchema } from '../../sfu/config'
 import { serverPeerConfig } from '../../sfu/media/rtc'
-import { MediaSession, type PeerState } from './peerMedia'
+import { PeerMedia, type PeerState } from './peerMedia'
 import { requestProxySession } from '../route/proxySessionClient'
 import { startCallStack } from '../../../e2e/support/callStack'
 
@@ -21,7 +21,7 @@ afterEach(async () => {
 })
 
 interface Call {
-  media: MediaSession
+  media: PeerMedia
   server: RTCPeerConnection
   states: PeerState[]
   /** What the engine logged as warnings (message and fields). */
@@ -50,7 +50,7 @@ async function call(stallMs?: number, rtcConfig = DIRECT): Promise<Call> {
     error: noop,
     warn: (fields: object, message: string) => warnings.push(`${message} ${JSON.stringify(fields)}`),
   }
-  const media = new MediaSession({ rtcConfig, logger, ...(stallMs === undefined ? {} : { stallMs }) })
+  const media = new PeerMedia({ rtcConfig, logger, ...(stallMs === undefined ? {} : { stallMs }) })
   open.push(media, server)
   const states: PeerState[] = []
   media.on('state', (state) => states.push(state))
@@ -108,7 +108,7 @@ async function foreignSocket(): Promise<Socket> {
   return socket
 }
 
-describe('MediaSession media path guard', () => {
+describe('PeerMedia media path guard', () => {
   it('keeps sending after random and DTLS-looking datagrams from a foreign address', async () => {
     const c = await call()
     c.sendFrames(5)
@@ -155,7 +155,7 @@ interface TurnInternals {
   addrByChannel: Record<number, readonly [string, number]>
 }
 
-function turnOf(media: MediaSession): TurnInternals {
+function turnOf(media: PeerMedia): TurnInternals {
   const pc = (media as unknown as { pc: RTCPeerConnection }).pc
   const protocols = pc.dtlsTransports.flatMap(
     (t) => (t.iceTransport.connection as unknown as { protocols: { turn?: TurnInternals }[] }).protocols,
@@ -163,7 +163,7 @@ function turnOf(media: MediaSession): TurnInternals {
   return protocols.find((p) => p.turn)!.turn!
 }
 
-describe('MediaSession over TURN/UDP', () => {
+describe('PeerMedia over TURN/UDP', () => {
   it("drops ChannelData that does not come from the TURN server, even on the server's channel", async () => {
     const stack = await startCallStack()
     open.push(stack)

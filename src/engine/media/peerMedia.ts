@@ -9,6 +9,7 @@ import {
 import { OPUS_CODEC, VP8_CODEC, type CodecSpec } from '../../shared/codecs'
 import type { RemoteFrame } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
+import { sanitizeRemoteSdp } from '../../shared/sdp'
 import type { MediaKind, ServerMessage } from '../../shared/signaling'
 import { MediaGuard, MediaStallWatch } from '../../sfu/media/mediaGuard'
 import type { EncodedAudioFrame, EncodedVideoFrame } from '../call/call'
@@ -51,25 +52,10 @@ function weriftCodec(codec: CodecSpec): RTCRtpCodecParameters {
   return new RTCRtpCodecParameters({ ...codec, rtcpFeedback: codec.rtcpFeedback.map((fb) => ({ ...fb })) })
 }
 
-/**
- * Remote candidates werift must not act on: mDNS names (resolving one sends a multicast query off the
- * machine, notes/reference-tools.md) and TCP candidates (werift's relay path is UDP to the server).
- */
-export function sanitizeRemoteSdp(sdp: string): string {
-  return sdp
-    .split(/\r?\n/)
-    .filter((line) => {
-      if (!line.startsWith('a=candidate:')) return true
-      const fields = line.split(' ')
-      return fields[2]?.toLowerCase() === 'udp' && !(fields[4] ?? '').toLowerCase().endsWith('.local')
-    })
-    .join('\r\n')
-}
-
 export type OfferMessage = Extract<ServerMessage, { type: 'offer' }>
 export type PeerState = RTCPeerConnection['connectionState']
 
-export interface MediaSessionOptions {
+export interface PeerMediaOptions {
   rtcConfig: RTCPeerConnectionConfig
   clock?: Clock
   logger?: EngineLogger
@@ -81,7 +67,7 @@ export interface MediaSessionOptions {
   stallMs?: number
 }
 
-export interface MediaSessionEvents {
+export interface PeerMediaEvents {
   frame: [kind: MediaKind, frame: RemoteFrame]
   /** The server asked for a key frame (PLI), or the pacer dropped video: the next frame must be a key frame. */
   keyFrameRequested: []
@@ -93,7 +79,7 @@ interface Outgoing {
   packet: RtpPacket
 }
 
-export class MediaSession extends TypedEmitter<MediaSessionEvents> {
+export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
   private readonly pc: RTCPeerConnection
   private readonly senders: Record<MediaKind, RTCRtpTransceiver>
   private readonly remote: RemoteStreams
@@ -118,7 +104,7 @@ export class MediaSession extends TypedEmitter<MediaSessionEvents> {
   private readonly guard: MediaGuard
   private readonly stallWatch: MediaStallWatch
 
-  constructor(options: MediaSessionOptions) {
+  constructor(options: PeerMediaOptions) {
     const logger = options.logger ?? silentLogger
     super((event, error) => logger.error({ event, err: error }, 'a media listener threw'))
     this.logger = logger

@@ -24,7 +24,7 @@ export interface CallStatsDeps {
 }
 
 export class CallStats {
-  /** Shared by every MediaSession of the call, so that a full rejoin does not reset the rates. */
+  /** Shared by every PeerMedia of the call, so that a full rejoin does not reset the rates. */
   readonly counters: MediaCounters = newCounters()
   signalingRttMs: number | undefined
   private readonly collector: StatsCollector
