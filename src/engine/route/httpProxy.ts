@@ -85,32 +85,12 @@ export function connectViaHttpProxy(
     }
     const onAbort = (): void => finish(new EngineError(ErrorCode.JoinCanceled, `${target} via ${via}`))
     const timer = clock.setTimeout(
-      () =>
-        finish(
-          connected
-            ? new EngineError(
-                ErrorCode.HttpProxyConnectRefused,
-                `${via}: no answer to CONNECT ${target} in ${options.timeoutMs} ms`,
-              )
-            : new EngineError(
-                ErrorCode.HttpProxyUnreachable,
-                `${via}: no TCP answer in ${options.timeoutMs} ms`,
-              ),
-        ),
+      () => finish(timeoutError(connected, via, target, options.timeoutMs)),
       options.timeoutMs,
     )
     options.signal?.addEventListener('abort', onAbort, { once: true })
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      if (settled) return
-      finish(
-        connected
-          ? new EngineError(ErrorCode.HttpProxyConnectRefused, `${via}: ${error.code ?? error.message}`)
-          : new EngineError(
-              ErrorCode.HttpProxyUnreachable,
-              `${via}: TCP connect failed (${error.code ?? error.message})`,
-              { cause: error },
-            ),
-      )
+      if (!settled) finish(socketError(connected, via, error))
     })
     socket.on('close', () =>
       finish(new EngineError(ErrorCode.HttpProxyConnectRefused, `${via}: closed before answering CONNECT`)),
@@ -121,16 +101,14 @@ export function connectViaHttpProxy(
     })
     const onData = (chunk: Buffer): void => {
       buffered = Buffer.concat([buffered, chunk])
-      const end = buffered.indexOf('\r\n\r\n')
-      if (end === -1) {
+      const answer = connectAnswer(buffered)
+      if (!answer) {
         if (buffered.length > MAX_HEADER_BYTES) {
           finish(new EngineError(ErrorCode.HttpProxyConnectRefused, `${via}: answer headers too large`))
         }
         return
       }
-      const statusLine = buffered.subarray(0, buffered.indexOf('\r\n')).toString('latin1')
-      const rest = buffered.subarray(end + 4)
-      const status = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]
+      const { status, statusLine, rest } = answer
       if (status !== undefined && status.startsWith('2')) {
         // Bytes past the headers already belong to the tunnel (the TLS server speaking first).
         if (rest.length > 0) socket.unshift(rest)
@@ -140,6 +118,39 @@ export function connectViaHttpProxy(
     }
     socket.on('data', onData)
   })
+}
+
+/** The proxy's status once its answer headers are complete; `rest` is what followed them. */
+function connectAnswer(
+  buffered: Buffer,
+): { status: string | undefined; statusLine: string; rest: Buffer } | undefined {
+  const end = buffered.indexOf('\r\n\r\n')
+  if (end === -1) return undefined
+  const statusLine = buffered.subarray(0, buffered.indexOf('\r\n')).toString('latin1')
+  const status = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine)?.[1]
+  return { status, statusLine, rest: buffered.subarray(end + 4) }
+}
+
+/** No TCP answer is the proxy unreachable; no answer to CONNECT over a live connection is a refusal. */
+function timeoutError(connected: boolean, via: string, target: string, timeoutMs: number): EngineError {
+  return connected
+    ? new EngineError(
+        ErrorCode.HttpProxyConnectRefused,
+        `${via}: no answer to CONNECT ${target} in ${timeoutMs} ms`,
+      )
+    : new EngineError(ErrorCode.HttpProxyUnreachable, `${via}: no TCP answer in ${timeoutMs} ms`)
+}
+
+function socketError(connected: boolean, via: string, error: NodeJS.ErrnoException): EngineError {
+  return connected
+    ? new EngineError(ErrorCode.HttpProxyConnectRefused, `${via}: ${error.code ?? error.message}`)
+    : new EngineError(
+        ErrorCode.HttpProxyUnreachable,
+        `${via}: TCP connect failed (${error.code ?? error.message})`,
+        {
+          cause: error,
+        },
+      )
 }
 
 function connectRequest(proxy: HttpProxyConfig, target: string): string {
