@@ -13,16 +13,19 @@ import { fileURLToPath } from 'node:url'
  * they wire real components of several layers together on purpose.
  *
  *   ANY    any file of that folder
- *   INDEX  only the folder's index.ts (`../proxy`, `../proxy/index`): its inside may move freely
+ *   INDEX  only the folder's index.ts (`../proxy`, `../proxy/index`): its inside may move freely; a list such
+ *          as ['index', 'config'] names the only files that may be imported
  *   TYPES  `import type` only: the type describes what another layer hands over, no code runs across
  */
 const ANY = 'any'
-const INDEX = 'index'
+const INDEX = ['index']
 const TYPES = 'types'
 const base = { shared: ANY, protocol: ANY, platform: ANY }
+// The SFU's config section is a second way in, so checking a config file does not load werift.
+const SFU = ['index', 'config']
 /**
  * Exported for e2e/lint/boundaries.test.ts, which also checks the table has no cycle.
- * @type {Record<string, { why: string, may: Record<string, string> }>}
+ * @type {Record<string, { why: string, may: Record<string, string | string[]> }>}
  */
 export const layers = {
   shared: { why: 'src/shared runs in every process and depends on nothing else in src', may: {} },
@@ -33,13 +36,13 @@ export const layers = {
   engine: { why: 'the client engine never reaches into the servers or the app', may: base },
   server: {
     why: 'the server command wires the proxy and the SFU through their index only',
-    may: { ...base, proxy: INDEX, sfu: INDEX },
+    may: { ...base, proxy: INDEX, sfu: SFU },
   },
   cli: { why: 'the CLI drives the engine through its index only', may: { ...base, engine: INDEX } },
   // The app's embedded local stack runs a proxy and an SFU in process, through their index like the server.
   app: {
     why: 'the app core is host-neutral: no Electron, no host, services through their index only',
-    may: { ...base, engine: ANY, proxy: INDEX, sfu: INDEX },
+    may: { ...base, engine: ANY, proxy: INDEX, sfu: SFU },
   },
   main: {
     why: 'the Electron shell talks to the engine through the app core',
@@ -77,6 +80,11 @@ function layerOf(absolute) {
   return name === undefined ? undefined : { name, inside: rel.slice(name.length + 1) }
 }
 
+/** The file an import inside a folder names, without extension: `` and `index.js` are both `index`. */
+function entryOf(inside) {
+  return inside === '' ? 'index' : inside.replace(/\.[jt]s$/, '')
+}
+
 function isTypeOnly(node) {
   if (node.importKind === 'type' || node.exportKind === 'type') return true
   const specifiers = node.specifiers ?? []
@@ -101,10 +109,11 @@ function refusal(from, specifier, typeOnly) {
   if (to.name === from.name) return undefined
   const access = rule.may[to.name]
   if (access === ANY) return undefined
-  if (access === INDEX && /^(index(\.[jt]s)?)?$/.test(to.inside)) return undefined
+  if (Array.isArray(access) && access.includes(entryOf(to.inside))) return undefined
   if (access === TYPES && typeOnly) return undefined
-  const how = access === INDEX ? ' (through its index only)' : access === TYPES ? ' (import type only)' : ''
-  return `src/${from.name} may not import src/${to.name}/${to.inside}${how}: ${rule.why}`
+  const how = Array.isArray(access) ? ` (through ${access.join('.ts or ')}.ts only)` : ''
+  const types = access === TYPES ? ' (import type only)' : ''
+  return `src/${from.name} may not import src/${to.name}/${to.inside}${how}${types}: ${rule.why}`
 }
 
 /** @type {import('eslint').Rule.RuleModule} */

@@ -56,12 +56,12 @@ describe('import boundaries', () => {
     ['src/engine/x.ts', importing('logger', '../server/logger'), 'may not import src/server'],
     ['src/engine/x.ts', importing('app', 'electron'), 'may not import electron'],
     // src/server: the proxy and the SFU through their index only.
-    ['src/server/x.ts', importing('peerPolicy', '../proxy/turn/core/peerPolicy'), 'through its index only'],
-    ['src/server/x.ts', importing('sfuSection', '../sfu/config'), 'through its index only'],
+    ['src/server/x.ts', importing('peerPolicy', '../proxy/turn/core/peerPolicy'), 'through index.ts only'],
+    ['src/server/x.ts', importing('Channel', '../sfu/room/channel'), 'through index.ts or config.ts only'],
     ['src/server/x.ts', importing('createEngine', '../engine'), 'may not import src/engine'],
     ['src/server/x.ts', importing('appCore', '../app'), 'may not import src/app'],
     // src/cli: the engine through its index only.
-    ['src/cli/x.ts', importing('createEngine', '../engine/api/engine'), 'through its index only'],
+    ['src/cli/x.ts', importing('createEngine', '../engine/api/engine'), 'through index.ts only'],
     ['src/cli/x.ts', importing('logger', '../server/logger'), 'may not import src/server'],
     ['src/cli/x.ts', importing('verify', '../proxy'), 'may not import src/proxy'],
     ['src/cli/x.ts', importing('appCore', '../app'), 'may not import src/app'],
@@ -69,7 +69,7 @@ describe('import boundaries', () => {
     ['src/app/x.ts', importing('createWindow', '../main/window'), 'may not import src/main'],
     ['src/app/core/x.ts', importing('startWebHost', '../../webhost/server'), 'may not import src/webhost'],
     ['src/app/x.ts', importing('app', 'electron'), 'may not import electron'],
-    ['src/app/stack/x.ts', importing('ProxyServer', '../../proxy/server'), 'through its index only'],
+    ['src/app/stack/x.ts', importing('ProxyServer', '../../proxy/server'), 'through index.ts only'],
     ['src/app/stack/x.ts', importing('loadConfig', '../../server/config'), 'may not import src/server'],
     // src/main: the engine only as types, through the app core otherwise; never the browser host.
     ['src/main/x.ts', importing('createEngine', '../engine'), 'import type only'],
@@ -114,6 +114,8 @@ describe('import boundaries', () => {
     ['src/server/x.ts', importing('ProxyServer', '../proxy')],
     ['src/server/x.ts', importing('ProxyServer', '../proxy/index')],
     ['src/server/x.ts', importing('ConferenceServer', '../sfu')],
+    ['src/server/x.ts', importing('SfuConfigSchema', '../sfu/config')],
+    ['src/app/stack/x.ts', importing('SfuConfigSchema', '../../sfu/config.js')],
     ['src/cli/x.ts', importing('createEngine', '../engine')],
     ['src/cli/x.ts', importing('createEngine', '../engine/index')],
     ['src/app/core/x.ts', importing('probeTls', '../../engine/route/probe')],
