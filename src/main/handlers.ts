@@ -19,7 +19,7 @@ export interface IpcMainLike {
 /** Where events go: the window's webContents.send, or a fake. */
 export type EventSink = (channel: string, ...args: unknown[]) => void
 
-/** What the handlers need of a core (core/appCore.ts). */
+/** What the handlers need of a core (src/app/core/appCore.ts). */
 export type HandlerCore = Pick<AppCore, 'invoke' | 'on'>
 
 /**
@@ -35,7 +35,7 @@ const NO_CORE: IpcReply<never> = {
 
 /**
  * Registers exactly one handler per contract channel; each validates its arguments in the sender's core
- * (core/dispatch.ts) before anything runs. Returns the undo.
+ * (src/app/core/dispatch.ts) before anything runs. Returns the undo.
  */
 export function registerHandlers(ipc: IpcMainLike, coreFor: CoreResolver): () => void {
   for (const name of INVOKE_CHANNELS) {
