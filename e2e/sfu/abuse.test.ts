@@ -222,11 +222,19 @@ describe('bad input while a healthy call goes on', () => {
     expect(sfu.server.channels().find((c) => c.name === 'mute')).toBeUndefined()
   })
 
-  it('shrugs off raw garbage on the port', async () => {
+  it('shrugs off raw garbage on the port: closes it, counts it, and still serves a join', async () => {
+    const malformed = () => metric(sfu.server.registry, 'http_client_errors_total', { reason: 'malformed' })
+    const before = await malformed()
     const socket = connect(sfu.server.port, '127.0.0.1')
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
     socket.write('\x16\x03\x01 this is not HTTP\r\n\r\n')
     await new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    expect(await malformed()).toBe(before + 1)
+
+    const next = await sfu.join('after-garbage', 20)
+    expect(next.messages.some((m) => m.type === 'joined')).toBe(true)
+    expect(next.pc.connectionState).toBe('connected')
+    await next.close()
   })
 
   it('lost nothing of the healthy call, and still serves', async () => {

@@ -32,6 +32,8 @@ export class SfuMetrics {
   readonly negotiations: Counter<'result'>
   /** Signaling upgrades refused by the connection limits (signaling/admission.ts). */
   readonly connectionsRefused: Counter<'reason'>
+  /** Connections to the signaling port dropped before any request: not HTTP, too slow, or a socket error. */
+  readonly httpClientErrors: Counter<'reason'>
   /** Media path guard (media/mediaGuard.ts) and stall watch: attacks and breakage that used to be silent. */
   readonly stunRejected: Counter
   readonly foreignDatagrams: Counter
@@ -60,6 +62,11 @@ export class SfuMetrics {
     this.connectionsRefused = counter(
       'connections_refused_total',
       'Signaling connections refused: max_connections, unauthenticated_share, unauthenticated_per_ip',
+      ['reason'],
+    )
+    this.httpClientErrors = counter(
+      'http_client_errors_total',
+      'Connections to the signaling port closed before a request: malformed (not HTTP), timeout, socket',
       ['reason'],
     )
     this.stunRejected = counter(

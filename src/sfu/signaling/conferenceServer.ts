@@ -83,7 +83,10 @@ export class ConferenceServer {
     this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onUpgrade(req, socket, head),
     )
-    this.http.on('clientError', (_error, socket) => socket.destroy())
+    this.http.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+      this.metrics.httpClientErrors.inc({ reason: clientErrorReason(error.code) })
+      socket.destroy()
+    })
   }
 
   static async start(config: SfuConfig, deps: ConferenceServerDeps): Promise<ConferenceServer> {
@@ -261,4 +264,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
     req.on('error', reject)
   })
+}
+
+/** Node's parser errors are HPE_*; the request and headers timeouts share one code; the rest is the socket. */
+function clientErrorReason(code: string | undefined): 'malformed' | 'timeout' | 'socket' {
+  if (code?.startsWith('HPE_')) return 'malformed'
+  return code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'timeout' : 'socket'
 }
