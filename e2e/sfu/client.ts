@@ -16,7 +16,7 @@ import {
   SIGNAL_VERSION,
   type SubscriptionInfo,
 } from '../../src/shared/signaling'
-import { sfuCodecs } from '../../src/sfu'
+import { sfuCodecs } from '../../src/sfu/media/rtc'
 import { audioPayload, parsePayload, videoFramePayloads } from './media'
 
 /**

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Vp8Packetizer } from 'werift'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { VP8_PAYLOAD_TYPE } from '../../src/sfu'
+import { VP8_PAYLOAD_TYPE } from '../../src/sfu/media/rtc'
 import type { TestClient } from './client'
 import { closeAll, metric, type Sfu, startSfu } from './harness'
 import {

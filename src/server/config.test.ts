@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
-import { SFU_DEFAULTS } from '../sfu/defaults'
+import { SFU_DEFAULTS } from '../sfu'
 import { ConfigError, loadConfig, parseConfig, type ServerConfigInput } from './config'
 import { SERVER_DEFAULTS } from './defaults'
 

@@ -3,8 +3,8 @@ import { isIP } from 'node:net'
 import { extname, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
-// The schema only (zod + defaults): check-config and whitelist must not load werift through src/sfu/index.
-import { SfuConfigSchema } from '../sfu/config'
+// src/sfu/index.ts loads no werift until a server starts, so check-config and whitelist stay quick.
+import { SfuConfigSchema } from '../sfu'
 import { bindPort, host, isLoopbackHost } from '../platform/configFields'
 import { proxySectionSchema, resolveRelayAddress, type ProxySection, type ProxyServerConfig } from '../proxy'
 import { CONFIG_FILE_ENV, ENV_OVERRIDE_PREFIX, ENV_PATH_SEPARATOR, SERVER_DEFAULTS as D } from './defaults'

@@ -8,7 +8,7 @@ import { mintJoinToken } from '../../protocol/auth/joinToken'
 import { SIGNAL_PATH } from '../../shared/proxySession'
 import { DEV_TOKEN_PATH, DevTokenRequestSchema, type DevTokenResponse } from '../../shared/signaling'
 import type { ChannelId, ChannelSnapshot } from '../room/channel'
-import { Conference } from '../room/conference'
+import type { Conference } from '../room/conference'
 import type { SfuApp, SfuConfig } from '../config'
 import { SFU_DEFAULTS } from '../defaults'
 import { SfuMetrics } from '../metrics'
@@ -58,12 +58,13 @@ export class ConferenceServer {
   private constructor(
     private readonly config: SfuConfig,
     private readonly deps: ConferenceServerDeps,
+    ConferenceClass: typeof Conference,
   ) {
     this.metrics = deps.metrics ?? new SfuMetrics()
     this.registry = this.metrics.registry
     this.logger = deps.logger.child({ component: 'sfu' })
     this.admission = new SignalAdmission(config, this.metrics)
-    this.conference = new Conference({
+    this.conference = new ConferenceClass({
       config,
       apps: deps.apps,
       metrics: this.metrics,
@@ -90,7 +91,10 @@ export class ConferenceServer {
   }
 
   static async start(config: SfuConfig, deps: ConferenceServerDeps): Promise<ConferenceServer> {
-    const server = new ConferenceServer(config, deps)
+    // The room and media layers load werift, which takes about half a second: they load when a server
+    // starts, not when src/sfu/index.ts is imported, so that checking a config file stays quick.
+    const { Conference } = await import('../room/conference')
+    const server = new ConferenceServer(config, deps, Conference)
     await server.listen()
     return server
   }
