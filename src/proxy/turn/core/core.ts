@@ -1,18 +1,14 @@
 import { ipToBytes, type TransportAddress } from '../../../protocol/stun/attributes/address'
 import { ErrorCode, Method, StunClass } from '../../../protocol/stun/constants'
-import {
-  decodeMessage,
-  getAttr,
-  newTransactionId,
-  type Attribute,
-  type DecodedMessage,
-} from '../../../protocol/stun/message'
-import { Allocation } from './allocation'
-import { channelBind, checkAllocateRequest, createPermission, type Answer } from './permissions'
-import { Admission } from './admission'
-import { Authenticator } from './auth'
+import { decodeMessage, getAttr, newTransactionId, type DecodedMessage } from '../../../protocol/stun/message'
 import { decodeChannelData, encodeChannelData } from '../../../protocol/turn/framing'
-import { dataIndication, errorResponse, successResponse, type Signer } from './responses'
+import { assertNever } from '../../../shared/signaling'
+import { Admission } from './admission'
+import type { Allocation } from './allocation'
+import { Allocator, type Authed, type Fail } from './allocator'
+import { Authenticator } from './auth'
+import { channelBind, createPermission, type Answer } from './permissions'
+import { dataIndication, errorResponse, successResponse } from './responses'
 import { TurnStats, type TurnStatsSink } from './stats'
 import {
   type Action,
@@ -26,24 +22,16 @@ import {
 
 type Actions<C extends ClientRef> = Action<C>[]
 
-interface Authed {
-  username: string
-  uid: string
-  signer: Signer
-}
-
 /**
  * The TURN server without I/O (RFC 8656 over RFC 8489): `handle(input, now)` returns what to send,
- * relay, open or close. Sockets, timers and TLS belong to the caller.
+ * relay, open or close. Sockets, timers and TLS belong to the caller (turn/node). This file reads the
+ * messages, checks credentials and relays data; the allocations and their lifetimes are allocator.ts.
  */
 export class TurnCore<C extends ClientRef> {
   readonly stats: TurnStatsSink
   private readonly auth: Authenticator
   private readonly admission: Admission
-  private readonly byClient = new Map<C, Allocation<C>>()
-  private readonly byId = new Map<number, Allocation<C>>()
-  private readonly perUser = new Map<string, number>()
-  private nextId = 1
+  private readonly allocations: Allocator<C>
   /** A shared transaction ID for Data indications: indications need no distinct IDs (RFC 8489 §6.3). */
   private readonly indicationTid = newTransactionId()
 
@@ -55,18 +43,19 @@ export class TurnCore<C extends ClientRef> {
     this.stats = stats
     this.auth = new Authenticator(options)
     this.admission = new Admission(this.auth, options, stats)
+    this.allocations = new Allocator(options, stats, this.admission, hooks)
   }
 
   allocationCount(): number {
-    return this.byId.size
+    return this.allocations.count
   }
 
   hasAllocation(client: C): boolean {
-    return this.byClient.has(client)
+    return this.allocations.ofClient(client) !== undefined
   }
 
   clientOf(allocationId: number): C | undefined {
-    return this.byId.get(allocationId)?.client
+    return this.allocations.withId(allocationId)?.client
   }
 
   handle(input: Input<C>, now: number): Actions<C> {
@@ -76,17 +65,17 @@ export class TurnCore<C extends ClientRef> {
       case 'peer':
         return this.peerData(input.allocationId, input.from, input.data, now)
       case 'relayOpened':
-        return this.relayOpened(input.allocationId, input.relay)
+        return this.allocations.relayOpened(input.allocationId, input.relay)
       case 'relayFailed':
-        return this.relayFailed(input.allocationId)
+        return this.allocations.relayFailed(input.allocationId)
       case 'clientClosed': {
-        const allocation = this.byClient.get(input.client)
-        return allocation ? this.remove(allocation) : []
+        const allocation = this.allocations.ofClient(input.client)
+        return allocation ? this.allocations.remove(allocation) : []
       }
       case 'tick':
-        return this.tick(now)
+        return this.allocations.tick(now)
       default:
-        return assertNever(input)
+        return assertNever(input, 'case')
     }
   }
 
@@ -118,7 +107,7 @@ export class TurnCore<C extends ClientRef> {
   private channelDataFromClient(client: C, data: Buffer, now: number): Actions<C> {
     const frame = decodeChannelData(data)
     if (!frame) return this.ignore('malformed', client.transport)
-    const allocation = this.byClient.get(client)
+    const allocation = this.allocations.ofClient(client)
     if (!allocation) return this.ignore('no-allocation', client.transport)
     const channel = allocation.channels.get(frame.channel)
     if (!channel || channel.expiresAt <= now) return this.ignore('no-channel', client.transport)
@@ -143,7 +132,7 @@ export class TurnCore<C extends ClientRef> {
     if (message.method !== Method.Send) return this.ignore('unknown-method', client.transport)
     if (message.unknownRequired.length > 0)
       return this.ignore('unknown-attribute-indication', client.transport)
-    const allocation = this.byClient.get(client)
+    const allocation = this.allocations.ofClient(client)
     if (!allocation) return this.ignore('no-allocation', client.transport)
     const peer = getAttr(message, 'XOR_PEER_ADDRESS')
     const payload = getAttr(message, 'DATA')
@@ -155,7 +144,7 @@ export class TurnCore<C extends ClientRef> {
   private request(client: C, message: DecodedMessage, now: number): Actions<C> {
     const ip = client.remote.address
     const reply = (data: Buffer): Actions<C> => [{ type: 'send', client, data }]
-    const fail = (code: ErrorCode, extra: Attribute[] = [], signer?: Signer): Actions<C> => {
+    const fail: Fail<C> = (code, extra = [], signer) => {
       this.stats.errorSent(code)
       return reply(errorResponse(message, this.options.software, code, extra, signer))
     }
@@ -188,8 +177,9 @@ export class TurnCore<C extends ClientRef> {
       signer: { key: result.key, integrity: result.integrity },
     }
 
-    if (message.method === Method.Allocate) return this.allocate(client, message, authed, now, fail)
-    const allocation = this.byClient.get(client)
+    if (message.method === Method.Allocate)
+      return this.allocations.allocate(client, message, authed, now, fail)
+    const allocation = this.allocations.ofClient(client)
     if (!allocation) return fail(ErrorCode.AllocationMismatch, [], authed.signer)
     // RFC 8656 §5: requests on an allocation must use the username that created it.
     if (allocation.username !== authed.username) return fail(ErrorCode.WrongCredentials, [], authed.signer)
@@ -200,7 +190,7 @@ export class TurnCore<C extends ClientRef> {
     const checkPeers = (peers: TransportAddress[]): ErrorCode | undefined => this.checkPeers(peers)
     switch (message.method) {
       case Method.Refresh:
-        return this.refresh(allocation, message, now, answer)
+        return this.allocations.refresh(allocation, message, now, answer)
       case Method.CreatePermission:
         return createPermission(allocation, message, now, checkPeers, answer)
       case Method.ChannelBind:
@@ -212,140 +202,7 @@ export class TurnCore<C extends ClientRef> {
     }
   }
 
-  // ---- Allocate (RFC 8656 §7) ---------------------------------------------------------------------------
-
-  private allocate(
-    client: C,
-    message: DecodedMessage,
-    authed: Authed,
-    now: number,
-    fail: (code: ErrorCode, extra?: Attribute[], signer?: Signer) => Actions<C>,
-  ): Actions<C> {
-    const signer = authed.signer
-    const existing = this.byClient.get(client)
-    if (existing) {
-      // A retransmitted Allocate gets the same answer; any other is a mismatch (RFC 8656 §7.2 step 2).
-      if (existing.allocateTransactionId.equals(message.transactionId)) {
-        return existing.allocateResponse
-          ? [{ type: 'send', client, data: existing.allocateResponse }]
-          : this.ignore('relay-pending', client.transport)
-      }
-      return fail(ErrorCode.AllocationMismatch, [], signer)
-    }
-    const refused = checkAllocateRequest(message)
-    if (refused) return fail(refused.code, refused.extra, signer)
-
-    const used = this.perUser.get(authed.uid) ?? 0
-    if (used >= this.options.perUserQuota || !this.admission.allocationAllowed(authed.username, now))
-      return fail(ErrorCode.AllocationQuotaReached, [], signer)
-    if (this.byId.size >= this.options.totalQuota) return fail(ErrorCode.InsufficientCapacity, [], signer)
-
-    const lifetime = this.lifetimeSeconds(getAttr(message, 'LIFETIME'))
-    const id = this.nextId++
-    const allocation = new Allocation<C>(
-      id,
-      client,
-      authed.username,
-      authed.uid,
-      signer.key,
-      signer.integrity,
-      message.transactionId,
-      lifetime * 1000,
-      now,
-      this.options.bandwidthBytesPerSecond,
-      this.hooks.bucketFor?.(id, client, this.options.bandwidthBytesPerSecond),
-    )
-    this.byClient.set(client, allocation)
-    this.byId.set(allocation.id, allocation)
-    this.perUser.set(authed.uid, used + 1)
-    this.pendingAllocate.set(allocation.id, {
-      message,
-      lifetime,
-      additionalV6: getAttr(message, 'ADDITIONAL_ADDRESS_FAMILY') === 0x02,
-    })
-    return [
-      {
-        type: 'openRelay',
-        allocationId: allocation.id,
-        family: 4,
-        evenPort: getAttr(message, 'EVEN_PORT') !== undefined,
-      },
-    ]
-  }
-
-  private readonly pendingAllocate = new Map<
-    number,
-    { message: DecodedMessage; lifetime: number; additionalV6: boolean }
-  >()
-
-  private relayOpened(allocationId: number, relay: TransportAddress): Actions<C> {
-    const allocation = this.byId.get(allocationId)
-    const pending = this.pendingAllocate.get(allocationId)
-    this.pendingAllocate.delete(allocationId)
-    if (!allocation || !pending) return [{ type: 'closeRelay', allocationId }]
-    allocation.relay = relay
-    this.stats.allocationCreated()
-    const attributes: Attribute[] = [
-      { name: 'XOR_RELAYED_ADDRESS', value: relay },
-      { name: 'LIFETIME', value: pending.lifetime },
-      { name: 'XOR_MAPPED_ADDRESS', value: allocation.client.remote },
-    ]
-    // RFC 8656 §7.2: an IPv6 relay we cannot give is reported, the IPv4 one still granted.
-    if (pending.additionalV6) {
-      attributes.push({
-        name: 'ADDRESS_ERROR_CODE',
-        value: { code: 440, reason: 'Address Family not Supported' },
-      })
-    }
-    const response = successResponse(pending.message, this.options.software, attributes, {
-      key: allocation.key,
-      integrity: allocation.integrity,
-    })
-    allocation.allocateResponse = response
-    return [{ type: 'send', client: allocation.client, data: response }]
-  }
-
-  private relayFailed(allocationId: number): Actions<C> {
-    const allocation = this.byId.get(allocationId)
-    const pending = this.pendingAllocate.get(allocationId)
-    if (!allocation || !pending) return []
-    const actions = this.remove(allocation)
-    this.stats.errorSent(ErrorCode.InsufficientCapacity)
-    const data = errorResponse(pending.message, this.options.software, ErrorCode.InsufficientCapacity, [], {
-      key: allocation.key,
-      integrity: allocation.integrity,
-    })
-    return [
-      ...actions.filter((a) => a.type !== 'closeRelay'),
-      { type: 'send', client: allocation.client, data },
-    ]
-  }
-
-  private lifetimeSeconds(requested: number | undefined): number {
-    const { defaultLifetimeSeconds, maxLifetimeSeconds } = this.options
-    if (requested === undefined) return defaultLifetimeSeconds
-    return Math.min(Math.max(requested, defaultLifetimeSeconds), maxLifetimeSeconds)
-  }
-
-  // ---- Refresh, CreatePermission, ChannelBind -----------------------------------------------------------
-
-  private refresh(
-    allocation: Allocation<C>,
-    message: DecodedMessage,
-    now: number,
-    answer: Answer<C>,
-  ): Actions<C> {
-    const family = getAttr(message, 'REQUESTED_ADDRESS_FAMILY')
-    if (family !== undefined && family !== 0x01) return answer.fail(ErrorCode.PeerAddressFamilyMismatch)
-    const requested = getAttr(message, 'LIFETIME')
-    if (requested === 0) {
-      // RFC 8656 §8: a zero lifetime deletes the allocation; the answer still says 0.
-      return [...answer.ok([{ name: 'LIFETIME', value: 0 }]), ...this.remove(allocation)]
-    }
-    const lifetime = this.lifetimeSeconds(requested)
-    allocation.expiresAt = now + lifetime * 1000
-    return answer.ok([{ name: 'LIFETIME', value: lifetime }])
-  }
+  // ---- CreatePermission, ChannelBind --------------------------------------------------------------------
 
   /** Checks every peer address with the policy; one refusal refuses the whole request (RFC 8656 §9.2). */
   private checkPeers(peers: TransportAddress[]): ErrorCode | undefined {
@@ -366,7 +223,7 @@ export class TurnCore<C extends ClientRef> {
 
   /** `handle({ type: 'peer' })` without building the input: the per-packet entry for peers. */
   peerData(allocationId: number, from: TransportAddress, data: Buffer, now: number): Actions<C> {
-    const allocation = this.byId.get(allocationId)
+    const allocation = this.allocations.withId(allocationId)
     if (!allocation) return this.ignore('no-allocation', 'peer')
     if (!allocation.peerAllowed(from, now)) return this.ignore('no-permission', 'peer')
     if (allocation.bucket && !allocation.bucket.take(now, data.length))
@@ -385,28 +242,6 @@ export class TurnCore<C extends ClientRef> {
     if (!ipBytes) return this.ignore('malformed', 'peer')
     return [{ type: 'send', client, data: dataIndication(from, data, this.indicationTid, ipBytes) }]
   }
-
-  // ---- lifetimes ----------------------------------------------------------------------------------------
-
-  private tick(now: number): Actions<C> {
-    const actions: Actions<C> = []
-    for (const allocation of this.byId.values()) {
-      if (allocation.expiresAt <= now) actions.push(...this.remove(allocation))
-      else allocation.expire(now, (channel) => this.hooks.channelExpired?.(allocation.id, channel))
-    }
-    return actions
-  }
-
-  private remove(allocation: Allocation<C>): Actions<C> {
-    if (allocation.relay) this.stats.allocationEnded()
-    this.byClient.delete(allocation.client)
-    this.byId.delete(allocation.id)
-    this.pendingAllocate.delete(allocation.id)
-    const used = (this.perUser.get(allocation.uid) ?? 1) - 1
-    if (used <= 0) this.perUser.delete(allocation.uid)
-    else this.perUser.set(allocation.uid, used)
-    return [{ type: 'closeRelay', allocationId: allocation.id }]
-  }
 }
 
 function isTurnRequest(method: number): boolean {
@@ -416,8 +251,4 @@ function isTurnRequest(method: number): boolean {
     method === Method.CreatePermission ||
     method === Method.ChannelBind
   )
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unhandled case: ${JSON.stringify(value)}`)
 }
