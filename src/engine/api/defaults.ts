@@ -1,5 +1,5 @@
 /**
- * Every engine default in one place (STYLE.md), plus the injectable clock and logger types. docs/engine.md
+ * Every engine default in one place (docs/architecture.md "How we write code"), plus the injectable clock and logger types. docs/engine.md
  * documents the same values.
  */
 

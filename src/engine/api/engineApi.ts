@@ -8,7 +8,7 @@ import type { ProbeOptions } from '../route/probe'
 import type { RegionProber } from '../route/regions'
 import type { AllocateFn, DirectConfig, DirectProbe } from '../route/pathSelect'
 
-/** The engine's public contract (DESIGN.md §4): what createEngine takes and what it hands out. */
+/** The engine's public contract (docs/engine.md "API"): what createEngine takes and what it hands out. */
 
 export interface CreateEngineOptions {
   appKey?: string

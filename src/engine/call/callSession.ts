@@ -1,37 +1,25 @@
-import type { Socket } from 'node:net'
-import type { RTCPeerConnectionConfig } from 'werift'
 import type { EngineEvents } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import { assertNever, type MediaKind, type ServerMessage } from '../../shared/signaling'
 import type { CallContext, CallHandle, ConnectCall, LocalMediaState } from './call'
 import { CallStats } from '../stats/callStats'
 import { untilAborted } from '../api/defaults'
-import { PeerMedia, type OfferMessage } from '../media/peerMedia'
-import { MediaWatch } from '../media/mediaWatch'
+import type { OfferMessage } from '../media/peerMedia'
 import { Presence } from './presence'
 import { backoffPolicy, type ReconnectPolicy } from './reconnectPolicy'
 import { Reconnector, reconnectTimeout } from './reconnector'
 import { CALL_DEFAULTS, type CallOptions } from './callOptions'
 import { HeldEvents } from './heldEvents'
-import { weriftConfigVia } from '../route/httpProxy'
-import {
-  isFatalRefusal,
-  signalingTls,
-  SIGNALING_DEFAULTS,
-  SignalingClient,
-  SignalingError,
-} from './signalingClient'
-import type { TransportSelection } from '../route/pathSelect'
+import { CallMedia } from './callMedia'
+import { isFatalRefusal, signalingTls, SignalingClient, SignalingError } from './signalingClient'
 
 /**
- * The call (DESIGN.md §3 steps 2–3): signaling over the proxy's wss and media over its TURN relay, as one
- * `connectCall`. Owns one SignalingClient and one PeerMedia at a time (docs/engine.md, "Ownership").
+ * The call (docs/architecture.md "A call's life", steps 3–5): signaling over the proxy's wss and media over its TURN relay, as one
+ * `connectCall`. Owns one SignalingClient and one CallMedia (the PeerConnection) at a time (docs/engine.md, "Ownership").
  * A lost signaling path is resumed (a new WebSocket joins with the `sessionId`; media never stopped); a
  * lost media path, or a resume the server no longer knows, is a full rejoin with a new PeerConnection.
  * Losses and their outcome go to the engine's state machine through `report`.
  */
-
-export { CALL_DEFAULTS, type CallOptions } from './callOptions'
 
 export function createConnectCall(options: CallOptions = {}): ConnectCall {
   return async (context) => {
@@ -50,13 +38,12 @@ type Loss = 'signal' | 'media'
 class CallSession {
   private phase: Phase = 'joining'
   private signaling: SignalingClient | undefined
-  private media: PeerMedia | undefined
+  private readonly media: CallMedia
   private sessionId: string | undefined
   private mediaBroken = false
   /** What the server was last told we publish. */
   private published: LocalMediaState = { audio: false, video: false }
   private attempt: AbortController | undefined
-  private readonly mediaWatch: MediaWatch
   private closing: Promise<void> | undefined
   private readonly closer = new AbortController()
   private readonly held: HeldEvents
@@ -67,10 +54,6 @@ class CallSession {
   private readonly context: CallContext
   /** The rejoin under way goes through another region's proxy. */
   private reDispatched = false
-  /** werift's TURN-over-TLS tunnel through the corporate HTTP proxy, if any (closed with the media). */
-  private tunnel: Socket | undefined
-  /** The transport the current PeerMedia was built with (what `rtcStats` reports). */
-  private mediaTransport: TransportSelection | undefined
 
   constructor(
     context: CallContext,
@@ -78,22 +61,24 @@ class CallSession {
   ) {
     this.context = { ...context }
     this.held = new HeldEvents((event, ...args) => this.context.emit(event, ...args))
-    this.mediaWatch = new MediaWatch({
-      clock: context.clock,
-      logger: context.logger,
-      graceMs: options.mediaGraceMs ?? CALL_DEFAULTS.mediaGraceMs,
-      lost: () => this.lost('media'),
-    })
     this.presence = new Presence((event, ...args) => this.emit(event, ...args))
     this.policy = options.reconnect ?? backoffPolicy()
     this.stats = new CallStats({
       context: this.context,
       ...(options.statsIntervalMs === undefined ? {} : { intervalMs: options.statsIntervalMs }),
-      media: () => this.media,
-      transport: () => this.mediaTransport ?? this.context.transport,
+      media: () => this.media.current,
+      transport: () => this.media.transport,
       condition: () =>
         this.phase === 'closed' ? 'off' : this.phase === 'reconnecting' && this.mediaBroken ? 'down' : 'up',
       emit: (event, ...args) => this.emit(event, ...args),
+    })
+    this.media = new CallMedia({
+      context: this.context,
+      options,
+      counters: this.stats.counters,
+      emit: (event, ...args) => this.emit(event, ...args),
+      lost: () => this.lost('media'),
+      active: () => this.phase !== 'closed',
     })
   }
 
@@ -125,8 +110,8 @@ class CallSession {
         this.stats.start()
       },
       setLocalMedia: (kind, enabled) => this.syncPublishing(kind, enabled),
-      pushVideoFrame: (frame) => this.media?.sendVideoFrame(frame) ?? false,
-      pushAudioFrame: (frame) => this.media?.sendAudioFrame(frame) ?? false,
+      pushVideoFrame: (frame) => this.media.current?.sendVideoFrame(frame) ?? false,
+      pushAudioFrame: (frame) => this.media.current?.sendAudioFrame(frame) ?? false,
     }
   }
 
@@ -161,23 +146,24 @@ class CallSession {
       const joined = await untilAborted(signaling.join(resume ? { ...request, resume } : request), signal)
       // The server kept our participant, but our PeerConnection is gone: werift cannot restart ICE/DTLS on
       // the server's side (docs/sfu.md), so only a full rejoin brings media back.
-      const keepMedia = joined.resumed && this.media?.isConnected === true && !this.mediaBroken
+      const keepMedia = joined.resumed && this.media.current?.isConnected === true && !this.mediaBroken
       if (joined.resumed && !keepMedia) {
         this.mediaBroken = true
         throw new EngineError(ErrorCode.MediaLost, 'resumed without a media path; rejoining')
       }
-      const rtcConfig = keepMedia ? undefined : await this.mediaConfig(signal)
+      const rtcConfig = keepMedia ? undefined : await this.media.config(signal)
       this.adoptSignaling(signaling)
       this.sessionId = joined.sessionId
       if (rtcConfig) {
         this.published = capabilities
-        this.replaceMedia(rtcConfig)
+        this.media.replace(rtcConfig)
+        this.mediaBroken = false
       } else {
         for (const kind of ['audio', 'video'] as const) this.syncPublishing(kind, capabilities[kind])
       }
       this.presence.reset(joined.participants)
       signaling.deliver()
-      if (!keepMedia) await untilAborted(this.media!.connected(signal), signal)
+      if (!keepMedia) await untilAborted(this.media.current!.connected(signal), signal)
       context.logger.info({ resumed: joined.resumed, keepMedia }, 'call joined')
     } catch (error) {
       signaling.close()
@@ -200,38 +186,6 @@ class CallSession {
       this.context.logger.info({ code, reason }, 'signaling closed')
       this.signaling = undefined
       this.lost('signal')
-    })
-  }
-
-  /** werift's config for a new PeerConnection; TURN over TLS through the corporate proxy gets a tunnel. */
-  private async mediaConfig(signal: AbortSignal): Promise<RTCPeerConnectionConfig> {
-    const { transport, httpProxy, clock } = this.context
-    const timeoutMs = this.options.signaling?.connectTimeoutMs ?? SIGNALING_DEFAULTS.connectTimeoutMs
-    const { rtcConfig, tunnel } = await weriftConfigVia(transport, httpProxy, { timeoutMs, signal, clock })
-    this.tunnel?.destroy()
-    this.tunnel = tunnel
-    return rtcConfig
-  }
-
-  private replaceMedia(rtcConfig: RTCPeerConnectionConfig): void {
-    void this.media?.close()
-    this.mediaTransport = this.context.transport
-    const media = new PeerMedia({
-      rtcConfig,
-      clock: this.context.clock,
-      logger: this.context.logger,
-      ...(this.options.pacer ? { pacer: this.options.pacer } : {}),
-      ...(this.options.remote ? { remote: this.options.remote } : {}),
-      counters: this.stats.counters,
-    })
-    this.media = media
-    this.mediaBroken = false
-    media.on('frame', (kind, frame) =>
-      this.emit(kind === 'video' ? 'remoteVideoFrame' : 'remoteAudioFrame', frame),
-    )
-    media.on('keyFrameRequested', () => this.emit('keyFrameRequested'))
-    media.on('state', (state) => {
-      if (this.media === media) this.mediaWatch.handle(state, this.phase !== 'closed')
     })
   }
 
@@ -259,11 +213,11 @@ class CallSession {
   }
 
   private answer(signaling: SignalingClient, offer: OfferMessage): void {
-    const media = this.media
+    const media = this.media.current
     if (!media) return
     media.answer(offer).then(
       (sdp) => {
-        if (this.media === media) signaling.send({ type: 'answer', seq: offer.seq, sdp })
+        if (this.media.current === media) signaling.send({ type: 'answer', seq: offer.seq, sdp })
       },
       (error: unknown) => this.context.logger.warn({ err: error, seq: offer.seq }, 'offer not applied'),
     )
@@ -372,12 +326,7 @@ class CallSession {
     const signaling = this.signaling
     this.signaling = undefined
     signaling?.close()
-    const media = this.media
-    this.media = undefined
-    this.mediaWatch.clear()
-    this.tunnel?.destroy()
-    this.tunnel = undefined
-    return media ? media.close() : Promise.resolve()
+    return this.media.drop()
   }
 
   /** Stops everything without telling the server (it already ended the call, or cannot be reached). */

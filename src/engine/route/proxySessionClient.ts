@@ -14,7 +14,7 @@ import type { HttpProxyConfig } from './httpProxy'
 import { connectPinnedTls, pinOf, type TlsPin } from './tlsPin'
 
 /**
- * The proxy session (DESIGN.md §3 step 1): `POST https://<proxy>:<tcp>/v1/proxy/session` with the join
+ * The proxy session (docs/architecture.md "A call's life", step 2): `POST https://<proxy>:<tcp>/v1/proxy/session` with the join
  * token over a pinned TLS connection; the answer is validated with the shared schema and checked against
  * the region's whitelist before the engine uses any of it.
  */
@@ -212,7 +212,7 @@ export type SessionEndpoints = Partial<Record<TurnRole, TurnEndpoint>>
 /**
  * Maps the answer's URLs onto the region's whitelist: every URL and the signaling URL must name the
  * region's proxy host and one of its ports, or the engine refuses the answer (it sends nothing anywhere
- * else: DESIGN.md §3, issue 4 "in proxy modes").
+ * else: docs/architecture.md "Regions").
  */
 export function sessionEndpoints(info: ProxySessionInfo, region: Region): SessionEndpoints {
   const endpoints: SessionEndpoints = {}

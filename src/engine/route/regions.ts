@@ -3,7 +3,7 @@ import { EngineError, ErrorCode } from '../../shared/errors'
 import { probeRegion, type RegionProbeOptions } from './probe'
 
 /**
- * Regions (DESIGN.md §1): one proxy address per region with its whitelisted ports and pinned certificate.
+ * Regions (docs/architecture.md "Regions"): one proxy address per region with its whitelisted ports and pinned certificate.
  * `auto` probes every region and takes the lowest round trip among the reachable ones.
  */
 

@@ -8,7 +8,7 @@ import { connectViaHttpProxy, type HttpProxyConfig } from './httpProxy'
 import { netFailureError } from './netFailure'
 
 /**
- * TLS to the proxy's TCP port with its certificate pinned (DESIGN.md §3): by SHA-256 fingerprint (any
+ * TLS to the proxy's TCP port with its certificate pinned (docs/architecture.md "Regions"): by SHA-256 fingerprint (any
  * chain, checked after the handshake and before a single application byte is written), by a CA, or by the
  * system CAs when the region has neither. Failures are EngineErrors that tell blocked (no answer) from
  * refused (nothing listens), unresolved (DNS) and intercepted.

@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../../api/defaults'
 
 /**
- * Paces outgoing RTP (notes/reference-tools.md: "pace RTP"): a key frame handed over at once is dozens of
+ * Paces outgoing RTP (docs/architecture.md "Why werift"): a key frame handed over at once is dozens of
  * packets, and a burst like that overflows socket buffers on the way through the TURN relay. A token bucket
  * at `rateBps` lets `burstBytes` out at once and spreads the rest; audio goes before video. A video queue
  * longer than `maxQueueMs` at the pacing rate is dropped whole (late video is useless) and `onVideoDropped`
