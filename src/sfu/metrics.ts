@@ -34,7 +34,7 @@ export class SfuMetrics {
   readonly connectionsRefused: Counter<'reason'>
   /** Connections to the signaling port dropped before any request: not HTTP, too slow, or a socket error. */
   readonly httpClientErrors: Counter<'reason'>
-  /** Media path guard (media/mediaGuard.ts) and stall watch: attacks and breakage that used to be silent. */
+  /** Media path guard (src/protocol/media/mediaGuard.ts) and stall watch: attacks and breakage that used to be silent. */
   readonly stunRejected: Counter
   readonly foreignDatagrams: Counter
   readonly dtlsRecordsDropped: Counter<'reason'>

@@ -6,7 +6,7 @@ import type { MediaKind, ServerMessageBody, SubscriptionInfo } from '../../share
 import type { SfuConfig } from '../config'
 import { answerProblem } from './answer'
 import { SfuError } from '../errors'
-import { MediaGuard, MediaStallWatch, type StallCause } from './mediaGuard'
+import { MediaGuard, MediaStallWatch, type StallCause } from '../../protocol/media/mediaGuard'
 import { boundSockets } from './mediaSockets'
 import type { SfuMetrics } from '../metrics'
 import { type AnswerResult, Negotiator } from './negotiator'
@@ -29,7 +29,7 @@ export interface PeerHooks {
   negotiationTimedOut: (seq: number) => void
   /** The connection cannot go on (an offer could not be created). */
   failed: (error: unknown) => void
-  /** The media path is dead while werift says "connected" (mediaGuard.ts); counted already. */
+  /** The media path is dead while werift says "connected" (src/protocol/media/mediaGuard.ts); counted already. */
   mediaStalled: (cause: StallCause) => void
   /** The DTLS handshake failed (e.g. the answer's fingerprint is not the client's): no media, ever. */
   handshakeFailed: () => void

@@ -12,7 +12,7 @@ import {
 import type { SfuConfig } from '../config'
 import { SfuError } from '../errors'
 import type { SfuMetrics } from '../metrics'
-import type { StallCause } from '../media/mediaGuard'
+import type { StallCause } from '../../protocol/media/mediaGuard'
 import type { Track } from '../media/track'
 import { Peer } from '../media/peer'
 

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift'
-import { SfuConfigSchema } from '../config'
+import { SfuConfigSchema } from '../../sfu/config'
 import { type DtlsDropReason, MediaGuard, MediaStallWatch, type StallCause } from './mediaGuard'
-import { serverPeerConfig, sfuCodecs, VP8_PAYLOAD_TYPE } from './rtc'
+import { serverPeerConfig, sfuCodecs, VP8_PAYLOAD_TYPE } from '../../sfu/media/rtc'
 
 interface Pair {
   server: RTCPeerConnection

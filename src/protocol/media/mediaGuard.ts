@@ -1,6 +1,6 @@
 import type { RTCDtlsTransport, RTCPeerConnection } from 'werift'
-import { Method } from '../../protocol/stun/constants'
-import { decodeMessage, getAttr, verifyIntegrity } from '../../protocol/stun/message'
+import { Method } from '../stun/constants'
+import { decodeMessage, getAttr, verifyIntegrity } from '../stun/message'
 
 /**
  * A runtime guard around werift's (0.25) media path, for the conference server's PeerConnections and the
