@@ -19,6 +19,7 @@ import { localStackOf, startLocalStack, type LocalStack, type LocalStackInfo } f
  * starting together end with one stack: the loser closes its own and uses the winner's. A file whose process
  * is gone or whose proxy does not answer with the pinned certificate is stale and replaced. The owner
  * removes the file when it stops; instances using its stack lose their calls then (documented limit).
+ * Within one process, `sharedLocalStack` (below) gives every core of a host the same stack.
  */
 
 export const DISCOVERY_FILE = 'embedded-stack.json'
@@ -173,7 +174,7 @@ function removeUnparsable(dir: string): void {
 }
 
 /**
- * One embedded stack for every core of a host process: acquired on first use, closed by the host. A stack
+ * One local stack for every core of a host process: acquired on first use, closed by the host. A stack
  * found by discovery that no longer answers (its instance quit) is dropped and acquired again.
  */
 export interface SharedLocalStack {
