@@ -132,6 +132,8 @@ const layerRule = {
       ExportNamedDeclaration: (node) => check(node, node.source, isTypeOnly(node)),
       ExportAllDeclaration: (node) => check(node, node.source, node.exportKind === 'type'),
       ImportExpression: (node) => check(node, node.source, false),
+      // `type T = import('../sfu').X` names another layer as surely as an import does.
+      TSImportType: (node) => check(node, node.source ?? node.argument?.literal, true),
       TSImportEqualsDeclaration: (node) =>
         check(node, node.moduleReference.expression, node.importKind === 'type'),
     }

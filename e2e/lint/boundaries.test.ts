@@ -100,6 +100,7 @@ describe('import boundaries', () => {
     ['src/proxy/x.ts', "export { ConferenceServer } from '../sfu'", 'may not import src/sfu'],
     ['src/proxy/x.ts', "export * from '../sfu'", 'may not import src/sfu'],
     ['src/proxy/x.ts', "export const x = () => import('../sfu')", 'may not import src/sfu'],
+    ['src/proxy/x.ts', "export type X = import('../sfu').SfuConfig", 'may not import src/sfu'],
   ])('%s: refuses %j', async (file, code, fragment) => {
     expect((await boundaryMessages(file, code)).join('\n')).toContain(fragment)
   })
@@ -125,6 +126,7 @@ describe('import boundaries', () => {
     ['src/main/x.ts', importing('BrowserWindow', 'electron')],
     ['src/webhost/x.ts', importing('createAppCore', '../app/core/appCore')],
     ['src/webhost/x.ts', "import { type Engine } from '../engine'\nexport type X = Engine"],
+    ['src/main/x.ts', "export type X = import('../engine').Engine"],
     ['src/preload/x.ts', importing('contextBridge', 'electron')],
     // A file inside a folder named like a layer is not that layer: src/proxy/server.ts is the proxy's.
     ['src/proxy/api/x.ts', importing('ProxyServer', '../server')],
