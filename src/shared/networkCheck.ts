@@ -5,7 +5,7 @@ import { ErrorCode } from './errors'
  * The "Network check" of the app (issue 6) and the words it shares with `pinhole doctor`: each whitelisted
  * endpoint of every region as reachable / blocked / refused / unresolved / error, and for each one that a
  * firewall change fixes (blocked: no answer), the exact rule IT has to add. A refusal (nothing listens: the
- * proxy is not running there) or a name that does not resolve gets no rule but says who acts instead. `runDoctor` (src/engine/doctor.ts, so `pinhole doctor`) takes its rules
+ * proxy is not running there) or a name that does not resolve gets no rule but says who acts instead. `runDoctor` (src/engine/route/doctor.ts, so `pinhole doctor`) takes its rules
  * from here too, so a desktop user and IT read the same rule in the app, the CLI and the ticket.
  */
 
