@@ -2,8 +2,8 @@ import { z } from 'zod'
 import type { ErrorCode } from './errors'
 
 /**
- * The engine's contract (DESIGN.md §4), shared by the engine (Electron main or any Node process) and,
- * through the typed bridge, the app. No Node or DOM types here: binary data is `Uint8Array`.
+ * The engine's contract (docs/engine.md "API"), shared by the engine (Electron main or any Node process)
+ * and, through the typed bridge, the app. No Node or DOM types here: binary data is `Uint8Array`.
  */
 
 /** `setCloudProxy(type)` values (NERTC). */
@@ -112,8 +112,9 @@ export const ProxyHostSchema = z
   })
 
 /**
- * One proxy region: the addresses IT whitelists (DESIGN.md §1). The TLS certificate of the TCP port is
- * pinned by its SHA-256 fingerprint, or verified against `caPem`, or (neither) against the system CAs.
+ * One proxy region: the addresses IT whitelists (the table of ports in docs/architecture.md). The TLS
+ * certificate of the TCP port is pinned by its SHA-256 fingerprint, or verified against `caPem`, or
+ * (neither) against the system CAs.
  */
 export const RegionSchema = z.object({
   id: z.string().min(1).max(64),

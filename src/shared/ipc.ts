@@ -14,11 +14,11 @@ import type { InvokeChannel, IpcEventName, IpcEvents } from './ipcChannels'
 export * from './ipcChannels'
 
 /**
- * The one IPC contract between the renderer and Electron main (STYLE.md "IPC"): an invoke map (channel →
- * argument schema + result type) and an event map. Main validates every argument against `args`; the
- * preload exposes one function per channel and one `on`. Binary media does not travel here: `connectMedia`
- * makes the host post a fresh MessagePort to the page (mediaPort.ts), so the frame events are left out of
- * the event map.
+ * The one IPC contract between the renderer and its host (docs/app.md), declared once: an invoke map
+ * (channel → argument schema + result type) and an event map. Main validates every argument against
+ * `args`; the preload exposes one function per channel and one `on`. Binary media does not travel here:
+ * `connectMedia` makes the host post a fresh MessagePort to the page (mediaPort.ts), so the frame events
+ * are left out of the event map.
  */
 
 /** A result type carried by the spec only as a type; `args` is the runtime part. */

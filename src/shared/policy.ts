@@ -3,7 +3,7 @@ import { RegionSchema, TransportType } from './engine'
 import type { LockableField } from './ipc'
 
 /**
- * The IT policy file (DESIGN.md §7, issue 6; reference: docs/policy.md). A machine-wide JSON file that
+ * The IT policy file (issue 6; reference: docs/policy.md). A machine-wide JSON file that
  * overrides the user's settings and can lock them. Unknown fields are errors, so a misspelt field never
  * silently leaves a setting unmanaged. Loading and applying it is src/app/settings/policy.ts.
  */

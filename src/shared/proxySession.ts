@@ -1,9 +1,9 @@
 import { z } from 'zod'
 
 /**
- * The proxy session contract (DESIGN.md §3 step 1): `POST /v1/proxy/session` on the proxy's TCP 443 with
- * a join token, answered with everything the engine configures itself with. Shared by the proxy (which
- * builds the answer) and the engine (which validates it).
+ * The proxy session contract, the first step of a join (docs/architecture.md): `POST /v1/proxy/session`
+ * on the proxy's TCP 443 with a join token, answered with everything the engine configures itself with.
+ * Shared by the proxy (which builds the answer) and the engine (which validates it).
  */
 
 export const PROXY_SESSION_PATH = '/v1/proxy/session'

@@ -8,7 +8,7 @@ import {
 } from '../../shared/engine'
 import { appErrorMessage, isErrorCode } from '../../shared/errors'
 
-/** The proxy modes in the order the toggle shows them (NERTC values, DESIGN.md §4). */
+/** The proxy modes in the order the toggle shows them (NERTC values, docs/architecture.md "Proxy modes"). */
 export const PROXY_MODES: readonly { value: TransportType; label: string; hint: string }[] = [
   { value: 0, label: 'None', hint: 'Straight to the conference server, no cloud proxy.' },
   { value: 1, label: 'UDP', hint: 'Through the proxy: TURN over UDP 3478 or 7070.' },

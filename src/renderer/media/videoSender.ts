@@ -1,7 +1,7 @@
 import type { MediaUp } from '../../shared/mediaPort'
 import { isBt601Yuv, rgbaToI420, VP8_COLOR_SPACE } from './bt601'
 
-/** DESIGN.md §5 / issue 5: VP8 640x360 at 30 fps, realtime. */
+/** What the app sends (docs/renderer.md "Media"): VP8 640x360 at 30 fps, realtime. */
 export const VIDEO_WIDTH = 640
 export const VIDEO_HEIGHT = 360
 export const VIDEO_FPS = 30

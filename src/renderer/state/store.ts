@@ -6,7 +6,7 @@ import { createNetworkSlice, type NetworkSlice } from './networkSlice'
 import { createNoticesSlice, type NoticesSlice } from './noticesSlice'
 import { createSettingsSlice, type SettingsSlice } from './settingsSlice'
 
-/** The one renderer store (STYLE.md "UI state is a thin zustand layer"): typed slices, fed by engine events. */
+/** The one renderer store (docs/renderer.md "State"): a thin layer of typed slices, fed by engine events. */
 export type AppState = SettingsSlice & ConnectionSlice & CallSlice & NoticesSlice & FormSlice & NetworkSlice
 export type AppStore = StoreApi<AppState>
 

@@ -24,7 +24,7 @@ function useAppContext(): AppContextValue {
   return value
 }
 
-/** One value per hook (STYLE.md): components re-render only when what they select changes. */
+/** One value per hook: components re-render only when what they select changes. */
 export function useApp<T>(selector: (state: AppState) => T): T {
   return useStore(useAppContext().store, selector)
 }
