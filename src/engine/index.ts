@@ -1,8 +1,9 @@
 /**
- * The engine's one way in for the CLI, the app core and the hosts (docs/engine.md "Layout"). Inside, the
- * engine is grouped by feature: `api/` (createEngine, the state machine, events, defaults), `route/` (regions,
- * probes, the proxy session request, path selection, HTTP proxy, TLS pin, doctor), `call/` (the call over
- * signaling, reconnects, presence), `media/` (the PeerConnection, local and remote media, RTP) and `stats/`.
+ * The engine's one way in for the CLI, the app core and the hosts (docs/engine.md "Modules"). Inside, the
+ * engine is grouped by feature: `api/` (createEngine, the state machine, events, defaults), `route/`
+ * (regions, probes, the proxy session request, path selection, HTTP proxy, TLS pin, doctor), `call/` (the
+ * call over signaling, reconnects, presence), `media/` (the PeerConnection, local and remote media, RTP) and
+ * `stats/`.
  */
 
 export { createEngine } from './api/engine'

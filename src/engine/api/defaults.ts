@@ -1,6 +1,6 @@
 /**
- * Every engine default in one place (docs/architecture.md "How we write code"), plus the injectable clock and logger types. docs/engine.md
- * documents the same values.
+ * Every engine default in one place (docs/architecture.md "How we write code"), plus the injectable clock and
+ * logger types. docs/engine.md documents the same values.
  */
 
 export const ENGINE_DEFAULTS = {

@@ -37,11 +37,11 @@ import { AUTO_REGION, parseRegions } from '../route/regions'
 import { describeTransition, mustTransition, type ConnectionEvent } from './stateMachine'
 
 /**
- * The engine's public API (docs/engine.md "API") and the NERTC cloud-proxy rules (docs/architecture.md
- * "Proxy modes"): the proxy type is set for
- * the engine's lifetime and read at each join; with a proxy on, uid 0 fails with 414 before anything is
- * sent; every state change goes through the state machine. The call itself (signaling and media) is the
- * `connectCall` hook: by default call/callSession.ts, injectable for tests (docs/engine.md).
+ * The engine's public API (docs/engine.md "API") and the NERTC cloud-proxy rules (docs/architecture.md "Proxy
+ * modes"): the proxy type is set for the engine's lifetime and read at each join; with a proxy on, uid 0
+ * fails with 414 before anything is sent; every state change goes through the state machine. The call itself
+ * (signaling and media) is the `connectCall` hook: by default call/callSession.ts, injectable for tests
+ * (docs/engine.md).
  */
 
 export function createEngine(options: CreateEngineOptions): Engine {

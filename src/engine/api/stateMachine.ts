@@ -6,9 +6,9 @@ import {
 } from '../../shared/engine'
 
 /**
- * The connection state machine (docs/engine.md "Connection states": NERTC's states and reasons). One transition function over a
- * table; every state change of the engine goes through it. An event the table does not allow in a state
- * is a bug in the caller: `mustTransition` throws it.
+ * The connection state machine (docs/engine.md "Connection states": NERTC's states and reasons). One
+ * transition function over a table; every state change of the engine goes through it. An event the table does
+ * not allow in a state is a bug in the caller: `mustTransition` throws it.
  */
 
 export type ConnectionEvent =

@@ -14,11 +14,12 @@ import { CallMedia } from './callMedia'
 import { isFatalRefusal, signalingTls, SignalingClient, SignalingError } from './signalingClient'
 
 /**
- * The call (docs/architecture.md "A call's life", steps 3–5): signaling over the proxy's wss and media over its TURN relay, as one
- * `connectCall`. Owns one SignalingClient and one CallMedia (the PeerConnection) at a time (docs/engine.md, "Ownership").
- * A lost signaling path is resumed (a new WebSocket joins with the `sessionId`; media never stopped); a
- * lost media path, or a resume the server no longer knows, is a full rejoin with a new PeerConnection.
- * Losses and their outcome go to the engine's state machine through `report`.
+ * The call (docs/architecture.md "A call's life", steps 3–5): signaling over the proxy's wss and media over
+ * its TURN relay, as one `connectCall`. Owns one SignalingClient and one CallMedia (the PeerConnection) at a
+ * time (docs/engine.md, "Ownership"). A lost signaling path is resumed (a new WebSocket joins with the
+ * `sessionId`; media never stopped); a lost media path, or a resume the server no longer knows, is a full
+ * rejoin with a new PeerConnection. Losses and their outcome go to the engine's state machine through
+ * `report`.
  */
 
 export function createConnectCall(options: CallOptions = {}): ConnectCall {

@@ -3,8 +3,8 @@ import type { MediaKind } from '../../shared/signaling'
 import type { CallHandle, EncodedAudioFrame, EncodedVideoFrame, LocalMediaState } from '../call/call'
 
 /**
- * enableLocalAudio / enableLocalVideo and the frames pushed in (docs/engine.md "API"). The setting lives for the
- * engine's lifetime, like NERTC's: audio on and video off until the app says otherwise; a change in a
+ * enableLocalAudio / enableLocalVideo and the frames pushed in (docs/engine.md "API"). The setting lives for
+ * the engine's lifetime, like NERTC's: audio on and video off until the app says otherwise; a change in a
  * call is passed to it (publish / unpublish), and the next join reads it.
  */
 export class LocalMedia {

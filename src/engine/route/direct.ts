@@ -2,7 +2,10 @@ import { connect } from 'node:net'
 import type { RTCIceServer } from 'werift'
 import { EngineError, ErrorCode } from '../../shared/errors'
 
-/** The conference server without a proxy (proxy mode None, and Auto's first try: docs/architecture.md "Proxy modes"). */
+/**
+ * The conference server without a proxy (proxy mode None, and Auto's first try: docs/architecture.md
+ * "Proxy modes").
+ */
 export interface DirectConfig {
   signalUrl: string
   /** ICE servers for direct mode; werift falls back to a public STUN server when given none. */

@@ -23,10 +23,10 @@ import {
 export type { DirectConfig, DirectProbe } from './direct'
 
 /**
- * Chooses the one TURN server werift gets (it only ever uses the first URL: docs/architecture.md "Why werift").
- * UDP proxy: TURN Allocate raced on UDP 3478 and 7070, first allocation wins. TCP proxy: TURN over TLS on
- * 443, pinned. Auto: direct, then the UDP race, then TLS, each within its budget. Probe allocations are
- * released (Refresh lifetime 0); werift makes its own.
+ * Chooses the one TURN server werift gets (it only ever uses the first URL: docs/architecture.md "Why
+ * werift"). UDP proxy: TURN Allocate raced on UDP 3478 and 7070, first allocation wins. TCP proxy: TURN over
+ * TLS on 443, pinned. Auto: direct, then the UDP race, then TLS, each within its budget. Probe allocations
+ * are released (Refresh lifetime 0); werift makes its own.
  */
 
 export type AllocateFn = (

@@ -14,9 +14,10 @@ import type { HttpProxyConfig } from './httpProxy'
 import { connectPinnedTls, pinOf, type TlsPin } from './tlsPin'
 
 /**
- * The proxy session (docs/architecture.md "A call's life", step 2): `POST https://<proxy>:<tcp>/v1/proxy/session` with the join
- * token over a pinned TLS connection; the answer is validated with the shared schema and checked against
- * the region's whitelist before the engine uses any of it.
+ * The proxy session (docs/architecture.md "A call's life", step 2):
+ * `POST https://<proxy>:<tcp>/v1/proxy/session` with the join token over a pinned TLS connection; the answer
+ * is validated with the shared schema and checked against the region's whitelist before the engine uses any
+ * of it.
  */
 
 export interface RequestOptions {

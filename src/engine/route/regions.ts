@@ -3,8 +3,8 @@ import { EngineError, ErrorCode } from '../../shared/errors'
 import { probeRegion, type RegionProbeOptions } from './probe'
 
 /**
- * Regions (docs/architecture.md "Regions"): one proxy address per region with its whitelisted ports and pinned certificate.
- * `auto` probes every region and takes the lowest round trip among the reachable ones.
+ * Regions (docs/architecture.md "Regions"): one proxy address per region with its whitelisted ports and
+ * pinned certificate. `auto` probes every region and takes the lowest round trip among the reachable ones.
  */
 
 export const AUTO_REGION = 'auto'

@@ -8,10 +8,10 @@ import { connectViaHttpProxy, type HttpProxyConfig } from './httpProxy'
 import { netFailureError } from './netFailure'
 
 /**
- * TLS to the proxy's TCP port with its certificate pinned (docs/architecture.md "Regions"): by SHA-256 fingerprint (any
- * chain, checked after the handshake and before a single application byte is written), by a CA, or by the
- * system CAs when the region has neither. Failures are EngineErrors that tell blocked (no answer) from
- * refused (nothing listens), unresolved (DNS) and intercepted.
+ * TLS to the proxy's TCP port with its certificate pinned (docs/architecture.md "Regions"): by SHA-256
+ * fingerprint (any chain, checked after the handshake and before a single application byte is written), by a
+ * CA, or by the system CAs when the region has neither. Failures are EngineErrors that tell blocked (no
+ * answer) from refused (nothing listens), unresolved (DNS) and intercepted.
  */
 
 export interface TlsPin {
