@@ -2,13 +2,8 @@
  * The cloud proxy (docs/proxy.md): the only way into src/proxy for the server command, the desktop app's
  * embedded stack, tests and benchmarks.
  */
-export {
-  ProxyServer,
-  loadProxyCert,
-  type ProxyConfig,
-  type ProxyServerDeps,
-  type ProxyServerOptions,
-} from './server'
+export { ProxyServer, type ProxyConfig, type ProxyServerDeps, type ProxyServerOptions } from './server'
+export { loadProxyCert } from './wiring'
 export { ProxyWorkerPool } from './workers/workers'
 export { METRIC_PREFIX, ProxyMetrics, type ProxyMetricsSnapshot } from './metrics'
 export {

@@ -1,16 +1,21 @@
-import { createHmac } from 'node:crypto'
 import type { Logger } from 'pino'
-import { SIGNAL_PATH } from '../shared/proxySession'
-import type { ProxyServerConfig } from './config'
-import type { NativeCounters } from './turn/node/fastPathAddon'
-import type { ProxyMetrics } from './metrics'
-import { HttpError, createHttpApp, type Route } from './api/httpApp'
-import { createPort443Listener, type Port443Listener } from './edge443/port443'
-import { createSessionApiRoute } from './api/sessionApi'
+import { createHttpApp } from './api/httpApp'
 import { createSignalRelay, type SignalRelay } from './api/signalRelay'
-import { loadOrGenerateCert, type CertMaterial } from './edge443/tlsCert'
-import { createPeerPolicy } from './turn/core/peerPolicy'
+import type { ProxyServerConfig } from './config'
+import { createPort443Listener, type Port443Listener } from './edge443/port443'
+import type { CertMaterial } from './edge443/tlsCert'
+import type { ProxyMetrics } from './metrics'
+import type { NativeCounters } from './turn/node/fastPathAddon'
 import { TurnRuntime } from './turn/node/turnRuntime'
+import {
+  collectConnections,
+  httpAppOptions,
+  port443Options,
+  proxyCert,
+  sessionRoute,
+  signalRelayOptions,
+  turnRuntimeOptions,
+} from './wiring'
 
 /** What the proxy reads of the server config: its own section and the apps' join-token secrets. */
 export type ProxyConfig = ProxyServerConfig
@@ -21,20 +26,13 @@ export interface ProxyServerDeps {
 }
 
 export interface ProxyServerOptions {
-  /** Listen with SO_REUSEPORT next to other worker processes (src/proxy/workers.ts). */
+  /** Listen with SO_REUSEPORT next to other worker processes (src/proxy/workers/workers.ts). */
   reusePort?: boolean
   /** A certificate loaded (or generated) once for all workers, so they present the same fingerprint. */
   cert?: CertMaterial
   /** The TURN clock (tests move it to reach RFC lifetimes); Date.now by default. */
   now?: () => number
 }
-
-/** The nonce key comes from the TURN secret: every worker (and a restarted proxy) accepts the same nonces. */
-export function nonceKey(turnSecret: string): Buffer {
-  return createHmac('sha256', turnSecret).update('pinhole/turn-nonce').digest()
-}
-
-export const SOFTWARE = 'pinhole-proxy'
 
 /** How long drain() waits for signaling clients and allocations to go before closing anyway. */
 const DRAIN_BUDGET_MS = 10_000
@@ -64,43 +62,8 @@ export class ProxyServer {
   ): Promise<ProxyServer> {
     const p = config.proxy
     const { logger, metrics } = deps
-    const cert = options.cert ?? (await loadProxyCert(config))
-    if (cert.generated && !options.cert) {
-      logger.warn(
-        { fingerprintSha256: cert.fingerprintSha256 },
-        'no TLS certificate configured: generated a self-signed one; clients must pin this fingerprint',
-      )
-    }
-
-    const runtime = new TurnRuntime({
-      core: {
-        realm: p.realm,
-        secret: p.turnSecret,
-        software: SOFTWARE,
-        nonceTtlMs: p.nonceTtlSeconds * 1000,
-        defaultLifetimeSeconds: p.allocations.defaultLifetimeSeconds,
-        maxLifetimeSeconds: p.allocations.maxLifetimeSeconds,
-        perUserQuota: p.allocations.perUser,
-        totalQuota: p.allocations.total,
-        bandwidthBytesPerSecond: p.allocations.bandwidthBytesPerSecond,
-        unauthenticatedPerSecond: p.rateLimit.unauthenticatedPerSecond,
-        unauthenticatedBurst: p.rateLimit.burst,
-        allocationsPerSecond: p.rateLimit.allocationsPerSecond,
-        offerPasswordAlgorithms: false,
-        nonceSecret: nonceKey(p.turnSecret),
-        peerPolicy: createPeerPolicy({ allow: p.peers.allow, allowLoopback: p.peers.allowLoopback }),
-      },
-      relay: { listenHost: p.relay.listenHost, address: p.relay.address, portRange: p.relay.portRange },
-      maxFrameBytes: p.limits.maxFrameBytes,
-      tcpIdleMs: p.timeouts.tcpIdleMs,
-      frameStallMs: p.timeouts.firstByteMs,
-      logger,
-      stats: metrics,
-      onStreamClosed: (reason, transport) => metrics.malformed(transport, reason),
-      fastPath: p.fastPath,
-      now: options.now,
-    })
-
+    const cert = await proxyCert(config, options.cert, logger)
+    const runtime = new TurnRuntime(turnRuntimeOptions(p, logger, metrics, options.now))
     const started: { close(): Promise<void> }[] = [runtime]
     try {
       const udpPorts: number[] = []
@@ -109,79 +72,16 @@ export class ProxyServer {
 
       // The session answer names the ports clients reach; with port 0 (tests) they are known after binding.
       const ports = { udp: udpPorts[0]!, udpAlt: udpPorts[1] ?? udpPorts[0]!, tcp: p.ports.tcp }
-      const session = countingRoute(
-        createSessionApiRoute({
-          apps: config.apps,
-          turnSecret: p.turnSecret,
-          publicHost: p.publicAddress,
-          region: p.region,
-          ports,
-          tlsFingerprintSha256: cert.fingerprintSha256,
-          credentialTtlSeconds: p.credentialTtlSeconds,
-          maxBodyBytes: p.limits.maxBodyBytes,
-          onSession: () => metrics.sessionIssued(),
-        }),
-        (code) => metrics.sessionFailed(code),
-      )
-      const signal = createSignalRelay({
-        upstreamUrl: p.signal.upstream,
-        joinTimeoutMs: p.signal.joinTimeoutMs,
-        unjoinedPerIp: p.signal.unjoinedPerIp,
-        onEvent: (event) => {
-          metrics.listenerEvent(event)
-          if (event === 'signal_open') metrics.signalOpened()
-          else if (event === 'signal_closed') metrics.signalClosed()
-          else if (event === 'signal_upstream_failed' || event === 'signal_upstream_lost')
-            metrics.signalFailed(event)
-          else if (event === 'signal_rejected_per_ip') metrics.connectionRefused('signal_unjoined_per_ip')
-        },
-      })
+      const session = sessionRoute(config, ports, cert, metrics)
+      const signal = createSignalRelay(signalRelayOptions(p, metrics))
       started.push(signal)
-      const http = createHttpApp({
-        routes: [session],
-        upgrades: [
-          {
-            path: SIGNAL_PATH,
-            handler: (req, socket, head, auth) => signal.handleUpgrade(req, socket, head, auth),
-          },
-        ],
-        onEvent: (event) => metrics.listenerEvent(event),
-      })
-      const tcp = await createPort443Listener({
-        host: p.listenHost,
-        port: p.ports.tcp,
-        tls: { cert: cert.cert, key: cert.key },
-        http,
-        onTurnConnection: (stream, info, auth) => runtime.attachStream(stream, info, auth),
-        onEvent: (event) => {
-          metrics.listenerEvent(event)
-          if (event === 'malformed_first_byte') metrics.malformed('tcp', 'first-byte')
-          else if (event === 'tls_malformed_first_byte') metrics.malformed('tls', 'first-byte')
-          else if (event === 'tls_handshake_failed') metrics.malformed('tls', 'handshake')
-          else if (event === 'http_malformed') metrics.malformed('http', 'request')
-          // rejected_max_connections, rejected_unauthenticated_share, rejected_unauthenticated_per_ip
-          else if (event.startsWith('rejected_')) metrics.connectionRefused(event.slice('rejected_'.length))
-        },
-        firstByteTimeoutMs: p.timeouts.firstByteMs,
-        tlsHandshakeTimeoutMs: p.timeouts.tlsHandshakeMs,
-        httpHeadersTimeoutMs: p.timeouts.httpHeadersMs,
-        httpRequestTimeoutMs: p.timeouts.httpRequestMs,
-        maxConnections: p.limits.maxConnections,
-        unauthenticatedPercent: p.limits.unauthenticatedPercent,
-        unauthenticatedPerIp: p.limits.unauthenticatedPerIp,
-        reusePort: options.reusePort,
-      })
+      const http = createHttpApp(httpAppOptions(session, signal, metrics))
+      const tls = { cert: cert.cert, key: cert.key }
+      const tcp = await createPort443Listener(
+        port443Options(p, { tls, http, runtime, reusePort: options.reusePort }, metrics),
+      )
       ports.tcp = tcp.port
-      metrics.onCollect(() => {
-        // The native fast path counts on its own; its deltas join the sink at each read.
-        runtime.flushFastPath()
-        const streams = runtime.streamCount()
-        metrics.setConnections('tcp', streams.tcp)
-        metrics.setConnections('tls', streams.tls)
-        metrics.setConnections('tcp443_all', tcp.connections())
-        metrics.setConnections('tcp443_unauthenticated', tcp.unauthenticated())
-        metrics.setConnections('signal', signal.connections())
-      })
+      metrics.onCollect(() => collectConnections(metrics, runtime, tcp, signal))
       logger.info({ udp: udpPorts, tcp: tcp.port, relay: p.relay.address }, 'proxy listening')
       return new ProxyServer(cert.fingerprintSha256, cert.cert, runtime, udpPorts, tcp, signal, logger)
     } catch (err) {
@@ -238,30 +138,4 @@ export class ProxyServer {
     await this.tcp.close()
     await this.runtime.close()
   }
-}
-
-/** Wraps a route so refusals are counted by their error code. */
-function countingRoute(route: Route, onFailure: (code: string) => void): Route {
-  return {
-    ...route,
-    handler: async (req, res) => {
-      try {
-        await route.handler(req, res)
-      } catch (err) {
-        if (err instanceof HttpError) onFailure(err.code)
-        throw err
-      }
-    },
-  }
-}
-
-/** The configured certificate, or a generated self-signed one (docs/proxy.md §4). */
-export function loadProxyCert(config: ProxyConfig): Promise<CertMaterial> {
-  const p = config.proxy
-  return loadOrGenerateCert({
-    certFile: p.tls.certFile,
-    keyFile: p.tls.keyFile,
-    commonName: p.publicAddress,
-    altNames: [p.publicAddress],
-  })
 }

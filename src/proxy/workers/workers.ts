@@ -12,11 +12,18 @@ import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
 import { sumSnapshots, type ProxyMetrics, type ProxyMetricsSnapshot } from '../metrics'
 import type { CertMaterial } from '../edge443/tlsCert'
-import { loadProxyCert, type ProxyConfig } from '../server'
+import type { ProxyConfig } from '../server'
+import { loadProxyCert } from '../wiring'
 import type { FromWorker, ToWorker } from './workerProtocol'
 
-const WORKER_ENTRY = fileURLToPath(new URL('./worker.ts', import.meta.url))
-const TSX_LOADER = import.meta.resolve('tsx')
+// From source (tsx, the test runner) the worker is worker.ts under tsx's loader. Compiled by `npm run build`
+// (scripts/buildNode.ts), this module is a file in out/node/ beside the worker's bundle, proxy-worker.js,
+// and tsx (a devDependency) may not be installed at all.
+const FROM_SOURCE = import.meta.url.endsWith('.ts')
+const WORKER_ENTRY = fileURLToPath(
+  new URL(FROM_SOURCE ? './worker.ts' : './proxy-worker.js', import.meta.url),
+)
+const WORKER_EXEC_ARGV = FROM_SOURCE ? ['--import', import.meta.resolve('tsx')] : ['--enable-source-maps']
 const START_TIMEOUT_MS = 30_000
 const RESTART_DELAY_MS = 1000
 const DRAIN_BUDGET_MS = 10_000
@@ -92,7 +99,7 @@ export class ProxyWorkerPool {
 
   private spawn(id: number): Promise<void> {
     const child = fork(WORKER_ENTRY, [], {
-      execArgv: ['--import', TSX_LOADER],
+      execArgv: WORKER_EXEC_ARGV,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     })
