@@ -1,5 +1,5 @@
-/** Test-only: a clock whose time moves only when the test says so. */
-import type { Clock } from '../../src/engine'
+/** A clock whose time moves only when the test says so (the platform Clock, which engine and SFU take). */
+import type { Clock } from '../../src/platform/clock'
 
 interface Timer {
   id: number
