@@ -67,6 +67,9 @@ class Tally {
   }
 }
 
+type Define = (name: string, help: string, labels: string[], read: () => Series) => void
+const one = (value: () => number) => (): Series => [[{}, value()]]
+
 export class ProxyMetrics {
   readonly registry = new Registry()
   readonly hot: HotCounters = {
@@ -96,13 +99,22 @@ export class ProxyMetrics {
   constructor(options: ProxyMetricsOptions = {}) {
     if (options.defaultLabels) this.registry.setDefaultLabels(options.defaultLabels)
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry })
-    const one = (value: () => number) => (): Series => [[{}, value()]]
-    const h = this.hot
-    const c = (name: string, help: string, labels: string[], read: () => Series): void =>
-      this.define('counter', name, help, labels, read)
-    const g = (name: string, help: string, labels: string[], read: () => Series): void =>
-      this.define('gauge', name, help, labels, read)
+    // Definition order is the exposition's order.
+    this.defineRelayMetrics()
+    this.defineConnectionMetrics()
+  }
 
+  private definers(): [Define, Define] {
+    return [
+      (name, help, labels, read) => this.define('counter', name, help, labels, read),
+      (name, help, labels, read) => this.define('gauge', name, help, labels, read),
+    ]
+  }
+
+  /** TURN: allocations, relayed traffic, refusals and drops. */
+  private defineRelayMetrics(): void {
+    const [c, g] = this.definers()
+    const h = this.hot
     g(
       'allocations',
       'TURN allocations currently open.',
@@ -140,6 +152,11 @@ export class ProxyMetrics {
       ['reason'],
       () => this.droppedByReason.series('reason'),
     )
+  }
+
+  /** Connections, proxy sessions, signaling and the TCP port's listener. */
+  private defineConnectionMetrics(): void {
+    const [c, g] = this.definers()
     g('connections', 'Open connections, by transport.', ['transport'], () =>
       this.connections.series('transport'),
     )
@@ -252,7 +269,7 @@ export class ProxyMetrics {
   }
 
   /**
-   * Replaces every value with `snapshot`: the primary of a worker pool (src/proxy/workers.ts) shows the
+   * Replaces every value with `snapshot`: the primary of a worker pool (src/proxy/workers/workers.ts) shows the
    * sum of its workers' snapshots this way. Assigns, never adds, so it is safe in an onCollect hook.
    */
   load(snapshot: ProxyMetricsSnapshot): void {
@@ -360,38 +377,4 @@ export class ProxyMetrics {
       })
     }
   }
-}
-
-/** Adds snapshots value by value (workers of one proxy → the proxy's totals). */
-export function sumSnapshots(snapshots: readonly ProxyMetricsSnapshot[]): ProxyMetricsSnapshot {
-  const zero = new ProxyMetrics({ defaultMetrics: false }).snapshot()
-  const add = (a: Record<string, number>, b: Record<string, number>): Record<string, number> => {
-    const out = { ...a }
-    for (const [key, value] of Object.entries(b)) out[key] = (out[key] ?? 0) + value
-    return out
-  }
-  return snapshots.reduce<ProxyMetricsSnapshot>((acc, s) => {
-    const malformed: Record<string, Record<string, number>> = { ...acc.malformed }
-    for (const [transport, kinds] of Object.entries(s.malformed))
-      malformed[transport] = add(malformed[transport] ?? {}, kinds)
-    return {
-      allocations: acc.allocations + s.allocations,
-      allocationsTotal: acc.allocationsTotal + s.allocationsTotal,
-      packets: add(acc.packets, s.packets) as ProxyMetricsSnapshot['packets'],
-      bytes: add(acc.bytes, s.bytes) as ProxyMetricsSnapshot['bytes'],
-      authFailures: add(acc.authFailures, s.authFailures),
-      refusedPeers: add(acc.refusedPeers, s.refusedPeers),
-      malformed,
-      dropped: add(acc.dropped, s.dropped),
-      connections: add(acc.connections, s.connections),
-      sessionsIssued: acc.sessionsIssued + s.sessionsIssued,
-      sessionFailures: add(acc.sessionFailures, s.sessionFailures),
-      signalConnections: acc.signalConnections + s.signalConnections,
-      signalFailures: add(acc.signalFailures, s.signalFailures),
-      rateLimited: acc.rateLimited + s.rateLimited,
-      errors: add(acc.errors, s.errors),
-      listenerEvents: add(acc.listenerEvents, s.listenerEvents),
-      connectionsRefused: add(acc.connectionsRefused, s.connectionsRefused),
-    }
-  }, zero)
 }

@@ -10,10 +10,11 @@ import { createSocket } from 'node:dgram'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
-import { sumSnapshots, type ProxyMetrics, type ProxyMetricsSnapshot } from '../metrics'
+import type { ProxyMetrics, ProxyMetricsSnapshot } from '../metrics'
 import type { CertMaterial } from '../edge443/tlsCert'
 import type { ProxyConfig } from '../server'
 import { loadProxyCert } from '../wiring'
+import { sumSnapshots } from './sumSnapshots'
 import type { FromWorker, ToWorker } from './workerProtocol'
 
 // From source (tsx, the test runner) the worker is worker.ts under tsx's loader. Compiled by `npm run build`
