@@ -11,6 +11,14 @@ import { Reconnector, reconnectTimeout } from './reconnector'
 import { CALL_DEFAULTS, type CallOptions } from './callOptions'
 import { HeldEvents } from './heldEvents'
 import { CallMedia } from './callMedia'
+import {
+  INITIAL_CALL_STATE,
+  step,
+  type CallAction,
+  type CallInput,
+  type CallState,
+  type LostPath,
+} from './callMachine'
 import { isFatalRefusal, signalingTls, SignalingClient, SignalingError } from './signalingClient'
 
 /**
@@ -33,15 +41,11 @@ export function createConnectCall(options: CallOptions = {}): ConnectCall {
 /** The engine's default call. */
 export const connectCallSession: ConnectCall = createConnectCall()
 
-type Phase = 'joining' | 'connected' | 'reconnecting' | 'closed'
-type Loss = 'signal' | 'media'
-
 class CallSession {
-  private phase: Phase = 'joining'
+  private state: CallState = INITIAL_CALL_STATE
   private signaling: SignalingClient | undefined
   private readonly media: CallMedia
   private sessionId: string | undefined
-  private mediaBroken = false
   /** What the server was last told we publish. */
   private published: LocalMediaState = { audio: false, video: false }
   private attempt: AbortController | undefined
@@ -53,8 +57,6 @@ class CallSession {
   private readonly stats: CallStats
   /** The call's own copy: a region failover replaces its `proxy` and `transport`. */
   private readonly context: CallContext
-  /** The rejoin under way goes through another region's proxy. */
-  private reDispatched = false
 
   constructor(
     context: CallContext,
@@ -70,7 +72,11 @@ class CallSession {
       media: () => this.media.current,
       transport: () => this.media.transport,
       condition: () =>
-        this.phase === 'closed' ? 'off' : this.phase === 'reconnecting' && this.mediaBroken ? 'down' : 'up',
+        this.state.phase === 'closed'
+          ? 'off'
+          : this.state.phase === 'reconnecting' && this.state.mediaBroken
+            ? 'down'
+            : 'up',
       emit: (event, ...args) => this.emit(event, ...args),
     })
     this.media = new CallMedia({
@@ -79,14 +85,14 @@ class CallSession {
       counters: this.stats.counters,
       emit: (event, ...args) => this.emit(event, ...args),
       lost: () => this.lost('media'),
-      active: () => this.phase !== 'closed',
+      active: () => this.state.phase !== 'closed',
     })
   }
 
   async start(): Promise<void> {
     try {
       await this.connect(this.context.signal)
-      this.phase = 'connected'
+      this.dispatch({ type: 'joined' })
       // enableLocalAudio/Video may have changed while joining: the engine had no call to tell yet.
       const wanted = this.context.localMedia()
       for (const kind of ['audio', 'video'] as const) this.syncPublishing(kind, wanted[kind])
@@ -147,9 +153,9 @@ class CallSession {
       const joined = await untilAborted(signaling.join(resume ? { ...request, resume } : request), signal)
       // The server kept our participant, but our PeerConnection is gone: werift cannot restart ICE/DTLS on
       // the server's side (docs/sfu.md), so only a full rejoin brings media back.
-      const keepMedia = joined.resumed && this.media.current?.isConnected === true && !this.mediaBroken
+      const keepMedia = joined.resumed && this.media.current?.isConnected === true && !this.state.mediaBroken
       if (joined.resumed && !keepMedia) {
-        this.mediaBroken = true
+        this.dispatch({ type: 'resumedWithoutMedia' })
         throw new EngineError(ErrorCode.MediaLost, 'resumed without a media path; rejoining')
       }
       const rtcConfig = keepMedia ? undefined : await this.media.config(signal)
@@ -158,7 +164,7 @@ class CallSession {
       if (rtcConfig) {
         this.published = capabilities
         this.media.replace(rtcConfig)
-        this.mediaBroken = false
+        this.dispatch({ type: 'mediaReplaced' })
       } else {
         for (const kind of ['audio', 'video'] as const) this.syncPublishing(kind, capabilities[kind])
       }
@@ -232,23 +238,41 @@ class CallSession {
 
   private kicked(reason: string, message: string): void {
     const error = new SignalingError(ErrorCode.Kicked, reason, message)
-    if (this.phase === 'joining') return void this.attempt?.abort(error)
-    if (this.phase === 'closed') return
-    this.shutdown()
-    this.context.report({ type: reason === 'serverKicked' ? 'kicked' : 'channelClosed' })
+    this.dispatch({ type: 'kicked', serverKicked: reason === 'serverKicked' }, error)
   }
 
-  private lost(what: Loss): void {
-    if (what === 'media') this.mediaBroken = true
-    const code = what === 'signal' ? ErrorCode.SignalingLost : ErrorCode.MediaLost
-    if (this.phase === 'joining' || this.phase === 'reconnecting') {
-      this.attempt?.abort(new EngineError(code, 'lost while connecting'))
-      return
+  private lost(path: LostPath): void {
+    this.dispatch({ type: 'lost', path })
+  }
+
+  /** Feeds the call machine and carries out its actions in order; `error` is the cause they pass on. */
+  private dispatch(input: CallInput, error?: EngineError): void {
+    const { state, actions } = step(this.state, input)
+    this.state = state
+    for (const action of actions) this.perform(action, error)
+  }
+
+  private perform(action: CallAction, error: EngineError | undefined): void {
+    switch (action.type) {
+      case 'abortAttempt': {
+        const code = action.cause === 'signalLost' ? ErrorCode.SignalingLost : ErrorCode.MediaLost
+        return void this.attempt?.abort(error ?? new EngineError(code, 'lost while connecting'))
+      }
+      case 'report':
+        if (action.event === 'rejoined') {
+          return this.context.report({ type: 'rejoined', reDispatched: action.reDispatched })
+        }
+        if (action.event === 'failed') {
+          return this.context.report({ type: 'failed', error: error ?? new EngineError(ErrorCode.Internal) })
+        }
+        return this.context.report({ type: action.event })
+      case 'reconnect':
+        return void this.reconnect()
+      case 'shutdown':
+        return this.shutdown()
+      default:
+        return assertNever(action, 'call action')
     }
-    if (this.phase !== 'connected') return
-    this.phase = 'reconnecting'
-    this.context.report({ type: what === 'signal' ? 'signalLost' : 'mediaLost' })
-    void this.reconnect()
   }
 
   private reconnect(): Promise<void> {
@@ -260,30 +284,26 @@ class CallSession {
       policy: this.policy,
       attemptTimeoutMs: this.options.attemptTimeoutMs ?? CALL_DEFAULTS.attemptTimeoutMs,
       closed: this.closer.signal,
-      isReconnecting: () => this.phase === 'reconnecting',
+      isReconnecting: () => this.state.phase === 'reconnecting',
       // A fresh session and transport first (expired TURN credentials, a broken proxy → another region).
       reroute: (failures, signal) => this.reroute(failures, signal),
       attempt: (signal) => {
-        resume = this.mediaBroken ? undefined : this.sessionId
+        resume = this.state.mediaBroken ? undefined : this.sessionId
         if (!resume) void this.dropAll()
         return this.connect(signal, resume)
       },
       succeeded: (attempt) => {
-        this.phase = 'connected'
-        const reDispatched = this.reDispatched
-        this.reDispatched = false
+        const { reDispatched } = this.state
         logger.info({ attempt, resumed: resume !== undefined, reDispatched }, 'call rejoined')
-        this.context.report({ type: 'rejoined', reDispatched })
+        this.dispatch({ type: 'rejoined' })
       },
       failed: (error) => {
         if (isFatalRefusal(error)) {
           this.endWith(error)
           return false
         }
-        // A failed attempt (resume or reroute): the path was down past a blip; the relay allocation may be
-        // gone (a restarted proxy forgot it) while werift never reports the PeerConnection lost. The next
-        // attempts rejoin in full, with a new PeerConnection (e2e/lab/restart.test.ts).
-        this.mediaBroken = true
+        // The next attempts rejoin in full, with a new PeerConnection (e2e/lab/restart.test.ts).
+        this.dispatch({ type: 'attemptFailed' })
         return true
       },
       gaveUp: (attempts, last) => this.endWith(reconnectTimeout(attempts, last)),
@@ -298,7 +318,7 @@ class CallSession {
     const { reroute, proxy, transport } = this.context
     if (!reroute || !proxy) return false
     const next = await reroute({ proxy, transport }, failures, signal)
-    if (this.phase !== 'reconnecting') return false
+    if (this.state.phase !== 'reconnecting') return false
     this.context.proxy = next.proxy
     this.context.transport = next.transport
     if (!next.moved) return false
@@ -306,20 +326,16 @@ class CallSession {
       { from: proxy.region.id, to: next.proxy?.region.id ?? 'direct', target: next.transport.target },
       'call moved to another region',
     )
-    this.mediaBroken = true
-    this.reDispatched = true
+    this.dispatch({ type: 'moved' })
     return true
   }
 
   /** Reconnecting cannot succeed: Failed (or Disconnected when someone else took our uid). */
   private endWith(error: unknown): void {
-    this.shutdown()
-    if (error instanceof EngineError && error.code === ErrorCode.Kicked) {
-      return void this.context.report({ type: 'kicked' })
-    }
+    const kicked = error instanceof EngineError && error.code === ErrorCode.Kicked
     const engineError =
       error instanceof EngineError ? error : new EngineError(ErrorCode.Internal, String(error))
-    this.context.report({ type: 'failed', error: engineError })
+    this.dispatch({ type: 'ended', kicked }, engineError)
   }
 
   /** Before a full rejoin: the old connection and PeerConnection go (a stale one must not abort the new). */
@@ -332,7 +348,6 @@ class CallSession {
 
   /** Stops everything without telling the server (it already ended the call, or cannot be reached). */
   private shutdown(): void {
-    this.phase = 'closed'
     this.stats.stop()
     this.closer.abort(new EngineError(ErrorCode.JoinCanceled, 'call closed'))
     this.closing ??= this.dropAll()
@@ -343,7 +358,7 @@ class CallSession {
     if (this.closing) return this.closing
     const signaling = this.signaling
     this.signaling = undefined
-    this.shutdown()
+    this.dispatch({ type: 'close' })
     const closing = this.closing ?? Promise.resolve()
     this.closing = Promise.all([closing, signaling?.leave()]).then(() => undefined)
     return this.closing
