@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../platform/clock'
 import { SignalErrorCode } from '../../shared/codes'
 import { SfuError } from '../errors'
 
@@ -33,12 +34,13 @@ export class Negotiator<O> {
   private seq = 0
   private dirty = false
   private outstanding: O | undefined
-  private timer: NodeJS.Timeout | undefined
+  private timer: unknown
   private scheduled = false
 
   constructor(
     private readonly io: NegotiatorIo<O>,
     private readonly timeoutMs: number,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   get state(): NegotiationState {
@@ -93,7 +95,7 @@ export class Negotiator<O> {
     if (this.stateValue === 'closed') throw SfuError.closed('negotiator')
     if (this.stateValue !== 'awaiting' || seq !== this.seq) return 'stale'
     this.transition('awaiting', 'applying')
-    clearTimeout(this.timer)
+    this.clock.clearTimeout(this.timer)
     try {
       await this.io.applyAnswer(seq, sdp)
     } catch (error) {
@@ -119,13 +121,13 @@ export class Negotiator<O> {
 
   close(): void {
     this.stateValue = 'closed'
-    clearTimeout(this.timer)
+    this.clock.clearTimeout(this.timer)
     this.outstanding = undefined
   }
 
   private arm(seq: number): void {
-    clearTimeout(this.timer)
-    this.timer = setTimeout(() => {
+    this.clock.clearTimeout(this.timer)
+    this.timer = this.clock.setTimeout(() => {
       if (this.stateValue === 'awaiting' && this.seq === seq) this.io.timedOut(seq)
     }, this.timeoutMs)
   }

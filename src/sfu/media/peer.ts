@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import { RTCPeerConnection, RtcpPayloadSpecificFeedback, type RTCRtpTransceiver } from 'werift'
+import type { Clock } from '../../platform/clock'
 import { SignalErrorCode } from '../../shared/codes'
 import { sanitizeRemoteSdp } from '../../shared/sdp'
 import type { MediaKind, ServerMessageBody, SubscriptionInfo } from '../../shared/signaling'
@@ -41,6 +42,7 @@ export interface PeerOptions {
   config: SfuConfig
   metrics: SfuMetrics
   logger: Logger
+  clock: Clock
   hooks: PeerHooks
 }
 
@@ -71,6 +73,7 @@ export class Peer {
       guard: this.guard,
       connected: () => this.pc.connectionState === 'connected',
       stallMs: options.config.mediaStallMs,
+      clock: options.clock,
       stalled: (cause) => {
         options.metrics.mediaStalls.inc({ cause })
         options.hooks.mediaStalled(cause)
@@ -96,6 +99,7 @@ export class Peer {
         failed: (error) => options.hooks.failed(error),
       },
       options.config.negotiationTimeoutMs,
+      options.clock,
     )
   }
 
@@ -289,7 +293,7 @@ export class Peer {
       const existing = this.tracks.get(kind)
       if (receiving && (!existing || existing.isClosed || existing.media !== media)) {
         if (existing && !existing.isClosed) this.unpublish(kind)
-        const { uid, metrics, logger, config } = this.options
+        const { uid, metrics, logger, config, clock } = this.options
         const track = new Track({
           uid,
           kind,
@@ -298,6 +302,7 @@ export class Peer {
           metrics,
           logger,
           keyframeMinIntervalMs: config.keyframeMinIntervalMs,
+          clock,
         })
         this.tracks.set(kind, track)
         this.options.hooks.trackPublished(track)

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import type { MediaStreamTrack, RTCRtpTransceiver, RtpPacket } from 'werift'
+import { systemClock, type Clock } from '../../platform/clock'
 import type { MediaKind } from '../../shared/signaling'
 import { SfuError } from '../errors'
 import type { SfuMetrics } from '../metrics'
@@ -21,7 +22,7 @@ export interface TrackOptions {
   metrics: SfuMetrics
   logger: Logger
   keyframeMinIntervalMs: number
-  now?: () => number
+  clock?: Clock
 }
 
 export class Track {
@@ -32,14 +33,14 @@ export class Track {
   private readonly unsubscribe: () => void
   private closed = false
   private lastKeyframeRequest = Number.NEGATIVE_INFINITY
-  private keyframeTimer: NodeJS.Timeout | undefined
-  private readonly now: () => number
+  private keyframeTimer: unknown
+  private readonly clock: Clock
 
   constructor(private readonly options: TrackOptions) {
     this.uid = options.uid
     this.kind = options.kind
     this.id = trackIdOf(options.uid, options.kind)
-    this.now = options.now ?? Date.now
+    this.clock = options.clock ?? systemClock
     const { unSubscribe } = options.media.onReceiveRtp.subscribe((packet) => this.forward(packet))
     this.unsubscribe = unSubscribe
   }
@@ -71,10 +72,10 @@ export class Track {
    * interval are folded into one sent at its end, so a burst of new subscribers costs one keyframe.
    */
   requestKeyframe(source: KeyframeSource): void {
-    if (this.closed || this.kind !== 'video' || this.keyframeTimer) return
-    const wait = this.lastKeyframeRequest + this.options.keyframeMinIntervalMs - this.now()
+    if (this.closed || this.kind !== 'video' || this.keyframeTimer !== undefined) return
+    const wait = this.lastKeyframeRequest + this.options.keyframeMinIntervalMs - this.clock.now()
     if (wait > 0) {
-      this.keyframeTimer = setTimeout(() => {
+      this.keyframeTimer = this.clock.setTimeout(() => {
         this.keyframeTimer = undefined
         this.sendKeyframeRequest(source)
       }, wait)
@@ -86,7 +87,7 @@ export class Track {
   private sendKeyframeRequest(source: KeyframeSource): void {
     const ssrc = this.options.media.ssrc
     if (this.closed || ssrc === undefined) return
-    this.lastKeyframeRequest = this.now()
+    this.lastKeyframeRequest = this.clock.now()
     this.options.metrics.keyframeRequests.inc({ source })
     this.options.sendPli(ssrc).catch((error: unknown) => {
       this.options.logger.debug({ err: error, track: this.id }, 'PLI not sent')
@@ -101,7 +102,7 @@ export class Track {
     if (this.closed) return
     this.closed = true
     this.unsubscribe()
-    clearTimeout(this.keyframeTimer)
+    this.clock.clearTimeout(this.keyframeTimer)
     for (const subscription of [...this.subscriptions]) subscription.close()
   }
 }

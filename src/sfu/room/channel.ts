@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { Clock } from '../../platform/clock'
 import type {
   KickReason,
   LeaveReason,
@@ -37,6 +38,7 @@ export interface ChannelDeps {
   config: SfuConfig
   metrics: SfuMetrics
   logger: Logger
+  clock: Clock
   closed: (channel: Channel) => void
 }
 
@@ -85,13 +87,14 @@ export class Channel {
   admit(connection: SignalPort, uid: number, publish: Record<MediaKind, boolean>): Participant {
     if (this.closed) throw SfuError.closed(`channel ${this.label}`)
     if (this.participants.has(uid)) throw new Error(`uid ${uid} is already in channel ${this.label}`)
-    const { config, metrics } = this.deps
+    const { config, metrics, clock } = this.deps
     const participant = new Participant({
       uid,
       publish,
       config,
       metrics,
       logger: this.logger,
+      clock,
       hooks: {
         trackPublished: (p, track) => this.onTrackPublished(p, track),
         trackUnpublished: (p, track) => this.broadcast(trackMessage('trackUnpublished', track), p.uid),

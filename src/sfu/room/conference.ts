@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { systemClock, type Clock } from '../../platform/clock'
 import { SIGNAL_ERROR_MESSAGES, SignalErrorCode } from '../../shared/codes'
 import type { JoinMessage } from '../../shared/signaling'
 import { Channel, type ChannelId, type ChannelSnapshot } from './channel'
@@ -20,7 +21,10 @@ export interface ConferenceDeps {
   apps: readonly SfuApp[]
   metrics: SfuMetrics
   logger: Logger
+  /** Wall-clock milliseconds (Date.now) for token expiry. */
   now?: () => number
+  /** Timers (reconnect grace, negotiation timeout, keyframe rate limit, stall watch). */
+  clock?: Clock
 }
 
 /**
@@ -101,12 +105,13 @@ export class Conference {
   }
 
   private open(id: ChannelId): Channel {
-    const { config, metrics, logger } = this.deps
+    const { config, metrics, logger, clock = systemClock } = this.deps
     const key = keyOf(id)
     const channel = new Channel(id, {
       config,
       metrics,
       logger,
+      clock,
       closed: (c) => {
         if (this.channels.get(key) === c) this.channels.delete(key)
       },

@@ -1,5 +1,6 @@
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
+import { FakeClock } from '../../../e2e/support/fakeClock'
 import { mintJoinToken } from '../../protocol/auth/joinToken'
 import { SignalCloseCode, type SignalErrorCode } from '../../shared/codes'
 import type { ServerMessageBody } from '../../shared/signaling'
@@ -10,6 +11,8 @@ import { SfuMetrics } from '../metrics'
 import type { Participant } from './participant'
 
 const app = { appKey: 'app', secret: 'secret-0123456789abcdef' }
+/** Long enough that no real timer could end it during a test: only the fake clock does. */
+const GRACE_MS = 60_000
 
 /** A signaling connection without a socket: records what the server sends and how it closes. */
 class FakeConnection implements JoiningConnection {
@@ -36,13 +39,14 @@ class FakeConnection implements JoiningConnection {
   }
 }
 
-async function setup() {
-  const config = SfuConfigSchema.parse({ port: 0, reconnectGraceMs: 50 })
+async function setup(clock = new FakeClock()) {
+  const config = SfuConfigSchema.parse({ port: 0, reconnectGraceMs: GRACE_MS })
   const conference = new Conference({
     config,
     apps: [app],
     metrics: new SfuMetrics(),
     logger: pino({ level: 'silent' }),
+    clock,
   })
   const join = async (uid: number, channel = 'c') => {
     const connection = new FakeConnection()
@@ -57,7 +61,7 @@ async function setup() {
     })
     return connection
   }
-  return { conference, join }
+  return { conference, join, clock }
 }
 
 describe('closing cascades', () => {
@@ -80,15 +84,23 @@ describe('closing cascades', () => {
   })
 
   it('removes a participant whose connection drops once the grace period is over', async () => {
-    const { conference, join } = await setup()
+    const { conference, join, clock } = await setup()
     const [a, b] = [await join(1), await join(2)]
 
     a.close(SignalCloseCode.Normal)
-    expect(conference.snapshot()[0]?.participants.map((p) => [p.uid, p.state])).toEqual([
+    const states = () => conference.snapshot()[0]?.participants.map((p) => [p.uid, p.state])
+    expect(states()).toEqual([
       [1, 'disconnected'],
       [2, 'connected'],
     ])
-    await new Promise((resolve) => setTimeout(resolve, 80))
+    // The grace period runs on the injected clock: a millisecond short of it, nothing has happened.
+    await clock.advance(GRACE_MS - 1)
+    expect(states()).toEqual([
+      [1, 'disconnected'],
+      [2, 'connected'],
+    ])
+    expect(b.sent).not.toContainEqual(expect.objectContaining({ type: 'userLeft' }))
+    await clock.advance(1)
 
     expect(b.sent).toContainEqual({ type: 'userLeft', uid: 1, reason: 'timeout' })
     expect(conference.snapshot()[0]?.participants.map((p) => p.uid)).toEqual([2])

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
+import type { Clock } from '../../platform/clock'
 import { SIGNAL_ERROR_MESSAGES, SignalCloseCode, SignalErrorCode } from '../../shared/codes'
 import {
   assertNever,
@@ -41,6 +42,7 @@ export interface ParticipantOptions {
   metrics: SfuMetrics
   /** The channel's logger (it carries `appKey` and `channel`). */
   logger: Logger
+  clock: Clock
   hooks: ParticipantHooks
 }
 
@@ -54,7 +56,7 @@ export class Participant {
   readonly peer: Peer
   private stateValue: ParticipantState = 'disconnected'
   private signaling: SignalPort | undefined
-  private graceTimer: NodeJS.Timeout | undefined
+  private graceTimer: unknown
   private readonly logger: Logger
 
   constructor(private readonly options: ParticipantOptions) {
@@ -66,6 +68,7 @@ export class Participant {
       config: options.config,
       metrics: options.metrics,
       logger: this.logger,
+      clock: options.clock,
       hooks: {
         sendOffer: (offer) => this.send(offer),
         trackPublished: (track) => options.hooks.trackPublished(this, track),
@@ -88,7 +91,7 @@ export class Participant {
     const previous = this.signaling
     this.signaling = signaling
     this.stateValue = 'connected'
-    clearTimeout(this.graceTimer)
+    this.options.clock.clearTimeout(this.graceTimer)
     this.graceTimer = undefined
     if (previous && previous !== signaling && previous.isOpen) {
       previous.close(SignalCloseCode.Replaced, 'resumed on another connection')
@@ -107,7 +110,10 @@ export class Participant {
     this.signaling = undefined
     this.stateValue = 'disconnected'
     this.logger.info({ graceMs: this.options.config.reconnectGraceMs }, 'signaling lost; grace period')
-    this.graceTimer = setTimeout(() => this.close('timeout'), this.options.config.reconnectGraceMs)
+    this.graceTimer = this.options.clock.setTimeout(
+      () => this.close('timeout'),
+      this.options.config.reconnectGraceMs,
+    )
   }
 
   send(body: ServerMessageBody): void {
@@ -228,7 +234,7 @@ export class Participant {
   close(reason: LeaveReason): void {
     if (this.stateValue === 'closed') return
     this.stateValue = 'closed'
-    clearTimeout(this.graceTimer)
+    this.options.clock.clearTimeout(this.graceTimer)
     this.signaling = undefined
     this.peer.close()
     this.logger.info({ reason }, 'participant closed')

@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
 import { WebSocketServer } from 'ws'
 import { mintJoinToken } from '../../protocol/auth/joinToken'
+import { systemClock, type Clock } from '../../platform/clock'
 import { SIGNAL_PATH } from '../../shared/proxySession'
 import { DEV_TOKEN_PATH, DevTokenRequestSchema, type DevTokenResponse } from '../../shared/signaling'
 import type { ChannelId, ChannelSnapshot } from '../room/channel'
@@ -19,7 +20,10 @@ export interface ConferenceServerDeps {
   apps: readonly SfuApp[]
   logger: Logger
   metrics?: SfuMetrics
+  /** Wall-clock milliseconds (Date.now) for token expiry and dev tokens. */
   now?: () => number
+  /** Every timer of the server and its calls; the system clock unless a test moves time itself. */
+  clock?: Clock
 }
 
 export interface SfuHealth {
@@ -48,6 +52,7 @@ export class ConferenceServer {
   private readonly connections = new Set<SignalConnection>()
   private readonly conference: Conference
   private readonly metrics: SfuMetrics
+  private readonly clock: Clock
   private readonly logger: Logger
   private readonly http: Server
   private readonly wss: WebSocketServer
@@ -61,6 +66,7 @@ export class ConferenceServer {
     ConferenceClass: typeof Conference,
   ) {
     this.metrics = deps.metrics ?? new SfuMetrics()
+    this.clock = deps.clock ?? systemClock
     this.registry = this.metrics.registry
     this.logger = deps.logger.child({ component: 'sfu' })
     this.admission = new SignalAdmission(config, this.metrics)
@@ -69,6 +75,7 @@ export class ConferenceServer {
       apps: deps.apps,
       metrics: this.metrics,
       logger: this.logger,
+      clock: this.clock,
       ...(deps.now ? { now: deps.now } : {}),
     })
     this.metrics.observe(() => this.conference.counts(this.connections.size))
@@ -153,9 +160,10 @@ export class ConferenceServer {
    */
   async drain(options: { timeoutMs?: number } = {}): Promise<void> {
     this.conference.startDraining()
-    const deadline = Date.now() + (options.timeoutMs ?? this.config.drainTimeoutMs)
-    while (this.conference.participantCount > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50))
+    const { clock } = this
+    const deadline = clock.now() + (options.timeoutMs ?? this.config.drainTimeoutMs)
+    while (this.conference.participantCount > 0 && clock.now() < deadline) {
+      await new Promise<void>((resolve) => clock.setTimeout(resolve, 50))
     }
   }
 
@@ -198,6 +206,7 @@ export class ConferenceServer {
         config: this.config,
         metrics: this.metrics,
         logger: this.logger,
+        clock: this.clock,
         conference: this.conference,
         closed: (s) => this.connections.delete(s),
         joined: () => slot.authenticate(),

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino'
 import { type RawData, WebSocket } from 'ws'
+import type { Clock } from '../../platform/clock'
 import { SIGNAL_ERROR_MESSAGES, SignalCloseCode, SignalErrorCode } from '../../shared/codes'
 import {
   assertNever,
@@ -27,6 +28,7 @@ export interface SignalConnectionDeps {
   config: SfuConfig
   metrics: SfuMetrics
   logger: Logger
+  clock: Clock
   conference: Conference
   closed: (connection: SignalConnection) => void
   /** The connection joined: it leaves the unauthenticated share (admission.ts). */
@@ -42,20 +44,20 @@ export class SignalConnection implements JoiningConnection {
   private badMessages = 0
   private queued = 0
   private chain: Promise<void> = Promise.resolve()
-  private readonly joinTimer: NodeJS.Timeout
-  private readonly keepalive: NodeJS.Timeout
+  private readonly joinTimer: unknown
+  private keepalive: unknown
   private awaitingPong = false
 
   constructor(
     private readonly ws: WebSocket,
     private readonly deps: SignalConnectionDeps,
   ) {
-    this.joinTimer = setTimeout(() => {
+    this.joinTimer = deps.clock.setTimeout(() => {
       if (this.stateValue === 'new' || this.stateValue === 'joining') {
         this.close(SignalCloseCode.JoinTimeout, 'join timeout')
       }
     }, deps.config.joinTimeoutMs)
-    this.keepalive = setInterval(() => this.ping(), deps.config.keepaliveMs)
+    this.keepalive = this.nextPing()
     ws.on('pong', () => {
       this.awaitingPong = false
     })
@@ -99,7 +101,7 @@ export class SignalConnection implements JoiningConnection {
   bind(participant: Participant): void {
     this.participant = participant
     this.stateValue = 'joined'
-    clearTimeout(this.joinTimer)
+    this.deps.clock.clearTimeout(this.joinTimer)
     this.deps.joined?.()
   }
 
@@ -174,6 +176,14 @@ export class SignalConnection implements JoiningConnection {
     this.send({ type: 'error', code, message, ...(ref === undefined ? {} : { ref }) })
   }
 
+  /** A protocol ping every `keepaliveMs` until the connection closes. */
+  private nextPing(): unknown {
+    return this.deps.clock.setTimeout(() => {
+      this.ping()
+      if (this.stateValue !== 'closed') this.keepalive = this.nextPing()
+    }, this.deps.config.keepaliveMs)
+  }
+
   private ping(): void {
     if (this.ws.readyState !== WebSocket.OPEN) return
     if (this.awaitingPong) {
@@ -188,8 +198,8 @@ export class SignalConnection implements JoiningConnection {
   private onClosed(): void {
     if (this.stateValue === 'closed') return
     this.stateValue = 'closed'
-    clearTimeout(this.joinTimer)
-    clearInterval(this.keepalive)
+    this.deps.clock.clearTimeout(this.joinTimer)
+    this.deps.clock.clearTimeout(this.keepalive)
     this.participant?.detach(this)
     this.deps.closed(this)
   }
