@@ -5,7 +5,7 @@ import { defineTurnInteropSuite } from './suite'
 // with UDP on the native ChannelData fast path: `proxy.fastPath: native` (set through the environment
 // the proxy process inherits) makes it refuse to start without the addon (`npm run build:native`), so
 // this suite cannot pass on the JS path by accident. The JS path has its own tests
-// (src/proxy/fastPath/native.test.ts runs each case on both).
+// (src/proxy/turn/node/fastPath.test.ts runs each case on both).
 defineTurnInteropSuite('pinhole proxy (native fast path)', async () => {
   const key = 'PINHOLE__proxy__fastPath'
   const previous = process.env[key]

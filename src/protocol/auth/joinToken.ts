@@ -2,8 +2,9 @@ import { SignJWT, decodeJwt, errors, jwtVerify } from 'jose'
 import { z } from 'zod'
 
 /**
- * Join tokens (DESIGN.md §5): HS256 JWTs signed with the app's secret, claims `{appKey, channel, uid, exp}`.
- * The proxy and the conference server both verify them; the embedded local stack mints them.
+ * Join tokens (docs/architecture.md, "Protocols"): HS256 JWTs signed with the app's secret, claims
+ * `{appKey, channel, uid, exp}`. The proxy and the conference server both verify them; the embedded local
+ * stack mints them.
  */
 
 export interface JoinClaims {

@@ -237,7 +237,7 @@ function rejectUpgrade(socket: Duplex, status: 404 | 405, text: string): void {
   socket.end(head + body, () => socket.destroy())
 }
 
-/** A throwing listener must not break the caller (STYLE.md "a throwing listener cannot break the emitter"). */
+/** A throwing listener must not break the caller: an observer's bug costs an event, not the connection. */
 export function safeEmitter<E>(listener: ((event: E) => void) | undefined): (event: E) => void {
   if (!listener) return () => undefined
   return (event) => {

@@ -10,11 +10,16 @@ import {
 } from '../../shared/proxySession'
 import { makeTurnUsername, turnRestCredential } from '../../protocol/auth/turnRest'
 import { HttpError, readJsonBody, sendJson, type Route } from './httpApp'
-import { JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS, verifyJoinToken, type JoinClaims } from '../../protocol/auth/joinToken'
+import {
+  JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS,
+  verifyJoinToken,
+  type JoinClaims,
+} from '../../protocol/auth/joinToken'
 
 /**
- * `POST /v1/proxy/session` (DESIGN.md §3 step 1): checks the join token and answers with the TURN URLs,
- * ephemeral TURN REST credentials, the signaling URL and the certificate fingerprint to pin.
+ * `POST /v1/proxy/session` (the call's first step, docs/architecture.md "A call's life"): checks the
+ * join token and answers with the TURN URLs, ephemeral TURN REST credentials, the signaling URL and the
+ * certificate fingerprint to pin.
  */
 
 export interface AppCredentials {

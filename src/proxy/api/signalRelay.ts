@@ -5,9 +5,10 @@ import { ConnectionSlots, type ConnectionAuth, type Slot } from '../../platform/
 import { safeEmitter } from './httpApp'
 
 /**
- * `GET /v1/signal` (DESIGN.md §3 step 2): the client's WebSocket is relayed to the conference server's
- * signaling endpoint, frame by frame, text/binary kept, with backpressure both ways. The upstream URL is
- * configured, never taken from the client (DESIGN.md §6: no SSRF); only the query string passes through.
+ * `GET /v1/signal` (the call's second step, docs/architecture.md "A call's life"): the client's WebSocket
+ * is relayed to the conference server's signaling endpoint, frame by frame, text/binary kept, with
+ * backpressure both ways. The upstream URL is configured, never taken from the client (no SSRF); only the
+ * query string passes through.
  *
  * Until the conference server answers `joined`, a connection is unjoined: at most `unjoinedPerIp` of them
  * per client address (more are refused with 429 before any upstream connection), and each must join

@@ -5,9 +5,10 @@ import type { HttpApp } from '../api/httpApp'
 import { Port443Router } from './router'
 
 /**
- * The proxy's TCP 443 (DESIGN.md §5): one listener, each connection routed by its first byte to TLS, TURN
- * over TCP or HTTP; inside TLS, by ALPN or by the first decrypted byte to TURN over TLS or HTTPS. HTTP(S)
- * feeds a non-listening `http.Server` built from the HTTP app (session API, signaling relay).
+ * The proxy's TCP 443 (docs/architecture.md, "Ports"): one listener, each connection routed by its first
+ * byte to TLS, TURN over TCP or HTTP; inside TLS, by ALPN or by the first decrypted byte to TURN over TLS
+ * or HTTPS. HTTP(S) feeds a non-listening `http.Server` built from the HTTP app (session API, signaling
+ * relay).
  *
  * Peeking: the first chunk is taken with `read()` in paused mode and put back with `unshift()`. Every
  * consumer Node offers reads that JS buffer before the native handle: `TLSSocket` feeds buffered bytes to

@@ -1,5 +1,5 @@
 /**
- * One proxy worker process (forked by src/proxy/workers.ts): a full ProxyServer listening with
+ * One proxy worker process (forked by workers.ts): a full ProxyServer listening with
  * SO_REUSEPORT next to its siblings, reporting counters and health to the primary.
  */
 import type { LogLevel } from '../../platform/logger'

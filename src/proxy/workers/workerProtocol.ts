@@ -2,7 +2,7 @@ import type { ProxyMetricsSnapshot } from '../metrics'
 import type { CertMaterial } from '../edge443/tlsCert'
 import type { ProxyConfig } from '../server'
 
-/** Messages of the worker pool (src/proxy/workers.ts ↔ src/proxy/worker.ts), over the fork IPC channel. */
+/** Messages of the worker pool (workers.ts ↔ worker.ts), over the fork IPC channel. */
 export type ToWorker =
   | { type: 'start'; id: number; config: ProxyConfig; cert: CertMaterial; logLevel: string }
   | { type: 'drain'; budgetMs: number }

@@ -11,7 +11,8 @@ import {
 } from '../../../../e2e/support/turnClient'
 import type { BandwidthBucket, ClientRef, TurnCoreHooks } from './types'
 
-// TurnCoreHooks: how an I/O layer (the native fast path, src/proxy/fastPath) mirrors the core's state.
+// TurnCoreHooks: how an I/O layer (the native fast path, src/proxy/turn/node/fastPath.ts) mirrors the
+// core's state.
 const T0 = 1_800_000_000_000
 const PEER = { family: 4 as const, address: '10.1.2.3', port: 40000 }
 

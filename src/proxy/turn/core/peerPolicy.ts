@@ -2,11 +2,11 @@ import { isIP } from 'node:net'
 import { bytesToIp, ipToBytes } from '../../../protocol/stun/attributes/address'
 
 /**
- * Which peers a TURN allocation may reach (DESIGN.md §6). The relay is an SSRF surface: a client that can
- * CreatePermission towards 127.0.0.1, the metadata service or [::] reaches things behind the proxy
- * (CVE-2020-26262 in coturn: 0.0.0.0, [::1], [::]; CVE-2026-27624: ::ffff:127.0.0.1). So a fixed set of
- * addresses is refused first, whatever the configuration, including their IPv4-in-IPv6 spellings; then the
- * address must fall inside one of the configured CIDRs (the conference servers).
+ * Which peers a TURN allocation may reach (docs/architecture.md, "The proxy is an SSRF surface"). A
+ * client that can CreatePermission towards 127.0.0.1, the metadata service or [::] reaches things behind
+ * the proxy (CVE-2020-26262 in coturn: 0.0.0.0, [::1], [::]; CVE-2026-27624: ::ffff:127.0.0.1). So a
+ * fixed set of addresses is refused first, whatever the configuration, including their IPv4-in-IPv6
+ * spellings; then the address must fall inside one of the configured CIDRs (the conference servers).
  */
 export type PeerRefusal =
   | 'invalid'

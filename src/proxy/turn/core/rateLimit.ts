@@ -65,7 +65,7 @@ interface Entry {
 const SWEEP_PER_TAKE = 2
 
 /**
- * One token bucket per key (e.g. per client IP for unauthenticated requests, DESIGN.md §6) in bounded
+ * One token bucket per key (e.g. per client IP for unauthenticated requests, docs/proxy.md §6) in bounded
  * memory. Entries live in a Map kept in least-recently-used order (touching a key moves it to the end).
  * A bucket that has refilled to full is the same as no bucket, so such entries at the old end are dropped
  * as we go; when the map is still over `maxKeys`, the least recently used entry is evicted regardless —

@@ -68,7 +68,7 @@ export interface TurnCoreOptions {
   offerPasswordAlgorithms: boolean
   /** Key of the stateless nonces; random per process when absent. */
   nonceSecret?: Buffer
-  /** Decides which peer addresses may be relayed to (DESIGN.md §6). */
+  /** Decides which peer addresses may be relayed to (peerPolicy.ts: the relay is an SSRF surface). */
   peerPolicy: (ip: string) => { ok: true } | { ok: false; reason: string }
 }
 
@@ -79,7 +79,8 @@ export interface BandwidthBucket {
 
 /**
  * Optional observers of the core's state, for an I/O layer that mirrors part of it (the native ChannelData
- * fast path, src/proxy/fastPath). The core stays the source of truth; hooks only hear of changes.
+ * fast path, src/proxy/turn/node/fastPath.ts). The core stays the source of truth; hooks only hear of
+ * changes.
  */
 export interface TurnCoreHooks<C extends ClientRef> {
   /** A new allocation's bandwidth bucket; the default is a TokenBucket of `bytesPerSecond`. */

@@ -151,7 +151,7 @@ export class TurnRuntime {
       type: host.includes(':') ? 'udp6' : 'udp4',
       reuseAddr: false,
       // SO_REUSEPORT: the kernel hashes each client's 4-tuple to one worker's socket, so a client's
-      // allocation always lives in the same process (src/proxy/workers.ts).
+      // allocation always lives in the same process (src/proxy/workers/workers.ts).
       reusePort,
       recvBufferSize: LISTENER_BUFFER_BYTES,
       sendBufferSize: LISTENER_BUFFER_BYTES,
