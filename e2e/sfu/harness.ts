@@ -1,6 +1,6 @@
 import { pino } from 'pino'
 import type { Registry } from 'prom-client'
-import { mintJoinToken } from '../../src/proxy/net/tokens'
+import { mintJoinToken } from '../../src/protocol/auth/joinToken'
 import type { MediaKind } from '../../src/shared/signaling'
 import { ConferenceServer, type SfuApp, type SfuConfigInput, SfuConfigSchema } from '../../src/sfu'
 import { type ClientOptions, TestClient } from './client'

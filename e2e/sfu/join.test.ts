@@ -167,7 +167,7 @@ describe('joining', () => {
   })
 
   it('tells apart an unknown app', async () => {
-    const { mintJoinToken } = await import('../../src/proxy/net/tokens')
+    const { mintJoinToken } = await import('../../src/protocol/auth/joinToken')
     const token = await mintJoinToken({
       appKey: 'nope',
       secret: APP.secret,
