@@ -6,6 +6,7 @@ import type { LogLevel } from '../../platform/logger'
 import { createLogger } from '../../platform/logger'
 import { ProxyMetrics } from '../metrics'
 import { ProxyServer } from '../server'
+import { errorMessage } from '../../platform/process'
 import { REPORT_INTERVAL_MS, type FromWorker, type ToWorker } from './workerProtocol'
 
 function send(message: FromWorker): void {
@@ -39,7 +40,7 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
       { reusePort: true, cert: message.cert },
     )
   } catch (err) {
-    send({ type: 'failed', message: err instanceof Error ? err.message : String(err) })
+    send({ type: 'failed', message: errorMessage(err) })
     process.exit(1)
   }
   const running = server
