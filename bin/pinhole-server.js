@@ -1,9 +1,6 @@
 #!/usr/bin/env node
-// `npx pinhole-server …`: runs the TypeScript CLI (src/server/cli.ts) through tsx, so the server needs no
-// build step. tsx's ESM register hook compiles .ts on import; see node_modules/tsx/dist/esm/api.
-import { fileURLToPath } from 'node:url'
-import { register } from 'tsx/esm/api'
+// `npx pinhole-server …`: the server command (src/server/cli.ts), compiled to out/node/ by `npm run build`;
+// in a source checkout without a current build, the source through tsx. See bin/launch.js.
+import { launch } from './launch.js'
 
-register({ tsconfig: fileURLToPath(new URL('../tsconfig.node.json', import.meta.url)) })
-const { runCli } = await import('../src/server/cli.ts')
-runCli(process.argv.slice(2))
+await launch({ name: 'pinhole-server', compiled: 'pinhole-server.js', source: 'src/server/cli.ts' })

@@ -38,6 +38,8 @@ const { getMainFileMatchers } = require('./out/fileMatcher.js') as {
 }
 const { DebugLogger } = require('builder-util') as { DebugLogger: new (enabled: boolean) => unknown }
 
+const COMPILED_SERVER = ['out/node/pinhole-server.js', 'out/node/proxy-worker.js', 'out/node/build.json']
+
 let config: BuilderConfig
 let buildDir: string
 
@@ -85,7 +87,8 @@ function shippedFiles(): { shipped: string[]; considered: string[] } {
   // The tree as it is, with out/ replaced by the fresh build; node_modules is packed by its own rules.
   const tree = walk(root, (rel) => ['node_modules', '.git', 'out'].includes(rel))
   const built = walk(join(buildDir, 'out'), () => false).map((rel) => join('out', rel))
-  const considered = [...tree, ...built]
+  // What `npm run build` adds beside it (scripts/buildNode.ts): the compiled server, not the app's.
+  const considered = [...tree, ...built, ...COMPILED_SERVER]
   const accepts = (rel: string, isDir: boolean): boolean =>
     filter(join(root, rel), { isDirectory: () => isDir })
   const shipped = considered.filter((rel) => {
@@ -131,7 +134,9 @@ describe('electron-builder.yml', () => {
 
   it('packs exactly package.json and the electron-vite output, nothing else of the tree', () => {
     const { shipped, considered } = shippedFiles()
-    const built = considered.filter((rel) => rel.startsWith('out/') && !rel.endsWith('.map'))
+    const built = considered.filter(
+      (rel) => rel.startsWith('out/') && !rel.endsWith('.map') && !COMPILED_SERVER.includes(rel),
+    )
     expect(built).toEqual(
       expect.arrayContaining(['out/main/index.js', 'out/preload/index.cjs', 'out/renderer/index.html']),
     )
