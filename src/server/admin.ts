@@ -30,7 +30,7 @@ export interface AdminServer {
 /**
  * The operations listener: `GET /metrics` (Prometheus text) and `GET /healthz` (200 or 503, JSON).
  * It is separate from the whitelisted ports and bound to loopback unless the config says otherwise
- * (DESIGN.md §6); it serves nothing else.
+ * (docs/architecture.md, "Design decisions": ports); it serves nothing else.
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const registries = Array.isArray(options.registry) ? options.registry : [options.registry]

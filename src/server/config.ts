@@ -33,7 +33,7 @@ const adminSchema = z
   })
   .prefault({})
   .superRefine((admin, ctx) => {
-    // DESIGN.md §6: admin endpoints stay off the network unless someone says otherwise on purpose.
+    // Admin endpoints stay off the network unless someone says otherwise on purpose (docs/architecture.md).
     if (!admin.allowRemote && !isLoopbackHost(admin.host)) {
       const message =
         'expected a loopback address (127.0.0.1, ::1, localhost) unless admin.allowRemote is true'

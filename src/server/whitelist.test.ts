@@ -30,7 +30,7 @@ function config(
 const SFU = { enabled: true, listenHost: '10.20.0.5', port: 8080, announcedAddress: '10.20.0.5' }
 
 describe('whitelistRules', () => {
-  it('lists each UDP port and the TCP port on the public address (DESIGN.md §1)', () => {
+  it('lists each UDP port and the TCP port on the public address (docs/architecture.md port table)', () => {
     const rules = whitelistRules(config())
 
     expect(rules.map(({ destination, protocol, port }) => [destination, protocol, port])).toEqual([

@@ -46,7 +46,7 @@ export interface WhitelistReport {
 
 const TCP_PURPOSE = 'TLS: TURN-over-TLS, HTTPS session API, WebSocket signaling; plain TURN-over-TCP'
 
-/** Desktops → proxy rules, in the order of DESIGN.md §1. Empty when no proxy runs. */
+/** Desktops → proxy rules, in the order of docs/architecture.md's port table. Empty when no proxy runs. */
 export function whitelistRules(config: ServerConfig): WhitelistRule[] {
   const { proxy } = config
   if (proxy === undefined || !proxy.enabled) return []
