@@ -7,7 +7,7 @@
 import { connect, createServer, type Socket } from 'node:net'
 import { ProxyMetrics } from '../../src/proxy/metrics'
 import { mintJoinToken } from '../../src/protocol/auth/joinToken'
-import { ProxyServer } from '../../src/proxy/server'
+import { ProxyServer } from '../../src/proxy'
 import { TEST_APP, testProxyConfig } from './proxyConfig'
 import { createLogger, type LogLevel } from '../../src/platform/logger'
 import type { Region } from '../../src/shared/engine'

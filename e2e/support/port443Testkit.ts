@@ -13,7 +13,7 @@ import {
   type Port443Options,
   type TurnConnectionInfo,
 } from '../../src/proxy/edge443/port443'
-import { createSessionApiRoute } from '../../src/proxy/api/sessionApi'
+import { createSessionApiRoute } from '../../src/proxy/api/proxySessionRoute'
 import type { SignalRelay } from '../../src/proxy/api/signalRelay'
 import { loadOrGenerateCert, type CertMaterial } from '../../src/proxy/edge443/tlsCert'
 import { mintJoinToken } from '../../src/protocol/auth/joinToken'

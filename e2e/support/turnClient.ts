@@ -24,7 +24,7 @@ import {
   type EncodeOptions,
 } from '../../src/protocol/stun/message'
 import { TcpFramer, decodeChannelData, encodeChannelData } from '../../src/protocol/turn/framing'
-import type { TurnCore } from '../../src/proxy/turn/core/core'
+import type { TurnCore } from '../../src/proxy/turn/core/turnCore'
 import type { Action, ClientRef, TurnCoreOptions } from '../../src/proxy/turn/core/types'
 
 export type TestTransport = 'udp' | 'tcp' | 'tls'

@@ -2,9 +2,9 @@
  * The cloud proxy (docs/proxy.md): the only way into src/proxy for the server command, the desktop app's
  * embedded stack, tests and benchmarks.
  */
-export { ProxyServer, type ProxyConfig, type ProxyServerDeps, type ProxyServerOptions } from './server'
+export { ProxyServer, type ProxyConfig, type ProxyServerDeps, type ProxyServerOptions } from './proxyServer'
 export { loadProxyCert } from './wiring'
-export { ProxyWorkerPool } from './workers/workers'
+export { ProxyWorkerPool } from './workers/workerPool'
 export { METRIC_PREFIX, ProxyMetrics, type ProxyMetricsSnapshot } from './metrics'
 export {
   PROXY_DEFAULTS,
@@ -16,5 +16,5 @@ export {
 } from './config'
 export { createPeerPolicy, type PeerPolicyOptions, type PeerVerdict } from './turn/core/peerPolicy'
 export { loadOrGenerateCert, type CertMaterial, type CertOptions } from './edge443/tlsCert'
-export { SESSION_API_DEFAULTS } from './api/sessionApi'
+export { SESSION_API_DEFAULTS } from './api/proxySessionRoute'
 export { BUILD_COMMAND, loadRelayAddon, type AddonLoad } from './turn/node/fastPathAddon'

@@ -269,8 +269,9 @@ export class ProxyMetrics {
   }
 
   /**
-   * Replaces every value with `snapshot`: the primary of a worker pool (src/proxy/workers/workers.ts) shows the
-   * sum of its workers' snapshots this way. Assigns, never adds, so it is safe in an onCollect hook.
+   * Replaces every value with `snapshot`: the primary of a worker pool (src/proxy/workers/workerPool.ts)
+   * shows the sum of its workers' snapshots this way. Assigns, never adds, so it is safe in an onCollect
+   * hook.
    */
   load(snapshot: ProxyMetricsSnapshot): void {
     const h = this.hot

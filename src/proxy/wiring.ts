@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto'
 import type { Logger } from 'pino'
 import { SIGNAL_PATH } from '../shared/proxySession'
 import { HttpError, type HttpAppOptions, type Route } from './api/httpApp'
-import { createSessionApiRoute } from './api/sessionApi'
+import { createSessionApiRoute } from './api/proxySessionRoute'
 import type { SignalRelay, SignalRelayOptions } from './api/signalRelay'
 import type { ProxySection, ProxyServerConfig } from './config'
 import type { Port443Listener, Port443Options } from './edge443/port443'
@@ -12,7 +12,7 @@ import { createPeerPolicy } from './turn/core/peerPolicy'
 import type { TurnRuntime, TurnRuntimeOptions } from './turn/node/turnRuntime'
 
 /**
- * How ProxyServer.start (server.ts) builds its parts from the `proxy` config section: each function maps
+ * How ProxyServer.start (proxyServer.ts) builds its parts from the `proxy` config section: each function maps
  * the section to one part's options and wires that part's events to the metrics.
  */
 

@@ -86,7 +86,7 @@ export interface Port443Options {
   unauthenticatedPercent?: number
   /** Connections not yet authenticated from one client address. */
   unauthenticatedPerIp?: number
-  /** SO_REUSEPORT: several worker processes listen on the same port (src/proxy/workers/workers.ts). */
+  /** SO_REUSEPORT: several worker processes listen on the same port (src/proxy/workers/workerPool.ts). */
   reusePort?: boolean
 }
 

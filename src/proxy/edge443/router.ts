@@ -121,7 +121,8 @@ export class Port443Router {
       key: this.options.tls.key,
       ALPNProtocols: ALPN_PROTOCOLS,
       minVersion: 'TLSv1.2',
-      // Node's own timer is an idle timer (reset by each byte); ours below is absolute. Keep Node's out of the way.
+      // Node's own timer is an idle timer (reset by each byte); ours (startTls) is absolute. Keep Node's
+      // out of the way.
       handshakeTimeout: this.cfg.tlsHandshakeTimeoutMs * 2,
     })
     server.on('secureConnection', (socket: tls.TLSSocket) => this.onSecure(socket))

@@ -5,7 +5,7 @@
 import type { LogLevel } from '../../platform/logger'
 import { createLogger } from '../../platform/logger'
 import { ProxyMetrics } from '../metrics'
-import { ProxyServer } from '../server'
+import { ProxyServer } from '../proxyServer'
 import { errorMessage } from '../../platform/process'
 import { REPORT_INTERVAL_MS, type FromWorker, type ToWorker } from './workerProtocol'
 

@@ -1,6 +1,6 @@
 import type { ProxyMetricsSnapshot } from '../metrics'
 import type { CertMaterial } from '../edge443/tlsCert'
-import type { ProxyConfig } from '../server'
+import type { ProxyConfig } from '../proxyServer'
 
 /** Messages of the worker pool (workers.ts ↔ worker.ts), over the fork IPC channel. */
 export type ToWorker =

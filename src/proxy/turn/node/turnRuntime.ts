@@ -6,7 +6,7 @@ import type { ConnectionAuth } from '../../../platform/connectionSlots'
 import { NativeFastPath, type DatagramOut, type NativeListener, type RelayOut } from './fastPath'
 import { bindDgramRelay, bindNativeRelay } from './relaySockets'
 import type { TransportAddress } from '../../../protocol/stun/attributes/address'
-import { TurnCore } from '../core/core'
+import { TurnCore } from '../core/turnCore'
 import { TcpFramer } from '../../../protocol/turn/framing'
 import { TurnStats, type TurnStatsSink } from '../core/stats'
 import type { Action, ClientRef, TurnCoreHooks, TurnCoreOptions } from '../core/types'
@@ -151,7 +151,7 @@ export class TurnRuntime {
       type: host.includes(':') ? 'udp6' : 'udp4',
       reuseAddr: false,
       // SO_REUSEPORT: the kernel hashes each client's 4-tuple to one worker's socket, so a client's
-      // allocation always lives in the same process (src/proxy/workers/workers.ts).
+      // allocation always lives in the same process (src/proxy/workers/workerPool.ts).
       reusePort,
       recvBufferSize: LISTENER_BUFFER_BYTES,
       sendBufferSize: LISTENER_BUFFER_BYTES,

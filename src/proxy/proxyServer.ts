@@ -26,7 +26,7 @@ export interface ProxyServerDeps {
 }
 
 export interface ProxyServerOptions {
-  /** Listen with SO_REUSEPORT next to other worker processes (src/proxy/workers/workers.ts). */
+  /** Listen with SO_REUSEPORT next to other worker processes (src/proxy/workers/workerPool.ts). */
   reusePort?: boolean
   /** A certificate loaded (or generated) once for all workers, so they present the same fingerprint. */
   cert?: CertMaterial

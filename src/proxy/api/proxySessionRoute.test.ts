@@ -5,7 +5,7 @@ import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ProxyApiErrorSchema, ProxySessionInfoSchema } from '../../shared/proxySession'
 import { createHttpApp } from './httpApp'
-import { buildSessionInfo, createSessionApiRoute, type SessionApiOptions } from './sessionApi'
+import { buildSessionInfo, createSessionApiRoute, type SessionApiOptions } from './proxySessionRoute'
 import { mintJoinToken } from '../../protocol/auth/joinToken'
 
 const NOW = 1_750_000_000_000

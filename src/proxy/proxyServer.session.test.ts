@@ -10,7 +10,7 @@ import { ProxySessionInfoSchema, type ProxySessionInfo } from '../shared/proxySe
 import { createLogger } from '../platform/logger'
 import { ProxyMetrics } from './metrics'
 import { mintJoinToken } from '../protocol/auth/joinToken'
-import { ProxyServer } from './server'
+import { ProxyServer } from './proxyServer'
 import { StunClass } from '../protocol/stun/constants'
 import { TEST_APP, testProxyConfig } from '../../e2e/support/proxyConfig'
 import { TestTurnClient } from '../../e2e/support/turnClient'

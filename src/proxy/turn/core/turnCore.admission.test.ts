@@ -11,7 +11,7 @@ import {
   verifyIntegrity,
   type DecodedMessage,
 } from '../../../protocol/stun/message'
-import { TurnCore } from './core'
+import { TurnCore } from './turnCore'
 import type { TurnStats } from './stats'
 import {
   ScriptedClient,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Method, StunClass } from '../../../protocol/stun/constants'
 import type { Channel } from './allocation'
-import { TurnCore } from './core'
+import { TurnCore } from './turnCore'
 import {
   ScriptedClient,
   client,

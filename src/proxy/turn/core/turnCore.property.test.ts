@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Method, StunClass } from '../../../protocol/stun/constants'
 import { encodeMessage, newTransactionId } from '../../../protocol/stun/message'
-import { TurnCore } from './core'
+import { TurnCore } from './turnCore'
 import { TcpFramer } from '../../../protocol/turn/framing'
 import { TurnStats } from './stats'
 import {

@@ -6,7 +6,7 @@ import { makeTurnUsername, turnRestCredential } from '../../protocol/auth/turnRe
 import { StunClass } from '../../protocol/stun/constants'
 import { TEST_TURN_SECRET, testProxyConfig } from '../../../e2e/support/proxyConfig'
 import { TestTurnClient, type TestTransport } from '../../../e2e/support/turnClient'
-import { ProxyWorkerPool } from './workers'
+import { ProxyWorkerPool } from './workerPool'
 
 describe('ProxyWorkerPool: two worker processes on the same ports', () => {
   let pool: ProxyWorkerPool

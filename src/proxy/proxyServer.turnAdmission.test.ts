@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../platform/logger'
 import { ProxyMetrics } from './metrics'
 import { makeTurnUsername, turnRestCredential } from '../protocol/auth/turnRest'
-import { ProxyServer } from './server'
+import { ProxyServer } from './proxyServer'
 import { AttrType, Method, StunClass } from '../protocol/stun/constants'
 import {
   decodeMessage,

@@ -8,7 +8,7 @@ import {
   newTransactionId,
   verifyIntegrity,
 } from '../../../protocol/stun/message'
-import { TurnCore } from './core'
+import { TurnCore } from './turnCore'
 import { createPeerPolicy } from './peerPolicy'
 import type { TurnStats } from './stats'
 import {
