@@ -8,25 +8,10 @@
 
 export { createEngine } from './api/engine'
 export type { CreateEngineOptions, Engine } from './api/engineApi'
-export { TypedEmitter, type Listener } from './api/events'
-export {
-  silentLogger,
-  systemClock,
-  type Clock,
-  type EngineLogger,
-  type TransportBudgets,
-} from './api/defaults'
+export { TypedEmitter, type Listener } from './events'
+export { silentLogger, systemClock, type Clock, type EngineLogger, type TransportBudgets } from './defaults'
 
-export type {
-  CallContext,
-  CallEvent,
-  CallHandle,
-  ConnectCall,
-  EncodedAudioFrame,
-  EncodedVideoFrame,
-  Relocation,
-  Route,
-} from './call/call'
+export type { CallContext, CallEvent, CallHandle, ConnectCall } from './call/call'
 export { CALL_DEFAULTS, type CallOptions } from './call/callOptions'
 export { backoffPolicy, RECONNECT_DEFAULTS, type ReconnectPolicy } from './call/reconnectPolicy'
 
@@ -36,3 +21,5 @@ export { DOCTOR_TABLE_COLUMNS, formatDoctorTable, runDoctor, wrapText, type Doct
 export { describeHttpProxy, parseHttpProxyUrl, type HttpProxyConfig } from './route/httpProxy'
 export { requestProxySession } from './route/proxySessionClient'
 export type { DirectConfig } from './route/direct'
+export type { Relocation, Route } from './route/proxyRouter'
+export type { EncodedAudioFrame, EncodedVideoFrame } from './media/frames'

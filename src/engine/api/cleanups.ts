@@ -1,4 +1,4 @@
-import type { Clock } from './defaults'
+import type { Clock } from '../defaults'
 
 /**
  * Work the engine waits for at leave and release (probe allocations being released, calls closing),

@@ -15,24 +15,27 @@ import {
   type EngineLogger,
   definedOf,
   untilAborted,
-} from './defaults'
+} from '../defaults'
 import {
   validateJoin,
   type CallContext,
   type CallEvent,
   type CallHandle,
   type ConnectCall,
-  type EncodedAudioFrame,
-  type EncodedVideoFrame,
-  type Relocation,
-  type Route,
 } from '../call/call'
+import type { EncodedAudioFrame, EncodedVideoFrame } from '../media/frames'
 import { Cleanups } from './cleanups'
 import { createConnectCall } from '../call/callSession'
 import type { CreateEngineOptions, Engine } from './engineApi'
-import { TypedEmitter } from './events'
-import { LocalMedia } from '../media/localMedia'
-import { ProxyRouter, routeChanged, type RouteRequest } from '../route/proxyRouter'
+import { TypedEmitter } from '../events'
+import { LocalMedia } from './localMedia'
+import {
+  ProxyRouter,
+  routeChanged,
+  type Relocation,
+  type Route,
+  type RouteRequest,
+} from '../route/proxyRouter'
 import { AUTO_REGION, parseRegions } from '../route/regions'
 import { describeTransition, mustTransition, type ConnectionEvent } from './stateMachine'
 

@@ -2,28 +2,17 @@ import { TransportType, type EngineEvents } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import { isChannelName, isUid } from '../../shared/joinRules'
 import type { MediaKind } from '../../shared/signaling'
-import type { Clock, EngineLogger } from '../api/defaults'
+import type { Clock, EngineLogger } from '../defaults'
 import type { HttpProxyConfig } from '../route/httpProxy'
+import type { EncodedAudioFrame, EncodedVideoFrame } from '../media/frames'
 import type { ProxyTarget, TransportSelection } from '../route/pathSelect'
+import type { Relocation, Route } from '../route/proxyRouter'
 
 /**
  * The seam between the engine and the call (join over signaling, media): the engine prepares the proxy and
  * the transport, then hands a CallContext to an injected `connectCall`. The default is `connectCallSession`
  * (callSession.ts): signaling and media through the proxy. Tests inject their own.
  */
-
-/** An encoded video frame as WebCodecs' EncodedVideoChunk gives it: VP8 bytes, timestamp in µs. */
-export interface EncodedVideoFrame {
-  data: Uint8Array
-  timestamp: number
-  keyframe: boolean
-}
-
-/** An encoded audio frame (EncodedAudioChunk): one Opus packet, timestamp in µs. */
-export interface EncodedAudioFrame {
-  data: Uint8Array
-  timestamp: number
-}
 
 /** What the user publishes (enableLocalAudio / enableLocalVideo). */
 export type LocalMediaState = Record<MediaKind, boolean>
@@ -70,17 +59,6 @@ export interface CallContext {
    * route is found (a failed attempt).
    */
   reroute?: (current: Route, failures: number, signal: AbortSignal) => Promise<Relocation>
-}
-
-/** A call's route: `proxy` is undefined when media goes direct. */
-export interface Route {
-  proxy: ProxyTarget | undefined
-  transport: TransportSelection
-}
-
-/** The route for the next attempt; `moved`: another region's proxy (the rejoin is a reDispatch). */
-export interface Relocation extends Route {
-  moved: boolean
 }
 
 export interface CallHandle {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { silentLogger } from '../api/defaults'
+import { silentLogger } from '../defaults'
 import type { ReconnectPolicy } from './reconnectPolicy'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import { Reconnector, reconnectTimeout } from './reconnector'

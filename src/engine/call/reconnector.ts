@@ -1,5 +1,5 @@
 import { EngineError, ErrorCode } from '../../shared/errors'
-import { sleep, type Clock, type EngineLogger } from '../api/defaults'
+import { sleep, type Clock, type EngineLogger } from '../defaults'
 import type { ReconnectPolicy } from './reconnectPolicy'
 
 /**

@@ -9,8 +9,8 @@ import {
   type JoinMessage,
   type ServerMessage,
 } from '../../shared/signaling'
-import { silentLogger, systemClock, type Clock, type EngineLogger } from '../api/defaults'
-import { TypedEmitter } from '../api/events'
+import { silentLogger, systemClock, type Clock, type EngineLogger } from '../defaults'
+import { TypedEmitter } from '../events'
 import type { HttpProxyConfig } from '../route/httpProxy'
 import { connectPinnedTls, type TlsPin } from '../route/tlsPin'
 import type { ProxyTarget } from '../route/pathSelect'

@@ -1,4 +1,4 @@
-import type { Clock, EngineLogger } from '../api/defaults'
+import type { Clock, EngineLogger } from '../defaults'
 import type { PeerState } from './peerMedia'
 
 /**

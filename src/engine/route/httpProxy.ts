@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
 import type { RTCPeerConnectionConfig } from 'werift'
 import { EngineError, ErrorCode } from '../../shared/errors'
-import { systemClock, type Clock } from '../api/defaults'
+import { systemClock, type Clock } from '../defaults'
 import type { TransportSelection } from './pathSelect'
 
 /**

@@ -7,7 +7,7 @@ import {
   type TransportAttemptOutcome,
 } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
-import { ENGINE_DEFAULTS, systemClock, type Clock, type TransportBudgets } from '../api/defaults'
+import { ENGINE_DEFAULTS, systemClock, type Clock, type TransportBudgets } from '../defaults'
 import { probeDirectTcp, type DirectConfig, type DirectProbe } from './direct'
 import type { ProxySession, TurnEndpoint } from './proxySessionClient'
 import type { HttpProxyConfig } from './httpProxy'

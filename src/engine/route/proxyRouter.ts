@@ -1,7 +1,6 @@
 import { TransportType, type Region, type RegionChoice, type RegionProbeResult } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
-import type { Route } from '../call/call'
-import type { Clock, EngineLogger, TransportBudgets } from '../api/defaults'
+import type { Clock, EngineLogger, TransportBudgets } from '../defaults'
 import type { HttpProxyConfig } from './httpProxy'
 import type { ProbeOptions } from './probe'
 import { requestProxySession } from './proxySessionClient'
@@ -12,6 +11,7 @@ import {
   type DirectConfig,
   type DirectProbe,
   type ProxyTarget,
+  type TransportSelection,
 } from './pathSelect'
 
 /**
@@ -25,6 +25,17 @@ import {
  * request fails, when the TURN probe fails, or when `failoverAfterFailures` attempts in a row failed
  * through a proxy that still passes both (its signaling relay is broken). A fixed region never moves.
  */
+
+/** A call's route: `proxy` is undefined when media goes direct. */
+export interface Route {
+  proxy: ProxyTarget | undefined
+  transport: TransportSelection
+}
+
+/** The route for the next attempt; `moved`: another region's proxy (the rejoin is a reDispatch). */
+export interface Relocation extends Route {
+  moved: boolean
+}
 
 export const ROUTER_DEFAULTS = { failoverAfterFailures: 2 } as const
 

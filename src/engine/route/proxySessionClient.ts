@@ -9,7 +9,7 @@ import {
   ProxySessionInfoSchema,
   type ProxySessionInfo,
 } from '../../shared/proxySession'
-import { ENGINE_DEFAULTS, systemClock, type Clock } from '../api/defaults'
+import { ENGINE_DEFAULTS, systemClock, type Clock } from '../defaults'
 import type { HttpProxyConfig } from './httpProxy'
 import { connectPinnedTls, pinOf, type TlsPin } from './tlsPin'
 

@@ -3,7 +3,7 @@ import { isIP, type Socket } from 'node:net'
 import { connect, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import type { Region } from '../../shared/engine'
-import { systemClock, type Clock } from '../api/defaults'
+import { systemClock, type Clock } from '../defaults'
 import { connectViaHttpProxy, type HttpProxyConfig } from './httpProxy'
 import { netFailureError } from './netFailure'
 

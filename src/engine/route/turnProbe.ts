@@ -14,7 +14,7 @@ import {
 } from '../../protocol/stun/message'
 import { TcpFramer } from '../../protocol/turn/framing'
 import { EngineError, ErrorCode } from '../../shared/errors'
-import { ENGINE_DEFAULTS, systemClock, type Clock } from '../api/defaults'
+import { ENGINE_DEFAULTS, systemClock, type Clock } from '../defaults'
 import type { HttpProxyConfig } from './httpProxy'
 import { netFailureError } from './netFailure'
 import { connectPinnedTls, type TlsPin } from './tlsPin'

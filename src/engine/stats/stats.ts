@@ -1,5 +1,5 @@
 import type { MediaTransport, NetworkQuality, RtcStats, RttSource } from '../../shared/engine'
-import { systemClock, type Clock } from '../api/defaults'
+import { systemClock, type Clock } from '../defaults'
 
 /**
  * Call statistics (`rtcStats`, `networkQuality`, docs/engine.md "Statistics"). Counters are kept by the

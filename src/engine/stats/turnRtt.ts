@@ -1,5 +1,5 @@
 import { classes, Message, methods, type RTCPeerConnection, type TurnProtocol } from 'werift'
-import type { Clock, EngineLogger } from '../api/defaults'
+import type { Clock, EngineLogger } from '../defaults'
 
 /**
  * The round trip to the proxy itself (issue 4 "RTT to the proxy"), measured on the TURN connection media

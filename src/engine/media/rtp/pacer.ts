@@ -1,4 +1,4 @@
-import { systemClock, type Clock } from '../../api/defaults'
+import { systemClock, type Clock } from '../../defaults'
 
 /**
  * Paces outgoing RTP (docs/architecture.md "Why werift"): a key frame handed over at once is dozens of

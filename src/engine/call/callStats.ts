@@ -1,5 +1,5 @@
-import type { CallContext } from '../call/call'
-import { newCounters, StatsCollector, type MediaCounters, type PeerStatsSample } from './stats'
+import type { CallContext } from './call'
+import { newCounters, StatsCollector, type MediaCounters, type PeerStatsSample } from '../stats/stats'
 import type { TransportSelection } from '../route/pathSelect'
 
 /**

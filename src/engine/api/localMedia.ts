@@ -1,6 +1,7 @@
 import { ErrorCode } from '../../shared/errors'
 import type { MediaKind } from '../../shared/signaling'
-import type { CallHandle, EncodedAudioFrame, EncodedVideoFrame, LocalMediaState } from '../call/call'
+import type { CallHandle, LocalMediaState } from '../call/call'
+import type { EncodedAudioFrame, EncodedVideoFrame } from '../media/frames'
 
 /**
  * enableLocalAudio / enableLocalVideo and the frames pushed in (docs/engine.md "API"). The setting lives for

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { TransportType, type EngineEvents, type NetworkQuality, type RtcStats } from '../../shared/engine'
-import { silentLogger } from '../api/defaults'
+import { silentLogger } from '../defaults'
 import { CallStats } from './callStats'
-import type { PeerStatsSample } from './stats'
+import type { PeerStatsSample } from '../stats/stats'
 import { FakeClock } from '../../../e2e/support/fakeClock'
 import type { TransportSelection } from '../route/pathSelect'
 
