@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '../platform/clock'
+
 /**
  * Every engine default in one place (docs/architecture.md "How we write code"), plus the injectable clock and
  * logger types. docs/engine.md documents the same values.
@@ -38,19 +40,8 @@ export interface TransportBudgets {
   tlsMs: number
 }
 
-/** Time and timers, injectable so budgets can be tested without waiting. */
-export interface Clock {
-  /** Milliseconds; only differences are used. */
-  now(): number
-  setTimeout(callback: () => void, ms: number): unknown
-  clearTimeout(handle: unknown): void
-}
-
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-}
+/** Time and timers, injectable so budgets can be tested without waiting: the one Clock of src/platform. */
+export { systemClock, type Clock }
 
 /** The subset of pino's logger the engine uses; a pino logger fits it. */
 export interface EngineLogger {
