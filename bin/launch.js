@@ -11,7 +11,10 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-/** package.json `engines.node`: the oldest Node the compiled code targets (scripts/buildNode.ts). */
+/**
+ * The oldest Node the compiled code targets (scripts/buildNode.ts `target`). Checked here rather than in
+ * package.json `engines`, where npm would print its multi-line EBADENGINE warning before every `npx` run.
+ */
 const [MIN_MAJOR, MIN_MINOR] = /** @type {const} */ ([22, 12])
 /** The node@22 devDependency's binary: present in a checkout, absent with `npm ci --omit=dev`. */
 const BUNDLED_NODE = join(ROOT, 'node_modules/node/bin/node')

@@ -208,37 +208,64 @@ describe('a source checkout', () => {
   })
 })
 
-/** A node on this machine older than package.json's engines.node (22.12), e.g. Debian's. */
-const olderNode = ['/usr/bin/node', '/usr/local/bin/node', '/bin/node'].find((path) => {
-  if (!existsSync(path)) return false
-  const [major = 0, minor = 0] = execFileSync(path, ['-p', 'process.versions.node'], { encoding: 'utf8' })
-    .trim()
-    .split('.')
-    .map(Number)
+/** A folder on this machine with a node older than 22.12 (bin/launch.js's minimum) and its npx, e.g. Debian's. */
+const olderNodeDir = ['/usr/bin', '/usr/local/bin'].find((dir) => {
+  if (!existsSync(join(dir, 'node')) || !existsSync(join(dir, 'npx'))) return false
+  const version = execFileSync(join(dir, 'node'), ['-p', 'process.versions.node'], { encoding: 'utf8' })
+  const [major = 0, minor = 0] = version.trim().split('.').map(Number)
   return major < 22 || (major === 22 && minor < 12)
 })
+const olderNode = join(olderNodeDir ?? '/nonexistent', 'node')
+
+/** This process's environment with the older Node first on PATH and no npm_* of the npm running vitest. */
+function olderNodeEnv(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)))
+  return { ...env, PATH: `${olderNodeDir}:/usr/bin:/bin` }
+}
+
+interface Failed {
+  code: number
+  stdout: string
+  stderr: string
+}
 
 // Needs a second, older Node installed: without one there is nothing to run the bins under.
-describe.skipIf(olderNode === undefined)(`under an older Node (${olderNode ?? 'none installed'})`, () => {
-  it('says what it needs in one line and exits 1 when no node@22 is installed beside it', async () => {
-    const dir = release('old-node', { ownDeps: true })
-    const result = await run(olderNode!, [join(dir, 'bin/pinhole-server.js'), '--help'], { cwd: dir }).catch(
-      (err: { code: number; stdout: string; stderr: string }) => err,
-    )
-    expect(result).toMatchObject({ code: 1, stdout: '' })
-    expect(result.stderr).toMatch(
-      /^pinhole-server: needs Node\.js 22\.12 or newer; this is v\d+\.\d+\.\d+ \(.+\)\n$/,
-    )
-  })
+describe.skipIf(olderNodeDir === undefined)(
+  `under an older Node (${olderNodeDir ?? 'none installed'})`,
+  () => {
+    it('a production install says what it needs in one line and exits 1, through npx too', async () => {
+      const dir = release('old-node', { ownDeps: true })
+      const env = olderNodeEnv()
+      await run('npm', ['ci', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], {
+        cwd: dir,
+        env,
+        timeout: 150_000,
+      })
+      const line = /^pinhole-server: needs Node\.js 22\.12 or newer; this is v\d+\.\d+\.\d+ \(.+\)\n$/
+      const direct = await run(olderNode, [join(dir, 'bin/pinhole-server.js'), '--help'], {
+        cwd: dir,
+        env,
+      }).catch((err: Failed) => err)
+      expect(direct).toMatchObject({ code: 1, stdout: '' })
+      expect(direct.stderr).toMatch(line)
+      // npx adds nothing of its own (package.json has no engines field for npm to warn about).
+      const npx = await run('npx', ['pinhole-server', '--help'], { cwd: dir, env }).catch(
+        (err: Failed) => err,
+      )
+      expect(npx).toMatchObject({ code: 1, stdout: '' })
+      expect(npx.stderr).toMatch(line)
+    }, 240_000)
 
-  it('runs on the node@22 devDependency in a checkout, with a notice', async () => {
-    const dir = release('old-node-bundled')
-    const { stdout, stderr } = await run(olderNode!, [join(dir, 'bin/pinhole-server.js'), '--help'], {
-      cwd: dir,
+    it('runs on the node@22 devDependency in a checkout, with a notice', async () => {
+      const dir = release('old-node-bundled')
+      const { stdout, stderr } = await run(olderNode, [join(dir, 'bin/pinhole-server.js'), '--help'], {
+        cwd: dir,
+        env: olderNodeEnv(),
+      })
+      expect(stdout).toMatch(/^Usage: pinhole-server /)
+      expect(stderr).toMatch(
+        /^pinhole-server: Node\.js v\S+ is older than 22\.12; running on node_modules\/node\n$/,
+      )
     })
-    expect(stdout).toMatch(/^Usage: pinhole-server /)
-    expect(stderr).toMatch(
-      /^pinhole-server: Node\.js v\S+ is older than 22\.12; running on node_modules\/node\n$/,
-    )
-  })
-})
+  },
+)
