@@ -5,7 +5,7 @@ import tls from 'node:tls'
 import { ConnectionSlots, type Slot } from '../../platform/connectionSlots'
 import { plainHttpAnswer, safeEmitter, sendTlsRequired } from '../api/httpApp'
 import { classifyFirstByte, peekFirstChunk } from './firstByte'
-import type { Port443Event, Port443Options, Port443Settings, TurnConnectionInfo } from './port443'
+import type { Port443Event, Port443Options, Port443Settings, TurnConnectionInfo } from './options'
 
 /** ALPN `stun.turn` is RFC 7443's; `http/1.1` for HTTPS and WSS. */
 export const ALPN_PROTOCOLS = ['stun.turn', 'http/1.1']

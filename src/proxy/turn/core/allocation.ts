@@ -1,13 +1,6 @@
 import type { TransportAddress } from '../../../protocol/stun/attributes/address'
 import { TokenBucket } from './rateLimit'
-import type { BandwidthBucket, ClientRef } from './types'
-
-export interface Channel {
-  number: number
-  peer: TransportAddress
-  peerKey: string
-  expiresAt: number
-}
+import type { BandwidthBucket, Channel, ClientRef } from './types'
 
 export function peerKeyOf(addr: TransportAddress): string {
   return `${addr.address}|${addr.port}`

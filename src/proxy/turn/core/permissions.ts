@@ -1,8 +1,14 @@
 import type { TransportAddress } from '../../../protocol/stun/attributes/address'
 import { CHANNEL_MAX, CHANNEL_MIN, ErrorCode, TRANSPORT_UDP } from '../../../protocol/stun/constants'
 import { getAllAttrs, getAttr, type Attribute, type DecodedMessage } from '../../../protocol/stun/message'
-import { peerKeyOf, type Allocation, type Channel } from './allocation'
-import { CHANNEL_LIFETIME_MS, PERMISSION_LIFETIME_MS, type Action, type ClientRef } from './types'
+import { peerKeyOf, type Allocation } from './allocation'
+import {
+  CHANNEL_LIFETIME_MS,
+  PERMISSION_LIFETIME_MS,
+  type Action,
+  type Channel,
+  type ClientRef,
+} from './types'
 
 /** How a handler answers an authenticated request: signed success or signed error. */
 export interface Answer<C extends ClientRef> {

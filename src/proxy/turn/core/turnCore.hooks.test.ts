@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import { Method, StunClass } from '../../../protocol/stun/constants'
-import type { Channel } from './allocation'
 import { TurnCore } from './turnCore'
 import {
   ScriptedClient,
@@ -9,7 +8,7 @@ import {
   restPassword,
   restUsername,
 } from '../../../../e2e/support/turnClient'
-import type { BandwidthBucket, ClientRef, TurnCoreHooks } from './types'
+import type { BandwidthBucket, Channel, ClientRef, TurnCoreHooks } from './types'
 
 // TurnCoreHooks: how an I/O layer (the native fast path, src/proxy/turn/node/fastPath.ts) mirrors the
 // core's state.

@@ -1,7 +1,14 @@
 import type { TransportAddress } from '../../../protocol/stun/attributes/address'
-import type { Channel } from './allocation'
 
 export type ClientTransport = 'udp' | 'tcp' | 'tls'
+
+/** A channel bound on an allocation (RFC 8656 §12): number ↔ peer, until `expiresAt`. */
+export interface Channel {
+  number: number
+  peer: TransportAddress
+  peerKey: string
+  expiresAt: number
+}
 
 /**
  * One client 5-tuple as the I/O layer sees it. The core never touches sockets: it hands the same object
