@@ -19,7 +19,7 @@ import { build } from 'esbuild'
 
 const ROOT = resolve(import.meta.dirname, '..')
 
-/** Output name → source. The names are the contract with bin/launch.js and src/proxy/workers/workers.ts. */
+/** Output name → source. The names are the contract with bin/launch.js and src/proxy/workers/workerPool.ts. */
 const ENTRY_POINTS = {
   'pinhole-server': 'src/server/cli.ts',
   pinhole: 'src/cli/main.ts',
