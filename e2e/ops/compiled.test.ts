@@ -69,10 +69,10 @@ interface Server {
 }
 
 /** `node bin/pinhole-server.js start` with the local config on free ports, two workers, native relay. */
-async function start(dir: string): Promise<Server> {
+async function start(dir: string, node = process.execPath, base = process.env): Promise<Server> {
   const [udp1, udp2, tcp, sfu, admin] = await freePorts(5, ['udp', 'tcp'])
   const env = {
-    ...process.env,
+    ...base,
     PINHOLE__proxy__ports__udp: JSON.stringify([udp1, udp2]),
     PINHOLE__proxy__ports__tcp: String(tcp),
     PINHOLE__sfu__port: String(sfu),
@@ -83,7 +83,7 @@ async function start(dir: string): Promise<Server> {
     PINHOLE__proxy__fastPath: 'native',
   }
   const args = [join(dir, 'bin/pinhole-server.js'), 'start', '--config', LOCAL_CONFIG]
-  const child = spawn(process.execPath, args, {
+  const child = spawn(node, args, {
     cwd: dir,
     env,
     detached: true,
@@ -256,16 +256,21 @@ describe.skipIf(olderNodeDir === undefined)(
       expect(npx.stderr).toMatch(line)
     }, 240_000)
 
-    it('runs on the node@22 devDependency in a checkout, with a notice', async () => {
+    it('runs on the node@22 devDependency in a checkout, with a notice; SIGTERM reaches it', async () => {
       const dir = release('old-node-bundled')
       const { stdout, stderr } = await run(olderNode, [join(dir, 'bin/pinhole-server.js'), '--help'], {
         cwd: dir,
         env: olderNodeEnv(),
       })
       expect(stdout).toMatch(/^Usage: pinhole-server /)
-      expect(stderr).toMatch(
-        /^pinhole-server: Node\.js v\S+ is older than 22\.12; running on node_modules\/node\n$/,
-      )
+      const notice = /^pinhole-server: Node\.js v\S+ is older than 22\.12; running on node_modules\/node\n$/
+      expect(stderr).toMatch(notice)
+
+      // The older node stays as the parent: it passes the signal on and exits with the server's code.
+      const server = await start(dir, olderNode, olderNodeEnv())
+      await expectCompiledWorkers(server, dir)
+      expect(server.stderr()).toMatch(notice)
+      await stop(server)
     })
   },
 )
