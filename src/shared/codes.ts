@@ -1,3 +1,5 @@
+import { JoinTokenFailureCode } from './joinTokenCodes'
+
 /**
  * Codes of the conference server's signaling (docs/sfu.md). Shared by the server and the engine, so that a
  * refusal is a value both ends can switch on. Codes are strings on the wire: an older client still parses a
@@ -15,11 +17,7 @@ export const SignalErrorCode = {
   AlreadyJoined: 'already_joined',
   // Join refusals
   UidInvalid: 'uid_invalid',
-  TokenMalformed: 'token_malformed',
-  TokenInvalid: 'token_invalid',
-  TokenExpired: 'token_expired',
-  TokenClaims: 'token_claims',
-  AppUnknown: 'app_unknown',
+  ...JoinTokenFailureCode,
   TokenChannelMismatch: 'token_channel_mismatch',
   TokenUidMismatch: 'token_uid_mismatch',
   ChannelFull: 'channel_full',

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { JoinTokenFailureCode } from './joinTokenCodes'
 
 /**
  * The proxy session contract, the first step of a join (docs/architecture.md): `POST /v1/proxy/session`
@@ -49,11 +50,7 @@ export const ProxyApiErrorCode = {
   PayloadTooLarge: 'payload_too_large',
   UnsupportedMediaType: 'unsupported_media_type',
   TokenMissing: 'token_missing',
-  TokenMalformed: 'token_malformed',
-  TokenInvalid: 'token_invalid',
-  TokenExpired: 'token_expired',
-  TokenClaims: 'token_claims',
-  AppUnknown: 'app_unknown',
+  ...JoinTokenFailureCode,
   /** Plain HTTP on the proxy's TCP port: the API and signaling answer over TLS only. */
   TlsRequired: 'tls_required',
   Internal: 'internal',

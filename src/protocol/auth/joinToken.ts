@@ -1,5 +1,6 @@
 import { SignJWT, decodeJwt, errors, jwtVerify } from 'jose'
 import { z } from 'zod'
+import type { JoinTokenFailureCode } from '../../shared/joinTokenCodes'
 
 /**
  * Join tokens (docs/architecture.md, "Protocols"): HS256 JWTs signed with the app's secret, claims
@@ -16,8 +17,7 @@ export interface JoinClaims {
   exp: number
 }
 
-export type JoinTokenFailureCode =
-  'token_malformed' | 'token_invalid' | 'token_expired' | 'token_claims' | 'app_unknown'
+export type { JoinTokenFailureCode }
 
 export type JoinTokenResult =
   { ok: true; claims: JoinClaims } | { ok: false; code: JoinTokenFailureCode; message: string }
