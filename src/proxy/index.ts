@@ -2,7 +2,7 @@
  * The cloud proxy (docs/proxy.md): the only way into src/proxy for the server command, the desktop app's
  * embedded stack, tests and benchmarks.
  */
-export { ProxyServer, type ProxyConfig, type ProxyServerDeps, type ProxyServerOptions } from './proxyServer'
+export { ProxyServer, type ProxyServerDeps, type ProxyServerOptions } from './proxyServer'
 export { loadProxyCert } from './wiring'
 export { ProxyWorkerPool } from './workers/workerPool'
 export { METRIC_PREFIX, ProxyMetrics, type ProxyMetricsSnapshot } from './metrics'

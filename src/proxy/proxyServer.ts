@@ -17,9 +17,6 @@ import {
   turnRuntimeOptions,
 } from './wiring'
 
-/** What the proxy reads of the server config: its own section and the apps' join-token secrets. */
-export type ProxyConfig = ProxyServerConfig
-
 export interface ProxyServerDeps {
   logger: Logger
   metrics: ProxyMetrics
@@ -56,7 +53,7 @@ export class ProxyServer {
   ) {}
 
   static async start(
-    config: ProxyConfig,
+    config: ProxyServerConfig,
     deps: ProxyServerDeps,
     options: ProxyServerOptions = {},
   ): Promise<ProxyServer> {

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
 import type { ProxyMetrics, ProxyMetricsSnapshot } from '../metrics'
 import type { CertMaterial } from '../edge443/tlsCert'
-import type { ProxyConfig } from '../proxyServer'
+import type { ProxyServerConfig } from '../config'
 import { loadProxyCert } from '../wiring'
 import { sumSnapshots } from './sumSnapshots'
 import type { FromWorker, ToWorker } from './workerProtocol'
@@ -41,7 +41,7 @@ export class ProxyWorkerPool {
   private stopping = false
 
   private constructor(
-    private readonly config: ProxyConfig,
+    private readonly config: ProxyServerConfig,
     private readonly cert: CertMaterial,
     private readonly logger: Logger,
     private readonly logLevel: string,
@@ -56,7 +56,7 @@ export class ProxyWorkerPool {
   }
 
   static async start(
-    config: ProxyConfig,
+    config: ProxyServerConfig,
     deps: { logger: Logger; metrics: ProxyMetrics; logLevel?: string },
     count: number,
   ): Promise<ProxyWorkerPool> {
@@ -185,7 +185,7 @@ export class ProxyWorkerPool {
 }
 
 /** Workers must share fixed ports: a configured 0 (tests) becomes a free port chosen here. */
-async function resolvePorts(config: ProxyConfig): Promise<ProxyConfig> {
+async function resolvePorts(config: ProxyServerConfig): Promise<ProxyServerConfig> {
   const p = config.proxy
   const udp: number[] = []
   for (const port of p.ports.udp) udp.push(port === 0 ? await freeUdpPort(p.listenHost) : port)

@@ -1,10 +1,10 @@
 import type { ProxyMetricsSnapshot } from '../metrics'
 import type { CertMaterial } from '../edge443/tlsCert'
-import type { ProxyConfig } from '../proxyServer'
+import type { ProxyServerConfig } from '../config'
 
 /** Messages of the worker pool (workers.ts ↔ worker.ts), over the fork IPC channel. */
 export type ToWorker =
-  | { type: 'start'; id: number; config: ProxyConfig; cert: CertMaterial; logLevel: string }
+  | { type: 'start'; id: number; config: ProxyServerConfig; cert: CertMaterial; logLevel: string }
   | { type: 'drain'; budgetMs: number }
 
 export type FromWorker =
