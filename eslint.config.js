@@ -121,7 +121,12 @@ const layerRule = {
   meta: { type: 'problem', docs: { description: 'Imports follow the layers of src' }, schema: [] },
   create(context) {
     const from = layerOf(context.filename)
-    if (from === undefined) return {}
+    if (from === undefined) {
+      // The rule runs on src only, so a file here outside every layer is a new folder nobody placed yet.
+      const where = path.relative(root, context.filename)
+      const message = `${where} is in no layer: add its folder to eslint.config.js`
+      return { Program: (node) => context.report({ node, message }) }
+    }
     const check = (node, source, typeOnly) => {
       if (source?.type !== 'Literal' || typeof source.value !== 'string') return
       const message = refusal(from, source.value, typeOnly)

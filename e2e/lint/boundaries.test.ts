@@ -96,6 +96,12 @@ describe('import boundaries', () => {
     ['src/proxy/net/x.ts', importing('expect', 'vitest'), 'test tooling'],
     ['src/sfu/x.ts', importing('fc', 'fast-check'), 'test tooling'],
     ['src/engine/x.ts', importing('thing', '../newFolder/thing'), 'in no layer'],
+    [
+      'src/newFolder/x.ts',
+      importing('ConnectionState', '../shared/engine'),
+      'src/newFolder/x.ts is in no layer',
+    ],
+    ['src/x.ts', 'export const x = 1', 'src/x.ts is in no layer'],
     // Every form of import is checked, not only `import … from`.
     ['src/proxy/x.ts', "export { ConferenceServer } from '../sfu'", 'may not import src/sfu'],
     ['src/proxy/x.ts', "export * from '../sfu'", 'may not import src/sfu'],
