@@ -168,18 +168,15 @@ describe('size limits for product code', () => {
   const lines = (n: number, line: (i: number) => string) => Array.from({ length: n }, (_, i) => line(i))
   const file = (n: number) => lines(n, (i) => `export const v${i} = ${i}`).join('\n') + '\n'
   const fn = (length: number) =>
-    [
-      'export function f(): number {',
-      '  let x = 0',
-      ...lines(length - 4, () => '  x += 1'),
-      '  return x',
-      '}',
-    ].join('\n') + '\n'
+    ['export function f() {', '  let x = 0', ...lines(length - 4, () => '  x += 1'), '  return x', '}'].join(
+      '\n',
+    ) + '\n'
   const sizeMessages = (filePath: string, code: string) => messages(filePath, code, sizeRules)
 
-  it('refuses a product file over 400 lines and a product function over 80', async () => {
+  it('refuses a product file over 400 lines and a product function over 80, in src and bin', async () => {
     expect((await sizeMessages('src/engine/x.ts', file(401))).join('\n')).toContain('too many lines (401)')
     expect((await sizeMessages('src/renderer/x.ts', fn(81))).join('\n')).toContain('too many lines (81)')
+    expect((await sizeMessages('bin/x.js', fn(81))).join('\n')).toContain('too many lines (81)')
   })
 
   it('allows 400 lines, 80-line functions, and tests of any size', async () => {
