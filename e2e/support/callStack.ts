@@ -5,9 +5,8 @@
  * proxy to the server passes a TCP relay the test can cut, to lose signaling while media carries on.
  */
 import { connect, createServer, type Socket } from 'node:net'
-import { ProxyMetrics } from '../../src/proxy/metrics'
 import { mintJoinToken } from '../../src/protocol/auth/joinToken'
-import { ProxyServer } from '../../src/proxy'
+import { ProxyMetrics, ProxyServer } from '../../src/proxy'
 import { TEST_APP, testProxyConfig } from './proxyConfig'
 import { createLogger, type LogLevel } from '../../src/platform/logger'
 import type { Region } from '../../src/shared/engine'

@@ -1,9 +1,8 @@
 /** Test-only: a real ProxyServer on loopback, the Region that points at it, and stand-ins for blocked ports. */
 import { createSocket } from 'node:dgram'
 import { createServer, type Socket } from 'node:net'
-import { ProxyMetrics } from '../../src/proxy/metrics'
 import { mintJoinToken } from '../../src/protocol/auth/joinToken'
-import { ProxyServer } from '../../src/proxy'
+import { ProxyMetrics, ProxyServer } from '../../src/proxy'
 import { TEST_APP, testProxyConfig } from './proxyConfig'
 import { createLogger } from '../../src/platform/logger'
 import type { Region } from '../../src/shared/engine'
