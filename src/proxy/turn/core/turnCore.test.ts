@@ -44,6 +44,27 @@ describe('TurnCore: Binding and authentication', () => {
     expect(getAttr(answer!, 'XOR_MAPPED_ADDRESS')).toEqual(c.ref.remote)
   })
 
+  it.each([
+    ['Send as a request', Method.Send],
+    ['Data as a request', Method.Data],
+    ['an unassigned method', 0x0ff],
+  ])('refuses %s with 400 before asking for credentials', (_what, method) => {
+    const { c, core } = setup()
+    expect(errorCode(c.request(method, [], { auth: false }))).toBe(400)
+    expect(errorCode(c.request(method, []))).toBe(400)
+    expect(core.allocationCount()).toBe(0)
+  })
+
+  it.each([
+    ['Refresh', Method.Refresh],
+    ['CreatePermission', Method.CreatePermission],
+    ['ChannelBind', Method.ChannelBind],
+  ])('challenges %s without credentials (401), and without an allocation answers 437', (_what, method) => {
+    const { c } = setup()
+    expect(errorCode(c.request(method, [], { auth: false }))).toBe(401)
+    expect(errorCode(c.request(method, []))).toBe(437)
+  })
+
   it('challenges an Allocate without credentials with 401, REALM and NONCE', () => {
     const { c, core } = setup()
     const answer = c.request(Method.Allocate, [{ name: 'REQUESTED_TRANSPORT', value: 17 }], { auth: false })

@@ -22,6 +22,14 @@ import {
 
 type Actions<C extends ClientRef> = Action<C>[]
 
+/** A request on the client's allocation, authenticated and coming from the allocation's owner. */
+type AllocationHandler<C extends ClientRef> = (
+  allocation: Allocation<C>,
+  message: DecodedMessage,
+  now: number,
+  answer: Answer<C>,
+) => Actions<C>
+
 /**
  * The TURN server without I/O (RFC 8656 over RFC 8489): `handle(input, now)` returns what to send,
  * relay, open or close. Sockets, timers and TLS belong to the caller (turn/node). This file reads the
@@ -163,7 +171,8 @@ export class TurnCore<C extends ClientRef> {
         ]),
       )
     }
-    if (!isTurnRequest(message.method)) return fail(ErrorCode.BadRequest)
+    if (message.method !== Method.Allocate && !this.onAllocation.has(message.method))
+      return fail(ErrorCode.BadRequest)
 
     const result = this.auth.authenticate(message, ip, now)
     if (!result.ok) {
@@ -187,20 +196,38 @@ export class TurnCore<C extends ClientRef> {
       ok: (attributes) => reply(successResponse(message, this.options.software, attributes, authed.signer)),
       fail: (code) => fail(code, [], authed.signer),
     }
-    const checkPeers = (peers: TransportAddress[]): ErrorCode | undefined => this.checkPeers(peers)
-    switch (message.method) {
-      case Method.Refresh:
-        return this.allocations.refresh(allocation, message, now, answer)
-      case Method.CreatePermission:
-        return createPermission(allocation, message, now, checkPeers, answer)
-      case Method.ChannelBind:
-        return channelBind(allocation, message, now, checkPeers, answer, (channel) =>
-          this.hooks.channelBound?.(allocation.id, channel, now),
-        )
-      default:
-        return answer.fail(ErrorCode.BadRequest)
-    }
+    const handler = this.onAllocation.get(message.method)
+    return handler ? handler(allocation, message, now, answer) : answer.fail(ErrorCode.BadRequest)
   }
+
+  /**
+   * The requests on an existing allocation, by method (RFC 8656 §8, §9, §11). With Binding and Allocate
+   * these are every request the server answers; any other method is refused with 400 before
+   * authentication.
+   */
+  private readonly onAllocation = new Map<number, AllocationHandler<C>>([
+    [
+      Method.Refresh,
+      (allocation, message, now, answer) => this.allocations.refresh(allocation, message, now, answer),
+    ],
+    [
+      Method.CreatePermission,
+      (allocation, message, now, answer) =>
+        createPermission(allocation, message, now, (peers) => this.checkPeers(peers), answer),
+    ],
+    [
+      Method.ChannelBind,
+      (allocation, message, now, answer) =>
+        channelBind(
+          allocation,
+          message,
+          now,
+          (peers) => this.checkPeers(peers),
+          answer,
+          (channel) => this.hooks.channelBound?.(allocation.id, channel, now),
+        ),
+    ],
+  ])
 
   // ---- CreatePermission, ChannelBind --------------------------------------------------------------------
 
@@ -242,13 +269,4 @@ export class TurnCore<C extends ClientRef> {
     if (!ipBytes) return this.ignore('malformed', 'peer')
     return [{ type: 'send', client, data: dataIndication(from, data, this.indicationTid, ipBytes) }]
   }
-}
-
-function isTurnRequest(method: number): boolean {
-  return (
-    method === Method.Allocate ||
-    method === Method.Refresh ||
-    method === Method.CreatePermission ||
-    method === Method.ChannelBind
-  )
 }
