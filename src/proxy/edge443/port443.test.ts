@@ -24,7 +24,7 @@ import { createSignalRelay } from '../api/signalRelay'
 setupPort443Testkit()
 
 describe('classifyFirstByte', () => {
-  it('routes every possible first byte by the DESIGN §5 rule', () => {
+  it('routes every possible first byte by the first-byte rule (docs/architecture.md, the proxy)', () => {
     for (let byte = 0; byte < 256; byte++) {
       const letter = /[A-Za-z]/.test(String.fromCharCode(byte))
       const plain = byte === 0x16 ? 'tls' : byte < 0x40 ? 'turn' : letter ? 'http' : 'malformed'
