@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "pinhole_relay",
-      "sources": ["src/addon.cc", "src/relay.cc"],
+      "sources": ["src/addon.cc", "src/relay.cc", "src/allocations.cc", "src/batch_io.cc"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["-O2", "-std=c++17", "-Wall", "-Wextra", "-fno-exceptions"],
       "cflags_cc!": ["-fno-rtti"],

@@ -1,10 +1,11 @@
-// The ChannelData fast path of Pinhole's TURN relay (docs/proxy.md §8). No JavaScript here: this file
+// The ChannelData fast path of Pinhole's TURN relay (docs/proxy.md §8). No JavaScript here: the engine
 // owns UDP sockets polled in Node's libuv loop, forwards ChannelData between clients and peers along
 // entries that the TypeScript runtime installs, and hands every other datagram back through `Deliver`.
 #pragma once
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <string.h>
 #include <uv.h>
 
 #include <cstddef>
@@ -137,5 +138,46 @@ struct Engine {
 
 /** Milliseconds on the monotonic clock. */
 uint64_t nowMs();
+
+// Inline: the forwarding loop (batch_io.cc) calls these for every datagram.
+
+inline bool AddrKey::operator==(const AddrKey& other) const {
+  return port == other.port && memcmp(ip, other.ip, 16) == 0;
+}
+
+inline size_t AddrKeyHash::operator()(const AddrKey& key) const {
+  uint64_t a;
+  uint64_t b;
+  memcpy(&a, key.ip, 8);
+  memcpy(&b, key.ip + 8, 8);
+  uint64_t h = a * 0x9e3779b97f4a7c15ULL ^ (b + key.port) * 0xc2b2ae3d27d4eb4fULL;
+  return static_cast<size_t>(h ^ (h >> 29));
+}
+
+inline bool Allocation::take(uint64_t now, size_t bytes) {
+  if (rate <= 0) return true;
+  if (now > lastMs) {
+    tokens += static_cast<double>(now - lastMs) * rate / 1000.0;
+    if (tokens > rate) tokens = rate;
+    lastMs = now;
+  }
+  if (tokens < static_cast<double>(bytes)) return false;
+  tokens -= static_cast<double>(bytes);
+  return true;
+}
+
+inline const Channel* Allocation::byNumber(uint16_t number, uint64_t now) const {
+  for (const Channel& c : channels)
+    if (c.number == number) return c.deadlineMs > now ? &c : nullptr;
+  return nullptr;
+}
+
+inline const Channel* Allocation::byPeer(const sockaddr_in& peer, uint64_t now) const {
+  for (const Channel& c : channels) {
+    if (c.peer.sin_port == peer.sin_port && c.peer.sin_addr.s_addr == peer.sin_addr.s_addr)
+      return c.deadlineMs > now ? &c : nullptr;
+  }
+  return nullptr;
+}
 
 }  // namespace pinhole
