@@ -4,8 +4,7 @@ import type { InvokeArgs, InvokeChannel, InvokeResult, IpcReply, PinholeApi } fr
 import { checkJoinForm } from './logic/joinForm'
 import { CONNECTION_SLOT, noticeFromCode, noticeFromInfo, type NoticeInput } from './logic/notices'
 import { bindEngineEvents } from './state/engineEvents'
-import type { AppState, AppStore } from './state/store'
-import type { RemoteMediaFigures } from './state/callSlice'
+import type { AppState, AppStore, RemoteMediaFigures } from './state/types'
 
 /** What the controller needs from the media side (media/mediaEngine.ts); a fake in the unit tests. */
 export interface MediaControl {

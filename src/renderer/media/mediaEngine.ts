@@ -1,7 +1,7 @@
 import { parseMediaDown } from '../logic/mediaDown'
 import type { MediaUp } from '../../shared/mediaPort'
 import type { CaptureProblem, MediaControl } from '../controller'
-import type { RemoteMediaFigures } from '../state/callSlice'
+import type { RemoteMediaFigures } from '../state/types'
 import { AudioSender } from './audioSender'
 import { AudioPlayback, AudioReceiver } from './audioPlayback'
 import { listenForMediaPort } from './port'

@@ -1,39 +1,5 @@
 import type { StateCreator } from 'zustand/vanilla'
-import type { NetworkQuality, RtcStats } from '../../shared/engine'
-import type { AppState } from './store'
-
-export interface RemoteUser {
-  uid: number
-  audio: boolean
-  video: boolean
-}
-
-/** Receive figures measured in the renderer (decoder and playback), refreshed about once a second. */
-export interface RemoteMediaFigures {
-  framesDecoded: number
-  fps: number
-  /** RMS of the played audio over the last second, 0..1. */
-  audioLevel: number
-}
-
-export interface CallSlice {
-  remotes: Record<number, RemoteUser>
-  remoteFigures: Record<number, RemoteMediaFigures>
-  micOn: boolean
-  camOn: boolean
-  stats: RtcStats | null
-  quality: { tx: NetworkQuality; rx: NetworkQuality } | null
-  userJoined(uid: number): void
-  userLeft(uid: number): void
-  userTrack(uid: number, kind: 'audio' | 'video', on: boolean): void
-  setRemoteFigures(figures: Record<number, RemoteMediaFigures>): void
-  setStats(stats: RtcStats): void
-  setQuality(tx: NetworkQuality, rx: NetworkQuality): void
-  setMic(on: boolean): void
-  setCam(on: boolean): void
-  /** The call ended (left, kicked, failed): no remote users, no figures. */
-  clearCall(): void
-}
+import type { AppState, CallSlice, RemoteUser } from './types'
 
 const user = (uid: number, previous?: RemoteUser): RemoteUser =>
   previous ?? { uid, audio: false, video: false }

@@ -1,36 +1,6 @@
 import type { StateCreator } from 'zustand/vanilla'
-import { ConnectionReason, ConnectionState, type ProxyConnectedInfo } from '../../shared/engine'
-import type { AppState } from './store'
-
-export interface TimelineEntry {
-  atMs: number
-  state: ConnectionState
-  reason: ConnectionReason
-}
-
-export interface JoinedInfo {
-  channel: string
-  uid: number
-  elapsedMs: number
-}
-
-/** The live connection: state and reason, every transition with its time, the proxy path. */
-export interface ConnectionSlice {
-  connectionState: ConnectionState
-  connectionReason: ConnectionReason | null
-  timeline: TimelineEntry[]
-  proxyPath: ProxyConnectedInfo | null
-  joined: JoinedInfo | null
-  /** The error code the engine reported since the last state change (why it failed), null without one. */
-  failureCode: number | null
-  /** A join or leave is being requested (buttons disabled meanwhile). */
-  busy: boolean
-  stateChanged(state: ConnectionState, reason: ConnectionReason, atMs: number): void
-  proxyConnected(info: ProxyConnectedInfo): void
-  joinResult(result: number, channel: string, uid: number, elapsedMs: number): void
-  setBusy(busy: boolean): void
-  setFailure(code: number): void
-}
+import { ConnectionReason, ConnectionState } from '../../shared/engine'
+import type { AppState, ConnectionSlice } from './types'
 
 /** Long sessions reconnect many times; the panel keeps the most recent transitions. */
 export const TIMELINE_LIMIT = 200

@@ -2,7 +2,7 @@ import { ConnectionState } from '../../shared/engine'
 import type { PinholeApi } from '../../shared/ipc'
 import { IPC_EVENTS, type IpcEventName, type IpcEvents } from '../../shared/ipcChannels'
 import { CONNECTION_SLOT, noticeFromInfo } from '../logic/notices'
-import type { AppStore } from './store'
+import type { AppStore } from './types'
 
 /** What an engine event makes happen outside the store (media, settings refresh): the controller's part. */
 export interface EventEffects {

@@ -1,15 +1,6 @@
 import type { StateCreator } from 'zustand/vanilla'
-import { placeNotice, type Notice, type NoticeInput } from '../logic/notices'
-import type { AppState } from './store'
-
-export interface NoticesSlice {
-  notices: Notice[]
-  /** Puts the notice in its slot, replacing the one there (logic/notices.ts). */
-  addNotice(notice: NoticeInput, atMs: number): void
-  dismissNotice(id: number): void
-  /** Empties one slot (its cause is over), or every slot. */
-  clearNotices(slot?: string): void
-}
+import { placeNotice } from '../logic/notices'
+import type { AppState, NoticesSlice } from './types'
 
 /** A bound for slots named by actions; with one notice per slot the list stays far below it. */
 export const NOTICE_LIMIT = 20

@@ -1,7 +1,7 @@
 import { ConnectionState } from '../../shared/engine'
 import { CHANNEL_NAME_MAX, channelNameLength } from '../../shared/joinRules'
 import { CHANNEL_HINT, channelFieldProblem, channelOf, uidFieldProblem } from '../logic/joinForm'
-import type { JoinField } from '../state/formSlice'
+import type { JoinField } from '../state/types'
 import { useApp, useController } from './context'
 
 const LABELS: Record<JoinField, string> = { channel: 'Channel', uid: 'User id (uid)', token: 'Token' }

@@ -3,7 +3,7 @@ import { useStore } from 'zustand'
 import { useShallow } from 'zustand/react/shallow'
 import type { Controller } from '../controller'
 import type { MediaView } from '../media/mediaEngine'
-import type { AppState, AppStore } from '../state/store'
+import type { AppState, AppStore } from '../state/types'
 
 interface AppContextValue {
   store: AppStore

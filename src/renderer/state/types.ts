@@ -1,0 +1,142 @@
+/**
+ * The store's types: each slice's state and actions, and the whole (AppState). They live apart from the
+ * slices and the store so that a slice, which sees the whole state, and the store, which puts the slices
+ * together, both import this file and neither imports the other's importer: no import cycle.
+ */
+import type { StoreApi } from 'zustand/vanilla'
+import type {
+  ConnectionReason,
+  ConnectionState,
+  NetworkQuality,
+  ProxyConnectedInfo,
+  RegionProbeResult,
+  RtcStats,
+} from '../../shared/engine'
+import type { AppSettings } from '../../shared/ipc'
+import type { NetworkCheckReport } from '../../shared/networkCheck'
+import type { Notice, NoticeInput } from '../logic/notices'
+
+export interface RemoteUser {
+  uid: number
+  audio: boolean
+  video: boolean
+}
+
+/** Receive figures measured in the renderer (decoder and playback), refreshed about once a second. */
+export interface RemoteMediaFigures {
+  framesDecoded: number
+  fps: number
+  /** RMS of the played audio over the last second, 0..1. */
+  audioLevel: number
+}
+
+export interface CallSlice {
+  remotes: Record<number, RemoteUser>
+  remoteFigures: Record<number, RemoteMediaFigures>
+  micOn: boolean
+  camOn: boolean
+  stats: RtcStats | null
+  quality: { tx: NetworkQuality; rx: NetworkQuality } | null
+  userJoined(uid: number): void
+  userLeft(uid: number): void
+  userTrack(uid: number, kind: 'audio' | 'video', on: boolean): void
+  setRemoteFigures(figures: Record<number, RemoteMediaFigures>): void
+  setStats(stats: RtcStats): void
+  setQuality(tx: NetworkQuality, rx: NetworkQuality): void
+  setMic(on: boolean): void
+  setCam(on: boolean): void
+  /** The call ended (left, kicked, failed): no remote users, no figures. */
+  clearCall(): void
+}
+
+export interface TimelineEntry {
+  atMs: number
+  state: ConnectionState
+  reason: ConnectionReason
+}
+
+export interface JoinedInfo {
+  channel: string
+  uid: number
+  elapsedMs: number
+}
+
+/** The live connection: state and reason, every transition with its time, the proxy path. */
+export interface ConnectionSlice {
+  connectionState: ConnectionState
+  connectionReason: ConnectionReason | null
+  timeline: TimelineEntry[]
+  proxyPath: ProxyConnectedInfo | null
+  joined: JoinedInfo | null
+  /** The error code the engine reported since the last state change (why it failed), null without one. */
+  failureCode: number | null
+  /** A join or leave is being requested (buttons disabled meanwhile). */
+  busy: boolean
+  stateChanged(state: ConnectionState, reason: ConnectionReason, atMs: number): void
+  proxyConnected(info: ProxyConnectedInfo): void
+  joinResult(result: number, channel: string, uid: number, elapsedMs: number): void
+  setBusy(busy: boolean): void
+  setFailure(code: number): void
+}
+
+export type JoinField = 'channel' | 'uid' | 'token'
+
+/** The join form's text as typed, and why it was refused (nothing was sent in that case). */
+export interface FormSlice {
+  form: Record<JoinField, string>
+  formProblem: { field: JoinField; sentence: string } | null
+  setField(field: JoinField, value: string): void
+  setFormProblem(problem: FormSlice['formProblem']): void
+}
+
+/** Which screen the window shows: the call, or the "Network check" for IT (issue 6). */
+export type AppView = 'call' | 'network'
+
+export type ExportStatus =
+  | { status: 'idle' }
+  | { status: 'writing' }
+  | { status: 'written'; path: string }
+  | { status: 'failed'; sentence: string }
+
+/**
+ * The network check view's state: the last report (each region's endpoints with status, RTT and the rule
+ * to add), whether a check runs, and where the last diagnostics export went.
+ */
+export interface NetworkSlice {
+  view: AppView
+  networkReport: NetworkCheckReport | null
+  networkChecking: boolean
+  /** Why the last check gave no report (the host refused or went away). */
+  networkProblem: string | null
+  diagnosticsExport: ExportStatus
+  setView(view: AppView): void
+  networkCheckStarted(): void
+  networkCheckDone(report: NetworkCheckReport): void
+  networkCheckFailed(sentence: string): void
+  exportStarted(): void
+  exportDone(path: string): void
+  exportFailed(sentence: string): void
+}
+
+export interface NoticesSlice {
+  notices: Notice[]
+  /** Puts the notice in its slot, replacing the one there (logic/notices.ts). */
+  addNotice(notice: NoticeInput, atMs: number): void
+  dismissNotice(id: number): void
+  /** Empties one slot (its cause is over), or every slot. */
+  clearNotices(slot?: string): void
+}
+
+/** What the host says the controls are (AppSettings) and what region probes measured. */
+export interface SettingsSlice {
+  settings: AppSettings | null
+  probes: Record<string, RegionProbeResult>
+  probing: boolean
+  setSettings(settings: AppSettings): void
+  addProbe(result: RegionProbeResult): void
+  setProbing(probing: boolean): void
+}
+
+/** The one renderer store (docs/renderer.md "State"): a thin layer of typed slices, fed by engine events. */
+export type AppState = SettingsSlice & ConnectionSlice & CallSlice & NoticesSlice & FormSlice & NetworkSlice
+export type AppStore = StoreApi<AppState>
