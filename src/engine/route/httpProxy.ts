@@ -3,7 +3,7 @@ import type { ConnectionOptions } from 'node:tls'
 import type { RTCPeerConnectionConfig } from 'werift'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import { systemClock, type Clock } from '../defaults'
-import type { TransportSelection } from './pathSelect'
+import type { TransportSelection } from './types'
 
 /**
  * A corporate HTTP CONNECT proxy for the proxy's TLS port (issue 6; docs/engine.md "Corporate HTTP

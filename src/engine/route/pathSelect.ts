@@ -19,8 +19,10 @@ import {
   type TurnCredentials,
   type TurnTarget,
 } from './turnProbe'
+import type { TransportSelection } from './types'
 
 export type { DirectConfig, DirectProbe } from './direct'
+export type { TransportSelection } from './types'
 
 /**
  * Chooses the one TURN server werift gets (it only ever uses the first URL: docs/architecture.md "Why
@@ -55,21 +57,6 @@ export interface SelectTransportInput {
 export interface ProxyTarget {
   region: Region
   session: ProxySession
-}
-
-export interface TransportSelection {
-  mode: TransportType
-  transport: MediaTransport
-  /** host:port of the TURN server, or the direct signaling URL. */
-  target: string
-  signalUrl: string
-  turn?: { url: string; username: string; credential: string }
-  /** What to construct werift's RTCPeerConnection with: one ICE server, relay only in proxy modes. */
-  rtcConfig: RTCPeerConnectionConfig
-  elapsedMs: number
-  attempts: TransportAttempt[]
-  /** Settles once every probe allocation (a slow loser included) has been released. */
-  released: Promise<void>
 }
 
 interface Ctx {
