@@ -15,11 +15,9 @@ import { fileURLToPath } from 'node:url'
  *   ANY    any file of that folder
  *   INDEX  only the folder's index.ts (`../proxy`, `../proxy/index`): its inside may move freely; a list such
  *          as ['index', 'config'] names the only files that may be imported
- *   TYPES  `import type` only: the type describes what another layer hands over, no code runs across
  */
 const ANY = 'any'
 const INDEX = ['index']
-const TYPES = 'types'
 const base = { shared: ANY, protocol: ANY, platform: ANY }
 // The SFU's config section is a second way in, so checking a config file does not load werift.
 const SFU = ['index', 'config']
@@ -41,16 +39,16 @@ export const layers = {
   cli: { why: 'the CLI drives the engine through its index only', may: { ...base, engine: INDEX } },
   // The app's embedded local stack runs a proxy and an SFU in process, through their index like the server.
   app: {
-    why: 'the app core is host-neutral: no Electron, no host, services through their index only',
-    may: { ...base, engine: ANY, proxy: INDEX, sfu: SFU },
+    why: 'the app core is host-neutral: no Electron, no host; the engine and the services through their index only',
+    may: { ...base, engine: INDEX, proxy: INDEX, sfu: SFU },
   },
   main: {
     why: 'the Electron shell talks to the engine through the app core',
-    may: { shared: ANY, platform: ANY, app: ANY, engine: TYPES, electron: ANY },
+    may: { shared: ANY, platform: ANY, app: ANY, electron: ANY },
   },
   webhost: {
     why: 'the browser host talks to the engine through the app core',
-    may: { shared: ANY, platform: ANY, app: ANY, engine: TYPES },
+    may: { shared: ANY, platform: ANY, app: ANY },
   },
   'webhost/bridge': { why: 'the bridge runs in the page: it imports src/shared only', may: { shared: ANY } },
   renderer: {
@@ -85,14 +83,8 @@ function entryOf(inside) {
   return inside === '' ? 'index' : inside.replace(/\.[jt]s$/, '')
 }
 
-function isTypeOnly(node) {
-  if (node.importKind === 'type' || node.exportKind === 'type') return true
-  const specifiers = node.specifiers ?? []
-  return specifiers.length > 0 && specifiers.every((s) => s.importKind === 'type' || s.exportKind === 'type')
-}
-
 /** Why `from` may not import `specifier`, or undefined when it may. */
-function refusal(from, specifier, typeOnly) {
+function refusal(from, specifier) {
   const rule = layers[from.name]
   if (!specifier.startsWith('.')) {
     if (testOnly.test(specifier)) return `product code never imports test tooling (${specifier})`
@@ -110,10 +102,8 @@ function refusal(from, specifier, typeOnly) {
   const access = rule.may[to.name]
   if (access === ANY) return undefined
   if (Array.isArray(access) && access.includes(entryOf(to.inside))) return undefined
-  if (access === TYPES && typeOnly) return undefined
   const how = Array.isArray(access) ? ` (through ${access.join('.ts or ')}.ts only)` : ''
-  const types = access === TYPES ? ' (import type only)' : ''
-  return `src/${from.name} may not import src/${to.name}/${to.inside}${how}${types}: ${rule.why}`
+  return `src/${from.name} may not import src/${to.name}/${to.inside}${how}: ${rule.why}`
 }
 
 /** @type {import('eslint').Rule.RuleModule} */
@@ -127,20 +117,19 @@ const layerRule = {
       const message = `${where} is in no layer: add its folder to eslint.config.js`
       return { Program: (node) => context.report({ node, message }) }
     }
-    const check = (node, source, typeOnly) => {
+    const check = (node, source) => {
       if (source?.type !== 'Literal' || typeof source.value !== 'string') return
-      const message = refusal(from, source.value, typeOnly)
+      const message = refusal(from, source.value)
       if (message) context.report({ node: source, message })
     }
     return {
-      ImportDeclaration: (node) => check(node, node.source, isTypeOnly(node)),
-      ExportNamedDeclaration: (node) => check(node, node.source, isTypeOnly(node)),
-      ExportAllDeclaration: (node) => check(node, node.source, node.exportKind === 'type'),
-      ImportExpression: (node) => check(node, node.source, false),
+      ImportDeclaration: (node) => check(node, node.source),
+      ExportNamedDeclaration: (node) => check(node, node.source),
+      ExportAllDeclaration: (node) => check(node, node.source),
+      ImportExpression: (node) => check(node, node.source),
       // `type T = import('../sfu').X` names another layer as surely as an import does.
-      TSImportType: (node) => check(node, node.source ?? node.argument?.literal, true),
-      TSImportEqualsDeclaration: (node) =>
-        check(node, node.moduleReference.expression, node.importKind === 'type'),
+      TSImportType: (node) => check(node, node.source ?? node.argument?.literal),
+      TSImportEqualsDeclaration: (node) => check(node, node.moduleReference.expression),
     }
   },
 }
