@@ -3,6 +3,7 @@ import type { ProbeCheck } from './engine'
 import { ErrorCode } from './errors'
 import {
   firewallRule,
+  networkCheckOutline,
   networkCheckSummary,
   notFirewallNotes,
   regionVerdict,
@@ -246,5 +247,51 @@ describe('refused and unresolved: no firewall rule, and who acts instead (issue 
       'proxy name does not resolve (DNS)',
     )
     expect(uniqueRules([...region.rows, ...region.rows])).toHaveLength(1)
+  })
+})
+
+describe('networkCheckOutline: what the Network check shows above the tables', () => {
+  const down = (id: string, proxyHost: string, rows: ProbeCheck[]): NetworkCheckRegion => ({
+    id,
+    name: id,
+    proxyHost,
+    ok: false,
+    rows: withRules(rows, { proxyHost }),
+  })
+
+  it('one verdict line without the endpoint list, then one item per thing to do', () => {
+    const stopped = down('sh', HOST, [
+      check({ status: 'refused' }),
+      check({ endpoint: 'tls', status: 'blocked', check: 'TLS 443', target: `${HOST}:443` }),
+    ])
+    const unresolved = down('fra', 'proxy-fra.example.com', [
+      check({ status: 'unresolved', target: 'proxy-fra.example.com:3478' }),
+    ])
+    const outline = networkCheckOutline([stopped, unresolved])
+    expect(outline.headline).toBe(
+      '3 of 3 whitelisted endpoints in 2 regions are not reachable from this computer.',
+    )
+    expect(outline.actions).toEqual([
+      `Firewall rules to add: allow TCP from desktops to ${HOST} port 443.`,
+      expect.stringMatching(
+        new RegExp(`^${HOST.replaceAll('.', '\\.')} refused UDP 3478: .*contact whoever runs the proxy\\.$`),
+      ),
+      expect.stringMatching(/^proxy-fra\.example\.com does not resolve \(DNS\)/),
+    ])
+    // The paragraph for IT (export, log) still names every endpoint, then the same things to do.
+    const summary = networkCheckSummary([stopped, unresolved])
+    expect(summary).toContain(`UDP 3478 of sh (${HOST}:3478) refused`)
+    expect(summary.endsWith(outline.actions.join(' '))).toBe(true)
+  })
+
+  it('nothing to do when everything answers, or nothing is configured', () => {
+    const fine: NetworkCheckRegion = { id: 'a', name: 'a', proxyHost: HOST, ok: true, rows: [check({})] }
+    expect(networkCheckOutline([fine])).toEqual({
+      headline:
+        'All 1 whitelisted endpoint in 1 region answer from this computer: no firewall change is needed.',
+      actions: [],
+    })
+    expect(networkCheckOutline([]).actions).toEqual([])
+    expect(networkCheckOutline([]).headline).toBe(networkCheckSummary([]))
   })
 })

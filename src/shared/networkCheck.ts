@@ -132,25 +132,66 @@ export function regionVerdict(region: NetworkCheckRegion): string {
   return 'not reachable: see the details'
 }
 
-/** The paragraph for IT under the tables. */
-export function networkCheckSummary(regions: readonly NetworkCheckRegion[]): string {
-  if (regions.length === 0) return 'No region is configured: there is nothing to check.'
+/**
+ * What a person reads at the top of the Network check: one line of verdict, then one item per thing to do
+ * (the firewall rules, who to contact, DNS). The table names every endpoint, so the headline does not.
+ */
+export interface NetworkCheckOutline {
+  headline: string
+  actions: string[]
+}
+
+interface Tally {
+  scope: string
+  bad: { region: NetworkCheckRegion; row: NetworkCheckRow }[]
+}
+
+function tally(regions: readonly NetworkCheckRegion[]): Tally {
   const rows = regions.flatMap((region) => region.rows.map((row) => ({ region, row })))
   const bad = rows.filter(({ row }) => row.status !== 'reachable')
-  const scope = `${rows.length} whitelisted endpoint${rows.length === 1 ? '' : 's'} in ${regions.length} region${regions.length === 1 ? '' : 's'}`
-  if (bad.length === 0) return `All ${scope} answer from this computer: no firewall change is needed.`
-  const named = bad.map(({ region, row }) => `${row.check} of ${region.name} (${row.target}) ${row.status}`)
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
+  return {
+    scope: `${plural(rows.length, 'whitelisted endpoint')} in ${plural(regions.length, 'region')}`,
+    bad,
+  }
+}
+
+function actionsOf(regions: readonly NetworkCheckRegion[], bad: Tally['bad']): string[] {
   const rules = uniqueRules(bad.map(({ row }) => row))
-  const notes = regions.flatMap((region) => notFirewallNotes(region.proxyHost, region.rows))
+  const actions = rules.length > 0 ? [`Firewall rules to add: ${rules.join('; ')}.`] : []
+  actions.push(...regions.flatMap((region) => notFirewallNotes(region.proxyHost, region.rows)))
   const others = bad.filter(({ row }) => row.rule === undefined && row.status === 'error').length
-  const verb = bad.length === 1 ? 'is' : 'are'
-  const parts = [`${bad.length} of ${scope} ${verb} not reachable from this computer: ${named.join('; ')}.`]
-  if (rules.length > 0) parts.push(`Firewall rules to add: ${rules.join('; ')}.`)
-  parts.push(...notes)
   if (others > 0) {
-    parts.push(
+    actions.push(
       `${others} problem${others === 1 ? '' : 's'} no firewall rule fixes: see the detail in the table.`,
     )
   }
-  return parts.join(' ')
+  return actions
+}
+
+const NO_REGION = 'No region is configured: there is nothing to check.'
+
+/** The verdict and the things to do, for the screen. */
+export function networkCheckOutline(regions: readonly NetworkCheckRegion[]): NetworkCheckOutline {
+  if (regions.length === 0) return { headline: NO_REGION, actions: [] }
+  const { scope, bad } = tally(regions)
+  if (bad.length === 0) {
+    return { headline: `All ${scope} answer from this computer: no firewall change is needed.`, actions: [] }
+  }
+  const verb = bad.length === 1 ? 'is' : 'are'
+  return {
+    headline: `${bad.length} of ${scope} ${verb} not reachable from this computer.`,
+    actions: actionsOf(regions, bad),
+  }
+}
+
+/** The paragraph for IT (the export, the log): the outline with every unreachable endpoint named. */
+export function networkCheckSummary(regions: readonly NetworkCheckRegion[]): string {
+  if (regions.length === 0) return NO_REGION
+  const { scope, bad } = tally(regions)
+  if (bad.length === 0) return networkCheckOutline(regions).headline
+  const named = bad.map(({ region, row }) => `${row.check} of ${region.name} (${row.target}) ${row.status}`)
+  const verb = bad.length === 1 ? 'is' : 'are'
+  const first = `${bad.length} of ${scope} ${verb} not reachable from this computer: ${named.join('; ')}.`
+  return [first, ...actionsOf(regions, bad)].join(' ')
 }

@@ -1,4 +1,10 @@
-import { regionVerdict, type NetworkCheckRegion, type NetworkCheckRow } from '../../shared/networkCheck'
+import {
+  networkCheckOutline,
+  regionVerdict,
+  type NetworkCheckRegion,
+  type NetworkCheckReport,
+  type NetworkCheckRow,
+} from '../../shared/networkCheck'
 import { formatClock, formatRtt } from '../logic/format'
 import { checkedEndpointsWords, portsOfRegions, portsOfReport } from '../logic/networkWords'
 import { useApp, useController } from './context'
@@ -84,6 +90,31 @@ function ExportResult(): React.JSX.Element | null {
 }
 
 /**
+ * The verdict in one line and what to do as a list, not one paragraph naming every endpoint (the table
+ * does that): with two regions down, the paragraph filled the window. The export keeps the full paragraph.
+ */
+function NetworkSummary(props: { report: NetworkCheckReport }): React.JSX.Element {
+  const { report } = props
+  const outline = networkCheckOutline(report.regions)
+  return (
+    <div
+      className={`network-summary ${report.ok ? 'good' : 'bad'}`}
+      data-testid="network-summary"
+      data-ok={String(report.ok)}
+    >
+      <p className="network-headline">{outline.headline}</p>
+      {outline.actions.length > 0 ? (
+        <ul className="network-actions" data-testid="network-actions">
+          {outline.actions.map((action) => (
+            <li key={action}>{action}</li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  )
+}
+
+/**
  * "Network check" (issue 6): the doctor's checks of every region from this computer — its UDP ports, its
  * TLS port, the session API (through the corporate HTTP proxy when the policy sets one; the description
  * names the real ports) — as one table per region with the firewall rule each blocked endpoint needs, a
@@ -132,13 +163,7 @@ export function NetworkCheckView(): React.JSX.Element {
       ) : null}
       {report ? (
         <>
-          <p
-            className={`network-summary ${report.ok ? 'good' : 'bad'}`}
-            data-testid="network-summary"
-            data-ok={String(report.ok)}
-          >
-            {report.summary}
-          </p>
+          <NetworkSummary report={report} />
           {report.httpProxy ? (
             <p className="hint" data-testid="network-http-proxy">
               TLS and the session API were checked through the corporate HTTP proxy {report.httpProxy} (set by
