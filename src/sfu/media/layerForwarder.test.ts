@@ -220,6 +220,28 @@ describe('LayerForwarder numbering', () => {
     expect(missing).toMatchObject({ frame: 4 })
   })
 
+  it('hides a packet lost upstream inside a frame it drops', () => {
+    const input = l1t3Stream({ frames: 12, packetsPerFrame: 3 })
+    const lost = input.findIndex((p) => p.frame === 5) + 1 // middle packet of a TL2 frame
+    const reasons: string[] = []
+    const out = run(
+      new LayerForwarder(1),
+      input.filter((_, i) => i !== lost),
+      reasons,
+    )
+    expect(frames(out)).toEqual([0, 2, 4, 6, 8, 10])
+    expect(allOnes(seqSteps(out))).toBe(true)
+    // Its retransmission, arriving later, is dropped without shifting anything.
+    const forwarder = new LayerForwarder(1)
+    const late = [
+      ...input.filter((_, i) => i !== lost && i < 24),
+      input[lost] as InPacket,
+      ...input.slice(24),
+    ]
+    const again = run(forwarder, late)
+    expect(again.map((p) => p.sequenceNumber)).toEqual(out.map((p) => p.sequenceNumber))
+  })
+
   it('gives a reordered packet the number it would have had in order', () => {
     const input = l1t3Stream({ frames: 12 })
     const inOrder = run(new LayerForwarder(1), input)

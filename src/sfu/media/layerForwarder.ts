@@ -8,7 +8,8 @@ import { parseVp8LayerInfo, writePictureId, type Vp8LayerInfo } from './vp8Layer
  *
  * - RTP sequence numbers and PictureIDs of dropped packets/frames are taken out of the numbering, so a
  *   drop is no loss to the subscriber (no NACK for it, no PictureID hole for its decoder to wait on); a
- *   packet that never arrived stays a gap, so the subscriber NACKs it.
+ *   packet that never arrived stays a gap, so the subscriber NACKs it, unless both its neighbours
+ *   belong to one dropped frame.
  * - TL0PICIDX is left as it is: base-layer frames are never dropped, so it is already continuous.
  * - Timestamps, marker and payload bytes other than the PictureID are unchanged.
  * - Layer changes happen at safe points only: up at a keyframe or a base-layer frame (every frame of an
@@ -58,6 +59,9 @@ export class LayerForwarder {
   private newestDecided = Number.NEGATIVE_INFINITY
   private readonly seen = new Set<number>()
   private firstSeq = 0
+  /** The newest packet given a decision, and its frame: to tell a loss inside a dropped frame. */
+  private newestSeq = Number.NEGATIVE_INFINITY
+  private newestSeqPicture = Number.NaN
 
   constructor(target: TemporalLayer = 2) {
     this.target = target
@@ -94,7 +98,9 @@ export class LayerForwarder {
     const picture = pictures.extend(info.pictureId)
     if (pictures.isTooOld(picture)) return this.drop(seq, 'tooOld')
     pictures.see(picture)
-    if (!this.decide(picture, info)) {
+    const forward = this.decide(picture, info)
+    this.followNewest(seq, picture, forward)
+    if (!forward) {
       pictures.drop(picture)
       return this.drop(seq, 'layer')
     }
@@ -115,6 +121,19 @@ export class LayerForwarder {
       this.seqs.drop(seq)
     }
     return { forward: false, reason }
+  }
+
+  /**
+   * A gap between two packets of the same frame is a loss inside that frame: when the frame is dropped,
+   * its missing packets are hidden too, so the subscriber does not NACK what it would never get.
+   */
+  private followNewest(seq: number, picture: number, forward: boolean): void {
+    if (seq <= this.newestSeq) return
+    if (!forward && picture === this.newestSeqPicture && seq - this.newestSeq < SEQ_WINDOW) {
+      for (let missing = this.newestSeq + 1; missing < seq; missing += 1) this.seqs.drop(missing)
+    }
+    this.newestSeq = seq
+    this.newestSeqPicture = picture
   }
 
   private remember(seq: number): void {
