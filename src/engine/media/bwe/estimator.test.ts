@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest'
+import { BandwidthEstimator } from './estimator'
+import type { PacketResult, ProbeRequest } from './types'
+
+/**
+ * The estimator against a simulated bottleneck, in simulated time only. The sender paces 1200-byte packets
+ * at the estimator's target (or a probe's rate); the link is a FIFO queue served at `capacity(t)` with a
+ * drop-tail limit, `oneWayMs` of propagation each way, optional random loss (seeded PRNG, so every run is
+ * the same) or a policer that drops what exceeds capacity with no queue at all (loss without delay growth).
+ * Feedback comes every 100 ms, covering what the receiver has seen, one propagation delay late.
+ */
+
+const PACKET_BYTES = 1200
+const FEEDBACK_MS = 100
+const STEP_MS = 1
+
+interface LinkProfile {
+  capacityBps: (tMs: number) => number
+  oneWayMs?: number
+  lossRate?: number
+  maxQueueMs?: number
+  /** A policer: packets beyond capacity are dropped at once instead of queued. */
+  policer?: boolean
+}
+
+interface Sample {
+  tMs: number
+  targetBps: number
+  capacityBps: number
+}
+
+/** Mulberry32: a tiny seeded PRNG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function simulate(link: LinkProfile, startBps: number, durationMs: number, seed = 1): Sample[] {
+  const oneWayMs = link.oneWayMs ?? 20
+  const maxQueueMs = link.maxQueueMs ?? 400
+  const random = prng(seed)
+  const estimator = new BandwidthEstimator({ startBps, maxBps: 10_000_000 })
+  estimator.onRtt(2 * oneWayMs)
+  const inFlight: PacketResult[] = []
+  const samples: Sample[] = []
+  let linkFreeAtMs = 0
+  let nextSendMs = 0
+  let nextFeedbackMs = FEEDBACK_MS
+  let probe: { request: ProbeRequest; endMs: number } | null = null
+  for (let now = 0; now < durationMs; now += STEP_MS) {
+    if (probe === null) {
+      const request = estimator.probe(now)
+      if (request) probe = { request, endMs: now + request.durationMs }
+    }
+    if (probe && now >= probe.endMs) probe = null
+    const rate = probe ? probe.request.bitrateBps : estimator.targetBitrate()
+    while (nextSendMs <= now) {
+      const serviceMs = (PACKET_BYTES * 8 * 1000) / link.capacityBps(now)
+      const queueMs = Math.max(0, linkFreeAtMs - now)
+      const dropped = random() < (link.lossRate ?? 0) || queueMs > (link.policer ? serviceMs : maxQueueMs)
+      let arrival: number | null = null
+      if (!dropped) {
+        linkFreeAtMs = Math.max(linkFreeAtMs, now) + serviceMs
+        arrival = linkFreeAtMs + oneWayMs
+      }
+      inFlight.push({
+        sendTimeMs: now,
+        sizeBytes: PACKET_BYTES,
+        arrivalTimeMs: arrival,
+        probeId: probe?.request.id,
+      })
+      nextSendMs += (PACKET_BYTES * 8 * 1000) / rate
+    }
+    if (now >= nextFeedbackMs) {
+      nextFeedbackMs += FEEDBACK_MS
+      // The receiver reports what it has seen (a loss once a later packet has arrived), one way back late.
+      const seenBy = now - oneWayMs
+      const lastArrival = Math.max(
+        -Infinity,
+        ...inFlight.filter((p) => (p.arrivalTimeMs ?? Infinity) <= seenBy).map((p) => p.sendTimeMs),
+      )
+      const ready = inFlight.filter((p) => p.sendTimeMs <= lastArrival)
+      if (ready.length > 0) {
+        inFlight.splice(0, ready.length)
+        estimator.onFeedback({ packets: ready }, now)
+      }
+    }
+    samples.push({ tMs: now, targetBps: estimator.targetBitrate(), capacityBps: link.capacityBps(now) })
+  }
+  return samples
+}
+
+/** Mean target over [fromMs, toMs). */
+function meanTarget(samples: Sample[], fromMs: number, toMs: number): number {
+  const window = samples.filter((s) => s.tMs >= fromMs && s.tMs < toMs)
+  return window.reduce((sum, s) => sum + s.targetBps, 0) / window.length
+}
+
+/**
+ * The first time from which the mean target over every following 2 s window, until the end, stays within
+ * `tolerance` of capacity: "converged" for a controller that by design saws around the knee.
+ */
+function convergedAtMs(samples: Sample[], capacityBps: number, tolerance: number, fromMs = 0): number | null {
+  const endMs = samples[samples.length - 1]!.tMs
+  let converged: number | null = null
+  for (let t = endMs - 2000; t >= fromMs; t -= 100) {
+    const mean = meanTarget(samples, t, t + 2000)
+    if (Math.abs(mean - capacityBps) > tolerance * capacityBps) break
+    converged = t
+  }
+  return converged === null ? null : converged - fromMs
+}
+
+/** The first time at or after `fromMs` when the target is below `bps`. */
+function firstBelowMs(samples: Sample[], bps: number, fromMs: number): number | null {
+  const hit = samples.find((s) => s.tMs >= fromMs && s.targetBps < bps)
+  return hit ? hit.tMs - fromMs : null
+}
+
+function firstAboveMs(samples: Sample[], bps: number, fromMs: number): number | null {
+  const hit = samples.find((s) => s.tMs >= fromMs && s.targetBps > bps)
+  return hit ? hit.tMs - fromMs : null
+}
+
+describe('BandwidthEstimator on a simulated bottleneck', () => {
+  it.each([
+    { name: 'from below (300 kbit/s)', startBps: 300_000 },
+    { name: 'from above (3 Mbit/s)', startBps: 3_000_000 },
+  ])('steady 1.5 Mbit/s, start $name: within 10 % of capacity in under 5 s', ({ startBps }) => {
+    const capacity = 1_500_000
+    const samples = simulate({ capacityBps: () => capacity }, startBps, 20_000)
+    const at = convergedAtMs(samples, capacity, 0.1)
+    expect(at).not.toBeNull()
+    expect(at!).toBeLessThan(5_000)
+  })
+
+  it('step 3 Mbit/s → 400 kbit/s: below the new capacity in under 2 s', () => {
+    const samples = simulate({ capacityBps: (t) => (t < 10_000 ? 3_000_000 : 400_000) }, 300_000, 20_000)
+    const below = firstBelowMs(samples, 400_000, 10_000)
+    expect(below).not.toBeNull()
+    expect(below!).toBeLessThan(2_000)
+  })
+
+  // AIMD alone climbs 8 %/s: from 400 kbit/s to 2.4 Mbit/s is about 25 s. Probes back off to one per 5 s
+  // while the link stays slow, so the climb starts up to 5 s after capacity returns.
+  it('capacity back to 3 Mbit/s after 20 s at 400 kbit/s: probes get above 80 % of it within 8 s', () => {
+    const capacity = (t: number) => (t >= 10_000 && t < 30_000 ? 400_000 : 3_000_000)
+    const samples = simulate({ capacityBps: capacity }, 300_000, 45_000)
+    const recovered = firstAboveMs(samples, 0.8 * 3_000_000, 30_000)
+    expect(recovered).not.toBeNull()
+    expect(recovered!).toBeLessThan(8_000)
+  })
+
+  it('loss only (a policer at 1 Mbit/s, no queue): settles at the policed rate from loss alone', () => {
+    const samples = simulate({ capacityBps: () => 1_000_000, policer: true }, 300_000, 20_000)
+    const mean = meanTarget(samples, 10_000, 20_000)
+    expect(mean).toBeGreaterThan(0.9 * 1_000_000)
+    expect(mean).toBeLessThan(1.2 * 1_000_000)
+  })
+
+  it('delay only (deep buffer, no loss): the queue, not loss, holds it near capacity', () => {
+    const samples = simulate({ capacityBps: () => 1_000_000, maxQueueMs: 10_000 }, 300_000, 20_000)
+    const mean = meanTarget(samples, 10_000, 20_000)
+    expect(mean).toBeGreaterThan(0.85 * 1_000_000)
+    expect(mean).toBeLessThan(1.1 * 1_000_000)
+  })
+
+  // Between 2 % and 10 % the loss-based part holds (the draft's rule): the start-up probes carry it up.
+  it('3 % random loss on a 1.5 Mbit/s link: still within 10 % of capacity', () => {
+    const samples = simulate({ capacityBps: () => 1_500_000, lossRate: 0.03 }, 300_000, 20_000)
+    const mean = meanTarget(samples, 10_000, 20_000)
+    expect(mean).toBeGreaterThan(0.9 * 1_500_000)
+    expect(mean).toBeLessThan(1.1 * 1_500_000)
+  })
+
+  it('random loss of 20 % on a fat link backs off; 1 % does not', () => {
+    const heavy = simulate({ capacityBps: () => 10_000_000, lossRate: 0.2 }, 1_000_000, 10_000)
+    const light = simulate({ capacityBps: () => 10_000_000, lossRate: 0.01 }, 1_000_000, 10_000)
+    expect(heavy.at(-1)!.targetBps).toBeLessThan(300_000)
+    expect(light.at(-1)!.targetBps).toBeGreaterThan(1_000_000)
+  })
+})
