@@ -16,7 +16,7 @@ import {
   SIGNAL_VERSION,
   type SubscriptionInfo,
 } from '../../src/shared/signaling'
-import { sfuCodecs } from '../../src/sfu/media/rtc'
+import { weriftCodecs } from '../../src/protocol/media/codecs'
 import { audioPayload, parsePayload, videoFramePayloads } from './media'
 
 /**
@@ -99,7 +99,7 @@ export class TestClient {
     const peer =
       pc ??
       new RTCPeerConnection({
-        codecs: sfuCodecs(),
+        codecs: weriftCodecs(),
         headerExtensions: { audio: [], video: [] },
         bundlePolicy: 'max-bundle',
         iceServers: [{ urls: `stun:127.0.0.1:${stun.address().port}` }],

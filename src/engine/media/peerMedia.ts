@@ -1,16 +1,16 @@
 import {
   RTCPeerConnection,
-  RTCRtpCodecParameters,
   type MediaStreamTrack,
   type RTCPeerConnectionConfig,
   type RTCRtpTransceiver,
   type RtpPacket,
 } from 'werift'
-import { OPUS_CODEC, VP8_CODEC, type CodecSpec } from '../../shared/codecs'
+import { OPUS_CODEC, VP8_CODEC } from '../../shared/codecs'
 import type { RemoteFrame } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import { sanitizeRemoteSdp } from '../../shared/sdp'
 import type { MediaKind, ServerMessage } from '../../shared/signaling'
+import { weriftCodecs } from '../../protocol/media/codecs'
 import { MediaGuard, MediaStallWatch } from '../../protocol/media/mediaGuard'
 import type { EncodedAudioFrame, EncodedVideoFrame } from './frames'
 import { silentLogger, systemClock, type Clock, type EngineLogger } from '../defaults'
@@ -42,15 +42,6 @@ const STUN_GATHER_TIMEOUT_S = 0.5
 const RTP_HEADER_BYTES = 12
 /** Nothing received this long while "connected" (werift's RTCP alone arrives every 0.5–1.5 s): rejoin. */
 export const MEDIA_STALL_MS = 8000
-
-/** The server's codecs (one per kind, so it never transcodes): Opus/48000/2 and VP8 with NACK and PLI. */
-export function callCodecs(): NonNullable<RTCPeerConnectionConfig['codecs']> {
-  return { audio: [weriftCodec(OPUS_CODEC)], video: [weriftCodec(VP8_CODEC)] }
-}
-
-function weriftCodec(codec: CodecSpec): RTCRtpCodecParameters {
-  return new RTCRtpCodecParameters({ ...codec, rtcpFeedback: codec.rtcpFeedback.map((fb) => ({ ...fb })) })
-}
 
 export type OfferMessage = Extract<ServerMessage, { type: 'offer' }>
 export type PeerState = RTCPeerConnection['connectionState']
@@ -113,7 +104,7 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
     this.pc = new RTCPeerConnection({
       iceStunGatherTimeout: STUN_GATHER_TIMEOUT_S,
       ...options.rtcConfig,
-      codecs: callCodecs(),
+      codecs: weriftCodecs(),
       headerExtensions: { audio: [], video: [] },
       bundlePolicy: 'max-bundle',
     })

@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { RTCPeerConnection, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift'
 import { SfuConfigSchema } from '../../sfu/config'
 import { type DtlsDropReason, MediaGuard, MediaStallWatch, type StallCause } from './mediaGuard'
-import { serverPeerConfig, sfuCodecs, VP8_PAYLOAD_TYPE } from '../../sfu/media/rtc'
+import { serverPeerConfig, VP8_PAYLOAD_TYPE } from '../../sfu/media/rtc'
+import { weriftCodecs } from './codecs'
 
 interface Pair {
   server: RTCPeerConnection
@@ -30,7 +31,7 @@ afterEach(async () => {
 async function connectedPair(guarded?: MediaGuardCounts): Promise<Pair & { guard?: MediaGuard }> {
   const server = new RTCPeerConnection(serverPeerConfig(SfuConfigSchema.parse({})))
   const client = new RTCPeerConnection({
-    codecs: sfuCodecs(),
+    codecs: weriftCodecs(),
     headerExtensions: { audio: [], video: [] },
     bundlePolicy: 'max-bundle',
     iceServers: [],
@@ -205,7 +206,7 @@ describe('ICE checks', () => {
     const c = counts()
     const server = new RTCPeerConnection(serverPeerConfig(SfuConfigSchema.parse({})))
     const client = new RTCPeerConnection({
-      codecs: sfuCodecs(),
+      codecs: weriftCodecs(),
       headerExtensions: { audio: [], video: [] },
       bundlePolicy: 'max-bundle',
       iceServers: [],

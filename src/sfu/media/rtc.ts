@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net'
-import { type RTCPeerConnectionConfig, RTCRtpCodecParameters } from 'werift'
-import { OPUS_CODEC, VP8_CODEC, type CodecSpec } from '../../shared/codecs'
+import type { RTCPeerConnectionConfig } from 'werift'
+import { weriftCodecs } from '../../protocol/media/codecs'
+import { OPUS_CODEC, VP8_CODEC } from '../../shared/codecs'
 import type { SfuConfig } from '../config'
 
 /**
@@ -20,18 +21,10 @@ import type { SfuConfig } from '../config'
 export const OPUS_PAYLOAD_TYPE = OPUS_CODEC.payloadType
 export const VP8_PAYLOAD_TYPE = VP8_CODEC.payloadType
 
-export function sfuCodecs(): NonNullable<RTCPeerConnectionConfig['codecs']> {
-  return { audio: [weriftCodec(OPUS_CODEC)], video: [weriftCodec(VP8_CODEC)] }
-}
-
-function weriftCodec(codec: CodecSpec): RTCRtpCodecParameters {
-  return new RTCRtpCodecParameters({ ...codec, rtcpFeedback: codec.rtcpFeedback.map((fb) => ({ ...fb })) })
-}
-
 export function serverPeerConfig(config: SfuConfig): RTCPeerConnectionConfig {
   const bind = config.rtcListenHost ?? config.listenHost
   return {
-    codecs: sfuCodecs(),
+    codecs: weriftCodecs(),
     headerExtensions: { audio: [], video: [] },
     bundlePolicy: 'max-bundle',
     iceServers: [],
