@@ -105,7 +105,7 @@ async function participant(name: string, uid: number): Promise<Participant> {
   }
   p.page.on('message', (message: MediaDown) => {
     if (message.kind === 'keyFrameRequested') wantKey = true
-    else p.received.push(message)
+    else if (message.kind !== 'sendTarget') p.received.push(message)
   })
   core.on('connectionStateChanged', (state, reason) => p.states.push([state, reason]))
   core.on('proxyConnected', (info) => p.proxies.push(info))

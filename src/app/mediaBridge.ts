@@ -89,6 +89,7 @@ export function attachMediaBridge(engine: MediaEngine, port: MediaPortLike): Med
       stats.malformed++
       return
     }
+    if (message.kind === 'keyFrameRequest') return
     const data = new Uint8Array(message.data)
     const code =
       message.kind === 'video'

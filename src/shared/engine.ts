@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { ErrorCode } from './errors'
+import type { SendTarget } from './mediaPort'
 
 /**
  * The engine's contract (docs/engine.md "API"), shared by the engine (Electron main or any Node process)
@@ -222,8 +223,33 @@ export interface RtcStats {
   /** Opus packets over the interval. */
   txAudioPackets?: number
   rxAudioPackets?: number
+  /** The bandwidth estimator's send target (docs/media.md): what the pacer and the encoders aim at. */
+  estimatedBandwidthKbps?: number
+  /** Video alone, sent over the interval (RTP payload + header), and the size of the last key frame sent. */
+  txVideoKbps?: number
+  txVideoWidth?: number
+  txVideoHeight?: number
   intervalMs?: number
   durationSeconds: number
+}
+
+/** `remoteVideoStats`, every `statsIntervalMs`: one entry per remote user whose video we receive. */
+export interface RemoteVideoStats {
+  uid: number
+  /** Video received from this user over the interval (RTP payload + header). */
+  rxKbps: number
+  /** Frames assembled per second over the interval. */
+  rxFps: number
+  /** From the last key frame received. */
+  width?: number
+  height?: number
+  /** The highest VP8 temporal layer received over the interval (what the conference server forwards us). */
+  temporalLayer?: 0 | 1 | 2
+  /** Fraction lost on this stream over the interval, 0..1. */
+  packetLoss: number
+  /** Freezes (no frame for ≥ 500 ms while the user publishes video) and their total length, since joining. */
+  freezeCount: number
+  frozenMs: number
 }
 
 export interface RemoteFrame {
@@ -241,7 +267,7 @@ export interface EngineErrorInfo {
   detail?: string
 }
 
-/** NERTC network quality, 0 unknown … 6 down. */
+/** NERTC network quality, 0 unknown … 6 down (emitted for the local user, uid 0, and for each remote user). */
 export type NetworkQuality = 0 | 1 | 2 | 3 | 4 | 5 | 6
 
 /** The one event map of the engine. Listeners get these argument tuples. */
@@ -261,7 +287,10 @@ export interface EngineEvents {
   remoteVideoFrame: [frame: RemoteFrame]
   remoteAudioFrame: [frame: RemoteFrame]
   keyFrameRequested: []
+  /** The bandwidth estimate moved the send target: the encoders follow it (docs/media.md). */
+  sendTargetChanged: [target: SendTarget]
   rtcStats: [stats: RtcStats]
+  remoteVideoStats: [stats: RemoteVideoStats[]]
   networkQuality: [uid: number, tx: NetworkQuality, rx: NetworkQuality]
   regionProbe: [result: RegionProbeResult]
   error: [error: EngineErrorInfo]

@@ -24,12 +24,17 @@ export const INVOKE_CHANNELS = [
 
 export type InvokeChannel = (typeof INVOKE_CHANNELS)[number]
 
-/** The events the renderer may subscribe to: every engine event except the binary media frames. */
-export type IpcEvents = Omit<EngineEvents, 'remoteVideoFrame' | 'remoteAudioFrame'>
+/**
+ * The events the renderer may subscribe to: every engine event except what the media port carries (the
+ * binary media frames, and the send target the encoders follow).
+ */
+export type IpcEvents = Omit<EngineEvents, 'remoteVideoFrame' | 'remoteAudioFrame' | 'sendTargetChanged'>
 export type IpcEventName = keyof IpcEvents
 
-const MEDIA_FRAMES: readonly string[] = ['remoteVideoFrame', 'remoteAudioFrame']
-export const IPC_EVENTS = ENGINE_EVENT_NAMES.filter((name) => !MEDIA_FRAMES.includes(name)) as IpcEventName[]
+const MEDIA_PORT_ONLY: readonly string[] = ['remoteVideoFrame', 'remoteAudioFrame', 'sendTargetChanged']
+export const IPC_EVENTS = ENGINE_EVENT_NAMES.filter(
+  (name) => !MEDIA_PORT_ONLY.includes(name),
+) as IpcEventName[]
 const IPC_EVENT_SET: ReadonlySet<string> = new Set(IPC_EVENTS)
 
 export function isIpcEventName(name: unknown): name is IpcEventName {

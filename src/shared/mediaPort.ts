@@ -9,16 +9,45 @@
 
 export const MEDIA_PORT_MESSAGE = 'pinhole:media-port'
 
-/** Renderer → engine: the bytes of one WebCodecs EncodedVideoChunk / EncodedAudioChunk. */
-export type MediaUp =
-  | { kind: 'video'; data: ArrayBuffer; timestampUs: number; keyFrame: boolean }
-  | { kind: 'audio'; data: ArrayBuffer; timestampUs: number }
+/** A VP8 temporal layer (L1T3: 0 base, 1 and 2 enhancement), from WebCodecs `metadata.svc.temporalLayerId`. */
+export type TemporalLayerId = 0 | 1 | 2
 
-/** Engine → renderer: remote frames (RemoteFrame of engine.ts) and the engine's keyframe requests. */
+/**
+ * Renderer → engine: the bytes of one WebCodecs EncodedVideoChunk / EncodedAudioChunk, or a request for a key
+ * frame of one remote user's video (the renderer's decoder failed or froze: docs/media.md "Recovery").
+ * `temporalLayerId` is absent when the encoder runs without temporal layers.
+ */
+export type MediaUp =
+  | {
+      kind: 'video'
+      data: ArrayBuffer
+      timestampUs: number
+      keyFrame: boolean
+      temporalLayerId?: TemporalLayerId
+    }
+  | { kind: 'audio'; data: ArrayBuffer; timestampUs: number }
+  | { kind: 'keyFrameRequest'; uid: number }
+
+/**
+ * What the engine's bandwidth estimate allows the renderer to send (docs/media.md): the whole media budget in
+ * bit/s (audio + video + packet overhead: the renderer splits it), the loss the receiver reports (0..1, for
+ * Opus FEC) and the round trip when known.
+ */
+export type SendTarget = {
+  bitrateBps: number
+  lossFraction: number
+  rttMs?: number
+}
+
+/**
+ * Engine → renderer: remote frames (RemoteFrame of engine.ts), the engine's keyframe requests, and the send
+ * target whenever the bandwidth estimate moves it.
+ */
 export type MediaDown =
   | { kind: 'remoteVideo'; uid: number; data: ArrayBuffer; timestampUs: number; keyFrame: boolean }
   | { kind: 'remoteAudio'; uid: number; data: ArrayBuffer; timestampUs: number }
   | { kind: 'keyFrameRequested' }
+  | ({ kind: 'sendTarget' } & SendTarget)
 
 /** Larger than any frame a 640x360 realtime VP8 encoder makes; a bigger message is refused, not sent. */
 export const MAX_MEDIA_FRAME_BYTES = 1 << 20
@@ -31,17 +60,30 @@ function isFrameData(value: unknown): value is ArrayBuffer {
   return value instanceof ArrayBuffer && value.byteLength > 0 && value.byteLength <= MAX_MEDIA_FRAME_BYTES
 }
 
+function isTemporalLayerId(value: unknown): value is TemporalLayerId {
+  return value === 0 || value === 1 || value === 2
+}
+
 /** The host's check of what the page sends: a well-formed MediaUp, or null (counted and dropped). */
 export function parseMediaUp(value: unknown): MediaUp | null {
   if (typeof value !== 'object' || value === null) return null
   const message = value as Record<string, unknown>
+  if (message['kind'] === 'keyFrameRequest') {
+    const uid = message['uid']
+    return typeof uid === 'number' && Number.isSafeInteger(uid) && uid > 0
+      ? { kind: 'keyFrameRequest', uid }
+      : null
+  }
   if (!isFrameData(message['data']) || !isTimestamp(message['timestampUs'])) return null
   if (message['kind'] === 'video' && typeof message['keyFrame'] === 'boolean') {
+    const layer = message['temporalLayerId']
+    if (layer !== undefined && !isTemporalLayerId(layer)) return null
     return {
       kind: 'video',
       data: message['data'],
       timestampUs: message['timestampUs'],
       keyFrame: message['keyFrame'],
+      ...(layer === undefined ? {} : { temporalLayerId: layer }),
     }
   }
   if (message['kind'] === 'audio') {

@@ -8,6 +8,8 @@ export interface EncodedVideoFrame {
   data: Uint8Array
   timestamp: number
   keyframe: boolean
+  /** The VP8 temporal layer the encoder put this frame in (L1T3); absent without temporal layers. */
+  temporalLayerId?: 0 | 1 | 2
 }
 
 /** An encoded audio frame (EncodedAudioChunk): one Opus packet, timestamp in µs. */

@@ -192,6 +192,8 @@ class RendererMedia implements MediaEngine {
       this.requestKeyFrame()
     } else if (message.kind === 'remoteVideo') {
       this.videoFor(message.uid).push(message.data, message.timestampUs, message.keyFrame)
+    } else if (message.kind === 'sendTarget') {
+      return
     } else {
       this.audioFor(message.uid).push(message.data, message.timestampUs)
     }

@@ -43,6 +43,7 @@ export function engineEventHandlers(store: AppStore, effects: EventEffects, now:
     userVideoStop: (uid) => s().userTrack(uid, 'video', false),
     keyFrameRequested: () => effects.keyFrameRequested(),
     rtcStats: (stats) => s().setStats(stats),
+    remoteVideoStats: () => undefined,
     networkQuality: (uid, tx, rx) => {
       if (uid === s().joined?.uid || s().joined === null) s().setQuality(tx, rx)
     },
