@@ -6,7 +6,14 @@ import { defineConfig } from 'vitest/config'
  * On our 2-core machines they flaked when paired with another heavy file, so they run in a second group,
  * one file at a time, after everything else (Vitest's sequence.groupOrder).
  */
-const EXCLUSIVE = ['e2e/interop/**/*.test.ts', 'e2e/browser/**/*.test.ts', 'e2e/app/webhost.test.ts']
+const EXCLUSIVE = [
+  'e2e/interop/**/*.test.ts',
+  'e2e/browser/**/*.test.ts',
+  'e2e/app/webhost.test.ts',
+  // Adaptive media (docs/media.md): Chromium encoders, shaped and delayed links, measured rates.
+  'e2e/media/**/*.test.ts',
+  'e2e/lab/linkEmulator.test.ts',
+]
 
 export default defineConfig({
   test: {
