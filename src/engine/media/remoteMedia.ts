@@ -1,15 +1,18 @@
 import type { RemoteFrame } from '../../shared/engine'
 import type { MediaKind, SubscriptionInfo } from '../../shared/signaling'
 import { OPUS_CLOCK_RATE, OpusReceiver } from './rtp/opus'
-import { RemoteMediaClock } from './rtp/sequence'
-import { VP8_CLOCK_RATE } from './rtp/vp8'
+import { RemoteVideoLedger } from './remoteVideoLedger'
+import { RemoteMediaClock, Unwrapper } from './rtp/sequence'
+import { parseVp8Descriptor, VP8_CLOCK_RATE } from './rtp/vp8'
 import { Vp8Assembler, type AssemblerOptions, type RtpIn } from './rtp/vp8Assembler'
 
 /**
  * What arrives on each receiving m-line, turned into frames with the publisher's uid. The server says which
  * publisher each m-line carries (`offer.subscriptions`, docs/sfu.md); an m-line reused for another
  * publisher starts a fresh stream (new reassembly, new clock). Video waits for a key frame and asks for one
- * (PLI, rate-limited) whenever a frame is lost; audio packets are frames.
+ * (PLI, rate-limited) whenever a frame is lost, when a stream freezes (packets arrive, no frame for
+ * FREEZE_MS: remoteVideoLedger.ts) and when the renderer asks (its decoder failed); every video packet and
+ * frame is entered in the call's ledger for the per-user statistics. Audio packets are frames.
  */
 
 export interface RemoteStreamsDeps {
@@ -20,9 +23,13 @@ export interface RemoteStreamsDeps {
   now(): number
   assembler?: AssemblerOptions
   keyFrameRequestIntervalMs?: number
+  /** The call's (it outlives this PeerConnection); default: one of its own. */
+  ledger?: RemoteVideoLedger
 }
 
 export const REMOTE_DEFAULTS = { keyFrameRequestIntervalMs: 500 } as const
+/** RTP fixed header, counted with the payload as the call's counters do. */
+const RTP_HEADER_BYTES = 12
 
 interface Stream {
   info: SubscriptionInfo
@@ -30,6 +37,9 @@ interface Stream {
   video?: Vp8Assembler
   audio?: OpusReceiver
   lastKeyFrameRequest?: number
+  /** Video: extended sequence numbers, and the highest seen (loss, RFC 3550 §A.3). */
+  sequence?: Unwrapper
+  highestSeq?: number
 }
 
 export class RemoteStreams {
@@ -37,16 +47,40 @@ export class RemoteStreams {
   private readonly streams = new Map<string, Stream>()
   /** Packets on an m-line no subscription names (the moment between an unsubscribe and its offer). */
   unrouted = 0
+  readonly ledger: RemoteVideoLedger
 
-  constructor(private readonly deps: RemoteStreamsDeps) {}
+  constructor(private readonly deps: RemoteStreamsDeps) {
+    this.ledger = deps.ledger ?? new RemoteVideoLedger()
+  }
 
   /** From each offer: the m-lines that carry someone, and whom. */
   setSubscriptions(subscriptions: readonly SubscriptionInfo[]): void {
     this.subscriptions = new Map(subscriptions.map((s) => [s.mid, s]))
     for (const [mid, stream] of this.streams) {
       const now = this.subscriptions.get(mid)
-      if (!now || now.uid !== stream.info.uid || now.trackId !== stream.info.trackId) this.streams.delete(mid)
+      if (now && now.uid === stream.info.uid && now.trackId === stream.info.trackId) continue
+      this.streams.delete(mid)
+      if (stream.video) this.ledger.streamEnded(stream.info.uid, this.deps.now())
     }
+  }
+
+  /** The users whose video arrives on some m-line now. */
+  videoUids(): number[] {
+    return [...this.streams.values()].filter((s) => s.video).map((s) => s.info.uid)
+  }
+
+  /**
+   * Asks `uid`'s publisher for a key frame (the renderer's decoder failed), under the same rate limit as the
+   * engine's own requests. False when no m-line carries that user's video.
+   */
+  requestKeyFrameOf(uid: number): boolean {
+    for (const [mid, info] of this.subscriptions) {
+      if (info.uid !== uid || info.kind !== 'video') continue
+      const stream = this.streamFor(mid)
+      if (stream) this.keyFrameNeeded(mid, stream, this.deps.now())
+      return stream !== undefined
+    }
+    return false
   }
 
   uidOf(mid: string): number | undefined {
@@ -69,9 +103,26 @@ export class RemoteStreams {
     const result = stream.video!.push(packet, now)
     for (const frame of result.frames) {
       const timestampUs = stream.clock.toMicroseconds(frame.rtpTimestamp, now * 1000)
+      this.ledger.frame(uid, now, frame.data, frame.keyFrame)
       this.deps.frame('video', { uid, data: frame.data, timestampUs, keyFrame: frame.keyFrame })
     }
-    if (result.keyFrameNeeded) this.keyFrameNeeded(mid, stream, now)
+    const frozen = this.ledger.packet(
+      uid,
+      now,
+      packet.payload.length + RTP_HEADER_BYTES,
+      this.newlyExpected(stream, packet.sequenceNumber),
+      parseVp8Descriptor(packet.payload)?.temporalLayerId,
+    )
+    if (result.keyFrameNeeded || frozen) this.keyFrameNeeded(mid, stream, now)
+  }
+
+  /** How far this packet moves the stream's highest sequence number (0 for a late or repeated one). */
+  private newlyExpected(stream: Stream, sequenceNumber: number): number {
+    stream.sequence ??= new Unwrapper(16)
+    const seq = stream.sequence.unwrap(sequenceNumber)
+    const moved = stream.highestSeq === undefined ? 1 : Math.max(0, seq - stream.highestSeq)
+    if (moved > 0) stream.highestSeq = seq
+    return moved
   }
 
   private keyFrameNeeded(mid: string, stream: Stream, now: number): void {

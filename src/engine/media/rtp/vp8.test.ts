@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { RtpPacket } from 'werift'
 import { describe, expect, it } from 'vitest'
-import { isVp8KeyFrame, parseVp8Descriptor, Vp8Sender } from './vp8'
+import { isVp8KeyFrame, parseVp8Descriptor, vp8KeyFrameSize, Vp8Sender } from './vp8'
 import { Vp8Assembler, type RtpIn } from './vp8Assembler'
 
 /** A synthetic VP8 frame: a real frame tag (P bit) then `size - 1` bytes derived from `seed`. */
@@ -27,7 +27,12 @@ describe('parseVp8Descriptor (RFC 7741 §4.2)', () => {
       { start: false, pictureId: 5, length: 3 },
     ],
     ['X I L (no T/K): TL0PICIDX only', [0x90, 0xc0, 0x81, 0x23, 0x07, 0xaa], { length: 5 }],
-    ['X I L T: TL0PICIDX and TID', [0x90, 0xe0, 0x81, 0x23, 0x07, 0x40, 0xaa], { length: 6 }],
+    [
+      'X I L T: TL0PICIDX and TID 1',
+      [0x90, 0xe0, 0x81, 0x23, 0x07, 0x40, 0xaa],
+      { length: 6, temporalLayerId: 1 },
+    ],
+    ['X T: TID 2, Y set', [0x90, 0x20, 0xa0, 0xaa], { length: 3, temporalLayerId: 2 }],
     ['X K only: KEYIDX', [0x90, 0x10, 0x1f, 0xaa], { length: 3 }],
     ['PID 2', [0x02, 0xaa], { start: false, partitionId: 2, length: 1 }],
   ])('%s', (_name, bytes, expected) => {
@@ -44,8 +49,30 @@ describe('parseVp8Descriptor (RFC 7741 §4.2)', () => {
     expect(parseVp8Descriptor(Uint8Array.from(bytes))).toBeUndefined()
   })
 
+  it('K without T: the TID bits mean nothing', () => {
+    expect(parseVp8Descriptor(Uint8Array.of(0x90, 0x10, 0xdf, 0xaa))).not.toHaveProperty('temporalLayerId')
+  })
+
   it('never throws on any bytes', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 16 }), (bytes) => void parseVp8Descriptor(bytes)))
+  })
+})
+
+describe('vp8KeyFrameSize (RFC 6386 §9.1)', () => {
+  // 640x360 key frame: tag (P=0, show_frame), start code, 0x0280 and 0x0168 little-endian.
+  const header = [0x50, 0x2d, 0x01, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0x68, 0x01, 0x00]
+  it.each([
+    ['640x360', header, { width: 640, height: 360 }],
+    [
+      'scaling bits ignored: 320x180',
+      [0x50, 0, 0, 0x9d, 0x01, 0x2a, 0x40, 0x41, 0xb4, 0xc0],
+      { width: 320, height: 180 },
+    ],
+    ['a delta frame', [0x51, ...header.slice(1)], undefined],
+    ['no start code', [0x50, 0, 0, 0x9d, 0x01, 0x2b, 0x80, 0x02, 0x68, 0x01], undefined],
+    ['truncated', header.slice(0, 9), undefined],
+  ])('%s', (_name, bytes, expected) => {
+    expect(vp8KeyFrameSize(Uint8Array.from(bytes))).toEqual(expected)
   })
 })
 

@@ -16,6 +16,8 @@ export interface Vp8Descriptor {
   /** PID: the partition index. */
   partitionId: number
   pictureId?: number
+  /** TID: the temporal layer (present when the T bit is set). */
+  temporalLayerId?: number
   /** Octets before the VP8 payload. */
   length: number
 }
@@ -43,7 +45,12 @@ export function parseVp8Descriptor(payload: Uint8Array): Vp8Descriptor | undefin
     }
   }
   if (ext & 0x40) offset += 1 // L: TL0PICIDX
-  if (ext & 0x30) offset += 1 // T or K: TID | Y | KEYIDX
+  if (ext & 0x30) {
+    // T or K: TID | Y | KEYIDX; TID means something only with T.
+    const tid = payload[offset]
+    if (tid !== undefined && ext & 0x20) descriptor.temporalLayerId = tid >> 6
+    offset += 1
+  }
   if (payload.length <= offset) return undefined
   descriptor.length = offset
   return descriptor
@@ -56,6 +63,19 @@ export function parseVp8Descriptor(payload: Uint8Array): Vp8Descriptor | undefin
 export function isVp8KeyFrame(frame: Uint8Array): boolean {
   const tag = frame[0]
   return tag !== undefined && (tag & 0x01) === 0
+}
+
+/**
+ * The picture size a key frame announces (RFC 6386 §9.1: after the 3-octet frame tag, the start code
+ * 9d 01 2a, then width and height as 14-bit little-endian values with 2 scaling bits on top). Undefined for
+ * a delta frame or a truncated header.
+ */
+export function vp8KeyFrameSize(frame: Uint8Array): { width: number; height: number } | undefined {
+  if (frame.length < 10 || !isVp8KeyFrame(frame)) return undefined
+  if (frame[3] !== 0x9d || frame[4] !== 0x01 || frame[5] !== 0x2a) return undefined
+  const width = (frame[6]! | (frame[7]! << 8)) & 0x3fff
+  const height = (frame[8]! | (frame[9]! << 8)) & 0x3fff
+  return width > 0 && height > 0 ? { width, height } : undefined
 }
 
 export interface PacketizerOptions {

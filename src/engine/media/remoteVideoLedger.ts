@@ -1,0 +1,113 @@
+import { vp8KeyFrameSize } from './rtp/vp8'
+
+/**
+ * Per remote user, what their video did since the call began (docs/engine.md "Statistics", docs/media.md
+ * "Recovery"): bytes, packets received and expected, frames, the last key frame's size, the highest VP8
+ * temporal layer since the last look, and freezes. The call owns one ledger and every PeerConnection it
+ * builds writes to it, so a full rejoin does not reset the counts. Pure: time comes in with each call.
+ *
+ * A freeze is a gap of at least FREEZE_MS between two frames of a stream the user still publishes: noticed
+ * when a packet arrives and no frame has come out for that long (the caller then asks for a key frame at
+ * once), or when the figures are taken, or at the frame that ends it. Its length runs from the last frame
+ * before it to the first frame after it (or to the moment it is looked at, while it lasts). A stream that
+ * ends (the user stopped publishing) ends its freeze there; the next stream starts afresh.
+ */
+
+export const FREEZE_MS = 500
+
+/** Cumulative figures of one user's video; `temporalLayer` is the highest TID since the previous snapshot. */
+export interface RemoteVideoTotals {
+  uid: number
+  /** RTP payload + 12-byte header, as the call's own counters. */
+  bytes: number
+  packets: number
+  /** How many packets the sequence numbers say were sent (RFC 3550 §A.3): expected − packets are lost. */
+  expected: number
+  frames: number
+  freezeCount: number
+  /** Freezes that ended plus the one going on, if any. */
+  frozenMs: number
+  width?: number
+  height?: number
+  temporalLayer?: number
+}
+
+interface Entry extends RemoteVideoTotals {
+  lastFrameAt?: number
+  frozenSince?: number
+}
+
+export class RemoteVideoLedger {
+  private readonly users = new Map<number, Entry>()
+
+  /**
+   * One RTP packet of `uid`'s video; `newlyExpected` is how far it moved the highest sequence number (0 for
+   * a late or repeated one). True while the stream is frozen: the caller asks for a key frame (rate-limited).
+   */
+  packet(uid: number, nowMs: number, bytes: number, newlyExpected: number, temporalLayer?: number): boolean {
+    const entry = this.entry(uid)
+    entry.bytes += bytes
+    entry.packets++
+    entry.expected += newlyExpected
+    if (temporalLayer !== undefined && temporalLayer > (entry.temporalLayer ?? -1)) {
+      entry.temporalLayer = temporalLayer
+    }
+    return this.frozen(entry, nowMs)
+  }
+
+  /** A frame came out of reassembly: it ends a freeze (counting one the packets did not reveal). */
+  frame(uid: number, nowMs: number, data: Uint8Array, keyFrame: boolean): void {
+    const entry = this.entry(uid)
+    entry.frames++
+    if (keyFrame) {
+      const size = vp8KeyFrameSize(data)
+      if (size) Object.assign(entry, size)
+    }
+    this.frozen(entry, nowMs)
+    if (entry.frozenSince !== undefined) entry.frozenMs += nowMs - entry.frozenSince
+    entry.frozenSince = undefined
+    entry.lastFrameAt = nowMs
+  }
+
+  /** The user's video stream ended here (unpublished, or its m-line went to someone else). */
+  streamEnded(uid: number, nowMs: number): void {
+    const entry = this.users.get(uid)
+    if (!entry) return
+    if (entry.frozenSince !== undefined) entry.frozenMs += nowMs - entry.frozenSince
+    entry.frozenSince = undefined
+    entry.lastFrameAt = undefined
+  }
+
+  /** The totals of `uids` (those whose video is received now) at `nowMs`; starts each temporal-layer window anew. */
+  snapshot(uids: Iterable<number>, nowMs: number): RemoteVideoTotals[] {
+    const result: RemoteVideoTotals[] = []
+    for (const uid of uids) {
+      const entry = this.users.get(uid)
+      if (!entry) continue
+      this.frozen(entry, nowMs)
+      const { lastFrameAt: _last, frozenSince, ...totals } = entry
+      if (frozenSince !== undefined) totals.frozenMs += nowMs - frozenSince
+      result.push(totals)
+      delete entry.temporalLayer
+    }
+    return result
+  }
+
+  private entry(uid: number): Entry {
+    let entry = this.users.get(uid)
+    if (!entry) {
+      entry = { uid, bytes: 0, packets: 0, expected: 0, frames: 0, freezeCount: 0, frozenMs: 0 }
+      this.users.set(uid, entry)
+    }
+    return entry
+  }
+
+  /** Starts a freeze when the last frame is FREEZE_MS old; true while one lasts. */
+  private frozen(entry: Entry, nowMs: number): boolean {
+    if (entry.frozenSince !== undefined) return true
+    if (entry.lastFrameAt === undefined || nowMs - entry.lastFrameAt < FREEZE_MS) return false
+    entry.frozenSince = entry.lastFrameAt
+    entry.freezeCount++
+    return true
+  }
+}
