@@ -4,6 +4,7 @@ import { delimiter, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { killOnExit, stopChild } from '../support/process'
 import { INSTALL_LINE } from '../support/tools'
+import { buildLinkNamespace, startLinkEmulator, type LinkEmulator } from './linkEmulator'
 import {
   LAB_ADDRESSES,
   LAB_LINKS,
@@ -18,6 +19,7 @@ import {
   labSysctls,
   type LabAddresses,
   type LabNs,
+  type VethLink,
 } from './topology'
 
 const run = promisify(execFile)
@@ -55,6 +57,20 @@ export interface Lab {
   block(block: LabBlock): Promise<() => Promise<void>>
   /** Stops everything spawned in the lab and deletes its namespaces (and so its veths). Idempotent. */
   destroy(): Promise<void>
+}
+
+export interface LabOptions {
+  /**
+   * Routes the access link between `lan` and the router through a `link` namespace whose delay line applies
+   * `lab.link.set(profile)` (delay, jitter, loss, rate cap) per direction. No impairment until then.
+   */
+  emulateLink?: boolean
+}
+
+/** A lab built with `emulateLink: true`. */
+export interface EmulatedLab extends Lab {
+  /** The delay line on the access link between `lan` and the router (linkEmulator.ts). */
+  link: LinkEmulator
 }
 
 export type LabSupport = { ok: true } | { ok: false; reason: string }
@@ -147,17 +163,22 @@ let sequence = 0
  * inside their namespaces (never in the host's), addresses, routes, and the router's nftables ruleset.
  * Nothing is connected to the host network namespace. Rejects, after cleaning up, if any step fails.
  */
-export async function createLab(): Promise<Lab> {
+export async function createLab(options: LabOptions & { emulateLink: true }): Promise<EmulatedLab>
+export async function createLab(options?: LabOptions): Promise<Lab>
+export async function createLab(options: LabOptions = {}): Promise<Lab> {
   const ip = requireSbinTool('ip')
   const nft = requireSbinTool('nft')
   await sweepStale(ip)
   const tag = `${PREFIX}${process.pid}-${sequence++}`
   const names = Object.fromEntries(LAB_NAMESPACES.map((ns) => [ns, `${tag}-${ns}`])) as Record<LabNs, string>
+  // Named like the others, so a killed run's `link` is swept with them.
+  const linkNs = options.emulateLink === true ? `${tag}-link` : undefined
   const children = new Set<ChildProcess>()
   let destroyed = false
 
   const deleteSync = (): void => {
     for (const name of Object.values(names)) deleteNamespaceSync(ip, name)
+    if (linkNs !== undefined) deleteNamespaceSync(ip, linkNs)
   }
   const onExit = (): void => deleteSync()
   process.once('exit', onExit)
@@ -177,26 +198,32 @@ export async function createLab(): Promise<Lab> {
     return stdout
   }
 
-  const spawnIn: Lab['spawn'] = (ns, cmd, args = [], options = {}) => {
+  const spawnNamed = (
+    name: string,
+    cmd: string,
+    args: readonly string[],
+    opts: LabSpawnOptions,
+  ): ChildProcess => {
     if (destroyed) throw new Error('lab destroyed')
-    const child = spawn(ip, ['netns', 'exec', names[ns], cmd, ...args], {
+    const child = spawn(ip, ['netns', 'exec', name, cmd, ...args], {
       cwd: REPO,
       detached: true,
-      stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'],
-      env: options.env ?? process.env,
+      stdio: opts.stdio ?? ['ignore', 'pipe', 'pipe'],
+      env: opts.env ?? process.env,
     })
     children.add(child)
     child.once('exit', () => children.delete(child))
     killOnExit(child)
     return child
   }
+  const spawnIn: Lab['spawn'] = (ns, cmd, args = [], opts = {}) => spawnNamed(names[ns], cmd, args, opts)
 
   const counters: Lab['counters'] = async () => {
     const json = await exec('fw', nft, ['-j', 'list', 'counters', 'table', 'inet', NFT_TABLE])
     return parseCounters(json)
   }
 
-  const lab: Lab = {
+  const lab: Lab & { link?: LinkEmulator } = {
     names,
     addresses: LAB_ADDRESSES,
     exec,
@@ -243,7 +270,12 @@ export async function createLab(): Promise<Lab> {
       })
       await exec(ns, 'sh', ['-c', writes.join(' && ')])
     }
-    for (const { a, b, prefix } of LAB_LINKS) {
+    for (const link of LAB_LINKS) {
+      const { a, b, prefix } = link
+      if (linkNs !== undefined && isAccessLink(link)) {
+        await buildLinkNamespace(ip, { lan: names.lan, fw: names.fw, link: linkNs }, link)
+        continue
+      }
       // Created inside `a`'s namespace with its peer moved straight into `b`'s: the host never sees either.
       const peer = ['peer', 'name', b.ifname, 'netns', names[b.ns]]
       await run(ip, ['-n', names[a.ns], 'link', 'add', a.ifname, 'type', 'veth', ...peer])
@@ -256,11 +288,21 @@ export async function createLab(): Promise<Lab> {
       await run(ip, ['-n', names[route.ns], 'route', 'add', route.to, 'via', route.via])
     }
     await exec('fw', nft, ['-f', '-'], labRuleset())
+    if (linkNs !== undefined) {
+      const pipes: LabSpawnOptions = { stdio: ['pipe', 'pipe', 'pipe'] }
+      lab.link = await startLinkEmulator(linkNs, (cmd, args) => spawnNamed(linkNs, cmd, args, pipes))
+    }
   } catch (err) {
     await lab.destroy()
     throw err
   }
   return lab
+}
+
+/** The desktops' access link: the veth between `lan` and the router, where the link emulator goes. */
+function isAccessLink(link: VethLink): boolean {
+  const ends = [link.a.ns, link.b.ns]
+  return ends.includes('lan') && ends.includes('fw')
 }
 
 /** Packets each counter saw between two `counters()` readings (one that appeared since counts from zero). */
