@@ -1,13 +1,12 @@
+import type { ConcealmentStats } from '../logic/concealment'
 import { JITTER_PROCESSOR } from '../logic/jitterBuffer'
+import type { DecodedAudio, WorkletReport } from './jitterWorklet'
 import workletUrl from './jitterWorklet.ts?worker&url'
 
 const SAMPLE_RATE = 48_000
 
-interface WorkletReport {
-  level: number
-  underruns: number
-  bufferedSamples: number
-}
+/** What one remote user's playback counted so far (the worklet reports it 4 times a second). */
+export type AudioReceiveStats = ConcealmentStats & { underruns: number }
 
 /** One AudioContext for all remote users; its worklet module is loaded once. */
 export class AudioPlayback {
@@ -35,12 +34,23 @@ export class AudioPlayback {
   }
 }
 
-/** One remote user's audio: Opus → AudioDecoder → mono samples → their jitter-buffer worklet. */
+/**
+ * One remote user's audio: Opus → AudioDecoder → mono samples with their timestamps → their worklet, which
+ * conceals lost packets (logic/concealment.ts) and smooths jitter (logic/jitterBuffer.ts).
+ */
 export class AudioReceiver {
   private decoder: AudioDecoder | null = null
   private node: AudioWorkletNode | null = null
-  private pending: Float32Array[] = []
+  private pending: DecodedAudio[] = []
   private level = 0
+  private counts: AudioReceiveStats = {
+    receivedSamples: 0,
+    concealedSamples: 0,
+    silentConcealedSamples: 0,
+    concealmentEvents: 0,
+    longGaps: 0,
+    underruns: 0,
+  }
   private closed = false
   private failures = 0
 
@@ -69,6 +79,11 @@ export class AudioReceiver {
     const level = this.level
     this.level = 0
     return level
+  }
+
+  /** Samples received, concealed and underruns so far (as of the worklet's last report). */
+  stats(): AudioReceiveStats {
+    return { ...this.counts }
   }
 
   close(): void {
@@ -100,11 +115,13 @@ export class AudioReceiver {
     if (this.closed) return
     const node = new AudioWorkletNode(context, JITTER_PROCESSOR, { outputChannelCount: [1] })
     node.port.onmessage = (event: MessageEvent<WorkletReport>) => {
-      this.level = Math.max(this.level, event.data.level)
+      const { level, ...counts } = event.data
+      this.level = Math.max(this.level, level)
+      this.counts = counts
     }
     node.connect(context.destination)
     this.node = node
-    for (const samples of this.pending.splice(0)) node.port.postMessage(samples, [samples.buffer])
+    for (const audio of this.pending.splice(0)) node.port.postMessage(audio, [audio.samples.buffer])
   }
 
   private play(data: AudioData): void {
@@ -115,8 +132,9 @@ export class AudioReceiver {
       data.copyTo(channel, { planeIndex: c, format: 'f32-planar' })
       for (let i = 0; i < frames; i++) mono[i]! += channel[i]! / data.numberOfChannels
     }
+    const audio: DecodedAudio = { samples: mono, timestampUs: data.timestamp }
     data.close()
-    if (this.node) this.node.port.postMessage(mono, [mono.buffer])
-    else if (this.pending.length < 50) this.pending.push(mono)
+    if (this.node) this.node.port.postMessage(audio, [mono.buffer])
+    else if (this.pending.length < 50) this.pending.push(audio)
   }
 }

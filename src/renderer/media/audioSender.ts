@@ -1,10 +1,37 @@
+import type { SendTarget } from '../../shared/mediaPort'
+import { OpusPolicy, type OpusSettings } from '../logic/opusPolicy'
 import type { PostMedia } from './videoSender'
 
-export const AUDIO_BITRATE = 32_000
+/** 20 ms Opus frames (WebCodecs' default, said explicitly: the receiver's concealment counts on frames). */
+const FRAME_US = 20_000
 
-/** Microphone track → WebCodecs Opus → MediaUp. The encoder is configured from the first AudioData. */
+interface Format {
+  sampleRate: number
+  numberOfChannels: number
+}
+
+/** One encoder's life: outputs at or after `retiredAtUs` belong to its successor and are dropped. */
+interface Running {
+  encoder: AudioEncoder
+  retiredAtUs?: number
+}
+
+/**
+ * Microphone track → WebCodecs Opus → MediaUp, with in-band FEC, DTX and a bitrate that follow the engine's
+ * send target (logic/opusPolicy.ts). The encoder is configured from the first AudioData's format. A new
+ * setting means a new encoder (Chromium ignores new `opus` options on `configure()`), started on a frame
+ * boundary; the old one is flushed and whatever it emits from the switch on is dropped, so the packets'
+ * timestamps stay one continuous 20 ms grid.
+ */
 export class AudioSender {
-  private encoder: AudioEncoder | null = null
+  private running: Running | null = null
+  private format: Format | null = null
+  /** Whether this Chromium takes the `opus` options (FEC, DTX): asked once, with the first format. */
+  private opusOptions: Promise<boolean> | null = null
+  private readonly policy = new OpusPolicy()
+  private pending: OpusSettings | null = null
+  /** Samples given to the running encoder: a switch waits for a whole number of frames. */
+  private fedSamples = 0
   private reader: ReadableStreamDefaultReader<AudioData> | null = null
   private stopped = false
 
@@ -16,12 +43,24 @@ export class AudioSender {
     void this.pump()
   }
 
+  /** The engine's send target (MediaDown `sendTarget`): switches FEC, expected loss and bitrate. */
+  applyTarget(target: SendTarget): void {
+    const next = this.policy.update(target, performance.now())
+    if (next) this.pending = next
+  }
+
+  /** What the encoder runs with now (tests and the statistics read it). */
+  settings(): OpusSettings {
+    return this.policy.current
+  }
+
   stop(): void {
     if (this.stopped) return
     this.stopped = true
     this.track.stop()
     void this.reader?.cancel().catch(() => undefined)
-    if (this.encoder && this.encoder.state !== 'closed') this.encoder.close()
+    const encoder = this.running?.encoder
+    if (encoder && encoder.state !== 'closed') encoder.close()
   }
 
   private async pump(): Promise<void> {
@@ -33,32 +72,88 @@ export class AudioSender {
         data?.close()
         return
       }
-      this.encode(data)
+      await this.encode(data)
     }
   }
 
-  private encode(data: AudioData): void {
-    const encoder = this.encoder ?? this.configure(data)
-    if (encoder.state === 'configured') encoder.encode(data)
+  private async encode(data: AudioData): Promise<void> {
+    this.format ??= { sampleRate: data.sampleRate, numberOfChannels: data.numberOfChannels }
+    const withOptions = await (this.opusOptions ??= this.checkOpusOptions(this.format))
+    if (this.stopped) return data.close()
+    const frameSamples = (this.format.sampleRate * FRAME_US) / 1_000_000
+    if (!this.running || (this.pending && this.fedSamples % frameSamples === 0)) {
+      this.start(this.pending ?? this.policy.current, withOptions, data.timestamp)
+    }
+    const encoder = this.running!.encoder
+    if (encoder.state === 'configured') {
+      encoder.encode(data)
+      this.fedSamples += data.numberOfFrames
+    }
     data.close()
   }
 
-  private configure(data: AudioData): AudioEncoder {
-    const encoder = new AudioEncoder({
+  /** Retires the running encoder (flushed; its outputs from `atUs` on dropped) and starts one with `settings`. */
+  private start(settings: OpusSettings, withOptions: boolean, atUs: number): void {
+    const old = this.running
+    if (old) {
+      old.retiredAtUs = atUs
+      const encoder = old.encoder
+      void encoder
+        .flush()
+        .catch(() => undefined)
+        .finally(() => encoder.state !== 'closed' && encoder.close())
+    }
+    const running: Running = { encoder: this.newEncoder(() => running) }
+    running.encoder.configure(opusConfig(this.format!, settings, withOptions))
+    this.running = running
+    this.pending = null
+    this.fedSamples = 0
+  }
+
+  private newEncoder(self: () => Running): AudioEncoder {
+    return new AudioEncoder({
       output: (chunk) => {
+        const retiredAt = self().retiredAtUs
+        if (retiredAt !== undefined && chunk.timestamp >= retiredAt) return
         const buffer = new ArrayBuffer(chunk.byteLength)
         chunk.copyTo(buffer)
         this.post({ kind: 'audio', data: buffer, timestampUs: Math.max(0, chunk.timestamp) }, [buffer])
       },
-      error: (error) => this.onError(`The audio encoder stopped: ${error.message}`),
+      error: (error) => {
+        if (self() === this.running) this.onError(`The audio encoder stopped: ${error.message}`)
+      },
     })
-    encoder.configure({
-      codec: 'opus',
-      sampleRate: data.sampleRate,
-      numberOfChannels: data.numberOfChannels,
-      bitrate: AUDIO_BITRATE,
-    })
-    this.encoder = encoder
-    return encoder
   }
+
+  private async checkOpusOptions(format: Format): Promise<boolean> {
+    const config = opusConfig(format, this.policy.current, true)
+    try {
+      const support = await AudioEncoder.isConfigSupported(config)
+      if (support.supported === true) return true
+      console.warn('Opus FEC/DTX not supported by this AudioEncoder: sending plain Opus', config.opus)
+    } catch (error) {
+      console.warn('Opus FEC/DTX options refused: sending plain Opus', error)
+    }
+    return false
+  }
+}
+
+function opusConfig(format: Format, settings: OpusSettings, withOptions: boolean): AudioEncoderConfig {
+  const config: AudioEncoderConfig = {
+    codec: 'opus',
+    sampleRate: format.sampleRate,
+    numberOfChannels: format.numberOfChannels,
+    bitrate: settings.bitrate,
+  }
+  if (!withOptions) return config
+  // 'voice' keeps libopus in SILK/hybrid mode, the modes that carry FEC (a tone would otherwise go CELT).
+  config.opus = {
+    frameDuration: FRAME_US,
+    application: 'voip',
+    signal: 'voice',
+    useinbandfec: settings.fec,
+    usedtx: settings.dtx,
+    packetlossperc: settings.packetLossPerc,
+  }
+  return config
 }

@@ -1,11 +1,22 @@
+import { Concealer, type ConcealmentStats } from '../logic/concealment'
 import { JITTER_PROCESSOR, JitterBuffer, rms } from '../logic/jitterBuffer'
 
 /**
- * The AudioWorklet of one remote user: decoded mono samples arrive on the port, the jitter buffer
- * (logic/jitterBuffer.ts) smooths them, and the level played is reported back a few times a second.
+ * The AudioWorklet of one remote user: decoded mono samples arrive on the port with their timestamps, the
+ * concealer (logic/concealment.ts) fills the gaps lost packets leave, the jitter buffer (logic/jitterBuffer.ts)
+ * smooths them, and the level played and the counts are reported back a few times a second.
  * Loaded with `audioWorklet.addModule(url)` from a file of the renderer build (`?worker&url`), never a blob:
  * the page's CSP allows scripts from 'self' only.
  */
+
+/** One decoded frame, as media/audioPlayback.ts posts it. */
+export interface DecodedAudio {
+  samples: Float32Array
+  timestampUs: number
+}
+
+/** What the worklet reports: the loudest level since the last report, and the running counts. */
+export type WorkletReport = ConcealmentStats & { level: number; underruns: number }
 
 declare const sampleRate: number
 declare class AudioWorkletProcessor {
@@ -22,12 +33,16 @@ class JitterProcessor extends AudioWorkletProcessor {
     targetSamples: Math.round((sampleRate * TARGET_MS) / 1000),
     maxSamples: Math.round((sampleRate * MAX_MS) / 1000),
   })
+  private readonly concealer = new Concealer({ sampleRate })
   private peakLevel = 0
   private samplesSinceReport = 0
 
   constructor() {
     super()
-    this.port.onmessage = (event: MessageEvent<Float32Array>) => this.buffer.push(event.data)
+    this.port.onmessage = (event: MessageEvent<DecodedAudio>) => {
+      for (const block of this.concealer.accept(event.data.samples, event.data.timestampUs))
+        this.buffer.push(block)
+    }
   }
 
   process(_inputs: Float32Array[][], outputs: Float32Array[][]): boolean {
@@ -39,7 +54,12 @@ class JitterProcessor extends AudioWorkletProcessor {
     this.peakLevel = Math.max(this.peakLevel, rms(first))
     this.samplesSinceReport += first.length
     if (this.samplesSinceReport >= (sampleRate * REPORT_EVERY_MS) / 1000) {
-      this.port.postMessage({ level: this.peakLevel, ...this.buffer.stats() })
+      const report: WorkletReport = {
+        level: this.peakLevel,
+        underruns: this.buffer.stats().underruns,
+        ...this.concealer.stats(),
+      }
+      this.port.postMessage(report)
       this.peakLevel = 0
       this.samplesSinceReport = 0
     }

@@ -11,3 +11,9 @@ declare class MediaStreamTrackProcessor<T extends VideoFrame | AudioData = Video
   constructor(init: MediaStreamTrackProcessorInit)
   readonly readable: ReadableStream<T>
 }
+
+/** WebCodecs Opus options Chromium takes (the Opus codec registration) that the DOM lib lacks. */
+interface OpusEncoderConfig {
+  application?: 'voip' | 'audio' | 'lowdelay'
+  signal?: 'auto' | 'music' | 'voice'
+}

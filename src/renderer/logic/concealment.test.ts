@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest'
+import { Concealer } from './concealment'
+import { rms } from './jitterBuffer'
+
+const RATE = 48_000
+const FRAME = 960 // 20 ms
+const FRAME_US = 20_000
+
+/** A 440 Hz tone (amplitude 0.5), samples [from, from + n) of one continuous signal. */
+const tone = (from: number, n: number, amplitude = 0.5): Float32Array =>
+  Float32Array.from({ length: n }, (_, i) => amplitude * Math.sin((2 * Math.PI * 440 * (from + i)) / RATE))
+
+const frameAt = (index: number, amplitude = 0.5): Float32Array => tone(index * FRAME, FRAME, amplitude)
+
+const concat = (blocks: Float32Array[]): Float32Array => {
+  const out = new Float32Array(blocks.reduce((n, b) => n + b.length, 0))
+  let at = 0
+  for (const b of blocks) {
+    out.set(b, at)
+    at += b.length
+  }
+  return out
+}
+
+/** Plays frames 0..4, loses the ones in `lost`, plays up to `last`; returns everything buffered. */
+function playWithLoss(concealer: Concealer, lost: number[], last: number, amplitude = 0.5): Float32Array {
+  const played: Float32Array[] = []
+  for (let i = 0; i <= last; i++) {
+    if (lost.includes(i)) continue
+    played.push(...concealer.accept(frameAt(i, amplitude), i * FRAME_US))
+  }
+  return concat(played)
+}
+
+const maxStep = (samples: Float32Array): number => {
+  let max = 0
+  for (let i = 1; i < samples.length; i++) max = Math.max(max, Math.abs(samples[i]! - samples[i - 1]!))
+  return max
+}
+
+describe('Concealer: which gaps are filled, and with what', () => {
+  it.each([
+    // what, frames lost, amplitude of the frames, concealed samples, silent part, long gaps
+    ['no loss', [], 0.5, 0, 0, 0],
+    ['one frame lost in speech', [5], 0.5, FRAME, 0, 0],
+    ['two in a row', [5, 6], 0.5, 2 * FRAME, 0, 0],
+    ['six in a row (120 ms): still a loss', [5, 6, 7, 8, 9, 10], 0.5, 6 * FRAME, 0, 0],
+    ['seven in a row (140 ms): DTX or an outage, left alone', [5, 6, 7, 8, 9, 10, 11], 0.5, 0, 0, 1],
+    ['one frame lost after quiet frames: silence', [5], 0.001, FRAME, FRAME, 0],
+    [
+      'a DTX pause (400 ms) after quiet frames',
+      [5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24],
+      0.001,
+      0,
+      0,
+      1,
+    ],
+  ])('%s', (_what, lost, amplitude, concealed, silent, longGaps) => {
+    const concealer = new Concealer({ sampleRate: RATE })
+    const last = 30
+    const out = playWithLoss(concealer, lost, last, amplitude)
+    const stats = concealer.stats()
+    expect(stats.concealedSamples).toBe(concealed)
+    expect(stats.silentConcealedSamples).toBe(silent)
+    expect(stats.longGaps).toBe(longGaps)
+    expect(stats.receivedSamples).toBe((last + 1 - lost.length) * FRAME)
+    // The timeline is kept whenever the gap was filled: as many samples as frames sent.
+    expect(out.length).toBe(stats.receivedSamples + stats.concealedSamples)
+  })
+
+  it('a lost frame in a tone is filled with the tone continuing, not silence', () => {
+    const out = playWithLoss(new Concealer({ sampleRate: RATE }), [5], 9)
+    const fill = out.subarray(5 * FRAME, 6 * FRAME)
+    const truth = frameAt(5)
+    let error = 0
+    for (let i = 0; i < FRAME; i++) error += (fill[i]! - truth[i]!) ** 2
+    // Held at full level for 20 ms: the fill is the lost tone, within a few percent of its energy.
+    expect(Math.sqrt(error / FRAME)).toBeLessThan(0.05 * rms(truth))
+    expect(rms(fill)).toBeGreaterThan(0.9 * rms(truth))
+  })
+
+  it('no click where the fill starts or where the next real frame takes over', () => {
+    const out = playWithLoss(new Concealer({ sampleRate: RATE }), [5, 6, 7], 10)
+    // The steepest step of the clean tone is 2π·440/48000·0.5 ≈ 0.029 per sample.
+    const clean = maxStep(tone(0, 10 * FRAME))
+    expect(maxStep(out)).toBeLessThan(1.5 * clean)
+  })
+
+  it('a long fill fades out: full level at first, nothing by 60 ms', () => {
+    const concealer = new Concealer({ sampleRate: RATE })
+    const out = playWithLoss(concealer, [5, 6, 7, 8, 9], 10)
+    const fill = out.subarray(5 * FRAME, 10 * FRAME)
+    expect(rms(fill.subarray(0, FRAME))).toBeGreaterThan(0.3)
+    expect(rms(fill.subarray(3 * FRAME))).toBe(0)
+  })
+
+  it('a frame from the past is dropped, one that overlaps is trimmed, a little jitter is no gap', () => {
+    const concealer = new Concealer({ sampleRate: RATE })
+    concealer.accept(frameAt(0), 0)
+    concealer.accept(frameAt(1), FRAME_US)
+    expect(concealer.accept(frameAt(1), FRAME_US)).toEqual([])
+    const trimmed = concealer.accept(frameAt(2), 2 * FRAME_US - 10_000)
+    expect(trimmed.map((b) => b.length)).toEqual([FRAME / 2])
+    expect(concealer.accept(frameAt(3), 2.5 * FRAME_US + 1_000).map((b) => b.length)).toEqual([FRAME])
+    expect(concealer.stats().concealedSamples).toBe(0)
+  })
+})
