@@ -2,11 +2,19 @@
  * Statistics in a real call (docs/engine.md "Statistics"): two engines through the proxy on loopback — one
  * on the UDP proxy, one on TLS 443 — push ~30 fps video and 50 Opus packets/s; each engine's `rtcStats`
  * must show non-zero bitrates both ways, frame rates within ±20 % of what is pushed, the transport and proxy
- * endpoint it uses, a round trip, and a `networkQuality` for its own uid.
+ * endpoint it uses, a round trip, and a `networkQuality` for its own uid; `remoteVideoStats` and a
+ * `networkQuality` for the other user, whose frame rate matches what they push; and a key frame asked of
+ * the other user (`requestRemoteKeyFrame`) reaches them as `keyFrameRequested`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startCallStack, type CallStack } from '../support/callStack'
-import { TransportType, type NetworkQuality, type RtcStats } from '../../src/shared/engine'
+import {
+  TransportType,
+  type NetworkQuality,
+  type RemoteVideoStats,
+  type RtcStats,
+} from '../../src/shared/engine'
+import { ErrorCode } from '../../src/shared/errors'
 import { makePeer, until, type Peer } from './harness'
 
 const INTERVAL_MS = 1000
@@ -20,10 +28,12 @@ afterAll(() => stack?.close())
 interface Recorded {
   stats: RtcStats[]
   quality: [number, NetworkQuality, NetworkQuality][]
+  remote: RemoteVideoStats[][]
 }
 
 function record(peer: Peer): Recorded {
-  const recorded: Recorded = { stats: [], quality: [] }
+  const recorded: Recorded = { stats: [], quality: [], remote: [] }
+  peer.engine.on('remoteVideoStats', (stats) => recorded.remote.push(stats))
   peer.engine.on('rtcStats', (stats) => recorded.stats.push(stats))
   peer.engine.on('networkQuality', (uid, tx, rx) => recorded.quality.push([uid, tx, rx]))
   return recorded
@@ -106,13 +116,35 @@ describe('rtcStats in a two-engine call', () => {
           `${peer.uid} rx fps vs ${received.toFixed(1)} pushed`,
         ).toBeGreaterThan(received * 0.8)
         expect(mean((s) => s.rxVideoFps)).toBeLessThan(received * 1.2)
-        const [uid, tx, rx] = recorded.quality.at(-1)!
-        expect(uid).toBe(peer.uid)
+        const [, tx, rx] = recorded.quality.filter(([uid]) => uid === peer.uid).at(-1)!
         expect(tx).toBeGreaterThanOrEqual(1)
         expect(tx).toBeLessThanOrEqual(3)
         expect(rx).toBeGreaterThanOrEqual(1)
         expect(rx).toBeLessThanOrEqual(3)
+
+        // The other user's video, as it reaches this engine.
+        const other = peer === a ? b : a
+        const remote = recorded.remote.slice(-2).map((list) => list.find((s) => s.uid === other.uid))
+        for (const stats of remote) {
+          expect(stats, `${peer.uid}: remoteVideoStats of ${other.uid}`).toBeDefined()
+          expect(stats!.rxKbps).toBeGreaterThan(0)
+          expect(stats!.packetLoss).toBeLessThan(0.05)
+          expect(stats!.freezeCount).toBe(0)
+        }
+        const remoteFps = remote.reduce((sum, s) => sum + s!.rxFps, 0) / remote.length
+        expect(remoteFps, `${peer.uid} rx fps of ${other.uid}`).toBeGreaterThan(received * 0.8)
+        expect(remoteFps).toBeLessThan(received * 1.2)
+        const [, otherTx, otherRx] = recorded.quality.filter(([uid]) => uid === other.uid).at(-1)!
+        expect(otherTx).toBeGreaterThanOrEqual(1)
+        expect(otherTx).toBeLessThanOrEqual(3)
+        expect(otherRx).toBe(0)
       }
+
+      // A key frame asked of the other user (the renderer's decoder failed) reaches their engine.
+      const before = a.keyFrameRequests
+      expect(b.engine.requestRemoteKeyFrame(a.uid)).toBe(0)
+      await until(() => a.keyFrameRequests > before, 'keyFrameRequested at A', 5000)
+      expect(b.engine.requestRemoteKeyFrame(4040)).toBe(ErrorCode.InvalidState)
 
       // Leaving stops the reports.
       a.stopMedia()

@@ -14,6 +14,7 @@ function fakeEngine(): MediaEngine & { emitter: TypedEmitter<EngineEvents> } {
     off: vi.fn((event, listener) => (emitter.off(event, listener), engine)),
     pushVideoFrame: vi.fn(() => 0),
     pushAudioFrame: vi.fn(() => 0),
+    requestRemoteKeyFrame: vi.fn(() => 0),
   } as unknown as MediaEngine & { emitter: TypedEmitter<EngineEvents> }
   return engine
 }
@@ -63,6 +64,24 @@ describe('media bridge', () => {
     await tick()
     expect(bridge.stats().malformed).toBe(1)
     expect(engine.pushAudioFrame).not.toHaveBeenCalled()
+    expect(engine.pushVideoFrame).not.toHaveBeenCalled()
+    bridge.close()
+    page.close()
+  })
+
+  it("the page's key-frame request for a user → requestRemoteKeyFrame(uid), counted by result", async () => {
+    const { engine, page, bridge } = setup()
+    vi.mocked(engine.requestRemoteKeyFrame).mockReturnValueOnce(0).mockReturnValueOnce(ErrorCode.InvalidState)
+    page.postMessage({ kind: 'keyFrameRequest', uid: 2002 })
+    page.postMessage({ kind: 'keyFrameRequest', uid: 3003 })
+    page.postMessage({ kind: 'keyFrameRequest', uid: 0 })
+    await tick()
+    expect(vi.mocked(engine.requestRemoteKeyFrame).mock.calls).toEqual([[2002], [3003]])
+    expect(bridge.stats()).toMatchObject({
+      remoteKeyFrameRequests: 1,
+      refused: { [ErrorCode.InvalidState]: 1 },
+      malformed: 1,
+    })
     expect(engine.pushVideoFrame).not.toHaveBeenCalled()
     bridge.close()
     page.close()

@@ -20,13 +20,18 @@ export interface MediaPortLike {
   close(): void
 }
 
-export type MediaEngine = Pick<Engine, 'on' | 'off' | 'pushVideoFrame' | 'pushAudioFrame'>
+export type MediaEngine = Pick<
+  Engine,
+  'on' | 'off' | 'pushVideoFrame' | 'pushAudioFrame' | 'requestRemoteKeyFrame'
+>
 
 export interface MediaBridgeStats {
   /** MediaUp messages handed to the engine (and its result code 0). */
   pushed: { video: number; audio: number }
   /** Well-formed frames the engine refused (not in a call, that kind disabled): by result code. */
   refused: Record<number, number>
+  /** The page's key-frame requests the engine took (result 0); the ones it refused count in `refused`. */
+  remoteKeyFrameRequests: number
   /** Messages that were not a MediaUp: counted and dropped. */
   malformed: number
   sent: { video: number; audio: number; keyFrameRequests: number }
@@ -50,6 +55,7 @@ export function attachMediaBridge(engine: MediaEngine, port: MediaPortLike): Med
   const stats: MediaBridgeStats = {
     pushed: { video: 0, audio: 0 },
     refused: {},
+    remoteKeyFrameRequests: 0,
     malformed: 0,
     sent: { video: 0, audio: 0, keyFrameRequests: 0 },
   }
@@ -89,7 +95,13 @@ export function attachMediaBridge(engine: MediaEngine, port: MediaPortLike): Med
       stats.malformed++
       return
     }
-    if (message.kind === 'keyFrameRequest') return
+    if (message.kind === 'keyFrameRequest') {
+      // The page's decoder failed on this user's video: the engine asks them for a key frame (PLI).
+      const result = engine.requestRemoteKeyFrame(message.uid)
+      if (result === 0) stats.remoteKeyFrameRequests++
+      else stats.refused[result] = (stats.refused[result] ?? 0) + 1
+      return
+    }
     const data = new Uint8Array(message.data)
     const code =
       message.kind === 'video'

@@ -67,6 +67,7 @@ class FakeEngine extends TypedEmitter<EngineEvents> implements Engine {
   readonly enableLocalVideo = vi.fn(() => 0)
   readonly pushVideoFrame = vi.fn(() => 0)
   readonly pushAudioFrame = vi.fn(() => 0)
+  readonly requestRemoteKeyFrame = vi.fn(() => 0)
   constructor(readonly options: CreateEngineOptions) {
     super()
   }

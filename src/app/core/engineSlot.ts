@@ -38,6 +38,7 @@ export class EngineSlot {
       },
       pushVideoFrame: (frame) => this.current.pushVideoFrame(frame),
       pushAudioFrame: (frame) => this.current.pushAudioFrame(frame),
+      requestRemoteKeyFrame: (uid) => this.current.requestRemoteKeyFrame(uid),
     }
   }
 

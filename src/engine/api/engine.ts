@@ -6,6 +6,7 @@ import {
   type RegionChoice,
 } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
+import { isUid } from '../../shared/joinRules'
 import { assertNever } from '../../shared/signaling'
 import {
   ENGINE_DEFAULTS,
@@ -116,6 +117,12 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
 
   pushAudioFrame(frame: EncodedAudioFrame): number {
     return this.released ? ErrorCode.EngineReleased : this.localMedia.pushAudio(frame, this.active?.call)
+  }
+
+  requestRemoteKeyFrame(uid: number): number {
+    if (this.released) return ErrorCode.EngineReleased
+    if (!isUid(uid) || uid === 0) return ErrorCode.RequestParameter
+    return this.active?.call?.requestRemoteKeyFrame?.(uid) ? ErrorCode.Ok : ErrorCode.InvalidState
   }
 
   setCloudProxy(type: TransportType): number {

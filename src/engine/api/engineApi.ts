@@ -67,6 +67,12 @@ export interface Engine {
    */
   pushVideoFrame(frame: EncodedVideoFrame): number
   pushAudioFrame(frame: EncodedAudioFrame): number
+  /**
+   * Ask `uid` for a key frame of their video (an RTCP PLI, rate-limited with the engine's own: the renderer's
+   * decoder failed or waits for one). 0 when asked (or folded into a request just made); 414 for a uid that
+   * is not one; InvalidState when no video of that user arrives (not in a call, or they do not publish).
+   */
+  requestRemoteKeyFrame(uid: number): number
   /** Leaves, waits for probe allocations to be released, drops every listener. The engine is unusable after. */
   release(): Promise<void>
 }

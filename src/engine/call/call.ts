@@ -73,6 +73,8 @@ export interface CallHandle {
   /** False when the frame cannot be sent now (media not connected, or too large for its codec's RTP). */
   pushVideoFrame?(frame: EncodedVideoFrame): boolean
   pushAudioFrame?(frame: EncodedAudioFrame): boolean
+  /** A PLI for `uid`'s video (the renderer cannot decode it); false when no such video arrives now. */
+  requestRemoteKeyFrame?(uid: number): boolean
 }
 
 /** Joins over signaling and media; resolves once joined. Rejects with an EngineError when refused. */

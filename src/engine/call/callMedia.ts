@@ -3,6 +3,7 @@ import type { RTCPeerConnectionConfig } from 'werift'
 import type { EngineEvents } from '../../shared/engine'
 import { MediaWatch } from '../media/mediaWatch'
 import { PeerMedia } from '../media/peerMedia'
+import type { RemoteVideoLedger } from '../media/remoteVideoLedger'
 import { weriftConfigVia } from '../route/httpProxy'
 import type { TransportSelection } from '../route/pathSelect'
 import type { MediaCounters } from '../stats/stats'
@@ -15,6 +16,8 @@ export interface CallMediaDeps {
   context: CallContext
   options: CallOptions
   counters: MediaCounters
+  /** Each remote user's video figures, kept across PeerConnections like `counters`. */
+  remoteVideo: RemoteVideoLedger
   emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): void
   /** The current PeerConnection's path is gone (MediaWatch). */
   lost(): void
@@ -65,7 +68,7 @@ export class CallMedia {
   /** A new PeerConnection in place of the current one (which closes). */
   replace(rtcConfig: RTCPeerConnectionConfig): PeerMedia {
     void this.media?.close()
-    const { context, options, counters } = this.deps
+    const { context, options, counters, remoteVideo } = this.deps
     this.builtWith = context.transport
     const media = new PeerMedia({
       rtcConfig,
@@ -74,6 +77,7 @@ export class CallMedia {
       ...(options.pacer ? { pacer: options.pacer } : {}),
       ...(options.remote ? { remote: options.remote } : {}),
       counters,
+      remoteVideo,
     })
     this.media = media
     media.on('frame', (kind, frame) =>

@@ -83,6 +83,7 @@ class CallSession {
       context: this.context,
       options,
       counters: this.stats.counters,
+      remoteVideo: this.stats.remoteVideo,
       emit: (event, ...args) => this.emit(event, ...args),
       lost: () => this.lost('media'),
       active: () => this.state.phase !== 'closed',
@@ -119,6 +120,7 @@ class CallSession {
       setLocalMedia: (kind, enabled) => this.syncPublishing(kind, enabled),
       pushVideoFrame: (frame) => this.media.current?.sendVideoFrame(frame) ?? false,
       pushAudioFrame: (frame) => this.media.current?.sendAudioFrame(frame) ?? false,
+      requestRemoteKeyFrame: (uid) => this.media.current?.requestRemoteKeyFrame(uid) ?? false,
     }
   }
 

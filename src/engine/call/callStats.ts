@@ -1,10 +1,13 @@
 import type { CallContext } from './call'
 import { newCounters, StatsCollector, type MediaCounters, type PeerStatsSample } from '../stats/stats'
+import { RemoteVideoLedger } from '../media/remoteVideoLedger'
+import { intervalQuality, RemoteVideoReporter, type RemoteVideoInterval } from '../stats/remoteVideoStats'
 import type { TransportSelection } from '../route/pathSelect'
 
 /**
  * The call's statistics wiring (docs/engine.md "Statistics"): the counters the MediaSessions add to, the
- * last signaling round trip, and a StatsCollector whose reports go out as `rtcStats` and `networkQuality`.
+ * last signaling round trip, and a StatsCollector whose reports go out as `rtcStats` and `networkQuality`;
+ * each remote user's video ledger, whose figures go out as `remoteVideoStats` and their `networkQuality`.
  * Data in through the fields and getters; the CallSession owns it and stops it when the call ends.
  */
 
@@ -17,7 +20,8 @@ export interface CallStatsDeps {
   transport?: () => TransportSelection
   intervalMs?: number
   /** The current PeerConnection, if any. */
-  media(): { isConnected: boolean; peerStats(): Promise<PeerStatsSample> } | undefined
+  media():
+    { isConnected: boolean; peerStats(): Promise<PeerStatsSample>; remoteVideoUids(): number[] } | undefined
   /** 'off' once the call has ended (nothing more is emitted), 'down' while media is lost. */
   condition(): 'up' | 'down' | 'off'
   emit: CallContext['emit']
@@ -26,6 +30,11 @@ export interface CallStatsDeps {
 export class CallStats {
   /** Shared by every PeerMedia of the call, so that a full rejoin does not reset the rates. */
   readonly counters: MediaCounters = newCounters()
+  /** Each remote user's video, kept across PeerConnections like `counters`. */
+  readonly remoteVideo = new RemoteVideoLedger()
+  private readonly remoteReporter = new RemoteVideoReporter()
+  /** The remote users' figures over the interval the collector is sampling. */
+  private remoteIntervals: RemoteVideoInterval[] = []
   signalingRttMs: number | undefined
   private readonly collector: StatsCollector
 
@@ -49,6 +58,10 @@ export class CallStats {
         const atMs = clock.now()
         const counters = { ...this.counters }
         const media = deps.media()
+        this.remoteIntervals = this.remoteReporter.next(
+          this.remoteVideo.snapshot(media?.remoteVideoUids() ?? [], atMs),
+          atMs,
+        )
         const peer = media?.isConnected ? await media.peerStats() : undefined
         return {
           atMs,
@@ -64,6 +77,14 @@ export class CallStats {
         // 6 (down) while there is no media path: the figures cannot say so themselves.
         const down = condition === 'down'
         deps.emit('networkQuality', uid, down ? 6 : quality.tx, down ? 6 : quality.rx)
+        // Remote users: how their video reaches us (their downlink is not measured here: 0).
+        deps.emit(
+          'remoteVideoStats',
+          this.remoteIntervals.map((interval) => interval.stats),
+        )
+        for (const interval of this.remoteIntervals) {
+          deps.emit('networkQuality', interval.stats.uid, intervalQuality(interval, down ? 6 : quality.rx), 0)
+        }
       },
       onError: (error) => logger.debug({ err: error }, 'statistics sample failed'),
     })

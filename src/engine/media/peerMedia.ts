@@ -16,6 +16,7 @@ import type { EncodedAudioFrame, EncodedVideoFrame } from './frames'
 import { silentLogger, systemClock, type Clock, type EngineLogger } from '../defaults'
 import { TypedEmitter } from '../events'
 import { RemoteStreams, type RemoteStreamsDeps } from './remoteMedia'
+import type { RemoteVideoLedger } from './remoteVideoLedger'
 import { OPUS_CLOCK_RATE, OpusSender } from './rtp/opus'
 import { Pacer, type PacerOptions } from './rtp/pacer'
 import { LocalMediaClock } from './rtp/sequence'
@@ -54,6 +55,8 @@ export interface PeerMediaOptions {
   remote?: Pick<RemoteStreamsDeps, 'assembler' | 'keyFrameRequestIntervalMs'>
   /** Bytes, frames and packets in and out are added here (the call's, so they outlive this session). */
   counters?: MediaCounters
+  /** Each remote user's video figures (the call's, like `counters`). */
+  remoteVideo?: RemoteVideoLedger
   /** See MEDIA_STALL_MS. */
   stallMs?: number
 }
@@ -145,6 +148,7 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
       },
       requestKeyFrame: (mid) => this.requestKeyFrame(mid),
       now: () => this.clock.now(),
+      ...(options.remoteVideo ? { ledger: options.remoteVideo } : {}),
     })
     this.pc.onTrack.subscribe((track) => this.onTrack(track))
     this.pc.connectionStateChange.subscribe((state) => {
@@ -203,6 +207,19 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
 
   sendAudioFrame(frame: EncodedAudioFrame): boolean {
     return this.sendFrame('audio', frame.data, frame.timestamp)
+  }
+
+  /**
+   * The renderer could not decode `uid`'s video: a PLI on that user's m-line (rate-limited with the
+   * engine's own). False when no m-line here carries their video.
+   */
+  requestRemoteKeyFrame(uid: number): boolean {
+    return !this.closed && this.remote.requestKeyFrameOf(uid)
+  }
+
+  /** The remote users whose video arrives now (for the per-user statistics). */
+  remoteVideoUids(): number[] {
+    return this.closed ? [] : this.remote.videoUids()
   }
 
   /** werift's view (ICE and RTCP round trips, loss) and the TURN round trip to the proxy, for the statistics. */
