@@ -1,4 +1,4 @@
-import { type RTCPeerConnectionConfig, RTCRtpCodecParameters } from 'werift'
+import { type RTCPeerConnectionConfig, RTCRtpCodecParameters, useTransportWideCC } from 'werift'
 import { OPUS_CODEC, VP8_CODEC, type CodecSpec } from '../../shared/codecs'
 
 /**
@@ -12,4 +12,13 @@ export function weriftCodecs(): NonNullable<RTCPeerConnectionConfig['codecs']> {
 
 function weriftCodec(codec: CodecSpec): RTCRtpCodecParameters {
   return new RTCRtpCodecParameters({ ...codec, rtcpFeedback: codec.rtcpFeedback.map((fb) => ({ ...fb })) })
+}
+
+/**
+ * The RTP header extensions both ends negotiate: transport-wide sequence numbers on every packet, for the
+ * sender-side bandwidth estimate (docs/media.md "Bandwidth estimation"). Fresh objects on every call:
+ * werift numbers them in place.
+ */
+export function weriftHeaderExtensions(): NonNullable<RTCPeerConnectionConfig['headerExtensions']> {
+  return { audio: [useTransportWideCC()], video: [useTransportWideCC()] }
 }
