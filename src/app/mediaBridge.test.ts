@@ -49,6 +49,20 @@ describe('media bridge', () => {
     page.close()
   })
 
+  it('the VP8 temporal layer of a video frame reaches pushVideoFrame', async () => {
+    const { engine, page, bridge } = setup()
+    for (const temporalLayerId of [0, 2, 1]) {
+      const data = new Uint8Array([temporalLayerId + 1]).buffer
+      page.postMessage({ kind: 'video', data, timestampUs: 0, keyFrame: false, temporalLayerId }, [data])
+    }
+    await tick()
+    expect(vi.mocked(engine.pushVideoFrame).mock.calls.map(([frame]) => frame.temporalLayerId)).toEqual([
+      0, 2, 1,
+    ])
+    bridge.close()
+    page.close()
+  })
+
   it.each([
     ['not an object', 'hello'],
     ['no data', { kind: 'audio', timestampUs: 0 }],

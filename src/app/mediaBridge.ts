@@ -105,7 +105,13 @@ export function attachMediaBridge(engine: MediaEngine, port: MediaPortLike): Med
     const data = new Uint8Array(message.data)
     const code =
       message.kind === 'video'
-        ? engine.pushVideoFrame({ data, timestamp: message.timestampUs, keyframe: message.keyFrame })
+        ? engine.pushVideoFrame({
+            data,
+            timestamp: message.timestampUs,
+            keyframe: message.keyFrame,
+            // The engine writes it into the VP8 descriptor, for the conference server's layer forwarding.
+            ...(message.temporalLayerId === undefined ? {} : { temporalLayerId: message.temporalLayerId }),
+          })
         : engine.pushAudioFrame({ data, timestamp: message.timestampUs })
     if (code === 0) stats.pushed[message.kind]++
     else stats.refused[code] = (stats.refused[code] ?? 0) + 1

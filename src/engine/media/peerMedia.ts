@@ -7,20 +7,23 @@ import {
 } from 'werift'
 import { OPUS_CODEC, VP8_CODEC } from '../../shared/codecs'
 import type { RemoteFrame } from '../../shared/engine'
+import type { SendTarget } from '../../shared/mediaPort'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import { sanitizeRemoteSdp } from '../../shared/sdp'
 import type { MediaKind, ServerMessage } from '../../shared/signaling'
-import { weriftCodecs } from '../../protocol/media/codecs'
+import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
 import { MediaGuard, MediaStallWatch } from '../../protocol/media/mediaGuard'
 import type { EncodedAudioFrame, EncodedVideoFrame } from './frames'
 import { silentLogger, systemClock, type Clock, type EngineLogger } from '../defaults'
 import { TypedEmitter } from '../events'
 import { RemoteStreams, type RemoteStreamsDeps } from './remoteMedia'
+import { SendControl } from './sendControl'
 import type { RemoteVideoLedger } from './remoteVideoLedger'
 import { OPUS_CLOCK_RATE, OpusSender } from './rtp/opus'
 import { Pacer, type PacerOptions } from './rtp/pacer'
 import { LocalMediaClock } from './rtp/sequence'
-import { VP8_CLOCK_RATE, Vp8Sender } from './rtp/vp8'
+import { VP8_CLOCK_RATE } from './rtp/vp8'
+import { Vp8TemporalSender } from './rtp/vp8Temporal'
 import { fromWeriftStats, newCounters, type MediaCounters, type PeerStatsSample } from '../stats/stats'
 import { TurnRttMeter } from '../stats/turnRtt'
 
@@ -65,6 +68,8 @@ export interface PeerMediaEvents {
   frame: [kind: MediaKind, frame: RemoteFrame]
   /** The server asked for a key frame (PLI), or the pacer dropped video: the next frame must be a key frame. */
   keyFrameRequested: []
+  /** The bandwidth estimate's send target moved (docs/media.md "Bandwidth estimation"). */
+  sendTarget: [target: SendTarget]
   state: [state: PeerState]
 }
 
@@ -78,8 +83,9 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
   private readonly senders: Record<MediaKind, RTCRtpTransceiver>
   private readonly remote: RemoteStreams
   private readonly pacer: Pacer<Outgoing>
+  private readonly sendControl: SendControl
   private readonly packetizers = {
-    video: new Vp8Sender({ payloadType: VP8_PAYLOAD_TYPE }),
+    video: new Vp8TemporalSender({ payloadType: VP8_PAYLOAD_TYPE }),
     audio: new OpusSender({ payloadType: OPUS_PAYLOAD_TYPE }),
   }
   private readonly clocks = {
@@ -108,7 +114,7 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
       iceStunGatherTimeout: STUN_GATHER_TIMEOUT_S,
       ...options.rtcConfig,
       codecs: weriftCodecs(),
-      headerExtensions: { audio: [], video: [] },
+      headerExtensions: weriftHeaderExtensions(),
       bundlePolicy: 'max-bundle',
     })
     // The same guard as the conference server's (docs/sfu.md "Media path guard"): in direct mode the local
@@ -138,6 +144,14 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
         this.logger.debug({ packets }, 'pacer dropped queued video; asking for a key frame')
         this.emit('keyFrameRequested')
       },
+    })
+    this.sendControl = new SendControl({
+      pc: this.pc,
+      senders: this.senders,
+      clock: this.clock,
+      logger,
+      setPacingRate: (bps) => this.pacer.setRate(bps),
+      target: (target) => this.emit('sendTarget', target),
     })
     this.remote = new RemoteStreams({
       ...options.remote,
@@ -202,7 +216,7 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
 
   /** False when the frame cannot go out now (not connected, or an Opus packet too large for RTP). */
   sendVideoFrame(frame: EncodedVideoFrame): boolean {
-    return this.sendFrame('video', frame.data, frame.timestamp)
+    return this.sendFrame('video', frame.data, frame.timestamp, frame.temporalLayerId)
   }
 
   sendAudioFrame(frame: EncodedAudioFrame): boolean {
@@ -233,17 +247,28 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
     if (this.closed) return
     this.closed = true
     this.pacer.close()
+    this.sendControl.close()
     this.stallWatch.stop()
     this.guard.dispose()
     this.removeAllListeners()
     await this.pc.close().catch((error: unknown) => this.logger.warn({ err: error }, 'closing werift failed'))
   }
 
-  private sendFrame(kind: MediaKind, data: Uint8Array, timestampUs: number): boolean {
+  /** `temporalLayerId` (video): the VP8 descriptor carries the layer (rtp/vp8Temporal.ts). */
+  private sendFrame(
+    kind: MediaKind,
+    data: Uint8Array,
+    timestampUs: number,
+    temporalLayerId?: 0 | 1 | 2,
+  ): boolean {
     if (!this.isConnected || data.length === 0) return false
     let packets: RtpPacket[]
     try {
-      packets = this.packetizers[kind].packetize(data, this.clocks[kind].toRtp(timestampUs))
+      const rtpTimestamp = this.clocks[kind].toRtp(timestampUs)
+      packets =
+        kind === 'video'
+          ? this.packetizers.video.packetize(data, rtpTimestamp, temporalLayerId)
+          : this.packetizers.audio.packetize(data, rtpTimestamp)
     } catch (error) {
       this.logger.warn({ err: error, kind, bytes: data.length }, 'frame not sent')
       return false
@@ -260,6 +285,7 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
   private sendPacket({ kind, packet }: Outgoing): void {
     this.counters.txBytes += packet.payload.length + RTP_HEADER_BYTES
     if (kind === 'audio') this.counters.txAudioPackets++
+    this.sendControl.stamp(kind, packet)
     this.senders[kind].sender
       .sendRtp(packet)
       .catch((error: unknown) => this.logger.debug({ err: error, kind }, 'RTP send failed'))
