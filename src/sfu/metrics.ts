@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client'
 import type { MediaKind } from '../shared/signaling'
+import { LayerMetrics } from './media/layerMetrics'
 import { MediaSockets } from './media/mediaSockets'
 
 /** Live counts, read at scrape time so that gauges cannot drift from the state they describe. */
@@ -23,6 +24,8 @@ export class SfuMetrics {
   private readonly reported = { packets: { audio: 0, video: 0 }, bytes: { audio: 0, video: 0 } }
   /** The UDP sockets the PeerConnections hold, counted from werift's own objects (mediaSockets.ts). */
   readonly mediaSockets = new MediaSockets()
+  /** Temporal-layer forwarding (media/layerMetrics.ts). */
+  readonly layers: LayerMetrics
 
   readonly joins: Counter<'resumed'>
   readonly joinFailures: Counter<'code'>
@@ -44,6 +47,7 @@ export class SfuMetrics {
     const registers = [this.registry]
     this.registerGauges(prefix)
     this.registerForwarded(prefix)
+    this.layers = new LayerMetrics(this.registry, prefix)
     const counter = <L extends string = string>(
       name: string,
       help: string,

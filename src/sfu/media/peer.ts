@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { RTCPeerConnection, RtcpPayloadSpecificFeedback, type RTCRtpTransceiver } from 'werift'
+import { RTCPeerConnection, RtcpPayloadSpecificFeedback, RtcpRrPacket, type RTCRtpTransceiver } from 'werift'
 import type { Clock } from '../../platform/clock'
 import { SignalErrorCode } from '../../shared/codes'
 import { sanitizeRemoteSdp } from '../../shared/sdp'
@@ -216,8 +216,17 @@ export class Peer {
     const transceiver = this.pc.addTransceiver(kind, { direction: 'sendonly' })
     const forward = () => this.assigned.get(transceiver)?.track.requestKeyframe('rtcp')
     transceiver.sender.onPictureLossIndication.subscribe(forward)
+    transceiver.sender.onGenericNack.subscribe((nack) => this.assigned.get(transceiver)?.nacked(nack.lost))
     transceiver.sender.onRtcp.subscribe((packet) => {
       if (packet instanceof RtcpPayloadSpecificFeedback && packet.feedback.count === FIR_FMT) forward()
+      // werift routes a receiver report here by the report block's SSRC: the subscriber's view of this
+      // m-line's stream, which picks its temporal layer (docs/sfu.md "Temporal-layer forwarding").
+      if (packet instanceof RtcpRrPacket) {
+        const subscription = this.assigned.get(transceiver)
+        for (const report of packet.reports) {
+          if (report.ssrc === transceiver.sender.ssrc) subscription?.receiverReport(report)
+        }
+      }
     })
     this.pool.push(transceiver)
     return transceiver

@@ -1,9 +1,12 @@
 import type { Logger } from 'pino'
-import type { MediaStreamTrack, RTCRtpTransceiver, RtpPacket } from 'werift'
+import type { MediaStreamTrack, RTCRtpTransceiver, RtcpReceiverInfo, RtpPacket } from 'werift'
 import { systemClock, type Clock } from '../../platform/clock'
 import type { MediaKind } from '../../shared/signaling'
 import { SfuError } from '../errors'
 import type { SfuMetrics } from '../metrics'
+import { LayerRates } from './layerRates'
+import { SubscriberVideo } from './subscriberVideo'
+import { parseVp8LayerInfo, type Vp8LayerInfo } from './vp8Layers'
 
 /**
  * A published track (mediasoup's Producer) and the paths that forward it (Consumers). A Track belongs to
@@ -35,6 +38,8 @@ export class Track {
   private lastKeyframeRequest = Number.NEGATIVE_INFINITY
   private keyframeTimer: unknown
   private readonly clock: Clock
+  /** Video: the publisher's rate per temporal layer (what each subscriber's layer costs). */
+  readonly rates = new LayerRates()
 
   constructor(private readonly options: TrackOptions) {
     this.uid = options.uid
@@ -94,8 +99,17 @@ export class Track {
     })
   }
 
+  now(): number {
+    return this.clock.now()
+  }
+
   private forward(packet: RtpPacket): void {
-    for (const subscription of this.subscriptions) subscription.send(packet)
+    let info: Vp8LayerInfo | undefined
+    if (this.kind === 'video') {
+      info = parseVp8LayerInfo(packet.payload)
+      if (info?.layered) this.rates.add(info.temporalId, packet.payload.length, this.clock.now())
+    }
+    for (const subscription of this.subscriptions) subscription.send(packet, info)
   }
 
   close(): void {
@@ -120,6 +134,9 @@ export type SubscriptionState = 'pending' | 'live' | 'closed'
  */
 export class Subscription {
   private stateValue: SubscriptionState = 'pending'
+  /** Set at the first packet with temporal layers (T bit): from then on video goes through it. */
+  private video: SubscriberVideo | undefined
+  private forwardedPlain = false
 
   constructor(
     readonly track: Track,
@@ -148,8 +165,21 @@ export class Subscription {
     if (peerConnected) this.track.requestKeyframe('subscribe')
   }
 
-  send(packet: RtpPacket): void {
+  /** The highest temporal layer forwarded now; undefined unless the publisher sends temporal layers. */
+  get layer(): number | undefined {
+    return this.video?.layer
+  }
+
+  /** `info`: the VP8 descriptor's layer fields (video only). */
+  send(packet: RtpPacket, info?: Vp8LayerInfo): void {
     if (this.stateValue !== 'live') return
+    if (info && (this.video || info.layered)) {
+      const out = this.layered(packet, info)
+      if (!out) return
+      packet = out
+    } else if (this.track.kind === 'video') {
+      this.forwardedPlain = true
+    }
     this.hooks.metrics.forwarded(this.track.kind, packet.payload.length)
     // werift's sender clones the packet and rewrites SSRC and payload type to its own negotiated values.
     this.transceiver.sender.sendRtp(packet).catch((error: unknown) => {
@@ -157,9 +187,32 @@ export class Subscription {
     })
   }
 
+  /** A reception report block about this subscription's stream, from the subscriber's RTCP. */
+  receiverReport(report: RtcpReceiverInfo): void {
+    // fraction lost is in 1/256; jitter in RTP timestamp units (VP8: 90 kHz).
+    const sample = { fractionLost: report.fractionLost / 256, jitterMs: report.jitter / 90 }
+    this.video?.onReceiverReport(sample)
+  }
+
+  /** Sequence numbers (as sent to the subscriber) it asked to be retransmitted. */
+  nacked(lost: readonly number[]): void {
+    this.video?.onNack(lost)
+  }
+
+  /** Publishers without temporal layers (no T bit) are forwarded as they come, as before layers existed. */
+  private layered(packet: RtpPacket, info: Vp8LayerInfo): RtpPacket | undefined {
+    if (!this.video) {
+      this.video = new SubscriberVideo(this.track.rates, this.hooks.metrics.layers)
+      // The publisher turned layers on mid-stream: the forwarder starts at a keyframe.
+      if (this.forwardedPlain) this.track.requestKeyframe('subscribe')
+    }
+    return this.video.forward(packet, info, this.track.now())
+  }
+
   close(): void {
     if (this.stateValue === 'closed') return
     this.stateValue = 'closed'
+    this.video?.close()
     this.track.detach(this)
     this.hooks.closed(this)
   }

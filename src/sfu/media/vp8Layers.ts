@@ -17,6 +17,8 @@ export interface Vp8LayerInfo {
   pictureIdBits: number
   pictureIdOffset: number
   tl0PicIdx?: number
+  /** T = 1: the publisher encodes with temporal layers (docs/sfu.md "Temporal-layer forwarding"). */
+  layered: boolean
   /** TID; 0 when T = 0 (a stream without temporal layers is all base layer). */
   temporalId: number
   /** Y: this frame depends only on the base layer, a switching-up point to its TID. */
@@ -32,6 +34,7 @@ export function parseVp8LayerInfo(payload: Uint8Array): Vp8LayerInfo | undefined
     keyframe: false,
     pictureIdBits: 0,
     pictureIdOffset: -1,
+    layered: false,
     temporalId: 0,
     layerSync: false,
   }
@@ -50,6 +53,7 @@ export function parseVp8LayerInfo(payload: Uint8Array): Vp8LayerInfo | undefined
       const tk = payload[offset]
       if (tk === undefined) return undefined
       if (ext & 0x20) {
+        info.layered = true
         info.temporalId = tk >> 6
         info.layerSync = (tk & 0x20) !== 0
       }

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest'
+import { DownlinkEstimate, LayerSelector, UP_HOLD_MS } from './downlink'
+import { LayerRates } from './layerRates'
+
+/** Sends `bps` for one second in 20 ms steps, then a report with `loss`/`jitterMs`; returns the estimate. */
+function second(
+  estimate: DownlinkEstimate,
+  startMs: number,
+  bps: number,
+  loss: number,
+  jitterMs = 5,
+): number {
+  for (let t = startMs; t < startMs + 1000; t += 20) estimate.onSent(bps / 8 / 50, t)
+  return estimate.onReport({ fractionLost: loss, jitterMs }, startMs + 1000)
+}
+
+describe('DownlinkEstimate (receiver reports)', () => {
+  it('nothing limits before a lossy report: clean reports keep it unknown (Infinity)', () => {
+    const e = new DownlinkEstimate()
+    for (let s = 0; s < 5; s++) expect(second(e, s * 1000, 800_000, 0)).toBe(Number.POSITIVE_INFINITY)
+  })
+
+  it('a shaped link: one lossy report brings it to the delivered rate, sent × (1 − loss)', () => {
+    const e = new DownlinkEstimate()
+    second(e, 0, 800_000, 0)
+    // 800 kbit/s into a 300 kbit/s shaper: 62.5 % lost.
+    expect(second(e, 1000, 800_000, 0.625)).toBeCloseTo(300_000, -3)
+  })
+
+  it('moderate loss (2–10 %) holds; low loss grows 8 %/s, but not past the ceiling the loss set', () => {
+    const e = new DownlinkEstimate()
+    second(e, 0, 800_000, 0)
+    second(e, 1000, 800_000, 0.5) // 400 kbit/s delivered
+    expect(second(e, 2000, 200_000, 0.05)).toBeCloseTo(400_000, -3)
+    for (let s = 3; s < 10; s++) second(e, s * 1000, 200_000, 0)
+    expect(e.bitrate).toBeCloseTo(400_000, -3) // capped by the ceiling for 15 s
+    for (let s = 10; s < 20; s++) second(e, s * 1000, 200_000, 0)
+    expect(e.bitrate).toBeGreaterThan(400_000 * 1.08 ** 2) // the ceiling expired: growing again
+  })
+
+  it('a failed try doubles the wait before the next one', () => {
+    const e = new DownlinkEstimate()
+    second(e, 0, 800_000, 0)
+    second(e, 1000, 800_000, 0.5) // ceiling until 17 s
+    for (let s = 2; s < 20; s++) second(e, s * 1000, 300_000, 0)
+    second(e, 20_000, 600_000, 0.5) // tried more, lost again: ceiling for 30 s
+    for (let s = 21; s < 45; s++) second(e, s * 1000, 300_000, 0)
+    expect(e.bitrate).toBeCloseTo(300_000, -3)
+    for (let s = 45; s < 55; s++) second(e, s * 1000, 300_000, 0)
+    expect(e.bitrate).toBeGreaterThan(300_000 * 1.08 ** 2)
+  })
+
+  it('does not grow while the jitter shows a queue building', () => {
+    const e = new DownlinkEstimate()
+    second(e, 0, 800_000, 0, 2)
+    second(e, 1000, 800_000, 0.5, 2)
+    for (let s = 2; s < 20; s++) second(e, s * 1000, 300_000, 0, 2)
+    const before = e.bitrate
+    for (let s = 20; s < 25; s++) second(e, s * 1000, 300_000, 0, 80)
+    expect(e.bitrate).toBe(before)
+  })
+
+  it('reports too close together are merged into the next', () => {
+    const e = new DownlinkEstimate()
+    e.onSent(10_000, 0)
+    expect(e.onReport({ fractionLost: 0.9, jitterMs: 0 }, 100)).toBe(Number.POSITIVE_INFINITY)
+    expect(e.onReport({ fractionLost: 0.5, jitterMs: 0 }, 1000)).toBeCloseTo(40_000, -2)
+  })
+})
+
+describe('LayerSelector', () => {
+  const rates = [200_000, 300_000, 500_000] as const
+  it.each([
+    ['unknown (Infinity): the top layer', Number.POSITIVE_INFINITY, 2],
+    ['everything fits with headroom', 600_000, 2],
+    ['TL0+TL1 fits, all does not', 400_000, 1],
+    ['only the base layer fits', 300_000, 0],
+    ['nothing fits: the base layer is the floor', 50_000, 0],
+  ])('%s', (_name, estimate, layer) => {
+    expect(new LayerSelector().choose(estimate, rates, 0)).toBe(layer)
+  })
+
+  it('down at once, up only after the higher layer fit for UP_HOLD_MS without a break', () => {
+    const s = new LayerSelector()
+    expect(s.choose(300_000, rates, 0)).toBe(0)
+    expect(s.choose(1_000_000, rates, 1000)).toBe(0)
+    expect(s.choose(300_000, rates, 2000)).toBe(0) // the break restarts the wait
+    expect(s.choose(1_000_000, rates, 3000)).toBe(0)
+    expect(s.choose(1_000_000, rates, 3000 + UP_HOLD_MS - 1)).toBe(0)
+    expect(s.choose(1_000_000, rates, 3000 + UP_HOLD_MS)).toBe(2)
+    expect(s.choose(400_000, rates, 3001 + UP_HOLD_MS)).toBe(1)
+  })
+})
+
+describe('LayerRates', () => {
+  it('measures the rate per layer over the last 2 s, cumulative from the base layer', () => {
+    const r = new LayerRates()
+    // 30 fps L1T3 pattern 0 2 1 2: per second 7.5 frames of each of TL0 and TL1, 15 of TL2.
+    for (let f = 0; f < 300; f++) {
+      const layer = [0, 2, 1, 2][f % 4]!
+      const bytes = [3000, 1500, 1000][layer]! - 12
+      r.add(layer, bytes, Math.round((f * 1000) / 30))
+    }
+    const [l0, l1, l2] = r.cumulative(10_000)
+    expect(l0).toBeCloseTo(7.5 * 3000 * 8, -4) // 180 kbit/s
+    expect(l1).toBeCloseTo(l0 + 7.5 * 1500 * 8, -4)
+    expect(l2).toBeCloseTo(l1 + 15 * 1000 * 8, -4)
+    expect(r.cumulative(13_000)).toEqual([0, 0, 0]) // the window moved past the last packet
+  })
+})
