@@ -84,6 +84,7 @@ export class CallMedia {
       this.deps.emit(kind === 'video' ? 'remoteVideoFrame' : 'remoteAudioFrame', frame),
     )
     media.on('keyFrameRequested', () => this.deps.emit('keyFrameRequested'))
+    media.on('sendTarget', (target) => this.deps.emit('sendTargetChanged', target))
     media.on('state', (state) => {
       if (this.media === media) this.watch.handle(state, this.deps.active())
     })

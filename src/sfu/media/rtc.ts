@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net'
 import type { RTCPeerConnectionConfig } from 'werift'
-import { weriftCodecs } from '../../protocol/media/codecs'
+import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
 import { OPUS_CODEC, VP8_CODEC } from '../../shared/codecs'
 import type { SfuConfig } from '../config'
 
@@ -16,6 +16,8 @@ import type { SfuConfig } from '../config'
  *   agent with no STUN server falls back to it; a lite agent gathers no server-reflexive candidate at all.
  * - One codec per kind (Opus, VP8): forwarding never has to translate payloads, only payload types and
  *   SSRCs, which werift's RTCRtpSender rewrites to its own on every packet.
+ * - Transport-wide sequence numbers (the header extension) on both directions; the server reports what it
+ *   received from the client (TwccFeedbackSender, docs/media.md "Bandwidth estimation").
  */
 
 export const OPUS_PAYLOAD_TYPE = OPUS_CODEC.payloadType
@@ -25,7 +27,7 @@ export function serverPeerConfig(config: SfuConfig): RTCPeerConnectionConfig {
   const bind = config.rtcListenHost ?? config.listenHost
   return {
     codecs: weriftCodecs(),
-    headerExtensions: { audio: [], video: [] },
+    headerExtensions: weriftHeaderExtensions(),
     bundlePolicy: 'max-bundle',
     iceServers: [],
     iceLite: true,

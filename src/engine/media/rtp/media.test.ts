@@ -107,4 +107,21 @@ describe('Pacer', () => {
     await clock.advance(100)
     expect(sent).toEqual(['0:k'])
   })
+  it('follows setRate (never above the configured rate); the queue limit moves with it', async () => {
+    const clock = new FakeClock()
+    const dropped: number[] = []
+    const { pacer, sent } = make(clock, dropped)
+    pacer.setRate(8000 * 100) // 100 bytes per ms: 10 ms of queue is 1000 bytes
+    pacer.enqueue('video', ['v1', 'v2', 'v3'], () => 500)
+    expect(dropped).toEqual([3])
+    pacer.enqueue('audio', ['a'], () => 2000) // empties the bucket
+    pacer.enqueue('video', ['w1', 'w2'], () => 500)
+    expect(sent).toEqual(['0:a'])
+    await clock.advance(4)
+    expect(sent).toEqual(['0:a'])
+    await clock.advance(10)
+    expect(sent).toEqual(['0:a', '5:w1', '10:w2'])
+    pacer.setRate(1e12)
+    expect(pacer.rate).toBe(8000 * 1000)
+  })
 })

@@ -5,7 +5,8 @@ import { systemClock, type Clock } from '../../defaults'
  * packets, and a burst like that overflows socket buffers on the way through the TURN relay. A token bucket
  * at `rateBps` lets `burstBytes` out at once and spreads the rest; audio goes before video. A video queue
  * longer than `maxQueueMs` at the pacing rate is dropped whole (late video is useless) and `onVideoDropped`
- * tells the caller the next frame must be a key frame.
+ * tells the caller the next frame must be a key frame. The bandwidth estimate moves the rate (`setRate`,
+ * docs/media.md "Bandwidth estimation"); `rateBps` is then the ceiling.
  */
 
 export interface PacerOptions {
@@ -26,9 +27,11 @@ interface Item<T> {
 }
 
 export class Pacer<T> {
-  private readonly rateBps: number
+  private rateBps: number
+  private readonly maxRateBps: number
   private readonly burstBytes: number
-  private readonly maxQueueBytes: number
+  private readonly maxQueueMs: number
+  private maxQueueBytes: number
   private readonly clock: Clock
   private readonly queues: Record<PacedKind, Item<T>[]> = { audio: [], video: [] }
   private queuedVideoBytes = 0
@@ -41,9 +44,11 @@ export class Pacer<T> {
     private readonly send: (item: T) => void,
     private readonly options: PacerOptions = {},
   ) {
-    this.rateBps = options.rateBps ?? PACER_DEFAULTS.rateBps
+    this.maxRateBps = options.rateBps ?? PACER_DEFAULTS.rateBps
+    this.rateBps = this.maxRateBps
     this.burstBytes = options.burstBytes ?? PACER_DEFAULTS.burstBytes
-    this.maxQueueBytes = ((options.maxQueueMs ?? PACER_DEFAULTS.maxQueueMs) * this.rateBps) / 8000
+    this.maxQueueMs = options.maxQueueMs ?? PACER_DEFAULTS.maxQueueMs
+    this.maxQueueBytes = (this.maxQueueMs * this.rateBps) / 8000
     this.clock = options.clock ?? systemClock
     this.tokens = this.burstBytes
     this.lastRefill = this.clock.now()
@@ -60,6 +65,20 @@ export class Pacer<T> {
     }
     if (kind === 'video' && this.queuedVideoBytes > this.maxQueueBytes) this.dropVideo()
     this.drain()
+  }
+
+  /**
+   * Paces at `rateBps` from now on (at most the configured rate); the video queue limit stays `maxQueueMs`
+   * at the new rate. Tokens earned so far at the old rate are kept.
+   */
+  setRate(rateBps: number): void {
+    this.refill()
+    this.rateBps = Math.max(1, Math.min(rateBps, this.maxRateBps))
+    this.maxQueueBytes = (this.maxQueueMs * this.rateBps) / 8000
+  }
+
+  get rate(): number {
+    return this.rateBps
   }
 
   get queued(): number {
