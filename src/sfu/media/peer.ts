@@ -11,6 +11,7 @@ import { MediaGuard, MediaStallWatch, type StallCause } from '../../protocol/med
 import { boundSockets } from './mediaSockets'
 import type { SfuMetrics } from '../metrics'
 import { type AnswerResult, Negotiator } from './negotiator'
+import { TwccFeedbackSender } from '../../protocol/media/twccTransport'
 import { serverPeerConfig } from './rtc'
 import { Subscription, Track } from './track'
 
@@ -60,6 +61,8 @@ export class Peer {
   private readonly negotiator: Negotiator<OfferMessage>
   private readonly guard: MediaGuard
   private readonly stallWatch: MediaStallWatch
+  /** Transport-wide feedback on what the client sends: its bandwidth estimate (docs/media.md). */
+  private readonly twcc: TwccFeedbackSender
   private closed = false
   private connected = false
   private dtlsConnected = false
@@ -87,6 +90,7 @@ export class Peer {
       return transceiver
     }
     this.slots = { audio: slot('audio'), video: slot('video') }
+    this.twcc = new TwccFeedbackSender(this.pc, { clock: options.clock })
     this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state))
     for (const dtls of this.pc.dtlsTransports) dtls.onStateChange.subscribe((s) => this.onDtlsState(s))
     this.negotiator = new Negotiator<OfferMessage>(
@@ -188,6 +192,7 @@ export class Peer {
     this.closed = true
     this.negotiator.close()
     this.stallWatch.stop()
+    this.twcc.stop()
     this.guard.dispose()
     for (const track of this.tracks.values()) track.close()
     this.tracks.clear()
