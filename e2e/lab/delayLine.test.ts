@@ -14,24 +14,32 @@ function seeded(seed: number): () => number {
   }
 }
 
+interface Released {
+  /** Packet number, in offer order. */
+  out: number
+  sent: number
+  /** When `due` handed it out (the drain walks the head's release times). */
+  at: number
+  /** The release time `offer` announced. */
+  scheduled: number
+}
+
 /** Offers `count` packets of `bytes` every `intervalMs` from t = 0, draining as time passes; returns releases. */
-function drive(
-  line: DelayLine<number>,
-  count: number,
-  intervalMs: number,
-  bytes: number,
-): { sent: number; at: number; out: number }[] {
-  const out: { sent: number; at: number; out: number }[] = []
+function drive(line: DelayLine<number>, count: number, intervalMs: number, bytes: number): Released[] {
+  const out: Released[] = []
   const sentAt = new Map<number, number>()
+  const scheduled = new Map<number, number>()
   let t = 0
   const drainTo = (now: number): void => {
     for (let next = line.nextReleaseAt(); next !== undefined && next <= now; next = line.nextReleaseAt())
-      for (const id of line.due(next)) out.push({ sent: sentAt.get(id) ?? NaN, at: next, out: id })
+      for (const id of line.due(next))
+        out.push({ sent: sentAt.get(id) ?? NaN, at: next, scheduled: scheduled.get(id) ?? NaN, out: id })
   }
   for (let i = 0; i < count; i++, t += intervalMs) {
     drainTo(t)
     sentAt.set(i, t)
-    line.offer(t, bytes, i)
+    const verdict = line.offer(t, bytes, i)
+    if (verdict.kind === 'queued') scheduled.set(i, verdict.releaseAt)
   }
   drainTo(Number.POSITIVE_INFINITY)
   return out
@@ -59,6 +67,8 @@ describe('DelayLine: one direction of the emulated link', () => {
       const line = new DelayLine<number>({ delayMs, jitterMs }, seeded(7))
       const out = drive(line, 2000, intervalMs, 200)
       expect(out.map((p) => p.out)).toEqual([...Array(2000).keys()])
+      // Each left at the time offer() announced: no packet was held behind a later-scheduled one.
+      for (const p of out) expect(p.at).toBe(p.scheduled)
       const delays = out.map((p) => p.at - p.sent)
       expect(Math.min(...delays)).toBeGreaterThanOrEqual(delayMs)
       expect(Math.max(...delays)).toBeLessThanOrEqual(delayMs + jitterMs)
@@ -156,6 +166,20 @@ describe('DelayLine: one direction of the emulated link', () => {
     expect(line.offer(200, 100, 'later')).toEqual({ kind: 'queued', releaseAt: 210 })
     expect(line.due(100)).toEqual(['slow', 'fast'])
     expect(line.nextReleaseAt()).toBe(210)
+  })
+
+  it("releases within the caller's slack and reports how late (or early) packets left", () => {
+    const line = new DelayLine<string>({ delayMs: 10 })
+    line.offer(0, 100, 'a')
+    line.offer(1, 100, 'b')
+    line.offer(2, 100, 'c')
+    expect(line.due(9.4, 0.5)).toEqual([])
+    expect(line.due(9.5, 0.5)).toEqual(['a'])
+    expect(line.due(12.5)).toEqual(['b', 'c'])
+    const { lateMsMean, lateMsMax } = line.stats()
+    // a: 0.5 early, b: 1.5 late, c: 0.5 late.
+    expect(lateMsMean).toBeCloseTo(0.5, 9)
+    expect(lateMsMax).toBeCloseTo(1.5, 9)
   })
 
   it.each<[string, LinkDirection]>([

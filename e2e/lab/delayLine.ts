@@ -40,6 +40,12 @@ export interface LinkDirectionStats {
   droppedQueue: number
   /** Accepted and not yet released. */
   queued: number
+  /**
+   * How late packets left compared with their scheduled time, mean and worst (timer granularity, a busy
+   * CPU; negative: early by the caller's slack): the emulator's own error, on top of what was configured.
+   */
+  lateMsMean: number
+  lateMsMax: number
 }
 
 export interface LinkStats {
@@ -97,7 +103,7 @@ export class DelayLine<P> {
   private busyUntil = Number.NEGATIVE_INFINITY
   /** Release time of the last accepted packet: later ones never leave before it. */
   private lastRelease = Number.NEGATIVE_INFINITY
-  private readonly counters: Omit<LinkDirectionStats, 'queued'> = {
+  private readonly counters: Omit<LinkDirectionStats, 'queued' | 'lateMsMean' | 'lateMsMax'> = {
     packetsIn: 0,
     bytesIn: 0,
     packetsOut: 0,
@@ -105,6 +111,8 @@ export class DelayLine<P> {
     droppedLoss: 0,
     droppedQueue: 0,
   }
+  private lateMsTotal = 0
+  private lateMsMax = 0
 
   constructor(
     config: LinkDirection,
@@ -158,13 +166,19 @@ export class DelayLine<P> {
     return { kind: 'queued', releaseAt }
   }
 
-  /** Removes and returns, in arrival order, every packet whose release time is ≤ `now`. */
-  due(now: number): P[] {
+  /**
+   * Removes and returns, in arrival order, every packet whose release time is ≤ `now` + `slackMs` (a caller
+   * whose clock wakes it at coarse instants releases packets a little early as often as late).
+   */
+  due(now: number, slackMs = 0): P[] {
     const out: P[] = []
     while (this.head < this.held.length) {
       const next = this.held[this.head]
-      if (next === undefined || next.releaseAt > now) break
+      if (next === undefined || next.releaseAt > now + slackMs) break
       out.push(next.packet)
+      const late = now - next.releaseAt
+      this.lateMsTotal += late
+      this.lateMsMax = Math.max(this.lateMsMax, late)
       this.counters.packetsOut++
       this.counters.bytesOut += next.bytes
       this.head++
@@ -182,6 +196,12 @@ export class DelayLine<P> {
   }
 
   stats(): LinkDirectionStats {
-    return { ...this.counters, queued: this.held.length - this.head }
+    const { packetsOut } = this.counters
+    return {
+      ...this.counters,
+      queued: this.held.length - this.head,
+      lateMsMean: packetsOut === 0 ? 0 : this.lateMsTotal / packetsOut,
+      lateMsMax: this.lateMsMax,
+    }
   }
 }

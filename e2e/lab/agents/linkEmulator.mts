@@ -36,16 +36,23 @@ const sides: Record<Direction, Side> = {
 }
 
 /**
+ * Node's timers fire on a millisecond clock, up to a millisecond either side of the instant asked for.
+ * Releasing only packets already due made them ~0.8 ms late on average per direction (1.6 ms on a 20 ms
+ * RTT); releasing those due within half a millisecond centres the error on zero.
+ */
+const RELEASE_SLACK_MS = Number(process.env['LINK_RELEASE_SLACK_MS'] ?? 0.5)
+
+/**
  * Writes every due packet back into the TUN (a write to a TUN never blocks: the kernel takes the packet as
- * received on that device), then arms one timer for the next release. A timer that fires early (Node's
- * timers have millisecond granularity) finds nothing due and re-arms: packets never leave early.
+ * received on that device), then arms one timer for the next release.
  */
 function pump(side: Side): void {
   side.timer = undefined
   const now = performance.now()
-  for (const packet of side.line.due(now)) writeSync(side.fd, packet)
+  for (const packet of side.line.due(now, RELEASE_SLACK_MS)) writeSync(side.fd, packet)
   const next = side.line.nextReleaseAt()
-  if (next !== undefined) side.timer = setTimeout(() => pump(side), Math.max(1, Math.ceil(next - now)))
+  if (next !== undefined)
+    side.timer = setTimeout(() => pump(side), Math.max(1, Math.ceil(next - RELEASE_SLACK_MS - now)))
 }
 
 /** One read outstanding per TUN (a blocking read on a libuv pool thread), one packet per read. */
