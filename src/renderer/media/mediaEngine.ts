@@ -202,7 +202,8 @@ class RendererMedia implements MediaEngine {
   private videoFor(uid: number): VideoReceiver {
     let receiver = this.videos.get(uid)
     if (!receiver) {
-      receiver = new VideoReceiver(this.onProblem)
+      // Its decoder failed or waits for a key frame: the engine asks this user for one (PLI).
+      receiver = new VideoReceiver(this.onProblem, () => this.post({ kind: 'keyFrameRequest', uid }, []))
       receiver.attach(this.canvases.get(uid) ?? null)
       this.videos.set(uid, receiver)
     }

@@ -1,6 +1,11 @@
+import { KeyFrameRequests } from '../logic/keyFrameRequests'
 import { VP8_COLOR_SPACE } from './bt601'
 
-/** One remote user's video: VP8 chunks → VideoDecoder (optimizeForLatency) → their tile's canvas. */
+/**
+ * One remote user's video: VP8 chunks → VideoDecoder (optimizeForLatency) → their tile's canvas. When the
+ * decoder fails, or frames arrive that it cannot decode without a key frame, it asks the engine for one
+ * (`requestKeyFrame`: MediaUp keyFrameRequest, a PLI to that user; docs/media.md "Recovery").
+ */
 export class VideoReceiver {
   private decoder: VideoDecoder | null = null
   private canvas: HTMLCanvasElement | null = null
@@ -9,8 +14,12 @@ export class VideoReceiver {
   private lastFigures = { atMs: 0, frames: 0 }
   private fps = 0
   private rejected = 0
+  private readonly requests = new KeyFrameRequests()
 
-  constructor(private readonly onError: (sentence: string) => void) {}
+  constructor(
+    private readonly onError: (sentence: string) => void,
+    private readonly requestKeyFrame: () => void = () => undefined,
+  ) {}
 
   attach(canvas: HTMLCanvasElement | null): void {
     this.canvas = canvas
@@ -18,8 +27,8 @@ export class VideoReceiver {
 
   push(data: ArrayBuffer, timestampUs: number, keyFrame: boolean): void {
     // A decoder starts (and restarts after an error) at a key frame; the engine asks the sender for one
-    // on loss (PLI), so deltas before it are dropped.
-    if (this.waitingForKey && !keyFrame) return
+    // on loss (PLI), so deltas before it are dropped; each one says the key frame has not come yet.
+    if (this.waitingForKey && !keyFrame) return this.askForKeyFrame()
     const decoder = this.decoder ?? this.open()
     if (decoder.state !== 'configured') return
     this.waitingForKey = false
@@ -32,6 +41,7 @@ export class VideoReceiver {
       // and start again at the next key frame rather than feed the decoder more of the same.
       this.rejected++
       this.waitingForKey = true
+      this.askForKeyFrame()
       if (this.rejected === 1)
         this.onError(`A remote video frame was refused by the decoder: ${String(error)}`)
     }
@@ -61,12 +71,17 @@ export class VideoReceiver {
         this.onError(`A remote video could not be decoded: ${error.message}. Waiting for the next key frame.`)
         this.decoder = null
         this.waitingForKey = true
+        this.askForKeyFrame()
       },
     })
     // VP8 carries no colour space and Chromium would label the frames BT.709: say what the sender encodes.
     decoder.configure({ codec: 'vp8', optimizeForLatency: true, colorSpace: VP8_COLOR_SPACE })
     this.decoder = decoder
     return decoder
+  }
+
+  private askForKeyFrame(): void {
+    if (this.requests.take(performance.now())) this.requestKeyFrame()
   }
 
   private draw(frame: VideoFrame): void {

@@ -11,12 +11,16 @@ export const createCallSlice: StateCreator<AppState, [], [], CallSlice> = (set) 
   camOn: true,
   stats: null,
   quality: null,
+  remoteVideo: {},
+  remoteQuality: {},
   userJoined: (uid) => set((s) => ({ remotes: { ...s.remotes, [uid]: user(uid, s.remotes[uid]) } })),
   userLeft: (uid) =>
     set((s) => {
       const { [uid]: _gone, ...remotes } = s.remotes
       const { [uid]: _figures, ...remoteFigures } = s.remoteFigures
-      return { remotes, remoteFigures }
+      const { [uid]: _video, ...remoteVideo } = s.remoteVideo
+      const { [uid]: _quality, ...remoteQuality } = s.remoteQuality
+      return { remotes, remoteFigures, remoteVideo, remoteQuality }
     }),
   // A track event for a user we have not seen joining still means they are there.
   userTrack: (uid, kind, on) =>
@@ -24,7 +28,14 @@ export const createCallSlice: StateCreator<AppState, [], [], CallSlice> = (set) 
   setRemoteFigures: (remoteFigures) => set({ remoteFigures }),
   setStats: (stats) => set({ stats }),
   setQuality: (tx, rx) => set({ quality: { tx, rx } }),
+  // A report that crossed a userLeft does not bring the user back.
+  setRemoteVideo: (stats) =>
+    set((s) => ({
+      remoteVideo: Object.fromEntries(stats.filter((v) => s.remotes[v.uid]).map((v) => [v.uid, v])),
+    })),
+  setRemoteQuality: (uid, quality) => set((s) => ({ remoteQuality: { ...s.remoteQuality, [uid]: quality } })),
   setMic: (micOn) => set({ micOn }),
   setCam: (camOn) => set({ camOn }),
-  clearCall: () => set({ remotes: {}, remoteFigures: {}, stats: null, quality: null }),
+  clearCall: () =>
+    set({ remotes: {}, remoteFigures: {}, stats: null, quality: null, remoteVideo: {}, remoteQuality: {} }),
 })

@@ -43,9 +43,11 @@ export function engineEventHandlers(store: AppStore, effects: EventEffects, now:
     userVideoStop: (uid) => s().userTrack(uid, 'video', false),
     keyFrameRequested: () => effects.keyFrameRequested(),
     rtcStats: (stats) => s().setStats(stats),
-    remoteVideoStats: () => undefined,
+    remoteVideoStats: (stats) => s().setRemoteVideo(stats),
     networkQuality: (uid, tx, rx) => {
       if (uid === s().joined?.uid || s().joined === null) s().setQuality(tx, rx)
+      // A remote user's: how their media reaches us (tx); a user who already left is not brought back.
+      else if (s().remotes[uid]) s().setRemoteQuality(uid, tx)
     },
     regionProbe: (result) => s().addProbe(result),
     error: (info) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest'
-import type { ProxyConnectedInfo, RtcStats } from '../../shared/engine'
+import type { ProxyConnectedInfo, RemoteVideoStats, RtcStats } from '../../shared/engine'
 import { ErrorCode, appErrorMessage, errorMessage } from '../../shared/errors'
 import type { AppSettings } from '../../shared/ipc'
 import { TIMELINE_LIMIT } from './connectionSlice'
@@ -120,6 +120,40 @@ describe('store fed by engine events', () => {
     events.regionProbe({ regionId: 'sh', reachable: true, rttMs: 9, checks: [] })
     expect(s()).toMatchObject({ stats, quality: { tx: 1, rx: 2 } })
     expect(s().probes['sh']?.rttMs).toBe(9)
+  })
+
+  it('keeps remoteVideoStats and quality per remote uid; drops them when the user leaves or the call ends', () => {
+    const { events, s } = setup()
+    const video = (uid: number, rxFps: number): RemoteVideoStats => ({
+      uid,
+      rxKbps: 600,
+      rxFps,
+      width: 640,
+      height: 360,
+      temporalLayer: 2,
+      packetLoss: 0,
+      freezeCount: 0,
+      frozenMs: 0,
+    })
+    events.joinChannel(0, 'room', 7, 100)
+    events.userJoined(8)
+    events.userJoined(9)
+    events.remoteVideoStats([video(8, 30), video(9, 15), video(10, 30)])
+    events.networkQuality(7, 1, 1)
+    events.networkQuality(8, 2, 0)
+    events.networkQuality(9, 4, 0)
+    events.networkQuality(10, 4, 0)
+    expect(s().remoteVideo).toEqual({ 8: video(8, 30), 9: video(9, 15) })
+    expect(s().remoteQuality).toEqual({ 8: 2, 9: 4 })
+    expect(s().quality).toEqual({ tx: 1, rx: 1 })
+    events.userLeft(9, 1)
+    expect(Object.keys(s().remoteVideo)).toEqual(['8'])
+    expect(s().remoteQuality).toEqual({ 8: 2 })
+    events.remoteVideoStats([])
+    expect(s().remoteVideo).toEqual({})
+    events.remoteVideoStats([video(8, 30)])
+    events.leaveChannel(0)
+    expect(s()).toMatchObject({ remoteVideo: {}, remoteQuality: {} })
   })
 
   it('turns error and warning events into a notice with the app’s sentence', () => {

@@ -10,6 +10,7 @@ import type {
   NetworkQuality,
   ProxyConnectedInfo,
   RegionProbeResult,
+  RemoteVideoStats,
   RtcStats,
 } from '../../shared/engine'
 import type { AppSettings } from '../../shared/ipc'
@@ -37,12 +38,19 @@ export interface CallSlice {
   camOn: boolean
   stats: RtcStats | null
   quality: { tx: NetworkQuality; rx: NetworkQuality } | null
+  /** The engine's figures of each remote user's video (`remoteVideoStats`), by uid; the last report's. */
+  remoteVideo: Record<number, RemoteVideoStats>
+  /** Each remote user's quality as their media reaches us (their `networkQuality` tx), by uid. */
+  remoteQuality: Record<number, NetworkQuality>
   userJoined(uid: number): void
   userLeft(uid: number): void
   userTrack(uid: number, kind: 'audio' | 'video', on: boolean): void
   setRemoteFigures(figures: Record<number, RemoteMediaFigures>): void
   setStats(stats: RtcStats): void
   setQuality(tx: NetworkQuality, rx: NetworkQuality): void
+  /** One report: users absent from it no longer send video. */
+  setRemoteVideo(stats: RemoteVideoStats[]): void
+  setRemoteQuality(uid: number, quality: NetworkQuality): void
   setMic(on: boolean): void
   setCam(on: boolean): void
   /** The call ended (left, kicked, failed): no remote users, no figures. */

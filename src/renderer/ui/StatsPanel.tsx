@@ -1,8 +1,71 @@
+import type { RtcStats } from '../../shared/engine'
 import { formatFps, formatKbps, formatLoss, formatMs } from '../logic/format'
+import { formatResolution, layerWords, qualityWords } from '../logic/videoWords'
 import { transportWords } from '../logic/words'
-import { useApp } from './context'
+import { useApp, useAppShallow } from './context'
 
-/** rtcStats: RTT, loss, bitrates, frame rates, transport in use. */
+/** What we send: size of the last key frame, frame rate, video bitrate. */
+function sendVideoWords(stats: RtcStats): string {
+  if (stats.txVideoWidth === undefined && !stats.txVideoFps && stats.txVideoKbps === undefined) return '—'
+  const size = formatResolution(stats.txVideoWidth, stats.txVideoHeight)
+  return `${size} · ${formatFps(stats.txVideoFps)} · ${formatKbps(stats.txVideoKbps)}`
+}
+
+/** One row per remote user whose video arrives: the layer, frame rate, size, loss, freezes and quality. */
+function RemoteVideoTable(): React.JSX.Element | null {
+  const uids = useAppShallow((s) => Object.keys(s.remoteVideo).map(Number))
+  const remoteVideo = useApp((s) => s.remoteVideo)
+  const remoteQuality = useApp((s) => s.remoteQuality)
+  if (uids.length === 0) return null
+  return (
+    <table className="network-table remote-video" data-testid="remote-video-stats">
+      <caption>Video received</caption>
+      <thead>
+        <tr>
+          <th scope="col">User</th>
+          <th scope="col">Layer</th>
+          <th scope="col">Frame rate</th>
+          <th scope="col">Resolution</th>
+          <th scope="col">Bitrate</th>
+          <th scope="col">Loss</th>
+          <th scope="col">Freezes</th>
+          <th scope="col">Quality</th>
+        </tr>
+      </thead>
+      <tbody>
+        {uids.map((uid) => {
+          const video = remoteVideo[uid]!
+          const quality = remoteQuality[uid]
+          return (
+            <tr
+              key={uid}
+              data-testid="remote-video-row"
+              data-uid={uid}
+              data-fps={video.rxFps}
+              data-width={video.width ?? ''}
+              data-height={video.height ?? ''}
+              data-layer={video.temporalLayer ?? ''}
+              data-quality={quality ?? ''}
+            >
+              <th scope="row">uid {uid}</th>
+              <td>{layerWords(video.temporalLayer)}</td>
+              <td>{formatFps(video.rxFps)}</td>
+              <td>{formatResolution(video.width, video.height)}</td>
+              <td>{formatKbps(video.rxKbps)}</td>
+              <td>{formatLoss(video.packetLoss)}</td>
+              <td>
+                {video.freezeCount === 0 ? 'none' : `${video.freezeCount} · ${formatMs(video.frozenMs)}`}
+              </td>
+              <td>{qualityWords(quality)}</td>
+            </tr>
+          )
+        })}
+      </tbody>
+    </table>
+  )
+}
+
+/** rtcStats: RTT, loss, bitrates, frame rates, transport in use, the estimate; remoteVideoStats per user. */
 export function StatsPanel(): React.JSX.Element {
   const stats = useApp((s) => s.stats)
   const quality = useApp((s) => s.quality)
@@ -29,6 +92,19 @@ export function StatsPanel(): React.JSX.Element {
           <dd data-testid="stat-bitrate">
             {formatKbps(stats.txKbps)} / {formatKbps(stats.rxKbps)}
           </dd>
+          <dt>Estimated bandwidth</dt>
+          <dd data-testid="stat-bandwidth" data-kbps={stats.estimatedBandwidthKbps ?? ''}>
+            {formatKbps(stats.estimatedBandwidthKbps)}
+          </dd>
+          <dt>Sending video</dt>
+          <dd
+            data-testid="stat-send-video"
+            data-width={stats.txVideoWidth ?? ''}
+            data-height={stats.txVideoHeight ?? ''}
+            data-kbps={stats.txVideoKbps ?? ''}
+          >
+            {sendVideoWords(stats)}
+          </dd>
           <dt>Video sent / received</dt>
           <dd data-testid="stat-fps">
             {formatFps(stats.txVideoFps)} / {formatFps(stats.rxVideoFps)}
@@ -41,6 +117,7 @@ export function StatsPanel(): React.JSX.Element {
       ) : (
         <p className="muted">Figures appear every 2 s during a call.</p>
       )}
+      <RemoteVideoTable />
     </section>
   )
 }
