@@ -23,6 +23,7 @@ import { OPUS_CLOCK_RATE, OpusSender } from './rtp/opus'
 import { Pacer, type PacerOptions } from './rtp/pacer'
 import { LocalMediaClock } from './rtp/sequence'
 import { VP8_CLOCK_RATE } from './rtp/vp8'
+import { vp8KeyFrameSize } from './rtp/vp8Header'
 import { Vp8TemporalSender } from './rtp/vp8Temporal'
 import { fromWeriftStats, newCounters, type MediaCounters, type PeerStatsSample } from '../stats/stats'
 import { TurnRttMeter } from '../stats/turnRtt'
@@ -84,6 +85,8 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
   private readonly remote: RemoteStreams
   private readonly pacer: Pacer<Outgoing>
   private readonly sendControl: SendControl
+  /** The picture size of the last VP8 key frame sent (for the statistics). */
+  private sentVideoSize: { width: number; height: number } | null = null
   private readonly packetizers = {
     video: new Vp8TemporalSender({ payloadType: VP8_PAYLOAD_TYPE }),
     audio: new OpusSender({ payloadType: OPUS_PAYLOAD_TYPE }),
@@ -236,11 +239,20 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
     return this.closed ? [] : this.remote.videoUids()
   }
 
-  /** werift's view (ICE and RTCP round trips, loss) and the TURN round trip to the proxy, for the statistics. */
+  /**
+   * werift's view (ICE and RTCP round trips, loss), the TURN round trip to the proxy, the send target and
+   * the size of the video we send, for the statistics.
+   */
   async peerStats(): Promise<PeerStatsSample> {
     const sample = fromWeriftStats((await this.pc.getStats()).values())
     const turnRttMs = this.turnRtt.sample()
-    return turnRttMs === undefined ? sample : { ...sample, turnRttMs }
+    const size = this.sentVideoSize
+    return {
+      ...sample,
+      ...(turnRttMs === undefined ? {} : { turnRttMs }),
+      sendTargetBps: this.sendControl.targetBps(),
+      ...(size === null ? {} : { txVideoWidth: size.width, txVideoHeight: size.height }),
+    }
   }
 
   async close(): Promise<void> {
@@ -273,7 +285,10 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
       this.logger.warn({ err: error, kind, bytes: data.length }, 'frame not sent')
       return false
     }
-    if (kind === 'video') this.counters.txVideoFrames++
+    if (kind === 'video') {
+      this.counters.txVideoFrames++
+      this.sentVideoSize = vp8KeyFrameSize(data) ?? this.sentVideoSize
+    }
     this.pacer.enqueue(
       kind,
       packets.map((packet) => ({ kind, packet })),
@@ -285,6 +300,7 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
   private sendPacket({ kind, packet }: Outgoing): void {
     this.counters.txBytes += packet.payload.length + RTP_HEADER_BYTES
     if (kind === 'audio') this.counters.txAudioPackets++
+    else this.counters.txVideoBytes += packet.payload.length + RTP_HEADER_BYTES
     this.sendControl.stamp(kind, packet)
     this.senders[kind].sender
       .sendRtp(packet)

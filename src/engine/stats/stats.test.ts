@@ -141,8 +141,16 @@ describe('computeStats', () => {
         rxVideoFrames: 55,
         txAudioPackets: 100,
         rxAudioPackets: 98,
+        txVideoBytes: 200_000,
       }),
-      peer: peer(2, 198, { rtcpRttMs: 8, txFractionLost: 0.0234, txPacketsLost: 3 }),
+      peer: peer(2, 198, {
+        rtcpRttMs: 8,
+        txFractionLost: 0.0234,
+        txPacketsLost: 3,
+        sendTargetBps: 1_234_567,
+        txVideoWidth: 640,
+        txVideoHeight: 360,
+      }),
       signalingRttMs: 20,
     }
     expect(computeStats(previous, current, context)).toEqual<RtcStats>({
@@ -160,6 +168,10 @@ describe('computeStats', () => {
       rxVideoFps: 25,
       txAudioPackets: 100,
       rxAudioPackets: 98,
+      estimatedBandwidthKbps: 1234.6,
+      txVideoKbps: 800,
+      txVideoWidth: 640,
+      txVideoHeight: 360,
       intervalMs: 2000,
       durationSeconds: 3,
     })

@@ -20,10 +20,20 @@ export interface MediaCounters {
   rxVideoFrames: number
   txAudioPackets: number
   rxAudioPackets: number
+  /** The video part of `txBytes`. */
+  txVideoBytes: number
 }
 
 export function newCounters(): MediaCounters {
-  return { txBytes: 0, rxBytes: 0, txVideoFrames: 0, rxVideoFrames: 0, txAudioPackets: 0, rxAudioPackets: 0 }
+  return {
+    txBytes: 0,
+    rxBytes: 0,
+    txVideoFrames: 0,
+    rxVideoFrames: 0,
+    txAudioPackets: 0,
+    rxAudioPackets: 0,
+    txVideoBytes: 0,
+  }
 }
 
 /** What werift knows, reduced to what the figures need (see `fromWeriftStats`). */
@@ -40,6 +50,11 @@ export interface PeerStatsSample {
   /** Our receivers, cumulative over this PeerConnection. */
   rxPacketsLost: number
   rxPacketsReceived: number
+  /** The bandwidth estimator's send target, bit/s (docs/media.md "Bandwidth estimation"). */
+  sendTargetBps?: number
+  /** The size of the last VP8 key frame sent. */
+  txVideoWidth?: number
+  txVideoHeight?: number
 }
 
 /** One look at the call: counters, werift's figures, and the last signaling ping round trip. */
@@ -142,8 +157,22 @@ export function computeStats(previous: StatsSample, current: StatsSample, contex
     rxVideoFps: round(delta('rxVideoFrames') / seconds),
     txAudioPackets: delta('txAudioPackets'),
     rxAudioPackets: delta('rxAudioPackets'),
+    ...sendFigures(current.peer),
+    txVideoKbps: round((delta('txVideoBytes') * 8) / 1000 / seconds),
     intervalMs: Math.round(current.atMs - previous.atMs),
     durationSeconds: Math.max(0, Math.round((current.atMs - context.startedAtMs) / 1000)),
+  }
+}
+
+/** The estimate and the size of the video we send, when the PeerConnection knows them. */
+function sendFigures(
+  peer: PeerStatsSample | undefined,
+): Pick<RtcStats, 'estimatedBandwidthKbps' | 'txVideoWidth' | 'txVideoHeight'> {
+  if (!peer) return {}
+  const { sendTargetBps, txVideoWidth, txVideoHeight } = peer
+  return {
+    ...(sendTargetBps === undefined ? {} : { estimatedBandwidthKbps: round(sendTargetBps / 1000) }),
+    ...(txVideoWidth === undefined || txVideoHeight === undefined ? {} : { txVideoWidth, txVideoHeight }),
   }
 }
 
