@@ -11,7 +11,7 @@
  * `link` is transparent at L3: `lan` keeps its address and gateway, the router keeps its interfaces, address
  * and ruleset (its counters see the same packets as without the emulator). Only the TTL tells: two hops less.
  */
-import { execFile, type ChildProcess } from 'node:child_process'
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { AgentClient } from './agentClient'
@@ -65,6 +65,27 @@ const TUN_SHIM = [
 
 /** Low among real-time priorities: above every normal process, below the kernel's own threads. */
 const REALTIME_PRIORITY = 10
+let realtimeCommand: string[] | undefined
+
+/**
+ * The command prefix that runs a process at round-robin real-time priority (inherited across exec and by
+ * Node's threads), or nothing where that is not allowed (a container without CAP_SYS_NICE), said once.
+ * On a 2-core machine shared with Chromiums and servers, the delay line at normal priority released
+ * packets up to ~90 ms late; it sleeps between packets, so real time costs little CPU, and the kernel caps
+ * real-time tasks at 95 % of a core anyway.
+ */
+export function realtime(): string[] {
+  if (realtimeCommand !== undefined) return realtimeCommand
+  const command = ['chrt', '--rr', String(REALTIME_PRIORITY)]
+  try {
+    execFileSync(command[0] ?? 'chrt', [...command.slice(1), 'true'], { stdio: 'ignore' })
+    realtimeCommand = command
+  } catch {
+    console.warn('link emulator: real-time priority not available (chrt); its timing suffers under load')
+    realtimeCommand = []
+  }
+  return realtimeCommand
+}
 
 const DELAY_LINE = join(import.meta.dirname, 'agents', 'linkEmulator.mts')
 
@@ -164,13 +185,9 @@ export type SpawnInLink = (cmd: string, args: readonly string[]) => ChildProcess
 
 /** Starts the delay line (no impairment until `set`) and waits until both TUNs are attached and read. */
 export async function startLinkEmulator(namespace: string, spawnInLink: SpawnInLink): Promise<LinkEmulator> {
-  // Round-robin real-time priority (inherited across exec and by Node's threads): on a 2-core machine
-  // shared with Chromiums and servers, a normal process was released up to ~90 ms late under load. The delay
-  // line sleeps between packets, so it takes little CPU; the kernel caps real-time tasks at 95 % anyway.
-  const child = spawnInLink('chrt', [
-    '--rr',
-    String(REALTIME_PRIORITY),
-    'perl',
+  const [cmd = 'perl', ...prefix] = [...realtime(), 'perl']
+  const child = spawnInLink(cmd, [
+    ...prefix,
     '-e',
     TUN_SHIM,
     LINK_IFACES.up,

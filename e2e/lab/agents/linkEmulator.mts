@@ -40,7 +40,7 @@ const sides: Record<Direction, Side> = {
  * Releasing only packets already due made them ~0.8 ms late on average per direction (1.6 ms on a 20 ms
  * RTT); releasing those due within half a millisecond centres the error on zero.
  */
-const RELEASE_SLACK_MS = Number(process.env['LINK_RELEASE_SLACK_MS'] ?? 0.5)
+const RELEASE_SLACK_MS = 0.5
 
 /**
  * Writes every due packet back into the TUN (a write to a TUN never blocks: the kernel takes the packet as
