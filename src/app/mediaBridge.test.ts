@@ -137,8 +137,23 @@ describe('media bridge', () => {
     expect([...new Uint8Array(video.data)]).toEqual([5, 6, 7])
     expect([...new Uint8Array(audio.data)]).toEqual([8])
     expect(shared.byteLength).toBe(5) // the engine's memory was copied, not detached
-    expect(bridge.stats().sent).toEqual({ video: 1, audio: 1, keyFrameRequests: 1 })
+    expect(bridge.stats().sent).toEqual({ video: 1, audio: 1, keyFrameRequests: 1, sendTargets: 0 })
     bridge.close()
+    page.close()
+  })
+
+  it("the engine's send target goes down as a sendTarget message, each change", async () => {
+    const { engine, received, bridge, page } = setup()
+    engine.emitter.emit('sendTargetChanged', { bitrateBps: 300_000, lossFraction: 0 })
+    engine.emitter.emit('sendTargetChanged', { bitrateBps: 180_000, lossFraction: 0.12, rttMs: 45 })
+    await tick()
+    expect(received).toEqual([
+      { kind: 'sendTarget', bitrateBps: 300_000, lossFraction: 0 },
+      { kind: 'sendTarget', bitrateBps: 180_000, lossFraction: 0.12, rttMs: 45 },
+    ])
+    expect(bridge.stats().sent.sendTargets).toBe(2)
+    bridge.close()
+    expect(engine.emitter.listenerCount('sendTargetChanged')).toBe(0)
     page.close()
   })
 

@@ -1,6 +1,6 @@
 import type { Engine } from '../engine'
 import type { RemoteFrame } from '../shared/engine'
-import { MAX_MEDIA_FRAME_BYTES, parseMediaUp, type MediaDown } from '../shared/mediaPort'
+import { MAX_MEDIA_FRAME_BYTES, parseMediaUp, type MediaDown, type SendTarget } from '../shared/mediaPort'
 
 /**
  * Encoded media between the page and the engine (mediaPort.ts): MediaUp from the page is validated and
@@ -34,7 +34,7 @@ export interface MediaBridgeStats {
   remoteKeyFrameRequests: number
   /** Messages that were not a MediaUp: counted and dropped. */
   malformed: number
-  sent: { video: number; audio: number; keyFrameRequests: number }
+  sent: { video: number; audio: number; keyFrameRequests: number; sendTargets: number }
 }
 
 export interface MediaBridge {
@@ -51,13 +51,42 @@ function ownBuffer(data: Uint8Array): ArrayBuffer {
   return copy.buffer
 }
 
+/** One message from the page: a frame for the engine, or a key-frame request for a remote user's video. */
+function handleUp(engine: MediaEngine, stats: MediaBridgeStats, raw: unknown): void {
+  const message = parseMediaUp(raw)
+  if (!message) {
+    stats.malformed++
+    return
+  }
+  if (message.kind === 'keyFrameRequest') {
+    // The page's decoder failed on this user's video: the engine asks them for a key frame (PLI).
+    const result = engine.requestRemoteKeyFrame(message.uid)
+    if (result === 0) stats.remoteKeyFrameRequests++
+    else stats.refused[result] = (stats.refused[result] ?? 0) + 1
+    return
+  }
+  const data = new Uint8Array(message.data)
+  const code =
+    message.kind === 'video'
+      ? engine.pushVideoFrame({
+          data,
+          timestamp: message.timestampUs,
+          keyframe: message.keyFrame,
+          // The engine writes it into the VP8 descriptor, for the conference server's layer forwarding.
+          ...(message.temporalLayerId === undefined ? {} : { temporalLayerId: message.temporalLayerId }),
+        })
+      : engine.pushAudioFrame({ data, timestamp: message.timestampUs })
+  if (code === 0) stats.pushed[message.kind]++
+  else stats.refused[code] = (stats.refused[code] ?? 0) + 1
+}
+
 export function attachMediaBridge(engine: MediaEngine, port: MediaPortLike): MediaBridge {
   const stats: MediaBridgeStats = {
     pushed: { video: 0, audio: 0 },
     refused: {},
     remoteKeyFrameRequests: 0,
     malformed: 0,
-    sent: { video: 0, audio: 0, keyFrameRequests: 0 },
+    sent: { video: 0, audio: 0, keyFrameRequests: 0, sendTargets: 0 },
   }
   let closed = false
 
@@ -87,39 +116,20 @@ export function attachMediaBridge(engine: MediaEngine, port: MediaPortLike): Med
     stats.sent.keyFrameRequests++
     send({ kind: 'keyFrameRequested' }, [])
   }
+  // The bandwidth estimate's target: the page's encoders follow it (docs/media.md "Bandwidth estimation").
+  const onSendTarget = (target: SendTarget): void => {
+    stats.sent.sendTargets++
+    send({ kind: 'sendTarget', ...target }, [])
+  }
 
   port.onMessage((raw) => {
-    if (closed) return
-    const message = parseMediaUp(raw)
-    if (!message) {
-      stats.malformed++
-      return
-    }
-    if (message.kind === 'keyFrameRequest') {
-      // The page's decoder failed on this user's video: the engine asks them for a key frame (PLI).
-      const result = engine.requestRemoteKeyFrame(message.uid)
-      if (result === 0) stats.remoteKeyFrameRequests++
-      else stats.refused[result] = (stats.refused[result] ?? 0) + 1
-      return
-    }
-    const data = new Uint8Array(message.data)
-    const code =
-      message.kind === 'video'
-        ? engine.pushVideoFrame({
-            data,
-            timestamp: message.timestampUs,
-            keyframe: message.keyFrame,
-            // The engine writes it into the VP8 descriptor, for the conference server's layer forwarding.
-            ...(message.temporalLayerId === undefined ? {} : { temporalLayerId: message.temporalLayerId }),
-          })
-        : engine.pushAudioFrame({ data, timestamp: message.timestampUs })
-    if (code === 0) stats.pushed[message.kind]++
-    else stats.refused[code] = (stats.refused[code] ?? 0) + 1
+    if (!closed) handleUp(engine, stats, raw)
   })
   port.onClose(() => bridge.close())
   engine.on('remoteVideoFrame', onVideo)
   engine.on('remoteAudioFrame', onAudio)
   engine.on('keyFrameRequested', onKeyFrame)
+  engine.on('sendTargetChanged', onSendTarget)
 
   const bridge: MediaBridge = {
     stats: () => structuredClone(stats),
@@ -132,6 +142,7 @@ export function attachMediaBridge(engine: MediaEngine, port: MediaPortLike): Med
       engine.off('remoteVideoFrame', onVideo)
       engine.off('remoteAudioFrame', onAudio)
       engine.off('keyFrameRequested', onKeyFrame)
+      engine.off('sendTargetChanged', onSendTarget)
       port.close()
     },
   }
