@@ -1,5 +1,5 @@
 import { parseMediaDown } from '../logic/mediaDown'
-import type { MediaUp } from '../../shared/mediaPort'
+import type { MediaUp, SendTarget } from '../../shared/mediaPort'
 import type { CaptureProblem, MediaControl } from '../controller'
 import type { RemoteMediaFigures } from '../state/types'
 import { AudioSender } from './audioSender'
@@ -51,6 +51,8 @@ class RendererMedia implements MediaEngine {
     video: null,
     audio: null,
   }
+  /** The engine's latest send target: a sender started later begins from it. */
+  private sendTarget: SendTarget | null = null
   private preview: HTMLVideoElement | null = null
   private previewStream: MediaStream | null = null
   private readonly playback = new AudioPlayback()
@@ -169,9 +171,13 @@ class RendererMedia implements MediaEngine {
     if (kind === 'video') {
       this.previewStream = new MediaStream([track])
       this.showPreview()
-      this.senders.video = new VideoSender(track, this.post, this.onProblem)
+      const sender = new VideoSender(track, this.post, this.onProblem)
+      if (this.sendTarget) sender.applyTarget(this.sendTarget)
+      this.senders.video = sender
     } else {
-      this.senders.audio = new AudioSender(track, this.post, this.onProblem)
+      const sender = new AudioSender(track, this.post, this.onProblem)
+      if (this.sendTarget) sender.applyTarget(this.sendTarget)
+      this.senders.audio = sender
     }
     return null
   }
@@ -193,10 +199,18 @@ class RendererMedia implements MediaEngine {
     } else if (message.kind === 'remoteVideo') {
       this.videoFor(message.uid).push(message.data, message.timestampUs, message.keyFrame)
     } else if (message.kind === 'sendTarget') {
-      return
+      const { kind: _kind, ...target } = message
+      this.applyTarget(target)
     } else {
       this.audioFor(message.uid).push(message.data, message.timestampUs)
     }
+  }
+
+  /** Each sender splits the target its own way (docs/media.md "Encoders that follow the target"). */
+  private applyTarget(target: SendTarget): void {
+    this.sendTarget = target
+    this.senders.video?.applyTarget(target)
+    this.senders.audio?.applyTarget(target)
   }
 
   private videoFor(uid: number): VideoReceiver {

@@ -1,24 +1,40 @@
-import type { MediaUp } from '../../shared/mediaPort'
+import type { MediaUp, SendTarget, TemporalLayerId } from '../../shared/mediaPort'
+import { KeyFrames } from '../logic/keyFrames'
+import { keepFrame, RUNGS, SendLadder, worthReconfiguring, type EncoderSettings } from '../logic/sendLadder'
 import { isBt601Yuv, rgbaToI420, VP8_COLOR_SPACE } from './bt601'
 
-/** What the app sends (docs/renderer.md "Media"): VP8 640x360 at 30 fps, realtime. */
-export const VIDEO_WIDTH = 640
-export const VIDEO_HEIGHT = 360
-export const VIDEO_FPS = 30
-export const VIDEO_BITRATE = 800_000
-/** A key frame at least this often even if nobody asks (a late PLI costs less then). */
-const KEY_FRAME_INTERVAL = 300
+/** What the camera gives and the app sends on a good link (docs/renderer.md "Media"): 640x360 at 30 fps. */
+export const VIDEO_WIDTH = RUNGS[0]!.width
+export const VIDEO_HEIGHT = RUNGS[0]!.height
+export const VIDEO_FPS = RUNGS[0]!.fps
 /** Frames waiting in the encoder beyond this are dropped at capture: latency over completeness. */
 const MAX_ENCODE_QUEUE = 2
+/**
+ * VP8 with three temporal layers (docs/media.md): the conference server thins the one stream per subscriber
+ * by dropping layers 2 then 1, with no key frame needed to switch.
+ */
+const SCALABILITY_MODE = 'L1T3'
 
 export type PostMedia = (message: MediaUp, transfer: Transferable[]) => void
 
-/** Camera track → WebCodecs VP8 → MediaUp. Stopping stops the track (the camera light goes off). */
+function temporalLayer(metadata: EncodedVideoChunkMetadata | undefined): TemporalLayerId | undefined {
+  const id = metadata?.svc?.temporalLayerId
+  return id === 0 || id === 1 || id === 2 ? id : undefined
+}
+
+/**
+ * Camera track → WebCodecs VP8 (L1T3) → MediaUp, following the engine's send target (applyTarget): bitrate,
+ * then frame rate, then size (logic/sendLadder.ts). Stopping stops the track (the camera light goes off).
+ */
 export class VideoSender {
   private readonly encoder: VideoEncoder
+  private readonly ladder = new SendLadder()
+  private readonly keyFrames = new KeyFrames()
+  /** What the encoder is configured with; null until the layer check has answered. */
+  private current: EncoderSettings | null = null
+  private layers = false
+  private lastKeptUs: number | null = null
   private reader: ReadableStreamDefaultReader<VideoFrame> | null = null
-  private forceKeyFrame = true
-  private frames = 0
   private scaler: OffscreenCanvas | null = null
   private stopped = false
 
@@ -28,22 +44,20 @@ export class VideoSender {
     private readonly onError: (sentence: string) => void,
   ) {
     this.encoder = new VideoEncoder({
-      output: (chunk) => this.output(chunk),
+      output: (chunk, metadata) => this.output(chunk, metadata),
       error: (error) => this.onError(`The video encoder stopped: ${error.message}`),
     })
-    this.encoder.configure({
-      codec: 'vp8',
-      width: VIDEO_WIDTH,
-      height: VIDEO_HEIGHT,
-      framerate: VIDEO_FPS,
-      bitrate: VIDEO_BITRATE,
-      latencyMode: 'realtime',
-    })
+    void this.start()
     void this.pump()
   }
 
   requestKeyFrame(): void {
-    this.forceKeyFrame = true
+    this.keyFrames.request()
+  }
+
+  applyTarget(target: SendTarget): void {
+    this.ladder.setTarget(target.bitrateBps, performance.now())
+    this.follow()
   }
 
   stop(): void {
@@ -52,6 +66,52 @@ export class VideoSender {
     this.track.stop()
     void this.reader?.cancel().catch(() => undefined)
     if (this.encoder.state !== 'closed') this.encoder.close()
+  }
+
+  /** Temporal layers when the browser's VP8 encoder has them; one layer (and a logged reason) otherwise. */
+  private async start(): Promise<void> {
+    const probe = { ...this.config(this.ladder.settings()), scalabilityMode: SCALABILITY_MODE }
+    const support = await VideoEncoder.isConfigSupported(probe).catch((error: unknown) => ({
+      supported: false,
+      reason: String(error),
+    }))
+    if (this.stopped) return
+    this.layers = support.supported === true
+    if (!this.layers) {
+      console.warn(
+        `VP8 ${SCALABILITY_MODE} is not supported here (${'reason' in support ? support.reason : 'isConfigSupported said no'}): ` +
+          'sending one layer, which the conference server cannot thin per subscriber.',
+      )
+    }
+    this.configure(this.ladder.settings())
+  }
+
+  private config(settings: EncoderSettings): VideoEncoderConfig {
+    return {
+      codec: 'vp8',
+      width: settings.width,
+      height: settings.height,
+      framerate: settings.fps,
+      bitrate: settings.bitrateBps,
+      latencyMode: 'realtime',
+      ...(this.layers ? { scalabilityMode: SCALABILITY_MODE } : {}),
+    }
+  }
+
+  /**
+   * Chromium's VP8 encoder takes a new bitrate or frame rate with no key frame and keeps the temporal layer
+   * pattern going (e2e/media/encoderTarget.test.ts); a new size starts again with a key frame.
+   */
+  private configure(settings: EncoderSettings): void {
+    if (this.encoder.state === 'closed') return
+    this.encoder.configure(this.config(settings))
+    this.current = settings
+  }
+
+  /** Reconfigures when the ladder has moved far enough (logic/sendLadder.ts). */
+  private follow(): void {
+    const next = this.ladder.settings()
+    if (this.current && worthReconfiguring(this.current, next)) this.configure(next)
   }
 
   private async pump(): Promise<void> {
@@ -68,36 +128,49 @@ export class VideoSender {
   }
 
   private encode(captured: VideoFrame): void {
-    if (this.encoder.state !== 'configured' || this.encoder.encodeQueueSize > MAX_ENCODE_QUEUE) {
+    const now = performance.now()
+    this.ladder.tick(now)
+    this.follow()
+    const settings = this.current
+    if (
+      !settings ||
+      this.encoder.state !== 'configured' ||
+      this.encoder.encodeQueueSize > MAX_ENCODE_QUEUE ||
+      !keepFrame(this.lastKeptUs, captured.timestamp, settings.fps)
+    ) {
       captured.close()
       return
     }
-    const frame = this.fit(captured)
-    const keyFrame = this.forceKeyFrame || this.frames % KEY_FRAME_INTERVAL === 0
-    this.forceKeyFrame = false
-    this.frames++
+    this.lastKeptUs = captured.timestamp
+    const frame = this.fit(captured, settings)
+    const keyFrame = this.keyFrames.due(now)
+    if (keyFrame) this.keyFrames.sent(now)
     this.encoder.encode(frame, { keyFrame })
     frame.close()
   }
 
   /**
-   * The encoder takes 640x360 BT.601 YUV as it is (bt601.ts). Any other frame (another size, a camera that
-   * labels its frames BT.709 or full range, RGB) is drawn, which Chromium does with the frame's own colour
-   * space, and the pixels converted to BT.601 here: the encoder's own RGB conversion gives BT.709 full range,
-   * which the receiver would draw with the wrong matrix and range.
+   * The encoder takes BT.601 YUV as it is (bt601.ts): at the size it encodes, or at the camera's 640x360,
+   * which it scales down itself in YUV. Any other frame (another size, a camera that labels its frames BT.709
+   * or full range, RGB) is drawn, which Chromium does with the frame's own colour space, and the pixels
+   * converted to BT.601 here: the encoder's own RGB conversion gives BT.709 full range, which the receiver
+   * would draw with the wrong matrix and range.
    */
-  private fit(frame: VideoFrame): VideoFrame {
-    const sized = frame.displayWidth === VIDEO_WIDTH && frame.displayHeight === VIDEO_HEIGHT
+  private fit(frame: VideoFrame, { width, height }: EncoderSettings): VideoFrame {
+    const w = frame.displayWidth
+    const h = frame.displayHeight
+    const sized = (w === width && h === height) || (w === VIDEO_WIDTH && h === VIDEO_HEIGHT)
     if (sized && isBt601Yuv(frame.format, frame.colorSpace)) return frame
-    this.scaler ??= new OffscreenCanvas(VIDEO_WIDTH, VIDEO_HEIGHT)
+    if (this.scaler?.width !== width || this.scaler.height !== height)
+      this.scaler = new OffscreenCanvas(width, height)
     const context = this.scaler.getContext('2d', { willReadFrequently: true })
     if (!context) return frame
-    context.drawImage(frame, 0, 0, VIDEO_WIDTH, VIDEO_HEIGHT)
-    const pixels = context.getImageData(0, 0, VIDEO_WIDTH, VIDEO_HEIGHT).data
-    const converted = new VideoFrame(rgbaToI420(pixels, VIDEO_WIDTH, VIDEO_HEIGHT), {
+    context.drawImage(frame, 0, 0, width, height)
+    const pixels = context.getImageData(0, 0, width, height).data
+    const converted = new VideoFrame(rgbaToI420(pixels, width, height), {
       format: 'I420',
-      codedWidth: VIDEO_WIDTH,
-      codedHeight: VIDEO_HEIGHT,
+      codedWidth: width,
+      codedHeight: height,
       timestamp: frame.timestamp,
       colorSpace: VP8_COLOR_SPACE,
     })
@@ -105,11 +178,20 @@ export class VideoSender {
     return converted
   }
 
-  private output(chunk: EncodedVideoChunk): void {
+  private output(chunk: EncodedVideoChunk, metadata: EncodedVideoChunkMetadata | undefined): void {
+    const keyFrame = chunk.type === 'key'
+    if (keyFrame) this.keyFrames.sent(performance.now())
     const data = new ArrayBuffer(chunk.byteLength)
     chunk.copyTo(data)
+    const layer = this.layers ? temporalLayer(metadata) : undefined
     this.post(
-      { kind: 'video', data, timestampUs: Math.max(0, chunk.timestamp), keyFrame: chunk.type === 'key' },
+      {
+        kind: 'video',
+        data,
+        timestampUs: Math.max(0, chunk.timestamp),
+        keyFrame,
+        ...(layer === undefined ? {} : { temporalLayerId: layer }),
+      },
       [data],
     )
   }

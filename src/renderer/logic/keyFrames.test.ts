@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest'
+import { KEY_FRAME_INTERVAL_MS, KeyFrames, MIN_FORCED_KEY_GAP_MS } from './keyFrames'
+
+/** Encodes a frame every 33 ms from `from` to `to`, with requests at the given times; the key frames' times. */
+function run(requests: number[], to: number, from = 0): number[] {
+  const keys = new KeyFrames()
+  const pending = [...requests]
+  const sent: number[] = []
+  for (let t = from; t <= to; t += 33) {
+    while (pending.length > 0 && pending[0]! <= t) {
+      pending.shift()
+      keys.request()
+    }
+    if (keys.due(t)) {
+      keys.sent(t)
+      sent.push(t)
+    }
+  }
+  return sent
+}
+
+describe('KeyFrames', () => {
+  it.each<[string, number[], number, number[]]>([
+    ['nobody asks: at start and every interval', [], 25_000, [0, 10_032, 20_064]],
+    ['a request long after the last key frame is served at the next frame', [5_000], 6_000, [0, 5_016]],
+    [
+      'a burst of requests between two frames: one key frame',
+      [5_000, 5_001, 5_002, 5_010, 5_015],
+      6_000,
+      [0, 5_016],
+    ],
+    [
+      'requests every 100 ms for 1.2 s: one key frame per gap, not twelve',
+      [5_000, 5_100, 5_200, 5_300, 5_400, 5_500, 5_600, 5_700, 5_800, 5_900, 6_000, 6_100],
+      6_500,
+      [0, 5_016, 5_445, 5_874, 6_303],
+    ],
+    ['a request inside the gap is served when it ends, not dropped', [100], 1_000, [0, 429]],
+    ['a requested key frame restarts the interval', [5_000], 16_000, [0, 5_016, 15_048]],
+  ])('%s', (_what, requests, to, keys) => {
+    expect(run(requests, to)).toEqual(keys)
+  })
+
+  it('a key frame the encoder made itself (a new size) answers the requests made before it', () => {
+    const keys = new KeyFrames()
+    keys.sent(0)
+    keys.request()
+    keys.sent(1_000) // a resize: the encoder's own key frame comes out
+    expect(keys.due(1_000 + MIN_FORCED_KEY_GAP_MS)).toBe(false)
+    expect(keys.due(1_000 + KEY_FRAME_INTERVAL_MS)).toBe(true)
+  })
+})

@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest'
+import {
+  DEFAULT_VIDEO_BPS,
+  keepFrame,
+  MAX_VIDEO_BPS,
+  MIN_VIDEO_BPS,
+  SendLadder,
+  UP_HOLD_MS,
+  videoBudget,
+  worthReconfiguring,
+  type EncoderSettings,
+} from './sendLadder'
+
+const AUDIO = 32_000
+const full = { width: 640, height: 360, fps: 30 }
+const half = { width: 640, height: 360, fps: 15 }
+const small = { width: 320, height: 180, fps: 15 }
+
+describe('videoBudget: audio, its overhead and the video packets’ overhead come off the top', () => {
+  it.each([
+    // total, fps, video: (total − 32000 − 50·496 − fps·496) / (1 + 62/1200)
+    [800_000, 30, 692_539],
+    [400_000, 30, 312_190],
+    [150_000, 15, 81_547],
+    [60_000, 15, -4_032],
+  ])('%i bit/s at %i fps → %i bit/s of video', (total, fps, video) => {
+    expect(Math.round(videoBudget(total, AUDIO, fps))).toBe(video)
+  })
+})
+
+describe('SendLadder', () => {
+  it('sends the fixed 800 kbit/s at 640x360 30 fps until the engine sends a target', () => {
+    const ladder = new SendLadder(AUDIO)
+    ladder.tick(0)
+    expect(ladder.settings()).toEqual({ ...full, bitrateBps: DEFAULT_VIDEO_BPS })
+  })
+
+  it.each([
+    ['a link that allows more gets the cap', 3_000_000, { ...full, bitrateBps: MAX_VIDEO_BPS }],
+    ['800 kbit/s: full rung', 800_000, { ...full, bitrateBps: 692_539 }],
+    ['400 kbit/s: still 30 fps, a pure bitrate change', 400_000, { ...full, bitrateBps: 312_190 }],
+    ['300 kbit/s: 15 fps first', 300_000, { ...half, bitrateBps: 224_177 }],
+    ['150 kbit/s: then 320x180', 150_000, { ...small, bitrateBps: 81_547 }],
+    ['60 kbit/s: never below the floor', 60_000, { ...small, bitrateBps: MIN_VIDEO_BPS }],
+  ])('down at once — %s', (_what, total, settings) => {
+    const ladder = new SendLadder(AUDIO)
+    ladder.setTarget(total, 0)
+    expect(ladder.settings()).toEqual(settings)
+  })
+
+  it.each<[string, [number, number][], EncoderSettings]>([
+    [
+      'back up only after the hold, straight to the rung that fits',
+      [
+        [150_000, 0],
+        [900_000, 1_000],
+        [900_000, 1_000 + UP_HOLD_MS - 1],
+      ],
+      { ...small, bitrateBps: 794_700 },
+    ],
+    [
+      '…and then it goes',
+      [
+        [150_000, 0],
+        [900_000, 1_000],
+        [900_000, 1_000 + UP_HOLD_MS],
+      ],
+      { ...full, bitrateBps: 787_626 },
+    ],
+    [
+      'a dip below the margin restarts the hold',
+      [
+        [150_000, 0],
+        [900_000, 1_000],
+        [260_000, 2_000],
+        [900_000, 2_500],
+        [900_000, 2_500 + UP_HOLD_MS - 1],
+      ],
+      { ...small, bitrateBps: 794_700 },
+    ],
+    [
+      // 640x360 15 fps → 30 fps needs 250 × 1.3 = 325 kbit/s of video: 420 kbit/s in all.
+      'just above the floor is not enough to go up (hysteresis)',
+      [
+        [300_000, 0],
+        [400_000, 100],
+        [400_000, 100 + 3 * UP_HOLD_MS],
+      ],
+      { ...half, bitrateBps: 319_265 },
+    ],
+    [
+      'with the margin it goes up',
+      [
+        [300_000, 0],
+        [420_000, 100],
+        [420_000, 100 + UP_HOLD_MS],
+      ],
+      { ...full, bitrateBps: 331_208 },
+    ],
+    [
+      'a target that drops during the hold goes down at once',
+      [
+        [300_000, 0],
+        [900_000, 100],
+        [150_000, 200],
+      ],
+      { ...small, bitrateBps: 81_547 },
+    ],
+  ])('%s', (_what, steps, settings) => {
+    const ladder = new SendLadder(AUDIO)
+    for (const [total, at] of steps) ladder.setTarget(total, at)
+    expect(ladder.settings()).toEqual(settings)
+  })
+
+  it('ends a hold on a tick without a new target', () => {
+    const ladder = new SendLadder(AUDIO)
+    ladder.setTarget(150_000, 0)
+    ladder.setTarget(900_000, 10)
+    ladder.tick(10 + UP_HOLD_MS / 2)
+    expect(ladder.settings()).toMatchObject(small)
+    ladder.tick(10 + UP_HOLD_MS)
+    expect(ladder.settings()).toMatchObject(full)
+  })
+
+  it('does not flap when the target swings around a floor', () => {
+    const ladder = new SendLadder(AUDIO)
+    const rungs = new Set<string>()
+    // 250 kbit/s of video at 30 fps is ≈ 334.8 kbit/s in all; swing ±20 kbit/s every 300 ms for a minute.
+    for (let t = 0; t < 60_000; t += 300) {
+      ladder.setTarget(t % 600 === 0 ? 315_000 : 355_000, t)
+      rungs.add(`${ladder.settings().fps}`)
+    }
+    expect(ladder.settings().fps).toBe(15)
+    expect(rungs).toEqual(new Set(['15']))
+  })
+})
+
+describe('worthReconfiguring', () => {
+  const now: EncoderSettings = { ...full, bitrateBps: 400_000 }
+  it.each([
+    [{ ...now, bitrateBps: 419_000 }, false],
+    [{ ...now, bitrateBps: 381_000 }, false],
+    [{ ...now, bitrateBps: 420_000 }, true],
+    [{ ...now, bitrateBps: 380_000 }, true],
+    [{ ...now, fps: 15 }, true],
+    [{ ...now, width: 320, height: 180 }, true],
+  ])('%o → %s', (next, worth) => {
+    expect(worthReconfiguring(now, next)).toBe(worth)
+  })
+})
+
+describe('keepFrame', () => {
+  it.each([
+    ['the first frame', null, 0, 30, true],
+    ['30 fps camera at 30 fps', 0, 33_333, 30, true],
+    ['a late-jittered frame at 30 fps', 0, 26_000, 30, true],
+    ['30 fps camera at 15 fps: the next frame goes', 0, 33_333, 15, false],
+    ['30 fps camera at 15 fps: the one after is kept', 0, 66_667, 15, true],
+    ['a timestamp going back (a new track)', 1_000_000, 0, 15, true],
+  ])('%s', (_what, last, now, fps, kept) => {
+    expect(keepFrame(last, now, fps)).toBe(kept)
+  })
+
+  it('halves a 30 fps camera at 15 fps, and keeps every frame at 30', () => {
+    const count = (fps: number): number => {
+      let last: number | null = null
+      let kept = 0
+      for (let i = 0; i < 300; i++) {
+        const ts = Math.round((i * 1_000_000) / 30) + (i % 3) * 2_000 // a few ms of camera jitter
+        if (keepFrame(last, ts, fps)) {
+          last = ts
+          kept++
+        }
+      }
+      return kept
+    }
+    expect(count(30)).toBe(300)
+    expect(count(15)).toBe(150)
+  })
+})
