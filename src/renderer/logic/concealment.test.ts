@@ -86,12 +86,14 @@ describe('Concealer: which gaps are filled, and with what', () => {
     expect(maxStep(out)).toBeLessThan(1.5 * clean)
   })
 
-  it('a long fill fades out: full level at first, nothing by 60 ms', () => {
-    const concealer = new Concealer({ sampleRate: RATE })
-    const out = playWithLoss(concealer, [5, 6, 7, 8, 9], 10)
-    const fill = out.subarray(5 * FRAME, 10 * FRAME)
-    expect(rms(fill.subarray(0, FRAME))).toBeGreaterThan(0.3)
-    expect(rms(fill.subarray(3 * FRAME))).toBe(0)
+  it('a long fill fades out: full level for 20 ms, then down to nothing by 140 ms', () => {
+    const concealer = new Concealer({ sampleRate: RATE, maxGapMs: 200 })
+    const out = playWithLoss(concealer, [5, 6, 7, 8, 9, 10, 11, 12], 13)
+    const fill = out.subarray(5 * FRAME, 13 * FRAME)
+    const levels = [0, 1, 2, 3, 4, 5, 6, 7].map((f) => rms(fill.subarray(f * FRAME, (f + 1) * FRAME)))
+    expect(levels[0]).toBeGreaterThan(0.3)
+    for (let f = 1; f < 7; f++) expect(levels[f]).toBeLessThan(levels[f - 1]!)
+    expect(levels[7]).toBe(0)
   })
 
   it('a frame from the past is dropped, one that overlaps is trimmed, a little jitter is no gap', () => {
@@ -103,5 +105,67 @@ describe('Concealer: which gaps are filled, and with what', () => {
     expect(trimmed.map((b) => b.length)).toEqual([FRAME / 2])
     expect(concealer.accept(frameAt(3), 2.5 * FRAME_US + 1_000).map((b) => b.length)).toEqual([FRAME])
     expect(concealer.stats().concealedSamples).toBe(0)
+  })
+})
+
+describe('Concealer.cover: an underrun mid-speech plays the continuation, not silence', () => {
+  /** 128-sample render quanta of the worklet, `real` of each from the buffer. */
+  const quanta = (concealer: Concealer, count: number, real = 0): Float32Array => {
+    const out: Float32Array[] = []
+    for (let q = 0; q < count; q++) {
+      const block = new Float32Array(128)
+      concealer.cover(block, real)
+      out.push(block)
+    }
+    return concat(out)
+  }
+
+  it('continues the tone while the buffer refills, counts it, and cross-fades back into the real audio', () => {
+    const concealer = new Concealer({ sampleRate: RATE })
+    for (let i = 0; i < 5; i++) concealer.accept(frameAt(i), i * FRAME_US)
+    // The buffer is dry for 15 quanta (40 ms): late packets, not lost ones.
+    const covered = quanta(concealer, 15)
+    const truth = tone(5 * FRAME, covered.length)
+    let error = 0
+    for (let i = 0; i < 960; i++) error += (covered[i]! - truth[i]!) ** 2
+    expect(Math.sqrt(error / 960)).toBeLessThan(0.05 * rms(truth))
+    expect(concealer.stats().concealedSamples).toBe(15 * 128)
+    expect(concealer.stats().concealmentEvents).toBe(1)
+    // A frame arrives meanwhile: remembered, but the continuation goes on from where the buffer ran dry.
+    concealer.accept(frameAt(5), 5 * FRAME_US)
+    const more = quanta(concealer, 1)
+    // Then the buffer plays again: the real block starts from the continuation, no click.
+    const real = frameAt(5).slice(0, 128)
+    concealer.cover(real, 128)
+    const joined = concat([covered, more, real])
+    expect(maxStep(joined.subarray(0, 16 * 128))).toBeLessThan(1.5 * maxStep(tone(0, 960)))
+    expect(maxStep(joined.subarray(16 * 128 - 1))).toBeLessThan(0.2)
+    expect(concealer.stats().concealedSamples).toBe(16 * 128)
+  })
+
+  it('fades to silence and stops counting when the packets stay away', () => {
+    const concealer = new Concealer({ sampleRate: RATE })
+    for (let i = 0; i < 5; i++) concealer.accept(frameAt(i), i * FRAME_US)
+    const covered = quanta(concealer, 60)
+    expect(rms(covered.subarray(covered.length - 960))).toBe(0)
+    expect(concealer.stats().concealedSamples).toBe(140 * 48)
+  })
+
+  it.each([
+    ['before the first frame', [] as number[], 0.5],
+    ['after a quiet frame (DTX)', [0, 1, 2], 0.001],
+  ])('covers nothing %s', (_what, frames, amplitude) => {
+    const concealer = new Concealer({ sampleRate: RATE })
+    for (const i of frames) concealer.accept(frameAt(i, amplitude), i * FRAME_US)
+    expect(rms(quanta(concealer, 10))).toBe(0)
+    expect(concealer.stats().concealedSamples).toBe(0)
+  })
+
+  it('leaves a block the buffer filled alone', () => {
+    const concealer = new Concealer({ sampleRate: RATE })
+    concealer.accept(frameAt(0), 0)
+    const block = frameAt(1).slice(0, 128)
+    concealer.cover(block, 128)
+    expect([...block]).toEqual([...frameAt(1).slice(0, 128)])
   })
 })

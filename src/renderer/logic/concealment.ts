@@ -16,6 +16,9 @@
  *
  * Filling keeps the timeline: the buffer holds as much audio as before the loss, so one lost packet does not
  * cost the buffer 20 ms of headroom (which would end in an underrun, i.e. a gap of silence).
+ *
+ * Packets that are late rather than lost (a stalled host) empty the buffer: `cover` plays the same
+ * continuation while the buffer refills, instead of silence, and cross-fades back into the real audio.
  */
 import { rms } from './jitterBuffer'
 
@@ -37,7 +40,7 @@ export const CONCEALMENT_DEFAULTS: Omit<ConcealmentOptions, 'sampleRate'> = {
   quietRms: 0.003,
   toleranceMs: 2.5,
   holdMs: 20,
-  fadeMs: 40,
+  fadeMs: 120,
   crossFadeMs: 5,
 }
 
@@ -68,6 +71,11 @@ export class Concealer {
   private historyFill = 0
   private nextUs: number | undefined
   private lastRms = 0
+  /**
+   * An underrun being covered: the history as it was when the buffer ran dry (frames that arrive meanwhile
+   * are remembered at once, but played only after), its period, and how many samples were played.
+   */
+  private extension: { source: Float32Array; lag: number; played: number } | undefined
   private readonly counts: ConcealmentStats = {
     receivedSamples: 0,
     concealedSamples: 0,
@@ -119,6 +127,37 @@ export class Concealer {
     return this.keep([synthetic.subarray(0, gap), joined])
   }
 
+  /**
+   * The playback side: `block` is about to be played and its first `real` samples came from the buffer. Where
+   * the buffer ran dry mid-speech (the packets are late, not lost: an underrun), the rest of the block gets
+   * the same continuation as a lost packet instead of silence, for as long as the jitter buffer waits to
+   * refill; the first real samples after it are cross-faded in. Nothing happens before the first frame or
+   * after a quiet one (DTX: silence is right).
+   */
+  cover(block: Float32Array, real: number): void {
+    if (this.extension !== undefined && real > 0) {
+      const { source, lag, played } = this.extension
+      const crossFade = Math.min(this.samples(this.options.crossFadeMs), real)
+      for (let i = 0; i < crossFade; i++) {
+        const w = (i + 1) / (crossFade + 1)
+        block[i] = w * block[i]! + (1 - w) * this.continuation(source, lag, played + i)
+      }
+      this.extension = undefined
+    }
+    if (real >= block.length) return
+    if (this.extension === undefined) {
+      if (this.historyFill === 0 || this.lastRms < this.options.quietRms) return
+      this.extension = { source: Float32Array.from(this.history), lag: this.pitchLag(), played: 0 }
+      this.counts.concealmentEvents++
+    }
+    const extension = this.extension
+    for (let i = real; i < block.length; i++) {
+      const sample = this.continuation(extension.source, extension.lag, extension.played++)
+      block[i] = sample
+      if (sample !== 0) this.counts.concealedSamples++
+    }
+  }
+
   stats(): ConcealmentStats {
     return { ...this.counts }
   }
@@ -151,17 +190,16 @@ export class Concealer {
 
   /** `count` samples continuing the history: its last period repeated, held, then faded to zero. */
   private synthesize(count: number): Float32Array {
-    const out = new Float32Array(count)
     const lag = this.pitchLag()
-    const size = this.history.length
+    return Float32Array.from({ length: count }, (_, i) => this.continuation(this.history, lag, i))
+  }
+
+  /** Sample `i` of the continuation of `source` (a history) with period `lag`: held, then faded. */
+  private continuation(source: Float32Array, lag: number, i: number): number {
     const hold = this.samples(this.options.holdMs)
     const fade = Math.max(1, this.samples(this.options.fadeMs))
-    for (let i = 0; i < count; i++) {
-      const gain = i < hold ? 1 : Math.max(0, 1 - (i - hold) / fade)
-      if (gain === 0) break
-      out[i] = gain * this.history[size - lag + (i % lag)]!
-    }
-    return out
+    const gain = i < hold ? 1 : Math.max(0, 1 - (i - hold) / fade)
+    return gain === 0 ? 0 : gain * source[source.length - lag + (i % lag)]!
   }
 
   /** The lag (samples) whose normalized autocorrelation over the last window is highest. */

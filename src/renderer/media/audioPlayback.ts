@@ -4,6 +4,8 @@ import type { DecodedAudio, WorkletReport } from './jitterWorklet'
 import workletUrl from './jitterWorklet.ts?worker&url'
 
 const SAMPLE_RATE = 48_000
+/** Chunks in the decoder beyond this mean outputs went missing: the oldest timestamps are dropped. */
+const MAX_UNANSWERED = 50
 
 /** What one remote user's playback counted so far (the worklet reports it 4 times a second). */
 export type AudioReceiveStats = ConcealmentStats & { underruns: number }
@@ -53,6 +55,12 @@ export class AudioReceiver {
   }
   private closed = false
   private failures = 0
+  /**
+   * The timestamps of the chunks the decoder has not yet answered, oldest first. Chromium's AudioDecoder
+   * stamps its outputs as one contiguous run from the first chunk on, so a lost packet leaves no gap in
+   * them; each Opus chunk gives one output, in order, so the gap is read from the chunks' own timestamps.
+   */
+  private readonly timestamps: number[] = []
 
   constructor(
     playback: AudioPlayback,
@@ -69,6 +77,7 @@ export class AudioReceiver {
     const decoder = this.decoder ?? this.open()
     try {
       decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: timestampUs, data }))
+      if (this.timestamps.push(timestampUs) > MAX_UNANSWERED) this.timestamps.shift()
     } catch (error) {
       this.fail(`A remote microphone's audio was refused by the decoder: ${String(error)}`)
     }
@@ -102,6 +111,7 @@ export class AudioReceiver {
     })
     decoder.configure({ codec: 'opus', sampleRate: SAMPLE_RATE, numberOfChannels: 1 })
     this.decoder = decoder
+    this.timestamps.length = 0
     return decoder
   }
 
@@ -132,7 +142,7 @@ export class AudioReceiver {
       data.copyTo(channel, { planeIndex: c, format: 'f32-planar' })
       for (let i = 0; i < frames; i++) mono[i]! += channel[i]! / data.numberOfChannels
     }
-    const audio: DecodedAudio = { samples: mono, timestampUs: data.timestamp }
+    const audio: DecodedAudio = { samples: mono, timestampUs: this.timestamps.shift() ?? data.timestamp }
     data.close()
     if (this.node) this.node.port.postMessage(audio, [mono.buffer])
     else if (this.pending.length < 50) this.pending.push(audio)

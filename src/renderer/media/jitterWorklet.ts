@@ -49,7 +49,7 @@ class JitterProcessor extends AudioWorkletProcessor {
     const output = outputs[0]
     const first = output?.[0]
     if (!output || !first) return true
-    this.buffer.pull(first)
+    this.concealer.cover(first, this.buffer.pull(first))
     for (let c = 1; c < output.length; c++) output[c]?.set(first)
     this.peakLevel = Math.max(this.peakLevel, rms(first))
     this.samplesSinceReport += first.length
