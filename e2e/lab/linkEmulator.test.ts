@@ -126,6 +126,34 @@ describe.skipIf(!support.ok)(
       return { up: sub('up'), down: sub('down') }
     }
 
+    it('inserts only the link namespace: no addresses there, lan and the router keep their interfaces and addresses', async () => {
+      const { lab: l } = the()
+      interface Link {
+        ifname: string
+        addr_info?: { family: string; local: string; prefixlen: number }[]
+      }
+      const addrs = async (ns: 'lan' | 'fw'): Promise<Link[]> =>
+        JSON.parse(await l.exec(ns, 'ip', ['-j', 'addr', 'show'])) as Link[]
+      const inet = (links: Link[]): string[] =>
+        links.flatMap((k) =>
+          (k.addr_info ?? [])
+            .filter((a) => a.family === 'inet')
+            .map((a) => `${k.ifname} ${a.local}/${a.prefixlen}`),
+        )
+      expect(inet(await addrs('lan')).sort()).toEqual(['eth0 10.99.1.2/24', 'lo 127.0.0.1/8'])
+      expect(inet(await addrs('fw')).sort()).toEqual([
+        'fw-dmz 10.99.2.1/24',
+        'fw-lan 10.99.1.1/24',
+        'lo 127.0.0.1/8',
+      ])
+      // Listed from lan: `ip -n` names any namespace, and the link namespace is not one of the LabNs.
+      const link = JSON.parse(
+        await l.exec('lan', 'ip', ['-n', l.link.namespace, '-j', 'addr', 'show']),
+      ) as Link[]
+      expect(link.map((k) => k.ifname).sort()).toEqual(['l-fw', 'l-lan', 'lo', 'tun-down', 'tun-up'])
+      expect(inet(link)).toEqual(['lo 127.0.0.1/8'])
+    })
+
     it('delays each way as configured: a 2 × 50 ms link measures 100 ms RTT (within 10 %), and the router sees it all', async () => {
       const { lab: l } = the()
       await l.link.set(rttProfile(100))
@@ -229,15 +257,17 @@ describe.skipIf(!support.ok)(
       figures.push({ check: 'tcp download, 2000 kbit/s down', ip_kbps: ipKbps.toFixed(0) })
       expect(Math.abs(ipKbps - 2000) / 2000).toBeLessThan(0.1)
 
-      await l.link.set({ up: { delayMs: 10, lossPct: 2 }, down: { delayMs: 10, lossPct: 2, rateKbps: 2000 } })
+      // 5 % each way on ~300 data segments and their ACKs: ~20 losses expected, none at all has odds ~1e-9.
+      await l.link.set({ up: { delayMs: 10, lossPct: 5 }, down: { delayMs: 10, lossPct: 5 } })
       const before = await l.link.stats()
       const lossy = await client.request('download', {
         host: l.addresses.dmz,
         port: PORTS.tcp,
-        bytes: 200_000,
+        bytes: 400_000,
       })
       const d = statsDelta(before, await l.link.stats())
-      expect(lossy).toMatchObject({ bytes: 200_000, corrupt: 0 })
+      expect(lossy).toMatchObject({ bytes: 400_000, corrupt: 0 })
+      figures.push({ check: 'tcp 400 kB, 5 % loss each way', lost: d.down.droppedLoss + d.up.droppedLoss })
       // TCP retransmitted what the link lost.
       expect(d.down.droppedLoss + d.up.droppedLoss).toBeGreaterThan(0)
     })
