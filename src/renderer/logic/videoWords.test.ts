@@ -13,9 +13,9 @@ describe('video words', () => {
   })
 
   it.each([
-    [0, 'base layer (¼ frame rate)'],
-    [1, 'layers 0–1 (½ frame rate)'],
-    [2, 'all 3 layers (full rate)'],
+    [0, 'base · ¼ rate'],
+    [1, '2 of 3 · ½ rate'],
+    [2, 'all 3 · full rate'],
     [undefined, 'single layer'],
   ])('layer %s → %s', (layer, words) => {
     expect(layerWords(layer)).toBe(words)

@@ -26,8 +26,8 @@ export function formatResolution(width: number | undefined, height: number | und
  * to each subscriber as its link allows). Without a layer id the sender encodes no layers: the full stream.
  */
 export function layerWords(temporalLayer: number | undefined): string {
-  if (temporalLayer === 0) return 'base layer (¼ frame rate)'
-  if (temporalLayer === 1) return 'layers 0–1 (½ frame rate)'
-  if (temporalLayer === 2) return 'all 3 layers (full rate)'
+  if (temporalLayer === 0) return 'base · ¼ rate'
+  if (temporalLayer === 1) return '2 of 3 · ½ rate'
+  if (temporalLayer === 2) return 'all 3 · full rate'
   return 'single layer'
 }

@@ -47,16 +47,18 @@ function RemoteVideoTable(): React.JSX.Element | null {
               data-layer={video.temporalLayer ?? ''}
               data-quality={quality ?? ''}
             >
-              <th scope="row">uid {uid}</th>
+              <th scope="row" className="figure">
+                uid {uid}
+              </th>
               <td>{layerWords(video.temporalLayer)}</td>
-              <td>{formatFps(video.rxFps)}</td>
-              <td>{formatResolution(video.width, video.height)}</td>
-              <td>{formatKbps(video.rxKbps)}</td>
-              <td>{formatLoss(video.packetLoss)}</td>
+              <td className="figure">{formatFps(video.rxFps)}</td>
+              <td className="figure">{formatResolution(video.width, video.height)}</td>
+              <td className="figure">{formatKbps(video.rxKbps)}</td>
+              <td className="figure">{formatLoss(video.packetLoss)}</td>
               <td>
                 {video.freezeCount === 0 ? 'none' : `${video.freezeCount} · ${formatMs(video.frozenMs)}`}
               </td>
-              <td>{qualityWords(quality)}</td>
+              <td className="figure">{qualityWords(quality)}</td>
             </tr>
           )
         })}
