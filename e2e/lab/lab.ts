@@ -162,6 +162,7 @@ let sequence = 0
  * Builds the lab (topology.ts, docs/lab.md): namespaces, loopback up, sysctls, veth pairs created directly
  * inside their namespaces (never in the host's), addresses, routes, and the router's nftables ruleset.
  * Nothing is connected to the host network namespace. Rejects, after cleaning up, if any step fails.
+ * With `emulateLink`, lan's access link runs through the link emulator's namespace (linkEmulator.ts).
  */
 export async function createLab(options: LabOptions & { emulateLink: true }): Promise<EmulatedLab>
 export async function createLab(options?: LabOptions): Promise<Lab>

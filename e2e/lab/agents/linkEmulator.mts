@@ -60,6 +60,8 @@ function readLoop(side: Side): void {
   const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
   const next = (): void =>
     read(side.fd, buffer, 0, buffer.length, null, (err, bytes) => {
+      // A signal may interrupt the blocking read; anything else (the TUN gone) ends the delay line.
+      if (err && err.code === 'EINTR') return next()
       if (err) throw err
       const packet = Buffer.from(buffer.subarray(0, bytes))
       const verdict = side.line.offer(performance.now(), bytes, packet)
