@@ -117,8 +117,16 @@ describe('remote colours match the sender (Chromium, loopback bridge)', () => {
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  /** Joins with `camera` (an init script, or Chromium's fake camera) and reads both tiles at the bars. */
-  async function callColours(name: string, camera?: string): Promise<{ local: Rgb[]; remote: Rgb[] }> {
+  /**
+   * Joins with `camera` (an init script, or Chromium's fake camera) and reads both tiles at the bars; with
+   * `sendTargetBps`, after the host has sent that target and the remote tile has become `size` wide.
+   */
+  async function callColours(
+    name: string,
+    camera?: string,
+    sendTargetBps?: number,
+    size = 640,
+  ): Promise<{ local: Rgb[]; remote: Rgb[] }> {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
     try {
       page.on('pageerror', (error) => console.error('page error:', error))
@@ -132,10 +140,30 @@ describe('remote colours match the sender (Chromium, loopback bridge)', () => {
       await page.getByTestId('connection-state').and(page.locator('[data-state="3"]')).waitFor()
       // A second of frames: the still picture's quality has settled after the key frame.
       await waitFor(async () => (await tileFigures(page, LOOPBACK_UID)).frames > 30, 'decoded frames', 15_000)
+      const remote = `[data-testid="remote-video-${LOOPBACK_UID}"]`
+      if (sendTargetBps) {
+        await page.evaluate(
+          `window.__fake.down({ kind: 'sendTarget', bitrateBps: ${sendTargetBps}, lossFraction: 0 })`,
+        )
+        const width = (): Promise<unknown> => page.evaluate(`document.querySelector('${remote}').width`)
+        await waitFor(async () => (await width()) === size, `a ${size} px wide remote tile`, 10_000)
+        const frames = (await tileFigures(page, LOOPBACK_UID)).frames
+        // A second at the new size: its quality has settled after the key frame.
+        await waitFor(
+          async () => (await tileFigures(page, LOOPBACK_UID)).frames > frames + 15,
+          'frames',
+          10_000,
+        )
+      }
       await screenshot(page, `colours-${name}`)
+      const scale = size / 640
       return {
         local: await coloursAt(page, '[data-testid="local-preview"]', BAR_CENTRES),
-        remote: await coloursAt(page, `[data-testid="remote-video-${LOOPBACK_UID}"]`, BAR_CENTRES),
+        remote: await coloursAt(
+          page,
+          remote,
+          BAR_CENTRES.map(([x, y]) => [Math.round(x * scale), Math.round(y * scale)]),
+        ),
       }
     } finally {
       await page.close()
@@ -146,6 +174,17 @@ describe('remote colours match the sender (Chromium, loopback bridge)', () => {
     const { local, remote } = await callColours('camera')
     // The preview is the bars as made (75 %: 191), so it is a true reference.
     expect(worstDifference(local, BARS), `preview ${JSON.stringify(local)}`).toBeLessThanOrEqual(8)
+    expectSameColours(remote, local)
+  })
+
+  it('sends 320x180 on a low send target in the same colours (the encoder scales the BT.601 frames)', async () => {
+    const { local, remote } = await callColours('camera-320x180', undefined, 150_000, 320)
+    expectSameColours(remote, local)
+  })
+
+  it('sends 320x180 from a camera labelling its frames BT.709 in its preview’s colours (the canvas path)', async () => {
+    const { local, remote } = await callColours('bt709-camera-320x180', BT709_CAMERA, 150_000, 320)
+    expectBars(local, 'preview')
     expectSameColours(remote, local)
   })
 

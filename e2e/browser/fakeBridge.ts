@@ -2,7 +2,8 @@
  * An in-page stand-in for the host (window.pinhole + the media port), for the loopback test: it plays the
  * engine's event sequence of a proxy join and sends every encoded frame straight back as a remote user's
  * (uid 99), so the renderer's capture → encode → port → decode → canvas/worklet path runs in Chromium with
- * no engine. Plain JS for page.addInitScript. `window.__fake` exposes what the page sent.
+ * no engine. Plain JS for page.addInitScript. `window.__fake` exposes what the page sent, and `down(message)`
+ * posts a MediaDown to the page once it has its port.
  */
 export const LOOPBACK_UID = 99
 
@@ -93,6 +94,8 @@ const FAKE_BRIDGE = `((overrides) => {
           : { kind: 'remoteAudio', uid: ${LOOPBACK_UID}, data: m.data, timestampUs: m.timestampUs }
         channel.port2.postMessage(down, [m.data])
       }
+      // What the engine would post down besides frames (a send target, a key frame request).
+      window.__fake.down = (message) => channel.port2.postMessage(message)
       window.postMessage({ type: 'pinhole:media-port' }, '*', [channel.port1])
       return ok(0)
     },
