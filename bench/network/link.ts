@@ -1,24 +1,12 @@
 import { createLab, type Lab } from '../../e2e/lab/lab'
-import type { LinkProfile } from './profiles'
+import type { LinkProfile } from '../../e2e/lab/linkEmulator'
 
-/**
- * The lab with its access-link emulator (e2e/lab: `createLab({ emulateLink: true })` → `lab.link`), seen
- * through the one call the bench needs. Without an emulator in this checkout the bench still runs, with the
- * plain link, and says so: every profile but `clean` is then not what its name says.
- */
+/** The lab with its access-link emulator (`createLab({ emulateLink: true })`, docs/lab.md), as the bench uses it. */
 export interface BenchLink {
   set(profile: LinkProfile): Promise<void>
-  /** False when the lab has no emulator (the profiles are not applied). */
-  emulated: boolean
 }
 
-type MaybeEmulatedLab = Omit<Lab, 'link'> & { link?: { set(profile: LinkProfile): Promise<void> } }
-
 export async function createBenchLab(): Promise<{ lab: Lab; link: BenchLink }> {
-  const create = createLab as unknown as (options?: { emulateLink?: boolean }) => Promise<MaybeEmulatedLab>
-  const made = await create({ emulateLink: true })
-  const lab = made as unknown as Lab
-  const emulator = made.link
-  if (emulator === undefined) return { lab, link: { emulated: false, set: () => Promise.resolve() } }
-  return { lab, link: { emulated: true, set: (profile) => emulator.set(profile) } }
+  const lab = await createLab({ emulateLink: true })
+  return { lab, link: { set: (profile) => lab.link.set(profile) } }
 }

@@ -5,7 +5,7 @@ import type { BenchLink } from './link'
 import type { DmzCoturn } from './labSetup'
 import { measureCall, until, type Timing } from './measure'
 import type { DirectionRecord } from './metrics'
-import type { SideResult } from './ours'
+import { FIRST_VIDEO_MS, type SideResult } from './ours'
 import { NATIVE_PAGE, nativeTxRates, sampleAt, type NativeSample } from './pageScripts'
 import type { BenchProfile } from './profiles'
 
@@ -80,11 +80,17 @@ export async function runNative(context: NativeContext, profile: BenchProfile): 
       `window.bench.answer(${JSON.stringify(context.coturn.iceServer(transport, 'native-b'))}, ${JSON.stringify(offer)})`,
     )
     await a.evaluate(`window.bench.accept(${JSON.stringify(answer)})`)
+    const notes: string[] = []
     for (const [i, page] of pages.entries()) {
-      await until(async () => (await status(page)).frames > 10, `native-${i}: video`, 30_000).catch(
+      await until(async () => (await status(page)).connection === 'connected', 'connected', 30_000).catch(
         async (error: unknown) => {
           throw new Error(`${String(error)}; page: ${JSON.stringify(await status(page))}`, { cause: error })
         },
+      )
+      await until(async () => (await status(page)).frames > 10, 'video', FIRST_VIDEO_MS).catch(() =>
+        notes.push(
+          `${profile.name}: native-${i} showed no video within ${FIRST_VIDEO_MS / 1000} s; measured anyway`,
+        ),
       )
     }
     const measured = await measureCall(
@@ -113,7 +119,7 @@ export async function runNative(context: NativeContext, profile: BenchProfile): 
     return {
       record: { fromMs, toMs, directions, txRates: samples.map(nativeTxRates) },
       ...(measured.step ? { step: measured.step } : {}),
-      notes: [],
+      notes,
     }
   } finally {
     for (const browser of browsers) await browser.close()

@@ -1,22 +1,10 @@
+import type { LinkDirection, LinkProfile } from '../../e2e/lab/linkEmulator'
+
 /**
  * The access-link profiles of `npm run bench:network` (docs/media.md "bench:network"). Each applies to both
  * directions of the desktops' link (lan ↔ router); RTT is split evenly, loss and jitter apply per direction.
  * Both desktops sit behind the one link, so each direction carries both participants' streams.
  */
-
-/** One direction of the emulated link (the link emulator's shape, e2e/lab). */
-export interface LinkDirection {
-  delayMs: number
-  jitterMs?: number
-  lossPct?: number
-  rateKbps?: number
-  queueMs?: number
-}
-
-export interface LinkProfile {
-  up: LinkDirection
-  down: LinkDirection
-}
 
 /** A change of the link at `atS` seconds into the measurement (the `step` profile). */
 export interface LinkChange {
