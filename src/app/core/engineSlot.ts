@@ -3,7 +3,13 @@ import { ConnectionReason, ConnectionState, type EngineEvents, type TransportTyp
 import { IPC_EVENTS, type IpcEvents } from '../../shared/ipc'
 import type { MediaEngine } from '../mediaBridge'
 
-const MEDIA_EVENTS = ['remoteVideoFrame', 'remoteAudioFrame', 'keyFrameRequested'] as const
+/** What only the media bridge takes (never the page's IPC): frames, key-frame requests, the send target. */
+const MEDIA_EVENTS = [
+  'remoteVideoFrame',
+  'remoteAudioFrame',
+  'keyFrameRequested',
+  'sendTargetChanged',
+] as const
 
 /**
  * The core's current engine behind stable handles: contract events and media events are re-emitted from
