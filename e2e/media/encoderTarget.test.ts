@@ -127,8 +127,18 @@ describe('the video encoder follows the send target (Chromium)', () => {
     await buildRenderer(join(dir, 'renderer'))
     site = await serveDir(join(dir, 'renderer'))
     browser = await launchParticipant(media)
+    page = await openCall()
+  }, 90_000)
+
+  /**
+   * A page of the renderer, joined, once 1.5 s of video has come up; `before`: an init script; the page's
+   * console warnings go into `warnings`.
+   */
+  async function openCall(before?: string, warnings: string[] = []): Promise<Page> {
     page = await browser.newPage()
     page.on('pageerror', (error) => console.error('page error:', error))
+    page.on('console', (message) => void (message.type() === 'warning' && warnings.push(message.text())))
+    if (before) await page.addInitScript(before)
     await page.addInitScript(fakeBridge())
     await page.addInitScript(RECORDING_PORT)
     await page.goto(site.url)
@@ -136,7 +146,8 @@ describe('the video encoder follows the send target (Chromium)', () => {
     await page.getByTestId('join-uid').fill('4242')
     await page.getByTestId('join-button').click()
     await waitFor(async () => (await chunks()).length >= 45, '1.5 s of video', 20_000)
-  }, 90_000)
+    return page
+  }
 
   afterAll(async () => {
     await browser?.close()
@@ -183,9 +194,9 @@ describe('the video encoder follows the send target (Chromium)', () => {
     )
     expect((await between(lastKey.at, low + 3_500)).filter((c) => c.keyFrame)).toEqual([])
     expect(atHigh.bps).toBeGreaterThan(0.6 * expectHigh)
-    expect(atHigh.bps).toBeLessThan(1.3 * expectHigh)
+    expect(atHigh.bps).toBeLessThan(1.4 * expectHigh)
     expect(atLow.bps).toBeGreaterThan(0.6 * expectLow)
-    expect(atLow.bps).toBeLessThan(1.3 * expectLow)
+    expect(atLow.bps).toBeLessThan(1.4 * expectLow)
     expect(atLow.bps / atHigh.bps).toBeLessThan(0.7)
     // Still 30 fps (a loaded machine drops a few at capture): not what a 400 kbit/s budget gives up.
     expect(atLow.fps / atHigh.fps).toBeGreaterThan(0.75)
@@ -236,5 +247,20 @@ describe('the video encoder follows the send target (Chromium)', () => {
       sinceKey++
     }
     expect(wrong).toEqual([])
+  })
+
+  it('without temporal layers in the browser: one layer, no layer ids, and a warning that says why', async () => {
+    await page.close()
+    const warnings: string[] = []
+    const noLayers = `(() => {
+      const check = VideoEncoder.isConfigSupported.bind(VideoEncoder)
+      VideoEncoder.isConfigSupported = (config) =>
+        config.scalabilityMode ? Promise.resolve({ supported: false, config }) : check(config)
+    })()`
+    page = await openCall(noLayers, warnings)
+    const all = await chunks()
+    expect(all.filter((c) => c.layer !== null)).toEqual([])
+    expect(all.filter((c) => c.keyFrame).length).toBeGreaterThan(0)
+    expect(warnings.join('\n')).toMatch(/VP8 L1T3 is not supported here .*: sending one layer/)
   })
 })
