@@ -100,14 +100,17 @@ describe('remote video: the renderer asks for a key frame (Chromium)', () => {
     expect(await requests()).toEqual([])
 
     // A "key frame" the decoder cannot decode: it fails, and the renderer asks user 99 for a real one.
+    const brokenAt = (await page.evaluate('performance.now()')) as number
     await page.evaluate('window.__kf.garbageKey(700000)')
     await waitFor(async () => (await requests()).length > 0, 'a key-frame request', 5000)
+    console.log(`request ${((await requests())[0]!.at - brokenAt).toFixed(0)} ms after the broken key frame`)
     expect((await requests())[0]!.uid).toBe(LOOPBACK_UID)
 
     // Delta frames meanwhile cannot be decoded: the request is repeated, but not per frame (~36 here).
     const before = (await requests()).length
     await page.evaluate('window.__kf.replay(36, 21, 800000)')
     const during = (await requests()).slice(before)
+    console.log(`36 undecodable deltas over ~1.2 s: ${during.length} requests`)
     expect(during.length).toBeGreaterThanOrEqual(1)
     expect(during.length).toBeLessThanOrEqual(Math.ceil(1200 / KEY_FRAME_REQUEST_INTERVAL_MS) + 1)
     const all = await requests()

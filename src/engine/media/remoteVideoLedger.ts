@@ -1,3 +1,4 @@
+import type { RemoteVideoTotals } from '../stats/remoteVideoStats'
 import { vp8KeyFrameSize } from './rtp/vp8'
 
 /**
@@ -14,23 +15,6 @@ import { vp8KeyFrameSize } from './rtp/vp8'
  */
 
 export const FREEZE_MS = 500
-
-/** Cumulative figures of one user's video; `temporalLayer` is the highest TID since the previous snapshot. */
-export interface RemoteVideoTotals {
-  uid: number
-  /** RTP payload + 12-byte header, as the call's own counters. */
-  bytes: number
-  packets: number
-  /** How many packets the sequence numbers say were sent (RFC 3550 §A.3): expected − packets are lost. */
-  expected: number
-  frames: number
-  freezeCount: number
-  /** Freezes that ended plus the one going on, if any. */
-  frozenMs: number
-  width?: number
-  height?: number
-  temporalLayer?: number
-}
 
 interface Entry extends RemoteVideoTotals {
   lastFrameAt?: number

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import type { NetworkQuality, RemoteVideoStats } from '../../shared/engine'
-import type { RemoteVideoTotals } from '../media/remoteVideoLedger'
 import {
   computeRemoteVideoStats,
   intervalQuality,
   RemoteVideoReporter,
   remoteQuality,
+  type RemoteVideoTotals,
 } from './remoteVideoStats'
 
 const totals = (over: Partial<RemoteVideoTotals> = {}): RemoteVideoTotals => ({

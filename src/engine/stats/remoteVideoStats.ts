@@ -1,11 +1,30 @@
 import type { NetworkQuality, RemoteVideoStats } from '../../shared/engine'
-import type { RemoteVideoTotals } from '../media/remoteVideoLedger'
 
 /**
  * `remoteVideoStats` and each remote user's `networkQuality` (docs/engine.md "Statistics"): two snapshots of
  * the call's video ledger (media/remoteVideoLedger.ts) → one figure set per user whose video we receive.
  * Pure functions, plus a small holder of the previous snapshot that the call's statistics timer drives.
  */
+
+/**
+ * Cumulative figures of one user's video, as media/remoteVideoLedger.ts keeps them; `temporalLayer` is the
+ * highest TID since the previous snapshot.
+ */
+export interface RemoteVideoTotals {
+  uid: number
+  /** RTP payload + 12-byte header, as the call's own counters. */
+  bytes: number
+  packets: number
+  /** How many packets the sequence numbers say were sent (RFC 3550 §A.3): expected − packets are lost. */
+  expected: number
+  frames: number
+  freezeCount: number
+  /** Freezes that ended plus the one going on, if any. */
+  frozenMs: number
+  width?: number
+  height?: number
+  temporalLayer?: number
+}
 
 /**
  * Frame rate a publisher sends with each VP8 temporal layer and those below it (L1T3 at 30 fps: layer 0
