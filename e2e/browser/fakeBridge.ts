@@ -15,7 +15,7 @@ export function fakeBridge(settings: Record<string, unknown> = {}): string {
 const FAKE_BRIDGE = `((overrides) => {
   const listeners = new Map()
   const calls = []
-  const up = { video: 0, audio: 0, keyFrames: 0 }
+  const up = { video: 0, audio: 0, keyFrames: 0, keyFrameRequests: 0 }
   const emit = (name, ...args) => (listeners.get(name) || []).slice().forEach((l) => l(...args))
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
   const settings = {
@@ -86,6 +86,8 @@ const FAKE_BRIDGE = `((overrides) => {
       const channel = new MessageChannel()
       channel.port2.onmessage = (event) => {
         const m = event.data
+        // The page asks for a key frame of the remote user's video (its decoder failed): counted, not looped.
+        if (m.kind === 'keyFrameRequest') return void up.keyFrameRequests++
         up[m.kind]++
         if (m.kind === 'video' && m.keyFrame) up.keyFrames++
         if (settings.connectionState !== 3) return
