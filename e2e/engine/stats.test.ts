@@ -146,6 +146,18 @@ describe('rtcStats in a two-engine call', () => {
       await until(() => a.keyFrameRequests > before, 'keyFrameRequested at A', 5000)
       expect(b.engine.requestRemoteKeyFrame(4040)).toBe(ErrorCode.InvalidState)
 
+      // A turns the camera off: B's reports stop listing A, with no freeze counted for the silence.
+      const freezesOfA = (): number[] =>
+        rb.remote.flat().flatMap((s) => (s.uid === a.uid ? [s.freezeCount] : []))
+      const freezesBefore = freezesOfA().at(-1)
+      a.stopMedia()
+      expect(a.engine.enableLocalVideo(false)).toBe(0)
+      const reportsBefore = rb.remote.length
+      await until(() => rb.remote.length >= reportsBefore + 2, 'two reports after the camera went off', 6000)
+      expect(rb.remote.at(-1)!.find((s) => s.uid === a.uid)).toBeUndefined()
+      expect(freezesOfA().at(-1)).toBe(freezesBefore)
+      expect(b.engine.requestRemoteKeyFrame(a.uid)).toBe(ErrorCode.InvalidState)
+
       // Leaving stops the reports.
       a.stopMedia()
       b.stopMedia()

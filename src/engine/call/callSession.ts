@@ -205,9 +205,11 @@ class CallSession {
       case 'userJoined':
         return this.presence.joined(message.uid)
       case 'userLeft':
+        this.videoEnded(message.uid)
         return this.presence.left(message.uid, message.reason)
       case 'trackPublished':
       case 'trackUnpublished':
+        if (message.type === 'trackUnpublished' && message.kind === 'video') this.videoEnded(message.uid)
         return this.presence.track(message.uid, message.kind, message.type === 'trackPublished')
       case 'kicked':
         return this.kicked(message.reason, message.message)
@@ -219,6 +221,11 @@ class CallSession {
       default:
         return assertNever(message, 'server message')
     }
+  }
+
+  /** The server says a user's video stopped: no freeze from now to the offer that drops its m-line. */
+  private videoEnded(uid: number): void {
+    this.stats.remoteVideo.streamEnded(uid, this.context.clock.now())
   }
 
   private answer(signaling: SignalingClient, offer: OfferMessage): void {

@@ -137,4 +137,14 @@ describe('RemoteVideoLedger: counts', () => {
     expect(ledger.snapshot([3], 70)[0]).toMatchObject({ temporalLayer: 0, packets: 4 })
     expect(ledger.snapshot([3], 80)[0]).not.toHaveProperty('temporalLayer')
   })
+
+  it('a user whose stream ended is not listed (nor frozen) until their next packet', () => {
+    const ledger = new RemoteVideoLedger()
+    ledger.packet(3, 0, 1000, 1)
+    ledger.frame(3, 0, KEY, true)
+    ledger.streamEnded(3, 100)
+    expect(ledger.snapshot([3], 2000)).toEqual([])
+    ledger.packet(3, 3000, 1000, 1)
+    expect(ledger.snapshot([3], 3000)).toMatchObject([{ uid: 3, packets: 2, freezeCount: 0, frozenMs: 0 }])
+  })
 })

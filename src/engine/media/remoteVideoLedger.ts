@@ -19,6 +19,8 @@ export const FREEZE_MS = 500
 interface Entry extends RemoteVideoTotals {
   lastFrameAt?: number
   frozenSince?: number
+  /** False from the end of a stream to the next packet: not listed, cannot freeze. */
+  publishing: boolean
 }
 
 export class RemoteVideoLedger {
@@ -30,6 +32,7 @@ export class RemoteVideoLedger {
    */
   packet(uid: number, nowMs: number, bytes: number, newlyExpected: number, temporalLayer?: number): boolean {
     const entry = this.entry(uid)
+    entry.publishing = true
     entry.bytes += bytes
     entry.packets++
     entry.expected += newlyExpected
@@ -53,13 +56,17 @@ export class RemoteVideoLedger {
     entry.lastFrameAt = nowMs
   }
 
-  /** The user's video stream ended here (unpublished, or its m-line went to someone else). */
+  /**
+   * The user's video stream ended here: they unpublished (the server says so before its next offer drops
+   * the m-line) or left, or the m-line went to someone else. Not listed again until their next packet.
+   */
   streamEnded(uid: number, nowMs: number): void {
     const entry = this.users.get(uid)
     if (!entry) return
     if (entry.frozenSince !== undefined) entry.frozenMs += nowMs - entry.frozenSince
     entry.frozenSince = undefined
     entry.lastFrameAt = undefined
+    entry.publishing = false
   }
 
   /** The totals of `uids` (those whose video is received now) at `nowMs`; starts each temporal-layer window anew. */
@@ -67,9 +74,9 @@ export class RemoteVideoLedger {
     const result: RemoteVideoTotals[] = []
     for (const uid of uids) {
       const entry = this.users.get(uid)
-      if (!entry) continue
+      if (!entry?.publishing) continue
       this.frozen(entry, nowMs)
-      const { lastFrameAt: _last, frozenSince, ...totals } = entry
+      const { lastFrameAt: _last, frozenSince, publishing: _publishing, ...totals } = entry
       if (frozenSince !== undefined) totals.frozenMs += nowMs - frozenSince
       result.push(totals)
       delete entry.temporalLayer
@@ -80,7 +87,16 @@ export class RemoteVideoLedger {
   private entry(uid: number): Entry {
     let entry = this.users.get(uid)
     if (!entry) {
-      entry = { uid, bytes: 0, packets: 0, expected: 0, frames: 0, freezeCount: 0, frozenMs: 0 }
+      entry = {
+        uid,
+        bytes: 0,
+        packets: 0,
+        expected: 0,
+        frames: 0,
+        freezeCount: 0,
+        frozenMs: 0,
+        publishing: true,
+      }
       this.users.set(uid, entry)
     }
     return entry
