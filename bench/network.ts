@@ -137,7 +137,12 @@ try {
     }
     for (const note of [...(ours?.notes ?? []), ...(native?.notes ?? [])]) notes.add(note)
     raw[name] = { ours, native }
-    results.push({ profile, ours: figures(ours, profile), native: figures(native, profile) })
+    results.push({
+      profile,
+      ours: figures(ours, profile),
+      native: figures(native, profile),
+      load: { ours: ours?.loadAverage ?? null, native: native?.loadAverage ?? null },
+    })
   }
 } finally {
   for (const cleanup of cleanups)

@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os'
 import type { Page } from 'playwright-core'
 import { sleep } from '../../e2e/support/tools'
 import type { Sighting, StepTimes } from './metrics'
@@ -24,6 +25,7 @@ export interface Measured {
   previews: [Sighting[], Sighting[]]
   rendered: [Sighting[], Sighting[]]
   step?: StepTimes
+  loadAverage: number
 }
 
 /**
@@ -51,6 +53,7 @@ export async function measureCall(
   await sleep(timing.seconds * 1000)
   const changedAt = await Promise.all(changes)
   const toMs = Date.now()
+  const loadAverage = loadavg()[0] ?? 0
   const [a, b] = views
   const previews: [Sighting[], Sighting[]] = [
     await stopPoller(a.page, 'local'),
@@ -60,7 +63,7 @@ export async function measureCall(
     await stopPoller(a.page, 'remote'),
     await stopPoller(b.page, 'remote'),
   ]
-  const measured: Measured = { fromMs, toMs, previews, rendered }
+  const measured: Measured = { fromMs, toMs, previews, rendered, loadAverage }
   if (profile.step && changedAt.length === 2) {
     measured.step = {
       downAtMs: changedAt[0]!,

@@ -120,6 +120,7 @@ export async function runNative(context: NativeContext, profile: BenchProfile): 
       record: { fromMs, toMs, directions, txRates: samples.map(nativeTxRates) },
       ...(measured.step ? { step: measured.step } : {}),
       notes,
+      loadAverage: measured.loadAverage,
     }
   } finally {
     for (const browser of browsers) await browser.close()

@@ -43,6 +43,8 @@ export interface SideResult {
   step?: StepTimes
   /** Where a figure comes from when it is not what its name says (printed under the table). */
   notes: string[]
+  /** 1-minute load average when the window closed. */
+  loadAverage: number
 }
 
 /** The e2e/browser helpers only use the page. */
@@ -154,6 +156,7 @@ export async function runOurs(context: OursContext, profile: BenchProfile): Prom
       record: { fromMs, toMs, directions, txRates: records.map(oursTxRates) },
       ...(measured.step ? { step: measured.step } : {}),
       notes,
+      loadAverage: measured.loadAverage,
     }
   } finally {
     for (const browser of browsers) await browser.close()

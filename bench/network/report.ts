@@ -8,6 +8,8 @@ export interface ProfileResult {
   profile: BenchProfile
   ours: SideFigures
   native: SideFigures
+  /** The machine's 1-minute load average at the end of each side's window (2 cores: above 2 it waits). */
+  load: { ours: number | null; native: number | null }
 }
 
 const METRICS: { key: keyof SideFigures; label: string; digits: number }[] = [
@@ -39,7 +41,7 @@ function capacity(profile: BenchProfile): string {
 
 export function formatReport(results: readonly ProfileResult[]): string {
   const rows: string[][] = []
-  for (const { profile, ours, native } of results) {
+  for (const { profile, ours, native, load } of results) {
     for (const { key, label, digits } of METRICS) {
       if (!(key in ours) && !(key in native)) continue
       rows.push([
@@ -50,6 +52,7 @@ export function formatReport(results: readonly ProfileResult[]): string {
         ratio(ours[key], native[key]),
       ])
     }
+    rows.push([profile.name, 'load average (1 min)', cell(load.ours, 1), cell(load.native, 1), ''])
     rows.push([profile.name, 'link each way', capacity(profile), '', ''])
   }
   return formatTable(['profile', 'figure', 'ours', 'native', 'ours/native'], rows)
