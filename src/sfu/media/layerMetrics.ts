@@ -17,6 +17,8 @@ export class LayerMetrics {
   private readonly dropped = new Map<DropReason, number>()
   private readonly reportedDropped = new Map<DropReason, number>()
   private readonly paths = new Set<LayeredPath>()
+  private held = 0
+  private reportedHeld = 0
 
   constructor(registry: Registry, prefix: string) {
     const registers = [registry]
@@ -46,6 +48,15 @@ export class LayerMetrics {
         }
       },
     })
+    const held: Counter = new Counter({
+      name: `${prefix}layer_keyframe_requests_held_total`,
+      help: 'Key frame requests of subscribers on a thinned link not passed on to the publisher (one per second at most)',
+      registers,
+      collect: () => {
+        if (this.held > this.reportedHeld) held.inc(this.held - this.reportedHeld)
+        this.reportedHeld = this.held
+      },
+    })
     const layered: Gauge<'layer'> = new Gauge({
       name: `${prefix}layered_subscriptions`,
       help: 'Video subscriptions to publishers with temporal layers, by the highest layer forwarded now',
@@ -65,6 +76,10 @@ export class LayerMetrics {
 
   droppedPacket(reason: DropReason): void {
     this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1)
+  }
+
+  keyframeRequestHeld(): void {
+    this.held++
   }
 
   track(path: LayeredPath): void {

@@ -12,6 +12,7 @@ import { boundSockets } from './mediaSockets'
 import type { SfuMetrics } from '../metrics'
 import { type AnswerResult, Negotiator } from './negotiator'
 import { TwccFeedbackSender } from '../../protocol/media/twccTransport'
+import { interceptNacks } from './nackPacing'
 import { serverPeerConfig } from './rtc'
 import { Subscription, Track } from './track'
 
@@ -219,9 +220,9 @@ export class Peer {
 
   private addSlot(kind: MediaKind): RTCRtpTransceiver {
     const transceiver = this.pc.addTransceiver(kind, { direction: 'sendonly' })
-    const forward = () => this.assigned.get(transceiver)?.track.requestKeyframe('rtcp')
+    const forward = () => this.assigned.get(transceiver)?.requestKeyframe('rtcp')
     transceiver.sender.onPictureLossIndication.subscribe(forward)
-    transceiver.sender.onGenericNack.subscribe((nack) => this.assigned.get(transceiver)?.nacked(nack.lost))
+    interceptNacks(transceiver.sender, (lost) => this.assigned.get(transceiver)?.nacked(lost) ?? lost)
     transceiver.sender.onRtcp.subscribe((packet) => {
       if (packet instanceof RtcpPayloadSpecificFeedback && packet.feedback.count === FIR_FMT) forward()
       // werift routes a receiver report here by the report block's SSRC: the subscriber's view of this

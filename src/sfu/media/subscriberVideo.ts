@@ -3,12 +3,15 @@ import { DownlinkEstimate, LayerSelector, type ReceiverReportSample } from './do
 import { LayerForwarder, type TemporalLayer } from './layerForwarder'
 import type { LayerMetrics } from './layerMetrics'
 import type { LayerRates } from './layerRates'
+import { RetransmitPacer } from './nackPacing'
 import type { Vp8LayerInfo } from './vp8Layers'
 
 /** RTP fixed header, counted with the payload as what the subscriber's link carries. */
 const RTP_HEADER_BYTES = 12
 /** How often the estimate and the layer are revisited (about as often as receiver reports come). */
 const EVALUATE_MS = 1000
+/** A slow subscriber's key frame requests: at most one per this, or per 2 key frames' time on its link. */
+const KEYFRAME_REQUEST_MIN_MS = 1000
 
 /**
  * One subscriber's video from a publisher that encodes with temporal layers (docs/sfu.md "Temporal-layer
@@ -21,12 +24,20 @@ export class SubscriberVideo {
   private readonly forwarder = new LayerForwarder()
   private readonly downlink = new DownlinkEstimate()
   private readonly selector = new LayerSelector()
+  private readonly retransmits = new RetransmitPacer()
   /** The current interval: packets sent, distinct sequence numbers NACKed, the newest receiver report. */
   private intervalStart: number | undefined
   private sentPackets = 0
   private readonly nacked = new Set<number>()
+  /** Sequence numbers left as gaps this interval (lost before the server): NACKs for them are not the link's. */
+  private gaps = 0
+  private lastSeq: number | undefined
   private report: ReceiverReportSample | undefined
   private jitterMs = 0
+  /** Bytes of the last key frame forwarded, and when this subscriber's last request went through. */
+  private keyframeBytes = 0
+  private keyframeTimestamp: number | undefined
+  private lastRequestAt = Number.NEGATIVE_INFINITY
 
   constructor(
     /** The publisher's rate per layer (the Track's). */
@@ -52,6 +63,12 @@ export class SubscriberVideo {
       return undefined
     }
     const { sequenceNumber, payload } = decision.packet
+    this.countGap(sequenceNumber)
+    if (info.keyframe) {
+      this.keyframeBytes = 0
+      this.keyframeTimestamp = packet.header.timestamp
+    }
+    if (packet.header.timestamp === this.keyframeTimestamp) this.keyframeBytes += payload.length
     // A new header: the publisher's packet is shared by every subscription. Padding is not forwarded.
     const header = new RtpHeader({ ...packet.header, sequenceNumber, padding: false, paddingSize: 0 })
     const out = new RtpPacket(header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength))
@@ -63,29 +80,64 @@ export class SubscriberVideo {
     return out
   }
 
+  /**
+   * Whether a key frame request (PLI, FIR) from this subscriber goes on to the publisher. On a link the
+   * server had to thin, a key frame takes a while to arrive, and a receiver that asks again before it
+   * did (the engine asks every 500 ms while it has nothing to decode) would have the publisher send key
+   * frames faster than the link carries them: the link stays full, every key frame arrives damaged, and
+   * everyone else pays for the key frames too. So a subscriber with a downlink estimate gets at most one
+   * request through per `KEYFRAME_REQUEST_MIN_MS`, or per twice its last key frame's time on the link.
+   */
+  allowKeyframeRequest(nowMs: number): boolean {
+    const estimate = this.downlink.bitrate
+    if (estimate !== Number.POSITIVE_INFINITY) {
+      const keyframeMs = (this.keyframeBytes * 8000) / Math.max(estimate, 1)
+      if (nowMs - this.lastRequestAt < Math.max(KEYFRAME_REQUEST_MIN_MS, 2 * keyframeMs)) return false
+    }
+    this.lastRequestAt = nowMs
+    return true
+  }
+
+  /** A jump in the forwarded numbers is a packet the publisher's path lost: the subscriber will NACK it. */
+  private countGap(seq: number): void {
+    if (this.lastSeq !== undefined) {
+      const step = (seq - this.lastSeq + 0x10000) % 0x10000
+      if (step > 1 && step < 0x8000) this.gaps += step - 1
+    }
+    if (this.lastSeq === undefined || (seq - this.lastSeq + 0x10000) % 0x10000 < 0x8000) this.lastSeq = seq
+  }
+
   /** A receiver report block from the subscriber about this video. */
   onReceiverReport(report: ReceiverReportSample): void {
     this.report = report
     this.jitterMs = report.jitterMs
   }
 
-  /** Sequence numbers the subscriber NACKed (werift repeats a NACK up to 10 times: counted once). */
-  onNack(lost: readonly number[]): void {
+  /**
+   * Sequence numbers the subscriber NACKed (werift repeats a NACK up to 10 times: counted once); returns
+   * those to retransmit now (nackPacing.ts).
+   */
+  onNack(lost: readonly number[], nowMs: number): number[] {
     for (const seq of lost) this.nacked.add(seq)
+    return this.retransmits.allow(lost, nowMs)
   }
 
   /**
-   * The loss the subscriber saw in the last interval: what it NACKed per packet sent, or its receiver
+   * The loss the subscriber saw in the last interval: what it NACKed per packet sent (less what the server
+   * never had: upstream losses are no reason to thin this subscriber's stream), or its receiver
    * report's fraction lost when higher. Both, because a werift receiver counts retransmissions (and
    * duplicates) as received, so its reports show no loss that NACK repaired, while what a link loses
    * before repair is what says it is full; and a client that does not NACK still reports.
    */
   private evaluate(nowMs: number): void {
-    const nackLoss = this.sentPackets > 0 ? Math.min(1, this.nacked.size / this.sentPackets) : 0
-    const fractionLost = Math.max(nackLoss, this.report?.fractionLost ?? 0)
+    const sent = Math.max(this.sentPackets, 1)
+    const nackLoss = Math.min(1, Math.max(0, this.nacked.size - this.gaps) / sent)
+    const reportLoss = Math.max(0, (this.report?.fractionLost ?? 0) - this.gaps / sent)
+    const fractionLost = Math.max(nackLoss, reportLoss)
     this.intervalStart = nowMs
     this.sentPackets = 0
     this.nacked.clear()
+    this.gaps = 0
     this.report = undefined
     const estimate = this.downlink.onReport({ fractionLost, jitterMs: this.jitterMs }, nowMs)
     this.forwarder.setTarget(this.selector.choose(estimate, this.rates.cumulative(nowMs), nowMs))

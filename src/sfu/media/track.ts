@@ -187,6 +187,15 @@ export class Subscription {
     })
   }
 
+  /** The subscriber asked for a key frame (PLI/FIR); a subscriber on a thinned link is limited (SubscriberVideo). */
+  requestKeyframe(source: KeyframeSource): void {
+    if (this.video && !this.video.allowKeyframeRequest(this.track.now())) {
+      this.hooks.metrics.layers.keyframeRequestHeld()
+      return
+    }
+    this.track.requestKeyframe(source)
+  }
+
   /** A reception report block about this subscription's stream, from the subscriber's RTCP. */
   receiverReport(report: RtcpReceiverInfo): void {
     // fraction lost is in 1/256; jitter in RTP timestamp units (VP8: 90 kHz).
@@ -194,9 +203,12 @@ export class Subscription {
     this.video?.onReceiverReport(sample)
   }
 
-  /** Sequence numbers (as sent to the subscriber) it asked to be retransmitted. */
-  nacked(lost: readonly number[]): void {
-    this.video?.onNack(lost)
+  /**
+   * Sequence numbers (as sent to the subscriber) it asked to be retransmitted; returns those werift should
+   * retransmit (all of them, as before layers existed, unless the publisher sends temporal layers).
+   */
+  nacked(lost: number[]): number[] {
+    return this.video ? this.video.onNack(lost, this.track.now()) : lost
   }
 
   /** Publishers without temporal layers (no T bit) are forwarded as they come, as before layers existed. */

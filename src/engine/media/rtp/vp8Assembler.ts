@@ -6,7 +6,8 @@ import { isVp8KeyFrame, parseVp8Descriptor } from './vp8'
  * timestamp, the first has S=1 with PID=0, the last carries the marker, and the sequence numbers between
  * them are all present. Frames leave in order and only decodable ones: from a key frame on, each frame must
  * start right after the previous one ended. Packets may arrive late (reordering, NACK retransmissions):
- * an incomplete frame, or a gap before a complete one, is waited for `maxWaitMs`; past that, the frame is
+ * an incomplete frame, or a gap before a complete one, is waited for `maxWaitMs` (from its newest packet
+ * while it is still arriving in order, see `waitingSince`); past that, the frame is
  * dropped and delta frames are skipped until the next key frame, with `keyFrameNeeded` set so the caller
  * can ask for one (PLI). Pure: time comes in with each packet.
  */
@@ -50,6 +51,8 @@ interface PendingFrame {
   minSeq: number
   maxSeq: number
   arrivedAt: number
+  /** When its newest packet came. */
+  lastAt: number
 }
 
 export class Vp8Assembler {
@@ -92,9 +95,10 @@ export class Vp8Assembler {
   private frameFor(rtpTimestamp: number, seq: number, nowMs: number): PendingFrame {
     let frame = this.pending.get(rtpTimestamp)
     if (!frame) {
-      frame = { rtpTimestamp, packets: new Map(), minSeq: seq, maxSeq: seq, arrivedAt: nowMs }
+      frame = { rtpTimestamp, packets: new Map(), minSeq: seq, maxSeq: seq, arrivedAt: nowMs, lastAt: nowMs }
       this.pending.set(rtpTimestamp, frame)
     }
+    frame.lastAt = nowMs
     return frame
   }
 
@@ -110,7 +114,8 @@ export class Vp8Assembler {
       // Joined in the middle of a frame: its start will never come once a later frame is complete.
       const headless = this.nextSeq === undefined && head.firstSeq === undefined && this.laterComplete(head)
       const stale =
-        nowMs - head.arrivedAt >= this.options.maxWaitMs || this.pending.size > this.options.maxPendingFrames
+        nowMs - waitingSince(head) >= this.options.maxWaitMs ||
+        this.pending.size > this.options.maxPendingFrames
       if (!headless && !stale) return
       this.pending.delete(head.rtpTimestamp)
       this.nextSeq = (head.lastSeq ?? head.maxSeq) + 1
@@ -144,6 +149,18 @@ export class Vp8Assembler {
     this.needKeyFrame = true
     result.keyFrameNeeded = true
   }
+}
+
+/**
+ * A frame still arriving in order (its start and every packet since, no marker yet) is not late: on a slow
+ * link a key frame takes longer than `maxWaitMs` to arrive (10 KB at 300 kbit/s: 270 ms), and giving it up
+ * would ask for another key frame that takes as long. It waits from its newest packet; any other
+ * incomplete frame from its first.
+ */
+function waitingSince(frame: PendingFrame): number {
+  const { firstSeq, lastSeq, minSeq, maxSeq } = frame
+  const inOrder = firstSeq === minSeq && lastSeq === undefined && frame.packets.size === maxSeq - minSeq + 1
+  return inOrder ? frame.lastAt : frame.arrivedAt
 }
 
 function isComplete(frame: PendingFrame): boolean {
