@@ -10,21 +10,26 @@ interface Format {
   numberOfChannels: number
 }
 
-/** One encoder's life: outputs at or after `retiredAtUs` belong to its successor and are dropped. */
+/** One encoder's life: outputs at or after `untilUs` belong to its successor and are dropped. */
 interface Running {
   encoder: AudioEncoder
-  retiredAtUs?: number
+  untilUs?: number
 }
 
 /**
  * Microphone track → WebCodecs Opus → MediaUp, with in-band FEC, DTX and a bitrate that follow the engine's
- * send target (logic/opusPolicy.ts). The encoder is configured from the first AudioData's format. A new
- * setting means a new encoder (Chromium ignores new `opus` options on `configure()`), started on a frame
- * boundary; the old one is flushed and whatever it emits from the switch on is dropped, so the packets'
- * timestamps stay one continuous 20 ms grid.
+ * send target (logic/opusPolicy.ts). The encoder is configured from the first AudioData's format.
+ *
+ * A new setting means a new encoder (Chromium ignores new `opus` options on `configure()`), switched to
+ * make-before-break: it starts on a frame boundary and gets the same audio as the old one, which keeps
+ * sending until the new one's first packet comes out (a new encoder takes a moment to start: switching at
+ * once left a gap of over 100 ms in the packets, measured on a busy machine). Only strictly increasing
+ * timestamps are sent, so the two never overlap on the wire.
  */
 export class AudioSender {
   private running: Running | null = null
+  /** The previous encoder, still fed until `running` has sent its first packet. */
+  private retiring: Running | null = null
   private format: Format | null = null
   /** Whether this Chromium takes the `opus` options (FEC, DTX): asked once, with the first format. */
   private opusOptions: Promise<boolean> | null = null
@@ -32,6 +37,7 @@ export class AudioSender {
   private pending: OpusSettings | null = null
   /** Samples given to the running encoder: a switch waits for a whole number of frames. */
   private fedSamples = 0
+  private lastSentUs = -Infinity
   private reader: ReadableStreamDefaultReader<AudioData> | null = null
   private stopped = false
 
@@ -59,8 +65,9 @@ export class AudioSender {
     this.stopped = true
     this.track.stop()
     void this.reader?.cancel().catch(() => undefined)
-    const encoder = this.running?.encoder
-    if (encoder && encoder.state !== 'closed') encoder.close()
+    for (const running of [this.running, this.retiring]) {
+      if (running && running.encoder.state !== 'closed') running.encoder.close()
+    }
   }
 
   private async pump(): Promise<void> {
@@ -81,28 +88,19 @@ export class AudioSender {
     const withOptions = await (this.opusOptions ??= this.checkOpusOptions(this.format))
     if (this.stopped) return data.close()
     const frameSamples = (this.format.sampleRate * FRAME_US) / 1_000_000
-    if (!this.running || (this.pending && this.fedSamples % frameSamples === 0)) {
-      this.start(this.pending ?? this.policy.current, withOptions, data.timestamp)
+    if (!this.running) this.start(this.policy.current, withOptions)
+    else if (this.pending && !this.retiring && this.fedSamples % frameSamples === 0) {
+      this.retiring = this.running
+      this.start(this.pending, withOptions)
     }
-    const encoder = this.running!.encoder
-    if (encoder.state === 'configured') {
-      encoder.encode(data)
-      this.fedSamples += data.numberOfFrames
+    for (const running of [this.running, this.retiring]) {
+      if (running?.encoder.state === 'configured') running.encoder.encode(data)
     }
+    this.fedSamples += data.numberOfFrames
     data.close()
   }
 
-  /** Retires the running encoder (flushed; its outputs from `atUs` on dropped) and starts one with `settings`. */
-  private start(settings: OpusSettings, withOptions: boolean, atUs: number): void {
-    const old = this.running
-    if (old) {
-      old.retiredAtUs = atUs
-      const encoder = old.encoder
-      void encoder
-        .flush()
-        .catch(() => undefined)
-        .finally(() => encoder.state !== 'closed' && encoder.close())
-    }
+  private start(settings: OpusSettings, withOptions: boolean): void {
     const running: Running = { encoder: this.newEncoder(() => running) }
     running.encoder.configure(opusConfig(this.format!, settings, withOptions))
     this.running = running
@@ -112,17 +110,32 @@ export class AudioSender {
 
   private newEncoder(self: () => Running): AudioEncoder {
     return new AudioEncoder({
-      output: (chunk) => {
-        const retiredAt = self().retiredAtUs
-        if (retiredAt !== undefined && chunk.timestamp >= retiredAt) return
-        const buffer = new ArrayBuffer(chunk.byteLength)
-        chunk.copyTo(buffer)
-        this.post({ kind: 'audio', data: buffer, timestampUs: Math.max(0, chunk.timestamp) }, [buffer])
-      },
+      output: (chunk) => this.output(self(), chunk),
       error: (error) => {
         if (self() === this.running) this.onError(`The audio encoder stopped: ${error.message}`)
       },
     })
+  }
+
+  private output(from: Running, chunk: EncodedAudioChunk): void {
+    if (from === this.running && this.retiring) this.retire(this.retiring, chunk.timestamp)
+    if (from.untilUs !== undefined && chunk.timestamp >= from.untilUs) return
+    if (chunk.timestamp <= this.lastSentUs) return
+    this.lastSentUs = chunk.timestamp
+    const buffer = new ArrayBuffer(chunk.byteLength)
+    chunk.copyTo(buffer)
+    this.post({ kind: 'audio', data: buffer, timestampUs: Math.max(0, chunk.timestamp) }, [buffer])
+  }
+
+  /** The new encoder sent its first packet (at `atUs`): the old one is flushed, and closed. */
+  private retire(old: Running, atUs: number): void {
+    this.retiring = null
+    old.untilUs = atUs
+    const encoder = old.encoder
+    void encoder
+      .flush()
+      .catch(() => undefined)
+      .finally(() => encoder.state !== 'closed' && encoder.close())
   }
 
   private async checkOpusOptions(format: Format): Promise<boolean> {
