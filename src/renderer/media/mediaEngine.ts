@@ -115,7 +115,14 @@ class RendererMedia implements MediaEngine {
     const result: Record<number, RemoteMediaFigures> = {}
     for (const uid of new Set([...this.videos.keys(), ...this.audios.keys()])) {
       const video = this.videos.get(uid)?.figures(now) ?? { framesDecoded: 0, fps: 0 }
-      result[uid] = { ...video, audioLevel: this.audios.get(uid)?.takeLevel() ?? 0 }
+      const audio = this.audios.get(uid)
+      const counts = audio?.stats()
+      result[uid] = {
+        ...video,
+        audioLevel: audio?.takeLevel() ?? 0,
+        audioReceivedSamples: counts?.receivedSamples ?? 0,
+        audioConcealedSamples: counts?.concealedSamples ?? 0,
+      }
     }
     return result
   }

@@ -29,6 +29,13 @@ export interface RemoteMediaFigures {
   fps: number
   /** RMS of the played audio over the last second, 0..1. */
   audioLevel: number
+  /**
+   * Audio samples (48 kHz, since the user's audio started) played from packets that arrived, and synthesized
+   * for lost or late ones (docs/media.md "Audio: FEC, DTX, concealment"): the concealed ratio is
+   * concealed / (received + concealed).
+   */
+  audioReceivedSamples: number
+  audioConcealedSamples: number
 }
 
 export interface CallSlice {
