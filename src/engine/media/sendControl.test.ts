@@ -81,9 +81,10 @@ describe('SendControl', () => {
   it('stamps one transport-wide counter, publishes at the start, on a >5 % move and every 2 s, paces at 2.5x', async () => {
     const { pc, video, audio } = await negotiated()
     const t = setup(pc, { video, audio })
-    expect(t.rates).toEqual([PACING_FACTOR * 300_000])
+    expect(t.rates).toEqual([])
     await t.clock.advance(300)
     expect(t.targets.map((x) => x.target)).toEqual([{ bitrateBps: 300_000, lossFraction: 0 }])
+    expect(t.rates).toEqual([PACING_FACTOR * 300_000])
 
     // Two reports 150 ms apart (the loss window is 20 packets and 100 ms), half the packets lost: the
     // loss-based part cuts the target, and the cut goes out with the report that made it.
@@ -113,7 +114,7 @@ describe('SendControl', () => {
     expect(t.targets).toHaveLength(3)
   })
 
-  it('stamps nothing before the extension is negotiated', () => {
+  it('before the extension is negotiated: nothing stamped, no target, the pacer left alone', async () => {
     const pc = new RTCPeerConnection({ codecs: weriftCodecs(), headerExtensions: weriftHeaderExtensions() })
     open.push(pc)
     const senders = {
@@ -124,6 +125,9 @@ describe('SendControl', () => {
     const packet = new RtpPacket(new RtpHeader(), Buffer.alloc(100))
     t.control.stamp('audio', packet)
     expect(packet.header.extensions).toEqual([])
+    await t.clock.advance(5000)
+    expect(t.targets).toEqual([])
+    expect(t.rates).toEqual([])
     t.control.close()
   })
 })

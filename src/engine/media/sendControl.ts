@@ -16,7 +16,9 @@ import { ProbeSender } from './probeSender'
  * pacer gets a transport-wide sequence number and a line in the send history; the conference server's
  * reports come back through werift's RTCP and feed the estimator; the pacer runs at `PACING_FACTOR` × the
  * estimate; probes go out when the estimator asks; the target goes to the caller when it moves by more
- * than `TARGET_STEP` or `TARGET_HEARTBEAT_MS` after the last one (and once at the start).
+ * than `TARGET_STEP` or `TARGET_HEARTBEAT_MS` after the last one (and once at the start). All of it starts
+ * once the far end has agreed to the transport-wide extension: a server that never reports must not hold
+ * the call at the start value.
  */
 
 /** As GCC: the pacer drains a frame's burst faster than the target, so it never becomes the bottleneck. */
@@ -63,7 +65,6 @@ export class SendControl {
     this.estimator = new BandwidthEstimator(deps.estimator)
     this.probes = new ProbeSender(deps.clock, (id, bytes) => this.sendProbePacket(id, bytes))
     this.offFeedback = onTwccFeedback(deps.pc, (feedback) => this.onFeedback(feedback))
-    deps.setPacingRate(pacingRate(this.estimator.targetBitrate()))
     this.schedule()
   }
 
@@ -81,6 +82,11 @@ export class SendControl {
     if (id === undefined) return
     const size = packet.payload.length + WIRE_OVERHEAD_BYTES
     writeTwccSequence(packet, id, this.history.add(this.deps.clock.now(), size))
+  }
+
+  /** Whether the far end agreed to transport-wide sequence numbers (on video; audio's agree with it). */
+  private negotiated(): boolean {
+    return (this.ids.video ??= twccExtensionId(this.deps.senders.video)) !== undefined
   }
 
   close(): void {
@@ -126,6 +132,8 @@ export class SendControl {
     this.timer = this.deps.clock.setTimeout(() => {
       if (this.closed) return
       const now = this.deps.clock.now()
+      if (this.lastTarget === null && !this.negotiated()) return this.schedule()
+      if (this.lastTarget === null) this.deps.setPacingRate(pacingRate(this.estimator.targetBitrate()))
       this.publish(now, this.lastTarget === null)
       if (now - this.lastRttAtMs >= RTT_EVERY_MS) {
         this.lastRttAtMs = now
