@@ -1,7 +1,7 @@
 import type { CallContext } from './call'
 import { newCounters, StatsCollector, type MediaCounters, type PeerStatsSample } from '../stats/stats'
 import { RemoteVideoLedger } from '../media/remoteVideoLedger'
-import { intervalQuality, RemoteVideoReporter, type RemoteVideoInterval } from '../stats/remoteVideoStats'
+import { remoteQuality, RemoteVideoReporter, type RemoteVideoInterval } from '../stats/remoteVideoStats'
 import type { TransportSelection } from '../route/pathSelect'
 
 /**
@@ -83,7 +83,7 @@ export class CallStats {
           this.remoteIntervals.map((interval) => interval.stats),
         )
         for (const interval of this.remoteIntervals) {
-          deps.emit('networkQuality', interval.stats.uid, intervalQuality(interval, down ? 6 : quality.rx), 0)
+          deps.emit('networkQuality', interval.stats.uid, remoteQuality(interval, down ? 6 : quality.rx), 0)
         }
       },
       onError: (error) => logger.debug({ err: error }, 'statistics sample failed'),

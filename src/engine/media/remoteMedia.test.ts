@@ -136,6 +136,7 @@ describe('RemoteStreams', () => {
         width: 640,
         height: 360,
         temporalLayer: 2,
+        frameIntervalTicks: 3000,
       },
     ])
     streams.setSubscriptions([])

@@ -103,7 +103,7 @@ export class RemoteStreams {
     const result = stream.video!.push(packet, now)
     for (const frame of result.frames) {
       const timestampUs = stream.clock.toMicroseconds(frame.rtpTimestamp, now * 1000)
-      this.ledger.frame(uid, now, frame.data, frame.keyFrame)
+      this.ledger.frame(uid, now, frame.data, frame.keyFrame, frame.rtpTimestamp)
       this.deps.frame('video', { uid, data: frame.data, timestampUs, keyFrame: frame.keyFrame })
     }
     const frozen = this.ledger.packet(

@@ -138,6 +138,17 @@ describe('RemoteVideoLedger: counts', () => {
     expect(ledger.snapshot([3], 80)[0]).not.toHaveProperty('temporalLayer')
   })
 
+  it('the shortest RTP timestamp step between frames in a row since the last look (wraps; pauses ignored)', () => {
+    const ledger = new RemoteVideoLedger()
+    const steps = (timestamps: number[]): number | undefined => {
+      for (const ts of timestamps) ledger.frame(3, 0, DELTA, false, ts)
+      return ledger.snapshot([3], 0)[0]!.frameIntervalTicks
+    }
+    expect(steps([0, 6000, 9000, 18_000])).toBe(3000)
+    expect(steps([2 ** 32 - 3000, 3000])).toBe(6000)
+    expect(steps([3000 + 180_000, 3000 + 180_000])).toBeUndefined()
+  })
+
   it('a user whose stream ended is not listed (nor frozen) until their next packet', () => {
     const ledger = new RemoteVideoLedger()
     ledger.packet(3, 0, 1000, 1)

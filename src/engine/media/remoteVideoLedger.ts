@@ -1,5 +1,5 @@
 import type { RemoteVideoTotals } from '../stats/remoteVideoStats'
-import { vp8KeyFrameSize } from './rtp/vp8'
+import { VP8_CLOCK_RATE, vp8KeyFrameSize } from './rtp/vp8'
 
 /**
  * Per remote user, what their video did since the call began (docs/engine.md "Statistics", docs/media.md
@@ -18,6 +18,8 @@ export const FREEZE_MS = 500
 
 interface Entry extends RemoteVideoTotals {
   lastFrameAt?: number
+  /** The RTP timestamp of the last frame, for the step to the next. */
+  lastRtpTimestamp?: number
   frozenSince?: number
   /** False from the end of a stream to the next packet: not listed, cannot freeze. */
   publishing: boolean
@@ -43,9 +45,10 @@ export class RemoteVideoLedger {
   }
 
   /** A frame came out of reassembly: it ends a freeze (counting one the packets did not reveal). */
-  frame(uid: number, nowMs: number, data: Uint8Array, keyFrame: boolean): void {
+  frame(uid: number, nowMs: number, data: Uint8Array, keyFrame: boolean, rtpTimestamp?: number): void {
     const entry = this.entry(uid)
     entry.frames++
+    if (rtpTimestamp !== undefined) this.step(entry, rtpTimestamp)
     if (keyFrame) {
       const size = vp8KeyFrameSize(data)
       if (size) Object.assign(entry, size)
@@ -66,6 +69,7 @@ export class RemoteVideoLedger {
     if (entry.frozenSince !== undefined) entry.frozenMs += nowMs - entry.frozenSince
     entry.frozenSince = undefined
     entry.lastFrameAt = undefined
+    entry.lastRtpTimestamp = undefined
     entry.publishing = false
   }
 
@@ -76,10 +80,17 @@ export class RemoteVideoLedger {
       const entry = this.users.get(uid)
       if (!entry?.publishing) continue
       this.frozen(entry, nowMs)
-      const { lastFrameAt: _last, frozenSince, publishing: _publishing, ...totals } = entry
+      const {
+        lastFrameAt: _last,
+        lastRtpTimestamp: _rtp,
+        frozenSince,
+        publishing: _publishing,
+        ...totals
+      } = entry
       if (frozenSince !== undefined) totals.frozenMs += nowMs - frozenSince
       result.push(totals)
       delete entry.temporalLayer
+      delete entry.frameIntervalTicks
     }
     return result
   }
@@ -100,6 +111,20 @@ export class RemoteVideoLedger {
       this.users.set(uid, entry)
     }
     return entry
+  }
+
+  /**
+   * The shortest RTP timestamp step between two frames in a row is the interval at which frames are sent to
+   * us: the sender's frame rate, halved or quartered by the temporal layers the server forwards. A lost
+   * frame makes one step longer, never shorter; steps over a second (a pause) are not intervals.
+   */
+  private step(entry: Entry, rtpTimestamp: number): void {
+    const previous = entry.lastRtpTimestamp
+    entry.lastRtpTimestamp = rtpTimestamp
+    if (previous === undefined) return
+    const ticks = (rtpTimestamp - previous) >>> 0
+    if (ticks === 0 || ticks > VP8_CLOCK_RATE) return
+    entry.frameIntervalTicks = Math.min(entry.frameIntervalTicks ?? ticks, ticks)
   }
 
   /** Starts a freeze when the last frame is FREEZE_MS old; true while one lasts. */

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest'
 import type { NetworkQuality, RemoteVideoStats } from '../../shared/engine'
 import {
   computeRemoteVideoStats,
-  intervalQuality,
+  expectedFps,
   RemoteVideoReporter,
   remoteQuality,
+  type RemoteVideoInterval,
   type RemoteVideoTotals,
 } from './remoteVideoStats'
 
@@ -65,35 +66,51 @@ describe('computeRemoteVideoStats', () => {
   })
 })
 
-describe('remoteQuality (docs/engine.md "Statistics")', () => {
-  const stats = (over: Partial<RemoteVideoStats>): RemoteVideoStats => ({
-    uid: 9,
-    rxKbps: 800,
-    rxFps: 30,
-    packetLoss: 0,
-    freezeCount: 0,
-    frozenMs: 0,
-    ...over,
+describe('expectedFps: the shortest frame step, else the layer', () => {
+  it.each<[string, Partial<RemoteVideoTotals>, number]>([
+    ['every frame at 30 fps (3000 ticks)', { frameIntervalTicks: 3000, temporalLayer: 2 }, 30],
+    ['a sender at 15 fps', { frameIntervalTicks: 6000, temporalLayer: 2 }, 15],
+    ['layers 0–1 of 30 fps forwarded', { frameIntervalTicks: 6000, temporalLayer: 1 }, 15],
+    ['no step measured, layer 0', { temporalLayer: 0 }, 7.5],
+    ['no step measured, no layers', {}, 30],
+  ])('%s → %s', (_name, over, fps) => {
+    expect(expectedFps(totals(over))).toBe(fps)
   })
-  it.each<[string, Partial<RemoteVideoStats>, number, NetworkQuality, number, NetworkQuality]>([
-    ['clean, 30 fps', {}, 0, 1, 100, 1],
-    ['clean, our downlink unknown', {}, 0, 0, 100, 1],
-    ['2 % loss', { packetLoss: 0.02 }, 0, 1, 100, 2],
-    ['10 % loss', { packetLoss: 0.1 }, 0, 1, 100, 4],
-    ['20 % loss', { packetLoss: 0.2 }, 0, 1, 100, 5],
-    ['20 fps of 30', { rxFps: 20 }, 0, 1, 100, 2],
-    ['5 fps of 30', { rxFps: 5 }, 0, 1, 100, 5],
-    ['7 fps of 30', { rxFps: 7 }, 0, 1, 100, 4],
-    ['7.5 fps on layer 0 (what the server forwards)', { rxFps: 7.5, temporalLayer: 0 }, 0, 1, 100, 1],
-    ['12 fps on layers 0–1', { rxFps: 12, temporalLayer: 1 }, 0, 1, 100, 1],
-    ['a 300 ms freeze in a 2 s interval', {}, 300, 1, 100, 3],
-    ['frozen 0.6 s of 2 s', {}, 600, 1, 100, 4],
-    ['frozen the whole interval', { rxFps: 0 }, 2000, 1, 100, 5],
-    ['a clean stream over our own poor downlink', {}, 0, 4, 100, 4],
-    ['our media path down', {}, 0, 6, 100, 6],
-    ['no frame yet', { rxFps: 0 }, 0, 1, 0, 0],
-  ])('%s', (_name, over, frozen, own, frames, expected) => {
-    expect(remoteQuality(stats(over), frozen, 2000, own, frames)).toBe(expected)
+})
+
+describe('remoteQuality (docs/engine.md "Statistics")', () => {
+  const interval = (
+    over: Partial<RemoteVideoStats>,
+    frozenInIntervalMs: number,
+    totalFrames: number,
+    expected = 30,
+  ): RemoteVideoInterval => ({
+    stats: { uid: 9, rxKbps: 800, rxFps: 30, packetLoss: 0, freezeCount: 0, frozenMs: 0, ...over },
+    frozenInIntervalMs,
+    intervalMs: 2000,
+    totalFrames,
+    expectedFps: expected,
+  })
+  it.each<[string, RemoteVideoInterval, NetworkQuality, NetworkQuality]>([
+    ['clean, 30 fps', interval({}, 0, 100), 1, 1],
+    ['clean, our downlink unknown', interval({}, 0, 100), 0, 1],
+    ['2 % loss', interval({ packetLoss: 0.02 }, 0, 100), 1, 2],
+    ['10 % loss', interval({ packetLoss: 0.1 }, 0, 100), 1, 4],
+    ['20 % loss', interval({ packetLoss: 0.2 }, 0, 100), 1, 5],
+    ['20 fps of 30', interval({ rxFps: 20 }, 0, 100), 1, 2],
+    ['7 fps of 30', interval({ rxFps: 7 }, 0, 100), 1, 4],
+    ['5 fps of 30', interval({ rxFps: 5 }, 0, 100), 1, 5],
+    ['7.5 fps of 7.5 (layer 0 forwarded)', interval({ rxFps: 7.5, temporalLayer: 0 }, 0, 100, 7.5), 1, 1],
+    ['15 fps from a sender at 15', interval({ rxFps: 15 }, 0, 100, 15), 1, 1],
+    ['8 fps of 15', interval({ rxFps: 8 }, 0, 100, 15), 1, 3],
+    ['a 300 ms freeze in a 2 s interval', interval({}, 300, 100), 1, 3],
+    ['frozen 0.6 s of 2 s', interval({}, 600, 100), 1, 4],
+    ['frozen the whole interval', interval({ rxFps: 0 }, 2000, 100), 1, 5],
+    ['a clean stream over our own poor downlink', interval({}, 0, 100), 4, 4],
+    ['our media path down', interval({}, 0, 100), 6, 6],
+    ['no frame yet', interval({ rxFps: 0 }, 0, 0), 1, 0],
+  ])('%s', (_name, input, own, expected) => {
+    expect(remoteQuality(input, own)).toBe(expected)
   })
 })
 
@@ -101,14 +118,19 @@ describe('RemoteVideoReporter', () => {
   it('reports users seen in the previous snapshot too, over the time between the two', () => {
     const reporter = new RemoteVideoReporter()
     expect(reporter.next([totals({ frames: 10 })], 0)).toEqual([])
-    const second = reporter.next([totals({ frames: 70 }), totals({ uid: 10, frames: 5 })], 2000)
-    expect(second.map((i) => [i.stats.uid, i.stats.rxFps, i.intervalMs])).toEqual([[9, 30, 2000]])
-    expect(second.map((i) => intervalQuality(i, 1))).toEqual([1])
+    const second = reporter.next(
+      [totals({ frames: 70, frameIntervalTicks: 3000 }), totals({ uid: 10, frames: 5 })],
+      2000,
+    )
+    expect(second.map((i) => [i.stats.uid, i.stats.rxFps, i.intervalMs, i.expectedFps])).toEqual([
+      [9, 30, 2000, 30],
+    ])
+    expect(second.map((i) => remoteQuality(i, 1))).toEqual([1])
     const third = reporter.next(
       [totals({ frames: 70, frozenMs: 1500 }), totals({ uid: 10, frames: 65 })],
       4000,
     )
-    expect(third.map((i) => [i.stats.uid, i.frozenInIntervalMs, intervalQuality(i, 2)])).toEqual([
+    expect(third.map((i) => [i.stats.uid, i.frozenInIntervalMs, remoteQuality(i, 2)])).toEqual([
       [9, 1500, 5],
       [10, 0, 2],
     ])

@@ -24,6 +24,8 @@ export interface RemoteVideoTotals {
   width?: number
   height?: number
   temporalLayer?: number
+  /** The shortest RTP timestamp step (90 kHz) between two frames in a row since the previous snapshot. */
+  frameIntervalTicks?: number
 }
 
 /**
@@ -32,6 +34,8 @@ export interface RemoteVideoTotals {
  */
 export const EXPECTED_FPS = [7.5, 15, 30] as const
 const FULL_FPS = 30
+/** VP8's RTP clock (RFC 7741 §4.1); stats/ imports no other group, so not from media/rtp/vp8.ts. */
+const VP8_TICKS_PER_SECOND = 90_000
 
 /** Two cumulative snapshots of one user (the previous undefined: their first interval) → the figures. */
 export function computeRemoteVideoStats(
@@ -59,9 +63,20 @@ export function computeRemoteVideoStats(
 }
 
 /**
+ * The frame rate this user's video should arrive at: one frame per shortest RTP timestamp step seen over the
+ * interval (the sender's own rate — 30, or 15 when its estimate is low — thinned by the temporal layers the
+ * conference server forwards). With fewer than two frames in a row to measure, EXPECTED_FPS of the highest
+ * layer received, or 30 without layers.
+ */
+export function expectedFps(totals: Pick<RemoteVideoTotals, 'frameIntervalTicks' | 'temporalLayer'>): number {
+  const ticks = totals.frameIntervalTicks
+  if (ticks !== undefined && ticks > 0) return VP8_TICKS_PER_SECOND / ticks
+  return isLayer(totals.temporalLayer) ? EXPECTED_FPS[totals.temporalLayer] : FULL_FPS
+}
+
+/**
  * A remote user's quality as their video reaches us, on NERTC's scale: the worst of four grades (0 unknown
- * until a first frame; 6 when our own media path is down). The interval's frozen time is `frozenMs` less the
- * previous report's.
+ * until a first frame; 6 when our own media path is down).
  *
  * | grade | loss below | fps / expected at least | frozen share of the interval | our downlink |
  * | ----- | ---------- | ----------------------- | ---------------------------- | ------------ |
@@ -71,21 +86,15 @@ export function computeRemoteVideoStats(
  * | 4     | 15 %       | 20 %                    | below 50 %                   | 4            |
  * | 5     | otherwise  | otherwise               | otherwise                    | 5            |
  *
- * Expected fps is EXPECTED_FPS of the highest temporal layer received (30 without layers): a subscriber the
- * conference server keeps on layer 0 is not marked down for getting 7.5 fps, which is what it was sent.
+ * Against the expected rate (`expectedFps`), a subscriber the server keeps on layer 0 is not marked down
+ * for getting 7.5 fps, nor a sender that chose 15 fps: what counts is frames missing from what was sent.
  */
-export function remoteQuality(
-  stats: RemoteVideoStats,
-  frozenInIntervalMs: number,
-  intervalMs: number,
-  ownDownlink: NetworkQuality,
-  totalFrames: number,
-): NetworkQuality {
+export function remoteQuality(interval: RemoteVideoInterval, ownDownlink: NetworkQuality): NetworkQuality {
+  const { stats, frozenInIntervalMs, intervalMs, totalFrames } = interval
   if (ownDownlink === 6) return 6
   if (totalFrames === 0) return 0
-  const expectedFps = stats.temporalLayer === undefined ? FULL_FPS : EXPECTED_FPS[stats.temporalLayer]
   const lossGrade = gradeBelow(stats.packetLoss, [0.01, 0.03, 0.08, 0.15])
-  const fpsGrade = gradeAtLeast(stats.rxFps / expectedFps, [0.8, 0.6, 0.4, 0.2])
+  const fpsGrade = gradeAtLeast(stats.rxFps / interval.expectedFps, [0.8, 0.6, 0.4, 0.2])
   const frozenShare = intervalMs > 0 ? frozenInIntervalMs / intervalMs : 0
   const freezeGrade = frozenShare <= 0 ? 1 : frozenShare < 0.25 ? 3 : frozenShare < 0.5 ? 4 : 5
   return Math.max(lossGrade, fpsGrade, freezeGrade, ownDownlink) as NetworkQuality
@@ -111,12 +120,7 @@ export interface RemoteVideoInterval {
   intervalMs: number
   /** Frames since joining: none yet means the quality is unknown. */
   totalFrames: number
-}
-
-/** The quality of one interval's figures, given our own downlink's (see remoteQuality). */
-export function intervalQuality(interval: RemoteVideoInterval, ownDownlink: NetworkQuality): NetworkQuality {
-  const { stats, frozenInIntervalMs, intervalMs, totalFrames } = interval
-  return remoteQuality(stats, frozenInIntervalMs, intervalMs, ownDownlink, totalFrames)
+  expectedFps: number
 }
 
 /** Keeps the previous snapshot per user; `next` turns a new one into the interval's figures. */
@@ -136,6 +140,7 @@ export class RemoteVideoReporter {
         frozenInIntervalMs: Math.max(0, totals.frozenMs - before.frozenMs),
         intervalMs,
         totalFrames: totals.frames,
+        expectedFps: expectedFps(totals),
       })
     }
     this.previous = new Map(snapshot.map((totals) => [totals.uid, totals]))
