@@ -21,19 +21,20 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { requireBrowserTools } from '../e2e/browser/browsers'
 import { buildRenderer } from '../e2e/browser/buildRenderer'
-import { labSupport } from '../e2e/lab/lab'
+import type { FakeMedia } from '../e2e/browser/fakeMedia'
+import { labSupport, type Lab } from '../e2e/lab/lab'
 import { startLabConference } from '../e2e/lab/labConference'
 import { blockAllUdp } from '../e2e/lab/labJoin'
-import { startLabProxy } from '../e2e/lab/labProxy'
+import { startLabProxy, type LabProxy } from '../e2e/lab/labProxy'
 import { chromiumSpkiPinArgs } from '../e2e/support/chromium'
-import { generateTestCert } from '../e2e/support/certs'
+import { generateTestCert, type TestCert } from '../e2e/support/certs'
 import { requireTool } from '../e2e/support/tools'
 import { createBenchLab } from './network/link'
 import { labRegion, lanChromium, startDmzCoturn, startLanHost } from './network/labSetup'
 import { benchMedia, MATCH_MAX_AGE_MS } from './network/media'
 import { sideFigures, type SideFigures } from './network/metrics'
 import { runNative } from './network/native'
-import { runOurs, type SideResult } from './network/ours'
+import { runOurs, type OursContext, type SideResult } from './network/ours'
 import { benchProfiles, pickProfiles, type BenchProfile } from './network/profiles'
 import { formatReport, jsonLine, type ProfileResult } from './network/report'
 
@@ -74,17 +75,27 @@ function commit(): string {
   }
 }
 
-requireBrowserTools()
-requireTool('turnserver')
-const dir = mkdtempSync(join(tmpdir(), 'pinhole-bench-network-'))
-const notes = new Set<string>()
-const results: ProfileResult[] = []
-const cleanups: (() => Promise<void>)[] = []
-const raw: Record<string, { ours?: SideResult; native?: SideResult }> = {}
 const progress = (text: string): void => void process.stderr.write(`[bench:network] ${text}\n`)
-try {
+const notes = new Set<string>()
+const failed =
+  (what: string) =>
+  (error: unknown): undefined => {
+    notes.add(`${what} failed: ${String(error).split('\n')[0]}`)
+    return undefined
+  }
+
+interface Stack {
+  lab: Lab
+  proxy: LabProxy
+  hostUrl: string
+  cert: TestCert
+  base: Omit<OursContext, 'hostUrl'>
+}
+
+/** The lab with its emulated link, the conference server, the proxy and the browser host; `cleanups` undo it. */
+async function startStack(dir: string, cleanups: (() => Promise<void>)[]): Promise<Stack> {
   const built = buildRenderer(join(dir, 'renderer'))
-  const media = [await benchMedia(dir, 'a'), await benchMedia(dir, 'b')] as const
+  const media: [FakeMedia, FakeMedia] = [await benchMedia(dir, 'a'), await benchMedia(dir, 'b')]
   await built
   const { lab, link } = await createBenchLab()
   cleanups.unshift(() => lab.destroy())
@@ -99,44 +110,60 @@ try {
   })
   cleanups.unshift(() => host.stop())
   const cert = await generateTestCert({ ips: [lab.addresses.dmz], dnsNames: [] })
-  const launch = lanChromium(lab, dir)
-  const base = { launch, media: [...media] as [(typeof media)[0], (typeof media)[1]], link, timing }
+  return { lab, proxy, hostUrl: host.url, cert, base: { launch: lanChromium(lab, dir), media, link, timing } }
+}
 
+/** The native side: coturn takes the proxy's ports for the run, the proxy gets them back after. */
+async function nativeSide(stack: Stack, dir: string, profile: BenchProfile): Promise<SideResult | undefined> {
+  await stack.proxy.kill()
+  const coturn = await startDmzCoturn(stack.lab, dir, stack.cert)
+  try {
+    const extraArgs = chromiumSpkiPinArgs(stack.cert.certPem)
+    return await runNative({ ...stack.base, coturn, extraArgs }, profile).catch(
+      failed(`${profile.name} native`),
+    )
+  } finally {
+    await coturn.stop()
+    await stack.proxy.restart()
+  }
+}
+
+async function runProfile(stack: Stack, dir: string, profile: BenchProfile): Promise<BenchRun> {
+  const run: BenchRun = {}
+  const unblock = profile.tlsOnly ? await blockAllUdp(stack.lab) : undefined
+  try {
+    if (SIDES.includes('ours')) {
+      progress(`${profile.name}: ours`)
+      await stack.base.link.set(profile.link)
+      run.ours = await runOurs({ ...stack.base, hostUrl: stack.hostUrl }, profile).catch(
+        failed(`${profile.name} ours`),
+      )
+    }
+    if (SIDES.includes('native')) {
+      progress(`${profile.name}: native`)
+      await stack.base.link.set(profile.link)
+      run.native = await nativeSide(stack, dir, profile)
+    }
+  } finally {
+    await unblock?.()
+  }
+  return run
+}
+
+type BenchRun = { ours?: SideResult | undefined; native?: SideResult | undefined }
+
+requireBrowserTools()
+requireTool('turnserver')
+const dir = mkdtempSync(join(tmpdir(), 'pinhole-bench-network-'))
+const results: ProfileResult[] = []
+const cleanups: (() => Promise<void>)[] = []
+const raw: Record<string, BenchRun> = {}
+try {
+  const stack = await startStack(dir, cleanups)
   for (const name of PROFILES) {
     const profile = profiles[name]
-    let ours: SideResult | undefined
-    let native: SideResult | undefined
-    const unblock = profile.tlsOnly ? await blockAllUdp(lab) : undefined
-    try {
-      if (SIDES.includes('ours')) {
-        progress(`${name}: ours`)
-        await link.set(profile.link)
-        ours = await runOurs({ ...base, hostUrl: host.url }, profile).catch((error: unknown) => {
-          notes.add(`${name} ours failed: ${String(error).split('\n')[0]}`)
-          return undefined
-        })
-      }
-      if (SIDES.includes('native')) {
-        progress(`${name}: native`)
-        await link.set(profile.link)
-        await proxy.kill()
-        const coturn = await startDmzCoturn(lab, dir, cert)
-        try {
-          const extraArgs = chromiumSpkiPinArgs(cert.certPem)
-          native = await runNative({ ...base, coturn, extraArgs }, profile).catch((error: unknown) => {
-            notes.add(`${name} native failed: ${String(error).split('\n')[0]}`)
-            return undefined
-          })
-        } finally {
-          await coturn.stop()
-          await proxy.restart()
-        }
-      }
-    } finally {
-      await unblock?.()
-    }
+    const { ours, native } = (raw[name] = await runProfile(stack, dir, profile))
     for (const note of [...(ours?.notes ?? []), ...(native?.notes ?? [])]) notes.add(note)
-    raw[name] = { ours, native }
     results.push({
       profile,
       ours: figures(ours, profile),
