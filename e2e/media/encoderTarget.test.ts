@@ -28,6 +28,8 @@ interface Chunk {
   layer: number | null
   /** The first 10 bytes of a key frame (RFC 6386 §9.1: frame tag, start code, size). */
   head: number[] | null
+  /** The captured frame's timestamp. */
+  timestampUs: number
 }
 
 /** Runs after fakeBridge: the page's media port records what comes up and lets the test post down. */
@@ -42,7 +44,7 @@ const RECORDING_PORT = `(() => {
       if (m.kind !== 'video') return
       chunks.push({ at: performance.now(), bytes: m.data.byteLength, keyFrame: m.keyFrame,
         layer: m.temporalLayerId === undefined ? null : m.temporalLayerId,
-        head: m.keyFrame ? Array.from(new Uint8Array(m.data, 0, 10)) : null })
+        head: m.keyFrame ? Array.from(new Uint8Array(m.data, 0, 10)) : null, timestampUs: m.timestampUs })
     }
     window.postMessage({ type: 'pinhole:media-port' }, '*', [channel.port1])
     return Promise.resolve({ ok: true, value: 0 })
@@ -104,6 +106,16 @@ describe('the video encoder follows the send target (Chromium)', () => {
       fps: window.length / seconds,
       keys: window.filter((c) => c.keyFrame).length,
     }
+  }
+  /**
+   * The share of the frames sent over [from, to] that came less than 45 ms of capture time after the one
+   * before: most at 30 fps (even when a loaded machine drops some at capture), none at 15 fps (the sender
+   * keeps a frame once 50 ms have passed).
+   */
+  const closeFrames = async (from: number, to: number): Promise<number> => {
+    const stamps = (await between(from, to)).map((c) => c.timestampUs)
+    const gaps = stamps.slice(1).map((t, i) => t - stamps[i]!)
+    return gaps.filter((gap) => gap < 45_000).length / gaps.length
   }
   /** Waits until the page clock passes `at`. */
   const until = async (at: number): Promise<void> => {
@@ -180,26 +192,29 @@ describe('the video encoder follows the send target (Chromium)', () => {
     const lastKey = await firstKeyAfter(await down({ kind: 'keyFrameRequested' }), 3_000)
     await until(lastKey.at + 500)
     const high = await target(800_000)
-    await until(high + 3_000)
+    await until(high + 2_500)
     const low = await target(400_000)
-    await until(low + 3_500)
-    const atHigh = await rate(high + 1_000, high + 3_000)
-    const atLow = await rate(low + 1_000, low + 3_500)
+    await until(low + 5_500)
+    const atHigh = await rate(high + 1_000, high + 2_500)
+    // The encoder first settles above the new bitrate; once measured (1 s), the sender asks for less.
+    const first = await rate(low + 1_000, low + 2_500)
+    const atLow = await rate(low + 3_500, low + 5_500)
     const expectHigh = videoBudget(800_000, AUDIO, 30)
     const expectLow = videoBudget(400_000, AUDIO, 30)
+    const kbps = (bps: number): number => Math.round(bps / 1000)
     console.info(
-      `800 kbit/s target: ${Math.round(atHigh.bps / 1000)} kbit/s of video at ${atHigh.fps.toFixed(1)} fps ` +
-        `(asked ${Math.round(expectHigh / 1000)}); 400: ${Math.round(atLow.bps / 1000)} kbit/s at ` +
-        `${atLow.fps.toFixed(1)} fps (asked ${Math.round(expectLow / 1000)})`,
+      `800 kbit/s target: ${kbps(atHigh.bps)} kbit/s of video at ${atHigh.fps.toFixed(1)} fps ` +
+        `(asked ${kbps(expectHigh)}); 400: ${kbps(first.bps)} then ${kbps(atLow.bps)} kbit/s at ` +
+        `${atLow.fps.toFixed(1)} fps (asked ${kbps(expectLow)})`,
     )
-    expect((await between(lastKey.at, low + 3_500)).filter((c) => c.keyFrame)).toEqual([])
+    expect((await between(lastKey.at, low + 5_500)).filter((c) => c.keyFrame)).toEqual([])
     expect(atHigh.bps).toBeGreaterThan(0.6 * expectHigh)
     expect(atHigh.bps).toBeLessThan(1.4 * expectHigh)
-    expect(atLow.bps).toBeGreaterThan(0.6 * expectLow)
-    expect(atLow.bps).toBeLessThan(1.4 * expectLow)
+    expect(atLow.bps).toBeGreaterThan(0.75 * expectLow)
+    expect(atLow.bps).toBeLessThan(1.2 * expectLow)
     expect(atLow.bps / atHigh.bps).toBeLessThan(0.7)
-    // Still 30 fps (a loaded machine drops a few at capture): not what a 400 kbit/s budget gives up.
-    expect(atLow.fps / atHigh.fps).toBeGreaterThan(0.75)
+    // Still 30 fps, not halved: 400 kbit/s keeps the full rung.
+    expect(await closeFrames(low + 3_500, low + 5_500)).toBeGreaterThan(0.5)
   })
 
   let fullFps = 0
@@ -218,9 +233,8 @@ describe('the video encoder follows the send target (Chromium)', () => {
         `${atLow.fps.toFixed(1)} fps, from ${fullFps.toFixed(1)} fps`,
     )
     // 15 of the camera's 30: at most 15 (and a little for the window's edges), well under the full rate.
-    expect(atLow.fps).toBeGreaterThan(10)
+    expect(await closeFrames(key.at + 1_000, key.at + 3_000)).toBe(0)
     expect(atLow.fps).toBeLessThan(16.5)
-    expect(atLow.fps / fullFps).toBeLessThan(0.65)
     expect(atLow.bps).toBeLessThan(1.5 * asked)
   })
 
@@ -231,7 +245,7 @@ describe('the video encoder follows the send target (Chromium)', () => {
     await until(key.at + 2_500)
     const atFull = await rate(key.at + 500, key.at + 2_500)
     console.info(`back up: ${atFull.fps.toFixed(1)} fps, ${Math.round(atFull.bps / 1000)} kbit/s`)
-    expect(atFull.fps).toBeGreaterThan(22)
+    expect(await closeFrames(key.at + 500, key.at + 2_500)).toBeGreaterThan(0.5)
   })
 
   it('every chunk carries its temporal layer, in the L1T3 pattern 0,2,1,2 from each key frame', async () => {

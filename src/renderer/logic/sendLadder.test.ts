@@ -18,11 +18,12 @@ const small = { width: 320, height: 180, fps: 15 }
 
 describe('videoBudget: audio, its overhead and the video packets’ overhead come off the top', () => {
   it.each([
-    // total, fps, video: (total − 32000 − 50·496 − fps·496) / (1 + 62/1200)
-    [800_000, 30, 692_539],
-    [400_000, 30, 312_190],
-    [150_000, 15, 81_547],
-    [60_000, 15, -4_032],
+    // total, fps, video: (total − 32000 − 50·240 − fps·240) / (1 + 30/1200)
+    [800_000, 30, 730_537],
+    [400_000, 30, 340_293],
+    [150_000, 15, 99_902],
+    [60_000, 15, 12_098],
+    [40_000, 15, -7_415],
   ])('%i bit/s at %i fps → %i bit/s of video', (total, fps, video) => {
     expect(Math.round(videoBudget(total, AUDIO, fps))).toBe(video)
   })
@@ -37,10 +38,10 @@ describe('SendLadder', () => {
 
   it.each([
     ['a link that allows more gets the cap', 3_000_000, { ...full, bitrateBps: MAX_VIDEO_BPS }],
-    ['800 kbit/s: full rung', 800_000, { ...full, bitrateBps: 692_539 }],
-    ['400 kbit/s: still 30 fps, a pure bitrate change', 400_000, { ...full, bitrateBps: 312_190 }],
-    ['300 kbit/s: 15 fps first', 300_000, { ...half, bitrateBps: 224_177 }],
-    ['150 kbit/s: then 320x180', 150_000, { ...small, bitrateBps: 81_547 }],
+    ['800 kbit/s: full rung', 800_000, { ...full, bitrateBps: 730_537 }],
+    ['400 kbit/s: still 30 fps, a pure bitrate change', 400_000, { ...full, bitrateBps: 340_293 }],
+    ['300 kbit/s: 15 fps first', 300_000, { ...half, bitrateBps: 246_244 }],
+    ['150 kbit/s: then 320x180', 150_000, { ...small, bitrateBps: 99_902 }],
     ['60 kbit/s: never below the floor', 60_000, { ...small, bitrateBps: MIN_VIDEO_BPS }],
   ])('down at once — %s', (_what, total, settings) => {
     const ladder = new SendLadder(AUDIO)
@@ -56,7 +57,7 @@ describe('SendLadder', () => {
         [900_000, 1_000],
         [900_000, 1_000 + UP_HOLD_MS - 1],
       ],
-      { ...small, bitrateBps: 794_700 },
+      { ...small, bitrateBps: 831_610 },
     ],
     [
       '…and then it goes',
@@ -65,37 +66,37 @@ describe('SendLadder', () => {
         [900_000, 1_000],
         [900_000, 1_000 + UP_HOLD_MS],
       ],
-      { ...full, bitrateBps: 787_626 },
+      { ...full, bitrateBps: 828_098 },
     ],
     [
       'a dip below the margin restarts the hold',
       [
         [150_000, 0],
         [900_000, 1_000],
-        [260_000, 2_000],
+        [200_000, 2_000],
         [900_000, 2_500],
         [900_000, 2_500 + UP_HOLD_MS - 1],
       ],
-      { ...small, bitrateBps: 794_700 },
+      { ...small, bitrateBps: 831_610 },
     ],
     [
-      // 640x360 15 fps → 30 fps needs 250 × 1.3 = 325 kbit/s of video: 420 kbit/s in all.
+      // 640x360 15 fps → 30 fps needs 250 × 1.3 = 325 kbit/s of video: 384 kbit/s in all.
       'just above the floor is not enough to go up (hysteresis)',
       [
         [300_000, 0],
-        [400_000, 100],
-        [400_000, 100 + 3 * UP_HOLD_MS],
+        [370_000, 100],
+        [370_000, 100 + 3 * UP_HOLD_MS],
       ],
-      { ...half, bitrateBps: 319_265 },
+      { ...half, bitrateBps: 314_537 },
     ],
     [
       'with the margin it goes up',
       [
         [300_000, 0],
-        [420_000, 100],
-        [420_000, 100 + UP_HOLD_MS],
+        [390_000, 100],
+        [390_000, 100 + UP_HOLD_MS],
       ],
-      { ...full, bitrateBps: 331_208 },
+      { ...full, bitrateBps: 330_537 },
     ],
     [
       'a target that drops during the hold goes down at once',
@@ -104,7 +105,7 @@ describe('SendLadder', () => {
         [900_000, 100],
         [150_000, 200],
       ],
-      { ...small, bitrateBps: 81_547 },
+      { ...small, bitrateBps: 99_902 },
     ],
   ])('%s', (_what, steps, settings) => {
     const ladder = new SendLadder(AUDIO)
@@ -125,9 +126,9 @@ describe('SendLadder', () => {
   it('does not flap when the target swings around a floor', () => {
     const ladder = new SendLadder(AUDIO)
     const rungs = new Set<string>()
-    // 250 kbit/s of video at 30 fps is ≈ 334.8 kbit/s in all; swing ±20 kbit/s every 300 ms for a minute.
+    // 250 kbit/s of video at 30 fps is ≈ 307 kbit/s in all; swing −17/+18 kbit/s every 300 ms for a minute.
     for (let t = 0; t < 60_000; t += 300) {
-      ladder.setTarget(t % 600 === 0 ? 315_000 : 355_000, t)
+      ladder.setTarget(t % 600 === 0 ? 290_000 : 325_000, t)
       rungs.add(`${ladder.settings().fps}`)
     }
     expect(ladder.settings().fps).toBe(15)

@@ -35,11 +35,11 @@ export const RUNGS: readonly Rung[] = [
 ]
 
 /**
- * IPv4 20 + UDP 8 + RTP 12 + header extensions 8 (transport-wide sequence number, padded) + SRTP tag 10 +
- * TURN ChannelData 4 (the relay through the cloud proxy). Over TLS 443 a record adds ~29 more per write: not
- * counted, the estimate sees it as a smaller link.
+ * What the engine counts for a packet besides its payload: RTP header 12, transport-wide extension 8, SRTP
+ * tag 10 (WIRE_OVERHEAD_BYTES of engine/media/sendControl.ts). The target is in the engine's units: its
+ * estimator never sees the IP, UDP and TURN headers, so the estimate already leaves room for them.
  */
-export const PACKET_OVERHEAD_BYTES = 62
+export const PACKET_OVERHEAD_BYTES = 30
 /** The engine's VP8 RTP payload per packet (engine/media/rtp/vp8.ts). */
 export const VIDEO_PAYLOAD_BYTES = 1200
 /** Opus in 20 ms frames. */

@@ -1,5 +1,6 @@
 import type { MediaUp, SendTarget, TemporalLayerId } from '../../shared/mediaPort'
 import { KeyFrames } from '../logic/keyFrames'
+import { RateTrim } from '../logic/rateTrim'
 import { keepFrame, RUNGS, SendLadder, worthReconfiguring, type EncoderSettings } from '../logic/sendLadder'
 import { isBt601Yuv, rgbaToI420, VP8_COLOR_SPACE } from './bt601'
 
@@ -30,6 +31,7 @@ export class VideoSender {
   private readonly encoder: VideoEncoder
   private readonly ladder = new SendLadder()
   private readonly keyFrames = new KeyFrames()
+  private readonly trim = new RateTrim(performance.now())
   /** What the encoder is configured with; null until the layer check has answered. */
   private current: EncoderSettings | null = null
   private layers = false
@@ -83,7 +85,7 @@ export class VideoSender {
           'sending one layer, which the conference server cannot thin per subscriber.',
       )
     }
-    this.configure(this.ladder.settings())
+    this.configure(this.ladder.settings(), true)
   }
 
   private config(settings: EncoderSettings): VideoEncoderConfig {
@@ -102,16 +104,26 @@ export class VideoSender {
    * Chromium's VP8 encoder takes a new bitrate or frame rate with no key frame and keeps the temporal layer
    * pattern going (e2e/media/encoderTarget.test.ts); a new size starts again with a key frame.
    */
-  private configure(settings: EncoderSettings): void {
+  private configure(settings: EncoderSettings, resize: boolean): void {
     if (this.encoder.state === 'closed') return
     this.encoder.configure(this.config(settings))
     this.current = settings
+    this.trim.reconfigured(performance.now(), resize)
   }
 
-  /** Reconfigures when the ladder has moved far enough (logic/sendLadder.ts). */
+  /**
+   * Reconfigures when the ladder has moved far enough (logic/sendLadder.ts), asking for the budget scaled by
+   * what the encoder has been sending against it (logic/rateTrim.ts; from the whole budget at a new size).
+   */
   private follow(): void {
-    const next = this.ladder.settings()
-    if (this.current && worthReconfiguring(this.current, next)) this.configure(next)
+    const current = this.current
+    if (!current) return
+    const wanted = this.ladder.settings()
+    const resize =
+      wanted.width !== current.width || wanted.height !== current.height || wanted.fps !== current.fps
+    const scale = resize ? 1 : this.trim.scale
+    const next = { ...wanted, bitrateBps: Math.round(wanted.bitrateBps * scale) }
+    if (worthReconfiguring(current, next)) this.configure(next, resize)
   }
 
   private async pump(): Promise<void> {
@@ -180,7 +192,9 @@ export class VideoSender {
 
   private output(chunk: EncodedVideoChunk, metadata: EncodedVideoChunkMetadata | undefined): void {
     const keyFrame = chunk.type === 'key'
-    if (keyFrame) this.keyFrames.sent(performance.now())
+    const now = performance.now()
+    if (keyFrame) this.keyFrames.sent(now)
+    if (this.trim.onChunk(chunk.byteLength, keyFrame, this.ladder.settings().bitrateBps, now)) this.follow()
     const data = new ArrayBuffer(chunk.byteLength)
     chunk.copyTo(data)
     const layer = this.layers ? temporalLayer(metadata) : undefined
