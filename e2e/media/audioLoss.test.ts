@@ -21,15 +21,8 @@ import type { WebHostProcessOptions } from '../browser/webHostProcess'
 import { REPO, createLab, labSupport, type Lab } from '../lab/lab'
 import { stopChild } from '../support/process'
 import { requireTool, waitFor } from '../support/tools'
-import {
-  AUDIO_TAP_SCRIPT,
-  collect,
-  longestQuietRun,
-  takeTap,
-  type AudioTap,
-  type TappedPacket,
-} from './audioTap'
-import { hasLbrr, parseToc, silkFlags } from './opusPacket'
+import { BLOCK_MS, fecShare, lossFigures } from './audioFigures'
+import { AUDIO_TAP_SCRIPT, collect, takeTap, type AudioTap } from './audioTap'
 
 /**
  * Issue 12, acceptance 4: audio through 5 % random packet loss. Two participants, the real renderer in Debian
@@ -50,9 +43,6 @@ const UID_A = 3101
 const UID_B = 3202
 const LOSS_PER_MILLE = 50
 const NFT_TABLE = 'pinhole_audio_loss'
-/** A played 10 ms block quieter than this is silence (the tone plays at ~0.05–0.2 RMS, a dropout at 0). */
-const SILENCE_RMS = 0.003
-const BLOCK_MS = 10
 const PRIORITY = ['-n', '-10']
 /**
  * FEC is on when at least this share of the packets that follow an active frame carry an LBRR copy of it
@@ -124,38 +114,37 @@ async function openInLan(
   return { browser, page }
 }
 
-const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1)
-
-/**
- * How many packets could carry FEC, and how many do: libopus codes an LBRR copy of a frame only when its VAD
- * called the frame active, so a packet counts when the packet 20 ms before it is there and was active.
- */
-function fecCarried(packets: TappedPacket[]): { eligible: number; carried: number } {
-  let eligible = 0
-  let carried = 0
-  for (let i = 1; i < packets.length; i++) {
-    const previous = silkFlags(Uint8Array.from(packets[i - 1]!.head))
-    const step = packets[i]!.timestampUs - packets[i - 1]!.timestampUs
-    if (!previous?.vad[0] || Math.abs(step - 20_000) > 1000) continue
-    eligible++
-    if (hasLbrr(Uint8Array.from(packets[i]!.head))) carried++
+/** Joins in UDP proxy mode, then turns the camera off. */
+async function joinAudioOnly(page: Page, uid: number): Promise<void> {
+  const participant: Participant = {
+    name: String(uid),
+    page,
+    watchInvokes: () => Promise.reject(new Error('not watched here')),
+    close: () => Promise.resolve(),
   }
-  return { eligible, carried }
+  await chooseProxyMode(participant, 1)
+  await joinCall(participant, 'pinhole-audio-loss', uid)
+  await waitForState(participant, 3)
+  // Audio only: on 2 shared cores, two VP8 encoders and decoders stall the host's event loop for longer
+  // than the jitter buffer holds, which is not what this test is about.
+  await page.getByTestId('toggle-cam').click()
+  await page.locator('[data-testid="toggle-cam"][aria-pressed="false"]').waitFor()
 }
 
-const fecShare = (packets: TappedPacket[]): number => {
-  const { eligible, carried } = fecCarried(packets)
-  return eligible < 5 ? 0 : carried / eligible
+/** From now on `lan` drops LOSS_PER_MILLE of the UDP datagrams sent to `ports` (the proxy's), counted. */
+async function dropUdpTo(lab: Lab, ports: readonly number[]): Promise<void> {
+  const ruleset =
+    `table inet ${NFT_TABLE} {\n counter dropped {}\n chain out {\n` +
+    `  type filter hook output priority 0; policy accept;\n` +
+    `  udp dport { ${ports.join(', ')} } numgen random mod 1000 < ${LOSS_PER_MILLE} counter name dropped drop\n` +
+    ` }\n}\n`
+  await lab.exec('lan', nftTool(), ['-f', '-'], ruleset)
 }
 
-/** Frames missing between consecutive timestamps (20 ms frames), gaps longer than 120 ms left out (DTX). */
-function missingFrames(packets: TappedPacket[]): number {
-  let missing = 0
-  for (let i = 1; i < packets.length; i++) {
-    const frames = Math.round((packets[i]!.timestampUs - packets[i - 1]!.timestampUs) / 20_000) - 1
-    if (frames > 0 && frames <= 6) missing += frames
-  }
-  return missing
+async function dropped(lab: Lab): Promise<number> {
+  const json = await lab.exec('lan', nftTool(), ['-j', 'list', 'counter', 'inet', NFT_TABLE, 'dropped'])
+  const parsed = JSON.parse(json) as { nftables: { counter?: { packets: number } }[] }
+  return parsed.nftables.find((o) => o.counter)?.counter?.packets ?? 0
 }
 
 describe.skipIf(!support.ok)('audio through 5 % packet loss (Chromium, browser host, lab namespace)', () => {
@@ -226,35 +215,15 @@ describe.skipIf(!support.ok)('audio through 5 % packet loss (Chromium, browser h
 
   it('FEC on under loss, losses concealed, no silence over 100 ms at the receiver, DTX in silence', async () => {
     // UDP through the proxy: the engines' media goes to the proxy's UDP ports, where the loss sits.
-    for (const [page, uid] of [
-      [a, UID_A],
-      [b, UID_B],
-    ] as const) {
-      const participant: Participant = {
-        name: String(uid),
-        page,
-        watchInvokes: () => Promise.reject(new Error('not watched here')),
-        close: () => Promise.resolve(),
-      }
-      await chooseProxyMode(participant, 1)
-      await joinCall(participant, 'pinhole-audio-loss', uid)
-      await waitForState(participant, 3)
-      // Audio only: on 2 shared cores, two VP8 encoders and decoders stall the host's event loop for longer
-      // than the jitter buffer holds, which is not what this test is about.
-      await page.getByTestId('toggle-cam').click()
-      await page.locator('[data-testid="toggle-cam"][aria-pressed="false"]').waitFor()
-    }
+    await joinAudioOnly(a, UID_A)
+    await joinAudioOnly(b, UID_B)
     await waitFor(async () => (await takeTap(b)).received.some((p) => p.uid === UID_A), 'B hears A', 20_000)
 
     // Clean: 2 s without loss, A's packets as they are (FEC off: nothing reports loss).
     await Promise.all([takeTap(a), takeTap(b)])
     const [clean] = (await collect([a, b], 2000)) as [AudioTap, AudioTap]
 
-    const [udpA, udpB] = stack.region.ports.udp
-    const ruleset =
-      `table inet ${NFT_TABLE} {\n counter dropped {}\n chain out {\n  type filter hook output priority 0; policy accept;\n` +
-      `  udp dport { ${udpA}, ${udpB} } numgen random mod 1000 < ${LOSS_PER_MILLE} counter name dropped drop\n }\n}\n`
-    await lab!.exec('lan', nftTool(), ['-f', '-'], ruleset)
+    await dropUdpTo(lab!, stack.region.ports.udp)
     const lossStart = Date.now()
 
     // Lossy: wait until A's packets carry FEC (the engine's loss report reached A's encoder), then measure 6 s.
@@ -264,41 +233,14 @@ describe.skipIf(!support.ok)('audio through 5 % packet loss (Chromium, browser h
       return fecAt !== undefined
     })
     const [lossyA, lossyB] = (await collect([a, b], WINDOW_MS)) as [AudioTap, AudioTap]
-    const dropped = JSON.parse(
-      await lab!.exec('lan', nftTool(), ['-j', 'list', 'counter', 'inet', NFT_TABLE, 'dropped']),
-    ) as { nftables: { counter?: { packets: number } }[] }
-    const droppedPackets = dropped.nftables.find((o) => o.counter)?.counter?.packets ?? 0
-
-    const fromA = lossyB.received.filter((p) => p.uid === UID_A)
-    const missing = missingFrames(fromA)
-    const first = lossyB.reports[0]
-    const last = lossyB.reports[lossyB.reports.length - 1]
-    const concealed = (last?.concealedSamples ?? 0) - (first?.concealedSamples ?? 0)
-    const total = concealed + (last?.receivedSamples ?? 0) - (first?.receivedSamples ?? 0)
-    const quietRun = longestQuietRun(lossyB.played, SILENCE_RMS)
-    const figures = {
-      nftDropped: droppedPackets,
-      framesMissingAtB: `${missing} of ${missing + fromA.length}`,
-      fecAfterLossS: fecAt === undefined ? null : (fecAt - lossStart) / 1000,
-      fecCleanSent: fecCarried(clean.sent),
-      fecReceived: fecCarried(fromA),
-      modesReceived: [...new Set(fromA.map((p) => parseToc(Uint8Array.from(p.head)).mode))],
-      meanBytesClean: mean(clean.sent.map((p) => p.bytes)),
-      meanBytesFec: mean(lossyA.sent.map((p) => p.bytes)),
-      concealedRatio: concealed / Math.max(total, 1),
-      concealmentEvents: (last?.concealmentEvents ?? 0) - (first?.concealmentEvents ?? 0),
-      underruns: (last?.underruns ?? 0) - (first?.underruns ?? 0),
-      longestSilenceMs: quietRun * BLOCK_MS,
-      playedBlocks: lossyB.played.length,
-      sentA: lossyA.sent.length,
-      sentB: lossyB.sent.length,
-      longestGapB: longestGapMs(lossyB),
-    }
-    console.log('audio under 5 % loss:', JSON.stringify(figures))
+    const droppedPackets = await dropped(lab!)
+    const figures = lossFigures({ clean, lossyA, lossyB, uidA: UID_A })
+    const fecAfterLossS = fecAt === undefined ? null : (fecAt - lossStart) / 1000
+    console.log('audio under 5 % loss:', JSON.stringify({ droppedPackets, fecAfterLossS, ...figures }))
 
     // The loss happened, and B saw it in A's audio.
     expect(droppedPackets).toBeGreaterThan(0)
-    expect(missing).toBeGreaterThan(0)
+    expect(figures.missingFrames).toBeGreaterThan(0)
     // FEC: A's encoder turned it on from the engine's loss report; the packets B gets carry LBRR.
     expect(figures.fecCleanSent.eligible).toBeGreaterThan(20)
     expect(figures.fecCleanSent.carried).toBe(0)
@@ -307,7 +249,7 @@ describe.skipIf(!support.ok)('audio through 5 % packet loss (Chromium, browser h
     expect(figures.fecReceived.carried).toBeGreaterThanOrEqual(FEC_SHARE * figures.fecReceived.eligible)
     expect(figures.modesReceived).not.toContain('celt')
     // Concealment counted at B, for about the frames that were missing.
-    expect(concealed).toBeGreaterThanOrEqual(0.5 * missing * 960)
+    expect(figures.concealedSamples).toBeGreaterThanOrEqual(0.5 * figures.missingFrames * 960)
     // No silence over 100 ms at B's speaker while A's tone plays (the whole window: A never stops), with the
     // tap covering at least 90 % of the time.
     expect(lossyB.played.length).toBeGreaterThan(0.9 * (WINDOW_MS / BLOCK_MS))
@@ -317,10 +259,3 @@ describe.skipIf(!support.ok)('audio through 5 % packet loss (Chromium, browser h
     expect(lossyB.sent.length).toBeLessThan(0.7 * lossyA.sent.length)
   }, 100_000)
 })
-
-/** The longest pause between two packets a page sent, ms. */
-function longestGapMs(tap: AudioTap): number {
-  let longest = 0
-  for (let i = 1; i < tap.sent.length; i++) longest = Math.max(longest, tap.sent[i]!.at - tap.sent[i - 1]!.at)
-  return Math.round(longest)
-}
