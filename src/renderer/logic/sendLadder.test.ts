@@ -53,6 +53,7 @@ describe('SendLadder', () => {
     [
       'back up only after the hold, straight to the rung that fits',
       [
+        [800_000, -1_000],
         [150_000, 0],
         [900_000, 1_000],
         [900_000, 1_000 + UP_HOLD_MS - 1],
@@ -62,6 +63,7 @@ describe('SendLadder', () => {
     [
       '…and then it goes',
       [
+        [800_000, -1_000],
         [150_000, 0],
         [900_000, 1_000],
         [900_000, 1_000 + UP_HOLD_MS],
@@ -71,6 +73,7 @@ describe('SendLadder', () => {
     [
       'a dip below the margin restarts the hold',
       [
+        [800_000, -1_000],
         [150_000, 0],
         [900_000, 1_000],
         [200_000, 2_000],
@@ -83,6 +86,7 @@ describe('SendLadder', () => {
       // 640x360 15 fps → 30 fps needs 250 × 1.3 = 325 kbit/s of video: 384 kbit/s in all.
       'just above the floor is not enough to go up (hysteresis)',
       [
+        [800_000, -1_000],
         [300_000, 0],
         [370_000, 100],
         [370_000, 100 + 3 * UP_HOLD_MS],
@@ -92,11 +96,28 @@ describe('SendLadder', () => {
     [
       'with the margin it goes up',
       [
+        [800_000, -1_000],
         [300_000, 0],
         [390_000, 100],
         [390_000, 100 + UP_HOLD_MS],
       ],
       { ...full, bitrateBps: 330_537 },
+    ],
+    [
+      'at the start, before any drop: up as soon as the margin is cleared (the estimate ramps from 300 kbit/s)',
+      [
+        [300_000, 0],
+        [594_000, 400],
+      ],
+      { ...full, bitrateBps: 529_561 },
+    ],
+    [
+      'the first target is taken as it is, not as a drop',
+      [
+        [150_000, 0],
+        [300_000, 400],
+      ],
+      { ...half, bitrateBps: 246_244 },
     ],
     [
       'a target that drops during the hold goes down at once',
@@ -115,7 +136,8 @@ describe('SendLadder', () => {
 
   it('ends a hold on a tick without a new target', () => {
     const ladder = new SendLadder(AUDIO)
-    ladder.setTarget(150_000, 0)
+    ladder.setTarget(800_000, 0)
+    ladder.setTarget(150_000, 5)
     ladder.setTarget(900_000, 10)
     ladder.tick(10 + UP_HOLD_MS / 2)
     expect(ladder.settings()).toMatchObject(small)

@@ -82,17 +82,22 @@ function bestRung(totalBps: number, audioBps: number, margin: number): number {
 
 /**
  * The rung and bitrate for the latest target. Down at once (the link is full now); up only once the budget
- * has cleared the better rung's floor by UP_MARGIN for UP_HOLD_MS.
+ * has cleared the better rung's floor by UP_MARGIN for UP_HOLD_MS. Until the first drop the hold is not
+ * needed: the first target is the estimate's start value (300 kbit/s), which ramps up within a second on a
+ * good link, and a call should not spend its first seconds at 15 fps for it.
  */
 export class SendLadder {
   private rung = 0
   private totalBps: number | null = null
   private upSinceMs: number | null = null
+  private dropped = false
 
   constructor(private readonly audioBps: number = AUDIO_RESERVE_BPS) {}
 
   setTarget(totalBps: number, nowMs: number): void {
+    const first = this.totalBps === null
     this.totalBps = totalBps
+    if (first) this.rung = bestRung(totalBps, this.audioBps, 1)
     this.step(nowMs)
   }
 
@@ -116,6 +121,7 @@ export class SendLadder {
     if (fits > this.rung) {
       this.rung = fits
       this.upSinceMs = null
+      this.dropped = true
       return
     }
     const clears = bestRung(this.totalBps, this.audioBps, UP_MARGIN)
@@ -124,7 +130,7 @@ export class SendLadder {
       return
     }
     this.upSinceMs ??= nowMs
-    if (nowMs - this.upSinceMs >= UP_HOLD_MS) {
+    if (!this.dropped || nowMs - this.upSinceMs >= UP_HOLD_MS) {
       this.rung = clears
       this.upSinceMs = null
     }
