@@ -79,6 +79,25 @@ describe('Concealer: which gaps are filled, and with what', () => {
     expect(rms(fill)).toBeGreaterThan(0.9 * rms(truth))
   })
 
+  it.each([
+    ['a low voice', 110, 0.3],
+    ['a mid voice with two harmonics', 180, 0.5],
+    ['a high voice', 330, 0],
+  ])('%s (%d Hz): the fill continues it', (_what, hz, harmonic) => {
+    const voice = (from: number, n: number): Float32Array =>
+      Float32Array.from({ length: n }, (_, i) => {
+        const t = (2 * Math.PI * hz * (from + i)) / RATE
+        return 0.4 * Math.sin(t) + 0.4 * harmonic * Math.sin(2 * t + 1) + 0.2 * harmonic * Math.sin(3 * t)
+      })
+    const concealer = new Concealer({ sampleRate: RATE })
+    for (let i = 0; i < 5; i++) concealer.accept(voice(i * FRAME, FRAME), i * FRAME_US)
+    const [fill] = concealer.accept(voice(6 * FRAME, FRAME), 6 * FRAME_US)
+    const truth = voice(5 * FRAME, FRAME)
+    let error = 0
+    for (let i = 0; i < FRAME; i++) error += (fill![i]! - truth[i]!) ** 2
+    expect(Math.sqrt(error / FRAME)).toBeLessThan(0.1 * rms(truth))
+  })
+
   it('no click where the fill starts or where the next real frame takes over', () => {
     const out = playWithLoss(new Concealer({ sampleRate: RATE }), [5, 6, 7], 10)
     // The steepest step of the clean tone is 2π·440/48000·0.5 ≈ 0.029 per sample.
