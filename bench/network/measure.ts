@@ -38,12 +38,15 @@ export async function measureCall(
   profile: BenchProfile,
   link: BenchLink,
   timing: Timing,
+  /** Called as the window opens and as it closes, for counters read at those two moments. */
+  atEdge: (edge: 'start' | 'end') => Promise<void> = () => Promise.resolve(),
 ): Promise<Measured> {
   for (const view of views) {
     await startPoller(view.page, view.local, 'local')
     await startPoller(view.page, view.remote, 'remote')
   }
   await sleep(timing.warmupS * 1000)
+  await atEdge('start')
   const fromMs = Date.now()
   const changes = profile.changes.map(async (change) => {
     await sleep(Math.max(0, fromMs + change.atS * 1000 - Date.now()))
@@ -53,6 +56,7 @@ export async function measureCall(
   await sleep(timing.seconds * 1000)
   const changedAt = await Promise.all(changes)
   const toMs = Date.now()
+  await atEdge('end')
   const loadAverage = loadavg()[0] ?? 0
   const [a, b] = views
   const previews: [Sighting[], Sighting[]] = [

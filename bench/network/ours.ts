@@ -28,6 +28,8 @@ const PROXY_MODE = { udp: 1, tls: 2 } as const
 /** How long a side gets to show video before its warm-up starts anyway. */
 export const FIRST_VIDEO_MS = 20_000
 
+const NO_AUDIO_NOTE =
+  'ours audio_concealed_ratio: this renderer shows no concealed-samples counter on its tiles'
 const RX_TOTAL_NOTE = 'ours rx_kbps: video + audio from rtcStats (this engine emits no remoteVideoStats yet)'
 
 export interface OursContext {
@@ -69,6 +71,27 @@ function rxVideoKbps(record: OursRecord, uid: number, fromMs: number, toMs: numb
     .filter((r) => r.at > fromMs && r.at <= toMs)
     .flatMap((r) => r.list.filter((entry) => entry.uid === uid).map((entry) => entry.rxKbps))
   return kbps.length === 0 ? null : kbps.reduce((a, b) => a + b, 0) / kbps.length
+}
+
+interface AudioCounts {
+  received: number
+  concealed: number
+}
+
+/** The remote tile's audio counters (samples played from packets, and concealed), when the renderer has them. */
+async function audioCounts(page: Page, uid: number): Promise<AudioCounts | undefined> {
+  const tile = page.locator(`[data-testid="remote-tile"][data-uid="${uid}"]`)
+  const received = await tile.getAttribute('data-audio-received')
+  const concealed = await tile.getAttribute('data-audio-concealed')
+  if (received === null || concealed === null) return undefined
+  return { received: Number(received), concealed: Number(concealed) }
+}
+
+/** Concealed / all samples played over the window (native's concealedSamples / totalSamplesReceived). */
+function audioDelta(start: AudioCounts | undefined, end: AudioCounts | undefined): DirectionRecord['audio'] {
+  if (start === undefined || end === undefined) return null
+  const concealed = end.concealed - start.concealed
+  return { concealed, total: end.received - start.received + concealed }
 }
 
 /** Everything received (video + audio) over the window, from rtcStats: the fallback for rxVideoKbps. */
@@ -119,6 +142,8 @@ export async function runOurs(context: OursContext, profile: BenchProfile): Prom
           ),
       )
     }
+    // Each receiver's audio counters (cumulative) as the window opens and closes.
+    const audioAt: Record<'start' | 'end', (AudioCounts | undefined)[]> = { start: [], end: [] }
     const measured = await measureCall(
       [
         {
@@ -135,6 +160,9 @@ export async function runOurs(context: OursContext, profile: BenchProfile): Prom
       profile,
       context.link,
       context.timing,
+      async (edge) => {
+        for (const [i, page] of pages.entries()) audioAt[edge][i] = await audioCounts(page, UIDS[1 - i]!)
+      },
     )
     const records = [await oursRecord(a), await oursRecord(b)] as const
     const { fromMs, toMs } = measured
@@ -142,11 +170,13 @@ export async function runOurs(context: OursContext, profile: BenchProfile): Prom
       const receiver = 1 - sender
       const video = rxVideoKbps(records[receiver]!, UIDS[sender]!, fromMs, toMs)
       if (video === null && !notes.includes(RX_TOTAL_NOTE)) notes.push(RX_TOTAL_NOTE)
+      const audio = audioDelta(audioAt.start[receiver], audioAt.end[receiver])
+      if (audio === null && !notes.includes(NO_AUDIO_NOTE)) notes.push(NO_AUDIO_NOTE)
       return {
         sent: measured.previews[sender]!,
         received: measured.rendered[receiver]!,
         rxKbps: video ?? rxTotalKbps(records[receiver]!, fromMs, toMs),
-        audio: null,
+        audio,
       }
     })
     for (const [i, page] of pages.entries()) {

@@ -40,6 +40,8 @@ function RemoteTile(props: { uid: number }): React.JSX.Element {
       data-frames={figures?.framesDecoded ?? 0}
       data-fps={Math.round(figures?.fps ?? 0)}
       data-audio-level={(figures?.audioLevel ?? 0).toFixed(4)}
+      data-audio-received={figures?.audioReceivedSamples ?? 0}
+      data-audio-concealed={figures?.audioConcealedSamples ?? 0}
     >
       <canvas ref={ref} data-testid={`remote-video-${uid}`} width={640} height={360} />
       {video ? null : <div className="tile-off">Camera off</div>}
