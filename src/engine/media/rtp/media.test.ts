@@ -72,6 +72,7 @@ describe('Pacer', () => {
       rateBps: 8000 * 1000, // 1000 bytes per ms
       burstBytes: 2000,
       maxQueueMs: 10,
+      minQueueBytes: 0,
       clock,
       onVideoDropped: (n) => dropped.push(n),
     })
@@ -123,5 +124,32 @@ describe('Pacer', () => {
     expect(sent).toEqual(['0:a', '5:w1', '10:w2'])
     pacer.setRate(1e12)
     expect(pacer.rate).toBe(8000 * 1000)
+  })
+
+  it('at a low rate a key frame longer than maxQueueMs still goes out: the limit has a floor', async () => {
+    const clock = new FakeClock()
+    const dropped: number[] = []
+    const sent: string[] = []
+    // 100 kbit/s: 500 ms is 6 250 bytes, a 30 kB key frame is 2.4 s; the floor is 64 kB.
+    const pacer = new Pacer<string>((item) => sent.push(item), {
+      rateBps: 100_000,
+      clock,
+      onVideoDropped: (n) => dropped.push(n),
+    })
+    pacer.enqueue(
+      'video',
+      Array.from({ length: 25 }, (_, i) => `k${i}`),
+      () => 1200,
+    )
+    expect(dropped).toEqual([])
+    await clock.advance(3000)
+    expect(sent).toHaveLength(25)
+    pacer.enqueue(
+      'video',
+      Array.from({ length: 60 }, (_, i) => `v${i}`),
+      () => 1200,
+    )
+    expect(dropped).toEqual([60]) // 72 kB over the floor: dropped whole, as before
+    pacer.close()
   })
 })

@@ -6,18 +6,27 @@ import { systemClock, type Clock } from '../../defaults'
  * at `rateBps` lets `burstBytes` out at once and spreads the rest; audio goes before video. A video queue
  * longer than `maxQueueMs` at the pacing rate is dropped whole (late video is useless) and `onVideoDropped`
  * tells the caller the next frame must be a key frame. The bandwidth estimate moves the rate (`setRate`,
- * docs/media.md "Bandwidth estimation"); `rateBps` is then the ceiling.
+ * docs/media.md "Bandwidth estimation"); `rateBps` is then the ceiling. The limit never goes below
+ * `minQueueBytes`: at a low rate one key frame alone is longer than `maxQueueMs`, and dropping it would only
+ * ask for the next key frame, which would be dropped too.
  */
 
 export interface PacerOptions {
   rateBps?: number
   burstBytes?: number
   maxQueueMs?: number
+  /** The video queue limit's floor, bytes (a 640x360 VP8 key frame is 15–40 kB). */
+  minQueueBytes?: number
   clock?: Clock
   onVideoDropped?: (packets: number) => void
 }
 
-export const PACER_DEFAULTS = { rateBps: 20_000_000, burstBytes: 24_000, maxQueueMs: 500 } as const
+export const PACER_DEFAULTS = {
+  rateBps: 20_000_000,
+  burstBytes: 24_000,
+  maxQueueMs: 500,
+  minQueueBytes: 64_000,
+} as const
 
 export type PacedKind = 'audio' | 'video'
 
@@ -31,6 +40,7 @@ export class Pacer<T> {
   private readonly maxRateBps: number
   private readonly burstBytes: number
   private readonly maxQueueMs: number
+  private readonly minQueueBytes: number
   private maxQueueBytes: number
   private readonly clock: Clock
   private readonly queues: Record<PacedKind, Item<T>[]> = { audio: [], video: [] }
@@ -48,7 +58,8 @@ export class Pacer<T> {
     this.rateBps = this.maxRateBps
     this.burstBytes = options.burstBytes ?? PACER_DEFAULTS.burstBytes
     this.maxQueueMs = options.maxQueueMs ?? PACER_DEFAULTS.maxQueueMs
-    this.maxQueueBytes = (this.maxQueueMs * this.rateBps) / 8000
+    this.minQueueBytes = options.minQueueBytes ?? PACER_DEFAULTS.minQueueBytes
+    this.maxQueueBytes = this.queueLimit()
     this.clock = options.clock ?? systemClock
     this.tokens = this.burstBytes
     this.lastRefill = this.clock.now()
@@ -69,12 +80,16 @@ export class Pacer<T> {
 
   /**
    * Paces at `rateBps` from now on (at most the configured rate); the video queue limit stays `maxQueueMs`
-   * at the new rate. Tokens earned so far at the old rate are kept.
+   * at the new rate (at least `minQueueBytes`). Tokens earned so far at the old rate are kept.
    */
   setRate(rateBps: number): void {
     this.refill()
     this.rateBps = Math.max(1, Math.min(rateBps, this.maxRateBps))
-    this.maxQueueBytes = (this.maxQueueMs * this.rateBps) / 8000
+    this.maxQueueBytes = this.queueLimit()
+  }
+
+  private queueLimit(): number {
+    return Math.max(this.minQueueBytes, (this.maxQueueMs * this.rateBps) / 8000)
   }
 
   get rate(): number {
