@@ -58,7 +58,7 @@ export class SendControl {
   private rttMs: number | undefined
   private timer: unknown
   private closed = false
-  /** Reports received and probe clusters started, for statistics and tests. */
+  /** Reports used, probe clusters started and probe packets sent (logged at close). */
   readonly counts = { feedback: 0, probes: 0, probePackets: 0 }
 
   constructor(private readonly deps: SendControlDeps) {
@@ -90,6 +90,8 @@ export class SendControl {
   }
 
   close(): void {
+    if (this.closed) return
+    this.deps.logger.debug({ ...this.counts, targetBps: this.targetBps() }, 'send control closed')
     this.closed = true
     this.probes.stop()
     this.offFeedback()
