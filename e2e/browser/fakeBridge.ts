@@ -90,7 +90,8 @@ const FAKE_BRIDGE = `((overrides) => {
         if (m.kind === 'keyFrameRequest') return void up.keyFrameRequests++
         up[m.kind]++
         if (m.kind === 'video' && m.keyFrame) up.keyFrames++
-        if (settings.connectionState !== 3) return
+        // A key frame request for the loopback user: there is no sender behind it to ask.
+        if (settings.connectionState !== 3 || (m.kind !== 'video' && m.kind !== 'audio')) return
         const down = m.kind === 'video'
           ? { kind: 'remoteVideo', uid: ${LOOPBACK_UID}, data: m.data, timestampUs: m.timestampUs, keyFrame: m.keyFrame }
           : { kind: 'remoteAudio', uid: ${LOOPBACK_UID}, data: m.data, timestampUs: m.timestampUs }
