@@ -208,20 +208,35 @@ describe('the video encoder follows the send target (Chromium)', () => {
         `${atLow.fps.toFixed(1)} fps (asked ${kbps(expectLow)})`,
     )
     expect((await between(lastKey.at, low + 5_500)).filter((c) => c.keyFrame)).toEqual([])
-    expect(atHigh.bps).toBeGreaterThan(0.6 * expectHigh)
-    expect(atHigh.bps).toBeLessThan(1.4 * expectHigh)
-    expect(atLow.bps).toBeGreaterThan(0.75 * expectLow)
-    expect(atLow.bps).toBeLessThan(1.2 * expectLow)
-    expect(atLow.bps / atHigh.bps).toBeLessThan(0.7)
+    // Per frame, as the encoder budgets (a loaded machine delivers fewer than the 30 it is configured for).
+    const at30 = (r: { bps: number; fps: number }): number => (r.bps * 30) / r.fps
+    expect(at30(atHigh)).toBeGreaterThan(0.6 * expectHigh)
+    expect(at30(atHigh)).toBeLessThan(1.4 * expectHigh)
+    expect(at30(atLow)).toBeGreaterThan(0.75 * expectLow)
+    expect(at30(atLow)).toBeLessThan(1.2 * expectLow)
+    expect(at30(atLow) / at30(atHigh)).toBeLessThan(0.7)
     // Still 30 fps, not halved: 400 kbit/s keeps the full rung.
     expect(await closeFrames(low + 3_500, low + 5_500)).toBeGreaterThan(0.5)
   })
 
-  let fullFps = 0
+  it('a middling target (300 kbit/s) first halves the frame rate, still 640x360, with no key frame', async () => {
+    const lastKey = await firstKeyAfter(await down({ kind: 'keyFrameRequested' }), 3_000)
+    await until(lastKey.at + 500)
+    const mid = await target(300_000)
+    await until(mid + 3_000)
+    const atMid = await rate(mid + 1_000, mid + 3_000)
+    const asked = videoBudget(300_000, AUDIO, 15)
+    console.info(
+      `300 kbit/s target: ${Math.round(atMid.bps / 1000)} kbit/s of video (asked ${Math.round(asked / 1000)}) ` +
+        `at ${atMid.fps.toFixed(1)} fps`,
+    )
+    // The same size: no key frame since the one asked for above (the next by the interval is 10 s away).
+    expect((await between(lastKey.at, mid + 3_000)).filter((c) => c.keyFrame)).toEqual([])
+    expect(await closeFrames(mid + 1_000, mid + 3_000)).toBe(0)
+    expect(atMid.fps).toBeLessThan(16.5)
+  })
 
-  it('a low target (150 kbit/s) halves the frame rate and sends 320x180, a key frame at the switch', async () => {
-    const before = await page.evaluate('performance.now()')
-    fullFps = (await rate((before as number) - 2_000, before as number)).fps
+  it('a low target (150 kbit/s) sends 320x180 at 15 fps, a key frame at the switch', async () => {
     const low = await target(150_000)
     const key = await firstKeyAfter(low, 3_000)
     expect(keyFrameSize(key.head!)).toEqual({ width: 320, height: 180 })
@@ -230,9 +245,9 @@ describe('the video encoder follows the send target (Chromium)', () => {
     const asked = videoBudget(150_000, AUDIO, 15)
     console.info(
       `150 kbit/s target: ${Math.round(atLow.bps / 1000)} kbit/s of video (asked ${Math.round(asked / 1000)}) at ` +
-        `${atLow.fps.toFixed(1)} fps, from ${fullFps.toFixed(1)} fps`,
+        `${atLow.fps.toFixed(1)} fps`,
     )
-    // 15 of the camera's 30: at most 15 (and a little for the window's edges), well under the full rate.
+    // 15 of the camera's 30: no two frames closer than 50 ms of capture time.
     expect(await closeFrames(key.at + 1_000, key.at + 3_000)).toBe(0)
     expect(atLow.fps).toBeLessThan(16.5)
     expect(atLow.bps).toBeLessThan(1.5 * asked)
