@@ -15,8 +15,8 @@ const KEYFRAME_REQUEST_MIN_MS = 1000
 
 /**
  * One subscriber's video from a publisher that encodes with temporal layers (docs/sfu.md "Temporal-layer
- * forwarding"): its downlink estimate (from its NACKs and receiver reports) picks the layer, the forwarder drops
- * what is above it and renumbers the rest. werift's sender then adds its own constant offsets to the
+ * forwarding"): its downlink estimate (from its NACKs and receiver reports) picks the layer, the forwarder
+ * drops what is above it and renumbers the rest. werift's sender then adds its own constant offsets to the
  * sequence number and timestamp and keeps the packet, as sent, in its history: a NACK from the subscriber
  * names the renumbered sequence number, which is what the history is keyed by.
  */
@@ -34,7 +34,7 @@ export class SubscriberVideo {
   private lastSeq: number | undefined
   private report: ReceiverReportSample | undefined
   private jitterMs = 0
-  /** Bytes of the last key frame forwarded, and when this subscriber's last request went through. */
+  /** The last key frame forwarded (its RTP timestamp, its bytes so far), and this subscriber's last request. */
   private keyframeBytes = 0
   private keyframeTimestamp: number | undefined
   private lastRequestAt = Number.NEGATIVE_INFINITY
