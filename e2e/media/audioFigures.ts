@@ -41,6 +41,17 @@ export function missingFrames(packets: TappedPacket[]): number {
   return missing
 }
 
+/** The steps between consecutive packets' timestamps, ms (a steady tone: no DTX pause). */
+export function frameSteps(packets: TappedPacket[]): number[] {
+  return packets.slice(1).map((p, i) => Math.round((p.timestampUs - packets[i]!.timestampUs) / 100) / 10)
+}
+
+/** The `n` packets either side of the first one carrying LBRR (empty if none does). */
+export function aroundFirstLbrr(packets: TappedPacket[], n: number): TappedPacket[] {
+  const first = packets.findIndex((p) => hasLbrr(Uint8Array.from(p.head)))
+  return first < 0 ? [] : packets.slice(Math.max(0, first - n), first + n + 1)
+}
+
 /** The longest pause between two packets a page sent, ms. */
 export function longestGapMs(tap: AudioTap): number {
   let longest = 0

@@ -21,7 +21,7 @@ import type { WebHostProcessOptions } from '../browser/webHostProcess'
 import { REPO, createLab, labSupport, type Lab } from '../lab/lab'
 import { stopChild } from '../support/process'
 import { requireTool, waitFor } from '../support/tools'
-import { BLOCK_MS, fecShare, lossFigures } from './audioFigures'
+import { BLOCK_MS, aroundFirstLbrr, fecShare, frameSteps, lossFigures } from './audioFigures'
 import { AUDIO_TAP_SCRIPT, collect, takeTap, type AudioTap } from './audioTap'
 
 /**
@@ -228,15 +228,19 @@ describe.skipIf(!support.ok)('audio through 5 % packet loss (Chromium, browser h
 
     // Lossy: wait until A's packets carry FEC (the engine's loss report reached A's encoder), then measure 6 s.
     let fecAt: number | undefined
-    await collect([a, b], 30_000, ([tapA]) => {
+    const [switching] = (await collect([a, b], 30_000, ([tapA]) => {
       if (fecShare(tapA!.sent.slice(-50)) >= FEC_SHARE) fecAt = Date.now()
       return fecAt !== undefined
-    })
+    })) as [AudioTap, AudioTap]
     const [lossyA, lossyB] = (await collect([a, b], WINDOW_MS)) as [AudioTap, AudioTap]
     const droppedPackets = await dropped(lab!)
     const figures = lossFigures({ clean, lossyA, lossyB, uidA: UID_A })
     const fecAfterLossS = fecAt === undefined ? null : (fecAt - lossStart) / 1000
-    console.log('audio under 5 % loss:', JSON.stringify({ droppedPackets, fecAfterLossS, ...figures }))
+    const lossReports = [...switching.targets, ...lossyA.targets].map((t) => t.lossFraction)
+    console.log(
+      'audio under 5 % loss:',
+      JSON.stringify({ droppedPackets, fecAfterLossS, lossReports, ...figures }),
+    )
 
     // The loss happened, and B saw it in A's audio.
     expect(droppedPackets).toBeGreaterThan(0)
@@ -248,6 +252,14 @@ describe.skipIf(!support.ok)('audio through 5 % packet loss (Chromium, browser h
     expect(figures.fecReceived.eligible).toBeGreaterThan(20)
     expect(figures.fecReceived.carried).toBeGreaterThanOrEqual(FEC_SHARE * figures.fecReceived.eligible)
     expect(figures.modesReceived).not.toContain('celt')
+    // A's encoder switched to FEC without a hole or an overlap in its packets' timestamps: 20 ms apart
+    // around the first packet with LBRR (the new encoder's second).
+    const steps = frameSteps(aroundFirstLbrr([...clean.sent, ...switching.sent, ...lossyA.sent], 10))
+    expect(steps.length).toBe(20)
+    expect(
+      steps.filter((ms) => ms < 19 || ms > 21),
+      `steps ${steps.join(' ')}`,
+    ).toEqual([])
     // Concealment counted at B, for about the frames that were missing.
     expect(figures.concealedSamples).toBeGreaterThanOrEqual(0.5 * figures.missingFrames * 960)
     // No silence over 100 ms at B's speaker while A's tone plays (the whole window: A never stops), with the

@@ -10,9 +10,18 @@ interface Format {
   numberOfChannels: number
 }
 
-/** One encoder's life: outputs at or after `untilUs` belong to its successor and are dropped. */
+/**
+ * One encoder's life. Chromium stamps an encoder's packets with its first input's timestamp plus the samples
+ * it has taken since, so after capture dropped audio (a busy page) its clock runs behind the capture's: 1.4 s
+ * behind, once, measured. `shiftUs` maps its timestamps onto the stream's, which the first encoder defines.
+ * Its outputs at or after `untilUs` (stream time) belong to its successor and are dropped.
+ */
 interface Running {
   encoder: AudioEncoder
+  shiftUs: number
+  /** Its own timestamp of the next frame it will be given (its first input's, plus what it was fed). */
+  nextUs: number | undefined
+  fedSamples: number
   untilUs?: number
 }
 
@@ -23,8 +32,8 @@ interface Running {
  * A new setting means a new encoder (Chromium ignores new `opus` options on `configure()`), switched to
  * make-before-break: it starts on a frame boundary and gets the same audio as the old one, which keeps
  * sending until the new one's first packet comes out (a new encoder takes a moment to start: switching at
- * once left a gap of over 100 ms in the packets, measured on a busy machine). Only strictly increasing
- * timestamps are sent, so the two never overlap on the wire.
+ * once left a gap of over 100 ms in the packets, measured on a busy machine). A packet is sent only if it
+ * starts at least half a frame after the last one sent, so the two never overlap on the wire.
  */
 export class AudioSender {
   private running: Running | null = null
@@ -35,8 +44,7 @@ export class AudioSender {
   private opusOptions: Promise<boolean> | null = null
   private readonly policy = new OpusPolicy()
   private pending: OpusSettings | null = null
-  /** Samples given to the running encoder: a switch waits for a whole number of frames. */
-  private fedSamples = 0
+  /** The stream time of the last packet sent. */
   private lastSentUs = -Infinity
   private reader: ReadableStreamDefaultReader<AudioData> | null = null
   private stopped = false
@@ -88,24 +96,33 @@ export class AudioSender {
     const withOptions = await (this.opusOptions ??= this.checkOpusOptions(this.format))
     if (this.stopped) return data.close()
     const frameSamples = (this.format.sampleRate * FRAME_US) / 1_000_000
-    if (!this.running) this.start(this.policy.current, withOptions)
-    else if (this.pending && !this.retiring && this.fedSamples % frameSamples === 0) {
-      this.retiring = this.running
-      this.start(this.pending, withOptions)
+    const old = this.running
+    if (!old) this.start(this.policy.current, withOptions, 0)
+    else if (this.pending && !this.retiring && old.fedSamples % frameSamples === 0) {
+      // The new encoder's first frame is this audio, which the old one will stamp `old.nextUs`.
+      this.retiring = old
+      this.start(this.pending, withOptions, (old.nextUs ?? data.timestamp) + old.shiftUs - data.timestamp)
     }
     for (const running of [this.running, this.retiring]) {
-      if (running?.encoder.state === 'configured') running.encoder.encode(data)
+      if (running?.encoder.state !== 'configured') continue
+      running.encoder.encode(data)
+      running.nextUs ??= data.timestamp
+      running.fedSamples += data.numberOfFrames
+      running.nextUs += (data.numberOfFrames * 1_000_000) / data.sampleRate
     }
-    this.fedSamples += data.numberOfFrames
     data.close()
   }
 
-  private start(settings: OpusSettings, withOptions: boolean): void {
-    const running: Running = { encoder: this.newEncoder(() => running) }
+  private start(settings: OpusSettings, withOptions: boolean, shiftUs: number): void {
+    const running: Running = {
+      encoder: this.newEncoder(() => running),
+      shiftUs,
+      nextUs: undefined,
+      fedSamples: 0,
+    }
     running.encoder.configure(opusConfig(this.format!, settings, withOptions))
     this.running = running
     this.pending = null
-    this.fedSamples = 0
   }
 
   private newEncoder(self: () => Running): AudioEncoder {
@@ -118,13 +135,15 @@ export class AudioSender {
   }
 
   private output(from: Running, chunk: EncodedAudioChunk): void {
-    if (from === this.running && this.retiring) this.retire(this.retiring, chunk.timestamp)
-    if (from.untilUs !== undefined && chunk.timestamp >= from.untilUs) return
-    if (chunk.timestamp <= this.lastSentUs) return
-    this.lastSentUs = chunk.timestamp
+    const at = chunk.timestamp + from.shiftUs
+    if (from === this.running && this.retiring) this.retire(this.retiring, at)
+    if (from.untilUs !== undefined && at >= from.untilUs) return
+    // Half a frame: the two encoders' stamps of one frame may differ by rounding.
+    if (at < this.lastSentUs + FRAME_US / 2) return
+    this.lastSentUs = at
     const buffer = new ArrayBuffer(chunk.byteLength)
     chunk.copyTo(buffer)
-    this.post({ kind: 'audio', data: buffer, timestampUs: Math.max(0, chunk.timestamp) }, [buffer])
+    this.post({ kind: 'audio', data: buffer, timestampUs: Math.max(0, Math.round(at)) }, [buffer])
   }
 
   /** The new encoder sent its first packet (at `atUs`): the old one is flushed, and closed. */
