@@ -50,6 +50,36 @@ describe('JitterBuffer', () => {
     }
   })
 
+  it('adapts: each underrun raises the target a step, up to its ceiling; a steady stretch lowers it', () => {
+    const adapt = { stepSamples: 4, maxTargetSamples: 10, relaxAfterSamples: 12 }
+    const buffer = new JitterBuffer({ targetSamples: 2, maxSamples: 16, adapt })
+    const out = new Float32Array(4)
+    const targets: number[] = []
+    // Each time: as much as the target, then pulled until the buffer runs dry (an underrun).
+    for (const size of [2, 6, 10]) {
+      buffer.push(ramp(1, size))
+      for (let pulled = 0; pulled <= size; pulled += 4) buffer.pull(out)
+      targets.push(buffer.stats().targetSamples)
+    }
+    expect(targets).toEqual([6, 10, 10])
+    expect(buffer.stats().underruns).toBe(3)
+    // Playing steadily: every 12 samples the target comes down half a step, never under the start.
+    buffer.push(ramp(1, 16))
+    const relaxed: number[] = []
+    for (let i = 0; i < 3; i++) {
+      buffer.pull(out)
+      relaxed.push(buffer.stats().targetSamples)
+    }
+    expect(relaxed).toEqual([10, 10, 8])
+  })
+
+  it('without adapt the target stays where it was set', () => {
+    const buffer = new JitterBuffer({ targetSamples: 2, maxSamples: 8 })
+    buffer.push(ramp(1, 2))
+    buffer.pull(new Float32Array(4))
+    expect(buffer.stats()).toMatchObject({ underruns: 1, targetSamples: 2 })
+  })
+
   it('refuses a target above the maximum', () => {
     expect(() => new JitterBuffer({ targetSamples: 10, maxSamples: 5 })).toThrow(RangeError)
   })

@@ -5,6 +5,11 @@
  * Playback starts once `targetSamples` are buffered (and again after each underrun), so decode jitter up to
  * that much is absorbed. If the buffer grows past `maxSamples` (a burst after a stall, or a sender clock
  * running fast), the oldest samples are dropped down to the target: latency stays bounded.
+ *
+ * With `adapt`, the target follows the jitter: each underrun raises it by `stepSamples` (up to
+ * `maxTargetSamples`), and each `relaxAfterSamples` played without one lowers it by half a step (down to
+ * `targetSamples`) — a link or a host that stalls now and then gets more buffer, a steady one keeps its
+ * latency low.
  */
 /** The worklet's registered name (media/jitterWorklet.ts registers it, media/audioPlayback.ts uses it). */
 export const JITTER_PROCESSOR = 'pinhole-jitter'
@@ -12,10 +17,13 @@ export const JITTER_PROCESSOR = 'pinhole-jitter'
 export interface JitterBufferOptions {
   targetSamples: number
   maxSamples: number
+  adapt?: { stepSamples: number; maxTargetSamples: number; relaxAfterSamples: number }
 }
 
 export interface JitterStats {
   bufferedSamples: number
+  /** What playback waits for after an underrun, and trims to after a burst. */
+  targetSamples: number
   underruns: number
   droppedSamples: number
   playing: boolean
@@ -28,12 +36,17 @@ export class JitterBuffer {
   private playing = false
   private underruns = 0
   private droppedSamples = 0
+  private target: number
+  /** Samples played since the last underrun or the last relaxing step. */
+  private steady = 0
 
   constructor(private readonly options: JitterBufferOptions) {
-    if (options.targetSamples <= 0 || options.maxSamples < options.targetSamples) {
-      throw new RangeError('jitter buffer needs 0 < targetSamples <= maxSamples')
+    const top = options.adapt?.maxTargetSamples ?? options.targetSamples
+    if (options.targetSamples <= 0 || top < options.targetSamples || options.maxSamples < top) {
+      throw new RangeError('jitter buffer needs 0 < targetSamples <= maxTargetSamples <= maxSamples')
     }
     this.ring = new Float32Array(options.maxSamples)
+    this.target = options.targetSamples
   }
 
   push(samples: Float32Array): void {
@@ -45,7 +58,7 @@ export class JitterBuffer {
     }
     if (this.size + input.length > capacity) {
       // Drop the oldest down to the target (or as much as the new block needs).
-      const drop = Math.max(this.size + input.length - this.options.targetSamples, 0)
+      const drop = Math.max(this.size + input.length - this.target, 0)
       this.skip(Math.min(drop, this.size))
     }
     const writeIndex = (this.readIndex + this.size) % capacity
@@ -58,7 +71,7 @@ export class JitterBuffer {
   /** Fills `out` (silence where nothing is buffered); returns how many samples came from the buffer. */
   pull(out: Float32Array): number {
     if (!this.playing) {
-      if (this.size < this.options.targetSamples) {
+      if (this.size < this.target) {
         out.fill(0)
         return 0
       }
@@ -75,17 +88,33 @@ export class JitterBuffer {
     if (n < out.length) {
       this.playing = false
       this.underruns++
-    }
+      this.adaptTo(true, n)
+    } else this.adaptTo(false, n)
     return n
   }
 
   stats(): JitterStats {
     return {
       bufferedSamples: this.size,
+      targetSamples: this.target,
       underruns: this.underruns,
       droppedSamples: this.droppedSamples,
       playing: this.playing,
     }
+  }
+
+  private adaptTo(underrun: boolean, played: number): void {
+    const adapt = this.options.adapt
+    if (!adapt) return
+    if (underrun) {
+      this.target = Math.min(adapt.maxTargetSamples, this.target + adapt.stepSamples)
+      this.steady = 0
+      return
+    }
+    this.steady += played
+    if (this.steady < adapt.relaxAfterSamples) return
+    this.steady = 0
+    this.target = Math.max(this.options.targetSamples, this.target - Math.round(adapt.stepSamples / 2))
   }
 
   private skip(count: number): void {

@@ -24,14 +24,25 @@ declare class AudioWorkletProcessor {
 }
 declare function registerProcessor(name: string, processor: new () => AudioWorkletProcessor): void
 
+/** 60 ms to start with; +40 ms after each underrun up to 200 ms, −20 ms after each 10 s without one. */
 const TARGET_MS = 60
-const MAX_MS = 200
+const STEP_MS = 40
+const MAX_TARGET_MS = 200
+const RELAX_AFTER_MS = 10_000
+const MAX_MS = 300
 const REPORT_EVERY_MS = 250
+
+const samples = (ms: number): number => Math.round((sampleRate * ms) / 1000)
 
 class JitterProcessor extends AudioWorkletProcessor {
   private readonly buffer = new JitterBuffer({
-    targetSamples: Math.round((sampleRate * TARGET_MS) / 1000),
-    maxSamples: Math.round((sampleRate * MAX_MS) / 1000),
+    targetSamples: samples(TARGET_MS),
+    maxSamples: samples(MAX_MS),
+    adapt: {
+      stepSamples: samples(STEP_MS),
+      maxTargetSamples: samples(MAX_TARGET_MS),
+      relaxAfterSamples: samples(RELAX_AFTER_MS),
+    },
   })
   private readonly concealer = new Concealer({ sampleRate })
   private peakLevel = 0
