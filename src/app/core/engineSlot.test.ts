@@ -19,7 +19,9 @@ describe('EngineSlot: what the media bridge hears', () => {
     const slot = new EngineSlot(first.engine)
     const heard: unknown[][] = []
     slot.media.on(name, (...got: unknown[]) => void heard.push(got))
-    first.emitter.emit(name, ...(args as never[]))
+    // One row per event: its arguments are that event's, which the table's union type cannot say.
+    const emit = first.emitter.emit.bind(first.emitter) as (event: string, ...rest: unknown[]) => boolean
+    emit(name, ...args)
     expect(heard).toEqual([args])
   })
 })
