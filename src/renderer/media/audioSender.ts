@@ -63,11 +63,6 @@ export class AudioSender {
     if (next) this.pending = next
   }
 
-  /** What the encoder runs with now (tests and the statistics read it). */
-  settings(): OpusSettings {
-    return this.policy.current
-  }
-
   stop(): void {
     if (this.stopped) return
     this.stopped = true
