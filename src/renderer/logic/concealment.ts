@@ -47,11 +47,11 @@ export const CONCEALMENT_DEFAULTS: Omit<ConcealmentOptions, 'sampleRate'> = {
 export interface ConcealmentStats {
   /** Samples decoded from packets that arrived. */
   receivedSamples: number
-  /** Samples inserted for lost packets (speech-like and silent). */
+  /** Samples inserted for lost packets (speech-like and silent), and audible ones played over underruns. */
   concealedSamples: number
   /** The part of `concealedSamples` filled with silence (the gap followed a quiet frame). */
   silentConcealedSamples: number
-  /** Gaps filled. */
+  /** Gaps filled and underruns covered. */
   concealmentEvents: number
   /** Gaps left as they were: DTX or an outage. */
   longGaps: number
