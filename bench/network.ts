@@ -40,7 +40,7 @@ import { formatReport, jsonLine, type ProfileResult } from './network/report'
 
 const support = labSupport()
 if (!support.ok) {
-  console.log(`bench:network skipped: ${support.reason}`)
+  console.log(`bench:network: ${support.reason}`)
   process.exit(0)
 }
 
