@@ -68,6 +68,20 @@ describe('RateTrim', () => {
     expect(trim.scale).toBeCloseTo(Math.sqrt(0.8), 2) // half the step, in ratio
   })
 
+  it('hands each closed window’s delta-frame rate over once (the send ladder reads it), key frames not counted', () => {
+    const trim = new RateTrim(0)
+    const chunk = 60_000 / 30 / 8 // an encoder sending 60 kbit/s of a 340 kbit/s budget
+    const taken: (number | null)[] = []
+    for (let i = 0; i <= 30; i++) {
+      trim.onChunk(i === 10 ? 40_000 : chunk, i === 10, BUDGET, TRIM_SETTLE_MS + (i * 1000) / 30)
+      taken.push(trim.takeMeasurement())
+    }
+    expect(taken.slice(0, 30)).toEqual(Array<null>(30).fill(null))
+    // 29 delta frames of the 30 in the window [0.5 s, 1.5 s).
+    expect(taken[30]).toBeCloseTo((29 / 30) * 60_000, -1)
+    expect(trim.takeMeasurement()).toBeNull()
+  })
+
   it('starts again from the whole budget at a new size or frame rate', () => {
     const trim = new RateTrim(0)
     for (let t = 0; t <= 2 * (TRIM_SETTLE_MS + TRIM_WINDOW_MS); t += 33) trim.onChunk(2_000, false, BUDGET, t)

@@ -17,6 +17,7 @@ export class RateTrim {
   private trim = 1
   private windowStartMs: number
   private bits = 0
+  private lastSentBps: number | null = null
 
   constructor(nowMs: number) {
     this.windowStartMs = nowMs + TRIM_SETTLE_MS
@@ -25,6 +26,16 @@ export class RateTrim {
   /** The share of the budget to ask the encoder for. */
   get scale(): number {
     return this.trim
+  }
+
+  /**
+   * What the encoder sent over the window that closed since the last call (delta frames, bit/s), once; null
+   * when none closed. The send ladder steps down only when this is close to the budget (logic/sendLadder.ts).
+   */
+  takeMeasurement(): number | null {
+    const sent = this.lastSentBps
+    this.lastSentBps = null
+    return sent
   }
 
   /** The encoder was reconfigured; `resize`: a new size or frame rate, where the old measure says nothing. */
@@ -51,6 +62,7 @@ export class RateTrim {
     this.windowStartMs = nowMs
     this.bits = bits
     if (sentBps <= 0) return false
+    this.lastSentBps = sentBps
     // Half the step (in ratio): the encoder's own rate control is still at work, and one busy second of
     // content is not a lasting bias.
     const next = Math.min(1, Math.max(MIN_TRIM, this.trim * Math.sqrt(budgetBps / sentBps)))

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  CONSTRAINED_SHARE,
   DEFAULT_VIDEO_BPS,
   keepFrame,
   MAX_VIDEO_BPS,
@@ -155,6 +156,154 @@ describe('SendLadder', () => {
     }
     expect(ladder.settings().fps).toBe(15)
     expect(rungs).toEqual(new Set(['15']))
+  })
+})
+
+/** A target (bit/s) or the encoder's measured output (`sent`, bit/s), at a time (ms). */
+type Step = ['target', number, number] | ['sent', number, number]
+
+function replay(steps: Step[]): SendLadder {
+  const ladder = new SendLadder(AUDIO)
+  for (const [kind, bps, at] of steps) {
+    if (kind === 'target') ladder.setTarget(bps, at)
+    else ladder.measured(bps, at)
+  }
+  return ladder
+}
+
+describe('SendLadder: size and frame rate go down only when the encoder fills its budget', () => {
+  it.each<[string, Step[], EncoderSettings]>([
+    [
+      // The fake camera needs ~60 kbit/s at 640x360: a falling (application-limited) estimate keeps the rung.
+      'simple content keeps 640x360 at 30 fps on a 150 kbit/s target; the bitrate still follows',
+      [
+        ['target', 800_000, 0],
+        ['sent', 60_000, 1_500],
+        ['target', 150_000, 3_000],
+      ],
+      { ...full, bitrateBps: 96_390 },
+    ],
+    [
+      'busy content (it sent what it was asked) goes down at once',
+      [
+        ['target', 800_000, 0],
+        ['sent', 700_000, 1_500],
+        ['target', 150_000, 3_000],
+      ],
+      { ...small, bitrateBps: 99_902 },
+    ],
+    [
+      `just under ${CONSTRAINED_SHARE} of the new budget (81.9 kbit/s of 96.4) keeps the rung`,
+      [
+        ['target', 800_000, 0],
+        ['sent', 81_000, 1_500],
+        ['target', 150_000, 3_000],
+      ],
+      { ...full, bitrateBps: 96_390 },
+    ],
+    [
+      `at ${CONSTRAINED_SHARE} of it, down`,
+      [
+        ['target', 800_000, 0],
+        ['sent', 82_000, 1_500],
+        ['target', 150_000, 3_000],
+      ],
+      { ...small, bitrateBps: 99_902 },
+    ],
+    [
+      'a rung kept on simple content goes down once the content fills the budget',
+      [
+        ['target', 800_000, 0],
+        ['sent', 60_000, 1_500],
+        ['target', 150_000, 3_000],
+        ['sent', 90_000, 4_500],
+      ],
+      { ...small, bitrateBps: 99_902 },
+    ],
+    [
+      'a measure is for its rung only: the next drop after a drop needs none',
+      [
+        ['target', 800_000, 0],
+        ['sent', 300_000, 1_500],
+        ['target', 300_000, 3_000],
+        ['target', 150_000, 3_100],
+      ],
+      { ...small, bitrateBps: 99_902 },
+    ],
+    [
+      // The spiral: the estimate starts at 300 kbit/s, ramps, then rots to 120 kbit/s with a ~50 kbit/s
+      // sender (67 kbit/s of video at 30 fps: the content still fits).
+      'the application-limited estimate falling to 120 kbit/s keeps 640x360 at 30 fps',
+      [
+        ['target', 300_000, 0],
+        ['target', 450_000, 400],
+        ['sent', 52_000, 1_900],
+        ['target', 260_000, 2_000],
+        ['target', 220_000, 2_500],
+        ['sent', 50_000, 2_900],
+        ['target', 150_000, 3_000],
+        ['target', 120_000, 3_500],
+        ['sent', 51_000, 3_900],
+      ],
+      { ...full, bitrateBps: 67_122 },
+    ],
+  ])('%s', (_what, steps, settings) => {
+    expect(replay(steps).settings()).toEqual(settings)
+  })
+})
+
+describe('SendLadder: back up on content alone when the estimate stays low', () => {
+  // Busy content took it to 320x180 at 150 kbit/s; the estimate then stays at 200 kbit/s, under the
+  // 1.3 × floor 640x360 needs; the content becomes simple.
+  const dropped: Step[] = [
+    ['target', 800_000, -2_000],
+    ['sent', 700_000, -1_000],
+    ['target', 150_000, 0],
+    ['target', 200_000, 500],
+  ]
+  it.each<[string, Step[], EncoderSettings]>([
+    [
+      // 12 kbit/s at 320x180 → 48 at 640x360 15 fps (4× the pixels) ≤ half its 148.7 kbit/s budget.
+      'simple at 320x180: 640x360 at 15 fps after the hold',
+      [...dropped, ['sent', 12_000, 1_500], ['sent', 12_000, 1_500 + UP_HOLD_MS]],
+      { ...half, bitrateBps: 148_683 },
+    ],
+    [
+      'not before the hold',
+      [...dropped, ['sent', 12_000, 1_500], ['sent', 12_000, 1_500 + UP_HOLD_MS - 1]],
+      { ...small, bitrateBps: 148_683 },
+    ],
+    [
+      // 20 kbit/s → 80 kbit/s at 640x360 15 fps: more than half the budget, the move could not last.
+      'content that would need more than half the better rung’s budget stays',
+      [...dropped, ['sent', 20_000, 1_500], ['sent', 20_000, 1_500 + 3 * UP_HOLD_MS]],
+      { ...small, bitrateBps: 148_683 },
+    ],
+    [
+      // At 640x360 15 fps: 30 kbit/s → 60 at 30 fps ≤ half of 145.2 kbit/s.
+      'one rung at a time, each on its own measure: then 30 fps',
+      [
+        ...dropped,
+        ['sent', 12_000, 1_500],
+        ['sent', 12_000, 1_500 + UP_HOLD_MS],
+        ['sent', 30_000, 5_000],
+        ['sent', 30_000, 5_000 + UP_HOLD_MS],
+      ],
+      { ...full, bitrateBps: 145_171 },
+    ],
+    [
+      'a busy measure in between restarts the hold',
+      [
+        ...dropped,
+        ['sent', 12_000, 1_500],
+        ['sent', 90_000, 2_500],
+        ['sent', 12_000, 3_500],
+        ['sent', 12_000, 1_500 + UP_HOLD_MS],
+      ],
+      { ...small, bitrateBps: 148_683 },
+    ],
+  ])('%s', (_what, steps, settings) => {
+    expect(replay(steps).settings()).toEqual(settings)
   })
 })
 

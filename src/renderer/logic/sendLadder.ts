@@ -59,6 +59,17 @@ export const MIN_VIDEO_BPS = 30_000
 export const UP_MARGIN = 1.3
 /** ...for this long without a break: a probe's brief overshoot does not bring a key frame and a drop back. */
 export const UP_HOLD_MS = 2_000
+/**
+ * The encoder counts as held back by its budget (the content needs more) once its measured output is this
+ * share of the budget at its rung or more; below it the content fits and a lower target keeps the rung.
+ */
+export const CONSTRAINED_SHARE = 0.85
+/**
+ * Back up a rung on content alone (the target not clearing the floor): the output at this rung, scaled by
+ * the better rung's pixel rate, must fit in this share of the better rung's budget. Well under
+ * CONSTRAINED_SHARE, so a move up on content is not undone by the next measurement.
+ */
+export const CONTENT_UP_SHARE = 0.5
 /** Smaller bitrate changes are not worth a reconfiguration. */
 export const MIN_BITRATE_CHANGE = 0.05
 
@@ -80,17 +91,33 @@ function bestRung(totalBps: number, audioBps: number, margin: number): number {
   return index === -1 ? RUNGS.length - 1 : index
 }
 
+/** Width × height × fps: what the encoder's output scales with, at most, between rungs. */
+function pixelRate(r: Rung): number {
+  return r.width * r.height * r.fps
+}
+
 /**
- * The rung and bitrate for the latest target. Down at once (the link is full now); up only once the budget
- * has cleared the better rung's floor by UP_MARGIN for UP_HOLD_MS. Until the first drop the hold is not
- * needed: the first target is the estimate's start value (300 kbit/s), which ramps up within a second on a
- * good link, and a call should not spend its first seconds at 15 fps for it.
+ * The rung and bitrate for the latest target. The bitrate follows the target at every rung. The rung:
+ * - down when the target's budget is under the rung's floor AND the encoder is held back by its budget: its
+ *   last measured output (delta frames, at this rung) is CONSTRAINED_SHARE of the budget at this rung or
+ *   more, or nothing has been measured at this rung yet. Simple content (an encoder sending clearly less
+ *   than it may) keeps its rung: the floors are where busy content turns blocky, and a low target from an
+ *   application-limited estimate says nothing about the picture. As Chromium does, the size goes on what
+ *   the encoder meets, not on a bitrate number alone.
+ * - up once the budget has cleared the better rung's floor by UP_MARGIN, or, one rung at a time, once the
+ *   measured output scaled by the better rung's pixel rate fits in CONTENT_UP_SHARE of its budget (the
+ *   content became simple: up even though the estimate stays low), either for UP_HOLD_MS without a break.
+ *   Until the first drop the hold is not needed: the first target is the estimate's start value (300
+ *   kbit/s), which ramps up within a second on a good link, and a call should not spend its first seconds
+ *   at 15 fps for it.
  */
 export class SendLadder {
   private rung = 0
   private totalBps: number | null = null
   private upSinceMs: number | null = null
   private dropped = false
+  /** The encoder's last measured output at the current rung, bit/s (null: none yet). */
+  private sentBps: number | null = null
 
   constructor(private readonly audioBps: number = AUDIO_RESERVE_BPS) {}
 
@@ -106,6 +133,12 @@ export class SendLadder {
     this.step(nowMs)
   }
 
+  /** What the encoder sent over its last measured window (delta frames, bit/s; logic/rateTrim.ts). */
+  measured(sentBps: number, nowMs: number): void {
+    this.sentBps = sentBps
+    this.step(nowMs)
+  }
+
   settings(): EncoderSettings {
     const { width, height, fps } = RUNGS[this.rung]!
     const bitrateBps =
@@ -116,24 +149,42 @@ export class SendLadder {
   }
 
   private step(nowMs: number): void {
-    if (this.totalBps === null) return
-    const fits = bestRung(this.totalBps, this.audioBps, 1)
-    if (fits > this.rung) {
-      this.rung = fits
-      this.upSinceMs = null
+    const total = this.totalBps
+    if (total === null) return
+    if (bestRung(total, this.audioBps, 1) > this.rung && this.constrained(total)) {
+      this.moveTo(bestRung(total, this.audioBps, 1))
       this.dropped = true
       return
     }
-    const clears = bestRung(this.totalBps, this.audioBps, UP_MARGIN)
-    if (clears >= this.rung) {
+    const up = Math.min(bestRung(total, this.audioBps, UP_MARGIN), this.contentRung(total))
+    if (up >= this.rung) {
       this.upSinceMs = null
       return
     }
     this.upSinceMs ??= nowMs
-    if (!this.dropped || nowMs - this.upSinceMs >= UP_HOLD_MS) {
-      this.rung = clears
-      this.upSinceMs = null
-    }
+    if (!this.dropped || nowMs - this.upSinceMs >= UP_HOLD_MS) this.moveTo(up)
+  }
+
+  private moveTo(rung: number): void {
+    this.rung = rung
+    this.upSinceMs = null
+    this.sentBps = null // a measure at another size or frame rate says nothing about this one
+  }
+
+  private constrained(totalBps: number): boolean {
+    if (this.sentBps === null) return true
+    const budget = videoBudget(totalBps, this.audioBps, RUNGS[this.rung]!.fps)
+    return this.sentBps >= CONSTRAINED_SHARE * budget
+  }
+
+  /** The better rung when the content measured here would fit in it with room to spare, else this one. */
+  private contentRung(totalBps: number): number {
+    if (this.sentBps === null || this.rung === 0) return this.rung
+    const here = RUNGS[this.rung]!
+    const better = RUNGS[this.rung - 1]!
+    const needs = (this.sentBps * pixelRate(better)) / pixelRate(here)
+    const fits = needs <= CONTENT_UP_SHARE * videoBudget(totalBps, this.audioBps, better.fps)
+    return fits ? this.rung - 1 : this.rung
   }
 }
 

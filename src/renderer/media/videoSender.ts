@@ -25,7 +25,8 @@ function temporalLayer(metadata: EncodedVideoChunkMetadata | undefined): Tempora
 
 /**
  * Camera track → WebCodecs VP8 (L1T3) → MediaUp, following the engine's send target (applyTarget): bitrate,
- * then frame rate, then size (logic/sendLadder.ts). Stopping stops the track (the camera light goes off).
+ * then frame rate, then size, the last two only while the encoder's measured output fills its budget
+ * (logic/sendLadder.ts). Stopping stops the track (the camera light goes off).
  */
 export class VideoSender {
   private readonly encoder: VideoEncoder
@@ -194,7 +195,10 @@ export class VideoSender {
     const keyFrame = chunk.type === 'key'
     const now = performance.now()
     if (keyFrame) this.keyFrames.sent(now)
-    if (this.trim.onChunk(chunk.byteLength, keyFrame, this.ladder.settings().bitrateBps, now)) this.follow()
+    const trimmed = this.trim.onChunk(chunk.byteLength, keyFrame, this.ladder.settings().bitrateBps, now)
+    const sent = this.trim.takeMeasurement()
+    if (sent !== null) this.ladder.measured(sent, now)
+    if (trimmed || sent !== null) this.follow()
     const data = new ArrayBuffer(chunk.byteLength)
     chunk.copyTo(data)
     const layer = this.layers ? temporalLayer(metadata) : undefined
