@@ -54,12 +54,17 @@ export class AimdRateControl {
     return nowMs - this.lastDecreaseMs < windowMs
   }
 
-  update(usage: BandwidthUsage, ackedBps: number | null, nowMs: number): number {
+  /**
+   * `appLimitedFloorBps`: the sender is application-limited on a link with no loss (alr.ts); a decrease then
+   * goes no lower than β × this (the start value), and its acked rate is not taken as the link's capacity.
+   */
+  update(usage: BandwidthUsage, ackedBps: number | null, nowMs: number, appLimitedFloorBps?: number): number {
     const dtMs = Math.min(nowMs - (this.lastUpdateMs ?? nowMs), 1000)
     this.lastUpdateMs = nowMs
     this.state = nextState(this.state, usage)
     if (this.state === 'increase') this.increase(ackedBps, dtMs)
-    else if (this.state === 'decrease' && ackedBps !== null) this.decrease(ackedBps, nowMs)
+    else if (this.state === 'decrease' && ackedBps !== null)
+      this.decrease(ackedBps, nowMs, appLimitedFloorBps)
     return this.rateBps
   }
 
@@ -72,13 +77,14 @@ export class AimdRateControl {
     this.rateBps = clamp(next, this.minBps, this.maxBps)
   }
 
-  private decrease(ackedBps: number, nowMs: number): void {
+  private decrease(ackedBps: number, nowMs: number, appLimitedFloorBps?: number): void {
     // One decrease per round trip: the feedback after a decrease still shows the queue built before it.
     if (nowMs - this.lastDecreaseMs < Math.max(this.rttMs, 100)) return
     let next = BETA * ackedBps
     if (next > this.rateBps && this.capacityKbps !== null) next = BETA * this.capacityKbps * 1000
+    if (appLimitedFloorBps !== undefined) next = Math.max(next, BETA * appLimitedFloorBps)
     next = Math.min(next, this.rateBps)
-    this.observeCapacity(ackedBps / 1000)
+    if (appLimitedFloorBps === undefined) this.observeCapacity(ackedBps / 1000)
     this.rateBps = clamp(next, this.minBps, this.maxBps)
     this.lastDecreaseMs = nowMs
     this.state = 'hold'

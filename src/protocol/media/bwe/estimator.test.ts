@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { BandwidthEstimator } from './estimator'
-import type { PacketResult, ProbeRequest } from './types'
+import type { BandwidthUsage, PacketResult, ProbeRequest } from './types'
 
 /**
  * The estimator against a simulated bottleneck, in simulated time only. The sender paces 1200-byte packets
@@ -21,12 +21,20 @@ interface LinkProfile {
   maxQueueMs?: number
   /** A policer: packets beyond capacity are dropped at once instead of queued. */
   policer?: boolean
+  /**
+   * An application-limited sender: its content needs only this much, sent as 30 packets a second (one per
+   * frame), whatever the target above it; probes still go at their rate.
+   */
+  appBps?: number
+  /** Delay added on top of the queue at time t (a loaded machine's stall: a false overuse). */
+  extraDelayMs?: (tMs: number) => number
 }
 
 interface Sample {
   tMs: number
   targetBps: number
   capacityBps: number
+  usage: BandwidthUsage
 }
 
 /** Mulberry32: a tiny seeded PRNG. */
@@ -59,23 +67,27 @@ function simulate(link: LinkProfile, startBps: number, durationMs: number, seed 
       if (request) probe = { request, endMs: now + request.durationMs }
     }
     if (probe && now >= probe.endMs) probe = null
-    const rate = probe ? probe.request.bitrateBps : estimator.targetBitrate()
+    const app = probe === null && link.appBps !== undefined
+    const rate = probe
+      ? probe.request.bitrateBps
+      : Math.min(estimator.targetBitrate(), link.appBps ?? Infinity)
+    const bytes = app ? link.appBps! / 8 / 30 : PACKET_BYTES
     while (nextSendMs <= now) {
-      const serviceMs = (PACKET_BYTES * 8 * 1000) / link.capacityBps(now)
+      const serviceMs = (bytes * 8 * 1000) / link.capacityBps(now)
       const queueMs = Math.max(0, linkFreeAtMs - now)
       const dropped = random() < (link.lossRate ?? 0) || queueMs > (link.policer ? serviceMs : maxQueueMs)
       let arrival: number | null = null
       if (!dropped) {
         linkFreeAtMs = Math.max(linkFreeAtMs, now) + serviceMs
-        arrival = linkFreeAtMs + oneWayMs
+        arrival = linkFreeAtMs + oneWayMs + (link.extraDelayMs?.(now) ?? 0)
       }
       inFlight.push({
         sendTimeMs: now,
-        sizeBytes: PACKET_BYTES,
+        sizeBytes: bytes,
         arrivalTimeMs: arrival,
         probeId: probe?.request.id,
       })
-      nextSendMs += (PACKET_BYTES * 8 * 1000) / rate
+      nextSendMs += (bytes * 8 * 1000) / rate
     }
     if (now >= nextFeedbackMs) {
       nextFeedbackMs += FEEDBACK_MS
@@ -91,7 +103,13 @@ function simulate(link: LinkProfile, startBps: number, durationMs: number, seed 
         estimator.onFeedback({ packets: ready }, now)
       }
     }
-    samples.push({ tMs: now, targetBps: estimator.targetBitrate(), capacityBps: link.capacityBps(now) })
+    const { usage } = estimator.snapshot()
+    samples.push({
+      tMs: now,
+      targetBps: estimator.targetBitrate(),
+      capacityBps: link.capacityBps(now),
+      usage,
+    })
   }
   return samples
 }
@@ -184,5 +202,39 @@ describe('BandwidthEstimator on a simulated bottleneck', () => {
     const light = simulate({ capacityBps: () => 10_000_000, lossRate: 0.01 }, 1_000_000, 10_000)
     expect(heavy.at(-1)!.targetBps).toBeLessThan(300_000)
     expect(light.at(-1)!.targetBps).toBeGreaterThan(1_000_000)
+  })
+})
+
+/**
+ * The sender's content needs 80 kbit/s (simple camera content) on a 2 Mbit/s link: it never fills the
+ * target, so only probes while application-limited (alr.ts) show what the link allows.
+ */
+describe('BandwidthEstimator with an application-limited sender (80 kbit/s of content, 2 Mbit/s link)', () => {
+  const link = { capacityBps: () => 2_000_000, appBps: 80_000 }
+  /** Every 4 s from 1 s: a 400 ms stall whose delay grows to 80 ms (a loaded machine), then clears. */
+  const stalls = (t: number): number => {
+    const into = (t - 1_000) % 4_000
+    return t >= 1_000 && into < 400 ? into * 0.2 : 0
+  }
+  /** Separate overuse episodes (a run of samples in overuse counts once). */
+  const overuses = (samples: Sample[]): number =>
+    samples.filter((s, i) => s.usage === 'overuse' && samples[i - 1]?.usage !== 'overuse').length
+  const minTarget = (samples: Sample[], fromMs: number): number =>
+    Math.min(...samples.filter((s) => s.tMs >= fromMs).map((s) => s.targetBps))
+
+  it('probes while application-limited: above 1 Mbit/s within 5 s, and stays there', () => {
+    const samples = simulate(link, 300_000, 30_000)
+    expect(firstAboveMs(samples, 1_000_000, 0)).toBeLessThan(5_000)
+    expect(minTarget(samples, 5_000)).toBeGreaterThan(1_000_000)
+    // No higher than the link: a probe above it measures the link's rate, not the probe's.
+    expect(Math.max(...samples.map((s) => s.targetBps))).toBeLessThanOrEqual(2_000_000)
+  })
+
+  it('false overuse every 4 s (delay stalls, no loss): recovers above 1 Mbit/s within 10 s and holds', () => {
+    const samples = simulate({ ...link, extraDelayMs: stalls }, 300_000, 30_000)
+    // The stalls are seen as overuse: the detector is not the part under test.
+    expect(overuses(samples)).toBeGreaterThanOrEqual(5)
+    expect(firstAboveMs(samples, 1_000_000, 0)).toBeLessThan(10_000)
+    expect(minTarget(samples, 10_000)).toBeGreaterThan(1_000_000)
   })
 })

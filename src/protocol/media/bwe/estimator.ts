@@ -1,5 +1,6 @@
 import { AckedRate } from './ackedRate'
 import { AimdRateControl } from './aimd'
+import { AlrDetector } from './alr'
 import { InterArrival } from './interArrival'
 import { LossBasedControl } from './lossBased'
 import { OveruseDetector } from './overuse'
@@ -13,6 +14,11 @@ import {
   type FeedbackReport,
 } from './types'
 import type { ProbeRequest } from './types'
+
+/** The loss fraction from which an application-limited decrease may go below the start value. */
+const APP_LIMITED_MAX_LOSS = 0.02
+/** How long a probe's measured rate counts as evidence of the link's rate (just over one ALR interval). */
+const PROBE_EVIDENCE_MS = 6_000
 
 /**
  * The sender-side bandwidth estimator (docs/engine.md "Bandwidth estimation"), GCC-style
@@ -34,6 +40,7 @@ export class BandwidthEstimator {
   private readonly aimd: AimdRateControl
   private readonly loss: LossBasedControl
   private readonly probes = new ProbeController()
+  private readonly alr = new AlrDetector()
   private usage: BandwidthUsage = 'normal'
   private lastDecreaseMs = -Infinity
   private target: number
@@ -54,13 +61,15 @@ export class BandwidthEstimator {
         continue
       }
       this.acked.add(packet.arrivalTimeMs, packet.sizeBytes)
+      if (packet.probeId === undefined) this.alr.add(packet.arrivalTimeMs, packet.sizeBytes)
       const delta = this.interArrival.add({ ...packet, arrivalTimeMs: packet.arrivalTimeMs })
       if (delta === null) continue
       const trend = this.trendline.update(delta.delayDeltaMs, delta.arrivalMs)
       this.usage = this.detector.detect(trend, delta.sendDeltaMs, nowMs)
     }
+    this.alr.update(this.target, nowMs)
     const before = this.aimd.bitrate()
-    this.aimd.update(this.usage, this.acked.bitrate(), nowMs)
+    this.aimd.update(this.usage, this.acked.bitrate(), nowMs, this.appLimitedFloor(nowMs))
     if (this.aimd.bitrate() < before) this.lastDecreaseMs = nowMs
     const probed = this.probes.onPackets(report.packets, this.target)
     if (probed !== null) {
@@ -81,9 +90,15 @@ export class BandwidthEstimator {
     return this.target
   }
 
-  /** A probe the sender should send now (ramp-up after a drop), or null. */
+  /** A probe the sender should send now (start-up, ramp-up after a drop, application-limited), or null. */
   probe(nowMs: number): ProbeRequest | null {
-    return this.probes.decide(this.target, this.acked.bitrate() ?? 0, this.lastDecreaseMs, nowMs)
+    const acked = this.acked.bitrate() ?? 0
+    return this.probes.decide(this.target, acked, this.lastDecreaseMs, nowMs, this.alr.active(nowMs))
+  }
+
+  /** Whether the sender has been sending well under the target (alr.ts). */
+  applicationLimited(nowMs: number): boolean {
+    return this.alr.active(nowMs)
   }
 
   /** For statistics and tests: each part's view. */
@@ -95,6 +110,17 @@ export class BandwidthEstimator {
       loss: this.loss.lossFraction(),
       threshold: this.detector.threshold(),
     }
+  }
+
+  /**
+   * While application-limited on a link that shows no loss, a delay-based decrease stops at the start
+   * value's share (aimd.ts): the acked rate there is what the content costs, and a delay bump on a loaded
+   * machine is no evidence that the link carries less than what we would start a call at.
+   */
+  private appLimitedFloor(nowMs: number): number | undefined {
+    if (!this.alr.active(nowMs) || this.loss.lossFraction() >= APP_LIMITED_MAX_LOSS) return undefined
+    const probed = this.probes.measuredSince(nowMs - PROBE_EVIDENCE_MS) ?? 0
+    return clamp(Math.max(this.options.startBps, probed), this.options.minBps, this.options.maxBps)
   }
 
   private combine(nowMs: number): void {

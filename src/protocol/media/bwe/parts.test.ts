@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { AimdRateControl } from './aimd'
 import { InterArrival } from './interArrival'
 import { LossBasedControl } from './lossBased'
 import { OveruseDetector } from './overuse'
@@ -77,5 +78,19 @@ describe('LossBasedControl', () => {
     const control = new LossBasedControl(1_000_000, 10_000, 10_000_000)
     control.onPackets(0, 0, 0)
     expect(control.onPackets(10, 10, 500)).toBe(1_000_000)
+  })
+})
+
+describe('AimdRateControl: a decrease', () => {
+  it.each([
+    // GCC: 0.85 × what was acknowledged, here what the content cost (80 kbit/s).
+    { what: 'to 0.85 × acked', floor: undefined, expected: 68_000 },
+    // Application-limited, no loss (the estimator passes its start value): no lower than 0.85 × it.
+    { what: 'application-limited: to 0.85 × the floor', floor: 300_000, expected: 255_000 },
+    { what: 'never up: a floor above the rate keeps the rate', floor: 2_000_000, expected: 1_000_000 },
+  ])('$what', ({ floor, expected }) => {
+    const aimd = new AimdRateControl(1_000_000, 30_000, 4_000_000)
+    aimd.update('normal', 80_000, 0)
+    expect(aimd.update('overuse', 80_000, 1_000, floor)).toBeCloseTo(expected, 0)
   })
 })

@@ -18,10 +18,18 @@ const MIN_PACKETS = 5
 const PACKET_BITS = 1200 * 8
 /** How long after a drop we keep probing towards the earlier peak before taking the drop as the new normal. */
 const RAMP_WINDOW_MS = 60_000
+/**
+ * Application-limited (alr.ts): a probe at twice the estimate this often, and sooner after one that
+ * succeeded (probing further, doubling), as libwebrtc's periodic ALR probing does: the content does not
+ * fill the target, so only probes can show what the link allows.
+ */
+export const ALR_PROBE_INTERVAL_MS = 5_000
 
 interface Cluster {
   request: ProbeRequest
   startMs: number
+  /** Sent because the sender was application-limited. */
+  alr: boolean
   packets: { sendMs: number; arrivalMs: number; bytes: number }[]
 }
 
@@ -34,7 +42,10 @@ export class ProbeController {
   private nextId = 1
   private lastProbeMs = -Infinity
   private intervalMs = MIN_INTERVAL_MS
+  private alrIntervalMs = 0
   private pending: Cluster | null = null
+  /** What the last cluster that measured anything measured, and when: evidence of what the link carries. */
+  private measured: { bps: number; atMs: number } | null = null
 
   /**
    * Tracks the estimate. The peak only counts what the receiver confirmed (the acked rate), so an
@@ -59,18 +70,34 @@ export class ProbeController {
   /**
    * A probe to send now, or null: in start-up (until a probe fails) or ramp-up, once the delay-based part
    * has not decreased since `calmSinceMs` + `CALM_MS`, and only while the link carries what we send now
-   * (probing above a target the receiver does not even get would only measure the queue).
+   * (probing above a target the receiver does not even get would only measure the queue). While
+   * `appLimited` the last condition cannot hold and is not asked: one every ALR_PROBE_INTERVAL_MS, or
+   * MIN_INTERVAL_MS after one that succeeded.
    */
-  decide(estimateBps: number, ackedBps: number, calmSinceMs: number, nowMs: number): ProbeRequest | null {
-    if (!this.startup && this.rampTargetBps === null) return null
-    if (this.pending !== null || ackedBps < 0.8 * estimateBps) return null
-    if (nowMs - calmSinceMs < CALM_MS || nowMs - this.lastProbeMs < this.intervalMs) return null
+  decide(
+    estimateBps: number,
+    ackedBps: number,
+    calmSinceMs: number,
+    nowMs: number,
+    appLimited = false,
+  ): ProbeRequest | null {
+    if (this.pending !== null || nowMs - calmSinceMs < CALM_MS) return null
+    const alr = appLimited && nowMs - this.lastProbeMs >= this.alrIntervalMs
+    if (!alr) {
+      if (!this.startup && this.rampTargetBps === null) return null
+      if (ackedBps < 0.8 * estimateBps || nowMs - this.lastProbeMs < this.intervalMs) return null
+    }
     const bitrateBps = 2 * estimateBps
     const durationMs = Math.max(DURATION_MS, ((MIN_PACKETS + 1) * PACKET_BITS * 1000) / bitrateBps)
     const request = { id: this.nextId++, bitrateBps, durationMs }
-    this.pending = { request, startMs: nowMs, packets: [] }
+    this.pending = { request, startMs: nowMs, alr, packets: [] }
     this.lastProbeMs = nowMs
     return request
+  }
+
+  /** The rate a cluster sent since `sinceMs` measured (the highest of the last one's), or null. */
+  measuredSince(sinceMs: number): number | null {
+    return this.measured !== null && this.measured.atMs >= sinceMs ? this.measured.bps : null
   }
 
   /** Feeds reported packets; returns the probed rate once the cluster is complete, else null. */
@@ -89,10 +116,12 @@ export class ProbeController {
     if (!complete) return null
     this.pending = null
     const { bps: measured, saturated } = clusterRate(cluster)
+    if (measured !== null) this.measured = { bps: measured, atMs: cluster.startMs }
     const succeeded = measured !== null && measured > estimateBps * 1.1
     // Start-up ends once the link could not keep up with a probe: its capacity is found.
     if (!succeeded || saturated) this.startup = false
-    this.intervalMs = succeeded ? MIN_INTERVAL_MS : Math.min(this.intervalMs * 2, MAX_INTERVAL_MS)
+    if (cluster.alr) this.alrIntervalMs = succeeded ? MIN_INTERVAL_MS : ALR_PROBE_INTERVAL_MS
+    else this.intervalMs = succeeded ? MIN_INTERVAL_MS : Math.min(this.intervalMs * 2, MAX_INTERVAL_MS)
     return succeeded ? measured : null
   }
 }
