@@ -35,6 +35,8 @@ interface Sample {
   targetBps: number
   capacityBps: number
   usage: BandwidthUsage
+  /** A probe cluster started at this step. */
+  probeStarted: boolean
 }
 
 /** Mulberry32: a tiny seeded PRNG. */
@@ -49,11 +51,17 @@ function prng(seed: number): () => number {
   }
 }
 
-function simulate(link: LinkProfile, startBps: number, durationMs: number, seed = 1): Sample[] {
+function simulate(
+  link: LinkProfile,
+  startBps: number,
+  durationMs: number,
+  seed = 1,
+  maxBps = 10_000_000,
+): Sample[] {
   const oneWayMs = link.oneWayMs ?? 20
   const maxQueueMs = link.maxQueueMs ?? 400
   const random = prng(seed)
-  const estimator = new BandwidthEstimator({ startBps, maxBps: 10_000_000 })
+  const estimator = new BandwidthEstimator({ startBps, maxBps })
   estimator.onRtt(2 * oneWayMs)
   const inFlight: PacketResult[] = []
   const samples: Sample[] = []
@@ -62,9 +70,11 @@ function simulate(link: LinkProfile, startBps: number, durationMs: number, seed 
   let nextFeedbackMs = FEEDBACK_MS
   let probe: { request: ProbeRequest; endMs: number } | null = null
   for (let now = 0; now < durationMs; now += STEP_MS) {
+    let probeStarted = false
     if (probe === null) {
       const request = estimator.probe(now)
       if (request) probe = { request, endMs: now + request.durationMs }
+      probeStarted = request !== null
     }
     if (probe && now >= probe.endMs) probe = null
     const app = probe === null && link.appBps !== undefined
@@ -109,6 +119,7 @@ function simulate(link: LinkProfile, startBps: number, durationMs: number, seed 
       targetBps: estimator.targetBitrate(),
       capacityBps: link.capacityBps(now),
       usage,
+      probeStarted,
     })
   }
   return samples
@@ -236,5 +247,11 @@ describe('BandwidthEstimator with an application-limited sender (80 kbit/s of co
     expect(overuses(samples)).toBeGreaterThanOrEqual(5)
     expect(firstAboveMs(samples, 1_000_000, 0)).toBeLessThan(10_000)
     expect(minTarget(samples, 10_000)).toBeGreaterThan(1_000_000)
+  })
+
+  it('at the estimator’s maximum (2 Mbit/s here, on a 10 Mbit/s link), it stops probing', () => {
+    const samples = simulate({ ...link, capacityBps: () => 10_000_000 }, 300_000, 30_000, 1, 2_000_000)
+    expect(firstAboveMs(samples, 1_999_999, 0)).toBeLessThan(5_000)
+    expect(samples.filter((s) => s.tMs >= 10_000 && s.probeStarted).map((s) => s.tMs)).toEqual([])
   })
 })

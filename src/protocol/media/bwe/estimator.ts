@@ -93,7 +93,9 @@ export class BandwidthEstimator {
   /** A probe the sender should send now (start-up, ramp-up after a drop, application-limited), or null. */
   probe(nowMs: number): ProbeRequest | null {
     const acked = this.acked.bitrate() ?? 0
-    return this.probes.decide(this.target, acked, this.lastDecreaseMs, nowMs, this.alr.active(nowMs))
+    // At the maximum there is nothing more to find out: application-limited probes would go on for good.
+    const alr = this.alr.active(nowMs) && this.target < this.options.maxBps
+    return this.probes.decide(this.target, acked, this.lastDecreaseMs, nowMs, alr)
   }
 
   /** Whether the sender has been sending well under the target (alr.ts). */
