@@ -305,6 +305,17 @@ describe('SendLadder: back up on content alone when the estimate stays low', () 
   ])('%s', (_what, steps, settings) => {
     expect(replay(steps).settings()).toEqual(settings)
   })
+
+  it('stays up with no new measure yet (the target still under the floor), and then on a simple one', () => {
+    const ladder = replay([...dropped, ['sent', 12_000, 1_500], ['sent', 12_000, 1_500 + UP_HOLD_MS]])
+    for (let t = 1_500 + UP_HOLD_MS; t < 15_000; t += 33) ladder.tick(t)
+    expect(ladder.settings()).toMatchObject(half)
+    ladder.measured(45_000, 15_000) // under 85 % of its 148.7 kbit/s budget
+    ladder.setTarget(200_000, 15_100)
+    expect(ladder.settings()).toMatchObject(half)
+    ladder.measured(130_000, 16_000) // the content got busy: ≥ 85 %
+    expect(ladder.settings()).toMatchObject(small)
+  })
 })
 
 describe('worthReconfiguring', () => {

@@ -156,19 +156,23 @@ export class SendLadder {
       this.dropped = true
       return
     }
-    const up = Math.min(bestRung(total, this.audioBps, UP_MARGIN), this.contentRung(total))
+    const byTarget = bestRung(total, this.audioBps, UP_MARGIN)
+    const up = Math.min(byTarget, this.contentRung(total))
     if (up >= this.rung) {
       this.upSinceMs = null
       return
     }
     this.upSinceMs ??= nowMs
-    if (!this.dropped || nowMs - this.upSinceMs >= UP_HOLD_MS) this.moveTo(up)
+    if (this.dropped && nowMs - this.upSinceMs < UP_HOLD_MS) return
+    // Up on content alone, the target is still under the new rung's floor: its first measure is the one
+    // the move was judged on, else the next frame would find "nothing measured here" and go straight back.
+    this.moveTo(up, up < byTarget ? this.scaledTo(up) : null)
   }
 
-  private moveTo(rung: number): void {
+  private moveTo(rung: number, sentBps: number | null = null): void {
     this.rung = rung
     this.upSinceMs = null
-    this.sentBps = null // a measure at another size or frame rate says nothing about this one
+    this.sentBps = sentBps // a measure at another size or frame rate says nothing about this one
   }
 
   private constrained(totalBps: number): boolean {
@@ -180,11 +184,15 @@ export class SendLadder {
   /** The better rung when the content measured here would fit in it with room to spare, else this one. */
   private contentRung(totalBps: number): number {
     if (this.sentBps === null || this.rung === 0) return this.rung
-    const here = RUNGS[this.rung]!
     const better = RUNGS[this.rung - 1]!
-    const needs = (this.sentBps * pixelRate(better)) / pixelRate(here)
-    const fits = needs <= CONTENT_UP_SHARE * videoBudget(totalBps, this.audioBps, better.fps)
+    const fits =
+      this.scaledTo(this.rung - 1) <= CONTENT_UP_SHARE * videoBudget(totalBps, this.audioBps, better.fps)
     return fits ? this.rung - 1 : this.rung
+  }
+
+  /** The output measured here, scaled to another rung's pixel rate (an upper bound of what it costs there). */
+  private scaledTo(rung: number): number {
+    return ((this.sentBps ?? 0) * pixelRate(RUNGS[rung]!)) / pixelRate(RUNGS[this.rung]!)
   }
 }
 
