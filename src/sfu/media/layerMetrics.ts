@@ -50,7 +50,7 @@ export class LayerMetrics {
     })
     const held: Counter = new Counter({
       name: `${prefix}layer_keyframe_requests_held_total`,
-      help: 'Key frame requests of subscribers on a thinned link not passed on to the publisher (one per second at most)',
+      help: 'Key frame requests of subscribers on a thinned link not passed on to the publisher (one per 1-2 s at most)',
       registers,
       collect: () => {
         if (this.held > this.reportedHeld) held.inc(this.held - this.reportedHeld)

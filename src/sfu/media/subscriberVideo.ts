@@ -12,6 +12,14 @@ const RTP_HEADER_BYTES = 12
 const EVALUATE_MS = 1000
 /** A slow subscriber's key frame requests: at most one per this, or per 2 key frames' time on its link. */
 const KEYFRAME_REQUEST_MIN_MS = 1000
+/**
+ * ...but never held longer than this. The key frame time is an upper guess: the last key frame's size
+ * (often one from before the sender stepped down, several times the next one's) over the estimate of a
+ * link that just lost packets (what it delivered of what was sent: after a drop, of the base layer alone,
+ * tens of kbit/s), which made it tens of seconds, and a subscriber that lost a key frame stayed frozen that
+ * long: in bench:network's `step` no request got through in the 10-20 s at 400 kbit/s.
+ */
+export const KEYFRAME_REQUEST_MAX_MS = 2000
 
 /**
  * One subscriber's video from a publisher that encodes with temporal layers (docs/sfu.md "Temporal-layer
@@ -86,13 +94,15 @@ export class SubscriberVideo {
    * did (the engine asks every 500 ms while it has nothing to decode) would have the publisher send key
    * frames faster than the link carries them: the link stays full, every key frame arrives damaged, and
    * everyone else pays for the key frames too. So a subscriber with a downlink estimate gets at most one
-   * request through per `KEYFRAME_REQUEST_MIN_MS`, or per twice its last key frame's time on the link.
+   * request through per `KEYFRAME_REQUEST_MIN_MS`, or per twice its last key frame's time on the link,
+   * up to `KEYFRAME_REQUEST_MAX_MS`.
    */
   allowKeyframeRequest(nowMs: number): boolean {
     const estimate = this.downlink.bitrate
     if (estimate !== Number.POSITIVE_INFINITY) {
       const keyframeMs = (this.keyframeBytes * 8000) / Math.max(estimate, 1)
-      if (nowMs - this.lastRequestAt < Math.max(KEYFRAME_REQUEST_MIN_MS, 2 * keyframeMs)) return false
+      const holdMs = Math.min(KEYFRAME_REQUEST_MAX_MS, Math.max(KEYFRAME_REQUEST_MIN_MS, 2 * keyframeMs))
+      if (nowMs - this.lastRequestAt < holdMs) return false
     }
     this.lastRequestAt = nowMs
     return true

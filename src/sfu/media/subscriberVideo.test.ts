@@ -1,0 +1,63 @@
+import { Registry } from 'prom-client'
+import { RtpHeader, RtpPacket } from 'werift'
+import { describe, expect, it } from 'vitest'
+import { LayerMetrics } from './layerMetrics'
+import { LayerRates } from './layerRates'
+import { KEYFRAME_REQUEST_MAX_MS, SubscriberVideo } from './subscriberVideo'
+import { parseVp8LayerInfo } from './vp8Layers'
+
+/** One packet of a base-layer VP8 frame (X, I with 15 bits, L, T), `bytes` long in all. */
+function packet(seq: number, pictureId: number, key: boolean, start: boolean, bytes: number): RtpPacket {
+  const payload = Buffer.alloc(bytes, 0xaa)
+  payload.set([0x80 | (start ? 0x10 : 0), 0xe0, 0x80 | (pictureId >> 8), pictureId & 0xff, 1, 0, key ? 0 : 1])
+  const header = new RtpHeader({ sequenceNumber: seq, timestamp: pictureId * 3000, payloadType: 96, ssrc: 1 })
+  return new RtpPacket(header, payload)
+}
+
+class Publisher {
+  private seq = 1000
+  private pictureId = 100
+
+  constructor(private readonly subscriber: SubscriberVideo) {}
+
+  /** One frame of `packets` packets of `bytes`, forwarded at `nowMs`. */
+  frame(key: boolean, packets: number, bytes: number, nowMs: number): void {
+    for (let i = 0; i < packets; i += 1) {
+      const p = packet(this.seq++, this.pictureId, key, i === 0, bytes)
+      expect(this.subscriber.forward(p, parseVp8LayerInfo(p.payload)!, nowMs)).toBeDefined()
+    }
+    this.pictureId += 1
+  }
+}
+
+describe('SubscriberVideo key frame requests', () => {
+  const subscriber = () => new SubscriberVideo(new LayerRates(), new LayerMetrics(new Registry(), 'test_'))
+
+  it('holds a thinned subscriber’s requests, never longer than KEYFRAME_REQUEST_MAX_MS however low its estimate', () => {
+    // bench:network's step: a 40 kB key frame at the high rate, then the link drops and the server forwards
+    // the base layer (4 kB/s) at 50 % loss: the estimate falls to 16 kbit/s, 20 s per key frame of that size.
+    const video = subscriber()
+    const publisher = new Publisher(video)
+    publisher.frame(true, 40, 1000, 0)
+    video.onReceiverReport({ fractionLost: 0.5, jitterMs: 5 })
+    publisher.frame(false, 1, 500, 1000)
+    for (let t = 1100; t <= 2000; t += 100) publisher.frame(false, 1, 400, t)
+    video.onReceiverReport({ fractionLost: 0.5, jitterMs: 5 })
+    publisher.frame(false, 1, 400, 2100)
+
+    expect(video.allowKeyframeRequest(2200)).toBe(true)
+    // Still limited: the engine asks every 500 ms while it has nothing to decode.
+    expect(video.allowKeyframeRequest(2700)).toBe(false)
+    expect(video.allowKeyframeRequest(2200 + KEYFRAME_REQUEST_MAX_MS - 100)).toBe(false)
+    // The key frame it asked for was lost: the next request goes through, not 40 s later.
+    expect(video.allowKeyframeRequest(2200 + KEYFRAME_REQUEST_MAX_MS)).toBe(true)
+    expect(video.allowKeyframeRequest(2200 + KEYFRAME_REQUEST_MAX_MS + 500)).toBe(false)
+  })
+
+  it('lets every request through while nothing limits the subscriber’s link', () => {
+    const video = subscriber()
+    new Publisher(video).frame(true, 10, 1000, 0)
+    expect(video.allowKeyframeRequest(100)).toBe(true)
+    expect(video.allowKeyframeRequest(200)).toBe(true)
+  })
+})
