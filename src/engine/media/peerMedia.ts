@@ -13,6 +13,7 @@ import { sanitizeRemoteSdp } from '../../shared/sdp'
 import type { MediaKind, ServerMessage } from '../../shared/signaling'
 import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
 import { MediaGuard, MediaStallWatch } from '../../protocol/media/mediaGuard'
+import { interceptNacks, RetransmitPacer } from '../../protocol/media/nackPacing'
 import type { EncodedAudioFrame, EncodedVideoFrame } from './frames'
 import { silentLogger, systemClock, type Clock, type EngineLogger } from '../defaults'
 import { TypedEmitter } from '../events'
@@ -140,6 +141,10 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
     }
     this.turnRtt = new TurnRttMeter(this.pc, this.clock, logger)
     this.senders.video.sender.onPictureLossIndication.subscribe(() => this.emit('keyFrameRequested'))
+    // The server's werift receiver NACKs each lost packet ten times, 5 ms apart: one retransmission of it
+    // per 100 ms, not ten (nackPacing.ts), or on a full uplink the copies overflow it and lose more.
+    const retransmits = new RetransmitPacer()
+    interceptNacks(this.senders.video.sender, (lost) => retransmits.allow(lost, this.clock.now()))
     this.pacer = new Pacer<Outgoing>((out) => this.sendPacket(out), {
       ...options.pacer,
       clock: this.clock,

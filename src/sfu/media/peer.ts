@@ -12,7 +12,7 @@ import { boundSockets } from './mediaSockets'
 import type { SfuMetrics } from '../metrics'
 import { type AnswerResult, Negotiator } from './negotiator'
 import { TwccFeedbackSender } from '../../protocol/media/twccTransport'
-import { interceptNacks } from './nackPacing'
+import { interceptNacks } from '../../protocol/media/nackPacing'
 import { serverPeerConfig } from './rtc'
 import { Subscription, Track } from './track'
 

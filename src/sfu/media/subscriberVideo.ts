@@ -3,7 +3,7 @@ import { DownlinkEstimate, LayerSelector, type ReceiverReportSample } from './do
 import { LayerForwarder, type TemporalLayer } from './layerForwarder'
 import type { LayerMetrics } from './layerMetrics'
 import type { LayerRates } from './layerRates'
-import { RetransmitPacer } from './nackPacing'
+import { RetransmitPacer } from '../../protocol/media/nackPacing'
 import type { Vp8LayerInfo } from './vp8Layers'
 
 /** RTP fixed header, counted with the payload as what the subscriber's link carries. */
@@ -125,7 +125,7 @@ export class SubscriberVideo {
 
   /**
    * Sequence numbers the subscriber NACKed (werift repeats a NACK up to 10 times: counted once); returns
-   * those to retransmit now (nackPacing.ts).
+   * those to retransmit now (protocol/media/nackPacing.ts).
    */
   onNack(lost: readonly number[], nowMs: number): number[] {
     for (const seq of lost) this.nacked.add(seq)

@@ -1,11 +1,14 @@
 import { GenericNack, RtcpTransportLayerFeedback, type RTCRtpSender } from 'werift'
 
 /**
- * Retransmissions to a subscriber, at most one per packet per `MIN_RETRANSMIT_INTERVAL_MS` (as libwebrtc's
- * sender keeps one per round trip). werift's sender answers every NACK with every packet it names, and a
- * werift receiver repeats its NACK of a lost packet every 5 ms, ten times: on a full link each loss became
- * ten retransmissions in 50 ms, which filled the link further (seen on the 300 kbit/s link of
- * e2e/media/layerForwarding.test.ts: more retransmissions than media, and no frame got through).
+ * Retransmissions from a werift sender (the conference server's to a subscriber, the engine's to the
+ * server), at most one per packet per `MIN_RETRANSMIT_INTERVAL_MS` (as libwebrtc's sender keeps one per
+ * round trip). werift's sender answers every NACK with every packet it names, and a werift receiver
+ * repeats its NACK of a lost packet every 5 ms, ten times: on a full link each loss became ten
+ * retransmissions in 50 ms, which filled the link further (seen on the 300 kbit/s link of
+ * e2e/media/layerForwarding.test.ts: more retransmissions than media, and no frame got through; and on
+ * bench:network's 400 kbit/s step, where the engines' uplink carried 0.7-1.2 Mbit/s for 2 x 105 kbit/s of
+ * video: ten retransmissions of each lost packet, whose overflow lost more).
  */
 
 export const MIN_RETRANSMIT_INTERVAL_MS = 100
