@@ -28,6 +28,11 @@ class Publisher {
     }
     this.pictureId += 1
   }
+
+  /** `packets` sequence numbers lost before the server. */
+  skip(packets: number): void {
+    this.seq += packets
+  }
 }
 
 describe('SubscriberVideo key frame requests', () => {
@@ -59,5 +64,29 @@ describe('SubscriberVideo key frame requests', () => {
     new Publisher(video).frame(true, 10, 1000, 0)
     expect(video.allowKeyframeRequest(100)).toBe(true)
     expect(video.allowKeyframeRequest(200)).toBe(true)
+  })
+})
+
+describe('SubscriberVideo loss', () => {
+  it('counts a packet lost before the server once, however often the subscriber NACKs it again', () => {
+    const video = new SubscriberVideo(new LayerRates(), new LayerMetrics(new Registry(), 'test_'))
+    const publisher = new Publisher(video)
+    publisher.frame(true, 10, 1000, 0)
+    // 8 packets lost upstream: a gap in what the server forwards, which the subscriber NACKs.
+    publisher.skip(8)
+    for (let t = 100; t <= 900; t += 100) publisher.frame(false, 1, 500, t)
+    const gap = Array.from({ length: 8 }, (_, i) => 1010 + i)
+    video.onNack(gap, 150)
+    video.onReceiverReport({ fractionLost: 0, jitterMs: 5 })
+    publisher.frame(false, 1, 500, 1000) // the interval ends: the gaps are the server's, not the link's
+    // The base layer only now (a few packets a second), and the same unrepaired gap NACKed again.
+    for (let t = 1300; t <= 2000; t += 300) publisher.frame(false, 1, 500, t)
+    video.onNack(gap, 1500)
+    video.onReceiverReport({ fractionLost: 0, jitterMs: 5 })
+    publisher.frame(false, 1, 500, 2100)
+
+    // Nothing lossy was seen: no estimate limits the subscriber, so its requests are not held.
+    expect(video.allowKeyframeRequest(2200)).toBe(true)
+    expect(video.allowKeyframeRequest(2300)).toBe(true)
   })
 })

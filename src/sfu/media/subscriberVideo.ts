@@ -12,6 +12,8 @@ const RTP_HEADER_BYTES = 12
 const EVALUATE_MS = 1000
 /** A slow subscriber's key frame requests: at most one per this, or per 2 key frames' time on its link. */
 const KEYFRAME_REQUEST_MIN_MS = 1000
+/** NACKed sequence numbers remembered, to count each loss once: well beyond a few intervals' packets. */
+const NACKS_REMEMBERED = 4096
 /**
  * ...but never held longer than this. The key frame time is an upper guess: the last key frame's size
  * (often one from before the sender stepped down, several times the next one's) over the estimate of a
@@ -33,10 +35,12 @@ export class SubscriberVideo {
   private readonly downlink = new DownlinkEstimate()
   private readonly selector = new LayerSelector()
   private readonly retransmits = new RetransmitPacer()
-  /** The current interval: packets sent, distinct sequence numbers NACKed, the newest receiver report. */
+  /** The current interval: packets sent, sequence numbers first NACKed, the newest receiver report. */
   private intervalStart: number | undefined
   private sentPackets = 0
   private readonly nacked = new Set<number>()
+  /** Sequence numbers NACKed before (bounded, oldest first): a NACK repeated later is no new loss. */
+  private readonly nackedBefore = new Set<number>()
   /** Sequence numbers left as gaps this interval (lost before the server): NACKs for them are not the link's. */
   private gaps = 0
   private lastSeq: number | undefined
@@ -124,11 +128,22 @@ export class SubscriberVideo {
   }
 
   /**
-   * Sequence numbers the subscriber NACKed (werift repeats a NACK up to 10 times: counted once); returns
-   * those to retransmit now (protocol/media/nackPacing.ts).
+   * Sequence numbers the subscriber NACKed, each counted once, in the interval it was first NACKed; returns
+   * those to retransmit now (protocol/media/nackPacing.ts). werift repeats a NACK, and keeps NACKing a
+   * packet the server never had (lost upstream) in later intervals: counted in each against the few
+   * packets of a base layer, that was 100 % loss on a link that lost nothing (bench:network `step`: the
+   * estimate fell to 0 and held both subscribers at the base layer until 9 s after the link came back).
    */
   onNack(lost: readonly number[], nowMs: number): number[] {
-    for (const seq of lost) this.nacked.add(seq)
+    for (const seq of lost) {
+      if (this.nackedBefore.has(seq)) continue
+      this.nackedBefore.add(seq)
+      this.nacked.add(seq)
+    }
+    for (const seq of this.nackedBefore) {
+      if (this.nackedBefore.size <= NACKS_REMEMBERED) break
+      this.nackedBefore.delete(seq)
+    }
     return this.retransmits.allow(lost, nowMs)
   }
 
