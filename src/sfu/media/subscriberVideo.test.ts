@@ -90,3 +90,26 @@ describe('SubscriberVideo loss', () => {
     expect(video.allowKeyframeRequest(2300)).toBe(true)
   })
 })
+
+describe('SubscriberVideo loss across intervals', () => {
+  it('matches NACKs that come in the next interval with the gaps of the last one', () => {
+    const video = new SubscriberVideo(new LayerRates(), new LayerMetrics(new Registry(), 'test_'))
+    const publisher = new Publisher(video)
+    publisher.frame(true, 10, 1000, 0)
+    for (let t = 100; t <= 900; t += 100) publisher.frame(false, 1, 500, t)
+    // 8 packets lost upstream just before the interval ends; the subscriber's NACKs come a round trip later.
+    publisher.skip(8)
+    video.onReceiverReport({ fractionLost: 0, jitterMs: 5 })
+    publisher.frame(false, 1, 500, 1000)
+    video.onNack(
+      Array.from({ length: 8 }, (_, i) => 1019 + i),
+      1100,
+    )
+    for (let t = 1300; t <= 2000; t += 300) publisher.frame(false, 1, 500, t)
+    video.onReceiverReport({ fractionLost: 0, jitterMs: 5 })
+    publisher.frame(false, 1, 500, 2100)
+
+    expect(video.allowKeyframeRequest(2200)).toBe(true)
+    expect(video.allowKeyframeRequest(2300)).toBe(true)
+  })
+})

@@ -43,6 +43,11 @@ export class SubscriberVideo {
   private readonly nackedBefore = new Set<number>()
   /** Sequence numbers left as gaps this interval (lost before the server): NACKs for them are not the link's. */
   private gaps = 0
+  /**
+   * Gaps of the last interval the subscriber had not NACKed by its end: its NACKs come a round trip (and a
+   * queue) later, often in the next interval, where they would count as the link's loss.
+   */
+  private carriedGaps = 0
   private lastSeq: number | undefined
   private report: ReceiverReportSample | undefined
   private jitterMs = 0
@@ -156,12 +161,15 @@ export class SubscriberVideo {
    */
   private evaluate(nowMs: number): void {
     const sent = Math.max(this.sentPackets, 1)
-    const nackLoss = Math.min(1, Math.max(0, this.nacked.size - this.gaps) / sent)
-    const reportLoss = Math.max(0, (this.report?.fractionLost ?? 0) - this.gaps / sent)
+    const gaps = this.gaps + this.carriedGaps
+    const upstream = Math.min(this.nacked.size, gaps)
+    const nackLoss = Math.min(1, (this.nacked.size - upstream) / sent)
+    const reportLoss = Math.max(0, (this.report?.fractionLost ?? 0) - gaps / sent)
     const fractionLost = Math.max(nackLoss, reportLoss)
     this.intervalStart = nowMs
     this.sentPackets = 0
     this.nacked.clear()
+    this.carriedGaps = Math.min(gaps - upstream, this.gaps)
     this.gaps = 0
     this.report = undefined
     const estimate = this.downlink.onReport({ fractionLost, jitterMs: this.jitterMs }, nowMs)
