@@ -26,13 +26,13 @@ describe('parseVp8Descriptor (RFC 7741 §4.2)', () => {
       [0x80, 0x80, 0x05, 0xaa],
       { start: false, pictureId: 5, length: 3 },
     ],
-    ['X I L (no T/K): TL0PICIDX only', [0x90, 0xc0, 0x81, 0x23, 0x07, 0xaa], { length: 5 }],
+    ['X I L (no T/K): TL0PICIDX only', [0x90, 0xc0, 0x81, 0x23, 0x07, 0xaa], { length: 5, tl0PicIdx: 7 }],
     [
       'X I L T: TL0PICIDX and TID 1',
       [0x90, 0xe0, 0x81, 0x23, 0x07, 0x40, 0xaa],
-      { length: 6, temporalLayerId: 1 },
+      { length: 6, temporalLayerId: 1, layerSync: false, tl0PicIdx: 7 },
     ],
-    ['X T: TID 2, Y set', [0x90, 0x20, 0xa0, 0xaa], { length: 3, temporalLayerId: 2 }],
+    ['X T: TID 2, Y set', [0x90, 0x20, 0xa0, 0xaa], { length: 3, temporalLayerId: 2, layerSync: true }],
     ['X K only: KEYIDX', [0x90, 0x10, 0x1f, 0xaa], { length: 3 }],
     ['PID 2', [0x02, 0xaa], { start: false, partitionId: 2, length: 1 }],
   ])('%s', (_name, bytes, expected) => {

@@ -18,6 +18,10 @@ export interface Vp8Descriptor {
   pictureId?: number
   /** TID: the temporal layer (present when the T bit is set). */
   temporalLayerId?: number
+  /** Y: a layer sync frame, which references only the base layer (present with TID). */
+  layerSync?: boolean
+  /** TL0PICIDX (present when the L bit is set). */
+  tl0PicIdx?: number
   /** Octets before the VP8 payload. */
   length: number
 }
@@ -44,11 +48,18 @@ export function parseVp8Descriptor(payload: Uint8Array): Vp8Descriptor | undefin
       offset += 1
     }
   }
-  if (ext & 0x40) offset += 1 // L: TL0PICIDX
+  if (ext & 0x40) {
+    const tl0 = payload[offset]
+    if (tl0 !== undefined) descriptor.tl0PicIdx = tl0
+    offset += 1
+  }
   if (ext & 0x30) {
-    // T or K: TID | Y | KEYIDX; TID means something only with T.
+    // T or K: TID | Y | KEYIDX; TID and Y mean something only with T.
     const tid = payload[offset]
-    if (tid !== undefined && ext & 0x20) descriptor.temporalLayerId = tid >> 6
+    if (tid !== undefined && ext & 0x20) {
+      descriptor.temporalLayerId = tid >> 6
+      descriptor.layerSync = (tid & 0x20) !== 0
+    }
     offset += 1
   }
   if (payload.length <= offset) return undefined

@@ -1,5 +1,6 @@
+import { LayerChain, type FrameLayer } from './layerChain'
 import { Unwrapper } from './sequence'
-import { isVp8KeyFrame, parseVp8Descriptor } from './vp8'
+import { isVp8KeyFrame, parseVp8Descriptor, type Vp8Descriptor } from './vp8'
 
 /**
  * Reassembles VP8 frames from RTP packets (RFC 7741 §4.1, §4.5.1): the packets of one frame share a
@@ -9,7 +10,10 @@ import { isVp8KeyFrame, parseVp8Descriptor } from './vp8'
  * an incomplete frame, or a gap before a complete one, is waited for `maxWaitMs` (from its newest packet
  * while it is still arriving in order, see `waitingSince`); past that, the frame is
  * dropped and delta frames are skipped until the next key frame, with `keyFrameNeeded` set so the caller
- * can ask for one (PLI). Pure: time comes in with each packet.
+ * can ask for one (PLI). When the sender marks temporal layers (L1T3), a loss costs only the frames that
+ * referenced what was lost (layerChain.ts): a complete frame after a gap that is decodable whatever the gap
+ * held goes out at once, and only a lost base-layer frame needs a key frame. Pure: time comes in with each
+ * packet.
  */
 
 export interface RtpIn {
@@ -53,6 +57,14 @@ interface PendingFrame {
   arrivedAt: number
   /** When its newest packet came. */
   lastAt: number
+  /** Its temporal layer marks, when the sender set them. */
+  layer?: FrameLayer
+}
+
+function layerOf(descriptor: Vp8Descriptor): FrameLayer | undefined {
+  const { temporalLayerId, tl0PicIdx, layerSync } = descriptor
+  if (temporalLayerId === undefined || tl0PicIdx === undefined) return undefined
+  return { temporalLayerId, tl0PicIdx, layerSync: layerSync === true }
 }
 
 export class Vp8Assembler {
@@ -61,8 +73,11 @@ export class Vp8Assembler {
   private readonly pending = new Map<number, PendingFrame>()
   private nextSeq: number | undefined
   private needKeyFrame = true
+  private readonly chain = new LayerChain()
   /** Packets whose descriptor did not parse. */
   malformed = 0
+  /** Frames lost or skipped without a key frame being needed (temporal layers). */
+  skipped = 0
 
   constructor(options: AssemblerOptions = {}) {
     this.options = { ...ASSEMBLER_DEFAULTS, ...options }
@@ -80,13 +95,14 @@ export class Vp8Assembler {
     const frame = this.frameFor(packet.timestamp, seq, nowMs)
     if (frame.packets.has(seq)) return result
     frame.packets.set(seq, packet.payload.subarray(descriptor.length))
+    frame.layer ??= layerOf(descriptor)
     frame.minSeq = Math.min(frame.minSeq, seq)
     frame.maxSeq = Math.max(frame.maxSeq, seq)
     if (descriptor.start && descriptor.partitionId === 0) frame.firstSeq = seq
     if (packet.marker) frame.lastSeq = seq
     if (frame.packets.size > this.options.maxPacketsPerFrame) {
       this.pending.delete(frame.rtpTimestamp)
-      this.lost(result)
+      this.gone(frame, result)
     }
     this.drain(nowMs, result)
     return result
@@ -111,6 +127,11 @@ export class Vp8Assembler {
         this.emit(head, result)
         continue
       }
+      const next = this.decodableAfterGap()
+      if (next !== undefined) {
+        this.skipTo(next, result)
+        continue
+      }
       // Joined in the middle of a frame: its start will never come once a later frame is complete.
       const headless = this.nextSeq === undefined && head.firstSeq === undefined && this.laterComplete(head)
       const stale =
@@ -119,9 +140,41 @@ export class Vp8Assembler {
       if (!headless && !stale) return
       this.pending.delete(head.rtpTimestamp)
       this.nextSeq = (head.lastSeq ?? head.maxSeq) + 1
-      if (complete && isVp8KeyFrame(assemble(head))) this.emit(head, result)
-      else this.lost(result)
+      if (complete) this.emit(head, result, true)
+      else this.gone(head, result)
     }
+  }
+
+  /**
+   * The first complete frame whose layer marks say it is decodable whatever is missing before it (a TL0
+   * frame of the next group, a sync frame of this one): waiting for what is missing would only delay it.
+   */
+  private decodableAfterGap(): PendingFrame | undefined {
+    if (this.needKeyFrame || !this.chain.intact) return undefined
+    const frames = [...this.pending.values()].sort((a, b) => a.minSeq - b.minSeq)
+    const decodable = (f: PendingFrame): boolean =>
+      isComplete(f) && f.layer !== undefined && this.chain.judge(f.layer, true) === 'decodable'
+    return frames.find(decodable)
+  }
+
+  /** Gives up every frame before `frame` (they hold nothing it needs) and sends it. */
+  private skipTo(frame: PendingFrame, result: AssemblerResult): void {
+    for (const earlier of [...this.pending.values()]) {
+      if (earlier.minSeq >= frame.minSeq) continue
+      this.pending.delete(earlier.rtpTimestamp)
+      this.gone(earlier, result)
+    }
+    this.emit(frame, result, true)
+  }
+
+  /** A frame given up: with temporal layers the next frames say what it cost; without, a key frame. */
+  private gone(frame: PendingFrame, result: AssemblerResult): void {
+    if (!this.needKeyFrame && this.chain.intact && frame.layer?.temporalLayerId !== 0) {
+      this.chain.lost()
+      this.skipped++
+      return
+    }
+    this.lost(result)
   }
 
   private head(): PendingFrame | undefined {
@@ -135,18 +188,36 @@ export class Vp8Assembler {
     return false
   }
 
-  private emit(frame: PendingFrame, result: AssemblerResult): void {
+  /** `gapBefore`: frames between the last one out and this one are missing. */
+  private emit(frame: PendingFrame, result: AssemblerResult, gapBefore = false): void {
     this.pending.delete(frame.rtpTimestamp)
     this.nextSeq = (frame.lastSeq ?? frame.maxSeq) + 1
     const data = assemble(frame)
     const keyFrame = isVp8KeyFrame(data)
-    if (this.needKeyFrame && !keyFrame) return this.lost(result)
-    this.needKeyFrame = false
+    if (keyFrame) {
+      this.needKeyFrame = false
+      this.chain.keyFrame(frame.layer)
+    } else if (this.needKeyFrame) {
+      return this.lost(result)
+    } else if (frame.layer !== undefined && this.chain.intact) {
+      if (gapBefore) this.chain.lost()
+      const verdict = this.chain.judge(frame.layer)
+      if (verdict === 'broken') return this.lost(result)
+      if (verdict === 'skip') {
+        this.chain.lost()
+        this.skipped++
+        return
+      }
+      this.chain.delivered(frame.layer)
+    } else if (gapBefore) {
+      return this.lost(result)
+    }
     result.frames.push({ data, rtpTimestamp: frame.rtpTimestamp, keyFrame })
   }
 
   private lost(result: AssemblerResult): void {
     this.needKeyFrame = true
+    this.chain.reset()
     result.keyFrameNeeded = true
   }
 }
