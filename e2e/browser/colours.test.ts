@@ -9,7 +9,7 @@ import { launchParticipant, requireBrowserTools } from './browsers'
 import { buildRenderer } from './buildRenderer'
 import { fakeBridge, LOOPBACK_UID } from './fakeBridge'
 import { makeColourBarMedia } from './fakeMedia'
-import { coloursAt, tileFigures, type Rgb } from './pageProbe'
+import { coloursAt, sizedColoursAt, tileFigures, type Rgb } from './pageProbe'
 import { serveDir } from './staticServer'
 
 /**
@@ -148,12 +148,30 @@ describe('remote colours match the sender (Chromium, loopback bridge)', () => {
         const width = (): Promise<unknown> => page.evaluate(`document.querySelector('${remote}').width`)
         await waitFor(async () => (await width()) === size, `a ${size} px wide remote tile`, 10_000)
         const frames = (await tileFigures(page, LOOPBACK_UID)).frames
-        // A second at the new size: its quality has settled after the key frame.
+        // Up to a second at the new size (its quality settles after the key frame), read at that size: the
+        // send ladder may go back up to 640x360 on this still picture's small output ("back up on
+        // content", docs/media.md), so each reading takes the tile's width and pixels together and the
+        // last one still at `size` counts.
+        const scaled = BAR_CENTRES.map(([x, y]): [number, number] => [
+          Math.round((x * size) / 640),
+          Math.round((y * size) / 640),
+        ])
+        let reading: Rgb[] | undefined
         await waitFor(
-          async () => (await tileFigures(page, LOOPBACK_UID)).frames > frames + 15,
+          async () => {
+            const now = await sizedColoursAt(page, remote, scaled)
+            if (now.width === size) reading = now.colours
+            const settled = (await tileFigures(page, LOOPBACK_UID)).frames > frames + 15
+            return reading !== undefined && (settled || now.width !== size)
+          },
           'frames',
           10_000,
         )
+        await screenshot(page, `colours-${name}`)
+        return {
+          local: await coloursAt(page, '[data-testid="local-preview"]', BAR_CENTRES),
+          remote: reading!,
+        }
       }
       await screenshot(page, `colours-${name}`)
       const scale = size / 640

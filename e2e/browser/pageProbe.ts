@@ -68,18 +68,28 @@ export type Rgb = [number, number, number]
  * The mean colour of a 9x9 patch around each point of a `<video>` or `<canvas>`, drawn at its own size (a
  * video element's frame as Chromium renders it, a canvas's pixels as they are). Plain JS, as above.
  */
-export function coloursAt(page: Page, selector: string, points: [number, number][]): Promise<Rgb[]> {
+export async function coloursAt(page: Page, selector: string, points: [number, number][]): Promise<Rgb[]> {
+  return (await sizedColoursAt(page, selector, points)).colours
+}
+
+/** coloursAt and the source's width read in one go (the page cannot change size between the two). */
+export function sizedColoursAt(
+  page: Page,
+  selector: string,
+  points: [number, number][],
+): Promise<{ width: number; colours: Rgb[] }> {
   return page.evaluate(`(() => {
     const source = document.querySelector(${JSON.stringify(selector)})
     const width = source.videoWidth || source.width
     const height = source.videoHeight || source.height
     const context = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true })
     context.drawImage(source, 0, 0)
-    return ${JSON.stringify(points)}.map(([x, y]) => {
+    const colours = ${JSON.stringify(points)}.map(([x, y]) => {
       const data = context.getImageData(x - 4, y - 4, 9, 9).data
       const sum = [0, 0, 0]
       for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) sum[c] += data[i + c]
       return sum.map((s) => Math.round(s / 81))
     })
+    return { width, colours }
   })()`)
 }
