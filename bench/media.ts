@@ -21,7 +21,6 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import type { Page } from 'playwright-core'
 import { requireBrowserTools } from '../e2e/browser/browsers'
 import { buildRenderer } from '../e2e/browser/buildRenderer'
 import { makeFakeMedia, type FakeMedia } from '../e2e/browser/fakeMedia'
@@ -38,6 +37,7 @@ import {
 } from '../e2e/browser/participant'
 import { requireTool } from '../e2e/support/tools'
 import { startWebHost } from '../src/webhost/server'
+import { startPoller, stopPoller } from './lib/stampPoller'
 import { fixed, formatTable } from './lib/table'
 
 const SECONDS = Math.max(3, Number(process.env.MEDIA_BENCH_SECONDS ?? 15))
@@ -61,39 +61,6 @@ async function stampedVideo(dir: string, media: FakeMedia, uv: [number, number])
     video,
   ])
   return { ...media, video }
-}
-
-// Runs in each page (plain JS: the node tsconfig has no DOM types). Records when each code first shows.
-const POLLER = `(selector, key) => {
-  const canvas = new OffscreenCanvas(400, 40)
-  const ctx = canvas.getContext('2d', { willReadFrequently: true })
-  const seen = []
-  let last = -1
-  const timer = setInterval(() => {
-    const source = document.querySelector(selector)
-    if (!source || (source.videoWidth === 0 && source.width === 0)) return
-    const scale = source.videoWidth ? source.videoWidth / 640 : source.width / 640
-    ctx.drawImage(source, 0, 0, 400 * scale, 40 * scale, 0, 0, 400, 40)
-    const row = ctx.getImageData(0, 20, 400, 1).data
-    let code = 0
-    for (let i = 0; i < 10; i++) if (row[(i * 40 + 20) * 4 + 1] > 128) code |= 1 << i
-    if (code !== last) {
-      last = code
-      seen.push([code, performance.timeOrigin + performance.now()])
-    }
-  }, 4)
-  window.__bench = window.__bench || {}
-  window.__bench[key] = () => { clearInterval(timer); return seen }
-}`
-
-type PollerKey = 'local' | 'remote'
-
-async function startPoller(page: Page, selector: string, key: PollerKey): Promise<void> {
-  await page.evaluate(`(${POLLER})(${JSON.stringify(selector)}, '${key}')`)
-}
-
-async function stopPoller(page: Page, key: PollerKey): Promise<[number, number][]> {
-  return (await page.evaluate(`window.__bench['${key}']()`)) as [number, number][]
 }
 
 /** Each receiver sighting matched with the latest sender sighting of the same code before it (< 1 s). */

@@ -1,3 +1,5 @@
+import type { StampSighting } from '../lib/stampPoller'
+
 /**
  * The figures of `npm run bench:network` from what the pages recorded (pure: no browser, no clock). Both
  * sides (ours and Chromium's native WebRTC) are reduced by the same functions, so a difference in a figure is
@@ -5,7 +7,7 @@
  */
 
 /** A frame number first seen at `atMs` (epoch ms: performance.timeOrigin + now() in the page). */
-export type Sighting = [code: number, atMs: number]
+export type Sighting = StampSighting
 
 /** A send or receive rate over the interval that ends at `atMs`. */
 export interface RateSample {
