@@ -115,7 +115,9 @@ describe('remote video: the renderer asks for a key frame (Chromium)', () => {
     expect(during.length).toBeLessThanOrEqual(Math.ceil(1200 / KEY_FRAME_REQUEST_INTERVAL_MS) + 1)
     const all = await requests()
     for (let i = 1; i < all.length; i++) {
-      expect(all[i]!.at - all[i - 1]!.at).toBeGreaterThanOrEqual(KEY_FRAME_REQUEST_INTERVAL_MS - 1)
+      // Read where the stand-in host receives them: the port's delivery can delay one message a few ms
+      // behind the renderer's own clock (a CI run saw 498.7 ms between two sent 500 ms apart).
+      expect(all[i]!.at - all[i - 1]!.at).toBeGreaterThanOrEqual(KEY_FRAME_REQUEST_INTERVAL_MS - 20)
     }
 
     // The key frame comes: decoding resumes and the requests stop.
