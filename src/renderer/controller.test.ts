@@ -56,13 +56,16 @@ function fakeBridge(overrides: Partial<AppSettings> = {}) {
       ok('/data/diagnostics/pinhole-diagnostics-x.json')
     ),
     on: (event, listener) => {
-      listeners.set(event, [...(listeners.get(event) ?? []), listener as (...args: never[]) => void])
+      listeners.set(event, [
+        ...(listeners.get(event) ?? []),
+        listener as unknown as (...args: never[]) => void,
+      ])
       return () => undefined
     },
   }
   let joinResult = 0
   const emit = <E extends IpcEventName>(event: E, ...args: IpcEvents[E]): void =>
-    (listeners.get(event) ?? []).forEach((l) => (l as (...a: IpcEvents[E]) => void)(...args))
+    (listeners.get(event) ?? []).forEach((l) => (l as unknown as (...a: IpcEvents[E]) => void)(...args))
   return { bridge, calls, settings, emit, failJoinWith: (code: number) => (joinResult = code) }
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import type { ErrorCode } from './errors'
-import type { SendTarget } from './mediaPort'
+import type { SendTarget, VideoTrack } from './mediaPort'
 
 /**
  * The engine's contract (docs/engine.md "API"), shared by the engine (Electron main or any Node process)
@@ -258,6 +258,8 @@ export interface RemoteFrame {
   /** Microseconds, on the sender's media clock mapped to the receiver's. */
   timestampUs: number
   keyFrame: boolean
+  /** Absent: the camera. `screen`: the user's shared screen or window (NERTC's sub stream). */
+  track?: VideoTrack
 }
 
 export interface EngineErrorInfo {
@@ -278,15 +280,20 @@ export interface EngineEvents {
   joinChannel: [result: number, channel: string, uid: number, elapsedMs: number]
   rejoinChannel: [result: number, channel: string, uid: number]
   leaveChannel: [result: number]
-  userJoined: [uid: number]
+  /** `displayName`: what the user typed in the join form (carried in signaling), when they gave one. */
+  userJoined: [uid: number, displayName?: string]
   userLeft: [uid: number, reason: ConnectionReason]
   userAudioStart: [uid: number]
   userAudioStop: [uid: number]
   userVideoStart: [uid: number]
   userVideoStop: [uid: number]
+  /** A remote user started / stopped sharing a screen or window (NERTC `onUserSubStreamVideoStart/Stop`). */
+  userSubStreamVideoStart: [uid: number]
+  userSubStreamVideoStop: [uid: number]
   remoteVideoFrame: [frame: RemoteFrame]
   remoteAudioFrame: [frame: RemoteFrame]
-  keyFrameRequested: []
+  /** The server asks for a key frame of our camera (no argument) or of our screen share (`screen`). */
+  keyFrameRequested: [track?: VideoTrack]
   /** The bandwidth estimate moved the send target: the encoders follow it (docs/media.md). */
   sendTargetChanged: [target: SendTarget]
   rtcStats: [stats: RtcStats]

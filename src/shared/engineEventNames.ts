@@ -17,6 +17,8 @@ const ALL_EVENTS: Record<EngineEventName, true> = {
   userAudioStop: true,
   userVideoStart: true,
   userVideoStop: true,
+  userSubStreamVideoStart: true,
+  userSubStreamVideoStop: true,
   remoteVideoFrame: true,
   remoteAudioFrame: true,
   keyFrameRequested: true,

@@ -9,6 +9,12 @@
 
 export const MEDIA_PORT_MESSAGE = 'pinhole:media-port'
 
+/**
+ * Which video a frame belongs to: the camera, or a shared screen/window (NERTC's "sub stream"; issue 13).
+ * Absent on a message means `camera`, so every sender and receiver written before screen sharing still works.
+ */
+export type VideoTrack = 'camera' | 'screen'
+
 /** A VP8 temporal layer (L1T3: 0 base, 1 and 2 enhancement), from WebCodecs `metadata.svc.temporalLayerId`. */
 export type TemporalLayerId = 0 | 1 | 2
 
@@ -24,9 +30,10 @@ export type MediaUp =
       timestampUs: number
       keyFrame: boolean
       temporalLayerId?: TemporalLayerId
+      track?: VideoTrack
     }
   | { kind: 'audio'; data: ArrayBuffer; timestampUs: number }
-  | { kind: 'keyFrameRequest'; uid: number }
+  | { kind: 'keyFrameRequest'; uid: number; track?: VideoTrack }
 
 /**
  * What the engine's bandwidth estimate allows the renderer to send (docs/media.md): the whole media budget in
@@ -44,9 +51,16 @@ export type SendTarget = {
  * target whenever the bandwidth estimate moves it.
  */
 export type MediaDown =
-  | { kind: 'remoteVideo'; uid: number; data: ArrayBuffer; timestampUs: number; keyFrame: boolean }
+  | {
+      kind: 'remoteVideo'
+      uid: number
+      data: ArrayBuffer
+      timestampUs: number
+      keyFrame: boolean
+      track?: VideoTrack
+    }
   | { kind: 'remoteAudio'; uid: number; data: ArrayBuffer; timestampUs: number }
-  | { kind: 'keyFrameRequested' }
+  | { kind: 'keyFrameRequested'; track?: VideoTrack }
   | ({ kind: 'sendTarget' } & SendTarget)
 
 /** Larger than any frame a 640x360 realtime VP8 encoder makes; a bigger message is refused, not sent. */

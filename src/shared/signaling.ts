@@ -27,6 +27,18 @@ const sdp = z
 const seq = z.int().min(1).max(MAX_UID)
 const mid = z.string().min(1).max(32)
 
+/** A person's display name: 1–64 characters after trimming, no control characters (NFC-normalised). */
+export const DisplayNameSchema = z
+  .string()
+  .transform((name) => name.normalize('NFC').trim())
+  .pipe(
+    z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[^\p{Cc}\p{Cf}]*$/u, 'no control characters'),
+  )
+
 export const MediaKindSchema = z.enum(['audio', 'video'])
 export type MediaKind = z.infer<typeof MediaKindSchema>
 
@@ -54,6 +66,8 @@ export const JoinMessageSchema = z.strictObject({
   uid: joinUid,
   /** What the client will publish; a slot it does not publish is offered `inactive`. */
   capabilities: z.strictObject({ audio: z.boolean(), video: z.boolean() }),
+  /** The name shown on this participant's tiles (join form / settings); others get it with their uid. */
+  displayName: DisplayNameSchema.optional(),
   /** `sessionId` from a previous `joined`: resume that participant if it is still in its grace period. */
   resume: z.string().min(1).max(64).optional(),
 })
@@ -91,7 +105,11 @@ export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = [
 export const TrackInfoSchema = z.object({ trackId: z.string().min(1), kind: MediaKindSchema })
 export type TrackInfo = z.infer<typeof TrackInfoSchema>
 
-export const ParticipantInfoSchema = z.object({ uid, tracks: z.array(TrackInfoSchema) })
+export const ParticipantInfoSchema = z.object({
+  uid,
+  tracks: z.array(TrackInfoSchema),
+  displayName: z.string().max(64).optional(),
+})
 export type ParticipantInfo = z.infer<typeof ParticipantInfoSchema>
 
 /** Which m-line carries what: the client's publishing slots, and one remote track per subscription. */
@@ -117,7 +135,7 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     /** Limits the client should respect. */
     limits: z.object({ maxMessageBytes: z.int().positive(), reconnectGraceMs: z.int().nonnegative() }),
   }),
-  z.object({ v, type: z.literal('userJoined'), uid }),
+  z.object({ v, type: z.literal('userJoined'), uid, displayName: z.string().max(64).optional() }),
   z.object({ v, type: z.literal('userLeft'), uid, reason: LeaveReasonSchema }),
   z.object({ v, type: z.literal('trackPublished'), uid, ...TrackInfoSchema.shape }),
   z.object({ v, type: z.literal('trackUnpublished'), uid, ...TrackInfoSchema.shape }),

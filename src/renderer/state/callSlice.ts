@@ -2,7 +2,7 @@ import type { StateCreator } from 'zustand/vanilla'
 import type { AppState, CallSlice, RemoteUser } from './types'
 
 const user = (uid: number, previous?: RemoteUser): RemoteUser =>
-  previous ?? { uid, audio: false, video: false }
+  previous ?? { uid, audio: false, video: false, screen: false }
 
 export const createCallSlice: StateCreator<AppState, [], [], CallSlice> = (set) => ({
   remotes: {},
@@ -13,7 +13,13 @@ export const createCallSlice: StateCreator<AppState, [], [], CallSlice> = (set) 
   quality: null,
   remoteVideo: {},
   remoteQuality: {},
-  userJoined: (uid) => set((s) => ({ remotes: { ...s.remotes, [uid]: user(uid, s.remotes[uid]) } })),
+  userJoined: (uid, displayName) =>
+    set((s) => {
+      const known = user(uid, s.remotes[uid])
+      return {
+        remotes: { ...s.remotes, [uid]: displayName === undefined ? known : { ...known, displayName } },
+      }
+    }),
   userLeft: (uid) =>
     set((s) => {
       const { [uid]: _gone, ...remotes } = s.remotes

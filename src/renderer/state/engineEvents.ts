@@ -1,12 +1,14 @@
 import { ConnectionState } from '../../shared/engine'
 import type { PinholeApi } from '../../shared/ipc'
+import type { VideoTrack } from '../../shared/mediaPort'
 import { IPC_EVENTS, type IpcEventName, type IpcEvents } from '../../shared/ipcChannels'
 import { CONNECTION_SLOT, noticeFromInfo } from '../logic/notices'
 import type { AppStore } from './types'
 
 /** What an engine event makes happen outside the store (media, settings refresh): the controller's part. */
 export interface EventEffects {
-  keyFrameRequested(): void
+  /** The server wants a key frame of our camera (no track) or of our screen share. */
+  keyFrameRequested(track?: VideoTrack): void
   connectionStateChanged(state: ConnectionState): void
   /** A remote user left: their decoders and playback can go. */
   userLeft(uid: number): void
@@ -32,7 +34,7 @@ export function engineEventHandlers(store: AppStore, effects: EventEffects, now:
       if (result === 0) s().joinResult(result, channel, uid, s().joined?.elapsedMs ?? 0)
     },
     leaveChannel: () => s().clearCall(),
-    userJoined: (uid) => s().userJoined(uid),
+    userJoined: (uid, displayName) => s().userJoined(uid, displayName),
     userLeft: (uid) => {
       s().userLeft(uid)
       effects.userLeft(uid)
@@ -41,7 +43,9 @@ export function engineEventHandlers(store: AppStore, effects: EventEffects, now:
     userAudioStop: (uid) => s().userTrack(uid, 'audio', false),
     userVideoStart: (uid) => s().userTrack(uid, 'video', true),
     userVideoStop: (uid) => s().userTrack(uid, 'video', false),
-    keyFrameRequested: () => effects.keyFrameRequested(),
+    userSubStreamVideoStart: (uid) => s().userTrack(uid, 'screen', true),
+    userSubStreamVideoStop: (uid) => s().userTrack(uid, 'screen', false),
+    keyFrameRequested: (track) => effects.keyFrameRequested(track),
     rtcStats: (stats) => s().setStats(stats),
     remoteVideoStats: (stats) => s().setRemoteVideo(stats),
     networkQuality: (uid, tx, rx) => {

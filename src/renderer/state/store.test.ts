@@ -74,16 +74,21 @@ describe('store fed by engine events', () => {
 
   it('tracks remote users and their tracks, including a track event before userJoined', () => {
     const { events, s } = setup()
-    events.userJoined(5)
+    events.userJoined(5, '王芳')
     events.userVideoStart(5)
     events.userAudioStart(6)
+    events.userSubStreamVideoStart(6)
     expect(s().remotes).toEqual({
-      5: { uid: 5, audio: false, video: true },
-      6: { uid: 6, audio: true, video: false },
+      5: { uid: 5, audio: false, video: true, screen: false, displayName: '王芳' },
+      6: { uid: 6, audio: true, video: false, screen: true },
     })
     events.userVideoStop(5)
+    events.userSubStreamVideoStop(6)
+    expect(s().remotes[6]?.screen).toBe(false)
     events.userLeft(6, 1)
-    expect(s().remotes).toEqual({ 5: { uid: 5, audio: false, video: false } })
+    expect(s().remotes).toEqual({
+      5: { uid: 5, audio: false, video: false, screen: false, displayName: '王芳' },
+    })
   })
 
   it('Failed clears the call too', () => {

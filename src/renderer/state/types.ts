@@ -21,6 +21,10 @@ export interface RemoteUser {
   uid: number
   audio: boolean
   video: boolean
+  /** Sharing a screen or window (the engine's sub stream, issue 13). */
+  screen: boolean
+  /** The name they joined with, when they gave one (tiles show it instead of the uid). */
+  displayName?: string
 }
 
 /** Receive figures measured in the renderer (decoder and playback), refreshed about once a second. */
@@ -49,9 +53,9 @@ export interface CallSlice {
   remoteVideo: Record<number, RemoteVideoStats>
   /** Each remote user's quality as their media reaches us (their `networkQuality` tx), by uid. */
   remoteQuality: Record<number, NetworkQuality>
-  userJoined(uid: number): void
+  userJoined(uid: number, displayName?: string): void
   userLeft(uid: number): void
-  userTrack(uid: number, kind: 'audio' | 'video', on: boolean): void
+  userTrack(uid: number, kind: 'audio' | 'video' | 'screen', on: boolean): void
   setRemoteFigures(figures: Record<number, RemoteMediaFigures>): void
   setStats(stats: RtcStats): void
   setQuality(tx: NetworkQuality, rx: NetworkQuality): void
