@@ -125,9 +125,10 @@ describe('electron-builder.yml', () => {
     expect(config.nsis).toMatchObject({ perMachine: true, oneClick: false })
   })
 
-  it('ships the policy example as a resource', () => {
+  it('ships the policy and regions examples as resources', () => {
     expect(config.extraResources).toEqual([
       { from: 'resources/policy.example.json', to: 'policy.example.json' },
+      { from: 'resources/regions.example.json', to: 'regions.example.json' },
     ])
     for (const { from } of config.extraResources ?? []) expect(existsSync(join(root, from))).toBe(true)
   })

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { MessageChannel } from 'node:worker_threads'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { type CreateEngineOptions, type Engine, TypedEmitter } from '../../engine'
+import { type CreateEngineOptions, type Engine, parseRegions, TypedEmitter } from '../../engine'
 import {
   ConnectionReason as R,
   ConnectionState as S,
@@ -375,6 +375,32 @@ describe('the IT policy wins', () => {
       ok: false,
       error: { code: ErrorCode.NotAllowedByPolicy },
     })
+    await core.close()
+  })
+
+  it('the four example regions under a policy that locks them to Guangzhou: listed in order, no other pick', async () => {
+    const example = parseRegions(
+      JSON.parse(readFileSync(join(process.cwd(), 'resources/regions.example.json'), 'utf8')),
+    )
+    const { core, engine } = await makeCore({
+      policy: valid({ regions: example, defaultRegion: 'guangzhou', locked: ['region', 'regions'] }),
+    })
+    const s = await settings(core)
+    expect(s.regions.map((r) => [r.id, r.name])).toEqual([
+      ['shanghai', 'Shanghai 上海 (example)'],
+      ['beijing', 'Beijing 北京 (example)'],
+      ['guangzhou', 'Guangzhou 广州 (example)'],
+      ['chengdu', 'Chengdu 成都 (example)'],
+    ])
+    expect(s).toMatchObject({ region: 'guangzhou', embedded: false })
+    expect(s.locked).toEqual(expect.arrayContaining(['region', 'regions']))
+    for (const choice of ['chengdu', 'auto']) {
+      expect(await core.invoke('setRegion', [choice])).toMatchObject({
+        ok: false,
+        error: { code: ErrorCode.NotAllowedByPolicy },
+      })
+    }
+    expect(engine.region).toBe('guangzhou')
     await core.close()
   })
 
