@@ -1,3 +1,4 @@
+import { useTranslation } from 'react-i18next'
 import { CallView } from './CallView'
 import { ConnectionPanel } from './ConnectionPanel'
 import { useApp } from './context'
@@ -7,6 +8,7 @@ import { Notices } from './Notices'
 import { ProxyModeToggle } from './ProxyModeToggle'
 import { RegionList } from './RegionList'
 import { StatsPanel } from './StatsPanel'
+import { useCallShortcuts } from './useShortcuts'
 
 function PolicyNotice(): React.JSX.Element | null {
   const notice = useApp((s) => s.settings?.policyNotice)
@@ -47,6 +49,8 @@ function ViewTabs(): React.JSX.Element {
 export function App(): React.JSX.Element {
   const embedded = useApp((s) => s.settings?.embedded ?? false)
   const view = useApp((s) => s.view)
+  const { t } = useTranslation('a11y')
+  useCallShortcuts()
   return (
     <div className="app">
       <header className="topbar">
@@ -57,7 +61,7 @@ export function App(): React.JSX.Element {
       </header>
       <Notices />
       <main className="layout" hidden={view !== 'call'}>
-        <aside className="column">
+        <aside className="column" aria-label={t('setup')}>
           <JoinForm />
           <ProxyModeToggle />
           <RegionList />
@@ -70,9 +74,9 @@ export function App(): React.JSX.Element {
           </div>
         </div>
       </main>
-      <div className="network-view" hidden={view !== 'network'}>
+      <main className="network-view" hidden={view !== 'network'}>
         <NetworkCheckView />
-      </div>
+      </main>
     </div>
   )
 }

@@ -1,7 +1,9 @@
 import { useEffect, useRef } from 'react'
+import { useTranslation } from 'react-i18next'
 import { ConnectionState } from '../../shared/engine'
 import { formatFps } from '../logic/format'
 import { useApp, useAppShallow, useController, useMediaView } from './context'
+import { useShortcutProps } from './useShortcuts'
 
 function LocalPreview(): React.JSX.Element {
   const media = useMediaView()
@@ -57,11 +59,15 @@ function Controls(): React.JSX.Element {
   const micOn = useApp((s) => s.micOn)
   const camOn = useApp((s) => s.camOn)
   const controller = useController()
+  const { t } = useTranslation('a11y')
+  const micKeys = useShortcutProps('toggleMic')
+  const camKeys = useShortcutProps('toggleCam')
   return (
-    <div className="controls">
+    <div className="controls" role="group" aria-label={t('callControls')}>
       <button
         type="button"
         data-testid="toggle-mic"
+        {...micKeys}
         aria-pressed={micOn}
         onClick={() => void controller.toggleMic()}
       >
@@ -70,6 +76,7 @@ function Controls(): React.JSX.Element {
       <button
         type="button"
         data-testid="toggle-cam"
+        {...camKeys}
         aria-pressed={camOn}
         onClick={() => void controller.toggleCam()}
       >

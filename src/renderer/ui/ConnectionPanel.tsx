@@ -7,7 +7,8 @@ function CurrentState(): React.JSX.Element {
   const reason = useApp((s) => s.connectionReason)
   const failure = useApp((s) => (s.failureCode === null ? undefined : failureWords(s.failureCode)))
   return (
-    <p className="state-line">
+    // A live region: "Connected", "Reconnecting…" are said as they happen, with their reason.
+    <p className="state-line" role="status" aria-live="polite" aria-atomic="true">
       <output className={`state state-${state}`} data-testid="connection-state" data-state={state}>
         {stateName(state)}
       </output>

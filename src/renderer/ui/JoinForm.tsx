@@ -3,6 +3,7 @@ import { CHANNEL_NAME_MAX, channelNameLength } from '../../shared/joinRules'
 import { CHANNEL_HINT, channelFieldProblem, channelOf, uidFieldProblem } from '../logic/joinForm'
 import type { JoinField } from '../state/types'
 import { useApp, useController } from './context'
+import { useShortcutProps } from './useShortcuts'
 
 const LABELS: Record<JoinField, string> = { channel: 'Channel', uid: 'User id (uid)', token: 'Token' }
 
@@ -73,6 +74,7 @@ export function JoinForm(): React.JSX.Element {
   const embedded = useApp((s) => s.settings?.embedded ?? false)
   const ready = useApp((s) => s.settings !== null)
   const controller = useController()
+  const leaveKeys = useShortcutProps('leave')
   const inCall = state !== ConnectionState.Disconnected && state !== ConnectionState.Failed
 
   return (
@@ -93,7 +95,7 @@ export function JoinForm(): React.JSX.Element {
         placeholder={embedded ? 'filled in for you on this computer' : 'paste your join token'}
       />
       {inCall ? (
-        <button type="submit" className="danger" data-testid="leave-button">
+        <button type="submit" className="danger" data-testid="leave-button" {...leaveKeys}>
           Leave
         </button>
       ) : (

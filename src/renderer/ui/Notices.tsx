@@ -11,7 +11,7 @@ export function Notices(): React.JSX.Element | null {
   const dismiss = useApp((s) => s.dismissNotice)
   if (notices.length === 0) return null
   return (
-    <section className="notices" data-testid="notices" aria-live="polite">
+    <section className="notices" data-testid="notices">
       {[...notices].reverse().map((n) => (
         <Notice key={n.id} notice={n} onDismiss={() => dismiss(n.id)} />
       ))}
@@ -23,7 +23,13 @@ function Notice(props: { notice: NoticeData; onDismiss(): void }): React.JSX.Ele
   const n = props.notice
   const who = n.actor ? actorWords(n.actor) : undefined
   return (
-    <article className={`notice ${n.severity}`} data-testid="notice" data-code={n.code ?? ''}>
+    // An error interrupts the screen reader (alert); a warning waits its turn (status).
+    <article
+      className={`notice ${n.severity}`}
+      role={n.severity === 'error' ? 'alert' : 'status'}
+      data-testid="notice"
+      data-code={n.code ?? ''}
+    >
       <header>
         <strong>{n.context}</strong>
         {n.code === null ? null : <code>{n.code}</code>}

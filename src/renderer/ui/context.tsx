@@ -34,6 +34,11 @@ export function useAppShallow<T>(selector: (state: AppState) => T): T {
   return useStore(useAppContext().store, useShallow(selector))
 }
 
+/** The store itself, for handlers that read the state when they run rather than when they render. */
+export function useAppStore(): AppStore {
+  return useAppContext().store
+}
+
 export function useController(): Controller {
   return useAppContext().controller
 }
