@@ -20,7 +20,7 @@ const FAKE_BRIDGE = `((overrides) => {
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
   const settings = {
     cloudProxy: 1, allowedProxyModes: [0, 1, 2, 3], activeCloudProxy: null, region: 'auto', connectionState: 1, channel: 'loop', uid: 0,
-    embedded: true, locked: [],
+    embedded: true, locked: [], devices: {},
     regions: [{ id: 'local', name: 'This computer', proxyHost: '127.0.0.1', ports: { udp: [3478, 7070], tcp: 4443 } }],
     ...overrides,
   }
@@ -70,6 +70,7 @@ const FAKE_BRIDGE = `((overrides) => {
     enableLocalAudio(on) { record('enableLocalAudio', [on]); return ok(0) },
     enableLocalVideo(on) { record('enableLocalVideo', [on]); return ok(0) },
     getSettings() { return ok(JSON.parse(JSON.stringify(settings))) },
+    setDevices(devices) { record('setDevices', [devices]); settings.devices = devices; return ok(0) },
     probeRegions() {
       const result = { regionId: 'local', reachable: true, rttMs: 3, checks: [] }
       emit('regionProbe', result)

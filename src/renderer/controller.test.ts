@@ -27,6 +27,7 @@ function fakeBridge(overrides: Partial<AppSettings> = {}) {
     uid: 0,
     embedded: true,
     locked: [],
+    devices: {},
     ...overrides,
   }
   const calls: unknown[][] = []
@@ -44,6 +45,7 @@ function fakeBridge(overrides: Partial<AppSettings> = {}) {
     enableLocalAudio: (on) => (calls.push(['enableLocalAudio', on]), ok(0)),
     enableLocalVideo: (on) => (calls.push(['enableLocalVideo', on]), ok(0)),
     getSettings: () => ok({ ...settings }),
+    setDevices: (devices) => (calls.push(['setDevices', devices]), (settings.devices = devices), ok(0)),
     probeRegions: () => (
       calls.push(['probeRegions']),
       ok([{ regionId: 'local', reachable: true, rttMs: 2, checks: [] }])

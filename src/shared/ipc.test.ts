@@ -41,6 +41,8 @@ describe('IPC contract', () => {
     ['connectMedia', []],
     ['runNetworkCheck', []],
     ['exportDiagnostics', []],
+    ['setDevices', [{}]],
+    ['setDevices', [{ cameraId: 'abc', cameraLabel: 'USB Camera', speakerId: 'default' }]],
   ]
 
   it.each(valid)('accepts %s %j', (channel, args) => {
@@ -77,6 +79,10 @@ describe('IPC contract', () => {
   ]
 
   it.each(invalid)('refuses %s %j with a 414 IpcArgumentError', (channel, args) => {
+    ['setDevices', []],
+    ['setDevices', [{ cameraId: 7 }]],
+    ['setDevices', [{ camera: 'abc' }]],
+    ['setDevices', [{ cameraLabel: 'x'.repeat(513) }]],
     const attempt = (): unknown => {
       try {
         parseInvokeArgs(channel, args)

@@ -6,6 +6,7 @@ import type {
   RegionProbeResult,
   TransportType,
 } from './engine'
+import { DeviceSettingsSchema, type DevicePolicy, type DeviceSettings } from './devices'
 import { ErrorCode } from './errors'
 import { ChannelNameSchema, UID_MAX } from './joinRules'
 import type { NetworkCheckReport } from './networkCheck'
@@ -77,6 +78,10 @@ export const INVOKE_CONTRACT = {
   setCloudProxy: invoke<number>()(z.tuple([transportType])),
   setRegion: invoke<number>()(z.tuple([regionChoice])),
   joinChannel: invoke<number>()(z.tuple([token, channel, uid])),
+  /** The camera, microphone and speaker the user chose (devices.ts); empty: the system defaults. */
+  devices: DeviceSettings
+  /** Devices an IT policy pins or forbids (devices.ts); absent without one. No host sets it yet. */
+  devicePolicy?: DevicePolicy
   leaveChannel: invoke<number>()(z.tuple([])),
   enableLocalAudio: invoke<number>()(z.tuple([z.boolean()])),
   enableLocalVideo: invoke<number>()(z.tuple([z.boolean()])),
@@ -95,6 +100,8 @@ export const INVOKE_CONTRACT = {
   /** Writes a diagnostics bundle (logs, versions, settings, policy, last check; redacted) → its path. */
   exportDiagnostics: invoke<string>()(z.tuple([])),
 } satisfies Record<InvokeChannel, InvokeSpec<z.ZodTuple, unknown>>
+  /** Remembers the camera, microphone and speaker (the whole choice, replacing the last); always 0. */
+  setDevices: invoke<number>()(z.tuple([DeviceSettingsSchema])),
 
 export type InvokeArgs<C extends InvokeChannel> = z.infer<(typeof INVOKE_CONTRACT)[C]['args']>
 export type InvokeResult<C extends InvokeChannel> =

@@ -17,6 +17,7 @@ export const INVOKE_CHANNELS = [
   'getSettings',
   'probeRegions',
   'getDevToken',
+  'setDevices',
   'connectMedia',
   'runNetworkCheck',
   'exportDiagnostics',

@@ -244,6 +244,28 @@ describe('settings persistence', () => {
     expect(engine.joinChannel).not.toHaveBeenCalled()
     await core.close()
   })
+
+  it('the chosen devices (ids with labels) are saved and come back; a bad choice is 414', async () => {
+    const dataDir = freshDir()
+    const first = await makeCore({ dataDir })
+    expect((await settings(first.core)).devices).toEqual({})
+    const devices = {
+      cameraId: 'cam-2',
+      cameraLabel: 'USB Camera',
+      speakerId: 'spk-1',
+      speakerLabel: 'Headset',
+    }
+    expect(await first.core.invoke('setDevices', [devices])).toEqual({ ok: true, value: 0 })
+    expect(await first.core.invoke('setDevices', [{ cameraId: 5 }])).toMatchObject({
+      ok: false,
+      error: { code: 414 },
+    })
+    await first.core.close()
+    expect(JSON.parse(readFileSync(join(dataDir, SETTINGS_FILE), 'utf8'))).toMatchObject({ devices })
+    const second = await makeCore({ dataDir })
+    expect((await settings(second.core)).devices).toEqual(devices)
+    await second.core.close()
+  })
 })
 
 describe('activeCloudProxy: "applies at next join"', () => {

@@ -160,6 +160,10 @@ class Core implements AppCore {
       enableLocalAudio: (enabled) => this.slot.enableLocal('audio', enabled),
       enableLocalVideo: (enabled) => this.slot.enableLocal('video', enabled),
       getSettings: () => this.settings(),
+      setDevices: (devices) => {
+        saveUser(this.parts, { devices })
+        return 0
+      },
       probeRegions: () => this.checks.probeRegions(),
       getDevToken: async (channel, uid) => {
         const stack = await ensureLiveStack(this.parts, this.slot)

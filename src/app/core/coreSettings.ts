@@ -37,6 +37,7 @@ export function settingsView(
     uid: user.uid,
     embedded: stack !== undefined,
     locked: effective.locked,
+    devices: { ...user.devices },
   }
   const notice = [effective.policyNotice, ...notices].filter((n) => n !== undefined).join(' ')
   if (notice !== '') settings.policyNotice = notice

@@ -27,6 +27,21 @@ describe('settings.json', () => {
     expect(statSync(join(dir, SETTINGS_FILE)).mode & 0o077).toBe(0)
   })
 
+  it('keeps the chosen devices; an invalid devices entry falls back alone', () => {
+    const dir = freshDir()
+    const devices = { microphoneId: 'mic-1', microphoneLabel: 'Jabra Evolve2 65' }
+    saveSettings(dir, { channel: 'room', uid: 42, devices })
+    expect(loadSettings(dir).settings.devices).toEqual(devices)
+    writeFileSync(
+      join(dir, SETTINGS_FILE),
+      JSON.stringify({ channel: 'room', uid: 42, devices: { cameraId: 1 } }),
+    )
+    const { settings, warning } = loadSettings(dir)
+    expect(warning).toMatch(/invalid devices/)
+    expect(settings).toMatchObject({ channel: 'room', uid: 42 })
+    expect(settings.devices).toBeUndefined()
+  })
+
   it.each([
     ['not JSON', '{"cloudProxy": 1,'],
     ['an array', '[1, 2]'],

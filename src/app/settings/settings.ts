@@ -2,6 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { DeviceSettingsSchema, type DeviceSettings } from '../../shared/devices'
 import type { RegionChoice, TransportType } from '../../shared/engine'
 import { CHANNEL_NAME_MAX } from '../../shared/joinRules'
 
@@ -20,6 +21,8 @@ export interface UserSettings {
   region?: RegionChoice
   channel: string
   uid: number
+  /** The camera, microphone and speaker (ids with labels); absent: the system defaults. */
+  devices?: DeviceSettings
 }
 
 const FIELDS = {
@@ -28,6 +31,7 @@ const FIELDS = {
   // The last join's channel, only to prefill the form: the join checks it (64 code points ≤ 128 units).
   channel: z.string().max(CHANNEL_NAME_MAX * 2),
   uid: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
+  devices: DeviceSettingsSchema,
 } satisfies Record<keyof UserSettings, z.ZodType>
 
 /**
@@ -85,8 +89,9 @@ export function saveSettings(dataDir: string, settings: UserSettings): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const file = join(dataDir, SETTINGS_FILE)
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  const { cloudProxy, region, channel, uid } = settings
-  writeFileSync(temp, `${JSON.stringify({ cloudProxy, region, channel, uid }, null, 2)}\n`, { mode: 0o600 })
+  const { cloudProxy, region, channel, uid, devices } = settings
+  const text = JSON.stringify({ cloudProxy, region, channel, uid, devices }, null, 2)
+  writeFileSync(temp, `${text}\n`, { mode: 0o600 })
   try {
     renameSync(temp, file)
   } catch (error) {

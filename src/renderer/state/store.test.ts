@@ -252,6 +252,7 @@ describe('store fed by engine events', () => {
       uid: 3,
       embedded: true,
       locked: ['cloudProxy'],
+      devices: {},
     }
     s().setSettings(settings)
     expect(s().settings).toBe(settings)
