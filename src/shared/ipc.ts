@@ -71,6 +71,10 @@ export interface AppSettings {
   locked: LockableField[]
   /** A sentence about the policy in force or why it was refused; absent without a policy. */
   policyNotice?: string
+  /** The camera, microphone and speaker the user chose (devices.ts); empty: the system defaults. */
+  devices: DeviceSettings
+  /** Devices an IT policy pins or forbids (devices.ts); absent without one. No host sets it yet. */
+  devicePolicy?: DevicePolicy
 }
 
 /** `satisfies` refuses both a missing channel and one not named in ipcChannels.ts. */
@@ -78,14 +82,12 @@ export const INVOKE_CONTRACT = {
   setCloudProxy: invoke<number>()(z.tuple([transportType])),
   setRegion: invoke<number>()(z.tuple([regionChoice])),
   joinChannel: invoke<number>()(z.tuple([token, channel, uid])),
-  /** The camera, microphone and speaker the user chose (devices.ts); empty: the system defaults. */
-  devices: DeviceSettings
-  /** Devices an IT policy pins or forbids (devices.ts); absent without one. No host sets it yet. */
-  devicePolicy?: DevicePolicy
   leaveChannel: invoke<number>()(z.tuple([])),
   enableLocalAudio: invoke<number>()(z.tuple([z.boolean()])),
   enableLocalVideo: invoke<number>()(z.tuple([z.boolean()])),
   getSettings: invoke<AppSettings>()(z.tuple([])),
+  /** Remembers the camera, microphone and speaker (the whole choice, replacing the last); always 0. */
+  setDevices: invoke<number>()(z.tuple([DeviceSettingsSchema])),
   /** Probes every region now (each result is also emitted as `regionProbe`). */
   probeRegions: invoke<RegionProbeResult[]>()(z.tuple([])),
   /** Embedded stack only: a join token for this channel and uid; InvalidState otherwise. */
@@ -100,8 +102,6 @@ export const INVOKE_CONTRACT = {
   /** Writes a diagnostics bundle (logs, versions, settings, policy, last check; redacted) → its path. */
   exportDiagnostics: invoke<string>()(z.tuple([])),
 } satisfies Record<InvokeChannel, InvokeSpec<z.ZodTuple, unknown>>
-  /** Remembers the camera, microphone and speaker (the whole choice, replacing the last); always 0. */
-  setDevices: invoke<number>()(z.tuple([DeviceSettingsSchema])),
 
 export type InvokeArgs<C extends InvokeChannel> = z.infer<(typeof INVOKE_CONTRACT)[C]['args']>
 export type InvokeResult<C extends InvokeChannel> =
