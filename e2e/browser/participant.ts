@@ -26,6 +26,8 @@ export interface BrowserParticipant extends Participant {
   browser: Browser
   /** Text frames the page sent on the bridge's WebSocket (invokes), to prove what was not sent. */
   sentFrames: string[]
+  /** The engine's events the host sent the page, in order (the bridge's `{t: 'event'}` frames). */
+  engineEvents: { name: string; args: unknown[] }[]
 }
 
 export async function openParticipant(
@@ -34,13 +36,21 @@ export async function openParticipant(
   url: string,
 ): Promise<BrowserParticipant> {
   const browser = await launchParticipant(media)
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  // A context of its own rather than browser.newPage(): axe (@axe-core/playwright) opens a page beside it.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  const page = await context.newPage()
   const sentFrames: string[] = []
-  page.on('websocket', (socket) =>
+  const engineEvents: BrowserParticipant['engineEvents'] = []
+  page.on('websocket', (socket) => {
     socket.on('framesent', ({ payload }) => {
       if (typeof payload === 'string') sentFrames.push(payload)
-    }),
-  )
+    })
+    socket.on('framereceived', ({ payload }) => {
+      if (typeof payload !== 'string') return
+      const message = JSON.parse(payload) as { t?: string; name?: string; args?: unknown[] }
+      if (message.t === 'event') engineEvents.push({ name: message.name!, args: message.args ?? [] })
+    })
+  })
   page.on('pageerror', (error) => console.error(`${name} page error:`, error))
   await page.goto(url)
   await waitForApp(page)
@@ -50,6 +60,7 @@ export async function openParticipant(
     browser,
     page,
     sentFrames,
+    engineEvents,
     watchInvokes: async (channels) => {
       const before = sentFrames.length
       return async () =>

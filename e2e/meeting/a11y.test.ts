@@ -1,0 +1,141 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join as joinPath } from 'node:path'
+import AxeBuilder from '@axe-core/playwright'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startWebHost, type WebHost } from '../../src/webhost/server'
+import { screenshot } from '../browser/artifacts'
+import { requireBrowserTools } from '../browser/browsers'
+import { buildRenderer } from '../browser/buildRenderer'
+import { makeFakeMedia } from '../browser/fakeMedia'
+import {
+  closeParticipant,
+  join,
+  openParticipant,
+  waitForState,
+  type BrowserParticipant,
+} from '../browser/participant'
+
+/**
+ * Issue 13, acceptance 5 (axe) and item 6's layout: the join screen, the call view, the network check and
+ * the diagnostics export, each in the light and the dark colour scheme, checked by axe-core in Debian
+ * Chromium through the browser host — no serious or critical violation — and photographed at 800x600 and
+ * 1920x1080 (test-results/meeting/a11y/) with nothing wider than the window.
+ */
+
+const SHOTS = joinPath(process.cwd(), 'test-results', 'meeting', 'a11y')
+const SCHEMES = ['light', 'dark'] as const
+const SIZES = [
+  { width: 800, height: 600 },
+  { width: 1920, height: 1080 },
+] as const
+
+type Scheme = (typeof SCHEMES)[number]
+
+/** axe's serious and critical findings, one line each (rule, impact, the first elements it names). */
+async function seriousViolations(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page }).analyze()
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.nodes
+          .map((n) => n.target.join(' '))
+          .slice(0, 4)
+          .join(', ')}`,
+    )
+}
+
+/** How far the page is wider than the window (0: nothing cut off or scrolled sideways). */
+function sidewaysOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+}
+
+/**
+ * In each scheme: axe on the page as it is, and at each size a screenshot when `shot` names the state;
+ * returns the findings as `<state>/<scheme>: <violation>` so one run reports every state at once.
+ */
+async function checkState(page: Page, state: string, shot: boolean): Promise<string[]> {
+  const found: string[] = []
+  for (const scheme of SCHEMES) {
+    await page.emulateMedia({ colorScheme: scheme })
+    for (const size of SIZES) {
+      await page.setViewportSize(size)
+      const overflow = await sidewaysOverflow(page)
+      if (overflow > 0) found.push(`${state}/${scheme} ${size.width}x${size.height}: ${overflow} px too wide`)
+      if (shot) await screenshot(page, `${state}-${scheme}-${size.width}x${size.height}`, SHOTS)
+    }
+    found.push(...(await seriousViolations(page)).map((v) => `${state}/${scheme}: ${v}`))
+  }
+  return found
+}
+
+async function schemeOf(page: Page): Promise<Scheme> {
+  return page.evaluate(() => (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light'))
+}
+
+describe('accessibility of the meeting app (axe-core in Chromium, light and dark)', () => {
+  let dir: string
+  let host: WebHost
+  let a: BrowserParticipant
+  let b: BrowserParticipant
+
+  beforeAll(async () => {
+    requireBrowserTools()
+    dir = mkdtempSync(joinPath(tmpdir(), 'pinhole-a11y-'))
+    const [red, blue] = await Promise.all([makeFakeMedia(dir, 'red', 440), makeFakeMedia(dir, 'blue', 660)])
+    const rendererDir = joinPath(dir, 'renderer')
+    await buildRenderer(rendererDir)
+    host = await startWebHost({ dataDir: joinPath(dir, 'data'), rendererDir })
+    a = await openParticipant('A', red, host.url)
+    b = await openParticipant('B', blue, host.url)
+  }, 120_000)
+
+  afterAll(async () => {
+    await closeParticipant(a)
+    await closeParticipant(b)
+    await host?.close()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('the dark scheme follows the OS and changes the page’s colours', async () => {
+    const background = (): Promise<string> =>
+      a.page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor)
+    await a.page.emulateMedia({ colorScheme: 'light' })
+    const light = await background()
+    await a.page.emulateMedia({ colorScheme: 'dark' })
+    expect(await schemeOf(a.page)).toBe('dark')
+    const dark = await background()
+    expect(dark).not.toBe(light)
+    // Dark means dark: the page's background is below a quarter of full brightness.
+    const [r, g, bl] = dark.match(/\d+/g)!.map(Number)
+    expect(Math.max(r!, g!, bl!)).toBeLessThan(64)
+  })
+
+  it('join screen, network check, diagnostics and the call view: no serious or critical axe violation, nothing cut off', async () => {
+    const { page } = a
+    const found: string[] = []
+    found.push(...(await checkState(page, 'join', true)))
+
+    await page.keyboard.press('Escape')
+    await page.getByTestId('view-network').click()
+    await page.getByTestId('network-run').click()
+    await page.getByTestId('network-summary').waitFor({ timeout: 30_000 })
+    found.push(...(await checkState(page, 'network-check', true)))
+
+    await page.getByTestId('export-diagnostics').click()
+    await page.getByTestId('export-path').waitFor({ timeout: 15_000 })
+    found.push(...(await checkState(page, 'diagnostics', false)))
+
+    await page.getByTestId('view-call').click()
+    await join(a, 'a11y-call', 4101)
+    await join(b, 'a11y-call', 4102)
+    await waitForState(a, 3)
+    await waitForState(b, 3)
+    await page.locator('[data-testid="remote-tile"][data-uid="4102"]').waitFor({ timeout: 20_000 })
+    found.push(...(await checkState(page, 'call', true)))
+
+    expect(found).toEqual([])
+  }, 120_000)
+})
