@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { arrange, gridShape, SELF } from './callLayout'
+import { arrange, gridShape, placeTiles, SELF, type Rect } from './callLayout'
 
 describe('gridShape', () => {
   it.each([
@@ -81,5 +81,77 @@ describe('arrange', () => {
     }
     // A sharer who already left is not shown.
     expect(arrange({ mode: 'grid', remotes: [7], sharers: [8], speaker: null }).kind).toBe('grid')
+  })
+})
+
+const overlap = (a: Rect, b: Rect): boolean =>
+  a.x < b.x + b.width - 0.01 &&
+  b.x < a.x + a.width - 0.01 &&
+  a.y < b.y + b.height - 0.01 &&
+  b.y < a.y + a.height - 0.01
+const inside = (r: Rect, w: number, h: number): boolean =>
+  r.x >= -0.01 && r.y >= -0.01 && r.x + r.width <= w + 0.01 && r.y + r.height <= h + 0.01
+
+describe('placeTiles', () => {
+  const boxes = [
+    [480, 320],
+    [760, 420],
+    [900, 560],
+    [1600, 860],
+  ] as const
+  const remotesOf = (n: number): number[] => Array.from({ length: n }, (_, i) => 101 + i)
+
+  it('grid, 1–16 people: equal 16:9 tiles inside the box, none overlapping, everyone placed', () => {
+    for (const [w, h] of boxes) {
+      for (let n = 0; n < 16; n++) {
+        const arrangement = arrange({ mode: 'grid', remotes: remotesOf(n), sharers: [], speaker: null })
+        const rects = Object.values(placeTiles(arrangement, w, h).tiles)
+        expect(rects).toHaveLength(n + 1)
+        for (const [i, r] of rects.entries()) {
+          expect(inside(r, w, h), `${n + 1} in ${w}x${h}`).toBe(true)
+          expect(r.width).toBeCloseTo(rects[0]!.width, 6)
+          expect(r.width / r.height).toBeCloseTo(16 / 9, 6)
+          for (const other of rects.slice(i + 1)) expect(overlap(r, other)).toBe(false)
+        }
+      }
+    }
+  })
+
+  it('speaker view, 1–16 people: the stage tile larger than every filmstrip tile, all inside, no overlap', () => {
+    for (const [w, h] of boxes) {
+      for (let n = 1; n < 16; n++) {
+        const remotes = remotesOf(n)
+        const arrangement = arrange({ mode: 'speaker', remotes, sharers: [], speaker: remotes.at(-1)! })
+        const { tiles } = placeTiles(arrangement, w, h)
+        const stage = tiles[remotes.at(-1)!]!
+        const strip = Object.entries(tiles).filter(([uid]) => Number(uid) !== remotes.at(-1))
+        expect(strip).toHaveLength(n)
+        for (const [, r] of strip) {
+          expect(r.width).toBeLessThan(stage.width / 2)
+          expect(r.y).toBeGreaterThan(stage.y + stage.height)
+        }
+        const all = Object.values(tiles)
+        for (const [i, r] of all.entries()) {
+          expect(inside(r, w, h)).toBe(true)
+          for (const other of all.slice(i + 1)) expect(overlap(r, other)).toBe(false)
+        }
+      }
+    }
+  })
+
+  it('a share: the screen takes the stage above the cameras, which all go to the filmstrip', () => {
+    const arrangement = arrange({ mode: 'grid', remotes: [7, 8], sharers: [8], speaker: null })
+    const { tiles, screen } = placeTiles(arrangement, 900, 560)
+    expect(Object.keys(tiles).map(Number)).toEqual([SELF, 7, 8])
+    expect(screen).toMatchObject({ x: 0, y: 0, width: 900 })
+    for (const r of Object.values(tiles)) {
+      expect(r.y).toBeGreaterThan(screen!.height)
+      expect(overlap(r, screen!)).toBe(false)
+    }
+  })
+
+  it("alone in speaker view: one's own tile has the whole stage", () => {
+    const arrangement = arrange({ mode: 'speaker', remotes: [], sharers: [], speaker: null })
+    expect(placeTiles(arrangement, 1600, 900).tiles[SELF]).toEqual({ x: 0, y: 0, width: 1600, height: 900 })
   })
 })

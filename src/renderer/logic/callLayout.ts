@@ -62,3 +62,90 @@ export function gridShape(count: number, width: number, height: number, aspect =
   }
   return best
 }
+
+export interface Rect {
+  x: number
+  y: number
+  width: number
+  height: number
+}
+
+/** Each camera tile's box (by uid), and the screen share's when one is on the stage. */
+export interface Placement {
+  tiles: Record<number, Rect>
+  screen?: Rect
+}
+
+export const TILE_ASPECT = 16 / 9
+export const TILE_GAP = 8
+/** The filmstrip takes at most this share of the height: the stage stays the larger part. */
+const STRIP_MAX_SHARE = 0.3
+/** Filmstrip tiles per row: at least 4 (so 1–3 others are not huge), at most 8 (then a second row). */
+const STRIP_MIN_PER_ROW = 4
+const STRIP_MAX_PER_ROW = 8
+
+/** Where every tile of `arrangement` goes in a `width` x `height` box (pixels, top-left origin). */
+export function placeTiles(arrangement: Arrangement, width: number, height: number): Placement {
+  const w = Math.max(0, width)
+  const h = Math.max(0, height)
+  if (arrangement.kind === 'grid') return { tiles: placeGrid(arrangement.tiles, w, h) }
+  const strip = placeStrip(arrangement.strip, w, h)
+  const stageHeight = Math.max(0, h - strip.height - (strip.height > 0 ? TILE_GAP : 0))
+  const stageBox = { x: 0, y: 0, width: w, height: stageHeight }
+  if (arrangement.kind === 'screen') return { tiles: strip.tiles, screen: stageBox }
+  return { tiles: { ...strip.tiles, [arrangement.stage]: fit(stageBox) } }
+}
+
+/** The largest 16:9 box inside `box`, centred. */
+function fit(box: Rect): Rect {
+  const width = Math.min(box.width, box.height * TILE_ASPECT)
+  const height = width / TILE_ASPECT
+  return { x: box.x + (box.width - width) / 2, y: box.y + (box.height - height) / 2, width, height }
+}
+
+function placeGrid(uids: readonly number[], w: number, h: number): Record<number, Rect> {
+  const { columns, rows } = gridShape(uids.length, w, h, TILE_ASPECT)
+  const width = Math.max(
+    0,
+    Math.min((w - (columns - 1) * TILE_GAP) / columns, ((h - (rows - 1) * TILE_GAP) / rows) * TILE_ASPECT),
+  )
+  const height = width / TILE_ASPECT
+  const top = (h - (rows * height + (rows - 1) * TILE_GAP)) / 2
+  return rowsOf(uids, columns, width, height, w, top)
+}
+
+/** Rows of `columns` equal tiles from `top`, each row centred (a last, shorter row too). */
+function rowsOf(
+  uids: readonly number[],
+  columns: number,
+  width: number,
+  height: number,
+  boxWidth: number,
+  top: number,
+): Record<number, Rect> {
+  const tiles: Record<number, Rect> = {}
+  uids.forEach((uid, i) => {
+    const row = Math.floor(i / columns)
+    const inRow = Math.min(columns, uids.length - row * columns)
+    const left = (boxWidth - (inRow * width + (inRow - 1) * TILE_GAP)) / 2
+    const column = i % columns
+    tiles[uid] = { x: left + column * (width + TILE_GAP), y: top + row * (height + TILE_GAP), width, height }
+  })
+  return tiles
+}
+
+/** The filmstrip along the bottom: its tiles and the height it takes (0 without tiles). */
+function placeStrip(
+  uids: readonly number[],
+  w: number,
+  h: number,
+): { tiles: Record<number, Rect>; height: number } {
+  if (uids.length === 0) return { tiles: {}, height: 0 }
+  const perRow = Math.min(STRIP_MAX_PER_ROW, Math.max(STRIP_MIN_PER_ROW, uids.length))
+  const rows = Math.ceil(uids.length / perRow)
+  const maxHeight = (h * STRIP_MAX_SHARE - (rows - 1) * TILE_GAP) / rows
+  const tileHeight = Math.max(0, Math.min((w - (perRow - 1) * TILE_GAP) / perRow / TILE_ASPECT, maxHeight))
+  const height = rows * tileHeight + (rows - 1) * TILE_GAP
+  const top = h - height
+  return { tiles: rowsOf(uids, perRow, tileHeight * TILE_ASPECT, tileHeight, w, top), height }
+}

@@ -1,59 +1,11 @@
-import { useEffect, useRef } from 'react'
+import { useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import { ConnectionState } from '../../shared/engine'
-import { formatFps } from '../logic/format'
-import { useApp, useAppShallow, useController, useMediaView } from './context'
+import type { LayoutMode } from '../logic/callLayout'
+import { CallStage, useActiveSpeaker } from './CallStage'
+import { useApp, useAppShallow, useController } from './context'
+import { ReconnectBanner } from './ReconnectBanner'
 import { useShortcutProps } from './useShortcuts'
-
-function LocalPreview(): React.JSX.Element {
-  const media = useMediaView()
-  const camOn = useApp((s) => s.camOn)
-  const uid = useApp((s) => s.joined?.uid)
-  const ref = useRef<HTMLVideoElement>(null)
-  useEffect(() => {
-    media.attachPreview(ref.current)
-    return () => media.attachPreview(null)
-  }, [media])
-  return (
-    <figure className="tile local" data-testid="local-tile">
-      <video ref={ref} data-testid="local-preview" autoPlay muted playsInline />
-      {camOn ? null : <div className="tile-off">Camera off</div>}
-      <figcaption>You{uid === undefined ? '' : ` · uid ${uid}`}</figcaption>
-    </figure>
-  )
-}
-
-function RemoteTile(props: { uid: number }): React.JSX.Element {
-  const { uid } = props
-  const media = useMediaView()
-  const video = useApp((s) => s.remotes[uid]?.video ?? false)
-  const audio = useApp((s) => s.remotes[uid]?.audio ?? false)
-  const figures = useApp((s) => s.remoteFigures[uid])
-  const ref = useRef<HTMLCanvasElement>(null)
-  useEffect(() => {
-    media.attachRemoteCanvas(uid, ref.current)
-    return () => media.attachRemoteCanvas(uid, null)
-  }, [media, uid])
-  return (
-    <figure
-      className="tile"
-      data-testid="remote-tile"
-      data-uid={uid}
-      data-frames={figures?.framesDecoded ?? 0}
-      data-fps={Math.round(figures?.fps ?? 0)}
-      data-audio-level={(figures?.audioLevel ?? 0).toFixed(4)}
-      data-audio-received={figures?.audioReceivedSamples ?? 0}
-      data-audio-concealed={figures?.audioConcealedSamples ?? 0}
-    >
-      <canvas ref={ref} data-testid={`remote-video-${uid}`} width={640} height={360} />
-      {video ? null : <div className="tile-off">Camera off</div>}
-      <figcaption>
-        uid {uid} · {audio ? 'mic on' : 'mic off'} · {formatFps(figures?.fps)}
-        <meter min={0} max={0.5} value={figures?.audioLevel ?? 0} aria-label="audio level" />
-      </figcaption>
-    </figure>
-  )
-}
 
 function Controls(): React.JSX.Element {
   const micOn = useApp((s) => s.micOn)
@@ -71,7 +23,7 @@ function Controls(): React.JSX.Element {
         aria-pressed={micOn}
         onClick={() => void controller.toggleMic()}
       >
-        {micOn ? 'Mute microphone' : 'Unmute microphone'}
+        {micOn ? t('common:call.muteMic') : t('common:call.unmuteMic')}
       </button>
       <button
         type="button"
@@ -80,41 +32,79 @@ function Controls(): React.JSX.Element {
         aria-pressed={camOn}
         onClick={() => void controller.toggleCam()}
       >
-        {camOn ? 'Turn camera off' : 'Turn camera on'}
+        {camOn ? t('common:call.cameraTurnOff') : t('common:call.cameraTurnOn')}
       </button>
     </div>
   )
 }
 
-/** Local preview, a tile per remote participant, mute toggles, the participant list. */
-export function CallView(): React.JSX.Element {
-  const uids = useAppShallow((s) => Object.keys(s.remotes).map(Number))
+/** Speaker view or grid: a switch of two radio-like buttons (the choice lasts while the window is open). */
+function LayoutSwitch(props: { mode: LayoutMode; onChange(mode: LayoutMode): void }): React.JSX.Element {
+  const { t } = useTranslation('layout')
+  const modes = [
+    { mode: 'speaker', label: t('speakerView') },
+    { mode: 'grid', label: t('gridView') },
+  ] as const
+  return (
+    <div className="layout-switch" role="group" aria-label={t('switchLabel')}>
+      {modes.map((m) => (
+        <button
+          key={m.mode}
+          type="button"
+          aria-pressed={props.mode === m.mode}
+          data-testid={`layout-${m.mode}`}
+          onClick={() => props.onChange(m.mode)}
+        >
+          {m.label}
+        </button>
+      ))}
+    </div>
+  )
+}
+
+function Participants(props: { speaker: number | null }): React.JSX.Element {
+  const { t } = useTranslation('layout')
+  const people = useAppShallow((s) =>
+    Object.values(s.remotes).map((r) => [r.uid, r.displayName ?? t('uidName', { uid: r.uid })] as const),
+  )
   const selfUid = useApp((s) => s.joined?.uid)
   const inCall = useApp((s) => s.connectionState !== ConnectionState.Disconnected)
   return (
-    <section className="panel call" aria-labelledby="call-title" data-testid="call-view">
-      <h2 id="call-title">Call</h2>
-      <Controls />
-      <div className="tiles">
-        <LocalPreview />
-        {uids.map((uid) => (
-          <RemoteTile key={uid} uid={uid} />
-        ))}
-      </div>
-      <h3>Participants</h3>
+    <>
+      <h3>{t('participants')}</h3>
       <ul className="participants" data-testid="participants">
         {selfUid === undefined ? null : (
           <li data-testid="participant" data-uid={selfUid}>
-            uid {selfUid} (you)
+            {t('youNamed', { name: t('uidName', { uid: selfUid }) })}
           </li>
         )}
-        {uids.map((uid) => (
-          <li key={uid} data-testid="participant" data-uid={uid}>
-            uid {uid}
+        {people.map(([uid, name]) => (
+          <li key={uid} data-testid="participant" data-uid={uid} data-speaking={props.speaker === uid}>
+            {name}
+            {props.speaker === uid ? <span className="speaking-mark">{t('speaking')}</span> : null}
           </li>
         ))}
-        {!inCall ? <li className="muted">Not in a call.</li> : null}
+        {!inCall ? <li className="muted">{t('notInCall')}</li> : null}
       </ul>
+    </>
+  )
+}
+
+/** The reconnecting banner, mute toggles, the layout switch, the stage with every tile, the participants. */
+export function CallView(): React.JSX.Element {
+  const { t } = useTranslation('layout')
+  const [mode, setMode] = useState<LayoutMode>('speaker')
+  const speaker = useActiveSpeaker()
+  return (
+    <section className="panel call" aria-labelledby="call-title" data-testid="call-view">
+      <div className="call-head">
+        <h2 id="call-title">{t('callTitle')}</h2>
+        <LayoutSwitch mode={mode} onChange={setMode} />
+      </div>
+      <ReconnectBanner />
+      <Controls />
+      <CallStage mode={mode} speaker={speaker} />
+      <Participants speaker={speaker} />
     </section>
   )
 }
