@@ -2,19 +2,24 @@ import { describe, expect, it } from 'vitest'
 import { DownlinkEstimate, LayerSelector, UP_HOLD_MS } from './downlink'
 import { LayerRates } from './layerRates'
 
-/** Sends `bps` for one second in 20 ms steps, then a report with `loss`/`jitterMs`; returns the estimate. */
+/**
+ * Sends `bps` for one second in 50 packets, 20 ms apart, then a report of `loss` × 50 of them lost (with
+ * `jitterMs`, `rttMs`); returns the estimate.
+ */
 function second(
   estimate: DownlinkEstimate,
   startMs: number,
   bps: number,
   loss: number,
   jitterMs = 5,
+  rttMs?: number,
 ): number {
   for (let t = startMs; t < startMs + 1000; t += 20) estimate.onSent(bps / 8 / 50, t)
-  return estimate.onReport({ fractionLost: loss, jitterMs }, startMs + 1000)
+  const rtt = rttMs === undefined ? {} : { rttMs }
+  return estimate.onReport({ lost: loss * 50, jitterMs, ...rtt }, startMs + 1000)
 }
 
-describe('DownlinkEstimate (receiver reports)', () => {
+describe('DownlinkEstimate (NACKs and receiver reports)', () => {
   it('nothing limits before a lossy report: clean reports keep it unknown (Infinity)', () => {
     const e = new DownlinkEstimate()
     for (let s = 0; s < 5; s++) expect(second(e, s * 1000, 800_000, 0)).toBe(Number.POSITIVE_INFINITY)
@@ -60,11 +65,43 @@ describe('DownlinkEstimate (receiver reports)', () => {
     expect(e.bitrate).toBe(before)
   })
 
-  it('reports too close together are merged into the next', () => {
+  it('reports too close together, or over too few packets, are merged into the next', () => {
     const e = new DownlinkEstimate()
-    e.onSent(10_000, 0)
-    expect(e.onReport({ fractionLost: 0.9, jitterMs: 0 }, 100)).toBe(Number.POSITIVE_INFINITY)
-    expect(e.onReport({ fractionLost: 0.5, jitterMs: 0 }, 1000)).toBeCloseTo(40_000, -2)
+    for (let i = 0; i < 50; i++) e.onSent(250, i * 2)
+    expect(e.onReport({ lost: 45, jitterMs: 0 }, 100)).toBe(Number.POSITIVE_INFINITY) // 100 ms
+    // 50 packets of 250 bytes in 1 s, 90 % of them lost: 10 kbit/s delivered.
+    expect(e.onReport({ lost: 0, jitterMs: 0 }, 1000)).toBeCloseTo(10_000, -2)
+    for (let i = 0; i < 20; i++) e.onSent(250, 1000 + i * 50)
+    expect(e.onReport({ lost: 3, jitterMs: 0 }, 2000)).toBeCloseTo(10_000, -2) // 20 packets: not yet
+    for (let i = 0; i < 20; i++) e.onSent(250, 2000 + i * 50)
+    // 40 packets, 3 lost (7.5 %): held, not grown and not a decrease.
+    expect(e.onReport({ lost: 0, jitterMs: 0 }, 3000)).toBeCloseTo(10_000, -2)
+  })
+
+  it('learns the loss a link has without a queue, and judges the loss above it', () => {
+    const e = new DownlinkEstimate()
+    second(e, 0, 800_000, 0.5) // 400 kbit/s delivered
+    for (let s = 1; s < 20; s++) second(e, s * 1000, 300_000, 0.04)
+    expect(e.randomLoss).toBeCloseTo(0.04, 2)
+    // 13 % is 9 % above what this link loses anyway: held. Before the link's loss was learned, a decrease.
+    const before = e.bitrate
+    expect(second(e, 20_000, 300_000, 0.13)).toBe(before)
+    expect(second(new DownlinkEstimate(), 0, 300_000, 0.13)).toBeCloseTo(261_000, -3)
+  })
+
+  it('loss that comes with a queue in the round trip is not learned as the link’s own', () => {
+    const e = new DownlinkEstimate()
+    second(e, 0, 300_000, 0, 5, 120)
+    for (let s = 1; s < 20; s++) second(e, s * 1000, 300_000, 0.04, 5, 400)
+    expect(e.randomLoss).toBe(0)
+    expect(second(e, 20_000, 300_000, 0.13, 5, 400)).toBeCloseTo(261_000, -3)
+  })
+
+  it('random loss is learned up to 5 %: a link that loses 30 % is thinned whatever the cause', () => {
+    const e = new DownlinkEstimate()
+    for (let s = 0; s < 20; s++) second(e, s * 1000, 300_000, 0.08)
+    expect(e.randomLoss).toBeCloseTo(0.05, 2)
+    expect(second(e, 20_000, 300_000, 0.3)).toBeCloseTo(210_000, -3)
   })
 })
 

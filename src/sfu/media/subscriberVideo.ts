@@ -1,10 +1,19 @@
 import { RtpHeader, RtpPacket } from 'werift'
-import { DownlinkEstimate, LayerSelector, type ReceiverReportSample } from './downlink'
+import { DownlinkEstimate, LayerSelector } from './downlink'
 import { LayerForwarder, type TemporalLayer } from './layerForwarder'
 import type { LayerMetrics } from './layerMetrics'
 import type { LayerRates } from './layerRates'
 import { RetransmitPacer } from '../../protocol/media/nackPacing'
 import type { Vp8LayerInfo } from './vp8Layers'
+
+export interface ReceiverReportSample {
+  /** RFC 3550 "fraction lost", 0..1, since the previous report. */
+  fractionLost: number
+  /** Interarrival jitter, ms. */
+  jitterMs: number
+  /** The round trip werift measured from this report (its last sender report's LSR/DLSR), ms. */
+  rttMs?: number
+}
 
 /** RTP fixed header, counted with the payload as what the subscriber's link carries. */
 const RTP_HEADER_BYTES = 12
@@ -51,6 +60,7 @@ export class SubscriberVideo {
   private lastSeq: number | undefined
   private report: ReceiverReportSample | undefined
   private jitterMs = 0
+  private rttMs: number | undefined
   /** The last key frame forwarded (its RTP timestamp, its bytes so far), and this subscriber's last request. */
   private keyframeBytes = 0
   private keyframeTimestamp: number | undefined
@@ -130,6 +140,7 @@ export class SubscriberVideo {
   onReceiverReport(report: ReceiverReportSample): void {
     this.report = report
     this.jitterMs = report.jitterMs
+    if (report.rttMs !== undefined) this.rttMs = report.rttMs
   }
 
   /**
@@ -160,19 +171,20 @@ export class SubscriberVideo {
    * before repair is what says it is full; and a client that does not NACK still reports.
    */
   private evaluate(nowMs: number): void {
-    const sent = Math.max(this.sentPackets, 1)
+    const sent = this.sentPackets
     const gaps = this.gaps + this.carriedGaps
     const upstream = Math.min(this.nacked.size, gaps)
-    const nackLoss = Math.min(1, (this.nacked.size - upstream) / sent)
-    const reportLoss = Math.max(0, (this.report?.fractionLost ?? 0) - gaps / sent)
-    const fractionLost = Math.max(nackLoss, reportLoss)
+    const nackLost = Math.min(sent, this.nacked.size - upstream)
+    const reportLost = Math.max(0, (this.report?.fractionLost ?? 0) * sent - gaps)
+    const lost = Math.max(nackLost, reportLost)
     this.intervalStart = nowMs
     this.sentPackets = 0
     this.nacked.clear()
     this.carriedGaps = Math.min(gaps - upstream, this.gaps)
     this.gaps = 0
     this.report = undefined
-    const estimate = this.downlink.onReport({ fractionLost, jitterMs: this.jitterMs }, nowMs)
+    const rtt = this.rttMs === undefined ? {} : { rttMs: this.rttMs }
+    const estimate = this.downlink.onReport({ lost, jitterMs: this.jitterMs, ...rtt }, nowMs)
     this.forwarder.setTarget(this.selector.choose(estimate, this.rates.cumulative(nowMs), nowMs))
   }
 
