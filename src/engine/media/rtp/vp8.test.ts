@@ -123,13 +123,12 @@ describe('VP8 packetize → assemble', () => {
     expect(k0!.flatMap((p) => push(p, 0).frames)).toHaveLength(1)
     const d1 = sender.packetize(frame(1, 3000, false), 3000)
     const d2 = sender.packetize(frame(2, 1000, false), 6000)
-    push(d1[0]!, 10) // d1[1] and d1[2] lost
+    push(d1[0]!, 10) // d1[1] and d1[2] lost: seen when d2 comes
     expect(push(d2[0]!, 20)).toEqual({ frames: [], keyFrameNeeded: false })
-    const late = push(d1[2]!, 150) // still incomplete, now stale
-    expect(late.keyFrameNeeded).toBe(true)
-    expect(late.frames).toEqual([]) // d2 is a delta after a loss: skipped
     const d3 = sender.packetize(frame(3, 1000, false), 9000)
-    expect(push(d3[0]!, 160).frames).toEqual([])
+    const later = push(d3[0]!, 120) // d1 waited 100 ms from then: given up
+    expect(later.keyFrameNeeded).toBe(true)
+    expect(later.frames).toEqual([]) // d2 and d3 are deltas after a loss: skipped
     const k4 = sender.packetize(frame(4, 2000, true), 12_000)
     const out = k4.flatMap((p) => push(p, 170).frames)
     expect(out.map((f) => f.keyFrame)).toEqual([true])

@@ -35,15 +35,18 @@ describe('Vp8Assembler on a slow link', () => {
     expect(next.flatMap((r) => r.frames).map((f) => f.keyFrame)).toEqual([false])
   })
 
-  it('one that stops arriving is still given up maxWaitMs after its newest packet', () => {
+  it('one that stops arriving is given up maxWaitMs after a later packet showed its tail missing', () => {
     const sender = new Vp8TemporalSender({ payloadType: 96 })
     const assembler = new Vp8Assembler({ maxWaitMs: 250 })
     const key = packetsOf(sender, frame(12_000, true), 0)
     key.slice(0, 6).forEach((p, i) => assembler.push(p, i * 32)) // the rest never comes
+    // Nothing says the rest is lost until the next frame: then it is NACKed, and waited for.
     const later = packetsOf(sender, frame(900, false), 3000)
-    expect(assembler.push(later[0]!, 160 + 249).keyFrameNeeded).toBe(false)
+    expect(assembler.push(later[0]!, 1000).keyFrameNeeded).toBe(false)
     const more = packetsOf(sender, frame(900, false), 6000)
-    expect(assembler.push(more[0]!, 160 + 251).keyFrameNeeded).toBe(true)
+    expect(assembler.push(more[0]!, 1000 + 249).keyFrameNeeded).toBe(false)
+    const third = packetsOf(sender, frame(900, false), 9000)
+    expect(assembler.push(third[0]!, 1000 + 251).keyFrameNeeded).toBe(true)
   })
 })
 
@@ -102,5 +105,55 @@ describe('Vp8Assembler with temporal layers (L1T3): a loss costs only what refer
     const { out, requests } = play(stream, [5])
     expect(out).toEqual([0, 1, 2, 3, 4])
     expect(requests).toBeGreaterThan(0)
+  })
+})
+
+/** Packets with the time each arrives; pushed in time order. */
+type Arrival = { at: number; packet: RtpIn }
+
+function replay(arrivals: Arrival[]): { out: number[]; requests: number; waitMs: number } {
+  const assembler = new Vp8Assembler({ maxWaitMs: 250 })
+  const out: number[] = []
+  let requests = 0
+  for (const { at, packet } of [...arrivals].sort((a, b) => a.at - b.at)) {
+    const result = assembler.push(packet, at)
+    out.push(...result.frames.map((f) => f.rtpTimestamp / 3000))
+    if (result.keyFrameNeeded) requests++
+  }
+  return { out, requests, waitMs: assembler.waitMs }
+}
+
+describe('Vp8Assembler on a link whose repairs take longer than 250 ms (bench:network poor)', () => {
+  it('waits as long as this stream’s retransmissions take, so a lost TL0 frame is repaired, not a freeze', () => {
+    // 30 fps L1T3, one packet a frame. Each lost packet is seen missing when the next frame arrives and
+    // its retransmission comes 320 ms later (120 ms round trip, a queue, the server's pacing): three TL2
+    // frames first (too late to be used, but they show what a repair takes), then a TL0 frame.
+    const stream = layeredStream(40)
+    const lost = [5, 9, 13, 20]
+    const arrivals = stream.flatMap((packets, i) => {
+      const at = lost.includes(i) ? (i + 1) * 33 + 320 : i * 33
+      return packets.map((packet) => ({ at, packet }))
+    })
+    const { out, requests, waitMs } = replay(arrivals)
+    expect(requests).toBe(0)
+    expect(out).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => ![5, 9, 13].includes(i)))
+    expect(waitMs).toBe(350)
+  })
+
+  it('a frame missing its last packet waits from when the next frame showed it, not from its own last', () => {
+    // The base layer only (a thinned subscriber): 3.75 fps, two packets a frame. Frame 2's second packet
+    // is lost; the next frame comes 267 ms later, when the loss is seen and NACKed; 150 ms after that the
+    // retransmission arrives.
+    const sender = new Vp8TemporalSender({ payloadType: 96 })
+    const stream = Array.from({ length: 6 }, (_, i) =>
+      packetsOf(sender, frame(2000, i === 0), i * 3000 * 8, 0),
+    )
+    expect(stream[2]!.length).toBe(2)
+    const arrivals = stream.flatMap((packets, i) =>
+      packets.map((packet, p) => ({ at: i === 2 && p === 1 ? 3 * 267 + 150 : i * 267 + p * 5, packet })),
+    )
+    const { out, requests } = replay(arrivals)
+    expect(requests).toBe(0)
+    expect(out).toEqual([0, 8, 16, 24, 32, 40])
   })
 })

@@ -1,4 +1,5 @@
 import { LayerChain, type FrameLayer } from './layerChain'
+import { RepairWait } from './repairWait'
 import { Unwrapper } from './sequence'
 import { isVp8KeyFrame, parseVp8Descriptor, type Vp8Descriptor } from './vp8'
 
@@ -7,8 +8,9 @@ import { isVp8KeyFrame, parseVp8Descriptor, type Vp8Descriptor } from './vp8'
  * timestamp, the first has S=1 with PID=0, the last carries the marker, and the sequence numbers between
  * them are all present. Frames leave in order and only decodable ones: from a key frame on, each frame must
  * start right after the previous one ended. Packets may arrive late (reordering, NACK retransmissions):
- * an incomplete frame, or a gap before a complete one, is waited for `maxWaitMs` (from its newest packet
- * while it is still arriving in order, see `waitingSince`); past that, the frame is
+ * an incomplete frame, or a gap before a complete one, is waited for as long as this stream's repairs
+ * take (repairWait.ts: at least `maxWaitMs`, at most the freeze rule's 500 ms), from when the loss could
+ * be seen (see `waitingSince`); past that, the frame is
  * dropped and delta frames are skipped until the next key frame, with `keyFrameNeeded` set so the caller
  * can ask for one (PLI). When the sender marks temporal layers (L1T3), a loss costs only the frames that
  * referenced what was lost (layerChain.ts): a complete frame after a gap that is decodable whatever the gap
@@ -36,7 +38,7 @@ export interface AssemblerResult {
 }
 
 export interface AssemblerOptions {
-  /** How long a frame at the head may wait for missing packets. */
+  /** How long a frame at the head may wait for missing packets at least (longer when repairs take longer). */
   maxWaitMs?: number
   /** Frames held behind an incomplete head before it is given up. */
   maxPendingFrames?: number
@@ -55,8 +57,8 @@ interface PendingFrame {
   minSeq: number
   maxSeq: number
   arrivedAt: number
-  /** When its newest packet came. */
-  lastAt: number
+  /** When a packet after all of its own first came: a missing tail can be seen (and NACKed) from then. */
+  overtakenAt?: number
   /** Its temporal layer marks, when the sender set them. */
   layer?: FrameLayer
 }
@@ -74,6 +76,7 @@ export class Vp8Assembler {
   private nextSeq: number | undefined
   private needKeyFrame = true
   private readonly chain = new LayerChain()
+  private readonly repair: RepairWait
   /** Packets whose descriptor did not parse. */
   malformed = 0
   /** Frames lost or skipped without a key frame being needed (temporal layers). */
@@ -81,11 +84,18 @@ export class Vp8Assembler {
 
   constructor(options: AssemblerOptions = {}) {
     this.options = { ...ASSEMBLER_DEFAULTS, ...options }
+    this.repair = new RepairWait(this.options.maxWaitMs)
+  }
+
+  /** How long a frame waits for a missing packet now (this stream's repairs, repairWait.ts). */
+  get waitMs(): number {
+    return this.repair.waitMs()
   }
 
   push(packet: RtpIn, nowMs: number): AssemblerResult {
     const result: AssemblerResult = { frames: [], keyFrameNeeded: false }
     const seq = this.sequence.unwrap(packet.sequenceNumber)
+    this.repair.onPacket(seq, nowMs)
     if (this.nextSeq !== undefined && seq < this.nextSeq) return result
     const descriptor = parseVp8Descriptor(packet.payload)
     if (!descriptor) {
@@ -94,6 +104,9 @@ export class Vp8Assembler {
     }
     const frame = this.frameFor(packet.timestamp, seq, nowMs)
     if (frame.packets.has(seq)) return result
+    for (const other of this.pending.values()) {
+      if (other !== frame && other.maxSeq < seq) other.overtakenAt ??= nowMs
+    }
     frame.packets.set(seq, packet.payload.subarray(descriptor.length))
     frame.layer ??= layerOf(descriptor)
     frame.minSeq = Math.min(frame.minSeq, seq)
@@ -111,10 +124,9 @@ export class Vp8Assembler {
   private frameFor(rtpTimestamp: number, seq: number, nowMs: number): PendingFrame {
     let frame = this.pending.get(rtpTimestamp)
     if (!frame) {
-      frame = { rtpTimestamp, packets: new Map(), minSeq: seq, maxSeq: seq, arrivedAt: nowMs, lastAt: nowMs }
+      frame = { rtpTimestamp, packets: new Map(), minSeq: seq, maxSeq: seq, arrivedAt: nowMs }
       this.pending.set(rtpTimestamp, frame)
     }
-    frame.lastAt = nowMs
     return frame
   }
 
@@ -135,7 +147,7 @@ export class Vp8Assembler {
       // Joined in the middle of a frame: its start will never come once a later frame is complete.
       const headless = this.nextSeq === undefined && head.firstSeq === undefined && this.laterComplete(head)
       const stale =
-        nowMs - waitingSince(head) >= this.options.maxWaitMs ||
+        nowMs - waitingSince(head) >= this.repair.waitMs() ||
         this.pending.size > this.options.maxPendingFrames
       if (!headless && !stale) return
       this.pending.delete(head.rtpTimestamp)
@@ -224,14 +236,17 @@ export class Vp8Assembler {
 
 /**
  * A frame still arriving in order (its start and every packet since, no marker yet) is not late: on a slow
- * link a key frame takes longer than `maxWaitMs` to arrive (10 KB at 300 kbit/s: 270 ms), and giving it up
- * would ask for another key frame that takes as long. It waits from its newest packet; any other
- * incomplete frame from its first.
+ * link a key frame takes longer than the wait to arrive (10 KB at 300 kbit/s: 270 ms), and giving it up
+ * would ask for another key frame that takes as long. It waits from when a later packet overtook it: only
+ * then can its missing tail be seen, and NACKed (on a base layer at 4 fps that is 250 ms after its last
+ * packet, and it was given up at once, before its retransmission could even be asked for). Any other
+ * incomplete frame (a gap inside, its start missing) waits from its first packet.
  */
 function waitingSince(frame: PendingFrame): number {
   const { firstSeq, lastSeq, minSeq, maxSeq } = frame
   const inOrder = firstSeq === minSeq && lastSeq === undefined && frame.packets.size === maxSeq - minSeq + 1
-  return inOrder ? frame.lastAt : frame.arrivedAt
+  if (!inOrder) return frame.arrivedAt
+  return frame.overtakenAt ?? Number.POSITIVE_INFINITY
 }
 
 function isComplete(frame: PendingFrame): boolean {
