@@ -81,6 +81,7 @@ function fakeMedia() {
     dropRemote: vi.fn<MediaControl['dropRemote']>(),
     resumePlayback: vi.fn<MediaControl['resumePlayback']>(),
     figures: vi.fn<MediaControl['figures']>(() => ({})),
+    levels: vi.fn<MediaControl['levels']>(() => ({})),
     close: vi.fn<MediaControl['close']>(),
   } satisfies MediaControl
 }
@@ -126,6 +127,28 @@ describe('controller', () => {
     })
     expect(t.calls).toEqual([])
     expect(t.media.startSending).not.toHaveBeenCalled()
+  })
+
+  it("copies the media side's audio levels into the store ten times a second", async () => {
+    vi.useFakeTimers()
+    try {
+      const host = fakeBridge()
+      const store = createAppStore()
+      const media = fakeMedia()
+      media.levels.mockReturnValue({ 0: 0.02, 2002: 0.3 })
+      const controller = createController({ bridge: host.bridge, store, media, figuresIntervalMs: 60_000 })
+      await controller.init()
+      expect(store.getState().audioLevels).toEqual({})
+      await vi.advanceTimersByTimeAsync(100)
+      expect(store.getState().audioLevels).toEqual({ 0: 0.02, 2002: 0.3 })
+      media.levels.mockReturnValue({ 0: 0 })
+      await vi.advanceTimersByTimeAsync(100)
+      expect(store.getState().audioLevels).toEqual({ 0: 0 })
+      expect(media.levels).toHaveBeenCalledTimes(2)
+      controller.dispose()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('joins with a dev token in embedded mode, enabling the media first', async () => {

@@ -20,6 +20,8 @@ export interface MediaControl {
   /** Called from a click: lets the AudioContext start under autoplay rules. */
   resumePlayback(): void
   figures(): Record<number, RemoteMediaFigures>
+  /** Each user's audio level of the last 100 ms (RMS 0..1), by uid; uid 0 is this user's microphone. */
+  levels(): Record<number, number>
   close(): void
 }
 
@@ -51,6 +53,8 @@ export interface ControllerDeps {
   now?: () => number
   /** How often decoder/playback figures are copied into the store. */
   figuresIntervalMs?: number
+  /** How often audio levels are copied into the store (the active-speaker indicator's). */
+  levelsIntervalMs?: number
   /** A uid to offer when the host remembers none (two windows then differ). */
   randomUid?: () => number
 }
@@ -121,7 +125,12 @@ class AppController implements Controller {
       () => this.s.setRemoteFigures(this.media.figures()),
       this.deps.figuresIntervalMs ?? 1000,
     )
+    const levelsTimer = setInterval(
+      () => this.s.setAudioLevels(this.media.levels()),
+      this.deps.levelsIntervalMs ?? 100,
+    )
     this.cleanups.push(() => clearInterval(timer))
+    this.cleanups.push(() => clearInterval(levelsTimer))
     await this.refreshSettings()
     this.prefillForm()
     await this.media.connect(() => this.invoke('connectMedia'))

@@ -2,6 +2,7 @@ import type { ConcealmentStats } from '../logic/concealment'
 import { JITTER_PROCESSOR } from '../logic/jitterBuffer'
 import type { DecodedAudio, WorkletReport } from './jitterWorklet'
 import workletUrl from './jitterWorklet.ts?worker&url'
+import { LoopbackOutput } from './loopbackOutput'
 
 const SAMPLE_RATE = 48_000
 /** Chunks in the decoder beyond this mean outputs went missing: the oldest timestamps are dropped. */
@@ -10,29 +11,85 @@ const MAX_UNANSWERED = 50
 /** What one remote user's playback counted so far (the worklet reports it 4 times a second). */
 export type AudioReceiveStats = ConcealmentStats & { underruns: number }
 
-/** One AudioContext for all remote users; its worklet module is loaded once. */
+/** The context and the node each remote user's worklet plays into. */
+interface PlaybackTarget {
+  context: AudioContext
+  input: AudioNode
+}
+
+/** Chromium's AudioContext.setSinkId (not in TypeScript's DOM types yet): the Web Audio fallback's speaker. */
+type SinkableContext = AudioContext & { setSinkId?: (sinkId: string) => Promise<void> }
+
+/**
+ * One AudioContext for all remote users; its worklet module is loaded once. What the worklets play goes to
+ * the speaker through a local WebRTC loopback and an `<audio>` element (media/loopbackOutput.ts), so that
+ * the echo canceller hears it; should the loopback not connect, straight to the context's own output.
+ */
 export class AudioPlayback {
   private context: AudioContext | null = null
-  private ready: Promise<AudioContext> | null = null
+  private ready: Promise<PlaybackTarget> | null = null
+  /** The loopback once connected; 'webaudio' when it could not be, and the context plays directly. */
+  private output: LoopbackOutput | 'webaudio' | null = null
+  /** The speaker chosen (setOutputDevice), '' for the system default: applied when the output opens. */
+  private sinkId = ''
 
-  /** From a click (join): the context may start under autoplay rules. */
+  /** From a click (join): the context and the `<audio>` element may start under autoplay rules. */
   resume(): void {
-    void this.open().then((context) => context.resume())
+    void this.open().then(({ context }) => {
+      void context.resume()
+      if (this.output instanceof LoopbackOutput) this.output.resume()
+    })
   }
 
-  open(): Promise<AudioContext> {
+  open(): Promise<PlaybackTarget> {
     if (!this.ready) {
       const context = new AudioContext({ sampleRate: SAMPLE_RATE, latencyHint: 'interactive' })
       this.context = context
-      this.ready = context.audioWorklet.addModule(workletUrl).then(() => context)
+      this.ready = Promise.all([context.audioWorklet.addModule(workletUrl), this.route(context)]).then(
+        ([, input]) => ({ context, input }),
+      )
     }
     return this.ready
   }
 
+  /**
+   * Plays remote audio on the speaker `deviceId` (enumerateDevices' `audiooutput`, '' for the default):
+   * `HTMLMediaElement.setSinkId` on the loopback's element, which keeps the echo canceller's reference.
+   */
+  async setOutputDevice(deviceId: string): Promise<void> {
+    this.sinkId = deviceId
+    const output = this.output
+    if (output instanceof LoopbackOutput) await output.setSinkId(deviceId)
+    else if (output === 'webaudio') await (this.context as SinkableContext | null)?.setSinkId?.(deviceId)
+  }
+
   close(): void {
+    if (this.output instanceof LoopbackOutput) this.output.close()
+    this.output = null
     void this.context?.close()
     this.context = null
     this.ready = null
+  }
+
+  private async route(context: AudioContext): Promise<AudioNode> {
+    const loopback = context.createMediaStreamDestination()
+    loopback.channelCount = 1
+    try {
+      const output = await LoopbackOutput.open(loopback.stream.getAudioTracks()[0]!)
+      if (this.context !== context) {
+        output.close()
+        return loopback
+      }
+      this.output = output
+      if (this.sinkId) await output.setSinkId(this.sinkId).catch((e: unknown) => console.warn('setSinkId', e))
+      return loopback
+    } catch (error) {
+      console.warn('Remote audio plays through Web Audio: the echo canceller may not hear it', error)
+      if (this.context === context) this.output = 'webaudio'
+      if (this.sinkId)
+        await this.setOutputDevice(this.sinkId).catch((e: unknown) => console.warn('setSinkId', e))
+      return context.destination
+    }
   }
 }
 
@@ -45,6 +102,8 @@ export class AudioReceiver {
   private node: AudioWorkletNode | null = null
   private pending: DecodedAudio[] = []
   private level = 0
+  /** The level of the last 100 ms played (logic/audioLevel.ts). */
+  private windowLevel = 0
   private counts: AudioReceiveStats = {
     receivedSamples: 0,
     concealedSamples: 0,
@@ -67,7 +126,7 @@ export class AudioReceiver {
     private readonly onError: (sentence: string) => void,
   ) {
     void playback.open().then(
-      (context) => this.connect(context),
+      (target) => this.connect(target),
       (error: unknown) => onError(`Audio playback could not start: ${String(error)}`),
     )
   }
@@ -88,6 +147,11 @@ export class AudioReceiver {
     const level = this.level
     this.level = 0
     return level
+  }
+
+  /** The RMS of the last 100 ms played, 0..1 (the active-speaker indicator's level; 0 before any). */
+  currentLevel(): number {
+    return this.windowLevel
   }
 
   /** Samples received, concealed and underruns so far (as of the worklet's last report). */
@@ -121,15 +185,16 @@ export class AudioReceiver {
     if (++this.failures === 1) this.onError(sentence)
   }
 
-  private connect(context: AudioContext): void {
+  private connect({ context, input }: PlaybackTarget): void {
     if (this.closed) return
     const node = new AudioWorkletNode(context, JITTER_PROCESSOR, { outputChannelCount: [1] })
     node.port.onmessage = (event: MessageEvent<WorkletReport>) => {
-      const { level, ...counts } = event.data
+      const { level, windowLevel, ...counts } = event.data
       this.level = Math.max(this.level, level)
+      this.windowLevel = windowLevel
       this.counts = counts
     }
-    node.connect(context.destination)
+    node.connect(input)
     this.node = node
     for (const audio of this.pending.splice(0)) node.port.postMessage(audio, [audio.samples.buffer])
   }

@@ -1,4 +1,5 @@
 import type { SendTarget } from '../../shared/mediaPort'
+import { LevelMeter } from '../logic/audioLevel'
 import { OpusPolicy, type OpusSettings } from '../logic/opusPolicy'
 import type { PostMedia } from './videoSender'
 
@@ -48,6 +49,8 @@ export class AudioSender {
   private lastSentUs = -Infinity
   private reader: ReadableStreamDefaultReader<AudioData> | null = null
   private stopped = false
+  /** The microphone's level as captured (after the browser's echo canceller and noise suppression). */
+  private meter: LevelMeter | null = null
 
   constructor(
     private readonly track: MediaStreamTrack,
@@ -61,6 +64,11 @@ export class AudioSender {
   applyTarget(target: SendTarget): void {
     const next = this.policy.update(target, performance.now())
     if (next) this.pending = next
+  }
+
+  /** The RMS of the last 100 ms captured, 0..1 (0 once stopped). */
+  level(): number {
+    return this.stopped ? 0 : (this.meter?.level ?? 0)
   }
 
   stop(): void {
@@ -82,8 +90,15 @@ export class AudioSender {
         data?.close()
         return
       }
+      this.measure(data)
       await this.encode(data)
     }
+  }
+
+  private measure(data: AudioData): void {
+    const samples = new Float32Array(data.numberOfFrames)
+    data.copyTo(samples, { planeIndex: 0, format: 'f32-planar' })
+    ;(this.meter ??= LevelMeter.forRate(data.sampleRate)).push(samples)
   }
 
   private async encode(data: AudioData): Promise<void> {

@@ -1,10 +1,12 @@
+import { LevelMeter } from '../logic/audioLevel'
 import { Concealer, type ConcealmentStats } from '../logic/concealment'
 import { JITTER_PROCESSOR, JitterBuffer, rms } from '../logic/jitterBuffer'
 
 /**
  * The AudioWorklet of one remote user: decoded mono samples arrive on the port with their timestamps, the
  * concealer (logic/concealment.ts) fills the gaps lost packets leave, the jitter buffer (logic/jitterBuffer.ts)
- * smooths them, and the level played and the counts are reported back a few times a second.
+ * smooths them, and the levels played and the counts are reported back ten times a second (each 100 ms
+ * window's level, logic/audioLevel.ts: the active-speaker indicator's).
  * Loaded with `audioWorklet.addModule(url)` from a file of the renderer build (`?worker&url`), never a blob:
  * the page's CSP allows scripts from 'self' only.
  */
@@ -15,8 +17,11 @@ export interface DecodedAudio {
   timestampUs: number
 }
 
-/** What the worklet reports: the loudest level since the last report, and the running counts. */
-export type WorkletReport = ConcealmentStats & { level: number; underruns: number }
+/**
+ * What the worklet reports: the loudest 128-sample block's RMS since the last report (`level`), the RMS of
+ * the 100 ms window just played (`windowLevel`), and the running counts.
+ */
+export type WorkletReport = ConcealmentStats & { level: number; windowLevel: number; underruns: number }
 
 declare const sampleRate: number
 declare class AudioWorkletProcessor {
@@ -30,7 +35,6 @@ const STEP_MS = 40
 const MAX_TARGET_MS = 200
 const RELAX_AFTER_MS = 10_000
 const MAX_MS = 300
-const REPORT_EVERY_MS = 250
 
 const samples = (ms: number): number => Math.round((sampleRate * ms) / 1000)
 
@@ -45,8 +49,8 @@ class JitterProcessor extends AudioWorkletProcessor {
     },
   })
   private readonly concealer = new Concealer({ sampleRate })
+  private readonly meter = LevelMeter.forRate(sampleRate)
   private peakLevel = 0
-  private samplesSinceReport = 0
 
   constructor() {
     super()
@@ -63,16 +67,15 @@ class JitterProcessor extends AudioWorkletProcessor {
     this.concealer.cover(first, this.buffer.pull(first))
     for (let c = 1; c < output.length; c++) output[c]?.set(first)
     this.peakLevel = Math.max(this.peakLevel, rms(first))
-    this.samplesSinceReport += first.length
-    if (this.samplesSinceReport >= (sampleRate * REPORT_EVERY_MS) / 1000) {
+    if (this.meter.push(first) > 0) {
       const report: WorkletReport = {
         level: this.peakLevel,
+        windowLevel: this.meter.level,
         underruns: this.buffer.stats().underruns,
         ...this.concealer.stats(),
       }
       this.port.postMessage(report)
       this.peakLevel = 0
-      this.samplesSinceReport = 0
     }
     return true
   }

@@ -110,6 +110,17 @@ class RendererMedia implements MediaEngine {
     this.playback.resume()
   }
 
+  /** The speaker remote audio plays on ('' for the default): see AudioPlayback.setOutputDevice. */
+  setOutputDevice(deviceId: string): Promise<void> {
+    return this.playback.setOutputDevice(deviceId)
+  }
+
+  levels(): Record<number, number> {
+    const result: Record<number, number> = { 0: this.senders.audio?.level() ?? 0 }
+    for (const [uid, audio] of this.audios) result[uid] = audio.currentLevel()
+    return result
+  }
+
   figures(): Record<number, RemoteMediaFigures> {
     const now = performance.now()
     const result: Record<number, RemoteMediaFigures> = {}

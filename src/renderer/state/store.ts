@@ -2,6 +2,7 @@ import { createStore } from 'zustand/vanilla'
 import { createCallSlice } from './callSlice'
 import { createConnectionSlice } from './connectionSlice'
 import { createFormSlice } from './formSlice'
+import { createLevelsSlice } from './levelsSlice'
 import { createNetworkSlice } from './networkSlice'
 import { createNoticesSlice } from './noticesSlice'
 import { createSettingsSlice } from './settingsSlice'
@@ -16,5 +17,6 @@ export function createAppStore(): AppStore {
     ...createNoticesSlice(...a),
     ...createFormSlice(...a),
     ...createNetworkSlice(...a),
+    ...createLevelsSlice(...a),
   }))
 }

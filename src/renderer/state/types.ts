@@ -146,6 +146,16 @@ export interface NoticesSlice {
   clearNotices(slot?: string): void
 }
 
+/**
+ * Everyone's audio level, ten times a second (issue 13 item 3, the active-speaker indicator): the RMS of the
+ * last 100 ms, 0..1, of each remote user's decoded audio as played and of this user's microphone as
+ * captured (uid 0; 0 while muted). Replaced whole at each update: a user absent from it plays no audio.
+ */
+export interface LevelsSlice {
+  audioLevels: Record<number, number>
+  setAudioLevels(levels: Record<number, number>): void
+}
+
 /** What the host says the controls are (AppSettings) and what region probes measured. */
 export interface SettingsSlice {
   settings: AppSettings | null
@@ -157,5 +167,11 @@ export interface SettingsSlice {
 }
 
 /** The one renderer store (docs/renderer.md "State"): a thin layer of typed slices, fed by engine events. */
-export type AppState = SettingsSlice & ConnectionSlice & CallSlice & NoticesSlice & FormSlice & NetworkSlice
+export type AppState = SettingsSlice &
+  ConnectionSlice &
+  CallSlice &
+  NoticesSlice &
+  FormSlice &
+  NetworkSlice &
+  LevelsSlice
 export type AppStore = StoreApi<AppState>
