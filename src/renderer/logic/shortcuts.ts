@@ -14,7 +14,7 @@ export interface Shortcut {
 }
 
 /**
- * Ctrl (Cmd on macOS) + D / E as in NetEase's and Tencent's meeting apps; Shift+S for share; Shift+H
+ * Ctrl (Cmd on macOS) + D / E as in Google Meet; Shift+S for share; Shift+H
  * ("hang up") for leave as in Microsoft Teams — Shift so a slip of the finger does not end a call.
  */
 export const SHORTCUTS: readonly Shortcut[] = [
