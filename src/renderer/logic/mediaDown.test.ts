@@ -26,6 +26,24 @@ describe('parseMediaDown', () => {
       { kind: 'remoteAudio', uid: 7, data, timestampUs: 0 },
       { kind: 'remoteAudio', uid: 7, data, timestampUs: 0 },
     ],
+    // A screen share's frames and key frame requests say so; `camera` or anything else is the camera.
+    [
+      { kind: 'remoteVideo', uid: 7, data, timestampUs: 10, keyFrame: false, track: 'screen' },
+      { kind: 'remoteVideo', uid: 7, data, timestampUs: 10, keyFrame: false, track: 'screen' },
+    ],
+    [
+      { kind: 'remoteVideo', uid: 7, data, timestampUs: 10, keyFrame: false, track: 'camera' },
+      { kind: 'remoteVideo', uid: 7, data, timestampUs: 10, keyFrame: false },
+    ],
+    [
+      { kind: 'remoteVideo', uid: 7, data, timestampUs: 10, keyFrame: false, track: 'tv' },
+      { kind: 'remoteVideo', uid: 7, data, timestampUs: 10, keyFrame: false },
+    ],
+    [
+      { kind: 'keyFrameRequested', track: 'screen' },
+      { kind: 'keyFrameRequested', track: 'screen' },
+    ],
+    [{ kind: 'keyFrameRequested', track: 'camera' }, { kind: 'keyFrameRequested' }],
   ])('accepts %o', (input, expected) => {
     expect(parseMediaDown(input)).toEqual(expected)
   })

@@ -17,7 +17,10 @@ function parseSendTarget(m: Record<string, unknown>): SendTarget | null {
 export function parseMediaDown(value: unknown): MediaDown | null {
   if (typeof value !== 'object' || value === null) return null
   const m = value as Record<string, unknown>
-  if (m['kind'] === 'keyFrameRequested') return { kind: 'keyFrameRequested' }
+  if (m['kind'] === 'keyFrameRequested')
+    return m['track'] === 'screen'
+      ? { kind: 'keyFrameRequested', track: 'screen' }
+      : { kind: 'keyFrameRequested' }
   if (m['kind'] === 'sendTarget') {
     const target = parseSendTarget(m)
     return target && { kind: 'sendTarget', ...target }
@@ -29,7 +32,9 @@ export function parseMediaDown(value: unknown): MediaDown | null {
   if (typeof uid !== 'number' || !Number.isSafeInteger(uid) || uid < 0) return null
   if (typeof timestampUs !== 'number' || !Number.isFinite(timestampUs)) return null
   if (m['kind'] === 'remoteVideo' && typeof m['keyFrame'] === 'boolean') {
-    return { kind: 'remoteVideo', uid, data, timestampUs, keyFrame: m['keyFrame'] }
+    const video = { kind: 'remoteVideo', uid, data, timestampUs, keyFrame: m['keyFrame'] } as const
+    // Absent (or anything but `screen`) is the camera, as before screen sharing.
+    return m['track'] === 'screen' ? { ...video, track: 'screen' } : video
   }
   if (m['kind'] === 'remoteAudio') return { kind: 'remoteAudio', uid, data, timestampUs }
   return null
