@@ -3,6 +3,8 @@ import {
   allowedDevices,
   deviceChange,
   listDevices,
+  meterLevel,
+  rmsOf,
   rememberDevice,
   resolveChoice,
   resolveDevice,
@@ -125,5 +127,20 @@ describe('devicechange', () => {
   it('devices appearing when permission is granted are not offered', () => {
     const none: DeviceLists = listDevices(BUILT_IN.map((d) => ({ ...d, deviceId: '', label: '' })))
     expect(deviceChange(none, before, {})).toEqual({ lost: [], offer: null })
+  })
+})
+
+describe('the microphone meter', () => {
+  it('reads in decibels: silence 0, full scale 1, -30 dBFS half way', () => {
+    expect(meterLevel(0)).toBe(0)
+    expect(meterLevel(1e-5)).toBe(0)
+    expect(meterLevel(1)).toBe(1)
+    expect(meterLevel(2)).toBe(1)
+    expect(meterLevel(10 ** (-30 / 20))).toBeCloseTo(0.5, 6)
+  })
+
+  it('takes the RMS of a reading', () => {
+    expect(rmsOf(new Float32Array([0.5, -0.5, 0.5, -0.5]))).toBeCloseTo(0.5, 6)
+    expect(rmsOf(new Float32Array(0))).toBe(0)
   })
 })

@@ -167,3 +167,20 @@ export function deviceChange(before: DeviceLists, after: DeviceLists, inUse: Dev
   }
   return { lost, offer: null }
 }
+
+/** The meter's floor: quieter than this reads as silence (room noise of a laptop microphone). */
+const METER_FLOOR_DB = -60
+
+/** The microphone meter's position (0..1) for an RMS level: decibels, so speech moves it visibly. */
+export function meterLevel(rms: number): number {
+  if (!(rms > 0)) return 0
+  const db = 20 * Math.log10(rms)
+  return Math.min(1, Math.max(0, (db - METER_FLOOR_DB) / -METER_FLOOR_DB))
+}
+
+/** The RMS of one analyser reading (AnalyserNode.getFloatTimeDomainData). */
+export function rmsOf(samples: Float32Array): number {
+  let sum = 0
+  for (const s of samples) sum += s * s
+  return samples.length === 0 ? 0 : Math.sqrt(sum / samples.length)
+}

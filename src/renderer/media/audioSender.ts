@@ -47,13 +47,15 @@ export class AudioSender {
   private pending: OpusSettings | null = null
   /** The stream time of the last packet sent. */
   private lastSentUs = -Infinity
+  /** The first encoder's shift after a restart (another microphone's format): the stream's time goes on. */
+  private restartShiftUs = 0
   private reader: ReadableStreamDefaultReader<AudioData> | null = null
   private stopped = false
   /** The microphone's level as captured (after the browser's echo canceller and noise suppression). */
   private meter: LevelMeter | null = null
 
   constructor(
-    private readonly track: MediaStreamTrack,
+    private track: MediaStreamTrack,
     private readonly post: PostMedia,
     private readonly onError: (sentence: string) => void,
   ) {
@@ -64,6 +66,24 @@ export class AudioSender {
   applyTarget(target: SendTarget): void {
     const next = this.policy.update(target, performance.now())
     if (next) this.pending = next
+  }
+
+  /**
+   * Another microphone mid-call (docs/app.md "Devices"): the encoder goes on with the new track's audio;
+   * its packets are stamped on the encoder's own clock (see Running), so the new track's timestamps do not
+   * matter. A microphone with another format gets a new encoder (encode()).
+   */
+  replaceTrack(track: MediaStreamTrack): void {
+    if (this.stopped) {
+      track.stop()
+      return
+    }
+    const old = this.track
+    const reader = this.reader
+    this.track = track
+    old.stop()
+    void reader?.cancel().catch(() => undefined)
+    void this.pump()
   }
 
   /** The RMS of the last 100 ms captured, 0..1 (0 once stopped). */
@@ -82,11 +102,13 @@ export class AudioSender {
   }
 
   private async pump(): Promise<void> {
-    const processor = new MediaStreamTrackProcessor<AudioData>({ track: this.track })
-    this.reader = processor.readable.getReader()
+    const track = this.track
+    const processor = new MediaStreamTrackProcessor<AudioData>({ track })
+    const reader = processor.readable.getReader()
+    this.reader = reader
     for (;;) {
-      const { value: data, done } = await this.reader.read()
-      if (done || this.stopped) {
+      const { value: data, done } = await reader.read()
+      if (done || this.stopped || track !== this.track) {
         data?.close()
         return
       }
@@ -102,12 +124,13 @@ export class AudioSender {
   }
 
   private async encode(data: AudioData): Promise<void> {
+    if (this.format && !sameFormat(this.format, data)) this.restart(data)
     this.format ??= { sampleRate: data.sampleRate, numberOfChannels: data.numberOfChannels }
     const withOptions = await (this.opusOptions ??= this.checkOpusOptions(this.format))
     if (this.stopped) return data.close()
     const frameSamples = (this.format.sampleRate * FRAME_US) / 1_000_000
     const old = this.running
-    if (!old) this.start(this.policy.current, withOptions, 0)
+    if (!old) this.start(this.policy.current, withOptions, this.restartShiftUs)
     else if (this.pending && !this.retiring && old.fedSamples % frameSamples === 0) {
       // The new encoder's first frame is this audio, which the old one will stamp `old.nextUs`.
       this.retiring = old
@@ -121,6 +144,23 @@ export class AudioSender {
       running.nextUs += (data.numberOfFrames * 1_000_000) / data.sampleRate
     }
     data.close()
+  }
+
+  /**
+   * A new microphone with another rate or channel count: the encoders are closed and the next one starts
+   * where the stream's time had got to.
+   */
+  private restart(data: AudioData): void {
+    const old = this.running
+    const nextStreamUs = old?.nextUs === undefined ? undefined : old.nextUs + old.shiftUs
+    for (const running of [this.running, this.retiring]) {
+      if (running && running.encoder.state !== 'closed') running.encoder.close()
+    }
+    this.running = null
+    this.retiring = null
+    this.format = null
+    this.opusOptions = null
+    this.restartShiftUs = nextStreamUs === undefined ? 0 : nextStreamUs - data.timestamp
   }
 
   private start(settings: OpusSettings, withOptions: boolean, shiftUs: number): void {
@@ -178,6 +218,10 @@ export class AudioSender {
     }
     return false
   }
+}
+
+function sameFormat(format: Format, data: AudioData): boolean {
+  return format.sampleRate === data.sampleRate && format.numberOfChannels === data.numberOfChannels
 }
 
 function opusConfig(format: Format, settings: OpusSettings, withOptions: boolean): AudioEncoderConfig {

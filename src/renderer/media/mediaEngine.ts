@@ -5,6 +5,8 @@ import type { RemoteMediaFigures } from '../state/types'
 import { AudioSender } from './audioSender'
 import { AudioPlayback, AudioReceiver } from './audioPlayback'
 import { listenForMediaPort } from './port'
+import { DEVICE_OF, withDevice } from './captureDevices'
+import type { DeviceChoice } from '../logic/devices'
 import { VIDEO_FPS, VIDEO_HEIGHT, VIDEO_WIDTH, VideoSender } from './videoSender'
 import { VideoReceiver } from './videoReceiver'
 
@@ -51,6 +53,8 @@ class RendererMedia implements MediaEngine {
     video: null,
     audio: null,
   }
+  /** The camera, microphone and speaker to use (docs/app.md "Devices"); absent: the system default. */
+  private devices: DeviceChoice = {}
   /** The engine's latest send target: a sender started later begins from it. */
   private sendTarget: SendTarget | null = null
   private preview: HTMLVideoElement | null = null
@@ -86,6 +90,25 @@ class RendererMedia implements MediaEngine {
     if (!this.sending) return []
     const problem = await this.start(kind)
     return problem ? [problem] : []
+  }
+
+  /**
+   * The devices to use from now on. A camera or microphone that changed while sending is replaced under the
+   * running encoder (no rejoin); the speaker goes to the playback's output. Resolves with what failed.
+   */
+  async useDevices(devices: DeviceChoice): Promise<CaptureProblem[]> {
+    const before = this.devices
+    this.devices = { ...devices }
+    if (devices.speaker !== before.speaker) {
+      this.playback
+        .setOutputDevice(devices.speaker ?? '')
+        .catch((error: unknown) => this.onProblem(String(error)))
+    }
+    const changed = (['video', 'audio'] as const).filter(
+      (kind) => this.senders[kind] && devices[DEVICE_OF[kind]] !== before[DEVICE_OF[kind]],
+    )
+    const problems = await Promise.all(changed.map((kind) => this.switchCapture(kind)))
+    return problems.filter((p): p is CaptureProblem => p !== null)
   }
 
   stopSending(): void {
@@ -176,7 +199,9 @@ class RendererMedia implements MediaEngine {
     if (this.senders[kind]) return null
     let stream: MediaStream
     try {
-      stream = await this.target.navigator.mediaDevices.getUserMedia(CONSTRAINTS[kind])
+      stream = await this.target.navigator.mediaDevices.getUserMedia(
+        withDevice(CONSTRAINTS[kind], kind, this.devices),
+      )
     } catch (error) {
       return { kind, sentence: captureSentence(kind, error) }
     }
@@ -196,6 +221,30 @@ class RendererMedia implements MediaEngine {
       const sender = new AudioSender(track, this.post, this.onProblem)
       if (this.sendTarget) sender.applyTarget(this.sendTarget)
       this.senders.audio = sender
+    }
+    return null
+  }
+
+  /** Opens the chosen device and hands its track to the running sender (useDevices). */
+  private async switchCapture(kind: Kind): Promise<CaptureProblem | null> {
+    let stream: MediaStream
+    try {
+      stream = await this.target.navigator.mediaDevices.getUserMedia(
+        withDevice(CONSTRAINTS[kind], kind, this.devices),
+      )
+    } catch (error) {
+      return { kind, sentence: captureSentence(kind, error) }
+    }
+    const track = kind === 'video' ? stream.getVideoTracks()[0] : stream.getAudioTracks()[0]
+    const sender = this.senders[kind]
+    if (!track || !sender) {
+      stream.getTracks().forEach((t) => t.stop())
+      return null
+    }
+    sender.replaceTrack(track)
+    if (kind === 'video') {
+      this.previewStream = new MediaStream([track])
+      this.showPreview()
     }
     return null
   }

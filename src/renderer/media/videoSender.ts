@@ -37,12 +37,16 @@ export class VideoSender {
   private current: EncoderSettings | null = null
   private layers = false
   private lastKeptUs: number | null = null
+  /** Added to the capture's timestamps: a new camera's clock continues the old one's (replaceTrack). */
+  private shiftUs = 0
+  private lastInputUs: number | null = null
+  private rebase = false
   private reader: ReadableStreamDefaultReader<VideoFrame> | null = null
   private scaler: OffscreenCanvas | null = null
   private stopped = false
 
   constructor(
-    private readonly track: MediaStreamTrack,
+    private track: MediaStreamTrack,
     private readonly post: PostMedia,
     private readonly onError: (sentence: string) => void,
   ) {
@@ -61,6 +65,26 @@ export class VideoSender {
   applyTarget(target: SendTarget): void {
     this.ladder.setTarget(target.bitrateBps, performance.now())
     this.follow()
+  }
+
+  /**
+   * Another camera mid-call (docs/app.md "Devices"): the encoder, its settings and the call stay; the new
+   * camera's first frame is a key frame, and its timestamps go on from the old one's (two cameras' clocks
+   * differ, and a step back would read as a repeated frame).
+   */
+  replaceTrack(track: MediaStreamTrack): void {
+    if (this.stopped) {
+      track.stop()
+      return
+    }
+    const old = this.track
+    const reader = this.reader
+    this.track = track
+    this.rebase = true
+    this.keyFrames.request()
+    old.stop()
+    void reader?.cancel().catch(() => undefined)
+    void this.pump()
   }
 
   stop(): void {
@@ -128,16 +152,33 @@ export class VideoSender {
   }
 
   private async pump(): Promise<void> {
-    const processor = new MediaStreamTrackProcessor<VideoFrame>({ track: this.track })
-    this.reader = processor.readable.getReader()
+    const track = this.track
+    const processor = new MediaStreamTrackProcessor<VideoFrame>({ track })
+    const reader = processor.readable.getReader()
+    this.reader = reader
     for (;;) {
-      const { value: frame, done } = await this.reader.read()
-      if (done || this.stopped) {
+      const { value: frame, done } = await reader.read()
+      // A replaced camera's reader ends here; its last frames are not sent.
+      if (done || this.stopped || track !== this.track) {
         frame?.close()
         return
       }
-      this.encode(frame)
+      this.encode(this.restamp(frame))
     }
+  }
+
+  /** The frame on the sender's one clock: shifted after a camera switch (replaceTrack). */
+  private restamp(frame: VideoFrame): VideoFrame {
+    if (this.rebase) {
+      this.rebase = false
+      const next = this.lastInputUs === null ? frame.timestamp : this.lastInputUs + 1_000_000 / VIDEO_FPS
+      this.shiftUs = next - frame.timestamp
+    }
+    this.lastInputUs = frame.timestamp + this.shiftUs
+    if (this.shiftUs === 0) return frame
+    const shifted = new VideoFrame(frame, { timestamp: frame.timestamp + this.shiftUs })
+    frame.close()
+    return shifted
   }
 
   private encode(captured: VideoFrame): void {

@@ -1,6 +1,7 @@
 import { createStore } from 'zustand/vanilla'
 import { createCallSlice } from './callSlice'
 import { createConnectionSlice } from './connectionSlice'
+import { createDevicesSlice } from './devicesSlice'
 import { createFormSlice } from './formSlice'
 import { createLevelsSlice } from './levelsSlice'
 import { createNetworkSlice } from './networkSlice'
@@ -17,6 +18,7 @@ export function createAppStore(): AppStore {
     ...createNoticesSlice(...a),
     ...createFormSlice(...a),
     ...createNetworkSlice(...a),
+    ...createDevicesSlice(...a),
     ...createLevelsSlice(...a),
   }))
 }

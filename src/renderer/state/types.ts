@@ -15,6 +15,7 @@ import type {
 } from '../../shared/engine'
 import type { AppSettings } from '../../shared/ipc'
 import type { NetworkCheckReport } from '../../shared/networkCheck'
+import type { DeviceChoice, DeviceLists } from '../logic/devices'
 import type { Notice, NoticeInput } from '../logic/notices'
 
 export interface RemoteUser {
@@ -166,6 +167,16 @@ export interface SettingsSlice {
   setProbing(probing: boolean): void
 }
 
+/** The cameras, microphones and speakers, and the ones in use (deviceController.ts, docs/app.md "Devices"). */
+export interface DevicesSlice {
+  /** `enumerateDevices()` by kind (logic/devices.ts); empty before the page may see the devices. */
+  deviceLists: DeviceLists
+  /** The devices in use; a kind absent: the system default. */
+  deviceChoice: DeviceChoice
+  setDeviceLists(lists: DeviceLists): void
+  setDeviceChoice(choice: DeviceChoice): void
+}
+
 /** The one renderer store (docs/renderer.md "State"): a thin layer of typed slices, fed by engine events. */
 export type AppState = SettingsSlice &
   ConnectionSlice &
@@ -173,5 +184,6 @@ export type AppState = SettingsSlice &
   NoticesSlice &
   FormSlice &
   NetworkSlice &
-  LevelsSlice
+  LevelsSlice &
+  DevicesSlice
 export type AppStore = StoreApi<AppState>
