@@ -35,12 +35,15 @@ export interface ReceivedTrack {
   corrupt: number
 }
 
+export type Publish = { audio: boolean; video: boolean; screen?: boolean }
+
 export interface ClientOptions {
   url: string
   token: string
   channel: string
   uid: number
-  publish?: Record<MediaKind, boolean>
+  /** The join's capabilities (this client sends no screen; `screen: true` only opens the server's slot). */
+  publish?: Publish
   resume?: string
   /** Check every payload's filler bytes (off in the bench to save CPU). */
   verify?: boolean
@@ -264,7 +267,7 @@ export class TestClient {
   }
 
   /** Packets sent so far per kind (the counters of the next packet). */
-  get sent(): Record<MediaKind, number> {
+  get sent(): Record<'audio' | 'video', number> {
     return { audio: this.counters.audio, video: this.counters.video }
   }
 

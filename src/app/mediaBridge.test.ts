@@ -101,6 +101,35 @@ describe('media bridge', () => {
     page.close()
   })
 
+  it('the screen track goes both ways: pushed screen frames, screen key-frame requests, remote screen frames', async () => {
+    const { engine, page, bridge, received } = setup()
+    const data = new Uint8Array([4]).buffer
+    page.postMessage({ kind: 'video', data, timestampUs: 5, keyFrame: true, track: 'screen' }, [data])
+    page.postMessage({ kind: 'keyFrameRequest', uid: 2002, track: 'screen' })
+    page.postMessage({ kind: 'keyFrameRequest', uid: 2002, track: 'window' })
+    page.postMessage({ kind: 'video', data: new ArrayBuffer(1), timestampUs: 5, keyFrame: true, track: 1 })
+    engine.emitter.emit('remoteVideoFrame', {
+      uid: 3,
+      data: new Uint8Array([1]),
+      timestampUs: 10,
+      keyFrame: true,
+      track: 'screen',
+    })
+    engine.emitter.emit('keyFrameRequested', 'screen')
+    await tick()
+    expect(vi.mocked(engine.pushVideoFrame).mock.calls).toEqual([
+      [{ data: new Uint8Array([4]), timestamp: 5, keyframe: true, track: 'screen' }],
+    ])
+    expect(vi.mocked(engine.requestRemoteKeyFrame).mock.calls).toEqual([[2002, 'screen']])
+    expect(bridge.stats().malformed).toBe(2)
+    expect(received).toEqual([
+      expect.objectContaining({ kind: 'remoteVideo', uid: 3, track: 'screen' }),
+      { kind: 'keyFrameRequested', track: 'screen' },
+    ])
+    bridge.close()
+    page.close()
+  })
+
   it('a frame the engine refuses is counted by its code', async () => {
     const { engine, page, bridge } = setup()
     vi.mocked(engine.pushAudioFrame).mockReturnValue(ErrorCode.InvalidState)

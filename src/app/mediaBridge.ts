@@ -1,6 +1,12 @@
 import type { Engine } from '../engine'
 import type { RemoteFrame } from '../shared/engine'
-import { MAX_MEDIA_FRAME_BYTES, parseMediaUp, type MediaDown, type SendTarget } from '../shared/mediaPort'
+import {
+  MAX_MEDIA_FRAME_BYTES,
+  parseMediaUp,
+  type MediaDown,
+  type SendTarget,
+  type VideoTrack,
+} from '../shared/mediaPort'
 
 /**
  * Encoded media between the page and the engine (mediaPort.ts): MediaUp from the page is validated and
@@ -60,7 +66,9 @@ function handleUp(engine: MediaEngine, stats: MediaBridgeStats, raw: unknown): v
   }
   if (message.kind === 'keyFrameRequest') {
     // The page's decoder failed on this user's video: the engine asks them for a key frame (PLI).
-    const result = engine.requestRemoteKeyFrame(message.uid)
+    const { uid, track } = message
+    const result =
+      track === undefined ? engine.requestRemoteKeyFrame(uid) : engine.requestRemoteKeyFrame(uid, track)
     if (result === 0) stats.remoteKeyFrameRequests++
     else stats.refused[result] = (stats.refused[result] ?? 0) + 1
     return
@@ -74,6 +82,8 @@ function handleUp(engine: MediaEngine, stats: MediaBridgeStats, raw: unknown): v
           keyframe: message.keyFrame,
           // The engine writes it into the VP8 descriptor, for the conference server's layer forwarding.
           ...(message.temporalLayerId === undefined ? {} : { temporalLayerId: message.temporalLayerId }),
+          // The screen share's frames go out on its own track (startScreenCapture).
+          ...(message.track === undefined ? {} : { track: message.track }),
         })
       : engine.pushAudioFrame({ data, timestamp: message.timestampUs })
   if (code === 0) stats.pushed[message.kind]++
@@ -102,9 +112,9 @@ export function attachMediaBridge(engine: MediaEngine, port: MediaPortLike): Med
   const onVideo = (frame: RemoteFrame): void => {
     if (frame.data.byteLength > MAX_MEDIA_FRAME_BYTES) return
     const data = ownBuffer(frame.data)
-    const { uid, timestampUs, keyFrame } = frame
+    const { uid, timestampUs, keyFrame, track } = frame
     stats.sent.video++
-    send({ kind: 'remoteVideo', uid, data, timestampUs, keyFrame }, [data])
+    send({ kind: 'remoteVideo', uid, data, timestampUs, keyFrame, ...(track ? { track } : {}) }, [data])
   }
   const onAudio = (frame: RemoteFrame): void => {
     if (frame.data.byteLength > MAX_MEDIA_FRAME_BYTES) return
@@ -112,9 +122,9 @@ export function attachMediaBridge(engine: MediaEngine, port: MediaPortLike): Med
     stats.sent.audio++
     send({ kind: 'remoteAudio', uid: frame.uid, data, timestampUs: frame.timestampUs }, [data])
   }
-  const onKeyFrame = (): void => {
+  const onKeyFrame = (track?: VideoTrack): void => {
     stats.sent.keyFrameRequests++
-    send({ kind: 'keyFrameRequested' }, [])
+    send({ kind: 'keyFrameRequested', ...(track ? { track } : {}) }, [])
   }
   // The bandwidth estimate's target: the page's encoders follow it (docs/media.md "Bandwidth estimation").
   const onSendTarget = (target: SendTarget): void => {

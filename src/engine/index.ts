@@ -7,7 +7,7 @@
  */
 
 export { createEngine } from './api/engine'
-export type { CreateEngineOptions, Engine } from './api/engineApi'
+export type { CreateEngineOptions, Engine, JoinChannelOptions } from './api/engineApi'
 export { TypedEmitter, type Listener } from './events'
 export { silentLogger, systemClock, type Clock, type EngineLogger, type TransportBudgets } from './defaults'
 

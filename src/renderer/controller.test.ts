@@ -44,6 +44,8 @@ function fakeBridge(overrides: Partial<AppSettings> = {}) {
     leaveChannel: () => (calls.push(['leaveChannel']), (settings.activeCloudProxy = null), ok(0)),
     enableLocalAudio: (on) => (calls.push(['enableLocalAudio', on]), ok(0)),
     enableLocalVideo: (on) => (calls.push(['enableLocalVideo', on]), ok(0)),
+    startScreenCapture: () => (calls.push(['startScreenCapture']), ok(0)),
+    stopScreenCapture: () => (calls.push(['stopScreenCapture']), ok(0)),
     getSettings: () => ok({ ...settings }),
     setDevices: (devices) => (calls.push(['setDevices', devices]), (settings.devices = devices), ok(0)),
     probeRegions: () => (

@@ -66,6 +66,8 @@ const CONTEXT: Record<InvokeChannel, string> = {
   leaveChannel: 'Leave',
   enableLocalAudio: 'Microphone',
   enableLocalVideo: 'Camera',
+  startScreenCapture: 'Screen sharing',
+  stopScreenCapture: 'Screen sharing',
   getSettings: 'Settings',
   setDevices: 'Devices',
   probeRegions: 'Region check',

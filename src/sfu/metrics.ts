@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client'
-import type { MediaKind } from '../shared/signaling'
+import { MEDIA_KINDS, type MediaKind } from '../shared/signaling'
 import { LayerMetrics } from './media/layerMetrics'
 import { MediaSockets } from './media/mediaSockets'
 
@@ -19,9 +19,9 @@ export interface SfuGaugeSource {
 export class SfuMetrics {
   readonly registry = new Registry()
   private source: (() => SfuGaugeSource) | undefined
-  private readonly forwardedPackets: Record<MediaKind, number> = { audio: 0, video: 0 }
-  private readonly forwardedBytes: Record<MediaKind, number> = { audio: 0, video: 0 }
-  private readonly reported = { packets: { audio: 0, video: 0 }, bytes: { audio: 0, video: 0 } }
+  private readonly forwardedPackets = perKind()
+  private readonly forwardedBytes = perKind()
+  private readonly reported = { packets: perKind(), bytes: perKind() }
   /** The UDP sockets the PeerConnections hold, counted from werift's own objects (mediaSockets.ts). */
   readonly mediaSockets = new MediaSockets()
   /** Temporal-layer forwarding (media/layerMetrics.ts). */
@@ -128,8 +128,7 @@ export class SfuMetrics {
       collect: () => {
         if (!this.source) return
         const counts = this.source().tracks
-        tracks.set({ kind: 'audio' }, counts.audio)
-        tracks.set({ kind: 'video' }, counts.video)
+        for (const kind of MEDIA_KINDS) tracks.set({ kind }, counts[kind])
       },
     })
   }
@@ -143,7 +142,7 @@ export class SfuMetrics {
         labelNames: ['kind'],
         registers: [this.registry],
         collect: () => {
-          for (const kind of ['audio', 'video'] as const) {
+          for (const kind of MEDIA_KINDS) {
             const delta = totals[kind] - this.reported[which][kind]
             if (delta > 0) counter.inc({ kind }, delta)
             this.reported[which][kind] = totals[kind]
@@ -170,6 +169,11 @@ export class SfuMetrics {
   forwardedTotals(): { packets: number; bytes: number } {
     const p = this.forwardedPackets
     const b = this.forwardedBytes
-    return { packets: p.audio + p.video, bytes: b.audio + b.video }
+    return { packets: p.audio + p.video + p.screen, bytes: b.audio + b.video + b.screen }
   }
+}
+
+/** A zero per media kind (the `kind` label: audio, video, screen). */
+export function perKind(): Record<MediaKind, number> {
+  return { audio: 0, video: 0, screen: 0 }
 }

@@ -9,6 +9,7 @@ import type {
 import { DeviceSettingsSchema, type DevicePolicy, type DeviceSettings } from './devices'
 import { ErrorCode } from './errors'
 import { ChannelNameSchema, UID_MAX } from './joinRules'
+import { DisplayNameSchema } from './signaling'
 import type { NetworkCheckReport } from './networkCheck'
 import type { InvokeChannel, IpcEventName, IpcEvents } from './ipcChannels'
 
@@ -38,6 +39,8 @@ const token = z.string().max(4096)
 const channel = ChannelNameSchema
 const uid = z.int().min(0).max(UID_MAX)
 const regionChoice = z.string().min(1).max(64)
+/** joinChannel's options; a display name the schema refuses is 414 before the engine sees it. */
+const joinOptions = z.strictObject({ displayName: DisplayNameSchema.optional() })
 
 /** A region as the UI lists it (no certificate material). */
 export interface RegionView {
@@ -81,10 +84,13 @@ export interface AppSettings {
 export const INVOKE_CONTRACT = {
   setCloudProxy: invoke<number>()(z.tuple([transportType])),
   setRegion: invoke<number>()(z.tuple([regionChoice])),
-  joinChannel: invoke<number>()(z.tuple([token, channel, uid])),
+  joinChannel: invoke<number>()(z.tuple([token, channel, uid, joinOptions.optional()])),
   leaveChannel: invoke<number>()(z.tuple([])),
   enableLocalAudio: invoke<number>()(z.tuple([z.boolean()])),
   enableLocalVideo: invoke<number>()(z.tuple([z.boolean()])),
+  /** Publish / stop the screen share's track (frames come over the media port with `track: 'screen'`). */
+  startScreenCapture: invoke<number>()(z.tuple([])),
+  stopScreenCapture: invoke<number>()(z.tuple([])),
   getSettings: invoke<AppSettings>()(z.tuple([])),
   /** Remembers the camera, microphone and speaker (the whole choice, replacing the last); always 0. */
   setDevices: invoke<number>()(z.tuple([DeviceSettingsSchema])),

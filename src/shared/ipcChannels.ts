@@ -14,6 +14,8 @@ export const INVOKE_CHANNELS = [
   'leaveChannel',
   'enableLocalAudio',
   'enableLocalVideo',
+  'startScreenCapture',
+  'stopScreenCapture',
   'getSettings',
   'setDevices',
   'probeRegions',

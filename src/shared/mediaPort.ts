@@ -78,14 +78,27 @@ function isTemporalLayerId(value: unknown): value is TemporalLayerId {
   return value === 0 || value === 1 || value === 2
 }
 
+function isVideoTrack(value: unknown): value is VideoTrack {
+  return value === 'camera' || value === 'screen'
+}
+
+/** `track` as a message carries it: absent (the camera) or a known track; anything else is malformed. */
+function trackField(message: Record<string, unknown>): { track?: VideoTrack } | null {
+  const track = message['track']
+  if (track === undefined) return {}
+  return isVideoTrack(track) ? { track } : null
+}
+
 /** The host's check of what the page sends: a well-formed MediaUp, or null (counted and dropped). */
 export function parseMediaUp(value: unknown): MediaUp | null {
   if (typeof value !== 'object' || value === null) return null
   const message = value as Record<string, unknown>
+  const track = trackField(message)
+  if (track === null) return null
   if (message['kind'] === 'keyFrameRequest') {
     const uid = message['uid']
     return typeof uid === 'number' && Number.isSafeInteger(uid) && uid > 0
-      ? { kind: 'keyFrameRequest', uid }
+      ? { kind: 'keyFrameRequest', uid, ...track }
       : null
   }
   if (!isFrameData(message['data']) || !isTimestamp(message['timestampUs'])) return null
@@ -98,6 +111,7 @@ export function parseMediaUp(value: unknown): MediaUp | null {
       timestampUs: message['timestampUs'],
       keyFrame: message['keyFrame'],
       ...(layer === undefined ? {} : { temporalLayerId: layer }),
+      ...track,
     }
   }
   if (message['kind'] === 'audio') {

@@ -27,6 +27,14 @@ describe('parseClientMessage', () => {
     ['publish', { v: 1, type: 'publish', kind: 'video' }],
     ['unpublish', { v: 1, type: 'unpublish', kind: 'audio' }],
     ['keyframeRequest', { v: 1, type: 'keyframeRequest', uid: 7 }],
+    [
+      'join sharing a screen',
+      { ...join, capabilities: { audio: true, video: false, screen: true } } as ClientMessage,
+    ],
+    ['join with a display name', { ...join, displayName: '王小明 Wang' } as ClientMessage],
+    ['publish screen', { v: 1, type: 'publish', kind: 'screen' }],
+    ['unpublish screen', { v: 1, type: 'unpublish', kind: 'screen' }],
+    ['keyframeRequest of a screen', { v: 1, type: 'keyframeRequest', uid: 7, kind: 'screen' }],
     ['leave', { v: 1, type: 'leave' }],
     ['ping', { v: 1, type: 'ping', ts: 123.5 }],
   ])('accepts %s', (_name, message) => {
@@ -51,7 +59,34 @@ describe('parseClientMessage', () => {
     ['channel with a slash', JSON.stringify({ ...join, channel: 'a/b' }), SignalErrorCode.BadMessage],
     ['no capabilities', JSON.stringify({ ...join, capabilities: undefined }), SignalErrorCode.BadMessage],
     ['answer seq 0', JSON.stringify({ v: 1, type: 'answer', seq: 0, sdp: 'x' }), SignalErrorCode.BadMessage],
-    ['bad kind', JSON.stringify({ v: 1, type: 'publish', kind: 'screen' }), SignalErrorCode.BadMessage],
+    ['bad kind', JSON.stringify({ v: 1, type: 'publish', kind: 'data' }), SignalErrorCode.BadMessage],
+    [
+      'keyframeRequest of audio',
+      JSON.stringify({ v: 1, type: 'keyframeRequest', uid: 7, kind: 'audio' }),
+      SignalErrorCode.BadMessage,
+    ],
+    [
+      'screen not a boolean',
+      JSON.stringify({ ...join, capabilities: { audio: true, video: true, screen: 1 } }),
+      SignalErrorCode.BadMessage,
+    ],
+    ['an empty display name', JSON.stringify({ ...join, displayName: '  ' }), SignalErrorCode.BadMessage],
+    [
+      'a display name of 65',
+      JSON.stringify({ ...join, displayName: '名'.repeat(65) }),
+      SignalErrorCode.BadMessage,
+    ],
+    [
+      'a control character in the name',
+      JSON.stringify({ ...join, displayName: 'a\u0000b' }),
+      SignalErrorCode.BadMessage,
+    ],
+    [
+      'a bidi override in the name',
+      JSON.stringify({ ...join, displayName: 'a\u202eb' }),
+      SignalErrorCode.BadMessage,
+    ],
+    ['a display name not a string', JSON.stringify({ ...join, displayName: 5 }), SignalErrorCode.BadMessage],
     ['proto key', '{"v":1,"type":"leave","__proto__":{"x":1}}', SignalErrorCode.BadMessage],
   ])('refuses %s', (_name, text, code) => {
     const result = parseClientMessage(text)
@@ -104,5 +139,43 @@ describe('parseServerMessage', () => {
   it('ignores fields a newer server adds', () => {
     const result = parseServerMessage(JSON.stringify({ v: 1, type: 'pong', ts: 1, extra: true }))
     expect(result.ok).toBe(true)
+  })
+})
+
+describe('screen tracks and display names in signaling (issue 13)', () => {
+  it('a display name is trimmed and NFC-normalised, 64 characters at most', () => {
+    const decomposed = { ...join, displayName: ' Rene\u0301 张 ' }
+    const parsed = parseClientMessage(JSON.stringify(decomposed))
+    expect(parsed).toMatchObject({ ok: true, message: { displayName: 'René 张' } })
+    const longest = parseClientMessage(JSON.stringify({ ...join, displayName: '名'.repeat(64) }))
+    expect(longest.ok).toBe(true)
+  })
+
+  it('the server tells names and screen tracks: joined, userJoined, trackPublished, offer', () => {
+    const messages: ServerMessage[] = [
+      {
+        v: 1,
+        type: 'joined',
+        sessionId: 's',
+        channel: 'c',
+        uid: 1,
+        resumed: false,
+        participants: [{ uid: 2, displayName: '李雷', tracks: [{ trackId: '2:screen', kind: 'screen' }] }],
+        limits: { maxMessageBytes: 65536, reconnectGraceMs: 5000 },
+      },
+      { v: 1, type: 'userJoined', uid: 3, displayName: 'Hanmeimei 韩梅梅' },
+      { v: 1, type: 'trackPublished', uid: 2, trackId: '2:screen', kind: 'screen' },
+      {
+        v: 1,
+        type: 'offer',
+        seq: 1,
+        sdp: 'v=0',
+        publish: [{ mid: '2', kind: 'screen' }],
+        subscriptions: [{ mid: '4', uid: 2, trackId: '2:screen', kind: 'screen' }],
+      },
+    ]
+    for (const message of messages) {
+      expect(parseServerMessage(JSON.stringify(message))).toEqual({ ok: true, message })
+    }
   })
 })

@@ -39,8 +39,16 @@ export const DisplayNameSchema = z
       .regex(/^[^\p{Cc}\p{Cf}]*$/u, 'no control characters'),
   )
 
-export const MediaKindSchema = z.enum(['audio', 'video'])
+/**
+ * What a track carries. `screen` is a second video track (a shared screen or window, NERTC's sub stream):
+ * VP8 like `video`, in an m=video section of its own. A participant publishes at most one of each kind.
+ */
+export const MediaKindSchema = z.enum(['audio', 'video', 'screen'])
 export type MediaKind = z.infer<typeof MediaKindSchema>
+/** The kinds that are video (VP8 on an m=video section). */
+export type VideoKind = Exclude<MediaKind, 'audio'>
+export const MEDIA_KINDS: readonly MediaKind[] = MediaKindSchema.options
+export const isVideoKind = (kind: MediaKind): kind is VideoKind => kind !== 'audio'
 
 /** Why a participant left (NERTC reasons: leaveChannel 1, channelClosed 2, serverKicked 3, timeout 4). */
 export const LeaveReasonSchema = z.enum([
@@ -65,7 +73,7 @@ export const JoinMessageSchema = z.strictObject({
   channel,
   uid: joinUid,
   /** What the client will publish; a slot it does not publish is offered `inactive`. */
-  capabilities: z.strictObject({ audio: z.boolean(), video: z.boolean() }),
+  capabilities: z.strictObject({ audio: z.boolean(), video: z.boolean(), screen: z.boolean().optional() }),
   /** The name shown on this participant's tiles (join form / settings); others get it with their uid. */
   displayName: DisplayNameSchema.optional(),
   /** `sessionId` from a previous `joined`: resume that participant if it is still in its grace period. */
@@ -80,8 +88,16 @@ export const ClientMessageSchema = z.discriminatedUnion('type', [
   /** Start or stop publishing one kind; the server renegotiates the publishing slot. */
   z.strictObject({ v, type: z.literal('publish'), kind: MediaKindSchema }),
   z.strictObject({ v, type: z.literal('unpublish'), kind: MediaKindSchema }),
-  /** Ask for a keyframe of `uid`'s video (the same as an RTCP PLI, for clients that cannot send one). */
-  z.strictObject({ v, type: z.literal('keyframeRequest'), uid }),
+  /**
+   * Ask for a keyframe of `uid`'s video (the same as an RTCP PLI, for clients that cannot send one): its
+   * camera, or its shared screen with `kind: 'screen'`.
+   */
+  z.strictObject({
+    v,
+    type: z.literal('keyframeRequest'),
+    uid,
+    kind: z.enum(['video', 'screen']).optional(),
+  }),
   z.strictObject({ v, type: z.literal('leave') }),
   z.strictObject({ v, type: z.literal('ping'), ts: z.number().finite() }),
 ])

@@ -65,6 +65,8 @@ class FakeEngine extends TypedEmitter<EngineEvents> implements Engine {
   readonly leaveChannel = vi.fn(async () => (this.move(S.Disconnected, R.LeaveChannel), 0))
   readonly enableLocalAudio = vi.fn(() => 0)
   readonly enableLocalVideo = vi.fn(() => 0)
+  readonly startScreenCapture = vi.fn(() => 0)
+  readonly stopScreenCapture = vi.fn(() => 0)
   readonly pushVideoFrame = vi.fn(() => 0)
   readonly pushAudioFrame = vi.fn(() => 0)
   readonly requestRemoteKeyFrame = vi.fn(() => 0)
@@ -281,6 +283,26 @@ describe('activeCloudProxy: "applies at next join"', () => {
     })
     await core.invoke('leaveChannel', [])
     expect(await settings(core)).toMatchObject({ cloudProxy: 2, activeCloudProxy: null })
+    await core.close()
+  })
+})
+
+describe('screen share and display names (issue 13)', () => {
+  it('start/stopScreenCapture reach the engine; the display name goes with the join, NFC; a bad one is 414', async () => {
+    const { core, engine } = await makeCore()
+    expect(await core.invoke('startScreenCapture', [])).toEqual({ ok: true, value: 0 })
+    expect(await core.invoke('stopScreenCapture', [])).toEqual({ ok: true, value: 0 })
+    expect(engine.startScreenCapture).toHaveBeenCalledTimes(1)
+    expect(engine.stopScreenCapture).toHaveBeenCalledTimes(1)
+    // "é" as e + combining acute: the contract hands the engine the NFC form, trimmed.
+    await core.invoke('joinChannel', ['t', 'room', 5, { displayName: ' 张三 Rene\u0301 ' }])
+    expect(engine.joinChannel).toHaveBeenLastCalledWith('t', 'room', 5, { displayName: '张三 René' })
+    for (const displayName of ['', '   ', 'bell\u0007', 'x'.repeat(65)]) {
+      const reply = await core.invoke('joinChannel', ['t', 'room', 5, { displayName }])
+      expect(reply).toMatchObject({ ok: false, error: { code: 414 } })
+    }
+    expect(await core.invoke('joinChannel', ['t', 'room', 5, { nickname: 'x' }])).toMatchObject({ ok: false })
+    expect(engine.joinChannel).toHaveBeenCalledTimes(1)
     await core.close()
   })
 })

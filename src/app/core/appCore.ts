@@ -148,10 +148,10 @@ class Core implements AppCore {
         if (code === 0) saveUser(this.parts, { region: choice })
         return code
       },
-      joinChannel: async (token, channel, uid) => {
+      joinChannel: async (token, channel, uid, joinOptions) => {
         this.tokens.remember(token)
         await ensureLiveStack(this.parts, this.slot)
-        const code = await this.slot.join(token, channel, uid)
+        const code = await this.slot.join(token, channel, uid, joinOptions)
         // Prefill the form next time, unless the values themselves were refused (414).
         if (code !== ErrorCode.RequestParameter) saveUser(this.parts, { channel, uid })
         return code
@@ -159,6 +159,8 @@ class Core implements AppCore {
       leaveChannel: () => this.engine.leaveChannel(),
       enableLocalAudio: (enabled) => this.slot.enableLocal('audio', enabled),
       enableLocalVideo: (enabled) => this.slot.enableLocal('video', enabled),
+      startScreenCapture: () => this.engine.startScreenCapture(),
+      stopScreenCapture: () => this.engine.stopScreenCapture(),
       getSettings: () => this.settings(),
       setDevices: (devices) => {
         saveUser(this.parts, { devices })

@@ -1,4 +1,4 @@
-import { type Engine, TypedEmitter } from '../../engine'
+import { type Engine, type JoinChannelOptions, TypedEmitter } from '../../engine'
 import { ConnectionReason, ConnectionState, type EngineEvents, type TransportType } from '../../shared/engine'
 import { IPC_EVENTS, type IpcEvents } from '../../shared/ipc'
 import type { MediaEngine } from '../mediaBridge'
@@ -44,7 +44,7 @@ export class EngineSlot {
       },
       pushVideoFrame: (frame) => this.current.pushVideoFrame(frame),
       pushAudioFrame: (frame) => this.current.pushAudioFrame(frame),
-      requestRemoteKeyFrame: (uid) => this.current.requestRemoteKeyFrame(uid),
+      requestRemoteKeyFrame: (uid, track) => this.current.requestRemoteKeyFrame(uid, track),
     }
   }
 
@@ -53,9 +53,9 @@ export class EngineSlot {
   }
 
   /** Joins with the engine's current proxy mode, remembered for `activeCloudProxy`. */
-  join(token: string, channel: string, uid: number): Promise<number> {
+  join(token: string, channel: string, uid: number, options?: JoinChannelOptions): Promise<number> {
     this.joiningWith = this.current.getCloudProxy()
-    return this.current.joinChannel(token, channel, uid)
+    return this.current.joinChannel(token, channel, uid, options)
   }
 
   enableLocal(kind: 'audio' | 'video', enabled: boolean): number {

@@ -6,7 +6,7 @@ import {
   type RegionChoice,
 } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
-import { isUid } from '../../shared/joinRules'
+import type { VideoTrack } from '../../shared/mediaPort'
 import { assertNever } from '../../shared/signaling'
 import {
   ENGINE_DEFAULTS,
@@ -17,17 +17,12 @@ import {
   definedOf,
   untilAborted,
 } from '../defaults'
-import {
-  validateJoin,
-  type CallContext,
-  type CallEvent,
-  type CallHandle,
-  type ConnectCall,
-} from '../call/call'
+import { displayNameOf, validateJoin, type CallContext, type CallEvent, type ConnectCall } from '../call/call'
 import type { EncodedAudioFrame, EncodedVideoFrame } from '../media/frames'
+import type { ActiveJoin } from './activeJoin'
 import { Cleanups } from './cleanups'
 import { createConnectCall } from '../call/callSession'
-import type { CreateEngineOptions, Engine } from './engineApi'
+import type { CreateEngineOptions, Engine, JoinChannelOptions } from './engineApi'
 import { TypedEmitter } from '../events'
 import { LocalMedia } from './localMedia'
 import {
@@ -50,19 +45,6 @@ import { describeTransition, mustTransition, type ConnectionEvent } from './stat
 
 export function createEngine(options: CreateEngineOptions): Engine {
   return new RtcEngine(options)
-}
-
-interface ActiveJoin {
-  controller: AbortController
-  channel: string
-  uid: number
-  mode: TransportType
-  /** setRegion as it was at joinChannel. */
-  regionChoice: RegionChoice
-  started: number
-  /** 'request' until the proxy is connected and a transport chosen, then 'call'. */
-  stage: 'request' | 'call'
-  call?: CallHandle
 }
 
 /** A TypedEmitter underneath; createEngine hands out the Engine interface, which has no emit. */
@@ -111,6 +93,14 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       : this.localMedia.enable('video', enabled, this.active?.call)
   }
 
+  startScreenCapture(): number {
+    return this.released ? ErrorCode.EngineReleased : this.localMedia.screen(true, this.active?.call)
+  }
+
+  stopScreenCapture(): number {
+    return this.released ? ErrorCode.EngineReleased : this.localMedia.screen(false, this.active?.call)
+  }
+
   pushVideoFrame(frame: EncodedVideoFrame): number {
     return this.released ? ErrorCode.EngineReleased : this.localMedia.pushVideo(frame, this.active?.call)
   }
@@ -119,10 +109,9 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     return this.released ? ErrorCode.EngineReleased : this.localMedia.pushAudio(frame, this.active?.call)
   }
 
-  requestRemoteKeyFrame(uid: number): number {
+  requestRemoteKeyFrame(uid: number, track?: VideoTrack): number {
     if (this.released) return ErrorCode.EngineReleased
-    if (!isUid(uid) || uid === 0) return ErrorCode.RequestParameter
-    return this.active?.call?.requestRemoteKeyFrame?.(uid) ? ErrorCode.Ok : ErrorCode.InvalidState
+    return this.localMedia.requestRemoteKeyFrame(uid, track, this.active?.call)
   }
 
   setCloudProxy(type: TransportType): number {
@@ -151,11 +140,17 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     return this.state
   }
 
-  async joinChannel(token: string, channel: string, uid: number): Promise<number> {
+  async joinChannel(
+    token: string,
+    channel: string,
+    uid: number,
+    options: JoinChannelOptions = {},
+  ): Promise<number> {
     if (this.released) return ErrorCode.EngineReleased
     // Read once: a setCloudProxy during this call applies to the next one.
     const mode = this.proxyType
-    if (!validateJoin(token, channel, uid, mode)) {
+    const displayName = displayNameOf(options)
+    if (!validateJoin(token, channel, uid, mode) || displayName === null) {
       this.logger.warn({ channel, uid, mode }, 'joinChannel: request parameter error (414), nothing sent')
       return ErrorCode.RequestParameter
     }
@@ -166,6 +161,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       controller: new AbortController(),
       channel,
       uid,
+      ...(displayName === undefined ? {} : { displayName }),
       mode,
       regionChoice: this.regionChoice,
       started: this.clock.now(),
@@ -264,6 +260,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       token,
       channel: active.channel,
       uid: active.uid,
+      ...(active.displayName === undefined ? {} : { displayName: active.displayName }),
       mode: active.mode,
       proxy: route.proxy,
       transport: route.transport,
@@ -369,6 +366,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     // State first, so that the join being canceled sees it is no longer current.
     this.active = undefined
     active.controller.abort(new EngineError(ErrorCode.JoinCanceled, 'leaveChannel'))
+    this.localMedia.endScreen()
     this.move('leave')
     this.closeCall(active)
     await this.cleanups.settle()

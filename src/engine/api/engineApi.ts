@@ -1,4 +1,5 @@
 import type { ConnectionState, EngineEvents, Region, RegionChoice, TransportType } from '../../shared/engine'
+import type { VideoTrack } from '../../shared/mediaPort'
 import type { ConnectCall } from '../call/call'
 import type { EncodedAudioFrame, EncodedVideoFrame } from '../media/frames'
 import type { CallOptions } from '../call/callOptions'
@@ -45,6 +46,11 @@ export interface CreateEngineOptions {
   probeRegion?: RegionProber
 }
 
+export interface JoinChannelOptions {
+  /** Shown to the others on this participant's tiles; checked with DisplayNameSchema (414 when refused). */
+  displayName?: string
+}
+
 export interface Engine {
   on<K extends keyof EngineEvents>(event: K, listener: Listener<EngineEvents[K]>): Engine
   once<K extends keyof EngineEvents>(event: K, listener: Listener<EngineEvents[K]>): Engine
@@ -55,24 +61,36 @@ export interface Engine {
   /** 0, or RegionUnknown. 'auto' probes the regions at each join. */
   setRegion(choice: RegionChoice): number
   getConnectionState(): ConnectionState
-  /** Resolves 0 once joined, or with the error code (414 at once, before any packet, for uid 0 with a proxy). */
-  joinChannel(token: string, channel: string, uid: number): Promise<number>
+  /**
+   * Resolves 0 once joined, or with the error code (414 at once, before any packet, for uid 0 with a proxy
+   * or a display name DisplayNameSchema refuses). `displayName` goes to everyone else in the channel.
+   */
+  joinChannel(token: string, channel: string, uid: number, options?: JoinChannelOptions): Promise<number>
   leaveChannel(): Promise<number>
   /** Publish audio / video (default: audio on, video off); lives for the engine's lifetime. 0 or 414. */
   enableLocalAudio(enabled: boolean): number
   enableLocalVideo(enabled: boolean): number
   /**
+   * Publish a screen share (NERTC's names): a second video track whose frames the app pushes with
+   * `track: 'screen'`. 0, or InvalidState when already sharing (start) / not sharing (stop). Unlike the
+   * camera it does not outlive a leave: leaveChannel stops it.
+   */
+  startScreenCapture(): number
+  stopScreenCapture(): number
+  /**
    * One encoded frame (WebCodecs chunk bytes, timestamp in µs) → RTP, paced. 0 when handed to the call;
-   * 414 for a malformed frame; InvalidState when that kind is disabled or no media path is up.
+   * 414 for a malformed frame; InvalidState when that kind is disabled or no media path is up. A video
+   * frame with `track: 'screen'` goes out on the screen track (startScreenCapture first).
    */
   pushVideoFrame(frame: EncodedVideoFrame): number
   pushAudioFrame(frame: EncodedAudioFrame): number
   /**
    * Ask `uid` for a key frame of their video (an RTCP PLI, rate-limited with the engine's own: the renderer's
-   * decoder failed or waits for one). 0 when asked (or folded into a request just made); 414 for a uid that
-   * is not one; InvalidState when no video of that user arrives (not in a call, or they do not publish).
+   * decoder failed or waits for one): the camera, or their shared screen with `track` `screen`. 0 when
+   * asked (or folded into a request just made); 414 for a uid that is not one; InvalidState when no such
+   * video of that user arrives (not in a call, or they do not publish it).
    */
-  requestRemoteKeyFrame(uid: number): number
+  requestRemoteKeyFrame(uid: number, track?: VideoTrack): number
   /** Leaves, waits for probe allocations to be released, drops every listener. The engine is unusable after. */
   release(): Promise<void>
 }

@@ -21,14 +21,14 @@ describe('LocalMedia', () => {
   it('starts with audio on and video off, and tells the call about changes', () => {
     const media = new LocalMedia()
     const call = fakeCall()
-    expect(media.current()).toEqual({ audio: true, video: false })
+    expect(media.current()).toEqual({ audio: true, video: false, screen: false })
     expect(media.pushVideo(video, call)).toBe(ErrorCode.InvalidState)
     expect(media.enable('video', true, call)).toBe(ErrorCode.Ok)
     expect(media.pushVideo(video, call)).toBe(ErrorCode.Ok)
     expect(media.pushAudio(audio, call)).toBe(ErrorCode.Ok)
     expect(call.calls).toEqual(['video true', 'video 2', 'audio 1'])
     expect(media.enable('audio', false, undefined)).toBe(ErrorCode.Ok)
-    expect(media.current()).toEqual({ audio: false, video: true })
+    expect(media.current()).toEqual({ audio: false, video: true, screen: false })
   })
 
   it.each([
@@ -46,5 +46,22 @@ describe('LocalMedia', () => {
     const media = new LocalMedia()
     expect(media.pushAudio(audio, undefined)).toBe(ErrorCode.InvalidState)
     expect(media.pushAudio(audio, fakeCall(false))).toBe(ErrorCode.InvalidState)
+  })
+
+  it('screen share: start/stop once each (InvalidState when repeated), screen frames only while sharing', () => {
+    const media = new LocalMedia()
+    const call = fakeCall()
+    const screen = { ...video, track: 'screen' as const }
+    expect(media.pushVideo(screen, call)).toBe(ErrorCode.InvalidState)
+    expect(media.screen(false, call)).toBe(ErrorCode.InvalidState)
+    expect(media.screen(true, call)).toBe(ErrorCode.Ok)
+    expect(media.screen(true, call)).toBe(ErrorCode.InvalidState)
+    expect(media.pushVideo(screen, call)).toBe(ErrorCode.Ok)
+    // The camera is off: only the screen's frames go.
+    expect(media.pushVideo(video, call)).toBe(ErrorCode.InvalidState)
+    expect(media.pushVideo({ ...video, track: 'window' as never }, call)).toBe(ErrorCode.RequestParameter)
+    media.endScreen()
+    expect(media.current().screen).toBe(false)
+    expect(call.calls).toEqual(['screen true', 'video 2'])
   })
 })

@@ -1,7 +1,8 @@
 import { TransportType, type EngineEvents } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import { isChannelName, isUid } from '../../shared/joinRules'
-import type { MediaKind } from '../../shared/signaling'
+import type { VideoTrack } from '../../shared/mediaPort'
+import { DisplayNameSchema, type MediaKind } from '../../shared/signaling'
 import type { Clock, EngineLogger } from '../defaults'
 import type { HttpProxyConfig } from '../route/httpProxy'
 import type { EncodedAudioFrame, EncodedVideoFrame } from '../media/frames'
@@ -14,7 +15,7 @@ import type { Relocation, Route } from '../route/proxyRouter'
  * (callSession.ts): signaling and media through the proxy. Tests inject their own.
  */
 
-/** What the user publishes (enableLocalAudio / enableLocalVideo). */
+/** What the user publishes (enableLocalAudio / enableLocalVideo / startScreenCapture). */
 export type LocalMediaState = Record<MediaKind, boolean>
 
 /** In-call events a call implementation reports; the engine maps them onto the state machine. */
@@ -34,6 +35,8 @@ export interface CallContext {
   token: string
   channel: string
   uid: number
+  /** Sent in `join` (DisplayNameSchema, already checked): the others' tiles show it. */
+  displayName?: string
   mode: TransportType
   /** Undefined when media goes direct. */
   proxy: ProxyTarget | undefined
@@ -68,13 +71,13 @@ export interface CallHandle {
    * them. A call may hold what it learnt while joining (users already present, first frames) until then.
    */
   joined?(): void
-  /** enableLocalAudio / enableLocalVideo while in the call. */
+  /** enableLocalAudio / enableLocalVideo / start-stopScreenCapture while in the call. */
   setLocalMedia?(kind: MediaKind, enabled: boolean): void
   /** False when the frame cannot be sent now (media not connected, or too large for its codec's RTP). */
   pushVideoFrame?(frame: EncodedVideoFrame): boolean
   pushAudioFrame?(frame: EncodedAudioFrame): boolean
-  /** A PLI for `uid`'s video (the renderer cannot decode it); false when no such video arrives now. */
-  requestRemoteKeyFrame?(uid: number): boolean
+  /** A PLI for `uid`'s camera or screen (the renderer cannot decode it); false when no such video arrives now. */
+  requestRemoteKeyFrame?(uid: number, track: VideoTrack): boolean
 }
 
 /** Joins over signaling and media; resolves once joined. Rejects with an EngineError when refused. */
@@ -92,3 +95,13 @@ export function validateJoin(token: string, channel: string, uid: number, mode: 
 
 /** The default until the join flow exists: every join ends in CallUnavailable (honest, not a fake success). */
 export const noCall: ConnectCall = () => Promise.reject(new EngineError(ErrorCode.CallUnavailable))
+
+/** The display name DisplayNameSchema makes of the option (trimmed, NFC); undefined without one, null when refused. */
+export function displayNameOf(options: unknown): string | undefined | null {
+  if (options === undefined) return undefined
+  if (typeof options !== 'object' || options === null) return null
+  const raw = (options as { displayName?: unknown }).displayName
+  if (raw === undefined) return undefined
+  const parsed = DisplayNameSchema.safeParse(raw)
+  return parsed.success ? parsed.data : null
+}

@@ -81,9 +81,12 @@ export class CallMedia {
     })
     this.media = media
     media.on('frame', (kind, frame) =>
-      this.deps.emit(kind === 'video' ? 'remoteVideoFrame' : 'remoteAudioFrame', frame),
+      this.deps.emit(kind === 'audio' ? 'remoteAudioFrame' : 'remoteVideoFrame', frame),
     )
-    media.on('keyFrameRequested', () => this.deps.emit('keyFrameRequested'))
+    // The camera's request keeps its old form (no argument); the screen's names its track.
+    media.on('keyFrameRequested', (track) =>
+      track === 'screen' ? this.deps.emit('keyFrameRequested', track) : this.deps.emit('keyFrameRequested'),
+    )
     media.on('sendTarget', (target) => this.deps.emit('sendTargetChanged', target))
     media.on('state', (state) => {
       if (this.media === media) this.watch.handle(state, this.deps.active())

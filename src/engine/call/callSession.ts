@@ -1,6 +1,6 @@
 import type { EngineEvents } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
-import { assertNever, type MediaKind, type ServerMessage } from '../../shared/signaling'
+import { assertNever, MEDIA_KINDS, type MediaKind, type ServerMessage } from '../../shared/signaling'
 import type { CallContext, CallHandle, ConnectCall, LocalMediaState } from './call'
 import { CallStats } from './callStats'
 import { untilAborted } from '../defaults'
@@ -47,7 +47,7 @@ class CallSession {
   private readonly media: CallMedia
   private sessionId: string | undefined
   /** What the server was last told we publish. */
-  private published: LocalMediaState = { audio: false, video: false }
+  private published: LocalMediaState = { audio: false, video: false, screen: false }
   private attempt: AbortController | undefined
   private closing: Promise<void> | undefined
   private readonly closer = new AbortController()
@@ -96,7 +96,7 @@ class CallSession {
       this.dispatch({ type: 'joined' })
       // enableLocalAudio/Video may have changed while joining: the engine had no call to tell yet.
       const wanted = this.context.localMedia()
-      for (const kind of ['audio', 'video'] as const) this.syncPublishing(kind, wanted[kind])
+      for (const kind of MEDIA_KINDS) this.syncPublishing(kind, wanted[kind])
     } catch (error) {
       await this.close()
       throw error instanceof EngineError
@@ -120,7 +120,7 @@ class CallSession {
       setLocalMedia: (kind, enabled) => this.syncPublishing(kind, enabled),
       pushVideoFrame: (frame) => this.media.current?.sendVideoFrame(frame) ?? false,
       pushAudioFrame: (frame) => this.media.current?.sendAudioFrame(frame) ?? false,
-      requestRemoteKeyFrame: (uid) => this.media.current?.requestRemoteKeyFrame(uid) ?? false,
+      requestRemoteKeyFrame: (uid, track) => this.media.current?.requestRemoteKeyFrame(uid, track) ?? false,
     }
   }
 
@@ -151,7 +151,14 @@ class CallSession {
     })
     try {
       const capabilities = { ...context.localMedia() }
-      const request = { token: context.token, channel: context.channel, uid: context.uid, capabilities }
+      const { token, channel, uid, displayName } = context
+      const request = {
+        token,
+        channel,
+        uid,
+        capabilities,
+        ...(displayName === undefined ? {} : { displayName }),
+      }
       const joined = await untilAborted(signaling.join(resume ? { ...request, resume } : request), signal)
       // The server kept our participant, but our PeerConnection is gone: werift cannot restart ICE/DTLS on
       // the server's side (docs/sfu.md), so only a full rejoin brings media back.
@@ -168,7 +175,7 @@ class CallSession {
         this.media.replace(rtcConfig)
         this.dispatch({ type: 'mediaReplaced' })
       } else {
-        for (const kind of ['audio', 'video'] as const) this.syncPublishing(kind, capabilities[kind])
+        for (const kind of MEDIA_KINDS) this.syncPublishing(kind, capabilities[kind])
       }
       this.presence.reset(joined.participants)
       signaling.deliver()
@@ -203,7 +210,7 @@ class CallSession {
       case 'offer':
         return this.answer(signaling, message)
       case 'userJoined':
-        return this.presence.joined(message.uid)
+        return this.presence.joined(message.uid, message.displayName)
       case 'userLeft':
         this.videoEnded(message.uid)
         return this.presence.left(message.uid, message.reason)

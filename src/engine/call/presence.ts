@@ -1,5 +1,5 @@
 import { ConnectionReason, type EngineEvents } from '../../shared/engine'
-import type { LeaveReason, MediaKind, ParticipantInfo } from '../../shared/signaling'
+import { MEDIA_KINDS, type LeaveReason, type MediaKind, type ParticipantInfo } from '../../shared/signaling'
 
 /**
  * Who else is in the channel and what they publish, from signaling (`joined.participants`, `userJoined`,
@@ -19,8 +19,8 @@ export const LEAVE_REASONS: Record<LeaveReason, ConnectionReason> = {
   serverShutdown: ConnectionReason.ChannelClosed,
 }
 
-const START = { audio: 'userAudioStart', video: 'userVideoStart' } as const
-const STOP = { audio: 'userAudioStop', video: 'userVideoStop' } as const
+const START = { audio: 'userAudioStart', video: 'userVideoStart', screen: 'userSubStreamVideoStart' } as const
+const STOP = { audio: 'userAudioStop', video: 'userVideoStop', screen: 'userSubStreamVideoStop' } as const
 
 export class Presence {
   private readonly users = new Map<number, Set<MediaKind>>()
@@ -36,16 +36,18 @@ export class Presence {
     const present = new Set(participants.map((p) => p.uid))
     for (const uid of [...this.users.keys()]) if (!present.has(uid)) this.left(uid, 'timeout')
     for (const participant of participants) {
-      this.joined(participant.uid)
+      this.joined(participant.uid, participant.displayName)
       const kinds = new Set(participant.tracks.map((t) => t.kind))
-      for (const kind of ['audio', 'video'] as const) this.track(participant.uid, kind, kinds.has(kind))
+      for (const kind of MEDIA_KINDS) this.track(participant.uid, kind, kinds.has(kind))
     }
   }
 
-  joined(uid: number): void {
+  /** `displayName`: the name the user joined with (signaling), passed on with `userJoined` when given. */
+  joined(uid: number, displayName?: string): void {
     if (this.users.has(uid)) return
     this.users.set(uid, new Set())
-    this.emit('userJoined', uid)
+    if (displayName === undefined) this.emit('userJoined', uid)
+    else this.emit('userJoined', uid, displayName)
   }
 
   left(uid: number, reason: LeaveReason): void {

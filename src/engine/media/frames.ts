@@ -1,3 +1,5 @@
+import type { VideoTrack } from '../../shared/mediaPort'
+
 /**
  * Encoded frames as the app hands them over and gets them back: WebCodecs' chunks, so the renderer's encoder
  * and decoder need no conversion.
@@ -10,6 +12,8 @@ export interface EncodedVideoFrame {
   keyframe: boolean
   /** The VP8 temporal layer the encoder put this frame in (L1T3); absent without temporal layers. */
   temporalLayerId?: 0 | 1 | 2
+  /** Absent: the camera. `screen`: the screen share's track (startScreenCapture). */
+  track?: VideoTrack
 }
 
 /** An encoded audio frame (EncodedAudioChunk): one Opus packet, timestamp in µs. */

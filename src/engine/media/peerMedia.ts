@@ -7,10 +7,10 @@ import {
 } from 'werift'
 import { OPUS_CODEC, VP8_CODEC } from '../../shared/codecs'
 import type { RemoteFrame } from '../../shared/engine'
-import type { SendTarget } from '../../shared/mediaPort'
+import type { SendTarget, VideoTrack } from '../../shared/mediaPort'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import { sanitizeRemoteSdp } from '../../shared/sdp'
-import type { MediaKind, ServerMessage } from '../../shared/signaling'
+import { isVideoKind, type MediaKind, type ServerMessage } from '../../shared/signaling'
 import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
 import { MediaGuard, MediaStallWatch } from '../../protocol/media/mediaGuard'
 import { interceptNacks, RetransmitPacer } from '../../protocol/media/nackPacing'
@@ -32,8 +32,10 @@ import { TurnRttMeter } from '../stats/turnRtt'
 /**
  * The call's one werift RTCPeerConnection (docs/sfu.md "Media"): configured from the transport selection
  * (one TURN server, relay only, max-bundle; or direct), answering the server's offers (it never offers),
- * publishing on two `sendonly` transceivers added before the first offer (matched to the server's
- * publishing slots), receiving everyone else on the m-lines the offers name.
+ * publishing on three `sendonly` transceivers added before the first offer (matched, in order, to the
+ * server's publishing slots: audio, camera, screen), receiving everyone else on the m-lines the offers name.
+ * The screen is a second VP8 stream with its own SSRC, packetizer and clock, paced in the video queue with
+ * the camera under the one send target (docs/media.md "Screen share").
  */
 
 export const OPUS_PAYLOAD_TYPE = OPUS_CODEC.payloadType
@@ -68,8 +70,11 @@ export interface PeerMediaOptions {
 
 export interface PeerMediaEvents {
   frame: [kind: MediaKind, frame: RemoteFrame]
-  /** The server asked for a key frame (PLI), or the pacer dropped video: the next frame must be a key frame. */
-  keyFrameRequested: []
+  /**
+   * The server asked for a key frame (PLI) of the camera (no track) or the screen, or the pacer dropped
+   * video: the next frame of that track must be a key frame.
+   */
+  keyFrameRequested: [track?: VideoTrack]
   /** The bandwidth estimate's send target moved (docs/media.md "Bandwidth estimation"). */
   sendTarget: [target: SendTarget]
   state: [state: PeerState]
@@ -90,12 +95,16 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
   private sentVideoSize: { width: number; height: number } | null = null
   private readonly packetizers = {
     video: new Vp8TemporalSender({ payloadType: VP8_PAYLOAD_TYPE }),
+    screen: new Vp8TemporalSender({ payloadType: VP8_PAYLOAD_TYPE }),
     audio: new OpusSender({ payloadType: OPUS_PAYLOAD_TYPE }),
   }
   private readonly clocks = {
     video: new LocalMediaClock(VP8_CLOCK_RATE),
+    screen: new LocalMediaClock(VP8_CLOCK_RATE),
     audio: new LocalMediaClock(OPUS_CLOCK_RATE),
   }
+  /** A screen frame went out on this PeerConnection: a pacer drop may have cost the screen too. */
+  private sentScreen = false
   private readonly seen = new WeakSet<MediaStreamTrack>()
   private readonly clock: Clock
   private readonly logger: EngineLogger
@@ -138,19 +147,26 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
     this.senders = {
       audio: this.pc.addTransceiver('audio', { direction: 'sendonly' }),
       video: this.pc.addTransceiver('video', { direction: 'sendonly' }),
+      screen: this.pc.addTransceiver('video', { direction: 'sendonly' }),
     }
     this.turnRtt = new TurnRttMeter(this.pc, this.clock, logger)
     this.senders.video.sender.onPictureLossIndication.subscribe(() => this.emit('keyFrameRequested'))
-    // The server's werift receiver NACKs each lost packet ten times, 5 ms apart: one retransmission of it
-    // per 100 ms, not ten (nackPacing.ts), or on a full uplink the copies overflow it and lose more.
-    const retransmits = new RetransmitPacer()
-    interceptNacks(this.senders.video.sender, (lost) => retransmits.allow(lost, this.clock.now()))
+    this.senders.screen.sender.onPictureLossIndication.subscribe(() =>
+      this.emit('keyFrameRequested', 'screen'),
+    )
+    for (const kind of ['video', 'screen'] as const) {
+      // The server's werift receiver NACKs each lost packet ten times, 5 ms apart: one retransmission of it
+      // per 100 ms, not ten (nackPacing.ts), or on a full uplink the copies overflow it and lose more.
+      const retransmits = new RetransmitPacer()
+      interceptNacks(this.senders[kind].sender, (lost) => retransmits.allow(lost, this.clock.now()))
+    }
     this.pacer = new Pacer<Outgoing>((out) => this.sendPacket(out), {
       ...options.pacer,
       clock: this.clock,
       onVideoDropped: (packets) => {
         this.logger.debug({ packets }, 'pacer dropped queued video; asking for a key frame')
         this.emit('keyFrameRequested')
+        if (this.sentScreen) this.emit('keyFrameRequested', 'screen')
       },
     })
     this.sendControl = new SendControl({
@@ -224,7 +240,8 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
 
   /** False when the frame cannot go out now (not connected, or an Opus packet too large for RTP). */
   sendVideoFrame(frame: EncodedVideoFrame): boolean {
-    return this.sendFrame('video', frame.data, frame.timestamp, frame.temporalLayerId)
+    const kind = frame.track === 'screen' ? 'screen' : 'video'
+    return this.sendFrame(kind, frame.data, frame.timestamp, frame.temporalLayerId)
   }
 
   sendAudioFrame(frame: EncodedAudioFrame): boolean {
@@ -235,8 +252,8 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
    * The renderer could not decode `uid`'s video: a PLI on that user's m-line (rate-limited with the
    * engine's own). False when no m-line here carries their video.
    */
-  requestRemoteKeyFrame(uid: number): boolean {
-    return !this.closed && this.remote.requestKeyFrameOf(uid)
+  requestRemoteKeyFrame(uid: number, track: VideoTrack = 'camera'): boolean {
+    return !this.closed && this.remote.requestKeyFrameOf(uid, track === 'screen' ? 'screen' : 'video')
   }
 
   /** The remote users whose video arrives now (for the per-user statistics). */
@@ -283,9 +300,9 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
     try {
       const rtpTimestamp = this.clocks[kind].toRtp(timestampUs)
       packets =
-        kind === 'video'
-          ? this.packetizers.video.packetize(data, rtpTimestamp, temporalLayerId)
-          : this.packetizers.audio.packetize(data, rtpTimestamp)
+        kind === 'audio'
+          ? this.packetizers.audio.packetize(data, rtpTimestamp)
+          : this.packetizers[kind].packetize(data, rtpTimestamp, temporalLayerId)
     } catch (error) {
       this.logger.warn({ err: error, kind, bytes: data.length }, 'frame not sent')
       return false
@@ -294,8 +311,9 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
       this.counters.txVideoFrames++
       this.sentVideoSize = vp8KeyFrameSize(data) ?? this.sentVideoSize
     }
+    if (kind === 'screen') this.sentScreen = true
     this.pacer.enqueue(
-      kind,
+      isVideoKind(kind) ? 'video' : 'audio',
       packets.map((packet) => ({ kind, packet })),
       (out) => out.packet.payload.length + RTP_HEADER_BYTES,
     )

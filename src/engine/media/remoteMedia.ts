@@ -1,5 +1,5 @@
 import type { RemoteFrame } from '../../shared/engine'
-import type { MediaKind, SubscriptionInfo } from '../../shared/signaling'
+import type { MediaKind, SubscriptionInfo, VideoKind } from '../../shared/signaling'
 import { OPUS_CLOCK_RATE, OpusReceiver } from './rtp/opus'
 import { RemoteVideoLedger } from './remoteVideoLedger'
 import { RemoteMediaClock, Unwrapper } from './rtp/sequence'
@@ -12,7 +12,9 @@ import { Vp8Assembler, type AssemblerOptions, type RtpIn } from './rtp/vp8Assemb
  * publisher starts a fresh stream (new reassembly, new clock). Video waits for a key frame and asks for one
  * (PLI, rate-limited) whenever a frame is lost, when a stream freezes (packets arrive, no frame for
  * FREEZE_MS: remoteVideoLedger.ts) and when the renderer asks (its decoder failed); every video packet and
- * frame is entered in the call's ledger for the per-user statistics. Audio packets are frames.
+ * frame is entered in the call's ledger for the per-user statistics. Audio packets are frames. A shared
+ * screen (`kind: 'screen'`) is video with the same reassembly and key-frame requests, tagged `track:
+ * 'screen'`; it stays out of the ledger, whose figures and freeze detection are the camera's.
  */
 
 export interface RemoteStreamsDeps {
@@ -60,22 +62,22 @@ export class RemoteStreams {
       const now = this.subscriptions.get(mid)
       if (now && now.uid === stream.info.uid && now.trackId === stream.info.trackId) continue
       this.streams.delete(mid)
-      if (stream.video) this.ledger.streamEnded(stream.info.uid, this.deps.now())
+      if (stream.info.kind === 'video') this.ledger.streamEnded(stream.info.uid, this.deps.now())
     }
   }
 
-  /** The users whose video arrives on some m-line now. */
+  /** The users whose camera video arrives on some m-line now. */
   videoUids(): number[] {
-    return [...this.streams.values()].filter((s) => s.video).map((s) => s.info.uid)
+    return [...this.streams.values()].filter((s) => s.info.kind === 'video').map((s) => s.info.uid)
   }
 
   /**
    * Asks `uid`'s publisher for a key frame (the renderer's decoder failed), under the same rate limit as the
    * engine's own requests. False when no m-line carries that user's video.
    */
-  requestKeyFrameOf(uid: number): boolean {
+  requestKeyFrameOf(uid: number, kind: VideoKind = 'video'): boolean {
     for (const [mid, info] of this.subscriptions) {
-      if (info.uid !== uid || info.kind !== 'video') continue
+      if (info.uid !== uid || info.kind !== kind) continue
       const stream = this.streamFor(mid)
       if (stream) this.keyFrameNeeded(mid, stream, this.deps.now())
       return stream !== undefined
@@ -101,6 +103,15 @@ export class RemoteStreams {
       return
     }
     const result = stream.video!.push(packet, now)
+    if (stream.info.kind === 'screen') {
+      for (const frame of result.frames) {
+        const timestampUs = stream.clock.toMicroseconds(frame.rtpTimestamp, now * 1000)
+        const { data, keyFrame } = frame
+        this.deps.frame('screen', { uid, data, timestampUs, keyFrame, track: 'screen' })
+      }
+      if (result.keyFrameNeeded) this.keyFrameNeeded(mid, stream, now)
+      return
+    }
     for (const frame of result.frames) {
       const timestampUs = stream.clock.toMicroseconds(frame.rtpTimestamp, now * 1000)
       this.ledger.frame(uid, now, frame.data, frame.keyFrame, frame.rtpTimestamp)

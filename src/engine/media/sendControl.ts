@@ -36,7 +36,8 @@ const PROBE_PAYLOAD_TYPE = 127
 
 export interface SendControlDeps {
   pc: RTCPeerConnection
-  senders: Record<MediaKind, RTCRtpTransceiver>
+  /** The screen's is absent where nothing shares a screen (tests). */
+  senders: Record<'audio' | 'video', RTCRtpTransceiver> & { screen?: RTCRtpTransceiver }
   clock: Clock
   logger: EngineLogger
   setPacingRate(bps: number): void
@@ -78,7 +79,8 @@ export class SendControl {
    * send time (now) and size. Before the extension is negotiated there is nothing to write.
    */
   stamp(kind: MediaKind, packet: RtpPacket): void {
-    const id = (this.ids[kind] ??= twccExtensionId(this.deps.senders[kind]))
+    const sender = this.deps.senders[kind]
+    const id = sender && (this.ids[kind] ??= twccExtensionId(sender))
     if (id === undefined) return
     const size = packet.payload.length + WIRE_OVERHEAD_BYTES
     writeTwccSequence(packet, id, this.history.add(this.deps.clock.now(), size))

@@ -3,7 +3,12 @@ import { RTCPeerConnection, RtcpPayloadSpecificFeedback, RtcpRrPacket, type RTCR
 import type { Clock } from '../../platform/clock'
 import { SignalErrorCode } from '../../shared/codes'
 import { sanitizeRemoteSdp } from '../../shared/sdp'
-import type { MediaKind, ServerMessageBody, SubscriptionInfo } from '../../shared/signaling'
+import {
+  MEDIA_KINDS,
+  type MediaKind,
+  type ServerMessageBody,
+  type SubscriptionInfo,
+} from '../../shared/signaling'
 import type { SfuConfig } from '../config'
 import { answerProblem } from './answer'
 import { SfuError } from '../errors'
@@ -18,9 +23,10 @@ import { Subscription, Track } from './track'
 
 /**
  * One participant's werift PeerConnection (bundled: one ICE/DTLS transport for every m-line) and what
- * flows over it: two publishing slots (recvonly audio and video, the first two m-lines) and a pool of
- * sendonly m-lines, one per subscription. A freed m-line is set inactive and reused by the next
- * subscription of its kind, so the SDP grows with the most publishers seen at once, not with churn.
+ * flows over it: three publishing slots (recvonly audio, video and screen, the first three m-lines; the
+ * screen is a second m=video) and a pool of sendonly m-lines, one per subscription. A freed m-line is set
+ * inactive and reused by the next subscription of its SDP kind (a camera's m-line may carry a screen next),
+ * so the SDP grows with the most tracks seen at once, not with churn.
  */
 
 export type OfferMessage = Extract<ServerMessageBody, { type: 'offer' }>
@@ -48,7 +54,7 @@ export interface PeerOptions {
   hooks: PeerHooks
 }
 
-const KINDS = ['audio', 'video'] as const
+const sdpKind = (kind: MediaKind): 'audio' | 'video' => (kind === 'audio' ? 'audio' : 'video')
 /** RFC 5104 §4.3.1: FIR is payload-specific feedback with FMT 4. */
 const FIR_FMT = 4
 
@@ -84,13 +90,13 @@ export class Peer {
       },
     })
     const slot = (kind: MediaKind): RTCRtpTransceiver => {
-      const transceiver = this.pc.addTransceiver(kind, {
+      const transceiver = this.pc.addTransceiver(sdpKind(kind), {
         direction: options.publish[kind] ? 'recvonly' : 'inactive',
       })
       transceiver.onTrack.subscribe(() => this.reconcileTracks())
       return transceiver
     }
-    this.slots = { audio: slot('audio'), video: slot('video') }
+    this.slots = { audio: slot('audio'), video: slot('video'), screen: slot('screen') }
     this.twcc = new TwccFeedbackSender(this.pc, { clock: options.clock })
     this.pc.connectionStateChange.subscribe((state) => this.onConnectionState(state))
     for (const dtls of this.pc.dtlsTransports) dtls.onStateChange.subscribe((s) => this.onDtlsState(s))
@@ -164,8 +170,8 @@ export class Peer {
 
   subscribe(track: Track): Subscription {
     this.assertOpen()
-    const transceiver =
-      this.pool.find((t) => t.kind === track.kind && !this.assigned.has(t)) ?? this.addSlot(track.kind)
+    const kind = sdpKind(track.kind)
+    const transceiver = this.pool.find((t) => t.kind === kind && !this.assigned.has(t)) ?? this.addSlot(kind)
     transceiver.setDirection('sendonly')
     // The m-line may have carried another publisher: keep its sequence numbers and timestamps continuous.
     transceiver.sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 })
@@ -218,7 +224,7 @@ export class Peer {
     return result
   }
 
-  private addSlot(kind: MediaKind): RTCRtpTransceiver {
+  private addSlot(kind: 'audio' | 'video'): RTCRtpTransceiver {
     const transceiver = this.pc.addTransceiver(kind, { direction: 'sendonly' })
     const forward = () => this.assigned.get(transceiver)?.requestKeyframe('rtcp')
     transceiver.sender.onPictureLossIndication.subscribe(forward)
@@ -266,7 +272,7 @@ export class Peer {
       if (s.state === 'closed' || mid === null) continue
       subscriptions.push({ mid, uid: s.track.uid, trackId: s.track.id, kind: s.track.kind })
     }
-    const publish = KINDS.flatMap((kind) => {
+    const publish = MEDIA_KINDS.flatMap((kind) => {
       const mid = this.slots[kind].mid
       return mid === null ? [] : [{ mid, kind }]
     })
@@ -297,7 +303,7 @@ export class Peer {
   /** Derives the published tracks from what was negotiated: a receiving slot with a known SSRC. */
   private reconcileTracks(): void {
     if (this.closed) return
-    for (const kind of KINDS) {
+    for (const kind of MEDIA_KINDS) {
       const slot = this.slots[kind]
       const media = slot.receiver.tracks[0]
       const receiving =

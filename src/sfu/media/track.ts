@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { MediaStreamTrack, RTCRtpTransceiver, RtcpReceiverInfo, RtpPacket } from 'werift'
 import { systemClock, type Clock } from '../../platform/clock'
-import type { MediaKind } from '../../shared/signaling'
+import { isVideoKind, type MediaKind } from '../../shared/signaling'
 import { SfuError } from '../errors'
 import type { SfuMetrics } from '../metrics'
 import { LayerRates } from './layerRates'
@@ -77,7 +77,7 @@ export class Track {
    * interval are folded into one sent at its end, so a burst of new subscribers costs one keyframe.
    */
   requestKeyframe(source: KeyframeSource): void {
-    if (this.closed || this.kind !== 'video' || this.keyframeTimer !== undefined) return
+    if (this.closed || !isVideoKind(this.kind) || this.keyframeTimer !== undefined) return
     const wait = this.lastKeyframeRequest + this.options.keyframeMinIntervalMs - this.clock.now()
     if (wait > 0) {
       this.keyframeTimer = this.clock.setTimeout(() => {
@@ -105,7 +105,7 @@ export class Track {
 
   private forward(packet: RtpPacket): void {
     let info: Vp8LayerInfo | undefined
-    if (this.kind === 'video') {
+    if (isVideoKind(this.kind)) {
       info = parseVp8LayerInfo(packet.payload)
       if (info?.layered) this.rates.add(info.temporalId, packet.payload.length, this.clock.now())
     }
@@ -177,7 +177,7 @@ export class Subscription {
       const out = this.layered(packet, info)
       if (!out) return
       packet = out
-    } else if (this.track.kind === 'video') {
+    } else if (isVideoKind(this.track.kind)) {
       this.forwardedPlain = true
     }
     this.hooks.metrics.forwarded(this.track.kind, packet.payload.length)
@@ -200,7 +200,10 @@ export class Subscription {
   receiverReport(report: RtcpReceiverInfo): void {
     // fraction lost is in 1/256; jitter in RTP timestamp units (VP8: 90 kHz).
     const sample = { fractionLost: report.fractionLost / 256, jitterMs: report.jitter / 90 }
-    this.video?.onReceiverReport(sample)
+    // werift's sender has just measured the round trip from this report (LSR/DLSR, its own clock; smoothed),
+    // in seconds, but keeps it private: it tells a queue building on the subscriber's link (downlink.ts).
+    const rtt = (this.transceiver.sender as unknown as { rtt?: number }).rtt
+    this.video?.onReceiverReport(rtt === undefined ? sample : { ...sample, rttMs: rtt * 1000 })
   }
 
   /**

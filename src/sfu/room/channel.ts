@@ -6,6 +6,7 @@ import type {
   MediaKind,
   ParticipantInfo,
   ServerMessageBody,
+  VideoKind,
 } from '../../shared/signaling'
 import type { SfuConfig } from '../config'
 import { SfuError } from '../errors'
@@ -84,13 +85,19 @@ export class Channel {
    * Adds a participant bound to `connection`: it is told who is here (`joined`), the others are told of it
    * (`userJoined`), and its first offer carries every track already published.
    */
-  admit(connection: SignalPort, uid: number, publish: Record<MediaKind, boolean>): Participant {
+  admit(
+    connection: SignalPort,
+    uid: number,
+    publish: Record<MediaKind, boolean>,
+    displayName?: string,
+  ): Participant {
     if (this.closed) throw SfuError.closed(`channel ${this.label}`)
     if (this.participants.has(uid)) throw new Error(`uid ${uid} is already in channel ${this.label}`)
     const { config, metrics, clock } = this.deps
     const participant = new Participant({
       uid,
       publish,
+      ...(displayName === undefined ? {} : { displayName }),
       config,
       metrics,
       logger: this.logger,
@@ -98,7 +105,7 @@ export class Channel {
       hooks: {
         trackPublished: (p, track) => this.onTrackPublished(p, track),
         trackUnpublished: (p, track) => this.broadcast(trackMessage('trackUnpublished', track), p.uid),
-        keyframeRequest: (target) => this.requestKeyframe(target),
+        keyframeRequest: (target, kind) => this.requestKeyframe(target, kind),
         closed: (p, reason) => this.onParticipantClosed(p, reason),
       },
     })
@@ -106,7 +113,7 @@ export class Channel {
     const others = [...this.participants.values()]
     this.participants.set(uid, participant)
     participant.send(this.joinedMessage(participant, false))
-    this.broadcast({ type: 'userJoined', uid }, uid)
+    this.broadcast({ type: 'userJoined', uid, ...named(participant) }, uid)
     for (const other of others) {
       for (const track of other.peer.publishedTracks()) participant.peer.subscribe(track)
     }
@@ -174,6 +181,7 @@ export class Channel {
       .map((p) => ({
         uid: p.uid,
         tracks: p.peer.publishedTracks().map((t) => ({ trackId: t.id, kind: t.kind })),
+        ...named(p),
       }))
   }
 
@@ -185,11 +193,12 @@ export class Channel {
     }
   }
 
-  private requestKeyframe(uid: number): boolean {
+  /** `kind`: the camera (`video`) or the shared screen; only that track's publisher is asked. */
+  private requestKeyframe(uid: number, kind: VideoKind): boolean {
     const video = this.participants
       .get(uid)
       ?.peer.publishedTracks()
-      .find((t) => t.kind === 'video')
+      .find((t) => t.kind === kind)
     video?.requestKeyframe('signal')
     return video !== undefined
   }
@@ -208,6 +217,10 @@ export class Channel {
     this.logger.info('channel closed')
     this.deps.closed(this)
   }
+}
+
+function named(participant: Participant): { displayName?: string } {
+  return participant.displayName === undefined ? {} : { displayName: participant.displayName }
 }
 
 function trackMessage(type: 'trackPublished' | 'trackUnpublished', track: Track): ServerMessageBody {

@@ -4,7 +4,7 @@ import { SIGNAL_ERROR_MESSAGES, SignalErrorCode } from '../../shared/codes'
 import type { JoinMessage } from '../../shared/signaling'
 import { Channel, type ChannelId, type ChannelSnapshot } from './channel'
 import type { SfuApp, SfuConfig } from '../config'
-import type { SfuGaugeSource, SfuMetrics } from '../metrics'
+import { perKind, type SfuGaugeSource, type SfuMetrics } from '../metrics'
 import type { Participant, SignalPort } from './participant'
 import { checkJoin, secretLookup } from './joinCheck'
 
@@ -98,7 +98,8 @@ export class Conference {
       channel = this.open({ appKey, name: message.channel })
     }
     if (channel.size >= config.maxParticipants) return refuse(SignalErrorCode.ChannelFull)
-    const participant = channel.admit(connection, message.uid, message.capabilities)
+    const { audio, video, screen = false } = message.capabilities
+    const participant = channel.admit(connection, message.uid, { audio, video, screen }, message.displayName)
     connection.bind(participant)
     metrics.joins.inc({ resumed: 'false' })
     logger.info(who, 'joined')
@@ -140,7 +141,7 @@ export class Conference {
       connections,
       channels: this.channels.size,
       participants: 0,
-      tracks: { audio: 0, video: 0 },
+      tracks: perKind(),
       subscriptions: 0,
     }
     for (const channel of this.channels.values()) {

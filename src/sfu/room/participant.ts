@@ -9,6 +9,7 @@ import {
   type LeaveReason,
   type MediaKind,
   type ServerMessageBody,
+  type VideoKind,
 } from '../../shared/signaling'
 import type { SfuConfig } from '../config'
 import { SfuError } from '../errors'
@@ -30,14 +31,16 @@ export type InCallMessage = Exclude<ClientMessage, { type: 'join' | 'ping' }>
 export interface ParticipantHooks {
   trackPublished: (participant: Participant, track: Track) => void
   trackUnpublished: (participant: Participant, track: Track) => void
-  /** Finds `uid`'s video and asks for a keyframe; false when there is none. */
-  keyframeRequest: (uid: number) => boolean
+  /** Finds `uid`'s video of that kind (camera or screen) and asks for a keyframe; false when there is none. */
+  keyframeRequest: (uid: number, kind: VideoKind) => boolean
   closed: (participant: Participant, reason: LeaveReason) => void
 }
 
 export interface ParticipantOptions {
   uid: number
   publish: Record<MediaKind, boolean>
+  /** From the join message (DisplayNameSchema); the others get it in `joined` and `userJoined`. */
+  displayName?: string
   config: SfuConfig
   metrics: SfuMetrics
   /** The channel's logger (it carries `appKey` and `channel`). */
@@ -51,6 +54,7 @@ export type ParticipantState = 'connected' | 'disconnected' | 'closed'
 
 export class Participant {
   readonly uid: number
+  readonly displayName: string | undefined
   /** Given to the client in `joined`; presenting it in a later join resumes this participant. */
   readonly sessionId = randomUUID()
   readonly peer: Peer
@@ -61,6 +65,7 @@ export class Participant {
 
   constructor(private readonly options: ParticipantOptions) {
     this.uid = options.uid
+    this.displayName = options.displayName
     this.logger = options.logger.child({ uid: options.uid })
     this.peer = new Peer({
       uid: options.uid,
@@ -135,7 +140,7 @@ export class Participant {
         this.peer.setPublishing(message.kind, false)
         return
       case 'keyframeRequest':
-        if (!this.options.hooks.keyframeRequest(message.uid))
+        if (!this.options.hooks.keyframeRequest(message.uid, message.kind ?? 'video'))
           this.error(SignalErrorCode.UnknownUser, 'keyframeRequest')
         return
       case 'leave': {

@@ -1,0 +1,223 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join as joinPath } from 'node:path'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startWebHost, type WebHost } from '../../src/webhost/server'
+import { screenshot } from '../browser/artifacts'
+import { requireBrowserTools } from '../browser/browsers'
+import { buildRenderer } from '../browser/buildRenderer'
+import { makeFakeMedia, makeSilence } from '../browser/fakeMedia'
+import {
+  chooseProxyMode,
+  closeParticipant,
+  join,
+  openParticipant,
+  waitForState,
+  type BrowserParticipant,
+} from '../browser/participant'
+import { tileFigures } from '../browser/pageProbe'
+import { waitFor } from '../support/tools'
+import { makePublisherVideo, startPublishers, type Publishers } from './publishers'
+
+/**
+ * Issue 13, acceptance 3: three Chromium participants through the browser host; A's fake microphone
+ * plays a tone, B's and C's play digital silence. A joins muted and unmutes in the call: B and C show A
+ * as the speaker (stage, ring, participant list) within 1 s of first hearing A. Then B's speaker view and
+ * grid are screenshot (test-results/meeting) and measured at 1280x800 and 800x600, with the three, and
+ * with six more participants from `pinhole join` publishing a test pattern (nine in all).
+ */
+
+const CHANNEL = 'layouts'
+const UID_A = 5101
+const UID_B = 5102
+const UID_C = 5103
+const PUBLISHERS = [5201, 5202, 5203, 5204, 5205, 5206]
+const SHOTS = joinPath(process.cwd(), 'test-results', 'meeting')
+const SIZES = [
+  { width: 1280, height: 800 },
+  { width: 800, height: 600 },
+] as const
+
+const tileOf = (page: Page, uid: number) => page.locator(`[data-testid="remote-tile"][data-uid="${uid}"]`)
+
+interface TileBox {
+  id: string
+  stage: boolean
+  speaking: boolean
+  x: number
+  y: number
+  width: number
+  height: number
+}
+
+/** Every tile's box in the viewport (the stage scrolled into view first), and the viewport. */
+async function tileBoxes(page: Page): Promise<{ tiles: TileBox[]; vw: number; vh: number }> {
+  await page.getByTestId('call-stage').scrollIntoViewIfNeeded()
+  // Tiles glide to their place (0.2 s): measure once they have stopped.
+  await page.waitForTimeout(400)
+  return page.evaluate(`(() => {
+    const tiles = [...document.querySelectorAll('[data-testid="call-stage"] .tile')].map((el) => {
+      const r = el.getBoundingClientRect()
+      return {
+        id: el.getAttribute('data-uid') ?? 'self',
+        stage: el.getAttribute('data-stage') === 'true',
+        speaking: el.getAttribute('data-speaking') === 'true',
+        x: r.x, y: r.y, width: r.width, height: r.height,
+      }
+    })
+    return { tiles, vw: window.innerWidth, vh: window.innerHeight }
+  })()`)
+}
+
+function expectNoOverlapInside(boxes: { tiles: TileBox[]; vw: number; vh: number }, what: string): void {
+  const { tiles, vw, vh } = boxes
+  for (const [i, a] of tiles.entries()) {
+    expect(a.width, `${what}: ${a.id} has a size`).toBeGreaterThan(40)
+    expect(a.x, `${what}: ${a.id} left`).toBeGreaterThanOrEqual(0)
+    expect(a.y, `${what}: ${a.id} top`).toBeGreaterThanOrEqual(0)
+    expect(a.x + a.width, `${what}: ${a.id} right`).toBeLessThanOrEqual(vw + 0.5)
+    expect(a.y + a.height, `${what}: ${a.id} bottom`).toBeLessThanOrEqual(vh + 0.5)
+    for (const b of tiles.slice(i + 1)) {
+      const apart =
+        a.x + a.width <= b.x + 0.5 ||
+        b.x + b.width <= a.x + 0.5 ||
+        a.y + a.height <= b.y + 0.5 ||
+        b.y + b.height <= a.y + 0.5
+      expect(apart, `${what}: ${a.id} and ${b.id} do not overlap`).toBe(true)
+    }
+  }
+}
+
+/** Speaker view: one tile on the stage, larger than each filmstrip tile; grid: equal tiles. */
+async function checkLayouts(page: Page, count: number, speaker: number): Promise<void> {
+  for (const size of SIZES) {
+    await page.setViewportSize(size)
+    const at = `${count} at ${size.width}x${size.height}`
+
+    await page.getByTestId('layout-speaker').click()
+    await page.locator('[data-testid="call-stage"][data-layout="speaker"]').waitFor()
+    const speakerView = await tileBoxes(page)
+    await screenshot(page, `speaker-${count}-${size.width}x${size.height}`, SHOTS)
+    expect(speakerView.tiles).toHaveLength(count)
+    expectNoOverlapInside(speakerView, `speaker view, ${at}`)
+    const [stage, ...more] = speakerView.tiles.filter((t) => t.stage)
+    expect(more, `speaker view, ${at}: one tile on the stage`).toEqual([])
+    expect(stage?.id).toBe(String(speaker))
+    expect(stage?.speaking).toBe(true)
+    for (const tile of speakerView.tiles.filter((t) => !t.stage)) {
+      expect(tile.width * tile.height, `${tile.id} smaller than the stage`).toBeLessThan(
+        (stage!.width * stage!.height) / 4,
+      )
+      expect(tile.y, `${tile.id} under the stage`).toBeGreaterThanOrEqual(stage!.y + stage!.height)
+    }
+
+    await page.getByTestId('layout-grid').click()
+    await page.locator('[data-testid="call-stage"][data-layout="grid"]').waitFor()
+    const grid = await tileBoxes(page)
+    await screenshot(page, `grid-${count}-${size.width}x${size.height}`, SHOTS)
+    expect(grid.tiles).toHaveLength(count)
+    expectNoOverlapInside(grid, `grid, ${at}`)
+    for (const tile of grid.tiles) {
+      expect(Math.abs(tile.width - grid.tiles[0]!.width), `grid, ${at}: equal widths`).toBeLessThan(1)
+      expect(Math.abs(tile.height - grid.tiles[0]!.height), `grid, ${at}: equal heights`).toBeLessThan(1)
+    }
+    // The speaker's ring stays on in the grid.
+    expect(grid.tiles.find((t) => t.speaking)?.id).toBe(String(speaker))
+  }
+}
+
+describe('active speaker and layouts (Chromium through the browser host)', () => {
+  let dir: string
+  let host: WebHost
+  let publisherVideo: string
+  let a: BrowserParticipant
+  let b: BrowserParticipant
+  let c: BrowserParticipant
+  let publishers: Publishers | undefined
+
+  beforeAll(async () => {
+    requireBrowserTools()
+    dir = mkdtempSync(joinPath(tmpdir(), 'pinhole-layouts-'))
+    const rendererDir = joinPath(dir, 'renderer')
+    const [red, blue, silence] = await Promise.all([
+      makeFakeMedia(dir, 'red', 440),
+      makeFakeMedia(dir, 'blue', 660),
+      makeSilence(dir, 'quiet'),
+      buildRenderer(rendererDir),
+    ])
+    publisherVideo = await makePublisherVideo(dir)
+    host = await startWebHost({ dataDir: joinPath(dir, 'data'), rendererDir })
+    a = await openParticipant('A', red, host.url)
+    b = await openParticipant('B', { ...blue, audio: silence }, host.url)
+    c = await openParticipant('C', { ...red, audio: silence }, host.url)
+  }, 120_000)
+
+  afterAll(async () => {
+    await publishers?.stop()
+    for (const p of [a, b, c]) await closeParticipant(p)
+    await host?.close()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('the participant playing a tone is the speaker within 1 s; speaker view and grid with 3 and 9 at 1280x800 and 800x600', async () => {
+    // A joins muted: nobody is the speaker until A's tone is heard.
+    await a.page.getByTestId('toggle-mic').click()
+    // Through the cloud proxy over UDP (Auto would try the server directly first).
+    for (const [p, uid] of [
+      [a, UID_A],
+      [b, UID_B],
+      [c, UID_C],
+    ] as const) {
+      await chooseProxyMode(p, 1)
+      await join(p, CHANNEL, uid)
+    }
+    await Promise.all([a, b, c].map((p) => waitForState(p, 3))).catch(async (error: unknown) => {
+      for (const p of [a, b, c]) await screenshot(p.page, `join-failed-${p.name}`, SHOTS)
+      throw error
+    })
+    for (const p of [b, c]) {
+      await p.page.locator('[data-testid="remote-tile"]').nth(1).waitFor({ timeout: 20_000 })
+      // Silence from the others names nobody.
+      await expect(p.page.getByTestId('call-stage').getAttribute('data-speaker')).resolves.toBe('')
+    }
+
+    await a.page.getByTestId('toggle-mic').click()
+    for (const p of [b, c]) {
+      await waitFor(
+        async () => Number(await tileOf(p.page, UID_A).getAttribute('data-audio-received')) > 0,
+        `${p.name} plays A's audio`,
+        20_000,
+      )
+      // From the first of A's audio B plays, at most 1 s until A is shown as the speaker.
+      await p.page.locator(`[data-testid="call-stage"][data-speaker="${UID_A}"]`).waitFor({ timeout: 1000 })
+      const tile = tileOf(p.page, UID_A)
+      await expect(tile.getAttribute('data-speaking')).resolves.toBe('true')
+      await expect(tile.getAttribute('class')).resolves.toContain('speaking')
+      const listed = p.page.locator(`[data-testid="participant"][data-uid="${UID_A}"]`)
+      await expect(listed.getAttribute('data-speaking')).resolves.toBe('true')
+    }
+    await screenshot(c.page, 'speaker-C-sees-A', SHOTS)
+
+    await checkLayouts(b.page, 3, UID_A)
+
+    publishers = startPublishers(host.localStack!, CHANNEL, PUBLISHERS, publisherVideo)
+    await waitFor(
+      async () => (await b.page.getByTestId('remote-tile').count()) === 8,
+      'B sees eight others',
+      30_000,
+    )
+    for (const uid of PUBLISHERS) {
+      await waitFor(async () => (await tileFigures(b.page, uid)).frames > 5, `B decodes ${uid}`, 30_000)
+      // Without a display name, a tile says the uid.
+      await expect(
+        b.page
+          .locator(`[data-testid="remote-tile"][data-uid="${uid}"] [data-testid="tile-name"]`)
+          .innerText(),
+      ).resolves.toBe(`uid ${uid}`)
+    }
+    // A keeps the stage: silence from the newcomers moves nothing.
+    await expect(b.page.getByTestId('call-stage').getAttribute('data-speaker')).resolves.toBe(String(UID_A))
+    await checkLayouts(b.page, 9, UID_A)
+  }, 150_000)
+})
