@@ -12,11 +12,14 @@ import './callStage.css'
  * node when the layout moves them (one parent, absolute boxes), so a canvas keeps its last frame.
  */
 
-/** Each participant's audio level, uid 0 = this user's own (levels the media side measures). */
+/**
+ * Each participant's audio level, 10 times a second (the levels slice; uid 0 = this user's microphone),
+ * for the users in the call only: a level measured just before someone left does not make them speak.
+ */
 function useLevels(): Record<number, number> {
   return useAppShallow((s) => {
-    const levels: Record<number, number> = {}
-    for (const uid of Object.keys(s.remotes).map(Number)) levels[uid] = s.remoteFigures[uid]?.audioLevel ?? 0
+    const levels: Record<number, number> = { [SELF]: s.audioLevels[SELF] ?? 0 }
+    for (const uid of Object.keys(s.remotes).map(Number)) levels[uid] = s.audioLevels[uid] ?? 0
     return levels
   })
 }
@@ -157,7 +160,12 @@ function MicOff(): React.JSX.Element {
   const { t } = useTranslation('layout')
   return (
     <span className="tile-muted" data-testid="tile-mic-off" title={t('micOff')}>
-      <span aria-hidden="true">🔇</span>
+      {/* A crossed-out microphone, drawn: emoji fonts are not on every system (headless Linux). */}
+      <svg aria-hidden="true" width="14" height="14" viewBox="0 0 24 24" fill="none" stroke="currentColor">
+        <rect x="9" y="3" width="6" height="11" rx="3" strokeWidth="2" />
+        <path d="M5 11a7 7 0 0 0 14 0M12 18v3" strokeWidth="2" />
+        <path d="M4 3l16 18" strokeWidth="2.5" stroke="#ff6b6b" />
+      </svg>
       <span className="visually-hidden">{t('micOff')}</span>
     </span>
   )
