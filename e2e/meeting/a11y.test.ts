@@ -47,9 +47,29 @@ async function seriousViolations(page: Page): Promise<string[]> {
     )
 }
 
-/** How far the page is wider than the window (0: nothing cut off or scrolled sideways). */
-function sidewaysOverflow(page: Page): Promise<number> {
-  return page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth')
+/**
+ * How far the page is wider than the window (0: nothing cut off or scrolled sideways), and the outermost
+ * elements that stick out. Polled for up to 3 s: after a resize the stage lays its tiles out again from a
+ * ResizeObserver, a frame or two later.
+ */
+async function sidewaysOverflow(page: Page): Promise<{ px: number; culprits: string }> {
+  const read = (): Promise<{ px: number; culprits: string }> =>
+    page.evaluate(`(() => {
+      const px = document.documentElement.scrollWidth - window.innerWidth
+      const out = [...document.querySelectorAll('body *')].filter(
+        (el) => el.getBoundingClientRect().right > window.innerWidth + 0.5 &&
+          !(el.parentElement && el.parentElement.getBoundingClientRect().right > window.innerWidth + 0.5),
+      )
+      const name = (el) => el.getAttribute('data-testid') || el.tagName.toLowerCase() + '.' + el.className
+      return { px, culprits: out.slice(0, 5).map(name).join(', ') }
+    })()`)
+  let last = await read()
+  const deadline = Date.now() + 3000
+  while (last.px > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100))
+    last = await read()
+  }
+  return last
 }
 
 /**
@@ -63,7 +83,10 @@ async function checkState(page: Page, state: string, shot: boolean): Promise<str
     for (const size of SIZES) {
       await page.setViewportSize(size)
       const overflow = await sidewaysOverflow(page)
-      if (overflow > 0) found.push(`${state}/${scheme} ${size.width}x${size.height}: ${overflow} px too wide`)
+      if (overflow.px > 0)
+        found.push(
+          `${state}/${scheme} ${size.width}x${size.height}: ${overflow.px} px too wide (${overflow.culprits})`,
+        )
       if (shot) await screenshot(page, `${state}-${scheme}-${size.width}x${size.height}`, SHOTS)
     }
     found.push(...(await seriousViolations(page)).map((v) => `${state}/${scheme}: ${v}`))
@@ -132,7 +155,9 @@ describe('accessibility of the meeting app (axe-core in Chromium, light and dark
     await join(b, 'a11y-call', 4102)
     await waitForState(a, 3)
     await waitForState(b, 3)
-    await page.locator('[data-testid="remote-tile"][data-uid="4102"]').waitFor({ timeout: 20_000 })
+    await page
+      .locator('[data-testid="remote-tile"][data-uid="4102"]')
+      .waitFor({ state: 'attached', timeout: 30_000 })
     expect(await checkState(page, 'call', true), 'call view').toEqual([])
-  }, 120_000)
+  }, 300_000)
 })
