@@ -25,6 +25,7 @@ const fake = vi.hoisted(() => {
     loaded: [] as string[],
     posted: [] as Array<{ channel: string; ports: unknown[] }>,
     menu: vi.fn(),
+    displayMediaHandler: null as null | ((request: unknown, callback: (answer: unknown) => void) => void),
   }
 })
 
@@ -103,10 +104,26 @@ vi.mock('electron', async () => {
       removeHandler: (channel: string) => fake.handlers.delete(channel),
     },
     Menu: { setApplicationMenu: fake.menu, buildFromTemplate: (template: unknown) => template },
+    desktopCapturer: {
+      getSources: async () => [
+        {
+          id: 'screen:0:0',
+          name: 'Entire screen',
+          thumbnail: { toDataURL: () => 'data:image/png;base64,AA==' },
+        },
+      ],
+    },
+    // A window's frames are its main frame here.
+    webContents: {
+      fromFrame: (frame: unknown) =>
+        fake.windows.find((w) => w.webContents['mainFrame'] === frame)?.webContents,
+    },
     session: {
       defaultSession: {
         setPermissionRequestHandler: vi.fn(),
         setPermissionCheckHandler: vi.fn(),
+        setDisplayMediaRequestHandler: (handler: typeof fake.displayMediaHandler) =>
+          (fake.displayMediaHandler = handler),
         webRequest: { onHeadersReceived: vi.fn() },
       },
     },
@@ -153,6 +170,19 @@ describe('Electron main (fake electron, real core and stack)', () => {
       error: { code: ErrorCode.InvalidState },
     })
     expect(await invoke('connectMedia', contents['mainFrame'])).toEqual({ ok: true, value: 0 })
+    // Screen sharing: the window's picker lists desktopCapturer's sources, and the session's display-media
+    // handler answers that window's getDisplayMedia with the one chosen.
+    expect(await invoke('listShareSources', contents['mainFrame'])).toMatchObject({
+      ok: true,
+      value: [{ id: 'screen:0:0', kind: 'screen' }],
+    })
+    expect(await invoke('chooseShareSource', contents['mainFrame'], 'screen:0:0')).toEqual({
+      ok: true,
+      value: 0,
+    })
+    const answers: unknown[] = []
+    fake.displayMediaHandler!({ frame: contents['mainFrame'], videoRequested: true }, (a) => answers.push(a))
+    expect(answers).toEqual([{ video: { id: 'screen:0:0', name: 'Entire screen' } }])
     expect(fake.posted).toHaveLength(1)
     expect(fake.posted[0]).toMatchObject({ channel: MEDIA_PORT_WIRE_CHANNEL })
     expect(fake.posted[0]!.ports).toHaveLength(1)

@@ -1,4 +1,14 @@
-import { app, BrowserWindow, ipcMain, Menu, MessageChannelMain, session } from 'electron'
+import {
+  app,
+  BrowserWindow,
+  desktopCapturer,
+  ipcMain,
+  Menu,
+  MessageChannelMain,
+  session,
+  webContents,
+  type WebFrameMain,
+} from 'electron'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MEDIA_PORT_WIRE_CHANNEL } from '../shared/ipcChannels'
@@ -21,6 +31,7 @@ import {
 import { electronMediaPort } from './electronMedia'
 import { coreByWebContents, forwardEvents, registerHandlers } from './handlers'
 import { profileUserData, windowDataDir } from './profile'
+import { displayMediaHandler, SharePicker } from './sharePicker'
 import { windowOptions } from './window'
 
 /**
@@ -56,6 +67,8 @@ app.on('web-contents-created', (_event, contents) => {
 })
 
 const cores = new Map<number, AppCore>()
+/** Each window's screen-share picker, by webContents id (the display-media handler finds it by frame). */
+const pickers = new Map<number, SharePicker>()
 /** Cores of closed windows still leaving their call: the process waits for them before it quits. */
 const closing = new Set<Promise<void>>()
 const stack = sharedLocalStack(() => acquireLocalStack({ logger }))
@@ -74,6 +87,8 @@ async function openWindow(): Promise<void> {
   )
   const contents = window.webContents
   const id = contents.id
+  const picker = new SharePicker(desktopCapturer)
+  pickers.set(id, picker)
   const core = await createAppCore({
     dataDir: windowDataDir(app.getPath('userData'), index, sharedProfile),
     ...(regions ? { regions } : {}),
@@ -85,6 +100,7 @@ async function openWindow(): Promise<void> {
       return electronMediaPort(port1)
     },
     logger: logger.child({ window: index + 1 }),
+    shareSources: picker,
     diagnostics: {
       dir: join(app.getPath('userData'), 'diagnostics'),
       logFiles: () => appLog.file.files(),
@@ -98,6 +114,7 @@ async function openWindow(): Promise<void> {
   window.once('ready-to-show', () => window.show())
   window.on('closed', () => {
     cores.delete(id)
+    pickers.delete(id)
     stopEvents()
     closing.add(core.close())
   })
@@ -130,6 +147,13 @@ async function start(): Promise<void> {
     callback(allowPermissionRequest(permission, 'mediaTypes' in details ? details : {}))
   })
   ses.setPermissionCheckHandler((_contents, permission) => allowPermissionCheck(permission))
+  // getDisplayMedia: the source the window's own picker chose (sharePicker.ts); none → refused.
+  ses.setDisplayMediaRequestHandler(
+    displayMediaHandler((frame) => {
+      const contents = frame ? webContents.fromFrame(frame as WebFrameMain) : undefined
+      return contents ? pickers.get(contents.id) : undefined
+    }),
+  )
   ses.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: withCsp(details.responseHeaders) })
   })

@@ -46,6 +46,8 @@ function fakeBridge(overrides: Partial<AppSettings> = {}) {
     enableLocalVideo: (on) => (calls.push(['enableLocalVideo', on]), ok(0)),
     startScreenCapture: () => (calls.push(['startScreenCapture']), ok(0)),
     stopScreenCapture: () => (calls.push(['stopScreenCapture']), ok(0)),
+    listShareSources: () => (calls.push(['listShareSources']), ok([])),
+    chooseShareSource: (id) => (calls.push(['chooseShareSource', id]), ok(0)),
     getSettings: () => ok({ ...settings }),
     setDevices: (devices) => (calls.push(['setDevices', devices]), (settings.devices = devices), ok(0)),
     probeRegions: () => (
@@ -80,6 +82,8 @@ function fakeMedia() {
     setSending: vi.fn<MediaControl['setSending']>(async () => []),
     stopSending: vi.fn<MediaControl['stopSending']>(),
     requestKeyFrame: vi.fn<MediaControl['requestKeyFrame']>(),
+    startShare: vi.fn<MediaControl['startShare']>(async () => null),
+    stopShare: vi.fn<MediaControl['stopShare']>(),
     dropRemote: vi.fn<MediaControl['dropRemote']>(),
     resumePlayback: vi.fn<MediaControl['resumePlayback']>(),
     figures: vi.fn<MediaControl['figures']>(() => ({})),
@@ -263,12 +267,14 @@ describe('controller', () => {
     expect(t.s().camOn).toBe(false)
   })
 
-  it('engine events drive media: Connected asks for a key frame, Disconnected stops capture', async () => {
+  it('engine events drive media: Connected asks for key frames, Disconnected stops capture', async () => {
     const t = await setup()
     t.emit('connectionStateChanged', 3 as ConnectionState, 6 as ConnectionReason)
-    expect(t.media.requestKeyFrame).toHaveBeenCalled()
+    // The camera's and (if one runs) the screen share's.
+    expect(t.media.requestKeyFrame.mock.calls).toEqual([[], ['screen']])
     t.emit('keyFrameRequested')
-    expect(t.media.requestKeyFrame).toHaveBeenCalledTimes(2)
+    t.emit('keyFrameRequested', 'screen')
+    expect(t.media.requestKeyFrame.mock.calls.slice(2)).toEqual([[undefined], ['screen']])
     t.emit('userLeft', 9, 1 as ConnectionReason)
     expect(t.media.dropRemote).toHaveBeenCalledWith(9)
     t.emit('connectionStateChanged', 1 as ConnectionState, 1 as ConnectionReason)

@@ -1,20 +1,21 @@
 import { ConnectionState, type TransportType } from '../shared/engine'
 import { ErrorCode } from '../shared/errors'
+import type { VideoTrack } from '../shared/mediaPort'
 import type { InvokeArgs, InvokeChannel, InvokeResult, IpcReply, PinholeApi } from '../shared/ipc'
 import { checkJoinForm } from './logic/joinForm'
+import { ShareFlow, type ShareMedia } from './shareFlow'
 import { CONNECTION_SLOT, noticeFromCode, noticeFromInfo, type NoticeInput } from './logic/notices'
 import { bindEngineEvents } from './state/engineEvents'
 import type { AppState, AppStore, RemoteMediaFigures } from './state/types'
 
 /** What the controller needs from the media side (media/mediaEngine.ts); a fake in the unit tests. */
-export interface MediaControl {
+export interface MediaControl extends ShareMedia {
   /** Listens for the host's MessagePort, then asks the host for it (`connectMedia`). */
   connect(connectMedia: () => Promise<unknown>): Promise<void>
   /** Starts capture + encoding; resolves with the kinds that could not start, each with a sentence. */
   startSending(kinds: { audio: boolean; video: boolean }): Promise<CaptureProblem[]>
   setSending(kind: 'audio' | 'video', on: boolean): Promise<CaptureProblem[]>
   stopSending(): void
-  requestKeyFrame(): void
   /** Closes a remote user's decoders and playback (they left). */
   dropRemote(uid: number): void
   /** Called from a click: lets the AudioContext start under autoplay rules. */
@@ -38,6 +39,10 @@ export interface Controller {
   setRegion(region: string): Promise<void>
   toggleMic(): Promise<void>
   toggleCam(): Promise<void>
+  /** Share screen / Stop sharing (shareFlow.ts). */
+  toggleShare(): Promise<void>
+  /** The app's source picker closed, with a source or without (null). */
+  chooseShareSource(id: string | null): Promise<void>
   probeRegions(): Promise<void>
   /** The "Network check" of every region (issue 6); the report goes to the store. */
   runNetworkCheck(): Promise<void>
@@ -68,6 +73,8 @@ const CONTEXT: Record<InvokeChannel, string> = {
   enableLocalVideo: 'Camera',
   startScreenCapture: 'Screen sharing',
   stopScreenCapture: 'Screen sharing',
+  listShareSources: 'Screen sharing',
+  chooseShareSource: 'Screen sharing',
   getSettings: 'Settings',
   setDevices: 'Devices',
   probeRegions: 'Region check',
@@ -99,12 +106,19 @@ class AppController implements Controller {
   private readonly cleanups: (() => void)[] = []
   /** The token we filled in ourselves: a later join for another channel or uid asks for a new one. */
   private autoToken: string | null = null
+  private readonly share: ShareFlow
 
   constructor(private readonly deps: ControllerDeps) {
     this.bridge = deps.bridge
     this.store = deps.store
     this.media = deps.media
     this.now = deps.now ?? Date.now
+    this.share = new ShareFlow({
+      store: deps.store,
+      media: deps.media,
+      invoke: (name, ...args) => this.invoke(name, ...args),
+      invokeCode: (name, ...args) => this.invokeCode(name, ...args),
+    })
   }
 
   private get s(): AppState {
@@ -113,11 +127,16 @@ class AppController implements Controller {
 
   async init(): Promise<void> {
     const effects = {
-      keyFrameRequested: () => this.media.requestKeyFrame(),
+      keyFrameRequested: (track?: VideoTrack) => this.media.requestKeyFrame(track),
       connectionStateChanged: (state: ConnectionState) => {
-        if (state === ConnectionState.Disconnected || state === ConnectionState.Failed)
+        if (state === ConnectionState.Disconnected || state === ConnectionState.Failed) {
           this.media.stopSending()
-        if (state === ConnectionState.Connected) this.media.requestKeyFrame()
+          this.share.reset()
+        }
+        if (state === ConnectionState.Connected) {
+          this.media.requestKeyFrame()
+          this.media.requestKeyFrame('screen')
+        }
         void this.refreshSettings()
       },
       userLeft: (uid: number) => this.media.dropRemote(uid),
@@ -168,6 +187,7 @@ class AppController implements Controller {
     try {
       await this.invokeCode('leaveChannel')
       this.media.stopSending()
+      this.share.reset()
       this.s.clearCall()
       await this.refreshSettings()
     } finally {
@@ -191,6 +211,14 @@ class AppController implements Controller {
 
   toggleCam(): Promise<void> {
     return this.toggle('video')
+  }
+
+  toggleShare(): Promise<void> {
+    return this.share.toggle()
+  }
+
+  chooseShareSource(id: string | null): Promise<void> {
+    return this.share.choose(id)
   }
 
   async probeRegions(): Promise<void> {

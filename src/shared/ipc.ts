@@ -11,6 +11,7 @@ import { ErrorCode } from './errors'
 import { ChannelNameSchema, UID_MAX } from './joinRules'
 import { DisplayNameSchema } from './signaling'
 import type { NetworkCheckReport } from './networkCheck'
+import { ShareSourceIdSchema, type ShareSource } from './shareSources'
 import type { InvokeChannel, IpcEventName, IpcEvents } from './ipcChannels'
 
 export * from './ipcChannels'
@@ -91,6 +92,10 @@ export const INVOKE_CONTRACT = {
   /** Publish / stop the screen share's track (frames come over the media port with `track: 'screen'`). */
   startScreenCapture: invoke<number>()(z.tuple([])),
   stopScreenCapture: invoke<number>()(z.tuple([])),
+  /** The screens and windows the app's own picker offers (Electron); the browser host lists none. */
+  listShareSources: invoke<ShareSource[]>()(z.tuple([])),
+  /** The picker's choice (a listed id, or null: closed): the host answers the next getDisplayMedia with it. */
+  chooseShareSource: invoke<number>()(z.tuple([ShareSourceIdSchema])),
   getSettings: invoke<AppSettings>()(z.tuple([])),
   /** Remembers the camera, microphone and speaker (the whole choice, replacing the last); always 0. */
   setDevices: invoke<number>()(z.tuple([DeviceSettingsSchema])),

@@ -16,6 +16,8 @@ export const INVOKE_CHANNELS = [
   'enableLocalVideo',
   'startScreenCapture',
   'stopScreenCapture',
+  'listShareSources',
+  'chooseShareSource',
   'getSettings',
   'setDevices',
   'probeRegions',

@@ -184,6 +184,8 @@ class Core implements AppCore {
         this.attachMedia(await options.openMediaPort())
         return 0
       },
+      listShareSources: () => options.shareSources?.list() ?? [],
+      chooseShareSource: (id) => options.shareSources?.choose(id) ?? 0,
       runNetworkCheck: () => this.checks.runNetworkCheck(),
       exportDiagnostics: () => this.checks.exportDiagnostics(),
     }

@@ -6,6 +6,14 @@ import type { LocalStack, LocalStackInfo } from '../stack/localStack'
 import type { MediaPortLike } from '../mediaBridge'
 import type { NetworkCheckOptions } from '../checks/networkCheck'
 import type { UserSettings } from '../settings/settings'
+import type { ShareSource } from '../../shared/shareSources'
+
+/** What a host with its own screen-share picker provides (`listShareSources`, `chooseShareSource`). */
+export interface ShareSourceHost {
+  list(): Promise<ShareSource[]>
+  /** Remembers a listed id for the page's next getDisplayMedia (null: none); 0, or throws a 414. */
+  choose(id: string | null): number
+}
 
 /** What `createAppCore` takes (appCore.ts re-exports it), and the state its modules share. */
 
@@ -29,6 +37,11 @@ export interface AppCoreOptions {
   localStack?: () => Promise<LocalStack>
   /** `connectMedia`: make a channel, post one end to the page, return the other. Absent → InvalidState. */
   openMediaPort?: () => MediaPortLike | Promise<MediaPortLike>
+  /**
+   * The app's own screen-share picker (Electron: desktopCapturer, src/main/sharePicker.ts). Absent (the
+   * browser host): `listShareSources` lists none and the browser's own picker is used.
+   */
+  shareSources?: ShareSourceHost
   logger?: EngineLogger
   /** "Export diagnostics": folder, log files, versions (diagnosticsExport.ts). */
   diagnostics?: DiagnosticsOptions

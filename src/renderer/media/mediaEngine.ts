@@ -1,12 +1,13 @@
 import { parseMediaDown } from '../logic/mediaDown'
-import type { MediaUp, SendTarget } from '../../shared/mediaPort'
+import type { MediaUp, SendTarget, VideoTrack } from '../../shared/mediaPort'
 import type { CaptureProblem, MediaControl } from '../controller'
-import type { RemoteMediaFigures } from '../state/types'
+import type { RemoteMediaFigures, ShareProblem } from '../state/types'
 import { AudioSender } from './audioSender'
 import { AudioPlayback, AudioReceiver } from './audioPlayback'
 import { listenForMediaPort } from './port'
 import { DEVICE_OF, withDevice } from './captureDevices'
 import type { DeviceChoice } from '../logic/devices'
+import { ScreenMedia } from './screenMedia'
 import { VIDEO_FPS, VIDEO_HEIGHT, VIDEO_WIDTH, VideoSender } from './videoSender'
 import { VideoReceiver } from './videoReceiver'
 
@@ -14,6 +15,12 @@ import { VideoReceiver } from './videoReceiver'
 export interface MediaView {
   attachPreview(video: HTMLVideoElement | null): void
   attachRemoteCanvas(uid: number, canvas: HTMLCanvasElement | null): void
+  /** A remote user's screen share (the stage), decoded apart from their camera. */
+  attachScreenCanvas(uid: number, canvas: HTMLCanvasElement | null): void
+  /** The local share's preview. */
+  attachSharePreview(video: HTMLVideoElement | null): void
+  /** Frames decoded of `uid`'s share and their rate; undefined before any arrived. */
+  screenFigures(uid: number): { framesDecoded: number; fps: number } | undefined
 }
 
 export type MediaEngine = MediaControl & MediaView
@@ -63,11 +70,15 @@ class RendererMedia implements MediaEngine {
   private readonly videos = new Map<number, VideoReceiver>()
   private readonly audios = new Map<number, AudioReceiver>()
   private readonly canvases = new Map<number, HTMLCanvasElement>()
+  /** Screen shares, ours and theirs: the second video track, keyed apart from the camera's by uid. */
+  private readonly screen: ScreenMedia
 
   constructor(
     private readonly target: Window,
     private readonly onProblem: (sentence: string) => void,
-  ) {}
+  ) {
+    this.screen = new ScreenMedia(target, (message, transfer) => this.post(message, transfer), onProblem)
+  }
 
   async connect(connectMedia: () => Promise<unknown>): Promise<void> {
     // Listen first: the port may arrive before connectMedia() resolves (docs/app.md).
@@ -115,14 +126,36 @@ class RendererMedia implements MediaEngine {
     this.sending = false
     this.stop('video')
     this.stop('audio')
+    this.stopShare()
     this.dropRemotes()
   }
 
-  requestKeyFrame(): void {
-    this.senders.video?.requestKeyFrame()
+  requestKeyFrame(track?: VideoTrack): void {
+    if (track === 'screen') this.screen.requestKeyFrame()
+    else this.senders.video?.requestKeyFrame()
+  }
+
+  async startShare(onEnded: () => void): Promise<ShareProblem | null> {
+    const problem = await this.screen.start(() => {
+      this.reapplyTarget()
+      onEnded()
+    })
+    this.reapplyTarget()
+    return problem
+  }
+
+  stopShare(): void {
+    if (!this.screen.sharing) return
+    this.screen.stop()
+    this.reapplyTarget()
+  }
+
+  dropScreen(uid: number): void {
+    this.screen.dropRemote(uid)
   }
 
   dropRemote(uid: number): void {
+    this.screen.dropRemote(uid)
     this.videos.get(uid)?.close()
     this.audios.get(uid)?.close()
     this.videos.delete(uid)
@@ -179,6 +212,18 @@ class RendererMedia implements MediaEngine {
     this.videos.get(uid)?.attach(canvas)
   }
 
+  attachScreenCanvas(uid: number, canvas: HTMLCanvasElement | null): void {
+    this.screen.attachCanvas(uid, canvas)
+  }
+
+  attachSharePreview(video: HTMLVideoElement | null): void {
+    this.screen.attachPreview(video)
+  }
+
+  screenFigures(uid: number): { framesDecoded: number; fps: number } | undefined {
+    return this.screen.figures(uid)
+  }
+
   private usePort(next: MessagePort): void {
     this.port?.close()
     this.port = next
@@ -215,7 +260,7 @@ class RendererMedia implements MediaEngine {
       this.previewStream = new MediaStream([track])
       this.showPreview()
       const sender = new VideoSender(track, this.post, this.onProblem)
-      if (this.sendTarget) sender.applyTarget(this.sendTarget)
+      if (this.sendTarget) sender.applyTarget(this.screen.split(this.sendTarget).camera)
       this.senders.video = sender
     } else {
       const sender = new AudioSender(track, this.post, this.onProblem)
@@ -262,7 +307,9 @@ class RendererMedia implements MediaEngine {
     const message = parseMediaDown(raw)
     if (!message) return
     if (message.kind === 'keyFrameRequested') {
-      this.requestKeyFrame()
+      this.requestKeyFrame(message.track)
+    } else if (message.kind === 'remoteVideo' && message.track === 'screen') {
+      this.screen.push(message.uid, message.data, message.timestampUs, message.keyFrame)
     } else if (message.kind === 'remoteVideo') {
       this.videoFor(message.uid).push(message.data, message.timestampUs, message.keyFrame)
     } else if (message.kind === 'sendTarget') {
@@ -276,8 +323,14 @@ class RendererMedia implements MediaEngine {
   /** Each sender splits the target its own way (docs/media.md "Encoders that follow the target"). */
   private applyTarget(target: SendTarget): void {
     this.sendTarget = target
-    this.senders.video?.applyTarget(target)
+    // While sharing, the screen takes its part first and the camera gets the rest (logic/screenShare.ts).
+    this.senders.video?.applyTarget(this.screen.split(target).camera)
     this.senders.audio?.applyTarget(target)
+  }
+
+  /** A share started or stopped: the same target, split anew. */
+  private reapplyTarget(): void {
+    if (this.sendTarget) this.applyTarget(this.sendTarget)
   }
 
   private videoFor(uid: number): VideoReceiver {

@@ -7,6 +7,7 @@ import { createLevelsSlice } from './levelsSlice'
 import { createNetworkSlice } from './networkSlice'
 import { createNoticesSlice } from './noticesSlice'
 import { createSettingsSlice } from './settingsSlice'
+import { createShareSlice } from './shareSlice'
 import type { AppState, AppStore } from './types'
 
 /** A fresh store: one per app start, one per test. */
@@ -20,5 +21,6 @@ export function createAppStore(): AppStore {
     ...createNetworkSlice(...a),
     ...createDevicesSlice(...a),
     ...createLevelsSlice(...a),
+    ...createShareSlice(...a),
   }))
 }

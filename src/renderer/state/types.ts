@@ -4,6 +4,7 @@
  * together, both import this file and neither imports the other's importer: no import cycle.
  */
 import type { StoreApi } from 'zustand/vanilla'
+import type { ShareSource } from '../../shared/shareSources'
 import type {
   ConnectionReason,
   ConnectionState,
@@ -178,6 +179,22 @@ export interface DevicesSlice {
 }
 
 /** The one renderer store (docs/renderer.md "State"): a thin layer of typed slices, fed by engine events. */
+/** Why the last screen share did not start (the share control says it in the `share` catalogue's words). */
+export type ShareProblem = 'notAllowed' | 'notFound' | 'failed'
+
+/** The local screen share as the UI shows it (shareSlice.ts); remote shares are `RemoteUser.screen`. */
+export interface ShareSlice {
+  /** This participant is sharing a screen or window. */
+  sharing: boolean
+  /** The app's own source picker is open with these (Electron); null when closed. */
+  sharePicker: ShareSource[] | null
+  shareProblem: ShareProblem | null
+  setSharing(on: boolean): void
+  openSharePicker(sources: ShareSource[]): void
+  closeSharePicker(): void
+  setShareProblem(problem: ShareProblem | null): void
+}
+
 export type AppState = SettingsSlice &
   ConnectionSlice &
   CallSlice &
@@ -185,5 +202,6 @@ export type AppState = SettingsSlice &
   FormSlice &
   NetworkSlice &
   LevelsSlice &
-  DevicesSlice
+  DevicesSlice &
+  ShareSlice
 export type AppStore = StoreApi<AppState>

@@ -5,6 +5,8 @@ import type { LayoutMode } from '../logic/callLayout'
 import { CallStage, useActiveSpeaker } from './CallStage'
 import { useApp, useAppShallow, useController } from './context'
 import { ReconnectBanner } from './ReconnectBanner'
+import { ScreenStage } from './ScreenStage'
+import { ShareControl } from './ShareControl'
 import { useShortcutProps } from './useShortcuts'
 
 function Controls(): React.JSX.Element {
@@ -34,6 +36,7 @@ function Controls(): React.JSX.Element {
       >
         {camOn ? t('common:call.cameraTurnOff') : t('common:call.cameraTurnOn')}
       </button>
+      <ShareControl />
     </div>
   )
 }
@@ -103,7 +106,7 @@ export function CallView(): React.JSX.Element {
       </div>
       <ReconnectBanner />
       <Controls />
-      <CallStage mode={mode} speaker={speaker} />
+      <CallStage mode={mode} speaker={speaker} screen={(uid) => <ScreenStage sharer={uid} />} />
       <Participants speaker={speaker} />
     </section>
   )
