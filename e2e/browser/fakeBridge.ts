@@ -82,6 +82,12 @@ const FAKE_BRIDGE = `((overrides) => {
         summary: 'All 0 whitelisted endpoints answer.' })
     },
     exportDiagnostics() { record('exportDiagnostics', []); return ok('/tmp/pinhole-diagnostics-fake.json') },
+    setLanguage(language) {
+      record('setLanguage', [language])
+      if (language === null) delete settings.language
+      else settings.language = language
+      return ok(0)
+    },
     getDevToken(channel, uid) { record('getDevToken', [channel, uid]); return ok('dev-' + channel + '-' + uid) },
     connectMedia() {
       const channel = new MessageChannel()

@@ -35,6 +35,7 @@ vi.mock('electron', async () => {
   const app = Object.assign(new EventEmitter(), {
     getPath: vi.fn((name: string) => (name === 'userData' ? join(dir, 'userData') : join(dir, 'appData'))),
     getVersion: vi.fn(() => '9.8.7'),
+    getLocale: vi.fn(() => 'zh-CN'),
     setPath: vi.fn(),
     requestSingleInstanceLock: vi.fn(() => true),
     enableSandbox: vi.fn(),

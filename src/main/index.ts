@@ -101,6 +101,7 @@ async function openWindow(): Promise<void> {
     },
     logger: logger.child({ window: index + 1 }),
     shareSources: picker,
+    systemLocale: app.getLocale(),
     diagnostics: {
       dir: join(app.getPath('userData'), 'diagnostics'),
       logFiles: () => appLog.file.files(),

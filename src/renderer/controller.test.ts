@@ -1,9 +1,11 @@
-import { describe, expect, it, vi } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
 import type { ConnectionReason, ConnectionState } from '../shared/engine'
 import { ErrorCode, errorMessage } from '../shared/errors'
 import type { AppSettings, IpcEventName, IpcEvents, PinholeApi } from '../shared/ipc'
 import type { NetworkCheckReport } from '../shared/networkCheck'
 import { createController, type MediaControl } from './controller'
+import { createI18n } from './i18n'
+import { langOf, say, type Lang } from './i18n/phrase'
 import { createAppStore } from './state/store'
 
 const REPORT: NetworkCheckReport = {
@@ -61,6 +63,12 @@ function fakeBridge(overrides: Partial<AppSettings> = {}) {
       calls.push(['exportDiagnostics']),
       ok('/data/diagnostics/pinhole-diagnostics-x.json')
     ),
+    setLanguage: (language) => {
+      calls.push(['setLanguage', language])
+      if (language === null) delete settings.language
+      else settings.language = language
+      return ok(0)
+    },
     on: (event, listener) => {
       listeners.set(event, [
         ...(listeners.get(event) ?? []),
@@ -108,6 +116,11 @@ async function setup(overrides: Partial<AppSettings> = {}) {
   return { ...host, store, media, controller, s: store.getState }
 }
 
+let en: Lang
+beforeAll(async () => {
+  en = langOf(await createI18n('en'))
+})
+
 describe('controller', () => {
   it('init reads settings, prefills the form, asks for the media port and probes regions', async () => {
     const host = fakeBridge()
@@ -128,9 +141,11 @@ describe('controller', () => {
     await t.controller.join()
     expect(t.s().formProblem).toEqual({
       field: 'uid',
-      sentence:
-        'uid 0 cannot join while a cloud proxy is on: choose a uid other than 0, or set the proxy mode to None.',
+      problem: { key: 'common:joinForm.problem.uidZeroProxy' },
     })
+    expect(say(en.t, t.s().formProblem!.problem)).toBe(
+      'uid 0 cannot join while a cloud proxy is on: choose a uid other than 0, or set the proxy mode to None.',
+    )
     expect(t.calls).toEqual([])
     expect(t.media.startSending).not.toHaveBeenCalled()
   })
@@ -323,5 +338,14 @@ describe('controller', () => {
     await t.controller.exportDiagnostics()
     expect(t.s().diagnosticsExport).toMatchObject({ status: 'failed' })
     expect(t.s().notices.at(-1)).toMatchObject({ context: 'Export diagnostics' })
+  })
+
+  it('the language chosen is sent to the host and comes back in the settings; null follows the OS', async () => {
+    const t = await setup({ systemLocale: 'zh-CN' })
+    await t.controller.setLanguage('en')
+    expect(t.calls).toEqual([['setLanguage', 'en']])
+    expect(t.s().settings).toMatchObject({ language: 'en', systemLocale: 'zh-CN' })
+    await t.controller.setLanguage(null)
+    expect(t.s().settings?.language).toBeUndefined()
   })
 })

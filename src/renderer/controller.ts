@@ -1,7 +1,9 @@
 import { ConnectionState, type TransportType } from '../shared/engine'
 import { ErrorCode } from '../shared/errors'
 import type { VideoTrack } from '../shared/mediaPort'
-import type { InvokeArgs, InvokeChannel, InvokeResult, IpcReply, PinholeApi } from '../shared/ipc'
+import type { InvokeArgs, InvokeChannel, InvokeResult, IpcReply, PinholeApi, UiLanguage } from '../shared/ipc'
+import { phrase } from './i18n/phrase'
+import { joinDisplayName } from './logic/displayName'
 import { checkJoinForm } from './logic/joinForm'
 import { ShareFlow, type ShareMedia } from './shareFlow'
 import { CONNECTION_SLOT, noticeFromCode, noticeFromInfo, type NoticeInput } from './logic/notices'
@@ -48,6 +50,8 @@ export interface Controller {
   runNetworkCheck(): Promise<void>
   /** Writes a diagnostics bundle on the host; its path goes to the store. */
   exportDiagnostics(): Promise<void>
+  /** The language chosen in the app, remembered by the host; null: follow the OS again. */
+  setLanguage(language: UiLanguage | null): Promise<void>
   dispose(): void
 }
 
@@ -82,6 +86,7 @@ const CONTEXT: Record<InvokeChannel, string> = {
   connectMedia: 'Media',
   runNetworkCheck: 'Network check',
   exportDiagnostics: 'Export diagnostics',
+  setLanguage: 'Language',
 }
 
 /** A join's steps share the connection's notice slot; every other action has its own. */
@@ -169,7 +174,7 @@ class AppController implements Controller {
       embedded: st.settings.embedded,
     })
     if (!check.ok) {
-      st.setFormProblem({ field: check.field, sentence: check.sentence })
+      st.setFormProblem({ field: check.field, problem: check.problem })
       return
     }
     st.setFormProblem(null)
@@ -234,6 +239,11 @@ class AppController implements Controller {
     const report = await this.invoke('runNetworkCheck')
     if (report) this.s.networkCheckDone(report)
     else this.s.networkCheckFailed('The check did not run: see the notice above.')
+  }
+
+  async setLanguage(language: UiLanguage | null): Promise<void> {
+    await this.invokeCode('setLanguage', language)
+    await this.refreshSettings()
   }
 
   async exportDiagnostics(): Promise<void> {
@@ -304,7 +314,15 @@ class AppController implements Controller {
       this.notify(noticeFromInfo(reply.error, CONTEXT[name], 'error', slotOf(name)))
     } catch (error) {
       const sentence = `The app's host did not answer: ${String(error)}`
-      this.notify({ severity: 'error', code: null, sentence, context: CONTEXT[name], slot: slotOf(name) })
+      const words = phrase('errors:hostDidNotAnswer', { error: String(error) })
+      this.notify({
+        severity: 'error',
+        code: null,
+        sentence,
+        phrase: words,
+        context: CONTEXT[name],
+        slot: slotOf(name),
+      })
     }
     return null
   }

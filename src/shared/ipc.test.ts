@@ -47,6 +47,9 @@ describe('IPC contract', () => {
     ['exportDiagnostics', []],
     ['setDevices', [{}]],
     ['setDevices', [{ cameraId: 'abc', cameraLabel: 'USB Camera', speakerId: 'default' }]],
+    ['setLanguage', ['zh-CN']],
+    ['setLanguage', ['en']],
+    ['setLanguage', [null]],
   ]
 
   it.each(valid)('accepts %s %j', (channel, args) => {
@@ -90,6 +93,9 @@ describe('IPC contract', () => {
     ['setDevices', [{ cameraId: 7 }]],
     ['setDevices', [{ camera: 'abc' }]],
     ['setDevices', [{ cameraLabel: 'x'.repeat(513) }]],
+    ['setLanguage', ['fr']],
+    ['setLanguage', ['zh']],
+    ['setLanguage', []],
   ]
 
   it.each(invalid)('refuses %s %j with a 414 IpcArgumentError', (channel, args) => {

@@ -52,6 +52,10 @@ export interface RegionView {
   ports: { udp: [number, number]; tcp: number }
 }
 
+/** The languages the app is translated into (docs/i18n.md); the renderer's catalogues hold exactly these. */
+export const UI_LANGUAGES = ['en', 'zh-CN'] as const
+export type UiLanguage = (typeof UI_LANGUAGES)[number]
+
 /** Fields an IT policy can fix (issue 6); the UI shows them locked. */
 export type LockableField = 'cloudProxy' | 'region' | 'regions'
 
@@ -79,6 +83,10 @@ export interface AppSettings {
   devices: DeviceSettings
   /** Devices an IT policy pins or forbids (devices.ts); absent without one. No host sets it yet. */
   devicePolicy?: DevicePolicy
+  /** The language the user chose in the app; absent: follow the OS (`systemLocale`, else the browser's). */
+  language?: UiLanguage
+  /** The OS locale the host reports (Electron `app.getLocale()`); absent in the browser host. */
+  systemLocale?: string
 }
 
 /** `satisfies` refuses both a missing channel and one not named in ipcChannels.ts. */
@@ -112,6 +120,8 @@ export const INVOKE_CONTRACT = {
   runNetworkCheck: invoke<NetworkCheckReport>()(z.tuple([])),
   /** Writes a diagnostics bundle (logs, versions, settings, policy, last check; redacted) → its path. */
   exportDiagnostics: invoke<string>()(z.tuple([])),
+  /** The user's language, remembered in settings.json; null → follow the OS again. */
+  setLanguage: invoke<number>()(z.tuple([z.enum(UI_LANGUAGES).nullable()])),
 } satisfies Record<InvokeChannel, InvokeSpec<z.ZodTuple, unknown>>
 
 export type InvokeArgs<C extends InvokeChannel> = z.infer<(typeof INVOKE_CONTRACT)[C]['args']>

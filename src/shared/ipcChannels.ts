@@ -25,6 +25,7 @@ export const INVOKE_CHANNELS = [
   'connectMedia',
   'runNetworkCheck',
   'exportDiagnostics',
+  'setLanguage',
 ] as const
 
 export type InvokeChannel = (typeof INVOKE_CHANNELS)[number]

@@ -54,10 +54,21 @@ function isUdp(check: ProbeCheck): boolean {
 }
 
 /**
+ * A firewall rule as data, so that each reader words it in its own language (the app's catalogues,
+ * src/renderer/i18n) from the same decision; `ruleWords` is the English the CLI, the export and IT read.
+ */
+export type FirewallRule =
+  | { kind: 'tlsInspection'; host: string; port: string }
+  | { kind: 'httpProxyReach'; proxyHost: string; proxyPort: string }
+  | { kind: 'httpConnect'; via: string; host: string; port: string }
+  | { kind: 'fromHttpProxy'; via: string; host: string; port: string }
+  | { kind: 'allow'; protocol: 'UDP' | 'TCP'; host: string; port: string }
+
+/**
  * The firewall rule that makes this endpoint answer, or undefined when it answers or no firewall change
  * fixes it (wrong proxy credentials, a foreign service on the port: the row's detail says what to do).
  */
-export function firewallRule(check: ProbeCheck, context: RuleContext): string | undefined {
+export function firewallRuleOf(check: ProbeCheck, context: RuleContext): FirewallRule | undefined {
   const { port } = splitTarget(check.target)
   const host = context.proxyHost
   // Only TLS 443 and the session API go through the corporate proxy; UDP always goes direct.
@@ -65,24 +76,44 @@ export function firewallRule(check: ProbeCheck, context: RuleContext): string | 
   if (check.status === 'reachable' || check.status === 'refused' || check.status === 'unresolved') {
     return undefined
   }
-  if (check.errorCode === ErrorCode.TlsFingerprintMismatch) {
-    return `exempt ${host} port ${port} from TLS inspection`
-  }
+  if (check.errorCode === ErrorCode.TlsFingerprintMismatch) return { kind: 'tlsInspection', host, port }
   if (via !== undefined) {
     const proxy = splitTarget(via)
     switch (check.errorCode) {
       case ErrorCode.HttpProxyUnreachable:
-        return `allow TCP from desktops to ${proxy.host} port ${proxy.port} (the corporate HTTP proxy)`
+        return { kind: 'httpProxyReach', proxyHost: proxy.host, proxyPort: proxy.port }
       case ErrorCode.HttpProxyConnectRefused:
-        return `allow HTTP CONNECT through the corporate proxy ${via} to ${host} port ${port}`
+        return { kind: 'httpConnect', via, host, port }
       case ErrorCode.ProxyTlsUnreachable:
-        return `allow TCP from the corporate HTTP proxy ${via} to ${host} port ${port}`
+        return { kind: 'fromHttpProxy', via, host, port }
       default:
         return undefined
     }
   }
   if (check.status !== 'blocked') return undefined
-  return `allow ${isUdp(check) ? 'UDP' : 'TCP'} from desktops to ${host} port ${port}`
+  return { kind: 'allow', protocol: isUdp(check) ? 'UDP' : 'TCP', host, port }
+}
+
+/** The rule in English (the app's `network:rule` catalogue says the same in every language). */
+export function ruleWords(rule: FirewallRule): string {
+  switch (rule.kind) {
+    case 'tlsInspection':
+      return `exempt ${rule.host} port ${rule.port} from TLS inspection`
+    case 'httpProxyReach':
+      return `allow TCP from desktops to ${rule.proxyHost} port ${rule.proxyPort} (the corporate HTTP proxy)`
+    case 'httpConnect':
+      return `allow HTTP CONNECT through the corporate proxy ${rule.via} to ${rule.host} port ${rule.port}`
+    case 'fromHttpProxy':
+      return `allow TCP from the corporate HTTP proxy ${rule.via} to ${rule.host} port ${rule.port}`
+    case 'allow':
+      return `allow ${rule.protocol} from desktops to ${rule.host} port ${rule.port}`
+  }
+}
+
+/** The rule in English, or undefined (see `firewallRuleOf`). */
+export function firewallRule(check: ProbeCheck, context: RuleContext): string | undefined {
+  const rule = firewallRuleOf(check, context)
+  return rule === undefined ? undefined : ruleWords(rule)
 }
 
 /** The rows with their rules (the same rule twice — TLS and the session API share 443 — is kept once in the summary). */

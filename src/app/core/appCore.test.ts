@@ -268,6 +268,22 @@ describe('settings persistence', () => {
     expect((await settings(second.core)).devices).toEqual(devices)
     await second.core.close()
   })
+
+  it('the language chosen in the app is saved and comes back; null follows the OS locale again', async () => {
+    const dataDir = freshDir()
+    const first = await makeCore({ dataDir, systemLocale: 'zh-CN' })
+    expect(await settings(first.core)).toMatchObject({ systemLocale: 'zh-CN' })
+    expect((await settings(first.core)).language).toBeUndefined()
+    expect(await first.core.invoke('setLanguage', ['en'])).toEqual({ ok: true, value: 0 })
+    expect(await first.core.invoke('setLanguage', ['fr'])).toMatchObject({ ok: false, error: { code: 414 } })
+    await first.core.close()
+    expect(JSON.parse(readFileSync(join(dataDir, SETTINGS_FILE), 'utf8'))).toMatchObject({ language: 'en' })
+    const second = await makeCore({ dataDir })
+    expect(await settings(second.core)).toMatchObject({ language: 'en' })
+    expect(await second.core.invoke('setLanguage', [null])).toEqual({ ok: true, value: 0 })
+    expect((await settings(second.core)).language).toBeUndefined()
+    await second.core.close()
+  })
 })
 
 describe('activeCloudProxy: "applies at next join"', () => {

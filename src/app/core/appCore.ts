@@ -187,6 +187,10 @@ class Core implements AppCore {
       listShareSources: () => options.shareSources?.list() ?? [],
       chooseShareSource: (id) => options.shareSources?.choose(id) ?? 0,
       runNetworkCheck: () => this.checks.runNetworkCheck(),
+      setLanguage: (language) => {
+        saveUser(this.parts, { language: language ?? undefined })
+        return 0
+      },
       exportDiagnostics: () => this.checks.exportDiagnostics(),
     }
   }

@@ -43,6 +43,8 @@ export interface AppCoreOptions {
    */
   shareSources?: ShareSourceHost
   logger?: EngineLogger
+  /** The OS locale (Electron `app.getLocale()`): the language when the user has chosen none. */
+  systemLocale?: string
   /** "Export diagnostics": folder, log files, versions (diagnosticsExport.ts). */
   diagnostics?: DiagnosticsOptions
   /** "Network check" seams (tests: a stand-in doctor, shorter probe timeouts). */

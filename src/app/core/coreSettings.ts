@@ -41,6 +41,8 @@ export function settingsView(
   }
   const notice = [effective.policyNotice, ...notices].filter((n) => n !== undefined).join(' ')
   if (notice !== '') settings.policyNotice = notice
+  if (user.language !== undefined) settings.language = user.language
+  if (parts.options.systemLocale !== undefined) settings.systemLocale = parts.options.systemLocale
   const restriction = proxyModeRestriction(effective)
   if (restriction !== undefined) settings.proxyModeRestriction = restriction
   return settings

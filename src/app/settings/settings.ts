@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { DeviceSettingsSchema, type DeviceSettings } from '../../shared/devices'
 import type { RegionChoice, TransportType } from '../../shared/engine'
+import { UI_LANGUAGES, type UiLanguage } from '../../shared/ipc'
 import { CHANNEL_NAME_MAX } from '../../shared/joinRules'
 
 /**
@@ -21,6 +22,8 @@ export interface UserSettings {
   region?: RegionChoice
   channel: string
   uid: number
+  /** The language chosen in the app; absent: the OS locale decides (docs/i18n.md). */
+  language?: UiLanguage
   /** The camera, microphone and speaker (ids with labels); absent: the system defaults. */
   devices?: DeviceSettings
 }
@@ -31,6 +34,7 @@ const FIELDS = {
   // The last join's channel, only to prefill the form: the join checks it (64 code points ≤ 128 units).
   channel: z.string().max(CHANNEL_NAME_MAX * 2),
   uid: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
+  language: z.enum(UI_LANGUAGES),
   devices: DeviceSettingsSchema,
 } satisfies Record<keyof UserSettings, z.ZodType>
 
@@ -89,8 +93,8 @@ export function saveSettings(dataDir: string, settings: UserSettings): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const file = join(dataDir, SETTINGS_FILE)
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  const { cloudProxy, region, channel, uid, devices } = settings
-  const text = JSON.stringify({ cloudProxy, region, channel, uid, devices }, null, 2)
+  const { cloudProxy, region, channel, uid, devices, language } = settings
+  const text = JSON.stringify({ cloudProxy, region, channel, uid, devices, language }, null, 2)
   writeFileSync(temp, `${text}\n`, { mode: 0o600 })
   try {
     renameSync(temp, file)

@@ -1,9 +1,16 @@
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { createI18n } from '../i18n'
+import { langOf, say, type Lang } from '../i18n/phrase'
 import { ErrorCode, errorMessage } from '../../shared/errors'
 import { isChannelName } from '../../shared/joinRules'
 import { channelFieldProblem, checkJoinForm, uidFieldProblem, type JoinFormInput } from './joinForm'
 
 const base: JoinFormInput = { channel: 'room-1', uid: '42', token: 'tok', cloudProxy: 1, embedded: false }
+
+let en: Lang
+beforeAll(async () => {
+  en = langOf(await createI18n('en'))
+})
 
 describe('checkJoinForm', () => {
   it.each([
@@ -30,9 +37,10 @@ describe('checkJoinForm', () => {
     const result = checkJoinForm({ ...base, ...change })
     expect(result).toMatchObject({ ok: false, code: ErrorCode.RequestParameter, field })
     if (result.ok) return
-    expect(result.sentence).toMatch(sentence)
-    expect(result.sentence).not.toContain(errorMessage(ErrorCode.RequestParameter))
-    expect(result.sentence).not.toMatch(/Request parameter error/)
+    const words = say(en.t, result.problem)
+    expect(words).toMatch(sentence)
+    expect(words).not.toContain(errorMessage(ErrorCode.RequestParameter))
+    expect(words).not.toMatch(/Request parameter error/)
   })
 
   it.each([
@@ -72,7 +80,7 @@ describe('checkJoinForm', () => {
 
   it('the live uid check under a proxy mode names uid 0, not the number rule', () => {
     expect(uidFieldProblem('0', 0)).toBeNull()
-    expect(uidFieldProblem('0', 1)).toMatch(/uid 0 cannot join/)
+    expect(say(en.t, uidFieldProblem('0', 1)!)).toMatch(/uid 0 cannot join/)
     expect(uidFieldProblem('0042', 1)).toBeNull()
   })
 })

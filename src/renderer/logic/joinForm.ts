@@ -1,8 +1,8 @@
 import { ErrorCode } from '../../shared/errors'
 import type { TransportType } from '../../shared/engine'
+import { phrase, type Phrase } from '../i18n/phrase'
 import {
   CHANNEL_NAME_MAX,
-  CHANNEL_NAME_RULE,
   UID_MAX,
   channelNameLength,
   channelNameProblem,
@@ -19,56 +19,62 @@ export interface JoinFormInput {
 
 export type JoinCheck =
   | { ok: true; channel: string; uid: number; token: string; needsDevToken: boolean }
-  | { ok: false; code: ErrorCode; field: 'channel' | 'uid' | 'token'; sentence: string }
+  | { ok: false; code: ErrorCode; field: 'channel' | 'uid' | 'token'; problem: Phrase }
 
-/** The hint under the channel field: the rule the server applies (src/shared/joinRules.ts). */
-export const CHANNEL_HINT = `${CHANNEL_NAME_RULE[0]!.toUpperCase()}${CHANNEL_NAME_RULE.slice(1)}.`
+/** The hint under the channel field: the rule the server applies (CHANNEL_NAME_RULE, src/shared/joinRules.ts). */
+export const CHANNEL_HINT = phrase('common:joinForm.channelHint', { max: CHANNEL_NAME_MAX })
 
 /** The channel as it will be sent: trimmed, in NFC (the form an input method may not have produced). */
 export function channelOf(text: string): string {
   return text.trim().normalize('NFC')
 }
 
-function quoted(characters: string[]): string {
-  return characters.map((c) => (/^\s$/u.test(c) ? 'a space' : `"${c}"`)).join(', ')
+/** Each refused character quoted, a space named: `"/", "!"`, `a space`. */
+function quoted(characters: string[]): Phrase['values'] {
+  const list = characters.map((c) =>
+    /^\s$/u.test(c) ? phrase('common:list.space') : phrase('common:list.quoted', { text: c }),
+  )
+  return { characters: { list, separator: 'common:list.separator' } }
 }
 
+const problem = (key: string, values?: Phrase['values']): Phrase =>
+  phrase(`common:joinForm.problem.${key}`, values)
+
 /** Why the typed channel cannot be joined, in the user's words; null when it can. */
-export function channelFieldProblem(text: string): string | null {
+export function channelFieldProblem(text: string): Phrase | null {
   const channel = channelOf(text)
   switch (channelNameProblem(channel)) {
     case null:
       return null
     case 'empty':
-      return 'Enter a channel name.'
+      return problem('enterChannel')
     case 'tooLong':
-      return `The channel name has ${channelNameLength(channel)} characters; at most ${CHANNEL_NAME_MAX}.`
+      return problem('channelTooLong', { length: channelNameLength(channel), max: CHANNEL_NAME_MAX })
     // channelOf made it NFC, so only a refused character is left.
     case 'character':
     case 'notNormalized':
-      return `${quoted(refusedCharacters(channel))} cannot be in a channel name: use letters or digits of any script, or _ . ~ -.`
+      return problem('channelCharacters', quoted(refusedCharacters(channel)))
   }
 }
 
 /** Why the typed uid cannot be joined under this proxy mode; null when it can. */
-export function uidFieldProblem(text: string, cloudProxy: TransportType): string | null {
+export function uidFieldProblem(text: string, cloudProxy: TransportType): Phrase | null {
   const uidText = text.trim()
-  if (uidText === '') return 'Enter a uid: a whole number.'
-  if (!/^\d+$/.test(uidText)) return `The uid is a whole number from 0 to ${UID_MAX}, digits only.`
+  if (uidText === '') return problem('enterUid')
+  // The largest uid as digits: a bound is a figure to read, not a number to group.
+  if (!/^\d+$/.test(uidText)) return problem('uidDigits', { max: String(UID_MAX) })
   if (uidText.replace(/^0+(?=\d)/, '').length > String(UID_MAX).length || Number(uidText) > UID_MAX) {
-    return `The uid can be at most ${UID_MAX}.`
+    return problem('uidTooLarge', { max: String(UID_MAX) })
   }
-  if (Number(uidText) === 0 && cloudProxy !== 0) {
-    return 'uid 0 cannot join while a cloud proxy is on: choose a uid other than 0, or set the proxy mode to None.'
-  }
+  if (Number(uidText) === 0 && cloudProxy !== 0) return problem('uidZeroProxy')
   return null
 }
 
-const refuse = (field: 'channel' | 'uid' | 'token', sentence: string): JoinCheck => ({
+const refuse = (field: 'channel' | 'uid' | 'token', words: Phrase): JoinCheck => ({
   ok: false,
   code: ErrorCode.RequestParameter,
   field,
-  sentence,
+  problem: words,
 })
 
 /**
@@ -83,7 +89,7 @@ export function checkJoinForm(input: JoinFormInput): JoinCheck {
   if (uidProblem !== null) return refuse('uid', uidProblem)
   const token = input.token.trim()
   if (token === '' && !input.embedded) {
-    return refuse('token', 'Paste the join token you were given for this channel and uid.')
+    return refuse('token', problem('pasteToken'))
   }
   const uid = Number(input.uid.trim())
   return { ok: true, channel: channelOf(input.channel), uid, token, needsDevToken: token === '' }

@@ -1,17 +1,27 @@
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { ERROR_ROWS, ErrorCode, appErrorActor, appErrorMessage } from '../../shared/errors'
 import {
   CONNECTION_SLOT,
   actorWords,
   noticeFromCode,
+  noticeSentence,
   noticeFromInfo,
   placeNotice,
   type Notice,
   type NoticeInput,
 } from './notices'
+import { createI18n } from '../i18n'
+import { langOf, type Lang } from '../i18n/phrase'
 
 let id = 0
 const notice = (input: NoticeInput): Notice => ({ ...input, id: ++id, atMs: id })
+
+let en: Lang
+let zh: Lang
+beforeAll(async () => {
+  en = langOf(await createI18n('en'))
+  zh = langOf(await createI18n('zh-CN'))
+})
 
 describe('notice words', () => {
   it.each(ERROR_ROWS.filter((row) => row.code !== 0))(
@@ -26,7 +36,7 @@ describe('notice words', () => {
       expect(n?.sentence).not.toMatch(/pinhole doctor/)
       // Whoever acts is said once: by the actor line, or by the sentence itself.
       const actor = appErrorActor(row.code)
-      const who = actorWords(actor)
+      const who = actorWords(en, actor)
       if (actor === 'user' || actor === 'network') expect(who).toBeUndefined()
       else expect(who).toMatch(/\w/)
     },
@@ -35,7 +45,7 @@ describe('notice words', () => {
   it('a lost connection or reconnect timeout does not say "You can fix this here"; it points at the check', () => {
     for (const code of [ErrorCode.SignalingLost, ErrorCode.ReconnectTimeout, ErrorCode.JoinTimeout]) {
       const n = noticeFromCode(code, 'Connection')!
-      expect([n.sentence, actorWords(n.actor!) ?? ''].join(' ')).not.toMatch(/fix this here/)
+      expect([n.sentence, actorWords(en, n.actor!) ?? ''].join(' ')).not.toMatch(/fix this here/)
       expect(n.sentence).toMatch(/Open "Network check"/)
     }
   })
@@ -45,6 +55,16 @@ describe('notice words', () => {
     expect(n.actor).toBe('user')
     expect(n.sentence).toMatch(/Paste the whole token you were given/)
     expect(n.sentence).not.toMatch(/Mint tokens/)
+  })
+
+  it('shows the sentence in the language in force: the catalogue for a code, the host words for an unknown one', () => {
+    const refused = noticeFromCode(ErrorCode.RequestParameter, 'Join')!
+    expect(noticeSentence(en, refused)).toBe(appErrorMessage(ErrorCode.RequestParameter))
+    expect(noticeSentence(zh, refused)).toMatch(/^请求参数错误/)
+    expect(noticeSentence(zh, noticeFromCode(999, 'Join')!)).toBe('意外的结果码 999。')
+    const unknown = { code: 12345, message: 'host words' } as unknown as Parameters<typeof noticeFromInfo>[0]
+    expect(noticeSentence(zh, noticeFromInfo(unknown, 'Region'))).toBe('host words')
+    expect(actorWords(zh, 'it')).toBe('请联系您的 IT 部门。')
   })
 
   it('0 is no notice; an unknown code still reads as a sentence', () => {

@@ -1,5 +1,6 @@
 import type { EngineErrorInfo } from '../../shared/engine'
 import { appErrorActor, appErrorMessage, isErrorCode, type ErrorActor } from '../../shared/errors'
+import { phrase, say, type Lang, type Phrase } from '../i18n/phrase'
 
 /**
  * Where a notice belongs: one notice per slot, the newest replacing the one before. The connection's slot
@@ -20,10 +21,22 @@ export interface Notice {
   code: number | null
   /** The table's sentence (src/shared/errors.ts), or the host's message for a code it does not list. */
   sentence: string
+  /**
+   * The sentence as catalogue words, shown instead of `sentence` in the language in force (a renderer
+   * problem of its own); without it, a known code shows the `errors` catalogue's sentence for the code.
+   */
+  phrase?: Phrase
   detail?: string
   actor?: ErrorActor
   /** What the user was doing: "Join", "Proxy mode", "Connection"… */
   context: string
+  /** A button the notice offers (a device plugged in: "Use it"). */
+  action?: NoticeAction
+}
+
+export interface NoticeAction {
+  label: Phrase
+  run(): void
 }
 
 export type NoticeInput = Omit<Notice, 'id' | 'atMs'>
@@ -32,14 +45,25 @@ export type NoticeInput = Omit<Notice, 'id' | 'atMs'>
  * Who acts, when the sentence does not already say it: a user row's sentence says what to do, and a row
  * the network check decides (`network`) ends with where to run it.
  */
-const ACTOR_WORDS: Partial<Record<ErrorActor, string>> = {
-  it: 'Ask your IT department.',
-  operator: "Contact the proxy or server's operator.",
-  developer: 'Report this to the app developers.',
+const ACTORS_TOLD: readonly ErrorActor[] = ['it', 'operator', 'developer']
+
+export function actorWords(lang: Lang, actor: ErrorActor): string | undefined {
+  return ACTORS_TOLD.includes(actor) ? lang.t(`errors:actor.${actor}`) : undefined
 }
 
-export function actorWords(actor: ErrorActor): string | undefined {
-  return ACTOR_WORDS[actor]
+/**
+ * The sentence shown: the notice's own words, else the `errors` catalogue's sentence for its code (the
+ * English one is the table's, src/shared/errors.ts), else the host's message as it came.
+ */
+export function noticeSentence(lang: Lang, notice: Pick<Notice, 'phrase' | 'code' | 'sentence'>): string {
+  if (notice.phrase) return say(lang.t, notice.phrase)
+  if (notice.code !== null && isErrorCode(notice.code)) return lang.t(`errors:code.${notice.code}`)
+  return notice.sentence
+}
+
+/** What the user was doing ("Join", "Proxy mode"…) in the language shown; an unknown one as it is. */
+export function contextWords(lang: Lang, context: string): string {
+  return lang.t(`common:context.${context}`, { defaultValue: context })
 }
 
 /** A result code (e.g. joinChannel's) as a notice; null for 0. */
@@ -51,7 +75,13 @@ export function noticeFromCode(
 ): NoticeInput | null {
   if (code === 0) return null
   const base = { severity: 'error', code, context, slot, detail } as const
-  if (!isErrorCode(code)) return { ...base, sentence: `Unexpected result code ${code}.` }
+  if (!isErrorCode(code)) {
+    return {
+      ...base,
+      sentence: `Unexpected result code ${code}.`,
+      phrase: phrase('errors:unexpected', { code }),
+    }
+  }
   return { ...base, sentence: appErrorMessage(code), actor: appErrorActor(code) }
 }
 

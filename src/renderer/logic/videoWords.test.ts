@@ -1,5 +1,12 @@
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { createI18n } from '../i18n'
+import { langOf, type Lang } from '../i18n/phrase'
 import { formatResolution, layerWords, qualityWords } from './videoWords'
+
+let en: Lang
+beforeAll(async () => {
+  en = langOf(await createI18n('en'))
+})
 
 describe('video words', () => {
   it.each([
@@ -9,7 +16,7 @@ describe('video words', () => {
     [3, 'poor (3)'],
     [6, 'down (6)'],
   ] as const)('quality %s → %s', (quality, words) => {
-    expect(qualityWords(quality)).toBe(words)
+    expect(qualityWords(en, quality)).toBe(words)
   })
 
   it.each([
@@ -18,7 +25,7 @@ describe('video words', () => {
     [2, 'all 3 · full rate'],
     [undefined, 'single layer'],
   ])('layer %s → %s', (layer, words) => {
-    expect(layerWords(layer)).toBe(words)
+    expect(layerWords(en, layer)).toBe(words)
   })
 
   it('resolution', () => {

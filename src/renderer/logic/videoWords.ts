@@ -1,20 +1,12 @@
 import type { NetworkQuality } from '../../shared/engine'
+import type { Lang } from '../i18n/phrase'
 
 /** Words for the statistics panel's video figures (docs/renderer.md "Statistics"); pure. */
 
-/** NERTC's names for its 0–6 network quality scale. */
-const QUALITY_WORDS: Record<NetworkQuality, string> = {
-  0: 'unknown',
-  1: 'excellent',
-  2: 'good',
-  3: 'poor',
-  4: 'bad',
-  5: 'very bad',
-  6: 'down',
-}
-
-export function qualityWords(quality: NetworkQuality | undefined): string {
-  return quality === undefined ? '—' : `${QUALITY_WORDS[quality]} (${quality})`
+/** NERTC's 0–6 network quality scale, by its names (`stats:qualityName`). */
+export function qualityWords(lang: Lang, quality: NetworkQuality | undefined): string {
+  if (quality === undefined) return '—'
+  return lang.t('stats:qualityValue', { name: lang.t(`stats:qualityName.${quality}`), quality })
 }
 
 export function formatResolution(width: number | undefined, height: number | undefined): string {
@@ -25,9 +17,9 @@ export function formatResolution(width: number | undefined, height: number | und
  * The VP8 temporal layers a tile receives (L1T3: the conference server forwards layer 0, 0–1 or all three
  * to each subscriber as its link allows). Without a layer id the sender encodes no layers: the full stream.
  */
-export function layerWords(temporalLayer: number | undefined): string {
-  if (temporalLayer === 0) return 'base · ¼ rate'
-  if (temporalLayer === 1) return '2 of 3 · ½ rate'
-  if (temporalLayer === 2) return 'all 3 · full rate'
-  return 'single layer'
+export function layerWords(lang: Lang, temporalLayer: number | undefined): string {
+  if (temporalLayer === 0 || temporalLayer === 1 || temporalLayer === 2) {
+    return lang.t(`stats:layer.${temporalLayer}`)
+  }
+  return lang.t('stats:layer.single')
 }

@@ -232,7 +232,7 @@ describe('store fed by engine events', () => {
 
   it('a typed field clears a problem about that field only', () => {
     const { s } = setup()
-    s().setFormProblem({ field: 'uid', sentence: 'no' })
+    s().setFormProblem({ field: 'uid', problem: { key: 'common:joinForm.problem.enterUid' } })
     s().setField('channel', 'x')
     expect(s().formProblem).not.toBeNull()
     s().setField('uid', '5')

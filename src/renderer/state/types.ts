@@ -18,6 +18,7 @@ import type { AppSettings } from '../../shared/ipc'
 import type { NetworkCheckReport } from '../../shared/networkCheck'
 import type { DeviceChoice, DeviceLists } from '../logic/devices'
 import type { Notice, NoticeInput } from '../logic/notices'
+import type { Phrase } from '../i18n/phrase'
 
 export interface RemoteUser {
   uid: number
@@ -105,7 +106,8 @@ export type JoinField = 'channel' | 'uid' | 'token'
 /** The join form's text as typed, and why it was refused (nothing was sent in that case). */
 export interface FormSlice {
   form: Record<JoinField, string>
-  formProblem: { field: JoinField; sentence: string } | null
+  /** Why Join refused the form, under the field it is about (words, so they follow the language). */
+  formProblem: { field: JoinField; problem: Phrase } | null
   setField(field: JoinField, value: string): void
   setFormProblem(problem: FormSlice['formProblem']): void
 }

@@ -3,6 +3,7 @@ import { CallView } from './CallView'
 import { ConnectionPanel } from './ConnectionPanel'
 import { useApp } from './context'
 import { JoinForm } from './JoinForm'
+import { LanguageSwitch } from './LanguageSwitch'
 import { NetworkCheckView } from './NetworkCheckView'
 import { Notices } from './Notices'
 import { ProxyModeToggle } from './ProxyModeToggle'
@@ -23,12 +24,13 @@ function PolicyNotice(): React.JSX.Element | null {
 function ViewTabs(): React.JSX.Element {
   const view = useApp((s) => s.view)
   const setView = useApp((s) => s.setView)
+  const { t } = useTranslation()
   const tabs = [
-    { id: 'call', label: 'Call' },
-    { id: 'network', label: 'Network check' },
+    { id: 'call', label: t('common:views.call') },
+    { id: 'network', label: t('common:views.network') },
   ] as const
   return (
-    <nav className="tabs" role="tablist" aria-label="Views">
+    <nav className="tabs" role="tablist" aria-label={t('common:views.label')}>
       {tabs.map((tab) => (
         <button
           key={tab.id}
@@ -54,10 +56,11 @@ export function App(): React.JSX.Element {
   return (
     <div className="app">
       <header className="topbar">
-        <h1>Pinhole</h1>
+        <h1>{t('common:appName')}</h1>
         <ViewTabs />
-        {embedded ? <span className="badge">embedded local stack</span> : null}
+        {embedded ? <span className="badge">{t('common:embeddedBadge')}</span> : null}
         <PolicyNotice />
+        <LanguageSwitch />
       </header>
       <Notices />
       <main className="layout" hidden={view !== 'call'}>

@@ -1,20 +1,24 @@
+import { useTranslation } from 'react-i18next'
+import { useLang } from '../i18n/phrase'
 import { formatClock, formatMs } from '../logic/format'
 import { failureWords, reasonName, reasonWords, stateName, transportWords } from '../logic/words'
 import { useApp } from './context'
 
 function CurrentState(): React.JSX.Element {
+  const lang = useLang()
   const state = useApp((s) => s.connectionState)
   const reason = useApp((s) => s.connectionReason)
-  const failure = useApp((s) => (s.failureCode === null ? undefined : failureWords(s.failureCode)))
+  const failureCode = useApp((s) => s.failureCode)
+  const failure = failureCode === null ? undefined : failureWords(lang, failureCode)
   return (
     // A live region: "Connected", "Reconnecting…" are said as they happen, with their reason.
     <p className="state-line" role="status" aria-live="polite" aria-atomic="true">
       <output className={`state state-${state}`} data-testid="connection-state" data-state={state}>
-        {stateName(state)}
+        {stateName(lang, state)}
       </output>
       {reason === null ? null : (
         <span className="reason" data-testid="connection-reason" data-reason={reason}>
-          {failure ?? reasonWords(reason)}
+          {failure ?? reasonWords(lang, reason)}
         </span>
       )}
     </p>
@@ -22,18 +26,19 @@ function CurrentState(): React.JSX.Element {
 }
 
 function Timeline(): React.JSX.Element {
+  const lang = useLang()
   const timeline = useApp((s) => s.timeline)
-  if (timeline.length === 0) return <p className="muted">No transitions yet.</p>
+  if (timeline.length === 0) return <p className="muted">{lang.t('common:connection.noTransitions')}</p>
   // Newest first: the latest transition stays in view however long the call.
   const newestFirst = timeline.map((entry, index) => ({ entry, index })).reverse()
   return (
     <ol className="timeline" data-testid="timeline" reversed>
       {newestFirst.map(({ entry, index }) => (
         <li key={index} data-testid="timeline-entry" data-state={entry.state} data-reason={entry.reason}>
-          <time>{formatClock(entry.atMs)}</time>
-          <span className={`state state-${entry.state}`}>{stateName(entry.state)}</span>
+          <time>{formatClock(lang, entry.atMs)}</time>
+          <span className={`state state-${entry.state}`}>{stateName(lang, entry.state)}</span>
           <span className="reason">
-            {reasonWords(entry.reason)} <code>{reasonName(entry.reason)}</code>
+            {reasonWords(lang, entry.reason)} <code>{reasonName(entry.reason)}</code>
           </span>
         </li>
       ))}
@@ -42,32 +47,35 @@ function Timeline(): React.JSX.Element {
 }
 
 function ProxyPath(): React.JSX.Element {
+  const lang = useLang()
+  const { t } = lang
   const path = useApp((s) => s.proxyPath)
   const regionName = useApp((s) => s.settings?.regions.find((r) => r.id === s.proxyPath?.regionId)?.name)
-  if (!path) return <p className="muted">No proxy in use.</p>
+  if (!path) return <p className="muted">{t('common:connection.noProxy')}</p>
   return (
     <dl className="facts" data-testid="proxy-path" data-transport={path.transport}>
-      <dt>Region</dt>
+      <dt>{t('common:connection.region')}</dt>
       <dd data-testid="proxy-region">{regionName ?? path.regionId}</dd>
-      <dt>Proxy address</dt>
+      <dt>{t('common:connection.proxyAddress')}</dt>
       <dd data-testid="proxy-address">{path.proxyAddress}</dd>
-      <dt>Transport</dt>
-      <dd data-testid="proxy-transport">{transportWords(path.transport)}</dd>
-      <dt>Time to proxy connect</dt>
-      <dd data-testid="proxy-elapsed">{formatMs(path.elapsedMs)}</dd>
+      <dt>{t('common:connection.transport')}</dt>
+      <dd data-testid="proxy-transport">{transportWords(lang, path.transport)}</dd>
+      <dt>{t('common:connection.elapsed')}</dt>
+      <dd data-testid="proxy-elapsed">{formatMs(lang, path.elapsedMs)}</dd>
     </dl>
   )
 }
 
 /** Current state and reason in words, every transition with its time, and the proxy path. */
 export function ConnectionPanel(): React.JSX.Element {
+  const { t } = useTranslation()
   return (
     <section className="panel" aria-labelledby="connection-title" data-testid="connection-panel">
-      <h2 id="connection-title">Connection</h2>
+      <h2 id="connection-title">{t('common:connection.title')}</h2>
       <CurrentState />
-      <h3>Proxy path</h3>
+      <h3>{t('common:connection.proxyPath')}</h3>
       <ProxyPath />
-      <h3>Timeline</h3>
+      <h3>{t('common:connection.timeline')}</h3>
       <Timeline />
     </section>
   )

@@ -1,17 +1,18 @@
 import { ConnectionState } from '../../shared/engine'
 import { CHANNEL_NAME_MAX, channelNameLength } from '../../shared/joinRules'
+import { useTranslation } from 'react-i18next'
+import { useSay, type Phrase } from '../i18n/phrase'
 import { CHANNEL_HINT, channelFieldProblem, channelOf, uidFieldProblem } from '../logic/joinForm'
 import type { JoinField } from '../state/types'
 import { useApp, useController } from './context'
+import { DisplayNameField } from './DisplayNameField'
 import { useShortcutProps } from './useShortcuts'
 
-const LABELS: Record<JoinField, string> = { channel: 'Channel', uid: 'User id (uid)', token: 'Token' }
-
 /** The field's problem as typed (the rules the Join button applies); a problem Join found wins. */
-function useFieldProblem(field: JoinField): string | null {
+function useFieldProblem(field: JoinField): Phrase | null {
   const value = useApp((s) => s.form[field])
   const cloudProxy = useApp((s) => s.settings?.cloudProxy ?? null)
-  const submitted = useApp((s) => (s.formProblem?.field === field ? s.formProblem.sentence : null))
+  const submitted = useApp((s) => (s.formProblem?.field === field ? s.formProblem.problem : null))
   if (submitted !== null) return submitted
   // An empty field is not an error while typing: Join says what is missing.
   if (value.trim() === '') return null
@@ -24,9 +25,11 @@ function Field(props: {
   field: JoinField
   disabled: boolean
   placeholder?: string
-  hint?: string
+  hint?: Phrase
 }): React.JSX.Element {
   const { field, disabled, placeholder, hint } = props
+  const { t } = useTranslation()
+  const say = useSay()
   const value = useApp((s) => s.form[field])
   const setField = useApp((s) => s.setField)
   const problem = useFieldProblem(field)
@@ -35,7 +38,7 @@ function Field(props: {
   const describedBy = [hint ? hintId : '', problem ? problemId : ''].filter((id) => id !== '').join(' ')
   return (
     <label className="field">
-      <span>{LABELS[field]}</span>
+      <span>{t(`common:joinForm.field.${field}`)}</span>
       <input
         data-testid={`join-${field}`}
         value={value}
@@ -49,15 +52,15 @@ function Field(props: {
       />
       {hint ? (
         <small className="hint" id={hintId} data-testid={hintId}>
-          {hint}
+          {say(hint)}
           {field === 'channel' && value !== ''
-            ? ` (${channelNameLength(channelOf(value))}/${CHANNEL_NAME_MAX})`
+            ? ` ${t('common:joinForm.channelLength', { length: channelNameLength(channelOf(value)), max: CHANNEL_NAME_MAX })}`
             : ''}
         </small>
       ) : null}
       {problem ? (
         <small className="problem" role="alert" id={problemId} data-testid={problemId}>
-          {problem}
+          {say(problem)}
         </small>
       ) : null}
     </label>
@@ -75,6 +78,7 @@ export function JoinForm(): React.JSX.Element {
   const ready = useApp((s) => s.settings !== null)
   const controller = useController()
   const leaveKeys = useShortcutProps('leave')
+  const { t } = useTranslation()
   const inCall = state !== ConnectionState.Disconnected && state !== ConnectionState.Failed
 
   return (
@@ -86,21 +90,24 @@ export function JoinForm(): React.JSX.Element {
         void (inCall ? controller.leave() : controller.join())
       }}
     >
-      <h2>Join a channel</h2>
+      <h2>{t('common:joinForm.title')}</h2>
       <Field field="channel" disabled={inCall} hint={CHANNEL_HINT} />
       <Field field="uid" disabled={inCall} />
+      <DisplayNameField disabled={inCall} />
       <Field
         field="token"
         disabled={inCall}
-        placeholder={embedded ? 'filled in for you on this computer' : 'paste your join token'}
+        placeholder={
+          embedded ? t('common:joinForm.tokenPlaceholderEmbedded') : t('common:joinForm.tokenPlaceholder')
+        }
       />
       {inCall ? (
         <button type="submit" className="danger" data-testid="leave-button" {...leaveKeys}>
-          Leave
+          {t('common:joinForm.leave')}
         </button>
       ) : (
         <button type="submit" className="primary" data-testid="join-button" disabled={busy || !ready}>
-          {busy ? 'Joining…' : 'Join'}
+          {busy ? t('common:joinForm.joining') : t('common:joinForm.join')}
         </button>
       )}
     </form>

@@ -1,90 +1,86 @@
+import { Trans } from 'react-i18next'
+import type { NetworkCheckRegion, NetworkCheckReport } from '../../shared/networkCheck'
+import { say, useLang } from '../i18n/phrase'
+import { formatClock, formatInteger, formatRtt } from '../logic/format'
 import {
-  networkCheckOutline,
-  regionVerdict,
-  type NetworkCheckRegion,
-  type NetworkCheckReport,
-  type NetworkCheckRow,
-} from '../../shared/networkCheck'
-import { formatClock, formatRtt } from '../logic/format'
-import { checkedEndpointsWords, portsOfRegions, portsOfReport } from '../logic/networkWords'
+  checkedEndpointsWords,
+  endpointName,
+  outlinePhrases,
+  portsOfRegions,
+  portsOfReport,
+  ruleCell,
+  verdictPhrase,
+} from '../logic/networkWords'
 import { useApp, useController } from './context'
 
-const STATUS_WORDS: Record<NetworkCheckRow['status'], string> = {
-  reachable: 'reachable',
-  blocked: 'blocked',
-  refused: 'refused',
-  unresolved: 'name not resolved',
-  error: 'error',
-}
-
-/** The rule column: the rule, or for what no rule fixes, who acts instead (issue 10 item 9). */
-function ruleCell(row: NetworkCheckRow): string {
-  if (row.rule !== undefined) return row.rule
-  switch (row.status) {
-    case 'reachable':
-      return ''
-    case 'refused':
-      return 'none: nothing listens there, the proxy is not running; contact whoever runs it'
-    case 'unresolved':
-      return 'none: the proxy name does not resolve (DNS); check the region’s proxy address'
-    default:
-      return '—'
-  }
-}
-
-function RegionTable(props: { region: NetworkCheckRegion }): React.JSX.Element {
-  const { region } = props
+/**
+ * One region's endpoints. The rule column: the rule, or for what no rule fixes, who acts instead (issue
+ * 10 item 9), worded from the row in the language shown (logic/networkWords.ts).
+ */
+function RegionTable(props: { report: NetworkCheckReport; region: NetworkCheckRegion }): React.JSX.Element {
+  const { report, region } = props
+  const lang = useLang()
+  const { t } = lang
   return (
     <table className="network-table" data-testid={`network-region-${region.id}`} data-ok={String(region.ok)}>
       <caption>
-        <span className="region-name">{region.name}</span> <code>{region.proxyHost}</code>
-        <span className={region.ok ? 'good' : 'bad'}>{` ${regionVerdict(region)}`}</span>
+        <span className="region-name">{region.name}</span> <code>{region.proxyHost}</code>{' '}
+        <span className={region.ok ? 'good' : 'bad'}>{say(t, verdictPhrase(report, region))}</span>
       </caption>
       <thead>
         <tr>
-          <th scope="col">Endpoint</th>
-          <th scope="col">Target</th>
-          <th scope="col">Status</th>
-          <th scope="col">Round trip</th>
-          <th scope="col">Missing firewall rule</th>
+          <th scope="col">{t('network:column.endpoint')}</th>
+          <th scope="col">{t('network:column.target')}</th>
+          <th scope="col">{t('network:column.status')}</th>
+          <th scope="col">{t('network:column.rtt')}</th>
+          <th scope="col">{t('network:column.rule')}</th>
         </tr>
       </thead>
       <tbody>
-        {region.rows.map((row) => (
-          <tr key={row.endpoint} data-testid={`network-row-${row.endpoint}`} data-status={row.status}>
-            <th scope="row">
-              {row.check}
-              <div className="muted detail">{row.detail}</div>
-            </th>
-            <td data-testid="network-target">
-              <code>{row.target}</code>
-            </td>
-            <td data-testid="network-status" className={`status-${row.status}`}>
-              {STATUS_WORDS[row.status]}
-              {row.errorCode === undefined ? null : <code> {row.errorCode}</code>}
-            </td>
-            <td data-testid="network-rtt">{formatRtt(row.rttMs)}</td>
-            <td data-testid="network-rule">{ruleCell(row)}</td>
-          </tr>
-        ))}
+        {region.rows.map((row) => {
+          const rule = ruleCell(report, region, row)
+          return (
+            <tr key={row.endpoint} data-testid={`network-row-${row.endpoint}`} data-status={row.status}>
+              <th scope="row">
+                {endpointName(lang, row)}
+                {/* The engine's own words, in English: a technical detail for IT and the logs. */}
+                <div className="muted detail" lang="en">
+                  {row.detail}
+                </div>
+              </th>
+              <td data-testid="network-target">
+                <code>{row.target}</code>
+              </td>
+              <td data-testid="network-status" className={`status-${row.status}`}>
+                {t(`network:status.${row.status}`)}
+                {row.errorCode === undefined ? null : <code> {row.errorCode}</code>}
+              </td>
+              <td data-testid="network-rtt">{formatRtt(lang, row.rttMs)}</td>
+              <td data-testid="network-rule">{rule === null ? '' : say(t, rule)}</td>
+            </tr>
+          )
+        })}
       </tbody>
     </table>
   )
 }
 
+/** The export's outcome; a failure's cause is the notice above (the controller's only failed state). */
 function ExportResult(): React.JSX.Element | null {
   const result = useApp((s) => s.diagnosticsExport)
+  const { t } = useLang()
   if (result.status === 'idle') return null
   return (
     <p className="export-result" data-testid="export-result" data-status={result.status}>
-      {result.status === 'writing' ? 'Writing the diagnostics file…' : null}
+      {result.status === 'writing' ? t('network:exportWriting') : null}
       {result.status === 'written' ? (
-        <>
-          Diagnostics written to <code data-testid="export-path">{result.path}</code>. Attach this file to
-          your IT ticket: tokens, passwords and secrets in it are replaced by [redacted].
-        </>
+        <Trans
+          i18nKey="network:exportWritten"
+          values={{ path: result.path }}
+          components={{ code: <code data-testid="export-path" /> }}
+        />
       ) : null}
-      {result.status === 'failed' ? <span className="problem">{result.sentence}</span> : null}
+      {result.status === 'failed' ? <span className="problem">{t('network:exportFailed')}</span> : null}
     </p>
   )
 }
@@ -95,19 +91,22 @@ function ExportResult(): React.JSX.Element | null {
  */
 function NetworkSummary(props: { report: NetworkCheckReport }): React.JSX.Element {
   const { report } = props
-  const outline = networkCheckOutline(report.regions)
+  const lang = useLang()
+  const outline = outlinePhrases(lang, report)
   return (
     <div
       className={`network-summary ${report.ok ? 'good' : 'bad'}`}
       data-testid="network-summary"
       data-ok={String(report.ok)}
     >
-      <p className="network-headline">{outline.headline}</p>
+      <p className="network-headline">{say(lang.t, outline.headline)}</p>
       {outline.actions.length > 0 ? (
         <ul className="network-actions" data-testid="network-actions">
-          {outline.actions.map((action) => (
-            <li key={action}>{action}</li>
-          ))}
+          {outline.actions
+            .map((action) => say(lang.t, action))
+            .map((action) => (
+              <li key={action}>{action}</li>
+            ))}
         </ul>
       ) : null}
     </div>
@@ -127,14 +126,18 @@ export function NetworkCheckView(): React.JSX.Element {
   const writing = useApp((s) => s.diagnosticsExport.status === 'writing')
   const regions = useApp((s) => s.settings?.regions)
   // The ports the last check probed, or before one the regions' (the embedded stack's are not 3478/443).
-  const endpoints = checkedEndpointsWords(report ? portsOfReport(report) : portsOfRegions(regions ?? []))
+  const lang = useLang()
+  const { t } = lang
+  const endpoints = checkedEndpointsWords(
+    lang,
+    report ? portsOfReport(report) : portsOfRegions(regions ?? []),
+  )
   const controller = useController()
   return (
     <section className="panel network" aria-labelledby="network-title" data-testid="network-check">
-      <h2 id="network-title">Network check</h2>
+      <h2 id="network-title">{t('network:title')}</h2>
       <p className="hint" data-testid="network-description">
-        Checks every whitelisted endpoint of each region from this computer: {endpoints}. For each one that
-        does not answer, it names the firewall rule your IT department has to add.
+        {t('network:description', { endpoints })}
       </p>
       <div className="controls">
         <button
@@ -144,7 +147,7 @@ export function NetworkCheckView(): React.JSX.Element {
           disabled={checking}
           onClick={() => void controller.runNetworkCheck()}
         >
-          {checking ? 'Checking…' : report ? 'Run again' : 'Run network check'}
+          {checking ? t('network:checking') : report ? t('network:runAgain') : t('network:run')}
         </button>
         <button
           type="button"
@@ -152,13 +155,13 @@ export function NetworkCheckView(): React.JSX.Element {
           disabled={writing}
           onClick={() => void controller.exportDiagnostics()}
         >
-          Export diagnostics
+          {t('network:export')}
         </button>
       </div>
       <ExportResult />
       {problem ? (
         <p className="problem" data-testid="network-problem">
-          {problem}
+          {t('network:didNotRun')}
         </p>
       ) : null}
       {report ? (
@@ -166,19 +169,21 @@ export function NetworkCheckView(): React.JSX.Element {
           <NetworkSummary report={report} />
           {report.httpProxy ? (
             <p className="hint" data-testid="network-http-proxy">
-              TLS and the session API were checked through the corporate HTTP proxy {report.httpProxy} (set by
-              the IT policy); UDP goes direct.
+              {t('network:httpProxy', { proxy: report.httpProxy })}
             </p>
           ) : null}
           {report.regions.map((region) => (
-            <RegionTable key={region.id} region={region} />
+            <RegionTable key={region.id} report={report} region={region} />
           ))}
           <p className="hint">
-            Checked at {formatClock(Date.parse(report.startedAt))}, in {Math.round(report.durationMs)} ms.
+            {t('network:checkedAt', {
+              time: formatClock(lang, Date.parse(report.startedAt)),
+              duration: formatInteger(lang, report.durationMs),
+            })}
           </p>
         </>
       ) : checking ? null : (
-        <p className="muted">No check has run yet.</p>
+        <p className="muted">{t('network:noCheck')}</p>
       )}
     </section>
   )

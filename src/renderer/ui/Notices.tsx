@@ -1,4 +1,11 @@
-import { actorWords, type Notice as NoticeData } from '../logic/notices'
+import { say, useLang } from '../i18n/phrase'
+import {
+  actorWords,
+  contextWords,
+  noticeSentence,
+  type Notice as NoticeData,
+  type NoticeAction,
+} from '../logic/notices'
 import { formatClock } from '../logic/format'
 import { useApp } from './context'
 
@@ -19,9 +26,28 @@ export function Notices(): React.JSX.Element | null {
   )
 }
 
+/** The notice's own action (a device plugged in: "Use it"); the notice has been answered then. */
+function NoticeButton(props: { action: NoticeAction; onDone(): void }): React.JSX.Element {
+  const lang = useLang()
+  const { action, onDone } = props
+  return (
+    <button
+      type="button"
+      data-testid="notice-action"
+      onClick={() => {
+        action.run()
+        onDone()
+      }}
+    >
+      {say(lang.t, action.label)}
+    </button>
+  )
+}
+
 function Notice(props: { notice: NoticeData; onDismiss(): void }): React.JSX.Element {
+  const lang = useLang()
   const n = props.notice
-  const who = n.actor ? actorWords(n.actor) : undefined
+  const who = n.actor ? actorWords(lang, n.actor) : undefined
   return (
     // An error interrupts the screen reader (alert); a warning waits its turn (status).
     <article
@@ -29,18 +55,25 @@ function Notice(props: { notice: NoticeData; onDismiss(): void }): React.JSX.Ele
       role={n.severity === 'error' ? 'alert' : 'status'}
       data-testid="notice"
       data-code={n.code ?? ''}
+      data-slot={n.slot}
     >
       <header>
-        <strong>{n.context}</strong>
+        <strong>{contextWords(lang, n.context)}</strong>
         {n.code === null ? null : <code>{n.code}</code>}
-        <time>{formatClock(n.atMs)}</time>
-        <button type="button" className="link" aria-label="Dismiss" onClick={props.onDismiss}>
+        <time>{formatClock(lang, n.atMs)}</time>
+        <button
+          type="button"
+          className="link"
+          aria-label={lang.t('common:notice.dismiss')}
+          onClick={props.onDismiss}
+        >
           ×
         </button>
       </header>
-      <p>{n.sentence}</p>
+      <p>{noticeSentence(lang, n)}</p>
       {n.detail ? <p className="detail">{n.detail}</p> : null}
       {who ? <p className="actor">{who}</p> : null}
+      {n.action ? <NoticeButton action={n.action} onDone={props.onDismiss} /> : null}
     </article>
   )
 }

@@ -1,4 +1,5 @@
-import { PROXY_MODES, proxyModeLabel } from '../logic/words'
+import { useLang } from '../i18n/phrase'
+import { PROXY_MODES, proxyModeHint, proxyModeLabel } from '../logic/words'
 import { useApp, useController } from './context'
 import { LockBadge } from './LockBadge'
 
@@ -16,17 +17,25 @@ export function ProxyModeToggle(): React.JSX.Element {
   const allowed = useApp((s) => s.settings?.allowedProxyModes ?? NONE)
   const restriction = useApp((s) => s.settings?.proxyModeRestriction)
   const controller = useController()
+  const lang = useLang()
+  const { t } = lang
   const nextJoin = active !== null && mode !== null && active !== mode
 
   return (
     <section className="panel" aria-labelledby="proxy-title">
       <h2 id="proxy-title">
-        Cloud proxy
+        {t('common:proxy.title')}
         {locked ? <LockBadge testId="proxy-locked" /> : null}
       </h2>
-      <div className="segmented" role="radiogroup" aria-label="Proxy mode" data-testid="proxy-mode">
+      <div
+        className="segmented"
+        role="radiogroup"
+        aria-label={t('common:proxy.modeLabel')}
+        data-testid="proxy-mode"
+      >
         {PROXY_MODES.map((m) => {
           const forbidden = mode !== null && !allowed.includes(m.value)
+          const hint = proxyModeHint(lang, m.value)
           return (
             <button
               key={m.value}
@@ -37,10 +46,10 @@ export function ProxyModeToggle(): React.JSX.Element {
               data-testid={`proxy-mode-${m.value}`}
               disabled={locked || mode === null || forbidden}
               aria-describedby={forbidden && restriction ? 'proxy-restriction' : undefined}
-              title={forbidden && restriction ? `${m.hint} ${restriction}` : m.hint}
+              title={forbidden && restriction ? `${hint} ${restriction}` : hint}
               onClick={() => void controller.setProxyMode(m.value)}
             >
-              {m.label}
+              {proxyModeLabel(lang, m.value)}
             </button>
           )
         })}
@@ -52,7 +61,7 @@ export function ProxyModeToggle(): React.JSX.Element {
       ) : null}
       {nextJoin ? (
         <p className="hint next-join" data-testid="proxy-next-join">
-          Applies at next join: this call stays on {proxyModeLabel(active)}.
+          {t('common:proxy.nextJoin', { mode: proxyModeLabel(lang, active) })}
         </p>
       ) : null}
     </section>

@@ -1,29 +1,43 @@
 import type { RegionProbeResult } from '../../shared/engine'
 import type { RegionView } from '../../shared/ipc'
+import { useLang, type Lang } from '../i18n/phrase'
 import { formatMs } from '../logic/format'
 import { useApp, useController } from './context'
 import { LockBadge } from './LockBadge'
+import { endpointName } from '../logic/networkWords'
 
-function probeWords(probe: RegionProbeResult | undefined): { text: string; tone: string } {
-  if (!probe) return { text: 'not checked', tone: 'muted' }
+function probeWords(lang: Lang, probe: RegionProbeResult | undefined): { text: string; tone: string } {
+  const { t } = lang
+  if (!probe) return { text: t('common:region.notChecked'), tone: 'muted' }
   if (!probe.reachable) {
     const blocked = probe.checks.find((c) => c.status !== 'reachable')
-    return { text: blocked ? `unreachable (${blocked.check} ${blocked.status})` : 'unreachable', tone: 'bad' }
+    const text = blocked
+      ? t('common:region.unreachableBecause', {
+          check: endpointName(lang, blocked),
+          status: t(`network:status.${blocked.status}`),
+        })
+      : t('common:region.unreachable')
+    return { text, tone: 'bad' }
   }
-  return { text: `reachable · ${formatMs(probe.rttMs)}`, tone: 'good' }
+  return { text: t('common:region.reachable', { rtt: formatMs(lang, probe.rttMs) }), tone: 'good' }
 }
 
 /** Each whitelisted port as probed: what the network check view of issue 6 will build on. */
 function ProbeChecks(props: { probe: RegionProbeResult }): React.JSX.Element {
+  const lang = useLang()
   return (
     <details className="checks">
-      <summary>Ports checked</summary>
+      <summary>{lang.t('common:region.portsChecked')}</summary>
       <ul>
         {props.probe.checks.map((check) => (
           <li key={check.endpoint} data-testid={`check-${check.endpoint}`} data-status={check.status}>
-            <span className={check.status === 'reachable' ? 'good' : 'bad'}>{check.check}</span>{' '}
-            {check.target} {check.status} {check.rttMs === undefined ? '' : `· ${formatMs(check.rttMs)}`}
-            <div className="muted">{check.detail}</div>
+            <span className={check.status === 'reachable' ? 'good' : 'bad'}>{endpointName(lang, check)}</span>{' '}
+            {check.target} {lang.t(`network:status.${check.status}`)}{' '}
+            {check.rttMs === undefined ? '' : `· ${formatMs(lang, check.rttMs)}`}
+            {/* The engine's own words, in English: a technical detail for IT and the logs. */}
+            <div className="muted" lang="en">
+              {check.detail}
+            </div>
           </li>
         ))}
       </ul>
@@ -35,7 +49,8 @@ function RegionRow(props: { region: RegionView; selected: boolean; locked: boole
   const { region, selected, locked } = props
   const probe = useApp((s) => s.probes[region.id])
   const controller = useController()
-  const words = probeWords(probe)
+  const lang = useLang()
+  const words = probeWords(lang, probe)
   return (
     <li data-testid={`region-${region.id}`} data-reachable={probe ? String(probe.reachable) : undefined}>
       <label>
@@ -48,7 +63,11 @@ function RegionRow(props: { region: RegionView; selected: boolean; locked: boole
         />
         <span className="region-name">{region.name}</span>
         <span className="region-address">
-          {region.proxyHost} · UDP {region.ports.udp.join('/')} · TCP {region.ports.tcp}
+          {lang.t('common:region.address', {
+            host: region.proxyHost,
+            udp: region.ports.udp.join('/'),
+            tcp: region.ports.tcp,
+          })}
         </span>
         <span className={`region-probe ${words.tone}`} data-testid="region-probe">
           {words.text}
@@ -66,11 +85,12 @@ export function RegionList(): React.JSX.Element {
   const locked = useApp((s) => s.settings?.locked.includes('region') ?? false)
   const probing = useApp((s) => s.probing)
   const controller = useController()
+  const { t } = useLang()
 
   return (
     <section className="panel" aria-labelledby="region-title">
       <h2 id="region-title">
-        Region
+        {t('common:region.title')}
         {locked ? <LockBadge testId="region-locked" /> : null}
       </h2>
       <ul className="regions" data-testid="region-list">
@@ -83,8 +103,8 @@ export function RegionList(): React.JSX.Element {
               disabled={locked}
               onChange={() => void controller.setRegion('auto')}
             />
-            <span className="region-name">Auto</span>
-            <span className="region-address">the reachable region with the lowest round trip</span>
+            <span className="region-name">{t('common:region.auto')}</span>
+            <span className="region-address">{t('common:region.autoHint')}</span>
           </label>
         </li>
         {(regions ?? []).map((region) => (
@@ -98,7 +118,7 @@ export function RegionList(): React.JSX.Element {
         disabled={probing}
         onClick={() => void controller.probeRegions()}
       >
-        {probing ? 'Checking…' : 'Check regions again'}
+        {probing ? t('common:region.checking') : t('common:region.checkAgain')}
       </button>
     </section>
   )

@@ -1,14 +1,23 @@
 import type { RtcStats } from '../../shared/engine'
+import { useLang, type Lang } from '../i18n/phrase'
 import { formatFps, formatKbps, formatLoss, formatMs } from '../logic/format'
 import { formatResolution, layerWords, qualityWords } from '../logic/videoWords'
 import { transportWords } from '../logic/words'
 import { useApp, useAppShallow } from './context'
 
 /** What we send: size of the last key frame, frame rate, video bitrate. */
-function sendVideoWords(stats: RtcStats): string {
+function sendVideoWords(lang: Lang, stats: RtcStats): string {
   if (stats.txVideoWidth === undefined && !stats.txVideoFps && stats.txVideoKbps === undefined) return '—'
-  const size = formatResolution(stats.txVideoWidth, stats.txVideoHeight)
-  return `${size} · ${formatFps(stats.txVideoFps)} · ${formatKbps(stats.txVideoKbps)}`
+  return lang.t('stats:sendVideo', {
+    size: formatResolution(stats.txVideoWidth, stats.txVideoHeight),
+    fps: formatFps(lang, stats.txVideoFps),
+    bitrate: formatKbps(lang, stats.txVideoKbps),
+  })
+}
+
+/** "sent / received" as one figure pair. */
+function pair(lang: Lang, sent: string, received: string): string {
+  return lang.t('stats:pair', { sent, received })
 }
 
 /** One row per remote user whose video arrives: the layer, frame rate, size, loss, freezes and quality. */
@@ -16,20 +25,22 @@ function RemoteVideoTable(): React.JSX.Element | null {
   const uids = useAppShallow((s) => Object.keys(s.remoteVideo).map(Number))
   const remoteVideo = useApp((s) => s.remoteVideo)
   const remoteQuality = useApp((s) => s.remoteQuality)
+  const lang = useLang()
+  const { t } = lang
   if (uids.length === 0) return null
   return (
     <table className="network-table remote-video" data-testid="remote-video-stats">
-      <caption>Video received</caption>
+      <caption>{t('stats:received.caption')}</caption>
       <thead>
         <tr>
-          <th scope="col">User</th>
-          <th scope="col">Layer</th>
-          <th scope="col">Frame rate</th>
-          <th scope="col">Resolution</th>
-          <th scope="col">Bitrate</th>
-          <th scope="col">Loss</th>
-          <th scope="col">Freezes</th>
-          <th scope="col">Quality</th>
+          <th scope="col">{t('stats:received.user')}</th>
+          <th scope="col">{t('stats:received.layer')}</th>
+          <th scope="col">{t('stats:received.fps')}</th>
+          <th scope="col">{t('stats:received.resolution')}</th>
+          <th scope="col">{t('stats:received.bitrate')}</th>
+          <th scope="col">{t('stats:received.loss')}</th>
+          <th scope="col">{t('stats:received.freezes')}</th>
+          <th scope="col">{t('stats:received.quality')}</th>
         </tr>
       </thead>
       <tbody>
@@ -48,17 +59,22 @@ function RemoteVideoTable(): React.JSX.Element | null {
               data-quality={quality ?? ''}
             >
               <th scope="row" className="figure">
-                uid {uid}
+                {t('stats:received.uid', { uid })}
               </th>
-              <td>{layerWords(video.temporalLayer)}</td>
-              <td className="figure">{formatFps(video.rxFps)}</td>
+              <td>{layerWords(lang, video.temporalLayer)}</td>
+              <td className="figure">{formatFps(lang, video.rxFps)}</td>
               <td className="figure">{formatResolution(video.width, video.height)}</td>
-              <td className="figure">{formatKbps(video.rxKbps)}</td>
-              <td className="figure">{formatLoss(video.packetLoss)}</td>
+              <td className="figure">{formatKbps(lang, video.rxKbps)}</td>
+              <td className="figure">{formatLoss(lang, video.packetLoss)}</td>
               <td>
-                {video.freezeCount === 0 ? 'none' : `${video.freezeCount} · ${formatMs(video.frozenMs)}`}
+                {video.freezeCount === 0
+                  ? t('stats:received.noFreezes')
+                  : t('stats:received.freezeCount', {
+                      count: video.freezeCount,
+                      duration: formatMs(lang, video.frozenMs),
+                    })}
               </td>
-              <td className="figure">{qualityWords(quality)}</td>
+              <td className="figure">{qualityWords(lang, quality)}</td>
             </tr>
           )
         })}
@@ -71,53 +87,60 @@ function RemoteVideoTable(): React.JSX.Element | null {
 export function StatsPanel(): React.JSX.Element {
   const stats = useApp((s) => s.stats)
   const quality = useApp((s) => s.quality)
+  const lang = useLang()
+  const { t } = lang
   return (
     <section className="panel" aria-labelledby="stats-title" data-testid="stats">
-      <h2 id="stats-title">Statistics</h2>
+      <h2 id="stats-title">{t('stats:title')}</h2>
       {stats ? (
         <dl className="facts">
-          <dt>Transport</dt>
+          <dt>{t('stats:transport')}</dt>
           <dd data-testid="stat-transport" data-transport={stats.transport}>
-            {transportWords(stats.transport)}
-            {stats.proxyAddress ? ` via ${stats.proxyAddress}` : ''}
+            {stats.proxyAddress
+              ? t('stats:via', {
+                  transport: transportWords(lang, stats.transport),
+                  address: stats.proxyAddress,
+                })
+              : transportWords(lang, stats.transport)}
           </dd>
-          <dt>Round trip</dt>
+          <dt>{t('stats:rtt')}</dt>
           <dd data-testid="stat-rtt">
-            {formatMs(stats.rttMs)}
-            {stats.rttSource ? ` (${stats.rttSource})` : ''}
+            {stats.rttSource
+              ? t('stats:rttWithSource', { rtt: formatMs(lang, stats.rttMs), source: stats.rttSource })
+              : formatMs(lang, stats.rttMs)}
           </dd>
-          <dt>Loss sent / received</dt>
+          <dt>{t('stats:loss')}</dt>
           <dd data-testid="stat-loss">
-            {formatLoss(stats.txPacketLoss)} / {formatLoss(stats.rxPacketLoss)}
+            {pair(lang, formatLoss(lang, stats.txPacketLoss), formatLoss(lang, stats.rxPacketLoss))}
           </dd>
-          <dt>Bitrate sent / received</dt>
+          <dt>{t('stats:bitrate')}</dt>
           <dd data-testid="stat-bitrate">
-            {formatKbps(stats.txKbps)} / {formatKbps(stats.rxKbps)}
+            {pair(lang, formatKbps(lang, stats.txKbps), formatKbps(lang, stats.rxKbps))}
           </dd>
-          <dt>Estimated bandwidth</dt>
+          <dt>{t('stats:bandwidth')}</dt>
           <dd data-testid="stat-bandwidth" data-kbps={stats.estimatedBandwidthKbps ?? ''}>
-            {formatKbps(stats.estimatedBandwidthKbps)}
+            {formatKbps(lang, stats.estimatedBandwidthKbps)}
           </dd>
-          <dt>Sending video</dt>
+          <dt>{t('stats:sendingVideo')}</dt>
           <dd
             data-testid="stat-send-video"
             data-width={stats.txVideoWidth ?? ''}
             data-height={stats.txVideoHeight ?? ''}
             data-kbps={stats.txVideoKbps ?? ''}
           >
-            {sendVideoWords(stats)}
+            {sendVideoWords(lang, stats)}
           </dd>
-          <dt>Video sent / received</dt>
+          <dt>{t('stats:videoFps')}</dt>
           <dd data-testid="stat-fps">
-            {formatFps(stats.txVideoFps)} / {formatFps(stats.rxVideoFps)}
+            {pair(lang, formatFps(lang, stats.txVideoFps), formatFps(lang, stats.rxVideoFps))}
           </dd>
-          <dt>Network quality</dt>
+          <dt>{t('stats:quality')}</dt>
           <dd data-testid="stat-quality">
-            {quality ? `up ${quality.tx} · down ${quality.rx} (1 best, 6 down)` : '—'}
+            {quality ? t('stats:qualityUpDown', { tx: quality.tx, rx: quality.rx }) : '—'}
           </dd>
         </dl>
       ) : (
-        <p className="muted">Figures appear every 2 s during a call.</p>
+        <p className="muted">{t('stats:empty')}</p>
       )}
       <RemoteVideoTable />
     </section>
