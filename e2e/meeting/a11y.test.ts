@@ -153,8 +153,15 @@ describe('accessibility of the meeting app (axe-core in Chromium, light and dark
     await page.getByTestId('view-call').click()
     await join(a, 'a11y-call', 4101)
     await join(b, 'a11y-call', 4102)
-    await waitForState(a, 3)
-    await waitForState(b, 3)
+    for (const p of [a, b]) {
+      await waitForState(p, 3).catch(async (error: unknown) => {
+        // What the page says (a notice, the state's reason) names the cause of a join that did not finish.
+        const said = await p.page
+          .locator('[data-testid="notice"], [data-testid="connection-panel"]')
+          .allInnerTexts()
+        throw new Error(`${p.name} did not connect: ${said.join(' | ')}`, { cause: error })
+      })
+    }
     await page
       .locator('[data-testid="remote-tile"][data-uid="4102"]')
       .waitFor({ state: 'attached', timeout: 30_000 })
