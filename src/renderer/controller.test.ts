@@ -97,6 +97,7 @@ function fakeMedia() {
     figures: vi.fn<MediaControl['figures']>(() => ({})),
     levels: vi.fn<MediaControl['levels']>(() => ({})),
     close: vi.fn<MediaControl['close']>(),
+    useDevices: vi.fn<MediaControl['useDevices']>(async () => []),
   } satisfies MediaControl
 }
 
@@ -186,6 +187,19 @@ describe('controller', () => {
     expect(t.media.startSending).toHaveBeenCalledWith({ audio: true, video: true })
     expect(t.media.resumePlayback).toHaveBeenCalled()
     expect(t.s().busy).toBe(false)
+  })
+
+  it('joins with the display name typed (trimmed), prefilled from the settings; a refused one sends nothing', async () => {
+    const t = await setup({ displayName: '王芳' })
+    expect(t.s().displayName).toBe('王芳')
+    t.s().setDisplayName('  李雷 ')
+    await t.controller.join()
+    expect(t.calls.at(-1)).toEqual(['joinChannel', 'dev-last-4321', 'last', 4321, { displayName: '李雷' }])
+    await t.controller.leave()
+    t.calls.length = 0
+    t.s().setDisplayName('bell\u0007')
+    await t.controller.join()
+    expect(t.calls).toEqual([])
   })
 
   it('asks for a new dev token when the channel changes after an automatic fill', async () => {

@@ -4,6 +4,7 @@ import type { VideoTrack } from '../shared/mediaPort'
 import type { InvokeArgs, InvokeChannel, InvokeResult, IpcReply, PinholeApi, UiLanguage } from '../shared/ipc'
 import { phrase } from './i18n/phrase'
 import { joinDisplayName } from './logic/displayName'
+import { joinDisplayName } from './logic/displayName'
 import { checkJoinForm } from './logic/joinForm'
 import { ShareFlow, type ShareMedia } from './shareFlow'
 import { CONNECTION_SLOT, noticeFromCode, noticeFromInfo, type NoticeInput } from './logic/notices'
@@ -177,11 +178,14 @@ class AppController implements Controller {
       st.setFormProblem({ field: check.field, problem: check.problem })
       return
     }
+    // A name the rules refuse is said under its field as it is typed; nothing is sent.
+    const name = joinDisplayName(st.displayName)
+    if (!name.ok) return
     st.setFormProblem(null)
     st.setBusy(true)
     this.media.resumePlayback()
     try {
-      await this.joinChecked(check.channel, check.uid, check.token)
+      await this.joinChecked(check.channel, check.uid, check.token, name.displayName)
     } finally {
       this.s.setBusy(false)
     }
@@ -266,9 +270,15 @@ class AppController implements Controller {
     if (this.s.form.channel === '') this.s.setField('channel', settings.channel)
     const uid = settings.uid > 0 ? settings.uid : (this.deps.randomUid ?? defaultRandomUid)()
     if (this.s.form.uid === '') this.s.setField('uid', String(uid))
+    if (this.s.displayName === '' && settings.displayName) this.s.setDisplayName(settings.displayName)
   }
 
-  private async joinChecked(channel: string, uid: number, typedToken: string): Promise<void> {
+  private async joinChecked(
+    channel: string,
+    uid: number,
+    typedToken: string,
+    displayName: string | undefined,
+  ): Promise<void> {
     let token = typedToken
     if (token === '') {
       const minted = await this.invoke('getDevToken', channel, uid)
@@ -279,7 +289,8 @@ class AppController implements Controller {
     this.reportCapture(await this.media.startSending({ audio: this.s.micOn, video: this.s.camOn }))
     await this.invokeCode('enableLocalVideo', this.s.camOn)
     await this.invokeCode('enableLocalAudio', this.s.micOn)
-    const result = await this.invokeCode('joinChannel', token, channel, uid)
+    const named = displayName === undefined ? [] : ([{ displayName }] as const)
+    const result = await this.invokeCode('joinChannel', token, channel, uid, ...named)
     if (result !== 0) this.media.stopSending()
     await this.refreshSettings()
   }

@@ -79,6 +79,8 @@ export interface AppSettings {
   locked: LockableField[]
   /** A sentence about the policy in force or why it was refused; absent without a policy. */
   policyNotice?: string
+  /** The display name of the last join (settings.json), to prefill the join form; absent: none given. */
+  displayName?: string
   /** The camera, microphone and speaker the user chose (devices.ts); empty: the system defaults. */
   devices: DeviceSettings
   /** Devices an IT policy pins or forbids (devices.ts); absent without one. No host sets it yet. */

@@ -321,6 +321,21 @@ describe('screen share and display names (issue 13)', () => {
     expect(engine.joinChannel).toHaveBeenCalledTimes(1)
     await core.close()
   })
+
+  it('the display name of the last join is remembered for the next start; a join without one forgets it', async () => {
+    const dataDir = freshDir()
+    const first = await makeCore({ dataDir })
+    await first.core.invoke('joinChannel', ['t', 'room', 5, { displayName: ' 王芳 ' }])
+    await first.core.close()
+    expect(JSON.parse(readFileSync(join(dataDir, SETTINGS_FILE), 'utf8'))).toMatchObject({
+      displayName: '王芳',
+    })
+    const second = await makeCore({ dataDir })
+    expect(await settings(second.core)).toMatchObject({ displayName: '王芳' })
+    await second.core.invoke('joinChannel', ['t', 'room', 5])
+    expect(await settings(second.core)).not.toHaveProperty('displayName')
+    await second.core.close()
+  })
 })
 
 describe('events', () => {

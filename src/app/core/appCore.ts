@@ -153,7 +153,8 @@ class Core implements AppCore {
         await ensureLiveStack(this.parts, this.slot)
         const code = await this.slot.join(token, channel, uid, joinOptions)
         // Prefill the form next time, unless the values themselves were refused (414).
-        if (code !== ErrorCode.RequestParameter) saveUser(this.parts, { channel, uid })
+        if (code !== ErrorCode.RequestParameter)
+          saveUser(this.parts, { channel, uid, displayName: joinOptions?.displayName })
         return code
       },
       leaveChannel: () => this.engine.leaveChannel(),

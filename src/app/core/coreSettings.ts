@@ -38,6 +38,7 @@ export function settingsView(
     embedded: stack !== undefined,
     locked: effective.locked,
     devices: { ...user.devices },
+    ...(user.displayName === undefined ? {} : { displayName: user.displayName }),
   }
   const notice = [effective.policyNotice, ...notices].filter((n) => n !== undefined).join(' ')
   if (notice !== '') settings.policyNotice = notice

@@ -6,6 +6,7 @@ import { DeviceSettingsSchema, type DeviceSettings } from '../../shared/devices'
 import type { RegionChoice, TransportType } from '../../shared/engine'
 import { UI_LANGUAGES, type UiLanguage } from '../../shared/ipc'
 import { CHANNEL_NAME_MAX } from '../../shared/joinRules'
+import { DisplayNameSchema } from '../../shared/signaling'
 
 /**
  * The user's settings, persisted as JSON in the data folder the host gives (Electron: userData). Written
@@ -26,6 +27,8 @@ export interface UserSettings {
   language?: UiLanguage
   /** The camera, microphone and speaker (ids with labels); absent: the system defaults. */
   devices?: DeviceSettings
+  /** The name the last join gave (shown on this user's tiles to the others); absent: none given. */
+  displayName?: string
 }
 
 const FIELDS = {
@@ -36,6 +39,7 @@ const FIELDS = {
   uid: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
   language: z.enum(UI_LANGUAGES),
   devices: DeviceSettingsSchema,
+  displayName: DisplayNameSchema,
 } satisfies Record<keyof UserSettings, z.ZodType>
 
 /**
@@ -93,8 +97,8 @@ export function saveSettings(dataDir: string, settings: UserSettings): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const file = join(dataDir, SETTINGS_FILE)
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  const { cloudProxy, region, channel, uid, devices, language } = settings
-  const text = JSON.stringify({ cloudProxy, region, channel, uid, devices, language }, null, 2)
+  const { cloudProxy, region, channel, uid, devices, language, displayName } = settings
+  const text = JSON.stringify({ cloudProxy, region, channel, uid, devices, language, displayName }, null, 2)
   writeFileSync(temp, `${text}\n`, { mode: 0o600 })
   try {
     renameSync(temp, file)

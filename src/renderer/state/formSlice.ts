@@ -10,4 +10,6 @@ export const createFormSlice: StateCreator<AppState, [], [], FormSlice> = (set) 
       formProblem: s.formProblem?.field === field ? null : s.formProblem,
     })),
   setFormProblem: (formProblem) => set({ formProblem }),
+  displayName: '',
+  setDisplayName: (displayName) => set({ displayName }),
 })

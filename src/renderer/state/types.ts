@@ -110,6 +110,9 @@ export interface FormSlice {
   formProblem: { field: JoinField; problem: Phrase } | null
   setField(field: JoinField, value: string): void
   setFormProblem(problem: FormSlice['formProblem']): void
+  /** The name shown on this user's tiles to the others, as typed (logic/displayName.ts checks it). */
+  displayName: string
+  setDisplayName(name: string): void
 }
 
 /** Which screen the window shows: the call, or the "Network check" for IT (issue 6). */
