@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next'
 import { ConnectionState } from '../../shared/engine'
 import type { LayoutMode } from '../logic/callLayout'
 import { CallStage, useActiveSpeaker } from './CallStage'
-import { useApp, useAppShallow, useController } from './context'
+import { useApp, useController } from './context'
 import { ReconnectBanner } from './ReconnectBanner'
 import { ScreenStage } from './ScreenStage'
 import { ShareControl } from './ShareControl'
@@ -67,8 +67,10 @@ function LayoutSwitch(props: { mode: LayoutMode; onChange(mode: LayoutMode): voi
 
 function Participants(props: { speaker: number | null }): React.JSX.Element {
   const { t } = useTranslation('layout')
-  const people = useAppShallow((s) =>
-    Object.values(s.remotes).map((r) => [r.uid, r.displayName ?? t('uidName', { uid: r.uid })] as const),
+  // The remotes object itself: a list made in the selector would be new on every render.
+  const remotes = useApp((s) => s.remotes)
+  const people = Object.values(remotes).map(
+    (r) => [r.uid, r.displayName ?? t('uidName', { uid: r.uid })] as const,
   )
   const selfUid = useApp((s) => s.joined?.uid)
   const inCall = useApp((s) => s.connectionState !== ConnectionState.Disconnected)
