@@ -55,6 +55,35 @@ describe('Presence', () => {
   })
 })
 
+describe('Presence: screen shares and display names (issue 13)', () => {
+  it('a screen track is a sub stream; names come with userJoined, at join and after a rejoin', () => {
+    const { presence, events } = recorder()
+    presence.reset([{ uid: 2, displayName: '张三', tracks: [{ trackId: '2:screen', kind: 'screen' }] }])
+    presence.joined(3, 'René')
+    presence.track(3, 'screen', true)
+    presence.track(3, 'screen', false)
+    presence.track(3, 'screen', true)
+    presence.left(3, 'leave')
+    expect(events).toEqual([
+      'userJoined 2 张三',
+      'userSubStreamVideoStart 2',
+      'userJoined 3 René',
+      'userSubStreamVideoStart 3',
+      'userSubStreamVideoStop 3',
+      'userSubStreamVideoStart 3',
+      'userSubStreamVideoStop 3',
+      `userLeft 3 ${R.LeaveChannel}`,
+    ])
+    events.length = 0
+    // The rejoin's `joined`: a newcomer with its name; the one already known is not announced again.
+    presence.reset([
+      { uid: 2, displayName: '张三', tracks: [] },
+      { uid: 6, displayName: '王小明', tracks: [{ trackId: '6:video', kind: 'video' }] },
+    ])
+    expect(events).toEqual(['userSubStreamVideoStop 2', 'userJoined 6 王小明', 'userVideoStart 6'])
+  })
+})
+
 describe('backoffPolicy', () => {
   it('0, 250, 500, 1000, 2000, 2000 … and nothing past the budget', () => {
     const policy = backoffPolicy({ budgetMs: 5000 })
