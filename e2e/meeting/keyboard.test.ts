@@ -18,7 +18,7 @@ import {
 
 /**
  * Issue 13, acceptance 5 (keyboard): A uses only the keyboard (Tab, Shift+Tab, Enter, Space, typing and
- * the call's shortcuts) to join, mute, turn the camera off and on, and leave; B, in the same channel, is
+ * the call's shortcuts) to join, mute, turn the camera off and on, share a screen and stop, and leave; B, in the same channel, is
  * the witness. Each step is checked twice: in A's visible state (the connection state, the toggles'
  * aria-pressed) and in the engine's events the hosts send the pages (B sees A's microphone stop, …).
  */
@@ -92,7 +92,7 @@ function witness(b: BrowserParticipant, name: string, from: number): Promise<voi
   )
 }
 
-describe('keyboard only: join, mute, camera, leave (Chromium through the browser host)', () => {
+describe('keyboard only: join, mute, camera, share, leave (Chromium through the browser host)', () => {
   let dir: string
   let host: WebHost
   let a: BrowserParticipant
@@ -118,7 +118,7 @@ describe('keyboard only: join, mute, camera, leave (Chromium through the browser
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('joins, mutes, turns the camera off and on, and leaves with the keyboard alone', async () => {
+  it('joins, mutes, turns the camera off and on, shares and stops, and leaves with the keyboard alone', async () => {
     const { page } = a
     await page.bringToFront()
 
@@ -161,6 +161,20 @@ describe('keyboard only: join, mute, camera, leave (Chromium through the browser
     await page.locator('[data-testid="toggle-cam"][aria-pressed="true"]').waitFor()
     await witness(b, 'userVideoStart', mark)
     expect(await pressed(page, 'toggle-mic')).toBe('false')
+
+    // Share: Ctrl+Shift+S starts (Chromium's fake display capture, its picker accepted by the flags), B
+    // sees it on its stage; the same keys stop it.
+    mark = b.engineEvents.length
+    await page.keyboard.press('Control+Shift+S')
+    await page.locator('[data-testid="toggle-share"][aria-pressed="true"]').waitFor({ timeout: 15_000 })
+    await witness(b, 'userSubStreamVideoStart', mark)
+    await b.page
+      .locator(`[data-testid="screen-stage"] [data-testid="screen-canvas"][data-uid="${UID_A}"]`)
+      .waitFor({ state: 'attached', timeout: 15_000 })
+    mark = b.engineEvents.length
+    await page.keyboard.press('Control+Shift+S')
+    await page.locator('[data-testid="toggle-share"][aria-pressed="false"]').waitFor()
+    await witness(b, 'userSubStreamVideoStop', mark)
 
     // Leave: Ctrl+Shift+H.
     mark = b.engineEvents.length

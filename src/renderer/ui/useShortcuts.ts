@@ -13,7 +13,7 @@ import type { Controller } from '../controller'
 import type { AppStore } from '../state/types'
 import { useAppStore, useController } from './context'
 
-/** What runs an action; an action without one (share, until the app can share) is not taken from the page. */
+/** What runs an action; a press of an action without a handler is left to the browser. */
 export type ShortcutHandlers = Partial<Record<ShortcutAction, () => void>>
 
 /** The handlers of the call's actions through the controller, as the buttons run them. */
@@ -22,11 +22,11 @@ export function callShortcutHandlers(controller: Controller, store: AppStore): S
     const state = store.getState().connectionState
     return state !== ConnectionState.Disconnected && state !== ConnectionState.Failed
   }
-  const share = (controller as Partial<{ toggleShare(): Promise<void> }>).toggleShare
   return {
     toggleMic: () => void controller.toggleMic(),
     toggleCam: () => void controller.toggleCam(),
-    ...(share ? { toggleShare: () => void (inCall() ? share.call(controller) : undefined) } : {}),
+    // A share goes to a call (the button is disabled outside one); stopping one always works.
+    toggleShare: () => void (inCall() || store.getState().sharing ? controller.toggleShare() : undefined),
     // Leave only means something in a call; outside one the key press goes to the browser as usual.
     leave: () => void (inCall() ? controller.leave() : undefined),
   }
