@@ -50,6 +50,7 @@ const JOIN_OPTIONS = {
   'proxy-mode': { type: 'string' },
   channel: { type: 'string' },
   uid: { type: 'string' },
+  'display-name': { type: 'string' },
   token: { type: 'string' },
   'app-key': { type: 'string' },
   'app-secret': { type: 'string' },
@@ -94,6 +95,8 @@ export interface JoinArgs {
   mode: TransportType
   channel: string
   uid: number
+  /** `--display-name`: what the others' tiles show (the engine checks it: 414 when refused). */
+  displayName: string | undefined
   auth: TokenSource
   /** The engine's appKey (from --app-key, with either token source). */
   appKey: string | undefined
@@ -169,6 +172,7 @@ export function parseJoinArgs(argv: readonly string[], readFile: ReadTextFile): 
     mode: parseProxyMode(values['proxy-mode'] ?? 'auto'),
     channel,
     uid,
+    displayName: values['display-name'],
     auth,
     appKey,
     durationSeconds: duration === undefined ? undefined : parseSeconds(duration),
@@ -200,6 +204,7 @@ const EMPTY_JOIN: JoinArgs = {
   mode: TransportType.Auto,
   channel: '',
   uid: 0,
+  displayName: undefined,
   auth: { token: '' },
   appKey: undefined,
   durationSeconds: undefined,

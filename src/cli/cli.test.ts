@@ -304,6 +304,30 @@ describe('pinhole join', () => {
     },
   )
 
+  it('--display-name goes into the join (NFC); a name the schema refuses is the 414 line, nothing sent', async () => {
+    const names: (string | undefined)[] = []
+    const connectCall: ConnectCall = async (ctx) => (names.push(ctx.displayName), { close: async () => {} })
+    const argv = ['join', ...regionFlags(), '--proxy-mode', 'tcp', '--channel', 'room-1', '--uid', '42']
+    const token = await fixture.token()
+    const options = { join: { engineOptions: { connectCall } } }
+    const named = await run(
+      [...argv, '--token', token, '--duration', '0.1', '--display-name', 'Rene\u0301 张'],
+      undefined,
+      options,
+    )
+    expect(named.code, named.stdout).toBe(ExitCode.Ok)
+    const refused = await run([...argv, '--token', token, '--display-name', '  '], undefined, options)
+    expect(refused.code).toBe(ExitCode.Failed)
+    expect(refused.lines).toEqual([
+      expect.objectContaining({
+        event: 'error',
+        args: [expect.objectContaining({ code: 414 })],
+        from: 'joinChannel',
+      }),
+    ])
+    expect(names).toEqual(['René 张'])
+  })
+
   it('with a call that joins: Connected, frames as {bytes, sha256}, leaves after --duration, exits 0', async () => {
     const connectCall: ConnectCall = async (ctx) => {
       setTimeout(() => {

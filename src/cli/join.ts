@@ -26,6 +26,7 @@ Binary payloads (remote frames) are printed as {"bytes":N,"sha256":"…"}.
 Join:
   --channel NAME          channel name (A–Z a–z 0–9 _ . ~ -, 1–64 characters)
   --uid N                 user id; 0 is refused (error 414) whenever a proxy is enabled
+  --display-name TEXT     the name the others see (1–64 characters; error 414 otherwise)
   --token JWT             join token, or
   --app-key KEY --app-secret SECRET   mint one locally (HS256, ${'1 h'})
   --proxy-mode MODE       none|udp|tcp|auto or 0–3 (NERTC setCloudProxy); default auto
@@ -193,7 +194,13 @@ async function joinAndStay(
   const token = await tokenFor(args)
   if (run.stopRequested) return ExitCode.Failed
   const errorsBefore = run.engineErrors
-  const result = await engine.joinChannel(token, args.channel, args.uid)
+  const { displayName } = args
+  const result = await engine.joinChannel(
+    token,
+    args.channel,
+    args.uid,
+    displayName === undefined ? {} : { displayName },
+  )
   if (result !== ErrorCode.Ok) {
     // 414 (and InvalidState) resolve without any event: the CLI says what happened.
     if (run.engineErrors === errorsBefore) print('error', [errorInfo(result)], 'joinChannel')
