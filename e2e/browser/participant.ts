@@ -34,6 +34,8 @@ export async function openParticipant(
   name: string,
   media: FakeMedia,
   url: string,
+  /** Plain JS run in the page before its own scripts (stand-in devices, taps). */
+  initScripts: readonly string[] = [],
 ): Promise<BrowserParticipant> {
   const browser = await launchParticipant(media)
   // A context of its own rather than browser.newPage(): axe (@axe-core/playwright) opens a page beside it.
@@ -52,6 +54,7 @@ export async function openParticipant(
     })
   })
   page.on('pageerror', (error) => console.error(`${name} page error:`, error))
+  for (const script of initScripts) await page.addInitScript(script)
   await page.goto(url)
   await waitForApp(page)
   return {

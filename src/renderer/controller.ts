@@ -4,6 +4,7 @@ import type { VideoTrack } from '../shared/mediaPort'
 import type { InvokeArgs, InvokeChannel, InvokeResult, IpcReply, PinholeApi, UiLanguage } from '../shared/ipc'
 import { phrase } from './i18n/phrase'
 import { joinDisplayName } from './logic/displayName'
+import { DeviceController, type DeviceActions, type DeviceMedia } from './deviceController'
 import { checkJoinForm } from './logic/joinForm'
 import { ShareFlow, type ShareMedia } from './shareFlow'
 import { CONNECTION_SLOT, noticeFromCode, noticeFromInfo, type NoticeInput } from './logic/notices'
@@ -11,7 +12,7 @@ import { bindEngineEvents } from './state/engineEvents'
 import type { AppState, AppStore, RemoteMediaFigures } from './state/types'
 
 /** What the controller needs from the media side (media/mediaEngine.ts); a fake in the unit tests. */
-export interface MediaControl extends ShareMedia {
+export interface MediaControl extends ShareMedia, DeviceMedia {
   /** Listens for the host's MessagePort, then asks the host for it (`connectMedia`). */
   connect(connectMedia: () => Promise<unknown>): Promise<void>
   /** Starts capture + encoding; resolves with the kinds that could not start, each with a sentence. */
@@ -34,6 +35,8 @@ export interface CaptureProblem {
 }
 
 export interface Controller {
+  /** Camera, microphone and speaker: the pickers' and the preview's actions (deviceController.ts). */
+  readonly devices: DeviceActions
   init(): Promise<void>
   join(): Promise<void>
   leave(): Promise<void>
@@ -66,6 +69,8 @@ export interface ControllerDeps {
   levelsIntervalMs?: number
   /** A uid to offer when the host remembers none (two windows then differ). */
   randomUid?: () => number
+  /** `navigator.mediaDevices` (the default); a stand-in in the unit tests. */
+  mediaDevices?: MediaDevices
 }
 
 const CONTEXT: Record<InvokeChannel, string> = {
@@ -111,6 +116,7 @@ class AppController implements Controller {
   private readonly cleanups: (() => void)[] = []
   /** The token we filled in ourselves: a later join for another channel or uid asks for a new one. */
   private autoToken: string | null = null
+  readonly devices: DeviceController
   private readonly share: ShareFlow
 
   constructor(private readonly deps: ControllerDeps) {
@@ -118,6 +124,13 @@ class AppController implements Controller {
     this.store = deps.store
     this.media = deps.media
     this.now = deps.now ?? Date.now
+    this.devices = new DeviceController({
+      store: deps.store,
+      media: deps.media,
+      mediaDevices: deps.mediaDevices ?? globalThis.navigator?.mediaDevices,
+      save: (devices) => this.invoke('setDevices', devices),
+      now: this.now,
+    })
     this.share = new ShareFlow({
       store: deps.store,
       media: deps.media,
@@ -159,6 +172,7 @@ class AppController implements Controller {
     this.cleanups.push(() => clearInterval(levelsTimer))
     await this.refreshSettings()
     this.prefillForm()
+    await this.devices.init()
     await this.media.connect(() => this.invoke('connectMedia'))
     await this.probeRegions()
   }
@@ -258,6 +272,7 @@ class AppController implements Controller {
   }
 
   dispose(): void {
+    this.devices.dispose()
     this.cleanups.splice(0).forEach((off) => off())
     this.media.close()
   }

@@ -5,6 +5,7 @@ import { useApp } from './context'
 import { JoinForm } from './JoinForm'
 import { LanguageSwitch } from './LanguageSwitch'
 import { NetworkCheckView } from './NetworkCheckView'
+import { Preview } from './Preview'
 import { Notices } from './Notices'
 import { ProxyModeToggle } from './ProxyModeToggle'
 import { RegionList } from './RegionList'
@@ -65,6 +66,7 @@ export function App(): React.JSX.Element {
       <Notices />
       <main className="layout" hidden={view !== 'call'}>
         <aside className="column" aria-label={t('setup')}>
+          <Preview />
           <JoinForm />
           <ProxyModeToggle />
           <RegionList />

@@ -4,6 +4,7 @@ import { ConnectionState } from '../../shared/engine'
 import type { LayoutMode } from '../logic/callLayout'
 import { CallStage, useActiveSpeaker } from './CallStage'
 import { useApp, useController } from './context'
+import { DeviceSettings } from './DeviceSettings'
 import { ReconnectBanner } from './ReconnectBanner'
 import { ScreenStage } from './ScreenStage'
 import { ShareControl } from './ShareControl'
@@ -36,6 +37,7 @@ function Controls(): React.JSX.Element {
       >
         {camOn ? t('common:call.cameraTurnOff') : t('common:call.cameraTurnOn')}
       </button>
+      <DeviceSettings />
       <ShareControl />
     </div>
   )
