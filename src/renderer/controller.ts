@@ -3,8 +3,8 @@ import { ErrorCode } from '../shared/errors'
 import type { VideoTrack } from '../shared/mediaPort'
 import type { InvokeArgs, InvokeChannel, InvokeResult, IpcReply, PinholeApi, UiLanguage } from '../shared/ipc'
 import { phrase } from './i18n/phrase'
-import { joinDisplayName } from './logic/displayName'
 import { DeviceController, type DeviceActions, type DeviceMedia } from './deviceController'
+import { joinDisplayName } from './logic/displayName'
 import { checkJoinForm } from './logic/joinForm'
 import { ShareFlow, type ShareMedia } from './shareFlow'
 import { CONNECTION_SLOT, noticeFromCode, noticeFromInfo, type NoticeInput } from './logic/notices'
@@ -116,8 +116,8 @@ class AppController implements Controller {
   private readonly cleanups: (() => void)[] = []
   /** The token we filled in ourselves: a later join for another channel or uid asks for a new one. */
   private autoToken: string | null = null
-  readonly devices: DeviceController
   private readonly share: ShareFlow
+  readonly devices: DeviceController
 
   constructor(private readonly deps: ControllerDeps) {
     this.bridge = deps.bridge

@@ -37,8 +37,8 @@ function Controls(): React.JSX.Element {
       >
         {camOn ? t('common:call.cameraTurnOff') : t('common:call.cameraTurnOn')}
       </button>
-      <DeviceSettings />
       <ShareControl />
+      <DeviceSettings />
     </div>
   )
 }
