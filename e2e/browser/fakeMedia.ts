@@ -62,3 +62,17 @@ async function makeTone(dir: string, name: string, toneHz: number): Promise<stri
   ])
   return audio
 }
+
+/**
+ * A microphone that hears nothing: 2 s of digital silence (48 kHz mono WAV), for a participant that must
+ * not be taken for a speaker (e2e/meeting/layouts.test.ts).
+ */
+export async function makeSilence(dir: string, name: string): Promise<string> {
+  const audio = join(dir, `${name}-silence.wav`)
+  await run(requireTool('ffmpeg'), [
+    ...QUIET,
+    ...['-f', 'lavfi', '-i', 'anullsrc=r=48000:cl=mono', '-t', '2'],
+    audio,
+  ])
+  return audio
+}

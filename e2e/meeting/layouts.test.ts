@@ -11,14 +11,12 @@ import { makeFakeMedia, makeSilence } from '../browser/fakeMedia'
 import {
   chooseProxyMode,
   closeParticipant,
-  join,
   openParticipant,
-  waitForState,
   type BrowserParticipant,
 } from '../browser/participant'
 import { tileFigures } from '../browser/pageProbe'
 import { waitFor } from '../support/tools'
-import { makePublisherVideo, startPublishers, type Publishers } from './publishers'
+import { joinConnected, makePublisherVideo, startPublishers, type Publishers } from './publishers'
 
 /**
  * Issue 13, acceptance 3: three Chromium participants through the browser host; A's fake microphone
@@ -32,6 +30,7 @@ const CHANNEL = 'layouts'
 const UID_A = 5101
 const UID_B = 5102
 const UID_C = 5103
+const NAMES: Record<string, string> = { A: 'Ana Lima', B: '王芳', C: '李雷' }
 const PUBLISHERS = [5201, 5202, 5203, 5204, 5205, 5206]
 const SHOTS = joinPath(process.cwd(), 'test-results', 'meeting')
 const SIZES = [
@@ -170,12 +169,12 @@ describe('active speaker and layouts (Chromium through the browser host)', () =>
       [c, UID_C],
     ] as const) {
       await chooseProxyMode(p, 1)
-      await join(p, CHANNEL, uid)
+      await p.page.getByTestId('join-displayName').fill(NAMES[p.name]!)
+      await joinConnected(p, CHANNEL, uid).catch(async (error: unknown) => {
+        await screenshot(p.page, `join-failed-${p.name}`, SHOTS)
+        throw error
+      })
     }
-    await Promise.all([a, b, c].map((p) => waitForState(p, 3))).catch(async (error: unknown) => {
-      for (const p of [a, b, c]) await screenshot(p.page, `join-failed-${p.name}`, SHOTS)
-      throw error
-    })
     for (const p of [b, c]) {
       await p.page.locator('[data-testid="remote-tile"]').nth(1).waitFor({ timeout: 20_000 })
       // Silence from the others names nobody.
@@ -194,7 +193,10 @@ describe('active speaker and layouts (Chromium through the browser host)', () =>
       const tile = tileOf(p.page, UID_A)
       await expect(tile.getAttribute('data-speaking')).resolves.toBe('true')
       await expect(tile.getAttribute('class')).resolves.toContain('speaking')
+      // Names, not uids, on the tiles and in the list.
+      await expect(tile.getByTestId('tile-name').innerText()).resolves.toBe(NAMES.A)
       const listed = p.page.locator(`[data-testid="participant"][data-uid="${UID_A}"]`)
+      await expect(listed.innerText()).resolves.toContain(NAMES.A)
       await expect(listed.getAttribute('data-speaking')).resolves.toBe('true')
     }
     await screenshot(c.page, 'speaker-C-sees-A', SHOTS)
