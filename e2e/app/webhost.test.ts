@@ -11,6 +11,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { CONTENT_SECURITY_POLICY } from '../../src/app/windowSecurity'
+import { ErrorCode } from '../../src/shared/errors'
 import type { PinholeApi } from '../../src/shared/ipc'
 import { BRIDGE_SCRIPT_PATH, BRIDGE_WS_PATH } from '../../src/shared/webBridge'
 import { startWebHost, type WebHost } from '../../src/webhost/server'
@@ -98,8 +99,8 @@ describe('HTTP: only the holder of the key, only 127.0.0.1', () => {
   })
 })
 
-function openSocket(headers: Record<string, string>): Promise<WebSocket> {
-  const ws = new WebSocket(`ws://127.0.0.1:${host.port}${BRIDGE_WS_PATH}?profile=raw`, { headers })
+function openSocket(headers: Record<string, string>, profile = 'raw'): Promise<WebSocket> {
+  const ws = new WebSocket(`ws://127.0.0.1:${host.port}${BRIDGE_WS_PATH}?profile=${profile}`, { headers })
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve(ws))
     ws.once('error', reject)
@@ -149,6 +150,59 @@ describe('WebSocket: the bridge protocol', () => {
       expect(host.localStack?.region.name).toBe('This computer')
     } finally {
       ws.close()
+    }
+  })
+})
+
+/** The host's event messages on one socket, as `name args…`. */
+function events(ws: WebSocket): string[] {
+  const seen: string[] = []
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (isBinary) return
+    const message = JSON.parse(data.toString()) as { t: string; name?: string; args?: unknown[] }
+    if (message.t === 'event') seen.push([message.name, ...(message.args ?? [])].join(' '))
+  })
+  return seen
+}
+
+async function eventually(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 250 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+  if (!check()) throw new Error(`timed out waiting for ${what}`)
+}
+
+describe('WebSocket: screen share and display names (issue 13)', () => {
+  it('two pages join by name; one shares and stops; the other hears it all through the bridge', async () => {
+    const a = await openSocket({ origin: host.origin, cookie }, 'share-a')
+    const b = await openSocket({ origin: host.origin, cookie }, 'share-b')
+    const [seenA, seenB] = [events(a), events(b)]
+    let id = 100
+    const invoke = async (ws: WebSocket, name: string, args: unknown[]) => call(ws, id++, name, args)
+    const join = async (ws: WebSocket, uid: number, displayName: string) => {
+      const token = ((await invoke(ws, 'getDevToken', ['bridge-names', uid])) as { value: string }).value
+      return invoke(ws, 'joinChannel', [token, 'bridge-names', uid, { displayName }])
+    }
+    try {
+      expect(await join(a, 1, '\u0007')).toMatchObject({
+        ok: false,
+        error: { code: ErrorCode.RequestParameter },
+      })
+      expect(await join(a, 1, '张三')).toEqual({ ok: true, value: 0 })
+      expect(await join(b, 2, ' Li Lei ')).toEqual({ ok: true, value: 0 })
+      await eventually(
+        () => seenA.includes('userJoined 2 Li Lei') && seenB.includes('userJoined 1 张三'),
+        'names',
+      )
+
+      expect(await invoke(a, 'startScreenCapture', [])).toEqual({ ok: true, value: 0 })
+      expect(await invoke(a, 'startScreenCapture', [])).toEqual({ ok: true, value: ErrorCode.InvalidState })
+      await eventually(() => seenB.includes('userSubStreamVideoStart 1'), 'the share announced')
+      expect(await invoke(a, 'stopScreenCapture', [])).toEqual({ ok: true, value: 0 })
+      await eventually(() => seenB.includes('userSubStreamVideoStop 1'), 'the share stopped')
+    } finally {
+      for (const ws of [a, b]) {
+        await invoke(ws, 'leaveChannel', [])
+        ws.close()
+      }
     }
   })
 })
