@@ -32,7 +32,8 @@ function Timeline(): React.JSX.Element {
   // Newest first: the latest transition stays in view however long the call.
   const newestFirst = timeline.map((entry, index) => ({ entry, index })).reverse()
   return (
-    <ol className="timeline" data-testid="timeline" reversed>
+    // Scrolls past 220 px: focusable, so the keyboard can scroll it too (axe: scrollable-region-focusable).
+    <ol className="timeline" data-testid="timeline" reversed tabIndex={0} aria-labelledby="timeline-title">
       {newestFirst.map(({ entry, index }) => (
         <li key={index} data-testid="timeline-entry" data-state={entry.state} data-reason={entry.reason}>
           <time>{formatClock(lang, entry.atMs)}</time>
@@ -75,7 +76,7 @@ export function ConnectionPanel(): React.JSX.Element {
       <CurrentState />
       <h3>{t('common:connection.proxyPath')}</h3>
       <ProxyPath />
-      <h3>{t('common:connection.timeline')}</h3>
+      <h3 id="timeline-title">{t('common:connection.timeline')}</h3>
       <Timeline />
     </section>
   )
