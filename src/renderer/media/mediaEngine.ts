@@ -7,7 +7,7 @@ import { AudioPlayback, AudioReceiver } from './audioPlayback'
 import { listenForMediaPort } from './port'
 import { DEVICE_OF, withDevice } from './captureDevices'
 import type { DeviceChoice } from '../logic/devices'
-import { ScreenMedia } from './screenMedia'
+import { ScreenMedia, type ShareSendFigures } from './screenMedia'
 import { VIDEO_FPS, VIDEO_HEIGHT, VIDEO_WIDTH, VideoSender } from './videoSender'
 import { VideoReceiver } from './videoReceiver'
 
@@ -21,6 +21,8 @@ export interface MediaView {
   attachSharePreview(video: HTMLVideoElement | null): void
   /** Frames decoded of `uid`'s share and their rate; undefined before any arrived. */
   screenFigures(uid: number): { framesDecoded: number; fps: number } | undefined
+  /** What the local share has sent and its encoder's settings; undefined when not sharing. */
+  shareSendFigures(): ShareSendFigures | undefined
 }
 
 export type MediaEngine = MediaControl & MediaView
@@ -222,6 +224,10 @@ class RendererMedia implements MediaEngine {
 
   screenFigures(uid: number): { framesDecoded: number; fps: number } | undefined {
     return this.screen.figures(uid)
+  }
+
+  shareSendFigures(): ShareSendFigures | undefined {
+    return this.screen.sendFigures()
   }
 
   private usePort(next: MessagePort): void {

@@ -1,7 +1,15 @@
 import type { SendTarget } from '../../shared/mediaPort'
 import type { ShareProblem } from '../state/types'
 import { splitSendTarget, type SplitTarget } from '../logic/screenShare'
+import type { EncoderSettings } from '../logic/sendLadder'
 import { ScreenSender } from './screenSender'
+
+/** The local share's output so far, and what the encoder runs at (null before the first frame). */
+export interface ShareSendFigures {
+  frames: number
+  bytes: number
+  settings: EncoderSettings | null
+}
 import type { PostMedia } from './videoSender'
 import { VideoReceiver } from './videoReceiver'
 
@@ -113,6 +121,13 @@ export class ScreenMedia {
       this.receivers.set(uid, receiver)
     }
     receiver.push(data, timestampUs, keyFrame)
+  }
+
+  /** What our share has sent so far and the encoder's settings (undefined: not sharing). */
+  sendFigures(): ShareSendFigures | undefined {
+    const sender = this.sender
+    if (!sender) return undefined
+    return { frames: sender.sent.frames, bytes: sender.sent.bytes, settings: sender.settings() }
   }
 
   /** Frames decoded of `uid`'s share so far and their rate (undefined: none received). */

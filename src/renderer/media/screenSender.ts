@@ -48,6 +48,9 @@ export class ScreenSender {
     void this.pump()
   }
 
+  /** Frames and bytes the encoder has put out so far (the share control's figures). */
+  readonly sent = { frames: 0, bytes: 0 }
+
   /** The encoder's settings (null until the first frame has given the source's size). */
   settings(): EncoderSettings | null {
     return this.current
@@ -179,6 +182,8 @@ export class ScreenSender {
   private output(chunk: EncodedVideoChunk): void {
     const keyFrame = chunk.type === 'key'
     if (keyFrame) this.keyFrames.sent(performance.now())
+    this.sent.frames++
+    this.sent.bytes += chunk.byteLength
     const data = new ArrayBuffer(chunk.byteLength)
     chunk.copyTo(data)
     this.post({ kind: 'video', data, timestampUs: Math.max(0, chunk.timestamp), keyFrame, track: 'screen' }, [

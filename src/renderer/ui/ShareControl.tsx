@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'react'
 import { useTranslation } from 'react-i18next'
 import { ConnectionState } from '../../shared/engine'
 import type { ShareSource } from '../../shared/shareSources'
-import { useApp, useController } from './context'
+import { useApp, useController, useMediaView } from './context'
 import { useShortcutProps } from './useShortcuts'
 
 type Kind = ShareSource['kind']
@@ -106,6 +106,30 @@ function SharePicker(props: { sources: ShareSource[] }): React.JSX.Element {
   )
 }
 
+/**
+ * While sharing, what has been sent and the encoder's size and rate, as data attributes of the control
+ * (tests and the docs' figures read them); refreshed twice a second.
+ */
+function useSendFigures(sharing: boolean): Record<string, string | number> {
+  const media = useMediaView()
+  const [figures, setFigures] = useState<Record<string, string | number>>({})
+  useEffect(() => {
+    if (!sharing) return
+    const timer = setInterval(() => {
+      const f = media.shareSendFigures()
+      if (!f) return
+      const s = f.settings
+      setFigures({
+        'data-sent-frames': f.frames,
+        'data-sent-bytes': f.bytes,
+        'data-encoder': s ? `${s.width}x${s.height}@${s.fps}/${s.bitrateBps}` : '',
+      })
+    }, 500)
+    return () => clearInterval(timer)
+  }, [media, sharing])
+  return sharing ? figures : {}
+}
+
 /** Share screen / Stop sharing in the call's controls, why the last share did not start, and the picker. */
 export function ShareControl(): React.JSX.Element {
   const { t } = useTranslation('share')
@@ -114,6 +138,7 @@ export function ShareControl(): React.JSX.Element {
   const picker = useApp((s) => s.sharePicker)
   const problem = useApp((s) => s.shareProblem)
   const keys = useShortcutProps('toggleShare')
+  const sendFigures = useSendFigures(sharing)
   // A share goes to a call: outside one there is no one to share with.
   const inCall = useApp(
     (s) => s.connectionState !== ConnectionState.Disconnected && s.connectionState !== ConnectionState.Failed,
@@ -124,6 +149,7 @@ export function ShareControl(): React.JSX.Element {
         type="button"
         data-testid="toggle-share"
         {...keys}
+        {...sendFigures}
         disabled={!inCall && !sharing}
         aria-pressed={sharing}
         onClick={() => void controller.toggleShare()}
