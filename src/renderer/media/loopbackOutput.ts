@@ -29,8 +29,6 @@ export class LoopbackOutput {
     const receive = new RTCPeerConnection()
     try {
       const received = await connectPair(send, receive, track)
-      // Play as soon as audio arrives: the worklets' jitter buffer already smooths what the network did.
-      for (const receiver of receive.getReceivers()) receiver.jitterBufferTarget = 0
       const element = new Audio()
       element.srcObject = new MediaStream([received])
       // Autoplay may refuse before a click: the join click calls resume(), which plays it then.
