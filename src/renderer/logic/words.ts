@@ -51,6 +51,14 @@ export function reasonName(reason: ConnectionReason): string {
   return CONNECTION_REASON_NAMES[reason]
 }
 
+/**
+ * A region's name as listed: the embedded local stack's region (id `local`, named "This computer" by the
+ * host) in the language shown; a configured region's name is its operator's and stays as written.
+ */
+export function regionName(lang: Lang, region: { id: string; name: string }, embedded: boolean): string {
+  return embedded && region.id === 'local' ? lang.t('common:region.thisComputer') : region.name
+}
+
 export function transportWords(lang: Lang, transport: MediaTransport): string {
   return lang.t(`common:connection.transportName.${transport}`)
 }

@@ -1,7 +1,7 @@
 import { useTranslation } from 'react-i18next'
 import { useLang } from '../i18n/phrase'
 import { formatClock, formatMs } from '../logic/format'
-import { failureWords, reasonName, reasonWords, stateName, transportWords } from '../logic/words'
+import { failureWords, reasonName, reasonWords, regionName, stateName, transportWords } from '../logic/words'
 import { useApp } from './context'
 
 function CurrentState(): React.JSX.Element {
@@ -51,12 +51,13 @@ function ProxyPath(): React.JSX.Element {
   const lang = useLang()
   const { t } = lang
   const path = useApp((s) => s.proxyPath)
-  const regionName = useApp((s) => s.settings?.regions.find((r) => r.id === s.proxyPath?.regionId)?.name)
+  const region = useApp((s) => s.settings?.regions.find((r) => r.id === s.proxyPath?.regionId))
+  const embedded = useApp((s) => s.settings?.embedded ?? false)
   if (!path) return <p className="muted">{t('common:connection.noProxy')}</p>
   return (
     <dl className="facts" data-testid="proxy-path" data-transport={path.transport}>
       <dt>{t('common:connection.region')}</dt>
-      <dd data-testid="proxy-region">{regionName ?? path.regionId}</dd>
+      <dd data-testid="proxy-region">{region ? regionName(lang, region, embedded) : path.regionId}</dd>
       <dt>{t('common:connection.proxyAddress')}</dt>
       <dd data-testid="proxy-address">{path.proxyAddress}</dd>
       <dt>{t('common:connection.transport')}</dt>

@@ -11,6 +11,7 @@ import {
   ruleCell,
   verdictPhrase,
 } from '../logic/networkWords'
+import { regionName } from '../logic/words'
 import { useApp, useController } from './context'
 
 /**
@@ -20,11 +21,13 @@ import { useApp, useController } from './context'
 function RegionTable(props: { report: NetworkCheckReport; region: NetworkCheckRegion }): React.JSX.Element {
   const { report, region } = props
   const lang = useLang()
+  const embedded = useApp((s) => s.settings?.embedded ?? false)
   const { t } = lang
   return (
     <table className="network-table" data-testid={`network-region-${region.id}`} data-ok={String(region.ok)}>
       <caption>
-        <span className="region-name">{region.name}</span> <code>{region.proxyHost}</code>{' '}
+        <span className="region-name">{regionName(lang, region, embedded)}</span>{' '}
+        <code>{region.proxyHost}</code>{' '}
         <span className={region.ok ? 'good' : 'bad'}>{say(t, verdictPhrase(report, region))}</span>
       </caption>
       <thead>

@@ -5,6 +5,7 @@ import { formatMs } from '../logic/format'
 import { useApp, useController } from './context'
 import { LockBadge } from './LockBadge'
 import { endpointName } from '../logic/networkWords'
+import { regionName } from '../logic/words'
 
 function probeWords(lang: Lang, probe: RegionProbeResult | undefined): { text: string; tone: string } {
   const { t } = lang
@@ -50,6 +51,7 @@ function RegionRow(props: { region: RegionView; selected: boolean; locked: boole
   const probe = useApp((s) => s.probes[region.id])
   const controller = useController()
   const lang = useLang()
+  const embedded = useApp((s) => s.settings?.embedded ?? false)
   const words = probeWords(lang, probe)
   return (
     <li data-testid={`region-${region.id}`} data-reachable={probe ? String(probe.reachable) : undefined}>
@@ -61,7 +63,7 @@ function RegionRow(props: { region: RegionView; selected: boolean; locked: boole
           disabled={locked}
           onChange={() => void controller.setRegion(region.id)}
         />
-        <span className="region-name">{region.name}</span>
+        <span className="region-name">{regionName(lang, region, embedded)}</span>
         <span className="region-address">
           {lang.t('common:region.address', {
             host: region.proxyHost,
