@@ -221,5 +221,5 @@ describe('active speaker and layouts (Chromium through the browser host)', () =>
     // A keeps the stage: silence from the newcomers moves nothing.
     await expect(b.page.getByTestId('call-stage').getAttribute('data-speaker')).resolves.toBe(String(UID_A))
     await checkLayouts(b.page, 9, UID_A)
-  }, 150_000)
+  }, 300_000)
 })
