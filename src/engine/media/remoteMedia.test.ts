@@ -48,6 +48,30 @@ describe('RemoteStreams', () => {
     expect(streams.unrouted).toBe(1)
   })
 
+  it('a screen is a video stream of its own: tagged track screen, key frames asked on its m-line, not in the ledger', () => {
+    const { streams, frames, plis } = setup()
+    streams.setSubscriptions([
+      { mid: '3', uid: 5, trackId: '5:video', kind: 'video' },
+      { mid: '4', uid: 5, trackId: '5:screen', kind: 'screen' },
+    ])
+    const [camera, screen] = [new Vp8Sender({ payloadType: 96 }), new Vp8Sender({ payloadType: 96 })]
+    for (const p of packetsOf(camera, [0x10, 1], 0)) streams.handleRtp('3', p)
+    for (const p of packetsOf(screen, [0x10, 9], 0)) streams.handleRtp('4', p)
+    for (const p of packetsOf(screen, [0x11, 8], 9000)) streams.handleRtp('4', p)
+    expect(frames.map((f) => [f.kind, f.track, [...f.data]])).toEqual([
+      ['video', undefined, [0x10, 1]],
+      ['screen', 'screen', [0x10, 9]],
+      ['screen', 'screen', [0x11, 8]],
+    ])
+    expect(streams.videoUids()).toEqual([5])
+    // The per-user figures are the camera's: one frame, not three.
+    expect(streams.ledger.snapshot([5], 0)).toEqual([expect.objectContaining({ uid: 5, frames: 1 })])
+    expect(streams.requestKeyFrameOf(5, 'screen')).toBe(true)
+    expect(streams.requestKeyFrameOf(5)).toBe(true)
+    expect(streams.requestKeyFrameOf(6, 'screen')).toBe(false)
+    expect(plis).toEqual(['4', '3'])
+  })
+
   it('an m-line reused for another publisher starts a fresh stream (waits for its key frame)', () => {
     const { streams, frames, plis } = setup()
     const sender = new Vp8Sender({ payloadType: 96 })
