@@ -52,7 +52,8 @@ function englishFragments(): string[] {
       if (en === zh) return
       for (const part of en.split(/\{\{[^}]*\}\}|<\/?\w+\s*\/?>/)) {
         const words = part.match(/[A-Za-z]+/g) ?? []
-        if (words.some((word) => !KEPT.has(word))) out.add(part.trim())
+        // A lone short word between two values ("{{via}} to {{host}}") says nothing about the language.
+        if (words.some((word) => !KEPT.has(word) && word.length > 2)) out.add(part.trim())
       }
     } else if (typeof en === 'object' && en !== null) {
       for (const [key, inner] of Object.entries(en)) walk(inner, (zh as Record<string, unknown>)?.[key])

@@ -71,7 +71,12 @@ function Notice(props: { notice: NoticeData; onDismiss(): void }): React.JSX.Ele
         </button>
       </header>
       <p>{noticeSentence(lang, n)}</p>
-      {n.detail ? <p className="detail">{n.detail}</p> : null}
+      {/* The host's own words (an address, the server's answer): technical evidence, in English. */}
+      {n.detail ? (
+        <p className="detail" lang="en">
+          {n.detail}
+        </p>
+      ) : null}
       {who ? <p className="actor">{who}</p> : null}
       {n.action ? <NoticeButton action={n.action} onDone={props.onDismiss} /> : null}
     </article>
