@@ -13,6 +13,7 @@ import { ErrorCode } from '../../src/shared/errors'
 import { markerOf, VIDEO_FRAME_US, videoFrame } from './frames'
 import { makePeer, until, type Peer } from './harness'
 import { TestClient } from '../sfu/client'
+import type { CreateEngineOptions } from '../../src/engine'
 
 const SCREEN_BASE = 1_000_000
 
@@ -32,8 +33,8 @@ interface Sharer extends Peer {
   stopScreen(): void
 }
 
-function makeSharer(uid: number): Sharer {
-  const peer = makePeer(stack, uid, TransportType.UDPProxy) as Sharer
+function makeSharer(uid: number, options: Partial<CreateEngineOptions> = {}): Sharer {
+  const peer = makePeer(stack, uid, TransportType.UDPProxy, options) as Sharer
   const { engine } = peer
   let timer: NodeJS.Timeout | undefined
   // Key frames only at the start and when asked: a late joiner's picture must come from its own request.
@@ -201,6 +202,32 @@ describe('screen share through the conference server', () => {
     } finally {
       for (const peer of [a, b]) {
         peer.stopMedia()
+        peer.stopScreen()
+        await peer.engine.release()
+      }
+    }
+  })
+})
+
+describe('statistics while a screen arrives', () => {
+  it('screen frames are not counted as audio packets (the figures stay the camera’s and the microphone’s)', async () => {
+    const options = { call: { statsIntervalMs: 300 } }
+    const [a, b] = [makeSharer(41, options), makeSharer(42, options)]
+    const audioPackets: number[] = []
+    b.engine.on('rtcStats', (stats) => audioPackets.push(stats.rxAudioPackets ?? 0))
+    try {
+      expect(await joinAs(a, 'stats')).toBe(0)
+      expect(await joinAs(b, 'stats')).toBe(0)
+      // A shares a screen and sends nothing else: no audio at all.
+      a.engine.startScreenCapture()
+      a.startScreen()
+      await until(() => framesOn(b, a, 'screen') >= 3, 'screen frames', 10_000)
+      const reports = audioPackets.length
+      await until(() => audioPackets.length >= reports + 2, 'two more statistics reports', 5000)
+      expect(audioPackets.every((n) => n === 0)).toBe(true)
+      expect(b.audio).toEqual([])
+    } finally {
+      for (const peer of [a, b]) {
         peer.stopScreen()
         await peer.engine.release()
       }

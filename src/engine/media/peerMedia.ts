@@ -180,8 +180,9 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
     this.remote = new RemoteStreams({
       ...options.remote,
       frame: (kind, frame) => {
+        // The call's video figures are the camera's (docs/engine.md "Screen share").
         if (kind === 'video') this.counters.rxVideoFrames++
-        else this.counters.rxAudioPackets++
+        else if (kind === 'audio') this.counters.rxAudioPackets++
         this.emit('frame', kind, frame)
       },
       requestKeyFrame: (mid) => this.requestKeyFrame(mid),
