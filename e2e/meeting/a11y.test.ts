@@ -39,13 +39,12 @@ async function seriousViolations(page: Page): Promise<string[]> {
   const results = await new AxeBuilder({ page }).analyze()
   return results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map(
-      (v) =>
-        `${v.id} (${v.impact}): ${v.nodes
-          .map((n) => n.target.join(' '))
-          .slice(0, 4)
-          .join(', ')}`,
-    )
+    .map((v) => {
+      const where = v.nodes.map((n) => n.target.join(' ')).slice(0, 4)
+      // axe's own words for the first element (for contrast: the two colours and the ratio it measured).
+      const why = v.nodes[0]?.any[0]?.message ?? v.nodes[0]?.all[0]?.message ?? ''
+      return `${v.id} (${v.impact}): ${where.join(', ')} — ${why}`
+    })
 }
 
 /**
