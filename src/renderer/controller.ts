@@ -3,7 +3,12 @@ import { ErrorCode } from '../shared/errors'
 import type { VideoTrack } from '../shared/mediaPort'
 import type { InvokeArgs, InvokeChannel, InvokeResult, IpcReply, PinholeApi, UiLanguage } from '../shared/ipc'
 import { phrase } from './i18n/phrase'
-import { DeviceController, type DeviceActions, type DeviceMedia } from './deviceController'
+import {
+  DeviceController,
+  type CaptureProblem,
+  type DeviceActions,
+  type DeviceMedia,
+} from './deviceController'
 import { joinDisplayName } from './logic/displayName'
 import { checkJoinForm } from './logic/joinForm'
 import { ShareFlow, type ShareMedia } from './shareFlow'
@@ -29,10 +34,8 @@ export interface MediaControl extends ShareMedia, DeviceMedia {
   close(): void
 }
 
-export interface CaptureProblem {
-  kind: 'audio' | 'video'
-  sentence: string
-}
+/** Declared beside the device controller (which the controller imports), so neither imports the other. */
+export type { CaptureProblem } from './deviceController'
 
 export interface Controller {
   /** Camera, microphone and speaker: the pickers' and the preview's actions (deviceController.ts). */

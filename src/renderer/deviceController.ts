@@ -1,5 +1,4 @@
 import type { DeviceKind, DeviceSettings } from '../shared/devices'
-import type { CaptureProblem } from './controller'
 import { phrase, type Phrase } from './i18n/phrase'
 import {
   deviceChange,
@@ -12,6 +11,12 @@ import {
 } from './logic/devices'
 import type { NoticeInput } from './logic/notices'
 import type { AppState, AppStore } from './state/types'
+
+/** A camera or microphone that could not be opened, in words for the user. */
+export interface CaptureProblem {
+  kind: 'audio' | 'video'
+  sentence: string
+}
 
 /** The one notice slot of devices: a device lost, or one plugged in to offer (the newest wins). */
 export const DEVICES_SLOT = 'devices'
