@@ -115,7 +115,15 @@ describe('reconnecting as a person sees it (Chromium through the browser host)',
       await screenshot(p.page, `reconnecting-${p.name}`, SHOTS)
     }
 
-    await Promise.all([waitForState(a, 3, 30_000), waitForState(b, 3, 30_000)])
+    await Promise.all(
+      [a, b].map((p) =>
+        waitForState(p, 3, 30_000).catch(async (error: unknown) => {
+          await screenshot(p.page, `not-reconnected-${p.name}`, SHOTS)
+          console.error(`${p.name} timeline`, JSON.stringify(await timelineEntries(p.page)))
+          throw error
+        }),
+      ),
+    )
     for (const { p, other, color } of peers) {
       await expect(p.page.getByTestId('reconnect-banner').count()).resolves.toBe(0)
       const tile = p.page.locator(`[data-testid="remote-tile"][data-uid="${other}"]`)

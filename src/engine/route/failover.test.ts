@@ -215,6 +215,34 @@ describe('engine: CallContext.reroute', () => {
     }
   })
 
+  it('auto with one region: after failed attempts the reroute tries that region again (nowhere to fail over to)', async () => {
+    const solo = await startProxyFixture('solo')
+    const contexts: CallContext[] = []
+    const engine = createEngine({
+      regions: [solo.region],
+      probe: FAST_PROBE,
+      connectCall: (context) => {
+        contexts.push(context)
+        return Promise.resolve({ close: () => Promise.resolve() })
+      },
+    })
+    try {
+      engine.setCloudProxy(TransportType.TCPProxy)
+      engine.setRegion('auto')
+      expect(await engine.joinChannel(await solo.token(), 'room-1', 42)).toBe(0)
+      const context = contexts[0]!
+      context.report({ type: 'signalLost' })
+      // Attempts 2, 3, 10 (the signaling was down for a while, the proxy answers): still the one region.
+      for (const failures of [2, 3, 10]) {
+        const route = await context.reroute!(routeOf(context), failures, signal)
+        expect([route.moved, route.proxy?.region.id]).toEqual([false, 'solo'])
+      }
+    } finally {
+      await engine.release()
+      await solo.close()
+    }
+  })
+
   it('failback: no move back while bj works; bj broken → back to sh; the next join probes all again', async () => {
     const { contexts, proxyConnected, engine } = setup('auto')
     try {

@@ -92,7 +92,9 @@ export class ProxyRouter {
     const auto = request.regionChoice === AUTO_REGION
     const limit = this.deps.failoverAfterFailures ?? ROUTER_DEFAULTS.failoverAfterFailures
     let why: unknown
-    if (auto && failures >= limit) {
+    // With one region there is nowhere to move: every attempt goes back to it (it may be back by now).
+    const elsewhere = this.deps.regions.some((region) => region.id !== current.region.id)
+    if (auto && elsewhere && failures >= limit) {
       why = `${failures} reconnect attempts in a row failed through it`
     } else {
       try {
@@ -103,7 +105,7 @@ export class ProxyRouter {
         if (!auto || request.signal.aborted || isCanceled(error)) throw error
         // No other region to move to: this region's own failure (its proxy not running, say) is the
         // answer, not "no region reachable".
-        if (!this.deps.regions.some((region) => region.id !== current.region.id)) throw error
+        if (!elsewhere) throw error
         why = error
       }
     }
