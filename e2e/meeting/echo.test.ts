@@ -47,7 +47,7 @@ const TONE_HZ = 220
 const CHANNEL = 'echo-path'
 const UID_B = 5200
 /** The canceller's time to learn the echo path once A plays B's tone, then the measured stretch. */
-const SETTLE_MS = 2000
+const SETTLE_MS = 6000
 const MEASURE_MS = 3000
 
 const pulseMissing = !existsSync(PULSEAUDIO)

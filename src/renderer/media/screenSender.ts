@@ -1,7 +1,8 @@
 import { KeyFrames } from '../logic/keyFrames'
 import { DEFAULT_SCREEN_BPS, FramePacer, SCREEN_MIN_FPS, screenSettings } from '../logic/screenShare'
 import { worthReconfiguring, type EncoderSettings } from '../logic/sendLadder'
-import { isBt601Yuv, rgbaToI420, VP8_COLOR_SPACE } from './bt601'
+import { isBt601Yuv } from './bt601'
+import { FrameScaler } from './frameScaler'
 import type { PostMedia } from './videoSender'
 
 /** Frames waiting in the encoder beyond this are dropped at capture: latency over completeness. */
@@ -30,7 +31,7 @@ export class ScreenSender {
   private lastEncodedMs = 0
   private readonly repeat: ReturnType<typeof setInterval>
   private reader: ReadableStreamDefaultReader<VideoFrame> | null = null
-  private scaler: OffscreenCanvas | null = null
+  private readonly scaler = new FrameScaler()
   private stopped = false
 
   constructor(
@@ -162,21 +163,7 @@ export class ScreenSender {
    */
   private fit(frame: VideoFrame, { width, height }: EncoderSettings): VideoFrame {
     if (isBt601Yuv(frame.format, frame.colorSpace)) return frame
-    if (this.scaler?.width !== width || this.scaler.height !== height)
-      this.scaler = new OffscreenCanvas(width, height)
-    const context = this.scaler.getContext('2d', { willReadFrequently: true })
-    if (!context) return frame
-    context.drawImage(frame, 0, 0, width, height)
-    const pixels = context.getImageData(0, 0, width, height).data
-    const converted = new VideoFrame(rgbaToI420(pixels, width, height), {
-      format: 'I420',
-      codedWidth: width,
-      codedHeight: height,
-      timestamp: frame.timestamp,
-      colorSpace: VP8_COLOR_SPACE,
-    })
-    frame.close()
-    return converted
+    return this.scaler.toBt601(frame, width, height)
   }
 
   private output(chunk: EncodedVideoChunk): void {

@@ -2,7 +2,8 @@ import type { MediaUp, SendTarget, TemporalLayerId } from '../../shared/mediaPor
 import { KeyFrames } from '../logic/keyFrames'
 import { RateTrim } from '../logic/rateTrim'
 import { keepFrame, RUNGS, SendLadder, worthReconfiguring, type EncoderSettings } from '../logic/sendLadder'
-import { isBt601Yuv, rgbaToI420, VP8_COLOR_SPACE } from './bt601'
+import { isBt601Yuv } from './bt601'
+import { FrameScaler } from './frameScaler'
 
 /** What the camera gives and the app sends on a good link (docs/renderer.md "Media"): 640x360 at 30 fps. */
 export const VIDEO_WIDTH = RUNGS[0]!.width
@@ -42,7 +43,7 @@ export class VideoSender {
   private lastInputUs: number | null = null
   private rebase = false
   private reader: ReadableStreamDefaultReader<VideoFrame> | null = null
-  private scaler: OffscreenCanvas | null = null
+  private readonly scaler = new FrameScaler()
   private stopped = false
 
   constructor(
@@ -215,21 +216,7 @@ export class VideoSender {
     const h = frame.displayHeight
     const sized = (w === width && h === height) || (w === VIDEO_WIDTH && h === VIDEO_HEIGHT)
     if (sized && isBt601Yuv(frame.format, frame.colorSpace)) return frame
-    if (this.scaler?.width !== width || this.scaler.height !== height)
-      this.scaler = new OffscreenCanvas(width, height)
-    const context = this.scaler.getContext('2d', { willReadFrequently: true })
-    if (!context) return frame
-    context.drawImage(frame, 0, 0, width, height)
-    const pixels = context.getImageData(0, 0, width, height).data
-    const converted = new VideoFrame(rgbaToI420(pixels, width, height), {
-      format: 'I420',
-      codedWidth: width,
-      codedHeight: height,
-      timestamp: frame.timestamp,
-      colorSpace: VP8_COLOR_SPACE,
-    })
-    frame.close()
-    return converted
+    return this.scaler.toBt601(frame, width, height)
   }
 
   private output(chunk: EncodedVideoChunk, metadata: EncodedVideoChunkMetadata | undefined): void {
