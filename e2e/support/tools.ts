@@ -5,10 +5,10 @@ import { delimiter, join } from 'node:path'
 
 /** System tools the interop suites drive. Missing ones fail the test: a skipped interop test proves nothing. */
 export type SystemTool =
-  'turnserver' | 'turnutils_uclient' | 'turnutils_peer' | 'chromium' | 'ffmpeg' | 'tinyproxy'
+  'turnserver' | 'turnutils_uclient' | 'turnutils_peer' | 'chromium' | 'ffmpeg' | 'tinyproxy' | 'redis-server'
 
 export const INSTALL_LINE =
-  'apt-get install -y chromium coturn nftables iproute2 ffmpeg tinyproxy g++ make python3'
+  'apt-get install -y chromium coturn nftables iproute2 ffmpeg tinyproxy redis-server g++ make python3'
 
 export class MissingToolError extends Error {
   readonly code = 'missing_tool'
@@ -22,6 +22,8 @@ const fixedPaths: Partial<Record<SystemTool, string>> = {
   chromium: '/usr/bin/chromium',
   // Debian puts it in /usr/bin, but a PATH without it is common under sudo.
   tinyproxy: '/usr/bin/tinyproxy',
+  // The cluster tests' Redis (e2e/support/redisServer.ts).
+  'redis-server': '/usr/bin/redis-server',
 }
 
 function isExecutable(path: string): boolean {

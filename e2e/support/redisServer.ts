@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { rmSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { exited, killOnExit, stopChild } from './process'
+import { freePort, requireTool, sleep } from './tools'
+
+/**
+ * A real Debian `redis-server` for the cluster tests (docs/scaling.md): loopback only, no persistence (no RDB,
+ * no AOF), so a restart comes back empty exactly like a Redis that lost its memory.
+ */
+export interface RedisServer {
+  /** `redis://127.0.0.1:<port>`, what `cluster.redis` takes. */
+  url: string
+  host: string
+  port: number
+  /** The current process (a restart changes it). */
+  readonly pid: number
+  /** SIGTERM, SIGKILL after 3 s; resolves once the process has exited. Idempotent. */
+  stop(): Promise<void>
+  /** Stops the server (if running) and starts an empty one on the same port; resolves when it answers PING. */
+  restart(): Promise<void>
+}
+
+export interface RedisServerOptions {
+  /** Default: a free loopback TCP port. */
+  port?: number
+  /** How long to wait for PONG. Default 10 s. */
+  startTimeoutMs?: number
+}
+
+/** Starts redis-server on a free loopback port and waits until it answers PING. */
+export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const binary = requireTool('redis-server')
+  const host = '127.0.0.1'
+  const port = options.port ?? (await freePort('tcp', host))
+  // Its working directory: redis-server may write there (it never should with --save ''), never into the repo.
+  const dir = await mkdtemp(join(tmpdir(), 'pinhole-redis-'))
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    host,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
+    '--logfile',
+    '',
+  ]
+  let child: ChildProcess | undefined
+  let output = ''
+
+  const launch = async (): Promise<void> => {
+    output = ''
+    // detached: its own process group, so stopChild reaches it by PID even if the test crashes mid-way.
+    const started = spawn(binary, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    killOnExit(started)
+    const collect = (chunk: Buffer): void => {
+      if (output.length < 20_000) output += chunk.toString()
+    }
+    started.stdout?.on('data', collect)
+    started.stderr?.on('data', collect)
+    child = started
+    try {
+      await waitForPong(started, host, port, options.startTimeoutMs ?? 10_000)
+    } catch (err) {
+      await stopChild(started)
+      throw new Error(
+        `redis-server did not start on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}\n` +
+          `output: ${output.slice(-2000)}`,
+        { cause: err },
+      )
+    }
+  }
+  const halt = async (): Promise<void> => {
+    if (child !== undefined) await stopChild(child)
+  }
+
+  try {
+    await launch()
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
+  return {
+    url: `redis://${host}:${port}`,
+    host,
+    port,
+    get pid(): number {
+      if (child?.pid === undefined) throw new Error('internal: redis-server has no pid')
+      return child.pid
+    },
+    stop: async () => {
+      await halt()
+      await rm(dir, { recursive: true, force: true })
+    },
+    restart: async () => {
+      await halt()
+      await launch()
+    },
+  }
+}
+
+/** Resolves when a RESP `PING` on host:port gets `+PONG`; rejects if the process exits or the time runs out. */
+async function waitForPong(
+  child: ChildProcess,
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let spawnError: Error | undefined
+  child.once('error', (err) => (spawnError = err))
+  let gone = false
+  void exited(child).then(() => (gone = true))
+  while (Date.now() < deadline) {
+    if (spawnError !== undefined) throw spawnError
+    if (gone) throw new Error(`redis-server exited (code ${child.exitCode}, ${child.signalCode})`)
+    if (await answersPing(host, port)) return
+    await sleep(30)
+  }
+  throw new Error(`no PONG within ${timeoutMs} ms`)
+}
+
+/** One PING over a fresh connection: true on `+PONG`, false on refusal, error or 1 s of silence. */
+export function answersPing(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port })
+    let reply = ''
+    const done = (ok: boolean): void => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(1000, () => done(false))
+    socket.once('error', () => done(false))
+    socket.once('connect', () => socket.write('PING\r\n'))
+    socket.on('data', (chunk) => {
+      reply += chunk.toString()
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'))
+    })
+  })
+}
