@@ -74,6 +74,8 @@ export const SignalCloseCode = {
   Replaced: 4005,
   /** The participant's media path died while "connected" (docs/sfu.md): rejoin with a new PeerConnection. */
   MediaStalled: 4006,
+  /** The server moved the participant (after `rejoin`): join again through a fresh session. */
+  Moved: 4007,
   Idle: 4008,
 } as const
 export type SignalCloseCode = (typeof SignalCloseCode)[keyof typeof SignalCloseCode]

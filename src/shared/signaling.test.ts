@@ -131,6 +131,7 @@ describe('parseServerMessage', () => {
       subscriptions: [{ mid: '2', uid: 2, trackId: '2:video', kind: 'video' }],
     },
     { v: 1, type: 'kicked', reason: 'serverKicked', message: 'server kicked' },
+    { v: 1, type: 'rejoin', reason: 'moved', message: 'node draining' },
     { v: 1, type: 'error', code: 'some_future_code', message: 'x' },
   ])('round-trips $type', (message) => {
     expect(parseServerMessage(JSON.stringify(message))).toEqual({ ok: true, message })

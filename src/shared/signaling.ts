@@ -165,6 +165,12 @@ export const ServerMessageSchema = z.discriminatedUnion('type', [
     subscriptions: z.array(SubscriptionInfoSchema),
   }),
   z.object({ v, type: z.literal('kicked'), reason: KickReasonSchema, message: z.string() }),
+  /**
+   * The server moves this participant (its node drains, docs/scaling.md): take a fresh session and join
+   * again, where the cluster now places the channel. The server closes the connection right after (4007).
+   * A client that does not know the type ignores it and rejoins on the close, as after any lost connection.
+   */
+  z.object({ v, type: z.literal('rejoin'), reason: z.string().min(1).max(64), message: z.string() }),
   z.object({
     v,
     type: z.literal('error'),

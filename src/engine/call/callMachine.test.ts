@@ -16,6 +16,7 @@ const INPUTS: Record<string, CallInput> = {
   mediaLost: { type: 'lost', path: 'media' },
   serverKicked: { type: 'kicked', serverKicked: true },
   channelClosed: { type: 'kicked', serverKicked: false },
+  rejoinAsked: { type: 'rejoinAsked' },
   mediaReplaced: { type: 'mediaReplaced' },
   resumedWithoutMedia: { type: 'resumedWithoutMedia' },
   attemptFailed: { type: 'attemptFailed' },
@@ -28,7 +29,9 @@ const INPUTS: Record<string, CallInput> = {
 type InputName = keyof typeof INPUTS
 
 const abort = (cause: 'signalLost' | 'mediaLost' | 'kicked'): CallAction => ({ type: 'abortAttempt', cause })
-const report = (event: 'signalLost' | 'mediaLost' | 'kicked' | 'channelClosed' | 'failed'): CallAction => ({
+const report = (
+  event: 'signalLost' | 'mediaLost' | 'reDispatch' | 'kicked' | 'channelClosed' | 'failed',
+): CallAction => ({
   type: 'report',
   event,
 })
@@ -48,6 +51,10 @@ const CHANGES: [from: CallPhase, input: InputName, to: CallPhase, actions: CallA
   ['reconnecting', 'mediaLost', 'reconnecting', [abort('mediaLost')]],
   ['connected', 'signalLost', 'reconnecting', [report('signalLost'), reconnect]],
   ['connected', 'mediaLost', 'reconnecting', [report('mediaLost'), reconnect]],
+  // The server moves us (its node drains): a full rejoin, reported as reDispatch, never a kick.
+  ['joining', 'rejoinAsked', 'joining', [abort('signalLost')]],
+  ['reconnecting', 'rejoinAsked', 'reconnecting', [abort('signalLost')]],
+  ['connected', 'rejoinAsked', 'reconnecting', [report('reDispatch'), reconnect]],
   ['joining', 'serverKicked', 'joining', [abort('kicked')]],
   ['joining', 'channelClosed', 'joining', [abort('kicked')]],
   ['connected', 'serverKicked', 'closed', [shutdown, report('kicked')]],
@@ -86,10 +93,17 @@ describe('call machine', () => {
   }
 
   it('a media loss, a resume without media, a failed attempt and a move each make the next attempt a full rejoin', () => {
-    for (const name of ['mediaLost', 'resumedWithoutMedia', 'attemptFailed', 'moved'] as const) {
+    for (const name of [
+      'mediaLost',
+      'resumedWithoutMedia',
+      'attemptFailed',
+      'moved',
+      'rejoinAsked',
+    ] as const) {
       expect(step(inState('reconnecting'), INPUTS[name]!).state.mediaBroken, name).toBe(true)
     }
     expect(step(inState('connected'), INPUTS.mediaLost!).state.mediaBroken).toBe(true)
+    expect(step(inState('connected'), INPUTS.rejoinAsked!).state.mediaBroken).toBe(true)
     // A signaling loss alone keeps the PeerConnection: the next attempt resumes.
     expect(step(inState('connected'), INPUTS.signalLost!).state.mediaBroken).toBe(false)
   })
@@ -107,6 +121,13 @@ describe('call machine', () => {
     const rejoined = step(moved, INPUTS.rejoined!)
     expect(rejoined.actions).toEqual([{ type: 'report', event: 'rejoined', reDispatched: true }])
     expect(rejoined.state.reDispatched).toBe(false)
+  })
+
+  it('a move by the server (rejoin) ends Connected with rejoinSucceed: no region move is reported', () => {
+    const asked = step(inState('connected'), INPUTS.rejoinAsked!).state
+    expect(asked).toEqual(inState('reconnecting', { mediaBroken: true }))
+    const rejoined = step(asked, INPUTS.rejoined!)
+    expect(rejoined.actions).toEqual([{ type: 'report', event: 'rejoined', reDispatched: false }])
   })
 
   it('a loss after close changes no phase and does nothing', () => {

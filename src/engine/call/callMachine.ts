@@ -27,6 +27,11 @@ export type CallInput =
   | { type: 'lost'; path: LostPath }
   /** The server ended our participant: `serverKicked` (our uid joined elsewhere) or the channel closed. */
   | { type: 'kicked'; serverKicked: boolean }
+  /**
+   * The server moves us (`rejoin`: its node drains): the shell has dropped that connection and its
+   * PeerConnection; rejoin in full through a fresh session, which places us where the channel now lives.
+   */
+  | { type: 'rejoinAsked' }
   /** A new PeerConnection replaced the old one. */
   | { type: 'mediaReplaced' }
   /** The server kept our participant, but our PeerConnection is gone: only a full rejoin brings media back. */
@@ -49,7 +54,10 @@ export type CallAction =
   /** Abort the join or reconnect attempt in progress with this cause. */
   | { type: 'abortAttempt'; cause: 'signalLost' | 'mediaLost' | 'kicked' }
   /** Tell the engine (CallContext.report). */
-  | { type: 'report'; event: 'signalLost' | 'mediaLost' | 'kicked' | 'channelClosed' | 'failed' }
+  | {
+      type: 'report'
+      event: 'signalLost' | 'mediaLost' | 'reDispatch' | 'kicked' | 'channelClosed' | 'failed'
+    }
   | { type: 'report'; event: 'rejoined'; reDispatched: boolean }
   /** Start the reconnect loop. */
   | { type: 'reconnect' }
@@ -78,6 +86,8 @@ export function step(state: CallState, input: CallInput): CallStep {
         { type: 'shutdown' },
         { type: 'report', event: input.serverKicked ? 'kicked' : 'channelClosed' },
       )
+    case 'rejoinAsked':
+      return rejoinAsked(state)
     case 'mediaReplaced':
       return to({ ...state, mediaBroken: false })
     case 'resumedWithoutMedia':
@@ -114,6 +124,27 @@ function lost(state: CallState, path: LostPath): CallStep {
       return to({ ...next, phase: 'reconnecting' }, { type: 'report', event: cause }, { type: 'reconnect' })
     case 'closed':
       return to(next)
+  }
+}
+
+/**
+ * Like a signaling loss, but the media goes with it (the next node has no PeerConnection of ours) and the
+ * engine hears why: Reconnecting with reDispatch, the server moving us, then Connected with rejoinSucceed.
+ */
+function rejoinAsked(state: CallState): CallStep {
+  const next = { ...state, mediaBroken: true }
+  switch (state.phase) {
+    case 'joining':
+    case 'reconnecting':
+      return to(next, { type: 'abortAttempt', cause: 'signalLost' })
+    case 'connected':
+      return to(
+        { ...next, phase: 'reconnecting' },
+        { type: 'report', event: 'reDispatch' },
+        { type: 'reconnect' },
+      )
+    case 'closed':
+      return to(state)
   }
 }
 

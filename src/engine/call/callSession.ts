@@ -220,6 +220,8 @@ class CallSession {
         return this.presence.track(message.uid, message.kind, message.type === 'trackPublished')
       case 'kicked':
         return this.kicked(message.reason, message.message)
+      case 'rejoin':
+        return this.rejoinAsked(message.reason, message.message)
       case 'error':
         return this.context.logger.warn({ code: message.code, ref: message.ref }, message.message)
       case 'joined':
@@ -255,6 +257,16 @@ class CallSession {
   private kicked(reason: string, message: string): void {
     const error = new SignalingError(ErrorCode.Kicked, reason, message)
     this.dispatch({ type: 'kicked', serverKicked: reason === 'serverKicked' }, error)
+  }
+
+  /**
+   * The server moves us (its node drains, docs/scaling.md): this connection and PeerConnection go now, so
+   * that their closing is not taken for a loss, and the reconnect loop rejoins through a fresh session.
+   */
+  private rejoinAsked(reason: string, message: string): void {
+    this.context.logger.info({ reason, message }, 'the server moves the call; rejoining')
+    void this.dropAll()
+    this.dispatch({ type: 'rejoinAsked' })
   }
 
   private lost(path: LostPath): void {

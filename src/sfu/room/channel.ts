@@ -157,6 +157,13 @@ export class Channel {
     this.finish()
   }
 
+  /** Moves everyone off this node (`Participant.move`); the channel closes when the last one is gone. */
+  move(message: string): void {
+    if (this.closed) return
+    for (const participant of [...this.participants.values()]) participant.move(message)
+    this.finish()
+  }
+
   snapshot(): ChannelSnapshot {
     return {
       appKey: this.appKey,

@@ -132,6 +132,19 @@ export class Conference {
     return true
   }
 
+  /**
+   * Moves every participant off this node (server-initiated rejoin): each client is told to join again and
+   * its channel closes here. Returns how many participants were moved.
+   */
+  moveAll(message: string): number {
+    let moved = 0
+    for (const channel of [...this.channels.values()]) {
+      moved += channel.size
+      channel.move(message)
+    }
+    return moved
+  }
+
   snapshot(): ChannelSnapshot[] {
     return [...this.channels.values()].map((channel) => channel.snapshot())
   }

@@ -223,6 +223,19 @@ export class Participant {
   }
 
   /**
+   * Moves the participant off this node (it drains, docs/scaling.md): `rejoin` tells the client to join
+   * again through a fresh session, then the participant goes (the others hear `serverShutdown`; they are
+   * being moved too) and the socket closes 4007. One in its grace period just goes.
+   */
+  move(message: string): void {
+    if (this.stateValue === 'closed') return
+    const signaling = this.signaling
+    this.send({ type: 'rejoin', reason: 'moved', message })
+    this.close('serverShutdown')
+    signaling?.close(SignalCloseCode.Moved, message)
+  }
+
+  /**
    * The media path died while werift says "connected" (werift cannot restart ICE or DTLS): the participant
    * goes (the others see `userLeft timeout`) and its socket closes 4006, so the client's resume finds nothing
    * to resume and it joins again with a new PeerConnection.

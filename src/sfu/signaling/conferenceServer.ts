@@ -167,6 +167,18 @@ export class ConferenceServer {
     }
   }
 
+  /**
+   * Moves every participant: each gets `rejoin` and its connection closes 4007, so that its client takes a
+   * fresh session and joins where the cluster now places its channel (docs/scaling.md, "Drain"). Call it
+   * after the node stopped taking channels (`drain`, placement's draining flag), or the clients come back
+   * here. Returns how many participants were moved.
+   */
+  moveAll(message = 'this conference node is draining; join again'): number {
+    const moved = this.conference.moveAll(message)
+    if (moved > 0) this.logger.info({ moved }, 'participants moved')
+    return moved
+  }
+
   /** Kicks everyone (`serverShutdown`, close 1001), closes every connection and the listener. */
   close(): Promise<void> {
     this.closing ??= this.doClose()
