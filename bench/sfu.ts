@@ -3,14 +3,21 @@
  * 50 packets/s) → N subscribers on loopback, N growing. Three processes so that each side's CPU is its
  * own: the conference server, the subscribers, and this one (publisher and orchestration). For each N it
  * measures, over a window, the packets/s the server forwards, the loss seen by the subscribers (packets
- * missing from what the publisher sent in the window) and the server's CPU (% of one core). It ends with
- * one JSON line for the largest N with < 1 % loss: {max_subscribers, pps, loss, cpu}.
+ * missing from what the publisher sent in the window), the server's CPU (% of one core) and its CPU time per
+ * forwarded packet (user + system time of the server process over the window ÷ packets forwarded in it: CPU,
+ * not wall time, so it holds when other work shares the machine) with the packets/s one core would forward
+ * at that cost. It ends with one JSON line for the largest N with < 1 % loss:
+ * {max_subscribers, pps, loss, cpu, us_per_pkt, pps_per_core}.
  *
  * Options (env): SFU_BENCH_STEPS="10,20,30" (subscriber counts), SFU_BENCH_WINDOW_MS=5000,
- * SFU_BENCH_PROFILE=<dir> (CPU profile of the server), SFU_BENCH_DEBUG=1 (per-subscriber counts).
+ * SFU_BENCH_PROFILE=<dir> (a V8 CPU profile of the server over each measured window, `<dir>/sfu-<N>.cpuprofile`:
+ * the steady forwarding, without start-up and joins), SFU_BENCH_DEBUG=1 (per-subscriber counts).
  */
 import { type ChildProcess, fork } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { loadavg } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import { mintJoinToken } from '../src/protocol/auth/joinToken'
@@ -32,7 +39,8 @@ const JOIN_BATCH = 5
 
 type Counts = { audio: number; video: number }
 type Request =
-  | { type: 'stats' }
+  /** `profile`: start (or stop and write) the server's CPU profile of the window named `subscribers`. */
+  | { type: 'stats'; profile?: 'start' | 'stop'; subscribers?: number }
   | { type: 'add'; url: string; count: number; firstUid: number }
   | { type: 'count'; from: Counts; to: Counts }
 type Reply =
@@ -63,12 +71,40 @@ async function token(uid: number): Promise<string> {
 async function serverRole(): Promise<void> {
   const config = SfuConfigSchema.parse({ enabled: true, port: 0, maxParticipants: 1000, keepaliveMs: 60_000 })
   const server = await ConferenceServer.start(config, { apps: [APP], logger: pino({ level: 'warn' }) })
+  const profiler = process.env.SFU_BENCH_PROFILE
+    ? new WindowProfiler(process.env.SFU_BENCH_PROFILE)
+    : undefined
   process.on('message', (request: Request) => {
     if (request.type !== 'stats') return
-    const forwarded = server.health().details.forwardedPackets
-    send({ type: 'stats', cpuMicros: cpuMicros(), forwarded, at: performance.now() })
+    void (async () => {
+      // The profiler starts after and stops before the figures are taken, so they leave it out.
+      if (request.profile === 'stop') await profiler?.stop(request.subscribers ?? 0)
+      const forwarded = server.health().details.forwardedPackets
+      send({ type: 'stats', cpuMicros: cpuMicros(), forwarded, at: performance.now() })
+      if (request.profile === 'start') await profiler?.start()
+    })()
   })
   send({ type: 'ready', port: server.port })
+}
+
+/** V8's CPU profiler over one measured window at a time (node:inspector, in the server process). */
+class WindowProfiler {
+  private readonly session = new Session()
+
+  constructor(private readonly dir: string) {
+    mkdirSync(dir, { recursive: true })
+    this.session.connect()
+  }
+
+  async start(): Promise<void> {
+    await this.session.post('Profiler.enable')
+    await this.session.post('Profiler.start')
+  }
+
+  async stop(subscribers: number): Promise<void> {
+    const { profile } = await this.session.post('Profiler.stop')
+    writeFileSync(join(this.dir, `sfu-${subscribers}.cpuprofile`), JSON.stringify(profile))
+  }
 }
 
 async function subscribersRole(): Promise<void> {
@@ -145,10 +181,7 @@ function send(reply: Reply): void {
 // Orchestrator
 
 function spawn(role: string): ChildProcess {
-  // SFU_BENCH_PROFILE=dir: a V8 CPU profile of the server process, for `node --cpu-prof` tooling.
-  const profile = role === 'server' && process.env.SFU_BENCH_PROFILE
-  const execArgv = ['--import', 'tsx', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [])]
-  return fork(fileURLToPath(import.meta.url), [role], { execArgv, stdio: 'inherit' })
+  return fork(fileURLToPath(import.meta.url), [role], { execArgv: ['--import', 'tsx'], stdio: 'inherit' })
 }
 
 function ask<T extends Reply['type']>(
@@ -174,6 +207,9 @@ interface Row {
   pps: number
   loss: number
   cpu: number
+  /** Server CPU time (µs) per forwarded packet, and the packets/s one core forwards at that cost. */
+  usPerPkt: number
+  ppsPerCore: number
   subscribersCpu: number
 }
 
@@ -199,7 +235,9 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')} (2 cores are shared with other work)`,
   )
-  console.log('subscribers | forwarded pkt/s | loss % | server CPU % | subscribers CPU %')
+  console.log(
+    'subscribers | forwarded pkt/s | loss % | server CPU % | server µs/pkt | pkt/s per core | subscribers CPU %',
+  )
 
   const rows: Row[] = []
   const joins: string[] = []
@@ -218,21 +256,25 @@ async function main(): Promise<void> {
     }
     await sleep(1000) // keyframes and renegotiations settle
     const from = publisher.sent
-    const s0 = await ask(server, { type: 'stats' }, 'stats')
+    const s0 = await ask(server, { type: 'stats', profile: 'start' }, 'stats')
     const c0 = await ask(subs, { type: 'count', from, to: from }, 'counted')
     await sleep(WINDOW_MS)
     const to = publisher.sent
-    const s1 = await ask(server, { type: 'stats' }, 'stats')
+    const s1 = await ask(server, { type: 'stats', profile: 'stop', subscribers: total }, 'stats')
     await sleep(300) // packets still in flight
     const c1 = await ask(subs, { type: 'count', from, to }, 'counted')
     const expected = (to.audio - from.audio + to.video - from.video) * c1.subscribers
     const received = c1.received.audio + c1.received.video
     const elapsed = s1.at - s0.at
+    const forwarded = s1.forwarded - s0.forwarded
+    const usPerPkt = forwarded > 0 ? (s1.cpuMicros - s0.cpuMicros) / forwarded : 0
     const row: Row = {
       subscribers: c1.subscribers,
-      pps: Math.round(((s1.forwarded - s0.forwarded) * 1000) / elapsed),
+      pps: Math.round((forwarded * 1000) / elapsed),
       loss: expected === 0 ? 1 : Math.max(0, 1 - received / expected),
       cpu: Math.round((((s1.cpuMicros - s0.cpuMicros) / 1000) * 100) / elapsed),
+      usPerPkt: Number(usPerPkt.toFixed(1)),
+      ppsPerCore: usPerPkt > 0 ? Math.round(1e6 / usPerPkt) : 0,
       subscribersCpu: Math.round((((c1.cpuMicros - c0.cpuMicros) / 1000) * 100) / (c1.at - c0.at)),
     }
     rows.push(row)
@@ -243,8 +285,16 @@ async function main(): Promise<void> {
         `  sent ${sent} in ${WINDOW_MS} ms; per subscriber min ${sorted[0]} median ${sorted[sorted.length >> 1]} max ${sorted.at(-1)}`,
       )
     }
-    const cells = [row.subscribers, row.pps, (row.loss * 100).toFixed(2), row.cpu, row.subscribersCpu]
-    console.log(cells.map((c, i) => String(c).padStart([11, 15, 6, 12, 17][i]!)).join(' | '))
+    const cells = [
+      row.subscribers,
+      row.pps,
+      (row.loss * 100).toFixed(2),
+      row.cpu,
+      row.usPerPkt,
+      row.ppsPerCore,
+      row.subscribersCpu,
+    ]
+    console.log(cells.map((c, i) => String(c).padStart([11, 15, 6, 12, 13, 14, 17][i]!)).join(' | '))
     if (row.loss >= 5 * MAX_LOSS) break
   }
   publisher.stopMedia()
@@ -261,9 +311,11 @@ async function main(): Promise<void> {
       pps: best?.pps ?? 0,
       loss: best ? Number(best.loss.toFixed(4)) : 1,
       cpu: best?.cpu ?? 0,
+      us_per_pkt: best?.usPerPkt ?? 0,
+      pps_per_core: best?.ppsPerCore ?? 0,
     }),
   )
-  // Children exit on disconnect (a profiled server writes its profile then).
+  // Children exit on disconnect.
   server.disconnect()
   subs.disconnect()
   setTimeout(() => process.exit(0), 500)
