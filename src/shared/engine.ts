@@ -112,21 +112,64 @@ export const ProxyHostSchema = z
     ctx.addIssue({ code: 'custom', message })
   })
 
-/**
- * One proxy region: the addresses IT whitelists (the table of ports in docs/architecture.md). The TLS
- * certificate of the TCP port is pinned by its SHA-256 fingerprint, or verified against `caPem`, or
- * (neither) against the system CAs.
- */
-export const RegionSchema = z.object({
+/** At most this many proxy hosts in one region. */
+export const MAX_REGION_HOSTS = 16
+
+const RegionFieldsSchema = z.object({
   id: z.string().min(1).max(64),
   name: z.string().min(1).max(128),
-  /** IP literal or DNS name, exactly as the proxy's session answer names it. */
+  /** IP literal or DNS name, exactly as the proxy's session answer names it; the first of `proxyHosts`. */
   proxyHost: ProxyHostSchema,
+  /**
+   * Several proxies of the region (docs/engine.md "Several proxies per region"): the engine picks one by
+   * a quick probe and fails over to the next before it moves to another region. They share the ports, the
+   * pin and the TURN secret. Absent: `proxyHost` alone.
+   */
+  proxyHosts: z.array(ProxyHostSchema).min(1).max(MAX_REGION_HOSTS).optional(),
   ports: z.object({ udp: z.tuple([port, port]), tcp: port }),
   tlsFingerprintSha256: FingerprintSha256Schema.optional(),
   caPem: z.string().includes('-----BEGIN CERTIFICATE-----').optional(),
 })
+
+/** `proxyHosts` without `proxyHost`: the first of them is `proxyHost`, so every reader of one host works. */
+function withFirstHost(input: unknown): unknown {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return input
+  const { proxyHost, proxyHosts } = input as Record<string, unknown>
+  if (proxyHost !== undefined || !Array.isArray(proxyHosts) || proxyHosts.length === 0) return input
+  return { ...input, proxyHost: proxyHosts[0] }
+}
+
+function distinctHosts(region: { proxyHost: string; proxyHosts?: string[] }, ctx: z.RefinementCtx): void {
+  const hosts = region.proxyHosts ?? []
+  hosts.forEach((host, i) => {
+    if (hosts.indexOf(host) !== i)
+      ctx.addIssue({ code: 'custom', path: ['proxyHosts', i], message: `${host} twice` })
+  })
+}
+
+/**
+ * One proxy region: the addresses IT whitelists (the table of ports in docs/architecture.md). The TLS
+ * certificate of the TCP port is pinned by its SHA-256 fingerprint, or verified against `caPem`, or
+ * (neither) against the system CAs. `proxyHost` or `proxyHosts` (or both: `proxyHost` comes first).
+ */
+export const RegionSchema = z.preprocess(withFirstHost, RegionFieldsSchema.superRefine(distinctHosts))
+/** The same with unknown fields refused (the IT policy). */
+export const StrictRegionSchema = z.preprocess(
+  withFirstHost,
+  RegionFieldsSchema.strict().superRefine(distinctHosts),
+)
 export type Region = z.infer<typeof RegionSchema>
+
+/** Every proxy host of a region, `proxyHost` first, each once. */
+export function regionHosts(region: Region): string[] {
+  return [...new Set([region.proxyHost, ...(region.proxyHosts ?? [])])]
+}
+
+/** The region as one of its hosts: what a probe, a session request or a signaling connection takes. */
+export function regionAt(region: Region, host: string): Region {
+  const { proxyHosts: _all, ...one } = region
+  return { ...one, proxyHost: host }
+}
 
 /** `setRegion` argument: a region id, or `auto` (lowest measured RTT among reachable regions). */
 export type RegionChoice = string
@@ -165,6 +208,19 @@ export interface RegionProbeResult {
   /** Best round trip among the reachable UDP ports and the TCP connect of TLS 443. */
   rttMs?: number
   checks: ProbeCheck[]
+  /**
+   * A region with several proxy hosts: each host's verdict, best first (reachable by round trip, then the
+   * others). `reachable` and `rttMs` are then the best host's; `checks` holds every host's rows.
+   */
+  hosts?: HostProbeResult[]
+}
+
+/** One proxy host's part of a region probe. */
+export interface HostProbeResult {
+  host: string
+  /** Its TLS port answered with the region's pin. */
+  reachable: boolean
+  rttMs?: number
 }
 
 /** The transport media actually uses. */

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { RegionSchema, TransportType } from './engine'
+import { StrictRegionSchema, TransportType } from './engine'
 import type { LockableField } from './ipc'
 
 /**
@@ -69,7 +69,7 @@ export const PolicySchema = z
   .strictObject({
     /** Format version; 1 when absent. */
     version: z.literal(POLICY_VERSION).optional(),
-    regions: z.array(RegionSchema.strict()).min(1).max(64).optional(),
+    regions: z.array(StrictRegionSchema).min(1).max(64).optional(),
     /** A region id of `regions`, or `auto` (lowest RTT among the reachable regions). */
     defaultRegion: z.string().min(1).max(64).optional(),
     proxyMode: ProxyModePolicySchema.optional(),

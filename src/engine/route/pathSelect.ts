@@ -55,8 +55,11 @@ export interface SelectTransportInput {
 }
 
 export interface ProxyTarget {
+  /** The region as the host the session came from (`proxyHost`; `regionAt` when it has several). */
   region: Region
   session: ProxySession
+  /** A region with several proxy hosts: all of them in the order this call tries them, best first. */
+  hosts?: readonly string[]
 }
 
 interface Ctx {

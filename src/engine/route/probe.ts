@@ -1,6 +1,14 @@
 import { createSocket } from 'node:dgram'
 import { isIP } from 'node:net'
-import type { ProbeCheck, ProbeEndpoint, ProbeStatus, Region, RegionProbeResult } from '../../shared/engine'
+import {
+  regionAt,
+  regionHosts,
+  type ProbeCheck,
+  type ProbeEndpoint,
+  type ProbeStatus,
+  type Region,
+  type RegionProbeResult,
+} from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import { PROXY_SESSION_PATH, ProxyApiErrorSchema } from '../../shared/proxySession'
 import { Method, StunClass } from '../../protocol/stun/constants'
@@ -8,6 +16,7 @@ import { decodeMessage, encodeMessage, newTransactionId } from '../../protocol/s
 import { ENGINE_DEFAULTS, systemClock, type Clock } from '../defaults'
 import { postJsonPinned } from './proxySessionClient'
 import { describeHttpProxy, type HttpProxyConfig } from './httpProxy'
+import { rankHosts } from './hostFailover'
 import { netFailureOf } from './netFailure'
 import { connectPinnedTls, pinOf } from './tlsPin'
 
@@ -191,11 +200,37 @@ export interface RegionProbeOptions extends ProbeOptions {
   udp?: boolean
 }
 
-/** UDP ports and TLS in parallel. Reachable = TLS reachable (the session and signaling need it). */
+/**
+ * UDP ports and TLS in parallel. Reachable = TLS reachable (the session and signaling need it). A region
+ * with several proxy hosts: every host at once, the region's verdict the best host's (`hosts` ranks them).
+ */
 export async function probeRegion(
   region: Region,
   options: RegionProbeOptions = {},
 ): Promise<RegionProbeResult> {
+  const hosts = regionHosts(region)
+  if (hosts.length === 1) return probeHost(region, options)
+  const results = await Promise.all(hosts.map((host) => probeHost(regionAt(region, host), options)))
+  const ranked = rankHosts(
+    results.map((result, i) => ({
+      host: hosts[i]!,
+      reachable: result.reachable,
+      ...(result.rttMs === undefined ? {} : { rttMs: result.rttMs }),
+    })),
+  )
+  const best = ranked[0]!
+  const merged: RegionProbeResult = {
+    regionId: region.id,
+    reachable: best.reachable,
+    checks: results.flatMap((result) => result.checks),
+    hosts: ranked,
+  }
+  if (best.rttMs !== undefined) merged.rttMs = best.rttMs
+  return merged
+}
+
+/** One host's probe: `region.proxyHost`. */
+async function probeHost(region: Region, options: RegionProbeOptions): Promise<RegionProbeResult> {
   const { proxyHost: host, ports } = region
   const udp = options.udp ?? true
   const checks = await Promise.all([

@@ -1,10 +1,18 @@
-import { TransportType, type Region, type RegionChoice, type RegionProbeResult } from '../../shared/engine'
+import {
+  TransportType,
+  regionAt,
+  regionHosts,
+  type Region,
+  type RegionChoice,
+  type RegionProbeResult,
+} from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import type { Clock, EngineLogger, TransportBudgets } from '../defaults'
 import type { HttpProxyConfig } from './httpProxy'
-import type { ProbeOptions } from './probe'
+import { FailedHosts, planReroute } from './hostFailover'
+import { probeRegion, type ProbeOptions, type RegionProbeOptions } from './probe'
 import { requestProxySession } from './proxySessionClient'
-import { AUTO_REGION, pickFailoverRegion, pickRegion, type RegionProber } from './regions'
+import { AUTO_REGION, pickFailoverRegion, pickRegion, type RegionPick, type RegionProber } from './regions'
 import {
   selectTransport,
   type AllocateFn,
@@ -24,6 +32,10 @@ import {
  * allocation: TURN works). With region `auto` the call moves to the best other region when the session
  * request fails, when the TURN probe fails, or when `failoverAfterFailures` attempts in a row failed
  * through a proxy that still passes both (its signaling relay is broken). A fixed region never moves.
+ *
+ * A region with several proxy hosts (`proxyHosts`): the join takes the best host of its probe that
+ * answers; on the same failures the call first moves to the region's next host (hostFailover.ts), and
+ * only then, with `auto`, to another region. Either move is a reDispatch.
  */
 
 /** A call's route: `proxy` is undefined when media goes direct. */
@@ -32,7 +44,7 @@ export interface Route {
   transport: TransportSelection
 }
 
-/** The route for the next attempt; `moved`: another region's proxy (the rejoin is a reDispatch). */
+/** The route for the next attempt; `moved`: another proxy host or region (the rejoin is a reDispatch). */
 export interface Relocation extends Route {
   moved: boolean
 }
@@ -41,7 +53,7 @@ export const ROUTER_DEFAULTS = { failoverAfterFailures: 2 } as const
 
 export interface RouteChange {
   route: Route
-  /** Another region's proxy (failover). */
+  /** Another proxy: the region's next host, or another region (failover). */
   moved: boolean
 }
 
@@ -57,8 +69,10 @@ export interface ProxyRouterDeps {
   probeDirect?: DirectProbe
   /** TLS 443 (session, TURN over TLS, region TLS probes) through a corporate HTTP CONNECT proxy. */
   httpProxy?: HttpProxyConfig
-  /** Failed attempts in a row through a proxy that still answers before an `auto` call moves region. */
+  /** Failed attempts in a row through a proxy that still answers before a call moves host or region. */
   failoverAfterFailures?: number
+  /** A proxy host that failed is passed over for this long (HOST_FAILOVER_DEFAULTS.cooldownMs). */
+  hostCooldownMs?: number
   /** Probe allocations being released (the engine waits for them at leave and release). */
   track(released: Promise<unknown>): void
 }
@@ -76,7 +90,11 @@ export interface RouteRequest {
 }
 
 export class ProxyRouter {
-  constructor(private readonly deps: ProxyRouterDeps) {}
+  private readonly failedHosts: FailedHosts
+
+  constructor(private readonly deps: ProxyRouterDeps) {
+    this.failedHosts = new FailedHosts(deps.hostCooldownMs)
+  }
 
   /** The join's route: region (probed for `auto`), proxy session, transport. */
   connect(request: RouteRequest): Promise<Route> {
@@ -88,29 +106,50 @@ export class ProxyRouter {
    * the best other region when the current one cannot carry the call. Rejects when no route is found.
    */
   async reroute(request: RouteRequest, current: ProxyTarget, failures: number): Promise<RouteChange> {
-    const { logger } = this.deps
-    const auto = request.regionChoice === AUTO_REGION
-    const limit = this.deps.failoverAfterFailures ?? ROUTER_DEFAULTS.failoverAfterFailures
-    let why: unknown
-    // With one region there is nowhere to move: every attempt goes back to it (it may be back by now).
-    const elsewhere = this.deps.regions.some((region) => region.id !== current.region.id)
-    if (auto && elsewhere && failures >= limit) {
-      why = `${failures} reconnect attempts in a row failed through it`
-    } else {
+    const { logger, clock } = this.deps
+    const regionId = current.region.id
+    const region = this.deps.regions.find((r) => r.id === regionId) ?? current.region
+    const order = current.hosts ?? regionHosts(region)
+    const from = current.region.proxyHost
+    const plan = planReroute({
+      regionId,
+      order,
+      current: from,
+      failures,
+      limit: this.deps.failoverAfterFailures ?? ROUTER_DEFAULTS.failoverAfterFailures,
+      // With one region there is nowhere to move: every attempt goes back to it (it may be back by now).
+      otherRegion: request.regionChoice === AUTO_REGION && this.deps.regions.some((r) => r.id !== regionId),
+      failed: this.failedHosts,
+      now: clock.now(),
+    })
+    let why: unknown = `${failures} reconnect attempts in a row failed through it`
+    if (plan.retryCurrent) {
       try {
         // No direct try here (Auto): the call went through a proxy because direct did not work.
-        const route = await this.select(request, () => this.session(request, current.region), false)
+        const route = await this.select(request, () => this.session(request, region, from, order), false)
         return { route, moved: false }
       } catch (error) {
-        if (!auto || request.signal.aborted || isCanceled(error)) throw error
-        // No other region to move to: this region's own failure (its proxy not running, say) is the
-        // answer, not "no region reachable".
-        if (!elsewhere) throw error
+        if (request.signal.aborted || isCanceled(error)) throw error
+        // Nowhere else to go: this host's own failure (its proxy not running, say) is the answer.
+        if (plan.next.length === 0 && !plan.thenRegion) throw error
         why = error
       }
     }
-    logger.warn({ region: current.region.id, why: describe(why) }, 'region failover')
-    const route = await this.select(request, () => this.proxyFor(request, current.region.id))
+    this.failedHosts.mark(regionId, from, clock.now())
+    for (const host of plan.next) {
+      logger.warn({ region: regionId, from, to: host, why: describe(why) }, 'proxy host failover')
+      try {
+        const route = await this.select(request, () => this.session(request, region, host, order), false)
+        return { route, moved: true }
+      } catch (error) {
+        if (request.signal.aborted || isCanceled(error)) throw error
+        this.failedHosts.mark(regionId, host, clock.now())
+        why = error
+      }
+    }
+    if (!plan.thenRegion) throw why
+    logger.warn({ region: regionId, why: describe(why) }, 'region failover')
+    const route = await this.select(request, () => this.proxyFor(request, regionId))
     return { route, moved: true }
   }
 
@@ -149,32 +188,82 @@ export class ProxyRouter {
       onProbe: (result: RegionProbeResult) => request.onProbe(result),
       ...(deps.probeRegion ? { probe: deps.probeRegion } : {}),
     }
-    const { region } =
+    const pick =
       failed === undefined
         ? await pickRegion(deps.regions, request.regionChoice, options)
         : await pickFailoverRegion(deps.regions, failed, options)
     request.checkCurrent()
-    return this.session(request, region)
+    return this.firstAnswering(request, pick.region, await this.hostOrder(pick, options, request))
   }
 
-  private async session(request: RouteRequest, region: Region): Promise<ProxyTarget> {
+  /**
+   * The region's hosts best first, the reachable ones of its probe marked: the `auto` probe's ranking, or
+   * (a fixed region with several hosts) a probe of them now. One host: no probe.
+   */
+  private async hostOrder(
+    pick: RegionPick,
+    options: RegionProbeOptions,
+    request: RouteRequest,
+  ): Promise<{ order: string[]; reachable: string[] }> {
+    const hosts = regionHosts(pick.region)
+    if (hosts.length === 1) return { order: hosts, reachable: hosts }
+    let result = pick.probes?.find((probe) => probe.regionId === pick.region.id)
+    if (result === undefined) {
+      result = await (this.deps.probeRegion ?? probeRegion)(pick.region, options)
+      request.checkCurrent()
+      request.onProbe(result)
+    }
+    const ranked = (result.hosts ?? []).map((host) => host.host).filter((host) => hosts.includes(host))
+    const reachable = (result.hosts ?? []).filter((host) => host.reachable).map((host) => host.host)
+    const order = [...ranked, ...hosts.filter((host) => !ranked.includes(host))]
+    return { order, reachable: reachable.length > 0 ? reachable : order }
+  }
+
+  /** The session of the first host that answers, in order; the last failure when none does. */
+  private async firstAnswering(
+    request: RouteRequest,
+    region: Region,
+    { order, reachable }: { order: string[]; reachable: string[] },
+  ): Promise<ProxyTarget> {
+    let why: unknown
+    for (const host of reachable) {
+      try {
+        return await this.session(request, region, host, order)
+      } catch (error) {
+        if (request.signal.aborted || isCanceled(error)) throw error
+        this.failedHosts.mark(region.id, host, this.deps.clock.now())
+        why = error
+      }
+    }
+    throw why
+  }
+
+  /** A session on one host of `region`; the target names that host (`region.proxyHost`) and the order. */
+  private async session(
+    request: RouteRequest,
+    full: Region,
+    host: string,
+    hosts: readonly string[],
+  ): Promise<ProxyTarget> {
+    const region = regionHosts(full).length === 1 ? full : regionAt(full, host)
     const session = await requestProxySession(region, request.token, {
       signal: request.signal,
       clock: this.deps.clock,
       ...(this.deps.httpProxy ? { httpProxy: this.deps.httpProxy } : {}),
     })
-    this.deps.logger.info({ region: region.id, elapsedMs: session.elapsedMs }, 'proxy session')
-    return { region, session }
+    this.deps.logger.info({ region: region.id, host, elapsedMs: session.elapsedMs }, 'proxy session')
+    return hosts.length === 1 ? { region, session } : { region, session, hosts }
   }
 }
 
 /**
- * Whether a route differs in what `proxyConnected` is about: the region or the transport. The UDP port
+ * Whether a route differs in what `proxyConnected` is about: the region, its proxy host or the transport. The UDP port
  * that won the race (3478 or 7070) may flip from one attempt to the next; that alone is not reported.
  */
 export function routeChanged(before: Route, after: Route): boolean {
   return (
     before.proxy?.region.id !== after.proxy?.region.id ||
+    before.proxy?.region.proxyHost !== after.proxy?.region.proxyHost ||
     before.transport.transport !== after.transport.transport
   )
 }
