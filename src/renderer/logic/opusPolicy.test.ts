@@ -84,6 +84,30 @@ const CASES: Case[] = [
     ],
   ],
   [
+    'below 32 kbit/s FEC asks for at least 10 % expected loss: libopus narrows its band for LBRR only above 5 %',
+    [
+      [0, 50_000, 0.03],
+      [20_000, 2 * MBIT, 0.03],
+    ],
+    [
+      { bitrate: 24_000, fec: true, packetLossPerc: 10 },
+      { bitrate: 32_000, fec: true, packetLossPerc: 5 },
+    ],
+  ],
+  [
+    'with FEC on a link under 40 kbit/s gets 20 kbit/s, where libopus codes LBRR (none at 16), 16 once it is off',
+    [
+      [0, 30_000, 0.03],
+      [5000, 30_000, 0],
+      [16_000, 30_000, 0],
+    ],
+    [
+      { bitrate: 20_000, fec: true, packetLossPerc: 10 },
+      null,
+      { bitrate: 16_000, fec: false, packetLossPerc: 0 },
+    ],
+  ],
+  [
     'figures that are no numbers count as none',
     [[0, Number.NaN, Number.NaN]],
     [{ bitrate: 16_000, fec: false }],

@@ -13,8 +13,13 @@ import type { SendTarget } from '../../shared/mediaPort'
  *   exceeds 1 %, and off when it is under 0.5 % — so only after 10 s without loss. `packetlossperc`
  *   (libopus's expected loss, which sizes the LBRR copy) is the loss rounded up to a step of LOSS_STEPS.
  * - DTX is always on: in silence the encoder stops sending after ~200 ms.
- * - The bitrate is 32 kbit/s while the estimate reaches 64 kbit/s, lower in steps below it. libopus adds
- *   LBRR only above ~18 kbit/s at 10 % expected loss, so the lowest step gives up FEC in practice.
+ * - The bitrate is 32 kbit/s while the estimate reaches 64 kbit/s, lower in steps below it.
+ * - FEC on must mean LBRR in the packets, and libopus codes none in two cases (its `decide_fec`; measured in
+ *   Chromium 156, e2e/media/opusFec.test.ts): below 32 kbit/s (28 measured) it has no room for the copy at
+ *   the fullband it picks for 'voice', and it narrows the band to make room only when the expected loss is over 5 %; at
+ *   16 kbit/s there is no room at any band. So with FEC on, below 32 kbit/s the expected loss is at least
+ *   10 % (FEC_NARROW_LOSS) and the bitrate at least 20 kbit/s (FEC_MIN_BITRATE). Before, 24 kbit/s at an
+ *   expected 2 or 5 % — an audio-only call's estimate sits near 64 kbit/s — sent FEC-on packets without it.
  * - Chromium's AudioEncoder ignores new `opus` options on `configure()` and reorders its output when the
  *   bitrate changes there (measured, Chromium 156), so each change means a fresh encoder, and a switch can
  *   cost a short hiccup: a change other than FEC on/off waits `minSwitchIntervalMs` after the last one.
@@ -36,6 +41,13 @@ export const OPUS_POLICY = {
   fecOffLoss: 0.005,
   minSwitchIntervalMs: 10_000,
 } as const
+
+/** With FEC on: the lowest bitrate at which libopus codes LBRR (at FEC_NARROW_LOSS). */
+export const FEC_MIN_BITRATE = 20_000
+/** With FEC on below FEC_FULLBAND_BITRATE: the expected loss, percent, at which libopus narrows its band for LBRR. */
+export const FEC_NARROW_LOSS = 10
+/** The bitrate from which libopus codes LBRR at its fullband, whatever the expected loss. */
+export const FEC_FULLBAND_BITRATE = 32_000
 
 /** Expected-loss steps, percent (libopus accepts 0..100; beyond 30 % a call is lost anyway). */
 export const LOSS_STEPS = [2, 5, 10, 20, 30] as const
@@ -77,12 +89,7 @@ export class OpusPolicy {
     const budget = Math.max(...this.recent.map((r) => r.bps))
     const fec =
       worstLoss > OPUS_POLICY.fecOnLoss || (this.settings.fec && worstLoss >= OPUS_POLICY.fecOffLoss)
-    const next: OpusSettings = {
-      bitrate: bitrateFor(budget),
-      fec,
-      packetLossPerc: fec ? lossStep(worstLoss) : 0,
-      dtx: true,
-    }
+    const next = fec ? withFec(bitrateFor(budget), lossStep(worstLoss)) : noFec(bitrateFor(budget))
     if (sameSettings(next, this.settings)) return null
     const fecChanged = next.fec !== this.settings.fec
     if (!fecChanged && nowMs - this.lastSwitchMs < OPUS_POLICY.minSwitchIntervalMs) return null
@@ -90,6 +97,36 @@ export class OpusPolicy {
     this.lastSwitchMs = nowMs
     return next
   }
+}
+
+/**
+ * The `opus` options of WebCodecs' AudioEncoderConfig for these settings (media/audioSender.ts). 'voice'
+ * keeps libopus in SILK/hybrid mode, the modes that carry FEC (a tone would otherwise go CELT).
+ */
+export function opusOptions(settings: OpusSettings, frameUs: number) {
+  return {
+    frameDuration: frameUs,
+    application: 'voip' as const,
+    signal: 'voice' as const,
+    useinbandfec: settings.fec,
+    usedtx: settings.dtx,
+    packetlossperc: settings.packetLossPerc,
+  }
+}
+
+/** Settings with FEC on that libopus honours (see the comment at the top). */
+function withFec(bitrate: number, expectedLoss: number): OpusSettings {
+  const narrow = bitrate < FEC_FULLBAND_BITRATE
+  return {
+    bitrate: Math.max(bitrate, FEC_MIN_BITRATE),
+    fec: true,
+    packetLossPerc: narrow ? Math.max(expectedLoss, FEC_NARROW_LOSS) : expectedLoss,
+    dtx: true,
+  }
+}
+
+function noFec(bitrate: number): OpusSettings {
+  return { bitrate, fec: false, packetLossPerc: 0, dtx: true }
 }
 
 function sameSettings(a: OpusSettings, b: OpusSettings): boolean {

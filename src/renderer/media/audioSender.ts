@@ -1,6 +1,7 @@
+import { mediaProblem, type MediaProblem } from '../logic/mediaProblems'
 import type { SendTarget } from '../../shared/mediaPort'
 import { LevelMeter } from '../logic/audioLevel'
-import { OpusPolicy, type OpusSettings } from '../logic/opusPolicy'
+import { OpusPolicy, opusOptions, type OpusSettings } from '../logic/opusPolicy'
 import type { PostMedia } from './videoSender'
 
 /** 20 ms Opus frames (WebCodecs' default, said explicitly: the receiver's concealment counts on frames). */
@@ -57,7 +58,7 @@ export class AudioSender {
   constructor(
     private track: MediaStreamTrack,
     private readonly post: PostMedia,
-    private readonly onError: (sentence: string) => void,
+    private readonly onError: (problem: MediaProblem) => void,
   ) {
     void this.pump()
   }
@@ -179,7 +180,7 @@ export class AudioSender {
     return new AudioEncoder({
       output: (chunk) => this.output(self(), chunk),
       error: (error) => {
-        if (self() === this.running) this.onError(`The audio encoder stopped: ${error.message}`)
+        if (self() === this.running) this.onError(mediaProblem('audioEncoderStopped', { error }))
       },
     })
   }
@@ -231,15 +232,6 @@ function opusConfig(format: Format, settings: OpusSettings, withOptions: boolean
     numberOfChannels: format.numberOfChannels,
     bitrate: settings.bitrate,
   }
-  if (!withOptions) return config
-  // 'voice' keeps libopus in SILK/hybrid mode, the modes that carry FEC (a tone would otherwise go CELT).
-  config.opus = {
-    frameDuration: FRAME_US,
-    application: 'voip',
-    signal: 'voice',
-    useinbandfec: settings.fec,
-    usedtx: settings.dtx,
-    packetlossperc: settings.packetLossPerc,
-  }
+  if (withOptions) config.opus = opusOptions(settings, FRAME_US)
   return config
 }
