@@ -7,7 +7,7 @@
  */
 export const LOOPBACK_UID = 99
 
-/** The stand-in host as a script; `settings` overrides its AppSettings (e.g. `locked`, `policyNotice`). */
+/** The stand-in host as a script; `settings` overrides its AppSettings (e.g. `locked`, `notes`). */
 export function fakeBridge(settings: Record<string, unknown> = {}): string {
   return `(${FAKE_BRIDGE})(${JSON.stringify(settings)})`
 }
@@ -20,7 +20,7 @@ const FAKE_BRIDGE = `((overrides) => {
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
   const settings = {
     cloudProxy: 1, allowedProxyModes: [0, 1, 2, 3], activeCloudProxy: null, region: 'auto', connectionState: 1, channel: 'loop', uid: 0,
-    embedded: true, locked: [], devices: {},
+    embedded: true, locked: [], devices: {}, notes: [],
     regions: [{ id: 'local', name: 'This computer', proxyHost: '127.0.0.1', ports: { udp: [3478, 7070], tcp: 4443 } }],
     ...overrides,
   }

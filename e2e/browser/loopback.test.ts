@@ -143,7 +143,12 @@ describe('renderer against a loopback bridge (Chromium)', () => {
   it('shows fields an IT policy locks as locked, with the policy notice', async () => {
     const locked = await browser.newPage()
     await locked.addInitScript(
-      fakeBridge({ locked: ['cloudProxy', 'region'], policyNotice: 'Proxy mode and region are set by IT.' }),
+      fakeBridge({
+        locked: ['cloudProxy', 'region'],
+        notes: [
+          { kind: 'policyManaged', path: '/etc/pinhole/policy.json', locked: ['cloudProxy', 'region'] },
+        ],
+      }),
     )
     await locked.goto(site.url)
     await locked.getByTestId('proxy-locked').waitFor()
@@ -152,7 +157,7 @@ describe('renderer against a loopback bridge (Chromium)', () => {
       await expect(locked.getByTestId(`proxy-mode-${mode}`).isDisabled()).resolves.toBe(true)
     await expect(locked.getByTestId('region-auto').locator('input').isDisabled()).resolves.toBe(true)
     await expect(locked.getByTestId('policy-notice').textContent()).resolves.toBe(
-      'Proxy mode and region are set by IT.',
+      'Settings managed by your IT policy (/etc/pinhole/policy.json). Locked: proxy mode, region.',
     )
     await screenshot(locked, 'loopback-locked')
     await locked.close()

@@ -1,3 +1,4 @@
+import { captureProblem } from './logic/mediaProblems'
 import { beforeAll, describe, expect, it, vi } from 'vitest'
 import type { ConnectionReason, ConnectionState } from '../shared/engine'
 import { ErrorCode, errorMessage } from '../shared/errors'
@@ -30,6 +31,7 @@ function fakeBridge(overrides: Partial<AppSettings> = {}) {
     embedded: true,
     locked: [],
     devices: {},
+    notes: [],
     ...overrides,
   }
   const calls: unknown[][] = []
@@ -274,11 +276,18 @@ describe('controller', () => {
 
   it('a camera that will not start is a warning and the join goes on without video', async () => {
     const t = await setup()
-    t.media.startSending.mockResolvedValueOnce([{ kind: 'video', sentence: 'No camera was found.' }])
+    t.media.startSending.mockResolvedValueOnce([
+      { kind: 'video', ...captureProblem('video', 'NotFoundError') },
+    ])
     await t.controller.join()
     expect(t.s().camOn).toBe(false)
     expect(t.calls).toContainEqual(['enableLocalVideo', false])
-    expect(t.s().notices.at(-1)).toMatchObject({ severity: 'warning', code: null, context: 'Camera' })
+    expect(t.s().notices.at(-1)).toMatchObject({
+      severity: 'warning',
+      code: null,
+      context: 'Camera',
+      phrase: { key: 'media:problem.captureMissing' },
+    })
   })
 
   it('a proxy change in a call reads back as "next join" (activeCloudProxy differs)', async () => {

@@ -378,7 +378,7 @@ class AppController implements Controller {
     for (const p of problems) {
       const context = p.kind === 'video' ? 'Camera' : 'Microphone'
       const slot = `capture:${p.kind}`
-      this.notify({ severity: 'warning', code: null, sentence: p.sentence, context, slot })
+      this.notify({ severity: 'warning', code: null, sentence: p.sentence, phrase: p.phrase, context, slot })
       if (p.kind === 'video') this.s.setCam(false)
       else this.s.setMic(false)
     }

@@ -1,3 +1,4 @@
+import { mediaProblem } from './logic/mediaProblems'
 import { describe, expect, it, vi } from 'vitest'
 import type { AppSettings } from '../shared/ipc'
 import type { CaptureProblem } from './controller'
@@ -117,9 +118,10 @@ describe('device controller', () => {
 
   it('a device that will not open: a notice with its sentence', async () => {
     const t = await setup([...LAPTOP, USB_CAMERA])
-    t.problems.push({ kind: 'video', sentence: 'The camera is busy: close the other app that uses it.' })
+    t.problems.push({ kind: 'video', ...mediaProblem('captureBusy', { kind: 'video' }) })
     await t.controller.choose({ camera: 'cam-usb' })
     expect(t.notices()[0]?.sentence).toBe('The camera is busy: close the other app that uses it.')
+    expect(t.notices()[0]?.phrase?.key).toBe('media:problem.captureBusy')
   })
 
   it('before permission nothing is resolved or offered; the first list with ids resolves the choice', async () => {

@@ -1,3 +1,4 @@
+import type { MediaProblem } from './logic/mediaProblems'
 import type { DeviceKind, DeviceSettings } from '../shared/devices'
 import { phrase, type Phrase } from './i18n/phrase'
 import {
@@ -13,9 +14,8 @@ import type { NoticeInput } from './logic/notices'
 import type { AppState, AppStore } from './state/types'
 
 /** A camera or microphone that could not be opened, in words for the user. */
-export interface CaptureProblem {
+export interface CaptureProblem extends MediaProblem {
   kind: 'audio' | 'video'
-  sentence: string
 }
 
 /** The one notice slot of devices: a device lost, or one plugged in to offer (the newest wins). */
@@ -100,7 +100,7 @@ export class DeviceController implements DeviceActions {
     this.s.setDeviceChoice(choice)
     const problems = await this.deps.media.useDevices(choice)
     for (const problem of problems) {
-      this.notify({ sentence: problem.sentence, phrase: undefined, severity: 'warning' })
+      this.notify({ sentence: problem.sentence, phrase: problem.phrase, severity: 'warning' })
     }
   }
 

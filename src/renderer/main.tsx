@@ -11,10 +11,13 @@ import { LanguageFollower } from './ui/LanguageFollower'
 import './styles.css'
 
 const store = createAppStore()
-const media = createMediaEngine(window, (sentence) =>
+const media = createMediaEngine(window, ({ sentence, phrase }) =>
   store
     .getState()
-    .addNotice({ severity: 'warning', code: null, sentence, context: 'Media', slot: 'media' }, Date.now()),
+    .addNotice(
+      { severity: 'warning', code: null, sentence, phrase, context: 'Media', slot: 'media' },
+      Date.now(),
+    ),
 )
 const controller = createController({ bridge: window.pinhole, store, media })
 

@@ -13,6 +13,8 @@ import { DisplayNameSchema } from './signaling'
 import type { NetworkCheckReport } from './networkCheck'
 import { ShareSourceIdSchema, type ShareSource } from './shareSources'
 import type { InvokeChannel, IpcEventName, IpcEvents } from './ipcChannels'
+import type { LockableField } from './policy'
+import type { ProxyModeRule, SettingsNote } from './settingsNotes'
 
 export * from './ipcChannels'
 
@@ -56,16 +58,15 @@ export interface RegionView {
 export const UI_LANGUAGES = ['en', 'zh-CN'] as const
 export type UiLanguage = (typeof UI_LANGUAGES)[number]
 
-/** Fields an IT policy can fix (issue 6); the UI shows them locked. */
-export type LockableField = 'cloudProxy' | 'region' | 'regions'
+export type { LockableField } from './policy'
 
 /** Everything the renderer needs to draw its controls; read at start and after each change. */
 export interface AppSettings {
   cloudProxy: TransportType
   /** The modes the IT policy lets the user pick (all four without a policy); the UI disables the others. */
   allowedProxyModes: TransportType[]
-  /** Why some modes cannot be picked, in the policy's words; absent when every mode can. */
-  proxyModeRestriction?: string
+  /** Why some modes cannot be picked (the renderer words it); absent when every mode can. */
+  proxyModeRule?: ProxyModeRule
   /** The proxy mode of the call in progress, null outside a call: differs from cloudProxy → "next join". */
   activeCloudProxy: TransportType | null
   region: RegionChoice
@@ -77,8 +78,8 @@ export interface AppSettings {
   /** The embedded local stack runs: `getDevToken` mints tokens and the region is "This computer". */
   embedded: boolean
   locked: LockableField[]
-  /** A sentence about the policy in force or why it was refused; absent without a policy. */
-  policyNotice?: string
+  /** What to tell the user about the policy in force, what it replaced, the local stack (settingsNotes.ts). */
+  notes: SettingsNote[]
   /** The display name of the last join (settings.json), to prefill the join form; absent: none given. */
   displayName?: string
   /** The camera, microphone and speaker the user chose (devices.ts); empty: the system defaults. */

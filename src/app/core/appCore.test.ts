@@ -14,6 +14,7 @@ import {
 } from '../../shared/engine'
 import { ErrorCode } from '../../shared/errors'
 import type { AppSettings } from '../../shared/ipc'
+import { proxyModeRuleSentence, settingsNoteSentence } from '../../shared/settingsNotes'
 import type { PolicyLoad } from '../settings/policy'
 import { createAppCore, sharedLocalStack, type AppCore, type AppCoreOptions } from './appCore'
 import { localStackOf, type LocalStackInfo } from '../stack/localStack'
@@ -127,7 +128,7 @@ describe('app core without configuration: the embedded stack', () => {
       locked: [],
       channel: 'demo',
     })
-    expect(s.policyNotice).toBeUndefined()
+    expect(s.notes).toEqual([])
     const token = await core.invoke('getDevToken', ['room', 5])
     expect(token.ok && typeof token.value === 'string' && token.value.split('.')).toHaveLength(3)
     await core.close()
@@ -194,7 +195,7 @@ describe('app core without configuration: the embedded stack', () => {
     const s = await settings(core)
     expect(s.embedded).toBe(false)
     expect(s.regions).toEqual([])
-    expect(s.policyNotice).toMatch(/local test stack did not start: no ports/)
+    expect(noticeOf(s)).toMatch(/local test stack did not start: no ports/)
     await core.close()
   })
 })
@@ -388,9 +389,9 @@ describe('the IT policy wins', () => {
     expect(s.locked).toContain('cloudProxy')
     expect(s.regions.map((r) => r.id)).toEqual(['bj'])
     expect(s.embedded).toBe(false)
-    expect(s.policyNotice).toMatch(/IT policy/)
+    expect(noticeOf(s)).toMatch(/IT policy/)
     expect(s.allowedProxyModes).toEqual([TransportType.TCPProxy])
-    expect(s.proxyModeRestriction).toBe('Your IT policy sets the proxy mode: TCP/TLS 443 proxy.')
+    expect(ruleOf(s)).toBe('Your IT policy sets the proxy mode: TCP/TLS 443 proxy.')
     expect(await core.invoke('setCloudProxy', [TransportType.UDPProxy])).toMatchObject({
       ok: false,
       error: { code: ErrorCode.NotAllowedByPolicy, detail: expect.stringMatching(/IT policy/) },
@@ -418,9 +419,7 @@ describe('the IT policy wins', () => {
     })
     const s = await settings(core)
     expect(s.allowedProxyModes).toEqual([1, 2])
-    expect(s.proxyModeRestriction).toBe(
-      'Your IT policy allows only these proxy modes: UDP proxy, TCP/TLS 443 proxy.',
-    )
+    expect(ruleOf(s)).toBe('Your IT policy allows only these proxy modes: UDP proxy, TCP/TLS 443 proxy.')
     expect(await core.invoke('setCloudProxy', [TransportType.None])).toEqual({
       ok: false,
       error: expect.objectContaining({
@@ -437,7 +436,7 @@ describe('the IT policy wins', () => {
     const { core } = await makeCore({})
     const s = await settings(core)
     expect(s.allowedProxyModes).toEqual([0, 1, 2, 3])
-    expect(s.proxyModeRestriction).toBeUndefined()
+    expect(s.proxyModeRule).toBeUndefined()
     await core.close()
   })
 
@@ -485,7 +484,7 @@ describe('the IT policy wins', () => {
     expect(start).not.toHaveBeenCalled()
     const s = await settings(core)
     expect(s).toMatchObject({ embedded: false, regions: [] })
-    expect(s.policyNotice).toMatch(/does not allow the local test stack/)
+    expect(noticeOf(s)).toMatch(/does not allow the local test stack/)
     await core.close()
   })
 
@@ -499,7 +498,7 @@ describe('the IT policy wins', () => {
     const s = await settings(core)
     expect(s).toMatchObject({ embedded: false, regions: [], cloudProxy: TransportType.TCPProxy })
     expect(s.locked).toEqual(['cloudProxy', 'region', 'regions'])
-    expect(s.policyNotice).toMatch(/invalid/)
+    expect(noticeOf(s)).toMatch(/invalid/)
     await core.close()
   })
 })
@@ -523,3 +522,12 @@ describe('sharedLocalStack', () => {
     expect(close).toHaveBeenCalledTimes(1)
   })
 })
+
+/** The page's notes in English, as the log and the English UI say them. */
+function noticeOf(s: AppSettings): string {
+  return s.notes.map(settingsNoteSentence).join(' ')
+}
+
+function ruleOf(s: AppSettings): string | undefined {
+  return s.proxyModeRule && proxyModeRuleSentence(s.proxyModeRule)
+}

@@ -1,6 +1,7 @@
 import { type Engine, silentLogger } from '../../engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import type { AppSettings, IpcEventName, IpcEvents } from '../../shared/ipc'
+import type { SettingsNote } from '../../shared/settingsNotes'
 import { effectiveSettings, type PolicyLoad } from '../settings/policy'
 import { CoreChecks } from './coreChecks'
 import type { AppCoreOptions, CoreParts } from './coreOptions'
@@ -57,7 +58,7 @@ export async function createAppCore(options: AppCoreOptions): Promise<AppCore> {
   const user = loaded.settings
   const configured = [...(options.regions ?? [])]
   const before = effectiveSettings({ ...user, regions: configured }, policy)
-  const notices: string[] = []
+  const notices: SettingsNote[] = []
   const stack = await stackAtStart(options, logger, before, notices)
   const parts: CoreParts = {
     options,

@@ -1,6 +1,7 @@
 import { createEngine as defaultCreateEngine, type Engine, type EngineLogger } from '../../engine'
 import { ConnectionState } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
+import type { SettingsNote } from '../../shared/settingsNotes'
 import type { EffectiveSettings } from '../settings/policy'
 import type { AppCoreOptions, CoreParts } from './coreOptions'
 import { effectiveOf } from './coreSettings'
@@ -23,7 +24,7 @@ export async function stackAtStart(
   options: AppCoreOptions,
   logger: EngineLogger,
   before: EffectiveSettings,
-  notices: string[],
+  notices: SettingsNote[],
 ): Promise<LocalStack | undefined> {
   if (before.regions.length === 0 && before.allowEmbeddedStack) {
     try {
@@ -31,10 +32,10 @@ export async function stackAtStart(
     } catch (error) {
       logger.error({ err: error }, 'the embedded local stack did not start')
       const why = error instanceof Error ? error.message : String(error)
-      notices.push(`The local test stack did not start: ${why}.`)
+      notices.push({ kind: 'stackFailed', why })
     }
   } else if (before.regions.length === 0 && before.canCall) {
-    notices.push('No region is configured and the IT policy does not allow the local test stack.')
+    notices.push({ kind: 'noRegion' })
   }
   return undefined
 }

@@ -7,6 +7,7 @@ import type { MediaPortLike } from '../mediaBridge'
 import type { NetworkCheckOptions } from '../checks/networkCheck'
 import type { UserSettings } from '../settings/settings'
 import type { ShareSource } from '../../shared/shareSources'
+import type { SettingsNote } from '../../shared/settingsNotes'
 
 /** What a host with its own screen-share picker provides (`listShareSources`, `chooseShareSource`). */
 export interface ShareSourceHost {
@@ -68,5 +69,5 @@ export interface CoreParts {
   /** Configured regions plus the embedded stack's: the "user" regions the policy may add to or replace. */
   ownRegions: Region[]
   user: UserSettings
-  notices: string[]
+  notices: SettingsNote[]
 }

@@ -3,6 +3,7 @@ import type { Region, TransportType } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import type { AppSettings, RegionView } from '../../shared/ipc'
 import { PROXY_MODE_NAMES } from '../../shared/policy'
+import { proxyModeRuleSentence, type ProxyModeRule } from '../../shared/settingsNotes'
 import { ALL_PROXY_MODES, effectiveSettings, type EffectiveSettings } from '../settings/policy'
 import type { CoreParts } from './coreOptions'
 import { saveSettings, type UserSettings } from '../settings/settings'
@@ -38,14 +39,13 @@ export function settingsView(
     embedded: stack !== undefined,
     locked: effective.locked,
     devices: { ...user.devices },
+    notes: [...effective.notes, ...notices],
     ...(user.displayName === undefined ? {} : { displayName: user.displayName }),
   }
-  const notice = [effective.policyNotice, ...notices].filter((n) => n !== undefined).join(' ')
-  if (notice !== '') settings.policyNotice = notice
   if (user.language !== undefined) settings.language = user.language
   if (parts.options.systemLocale !== undefined) settings.systemLocale = parts.options.systemLocale
-  const restriction = proxyModeRestriction(effective)
-  if (restriction !== undefined) settings.proxyModeRestriction = restriction
+  const rule = proxyModeRule(effective)
+  if (rule !== undefined) settings.proxyModeRule = rule
   return settings
 }
 
@@ -54,16 +54,12 @@ function selectableModes(effective: EffectiveSettings): TransportType[] {
   return effective.locked.includes('cloudProxy') ? [effective.cloudProxy] : [...effective.allowedProxyModes]
 }
 
-/** The sentence that says why the other modes cannot be chosen (shown next to the disabled ones). */
-function proxyModeRestriction(effective: EffectiveSettings): string | undefined {
-  const selectable = selectableModes(effective)
-  if (selectable.length === ALL_PROXY_MODES.length) return undefined
-  const names = selectable.map((mode) => PROXY_MODE_NAMES[mode])
-  if (effective.policy.status === 'invalid') {
-    return `The IT policy is invalid: the proxy mode stays ${names[0]!} until IT corrects it.`
-  }
-  if (selectable.length === 1) return `Your IT policy sets the proxy mode: ${names[0]!}.`
-  return `Your IT policy allows only these proxy modes: ${names.join(', ')}.`
+/** Why the other modes cannot be chosen (shown next to the disabled ones); absent when every mode can. */
+function proxyModeRule(effective: EffectiveSettings): ProxyModeRule | undefined {
+  const modes = selectableModes(effective)
+  if (modes.length === ALL_PROXY_MODES.length) return undefined
+  if (effective.policy.status === 'invalid') return { kind: 'invalidPolicy', modes }
+  return { kind: modes.length === 1 ? 'forced' : 'allowed', modes }
 }
 
 /** Records a change of the user's and writes settings.json; a failed write is logged, not thrown. */
@@ -80,7 +76,8 @@ export function saveUser(parts: CoreParts, change: Partial<UserSettings>): void 
 /** NotAllowedByPolicy when the policy locks the proxy mode to another one or does not allow this one. */
 export function assertProxyModeAllowed(effective: EffectiveSettings, type: TransportType): void {
   if (!selectableModes(effective).includes(type)) {
-    const detail = `proxy mode ${type} (${PROXY_MODE_NAMES[type]}): ${proxyModeRestriction(effective) ?? ''}`
+    const rule = proxyModeRule(effective)
+    const detail = `proxy mode ${type} (${PROXY_MODE_NAMES[type]}): ${rule ? proxyModeRuleSentence(rule) : ''}`
     throw new EngineError(ErrorCode.NotAllowedByPolicy, detail.trim())
   }
 }

@@ -6,12 +6,12 @@ import {
   formatPolicyIssues,
   LOCKABLE_FIELDS,
   parsePolicy,
-  PROXY_MODE_NAMES,
   type HttpProxy,
   type Policy,
   type PolicyIssue,
   type PolicyLogLevel,
 } from '../../shared/policy'
+import { settingsNoteSentence, type SettingsNote } from '../../shared/settingsNotes'
 
 /**
  * Loading the IT policy from its machine-wide location and applying it over the user's settings
@@ -130,7 +130,9 @@ export interface EffectiveSettings {
   /** False only under an invalid policy: the app explains it cannot call until IT fixes the policy. */
   canCall: boolean
   locked: LockableField[]
-  /** One or more sentences for the user (and the log); absent without a policy. */
+  /** What to tell the user about the policy (worded by the renderer); empty without a policy. */
+  notes: SettingsNote[]
+  /** The notes in English (logs, tests); absent without a policy. */
   policyNotice?: string
   policy: { status: PolicyLoad['status']; path: string; reason?: string }
 }
@@ -165,9 +167,7 @@ export function effectiveSettings(user: UserSettings, load: PolicyLoad): Effecti
       allowedProxyModes: [...INVALID_POLICY_FALLBACK.allowedProxyModes],
       regions: [],
       locked: [...INVALID_POLICY_FALLBACK.locked],
-      policyNotice:
-        `The IT policy ${load.path} is invalid (${load.reason}). Until IT corrects it, Pinhole cannot make ` +
-        'calls: no regions, the proxy mode is locked to TCP/TLS 443 and the local test stack is off.',
+      ...withNotes([{ kind: 'policyInvalid', path: load.path, reason: load.reason }]),
       policy: policyInfo,
     }
   }
@@ -182,6 +182,7 @@ export function effectiveSettings(user: UserSettings, load: PolicyLoad): Effecti
       logLevel: APP_DEFAULTS.logLevel,
       canCall: true,
       locked: [],
+      notes: [],
       policy: policyInfo,
     }
   }
@@ -194,7 +195,7 @@ function applyPolicy(
   info: EffectiveSettings['policy'],
 ): EffectiveSettings {
   const locked = new Set<LockableField>(policy.locked ?? [])
-  const notes: string[] = []
+  const notes: SettingsNote[] = []
 
   // Proxy mode: forced → locked; allowed → the user's choice if allowed, else the policy's default.
   const mode = policy.proxyMode
@@ -210,16 +211,12 @@ function applyPolicy(
     const fallback = mode.default ?? allowed[0]!
     const wanted = locked.has('cloudProxy') ? undefined : user.cloudProxy
     if (wanted !== undefined && !allowed.includes(wanted)) {
-      notes.push(
-        `Your proxy mode (${PROXY_MODE_NAMES[wanted]}) is not allowed; using ${PROXY_MODE_NAMES[fallback]}.`,
-      )
+      notes.push({ kind: 'modeNotAllowed', wanted, used: fallback })
     }
     cloudProxy = wanted !== undefined && allowed.includes(wanted) ? wanted : fallback
   }
   if (locked.has('cloudProxy') && user.cloudProxy !== undefined && user.cloudProxy !== cloudProxy) {
-    notes.push(
-      `Your proxy mode (${PROXY_MODE_NAMES[user.cloudProxy]}) is replaced by ${PROXY_MODE_NAMES[cloudProxy]}.`,
-    )
+    notes.push({ kind: 'modeReplaced', wanted: user.cloudProxy, used: cloudProxy })
   }
 
   // Regions: the policy's first; the user's own too unless `regions` is locked (a policy id wins).
@@ -233,19 +230,16 @@ function applyPolicy(
   if (locked.has('region')) {
     region = fallbackRegion
     if (user.region !== undefined && user.region !== region) {
-      notes.push(`Your region "${user.region}" is replaced by "${region}".`)
+      notes.push({ kind: 'regionReplaced', wanted: user.region, used: region })
     }
   } else if (user.region === undefined) {
     region = fallbackRegion
   } else {
     region = knownRegion(user.region, regions) ?? fallbackRegion
-    if (region !== user.region) notes.push(`Your region "${user.region}" is not offered; using "${region}".`)
+    if (region !== user.region) notes.push({ kind: 'regionNotOffered', wanted: user.region, used: region })
   }
 
   const lockedList = LOCKABLE_FIELDS.filter((f) => locked.has(f))
-  const lockedText =
-    lockedList.length === 0 ? '' : ` Locked: ${lockedList.map((f) => FIELD_NAMES[f]).join(', ')}.`
-  const policyNotice = [`Settings managed by your IT policy (${info.path}).${lockedText}`, ...notes].join(' ')
   return {
     cloudProxy,
     allowedProxyModes,
@@ -256,15 +250,14 @@ function applyPolicy(
     ...(policy.httpProxy !== undefined ? { httpProxy: { ...policy.httpProxy } } : {}),
     canCall: true,
     locked: lockedList,
-    policyNotice,
+    ...withNotes([{ kind: 'policyManaged', path: info.path, locked: lockedList }, ...notes]),
     policy: info,
   }
 }
 
-const FIELD_NAMES: Record<LockableField, string> = {
-  cloudProxy: 'proxy mode',
-  region: 'region',
-  regions: 'region list',
+/** The notes, and the same in English for logs. */
+function withNotes(notes: SettingsNote[]): Pick<EffectiveSettings, 'notes' | 'policyNotice'> {
+  return { notes, policyNotice: notes.map(settingsNoteSentence).join(' ') }
 }
 
 function knownRegion(choice: RegionChoice | undefined, regions: readonly Region[]): RegionChoice | undefined {

@@ -1,3 +1,4 @@
+import { mediaProblem, type MediaProblem } from '../logic/mediaProblems'
 import type { ConcealmentStats } from '../logic/concealment'
 import { JITTER_PROCESSOR } from '../logic/jitterBuffer'
 import type { DecodedAudio, WorkletReport } from './jitterWorklet'
@@ -123,11 +124,11 @@ export class AudioReceiver {
 
   constructor(
     playback: AudioPlayback,
-    private readonly onError: (sentence: string) => void,
+    private readonly onError: (problem: MediaProblem) => void,
   ) {
     void playback.open().then(
       (target) => this.connect(target),
-      (error: unknown) => onError(`Audio playback could not start: ${String(error)}`),
+      (error: unknown) => onError(mediaProblem('playbackFailed', { error })),
     )
   }
 
@@ -138,7 +139,7 @@ export class AudioReceiver {
       decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: timestampUs, data }))
       if (this.timestamps.push(timestampUs) > MAX_UNANSWERED) this.timestamps.shift()
     } catch (error) {
-      this.fail(`A remote microphone's audio was refused by the decoder: ${String(error)}`)
+      this.fail(mediaProblem('audioRefused', { error }))
     }
   }
 
@@ -171,7 +172,7 @@ export class AudioReceiver {
   private open(): AudioDecoder {
     const decoder = new AudioDecoder({
       output: (data) => this.play(data),
-      error: (error) => this.fail(`A remote microphone could not be decoded: ${error.message}`),
+      error: (error) => this.fail(mediaProblem('audioUndecodable', { error })),
     })
     decoder.configure({ codec: 'opus', sampleRate: SAMPLE_RATE, numberOfChannels: 1 })
     this.decoder = decoder
@@ -179,10 +180,10 @@ export class AudioReceiver {
     return decoder
   }
 
-  private fail(sentence: string): void {
+  private fail(problem: MediaProblem): void {
     if (this.decoder && this.decoder.state !== 'closed') this.decoder.close()
     this.decoder = null
-    if (++this.failures === 1) this.onError(sentence)
+    if (++this.failures === 1) this.onError(problem)
   }
 
   private connect({ context, input }: PlaybackTarget): void {

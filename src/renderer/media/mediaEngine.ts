@@ -1,3 +1,4 @@
+import { captureProblem, mediaProblem, type MediaProblem } from '../logic/mediaProblems'
 import { parseMediaDown } from '../logic/mediaDown'
 import type { MediaUp, SendTarget, VideoTrack } from '../../shared/mediaPort'
 import type { CaptureProblem, MediaControl } from '../controller'
@@ -34,22 +35,11 @@ const CONSTRAINTS: Record<Kind, MediaStreamConstraints> = {
   audio: { audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true } },
 }
 
-const DEVICE_WORDS: Record<Kind, string> = { video: 'camera', audio: 'microphone' }
-
-function captureSentence(kind: Kind, error: unknown): string {
-  const name = error instanceof DOMException ? error.name : String(error)
-  const device = DEVICE_WORDS[kind]
-  if (name === 'NotAllowedError') return `Pinhole may not use the ${device}: allow it in the system settings.`
-  if (name === 'NotFoundError') return `No ${device} was found: connect one, or join with it off.`
-  if (name === 'NotReadableError') return `The ${device} is busy: close the other app that uses it.`
-  return `The ${device} could not start (${name}).`
-}
-
 /**
  * The renderer's media: capture and encode (MediaUp over the host's port), decode and play what arrives
  * (MediaDown). No host-specific code: the port comes by window message in every host.
  */
-export function createMediaEngine(target: Window, onProblem: (sentence: string) => void): MediaEngine {
+export function createMediaEngine(target: Window, onProblem: (problem: MediaProblem) => void): MediaEngine {
   return new RendererMedia(target, onProblem)
 }
 
@@ -77,7 +67,7 @@ class RendererMedia implements MediaEngine {
 
   constructor(
     private readonly target: Window,
-    private readonly onProblem: (sentence: string) => void,
+    private readonly onProblem: (problem: MediaProblem) => void,
   ) {
     this.screen = new ScreenMedia(target, (message, transfer) => this.post(message, transfer), onProblem)
   }
@@ -115,7 +105,7 @@ class RendererMedia implements MediaEngine {
     if (devices.speaker !== before.speaker) {
       this.playback
         .setOutputDevice(devices.speaker ?? '')
-        .catch((error: unknown) => this.onProblem(String(error)))
+        .catch((error: unknown) => this.onProblem(mediaProblem('devicesFailed', { error })))
     }
     const changed = (['video', 'audio'] as const).filter(
       (kind) => this.senders[kind] && devices[DEVICE_OF[kind]] !== before[DEVICE_OF[kind]],
@@ -254,13 +244,13 @@ class RendererMedia implements MediaEngine {
         withDevice(CONSTRAINTS[kind], kind, this.devices),
       )
     } catch (error) {
-      return { kind, sentence: captureSentence(kind, error) }
+      return { kind, ...captureProblem(kind, error) }
     }
     const track = kind === 'video' ? stream.getVideoTracks()[0] : stream.getAudioTracks()[0]
     // Left (or turned off) while the device was opening: release it at once.
     if (!track || !this.sending || this.senders[kind]) {
       stream.getTracks().forEach((t) => t.stop())
-      return track ? null : { kind, sentence: captureSentence(kind, 'no track') }
+      return track ? null : { kind, ...captureProblem(kind, 'no track') }
     }
     if (kind === 'video') {
       this.previewStream = new MediaStream([track])
@@ -284,7 +274,7 @@ class RendererMedia implements MediaEngine {
         withDevice(CONSTRAINTS[kind], kind, this.devices),
       )
     } catch (error) {
-      return { kind, sentence: captureSentence(kind, error) }
+      return { kind, ...captureProblem(kind, error) }
     }
     const track = kind === 'video' ? stream.getVideoTracks()[0] : stream.getAudioTracks()[0]
     const sender = this.senders[kind]

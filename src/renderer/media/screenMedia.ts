@@ -1,3 +1,4 @@
+import { mediaProblem, type MediaProblem } from '../logic/mediaProblems'
 import type { SendTarget } from '../../shared/mediaPort'
 import type { ShareProblem } from '../state/types'
 import { splitSendTarget, type SplitTarget } from '../logic/screenShare'
@@ -42,7 +43,7 @@ export class ScreenMedia {
   constructor(
     private readonly target: Window,
     private readonly post: PostMedia,
-    private readonly onProblem: (sentence: string) => void,
+    private readonly onProblem: (problem: MediaProblem) => void,
   ) {}
 
   get sharing(): boolean {
@@ -74,7 +75,7 @@ export class ScreenMedia {
     })
     this.stream = stream
     this.sender = new ScreenSender(track, this.post, (error) =>
-      this.onProblem(`The screen-share encoder stopped: ${error.message}`),
+      this.onProblem(mediaProblem('screenEncoderStopped', { error })),
     )
     this.showPreview()
     return null

@@ -1,3 +1,4 @@
+import { mediaProblem, type MediaProblem } from '../logic/mediaProblems'
 import { KeyFrameRequests } from '../logic/keyFrameRequests'
 import { VP8_COLOR_SPACE } from './bt601'
 
@@ -17,7 +18,7 @@ export class VideoReceiver {
   private readonly requests = new KeyFrameRequests()
 
   constructor(
-    private readonly onError: (sentence: string) => void,
+    private readonly onError: (problem: MediaProblem) => void,
     private readonly requestKeyFrame: () => void = () => undefined,
   ) {}
 
@@ -42,8 +43,7 @@ export class VideoReceiver {
       this.rejected++
       this.waitingForKey = true
       this.askForKeyFrame()
-      if (this.rejected === 1)
-        this.onError(`A remote video frame was refused by the decoder: ${String(error)}`)
+      if (this.rejected === 1) this.onError(mediaProblem('videoRefused', { error }))
     }
   }
 
@@ -68,7 +68,7 @@ export class VideoReceiver {
     const decoder = new VideoDecoder({
       output: (frame) => this.draw(frame),
       error: (error) => {
-        this.onError(`A remote video could not be decoded: ${error.message}. Waiting for the next key frame.`)
+        this.onError(mediaProblem('videoUndecodable', { error }))
         this.decoder = null
         this.waitingForKey = true
         this.askForKeyFrame()

@@ -1,3 +1,4 @@
+import { mediaProblem, type MediaProblem } from '../logic/mediaProblems'
 import type { MediaUp, SendTarget, TemporalLayerId } from '../../shared/mediaPort'
 import { KeyFrames } from '../logic/keyFrames'
 import { RateTrim } from '../logic/rateTrim'
@@ -49,11 +50,11 @@ export class VideoSender {
   constructor(
     private track: MediaStreamTrack,
     private readonly post: PostMedia,
-    private readonly onError: (sentence: string) => void,
+    private readonly onError: (problem: MediaProblem) => void,
   ) {
     this.encoder = new VideoEncoder({
       output: (chunk, metadata) => this.output(chunk, metadata),
-      error: (error) => this.onError(`The video encoder stopped: ${error.message}`),
+      error: (error) => this.onError(mediaProblem('videoEncoderStopped', { error })),
     })
     void this.start()
     void this.pump()

@@ -253,6 +253,7 @@ describe('store fed by engine events', () => {
       embedded: true,
       locked: ['cloudProxy'],
       devices: {},
+      notes: [],
     }
     s().setSettings(settings)
     expect(s().settings).toBe(settings)

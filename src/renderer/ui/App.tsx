@@ -1,4 +1,7 @@
 import { useTranslation } from 'react-i18next'
+import type { SettingsNote } from '../../shared/settingsNotes'
+import { useLang } from '../i18n/phrase'
+import { settingsNotesText } from '../logic/settingsNotes'
 import { CallView } from './CallView'
 import { ConnectionPanel } from './ConnectionPanel'
 import { useApp } from './context'
@@ -12,11 +15,15 @@ import { RegionList } from './RegionList'
 import { StatsPanel } from './StatsPanel'
 import { useCallShortcuts } from './useShortcuts'
 
+/** One empty list: a selector returning a new one each time would re-render forever. */
+const NO_NOTES: readonly SettingsNote[] = []
+
 function PolicyNotice(): React.JSX.Element | null {
-  const notice = useApp((s) => s.settings?.policyNotice)
-  return notice ? (
+  const notes = useApp((s) => s.settings?.notes ?? NO_NOTES)
+  const lang = useLang()
+  return notes.length > 0 ? (
     <p className="policy" data-testid="policy-notice">
-      {notice}
+      {settingsNotesText(lang, notes)}
     </p>
   ) : null
 }

@@ -1,4 +1,5 @@
 import { useLang } from '../i18n/phrase'
+import { proxyModeRuleText } from '../logic/settingsNotes'
 import { PROXY_MODES, proxyModeHint, proxyModeLabel } from '../logic/words'
 import { useApp, useController } from './context'
 import { LockBadge } from './LockBadge'
@@ -15,10 +16,11 @@ export function ProxyModeToggle(): React.JSX.Element {
   const active = useApp((s) => s.settings?.activeCloudProxy ?? null)
   const locked = useApp((s) => s.settings?.locked.includes('cloudProxy') ?? false)
   const allowed = useApp((s) => s.settings?.allowedProxyModes ?? NONE)
-  const restriction = useApp((s) => s.settings?.proxyModeRestriction)
+  const rule = useApp((s) => s.settings?.proxyModeRule)
   const controller = useController()
   const lang = useLang()
   const { t } = lang
+  const restriction = rule && proxyModeRuleText(lang, rule)
   const nextJoin = active !== null && mode !== null && active !== mode
 
   return (
