@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { ChannelPlacement } from '../shared/cluster'
 import { createHttpApp } from './api/httpApp'
 import { createSignalRelay, type SignalRelay } from './api/signalRelay'
 import type { ProxyServerConfig } from './config'
@@ -29,6 +30,11 @@ export interface ProxyServerOptions {
   cert?: CertMaterial
   /** The TURN clock (tests move it to reach RFC lifetimes); Date.now by default. */
   now?: () => number
+  /**
+   * The region's conference nodes (docs/scaling.md): sessions place the channel and signaling goes to its
+   * node (route tickets, docs/proxy.md). Without it, signaling goes to `proxy.signal.upstream`.
+   */
+  placement?: ChannelPlacement
 }
 
 /** How long drain() waits for signaling clients and allocations to go before closing anyway. */
@@ -69,8 +75,8 @@ export class ProxyServer {
 
       // The session answer names the ports clients reach; with port 0 (tests) they are known after binding.
       const ports = { udp: udpPorts[0]!, udpAlt: udpPorts[1] ?? udpPorts[0]!, tcp: p.ports.tcp }
-      const session = sessionRoute(config, ports, cert, metrics)
-      const signal = createSignalRelay(signalRelayOptions(p, metrics))
+      const session = sessionRoute(config, ports, cert, metrics, options.placement)
+      const signal = createSignalRelay(signalRelayOptions(p, metrics, options.placement))
       started.push(signal)
       const http = createHttpApp(httpAppOptions(session, signal, metrics))
       const tls = { cert: cert.cert, key: cert.key }

@@ -1,9 +1,12 @@
 import { createHmac } from 'node:crypto'
 import type { Logger } from 'pino'
+import type { ChannelPlacement } from '../shared/cluster'
 import { SIGNAL_PATH } from '../shared/proxySession'
 import { HttpError, type HttpAppOptions, type Route } from './api/httpApp'
 import { createSessionApiRoute } from './api/proxySessionRoute'
+import { routeTicketKey } from './api/routeTicket'
 import type { SignalRelay, SignalRelayOptions } from './api/signalRelay'
+import { createTicketRouter } from './api/signalRoute'
 import type { ProxySection, ProxyServerConfig } from './config'
 import type { Port443Listener, Port443Options } from './edge443/port443'
 import { loadOrGenerateCert, type CertMaterial } from './edge443/tlsCert'
@@ -93,12 +96,13 @@ export function turnRuntimeOptions(
   }
 }
 
-/** POST /v1/proxy/session, its refusals counted by error code. */
+/** POST /v1/proxy/session, its refusals counted by error code; with `placement`, it places the channel. */
 export function sessionRoute(
   config: ProxyServerConfig,
   ports: AnnouncedPorts,
   cert: CertMaterial,
   metrics: ProxyMetrics,
+  placement?: ChannelPlacement,
 ): Route {
   const p = config.proxy
   return countingRoute(
@@ -112,14 +116,23 @@ export function sessionRoute(
       credentialTtlSeconds: p.credentialTtlSeconds,
       maxBodyBytes: p.limits.maxBodyBytes,
       onSession: () => metrics.sessionIssued(),
+      ...(placement ? { placement } : {}),
     }),
     (code) => metrics.sessionFailed(code),
   )
 }
 
-export function signalRelayOptions(p: ProxySection, metrics: ProxyMetrics): SignalRelayOptions {
+/** With `placement`, each connection goes to the node its route ticket names (signalRoute.ts). */
+export function signalRelayOptions(
+  p: ProxySection,
+  metrics: ProxyMetrics,
+  placement?: ChannelPlacement,
+): SignalRelayOptions {
+  const key = routeTicketKey(p.turnSecret)
+  const unreachable = (nodeId: string): void => placement?.unreachable?.(nodeId)
   return {
     upstreamUrl: p.signal.upstream,
+    ...(placement ? { router: createTicketRouter({ key, unreachable }) } : {}),
     joinTimeoutMs: p.signal.joinTimeoutMs,
     unjoinedPerIp: p.signal.unjoinedPerIp,
     onEvent: (event) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { ClusterErrorCode } from './cluster'
 import { JoinTokenFailureCode } from './joinTokenCodes'
 
 /**
@@ -53,6 +54,9 @@ export const ProxyApiErrorCode = {
   ...JoinTokenFailureCode,
   /** Plain HTTP on the proxy's TCP port: the API and signaling answer over TLS only. */
   TlsRequired: 'tls_required',
+  /** 503: the region's conference cluster cannot place the channel now (docs/scaling.md); retry. */
+  ClusterUnavailable: ClusterErrorCode.Unavailable,
+  NoNodeAvailable: ClusterErrorCode.NoNode,
   Internal: 'internal',
 } as const
 export type ProxyApiErrorCode = (typeof ProxyApiErrorCode)[keyof typeof ProxyApiErrorCode]

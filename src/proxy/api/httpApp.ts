@@ -28,6 +28,13 @@ export interface UpgradeRoute {
   handler: UpgradeHandler
 }
 
+/** An HTTP answer instead of a WebSocket upgrade; the socket is destroyed once it is written. */
+export function refuseUpgrade(socket: Duplex, status: string, text = ''): void {
+  const body = text ? `${text}\n` : ''
+  const head = `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n`
+  socket.end(`${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => socket.destroy())
+}
+
 /** After a 413, how long the rest of an oversized body is drained before the connection is dropped. */
 const BODY_DRAIN_GRACE_MS = 1000
 

@@ -9,6 +9,8 @@ import {
   type ProxySessionInfo,
 } from '../../shared/proxySession'
 import { makeTurnUsername, turnRestCredential } from '../../protocol/auth/turnRest'
+import { ClusterErrorCode, PlacementError, type ChannelPlacement } from '../../shared/cluster'
+import { mintRouteTicket, ROUTE_PARAM, ROUTE_TICKET_TTL_MS, routeTicketKey } from './routeTicket'
 import { HttpError, readJsonBody, sendJson, type Route } from './httpApp'
 import {
   JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS,
@@ -46,6 +48,11 @@ export interface SessionApiOptions {
   now?: () => number
   /** Called after each successful session, e.g. for an audit log. */
   onSession?: (claims: JoinClaims) => void
+  /**
+   * Conference nodes in a cluster (docs/scaling.md): the channel is placed and the signaling URL carries a
+   * route ticket naming its node. Without it, signaling goes to the relay's one configured upstream.
+   */
+  placement?: ChannelPlacement
 }
 
 export const SESSION_API_DEFAULTS = {
@@ -58,6 +65,7 @@ export function createSessionApiRoute(options: SessionApiOptions): Route {
   const secrets = new Map(options.apps.map((app) => [app.appKey, app.secret]))
   const now = options.now ?? Date.now
   const ttlSeconds = options.credentialTtlSeconds ?? SESSION_API_DEFAULTS.credentialTtlSeconds
+  const ticketKey = routeTicketKey(options.turnSecret)
   const maxBodyBytes = options.maxBodyBytes ?? SESSION_API_DEFAULTS.maxBodyBytes
 
   async function handler(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -68,15 +76,30 @@ export function createSessionApiRoute(options: SessionApiOptions): Route {
       clockToleranceSeconds: options.clockToleranceSeconds ?? SESSION_API_DEFAULTS.clockToleranceSeconds,
     })
     if (!result.ok) throw new HttpError(401, result.code, result.message)
+    const route = options.placement ? await routeFor(options.placement, result.claims) : undefined
     options.onSession?.(result.claims)
-    sendJson(res, 200, buildSessionInfo(options, result.claims, ttlSeconds, now()))
+    sendJson(res, 200, buildSessionInfo(options, result.claims, ttlSeconds, now(), route))
+  }
+
+  /** Places the channel and signs where it lives; a cluster that cannot answer is a 503 the engine retries. */
+  async function routeFor(placement: ChannelPlacement, claims: JoinClaims): Promise<string> {
+    const channel = { appKey: claims.appKey, name: claims.channel }
+    try {
+      const node = await placement.place(channel)
+      return mintRouteTicket(ticketKey, { ...node, ...channel, expiresAt: now() + ROUTE_TICKET_TTL_MS })
+    } catch (error) {
+      // Anything else the placement throws is still the cluster store failing, not this request.
+      const code = error instanceof PlacementError ? error.code : ClusterErrorCode.Unavailable
+      const message = error instanceof Error ? error.message : String(error)
+      throw new HttpError(503, code, `channel placement failed: ${message}`, { cause: error })
+    }
   }
 
   return { method: 'POST', path: PROXY_SESSION_PATH, handler }
 }
 
 /**
- * The answer for one user of one app at `nowMs`. The TURN user is `appKey:uid`: the TURN server's
+ * The answer for one user of one app at `nowMs`; `route`, a route ticket for the signaling URL. The TURN user is `appKey:uid`: the TURN server's
  * per-user quotas count it, so uid 1 of one app never uses up uid 1 of another app's allocations.
  */
 export function buildSessionInfo(
@@ -84,6 +107,7 @@ export function buildSessionInfo(
   user: Pick<JoinClaims, 'appKey' | 'uid'>,
   ttlSeconds: number,
   nowMs: number,
+  route?: string,
 ): ProxySessionInfo {
   const host = urlHost(options.publicHost)
   const { udp, udpAlt, tcp } = options.ports
@@ -105,7 +129,7 @@ export function buildSessionInfo(
       ttlSeconds,
       expiresAt: expirySeconds * 1000,
     },
-    signalUrl: `wss://${host}:${tcp}${SIGNAL_PATH}`,
+    signalUrl: `wss://${host}:${tcp}${SIGNAL_PATH}${route === undefined ? '' : `?${ROUTE_PARAM}=${route}`}`,
     tls: { fingerprintSha256: options.tlsFingerprintSha256 },
   }
 }

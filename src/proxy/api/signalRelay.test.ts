@@ -5,10 +5,10 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import {
   createSignalRelay,
   sendableCloseCode,
-  upstreamTarget,
   type SignalRelayEvent,
   type SignalRelayOptions,
 } from './signalRelay'
+import { upstreamTarget } from './signalRoute'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {

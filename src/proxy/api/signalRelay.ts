@@ -2,13 +2,14 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import { ConnectionSlots, type ConnectionAuth, type Slot } from '../../platform/connectionSlots'
-import { safeEmitter } from './httpApp'
+import { refuseUpgrade, safeEmitter } from './httpApp'
+import { rawText, upstreamTarget, type RouteChoice, type SignalRouter } from './signalRoute'
 
 /**
  * `GET /v1/signal` (the call's second step, docs/architecture.md "A call's life"): the client's WebSocket
  * is relayed to the conference server's signaling endpoint, frame by frame, text/binary kept, with
- * backpressure both ways. The upstream URL is configured, never taken from the client (no SSRF); only the
- * query string passes through.
+ * backpressure both ways. The upstream URL is configured, or (cluster) named by a route ticket the proxy
+ * signed (signalRoute.ts), never taken from the client (no SSRF); only the query string passes through.
  *
  * Until the conference server answers `joined`, a connection is unjoined: at most `unjoinedPerIp` of them
  * per client address (more are refused with 429 before any upstream connection), and each must join
@@ -27,6 +28,8 @@ export const SIGNAL_RELAY_EVENTS = [
   'signal_joined',
   'signal_rejected_per_ip',
   'signal_join_timeout',
+  'signal_route_refused',
+  'signal_route_mismatch',
 ] as const
 export type SignalRelayEvent = (typeof SIGNAL_RELAY_EVENTS)[number]
 
@@ -48,6 +51,8 @@ export interface SignalRelayOptions {
   joinTimeoutMs?: number
   /** Unjoined connections per client address (default 64); more are refused with 429. */
   unjoinedPerIp?: number
+  /** Picks each connection's upstream (a cluster's route tickets); default: `upstreamUrl` for all. */
+  router?: SignalRouter
   onEvent?: (event: SignalRelayEvent) => void
 }
 
@@ -77,6 +82,8 @@ export const CLOSE_GOING_AWAY = 1001
 export const CLOSE_BAD_GATEWAY = 1014
 /** The conference server's own code for "no join in time" (SignalCloseCode.JoinTimeout). */
 export const CLOSE_JOIN_TIMEOUT = 4000
+/** SignalCloseCode.JoinRefused: a join for another channel or app than the route ticket's. */
+const CLOSE_JOIN_REFUSED = 4003
 /** After closing an unjoined client, how long its closing handshake may take before the socket is cut. */
 const CLOSE_GRACE_MS = 1000
 const CLOSE_NO_STATUS = 1005
@@ -111,6 +118,7 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
     unauthenticatedPerIp: cfg.unjoinedPerIp,
   })
   let closed = false
+  const router: SignalRouter = options.router ?? ((url) => ({ target: upstreamTarget(upstreamBase, url) }))
 
   const keepalive = setInterval(() => {
     for (const pair of pairs) pair.keepalive()
@@ -118,23 +126,21 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
   keepalive.unref()
 
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, auth?: ConnectionAuth): void {
-    if (closed) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
-      return
+    if (closed) return refuseUpgrade(socket, '503 Service Unavailable')
+    const route = router(req.url)
+    if ('refused' in route) {
+      emit('signal_route_refused')
+      return refuseUpgrade(socket, '403 Forbidden', route.refused)
     }
     const admission = unjoined.admit(req.socket.remoteAddress)
     if (!admission.ok) {
       emit('signal_rejected_per_ip')
-      socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nContent-Length: 0\r\n\r\n', () =>
-        socket.destroy(),
-      )
-      return
+      return refuseUpgrade(socket, '429 Too Many Requests')
     }
     const { slot } = admission
     socket.once('close', () => slot.release())
     wss.handleUpgrade(req, socket, head, (client) => {
-      const target = upstreamTarget(upstreamBase, req.url)
-      const pair = new Pair(client, target, req, cfg, emit, { slot, auth }, () => {
+      const pair = new Pair(client, route, req, cfg, emit, { slot, auth }, () => {
         slot.release()
         pairs.delete(pair)
       })
@@ -162,6 +168,7 @@ class Pair {
   private queuedBytes = 0
   private upstreamOpened = false
   private upstreamError: string | undefined
+  private closedUpstream = false
   private alive = true
   private finished = false
   private joined = false
@@ -172,7 +179,7 @@ class Pair {
 
   constructor(
     private readonly client: WebSocket,
-    target: URL,
+    private readonly route: RouteChoice,
     req: IncomingMessage,
     private readonly cfg: RelayConfig,
     private readonly emit: (event: SignalRelayEvent) => void,
@@ -180,7 +187,7 @@ class Pair {
     onFinished: () => void,
   ) {
     const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ')
-    this.upstream = new WebSocket(target, {
+    this.upstream = new WebSocket(route.target, {
       maxPayload: cfg.maxMessageBytes,
       handshakeTimeout: cfg.upstreamConnectTimeoutMs,
       perMessageDeflate: false,
@@ -286,6 +293,8 @@ class Pair {
 
   private fromClient(data: RawData, isBinary: boolean): void {
     this.alive = true
+    const refusal = !this.joined && !isBinary ? this.route.joinCheck?.(rawText(data)) : undefined
+    if (refusal !== undefined) return this.refuseJoin(refusal)
     if (this.upstream.readyState === WebSocket.OPEN) {
       this.forward(this.client, this.upstream, data, isBinary)
       return
@@ -311,6 +320,8 @@ class Pair {
 
   private onUpstreamClose(code: number, reason: string): void {
     this.queue = []
+    // The node did not answer or went away (we did not close it): placement may skip it for a while.
+    if (!this.closedUpstream && (!this.upstreamOpened || code === 1006)) this.route.unreachable?.()
     if (this.client.readyState !== WebSocket.OPEN) return // the client left first: nothing to tell it
     if (!this.upstreamOpened) {
       this.emit('signal_upstream_failed')
@@ -354,12 +365,19 @@ class Pair {
     this.client.resume()
   }
 
+  private refuseJoin(reason: string): void {
+    this.emit('signal_route_mismatch')
+    this.closeClient(CLOSE_JOIN_REFUSED, reason)
+    this.closeUpstream(CLOSE_JOIN_REFUSED, reason)
+  }
+
   private closeClient(code: number, reason: string): void {
     const state = this.client.readyState
     if (state === WebSocket.OPEN) this.client.close(sendableCloseCode(code), closeReason(reason))
   }
 
   private closeUpstream(code: number, reason: string): void {
+    this.closedUpstream = true
     const state = this.upstream.readyState
     // Closing a CONNECTING ws aborts its handshake (and reports an error, which is listened to above).
     if (state === WebSocket.CONNECTING) this.upstream.terminate()
@@ -367,24 +385,9 @@ class Pair {
   }
 }
 
-function rawText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
-  if (Buffer.isBuffer(data)) return data.toString('utf8')
-  return Buffer.from(data).toString('utf8')
-}
-
 function rawSize(data: RawData): number {
   if (Array.isArray(data)) return data.reduce((sum, chunk) => sum + chunk.length, 0)
   return data.byteLength
-}
-
-/** The configured upstream plus the client's query string (appended to any query the upstream URL has). */
-export function upstreamTarget(base: URL, requestUrl: string | undefined): URL {
-  const target = new URL(base.href)
-  const q = requestUrl?.indexOf('?') ?? -1
-  const query = q === -1 || requestUrl === undefined ? '' : requestUrl.slice(q + 1)
-  if (query) target.search = target.search ? `${target.search}&${query}` : `?${query}`
-  return target
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {
