@@ -11,6 +11,8 @@
  * `tls-http-proxy` is TLS 443 through an HTTP CONNECT proxy (in process, basic auth): the corporate-proxy
  * path of issue 6.
  * Options (env): JOIN_BENCH_JOINS=20 (joins per mode), JOIN_BENCH_FRAME_TIMEOUT_MS=5000.
+ * `--lab` (or BENCH_JOIN_LAB=1): the firewall-lab mode instead, round trips over an emulated link
+ * (bench/join/lab.ts, root only).
  */
 import { createSocket } from 'node:dgram'
 import { createEngine } from '../src/engine'
@@ -19,6 +21,12 @@ import { startConnectProxy } from '../e2e/support/connectProxy'
 import { ConnectionState, TransportType } from '../src/shared/engine'
 import { makePeer } from '../e2e/engine/harness'
 import { fixed, formatTable } from './lib/table'
+
+// The lab mode (root): round trips on the critical path over an emulated access link (bench/join/lab.ts).
+if (process.argv.includes('--lab') || process.env.BENCH_JOIN_LAB === '1') {
+  await import('./join/lab')
+  process.exit(0)
+}
 
 const JOINS = Math.max(1, Number(process.env.JOIN_BENCH_JOINS ?? 20))
 const FRAME_TIMEOUT_MS = Number(process.env.JOIN_BENCH_FRAME_TIMEOUT_MS ?? 5000)

@@ -95,3 +95,34 @@ export function definedOf<T extends object, K extends keyof T>(source: T, keys: 
   for (const key of keys) if (source[key] !== undefined) out[key] = source[key]
   return out
 }
+
+/**
+ * The steps of one join, for `createEngine({ joinTimeline })` (docs/engine.md "Join round trips"): each
+ * is reported once, with the ms since joinChannel, while the join is in progress (nothing after Connected
+ * or a failure, nothing on reconnects). A debugging and bench aid: a few timestamps, no allocation per
+ * packet.
+ */
+export type JoinStep =
+  /** The proxy session request leaves (POST /v1/proxy/session over pinned TLS: TCP + TLS + HTTP). */
+  | 'sessionRequest'
+  /** Its answer arrived and passed the whitelist check. */
+  | 'sessionAnswer'
+  /** The transport is chosen: the probe TURN allocation (the UDP race, or TURN over TLS) succeeded. */
+  | 'transportSelected'
+  /** The signaling WebSocket is open (TCP + TLS + HTTP upgrade, relayed to the conference server). */
+  | 'signalingOpen'
+  /** The conference server's `joined`. */
+  | 'joined'
+  /** The conference server's first offer reached the PeerConnection. */
+  | 'offer'
+  /** werift's own TURN allocation is done (ICE gathering complete): the answer can go. */
+  | 'gathered'
+  /** Our answer went out on signaling. */
+  | 'answer'
+  /** ICE connected through the relay (CreatePermission + a connectivity check). */
+  | 'iceConnected'
+  /** DTLS done: werift's connection state is `connected` (the join resolves right after). */
+  | 'dtlsConnected'
+
+/** Where the join steps go (`createEngine({ joinTimeline })`). */
+export type JoinMark = (step: JoinStep) => void

@@ -9,7 +9,14 @@
 export { createEngine } from './api/engine'
 export type { CreateEngineOptions, Engine, JoinChannelOptions } from './api/engineApi'
 export { TypedEmitter, type Listener } from './events'
-export { silentLogger, systemClock, type Clock, type EngineLogger, type TransportBudgets } from './defaults'
+export {
+  silentLogger,
+  systemClock,
+  type Clock,
+  type EngineLogger,
+  type JoinStep,
+  type TransportBudgets,
+} from './defaults'
 
 export type { CallContext, CallEvent, CallHandle, ConnectCall } from './call/call'
 export { CALL_DEFAULTS, type CallOptions } from './call/callOptions'

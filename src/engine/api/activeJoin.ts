@@ -1,5 +1,6 @@
 import type { RegionChoice, TransportType } from '../../shared/engine'
 import type { CallHandle } from '../call/call'
+import type { JoinMark, JoinStep } from '../defaults'
 
 /** The engine's join in progress or call (engine.ts): what joinChannel was given and how far it got. */
 export interface ActiveJoin {
@@ -14,5 +15,25 @@ export interface ActiveJoin {
   started: number
   /** 'request' until the proxy is connected and a transport chosen, then 'call'. */
   stage: 'request' | 'call'
+  /** `joinTimeline` for this join (joinMarker). */
+  mark: JoinMark
   call?: CallHandle
+}
+
+/**
+ * `createEngine({ joinTimeline })` for one join: each step once, with the ms since joinChannel, while
+ * `inProgress` (the join is current and Connecting: nothing on reconnects, nothing after it ended).
+ */
+export function joinMarker(
+  timeline: ((step: JoinStep, elapsedMs: number) => void) | undefined,
+  inProgress: () => boolean,
+  elapsed: () => number,
+): JoinMark {
+  if (!timeline) return () => undefined
+  const marked = new Set<JoinStep>()
+  return (step) => {
+    if (marked.has(step) || !inProgress()) return
+    marked.add(step)
+    timeline(step, elapsed())
+  }
 }

@@ -19,7 +19,7 @@ import {
 } from '../defaults'
 import { displayNameOf, validateJoin, type CallContext, type CallEvent, type ConnectCall } from '../call/call'
 import type { EncodedAudioFrame, EncodedVideoFrame } from '../media/frames'
-import type { ActiveJoin } from './activeJoin'
+import { joinMarker, type ActiveJoin } from './activeJoin'
 import { Cleanups } from './cleanups'
 import { createConnectCall } from '../call/callSession'
 import type { CreateEngineOptions, Engine, JoinChannelOptions } from './engineApi'
@@ -166,7 +166,10 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       regionChoice: this.regionChoice,
       started: this.clock.now(),
       stage: 'request',
+      mark: () => undefined,
     }
+    const inProgress = (): boolean => this.active === active && this.state === ConnectionState.Connecting
+    active.mark = joinMarker(this.options.joinTimeline, inProgress, () => this.clock.now() - active.started)
     this.active = active
     this.move('join')
     const timeoutMs = this.options.joinTimeoutMs ?? ENGINE_DEFAULTS.joinTimeoutMs
@@ -213,6 +216,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       onProbe: (result) => {
         if (this.active === active) this.emit('regionProbe', result)
       },
+      mark: active.mark,
     }
   }
 
@@ -272,6 +276,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       localMedia: () => this.localMedia.current(),
       logger: this.logger,
       clock: this.clock,
+      mark: active.mark,
       ...definedOf(this.options, ['httpProxy']),
       ...(route.proxy
         ? {

@@ -3,7 +3,7 @@ import type { VideoTrack } from '../../shared/mediaPort'
 import type { ConnectCall } from '../call/call'
 import type { EncodedAudioFrame, EncodedVideoFrame } from '../media/frames'
 import type { CallOptions } from '../call/callOptions'
-import type { Clock, EngineLogger, TransportBudgets } from '../defaults'
+import type { Clock, EngineLogger, JoinStep, TransportBudgets } from '../defaults'
 import type { Listener } from '../events'
 import type { HttpProxyConfig } from '../route/httpProxy'
 import type { ProbeOptions } from '../route/probe'
@@ -34,6 +34,11 @@ export interface CreateEngineOptions {
    */
   httpProxy?: HttpProxyConfig
   joinTimeoutMs?: number
+  /**
+   * Each step of a join as it happens, with the ms since joinChannel (session request, signaling, TURN,
+   * offer/answer, ICE, DTLS: docs/engine.md "Join round trips"). Not called on reconnects.
+   */
+  joinTimeline?: (step: JoinStep, elapsedMs: number) => void
   /**
    * Region `auto`: reconnect attempts in a row that may fail through a proxy that still answers sessions
    * and TURN before the call moves to another region (default 2; docs/engine.md "Routes and failover").

@@ -3,7 +3,7 @@ import { EngineError, ErrorCode } from '../../shared/errors'
 import { isChannelName, isUid } from '../../shared/joinRules'
 import type { VideoTrack } from '../../shared/mediaPort'
 import { DisplayNameSchema, type MediaKind } from '../../shared/signaling'
-import type { Clock, EngineLogger } from '../defaults'
+import type { Clock, EngineLogger, JoinMark } from '../defaults'
 import type { HttpProxyConfig } from '../route/httpProxy'
 import type { EncodedAudioFrame, EncodedVideoFrame } from '../media/frames'
 import type { ProxyTarget, TransportSelection } from '../route/pathSelect'
@@ -50,6 +50,8 @@ export interface CallContext {
   localMedia(): LocalMediaState
   logger: EngineLogger
   clock: Clock
+  /** The join's timeline (`createEngine({ joinTimeline })`); a no-op once the join is over. */
+  mark?: JoinMark
   /** TLS 443 (signaling, werift's TURN over TLS) through this corporate HTTP CONNECT proxy. */
   httpProxy?: HttpProxyConfig
   /**

@@ -89,8 +89,10 @@ export class CallMedia {
     )
     media.on('sendTarget', (target) => this.deps.emit('sendTargetChanged', target))
     media.on('state', (state) => {
+      if (state === 'connected') context.mark?.('dtlsConnected')
       if (this.media === media) this.watch.handle(state, this.deps.active())
     })
+    media.on('progress', (step) => context.mark?.(step))
     return media
   }
 

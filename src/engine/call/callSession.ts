@@ -149,6 +149,7 @@ class CallSession {
       clock: context.clock,
       logger: context.logger,
     })
+    context.mark?.('signalingOpen')
     try {
       const capabilities = { ...context.localMedia() }
       const { token, channel, uid, displayName } = context
@@ -160,6 +161,7 @@ class CallSession {
         ...(displayName === undefined ? {} : { displayName }),
       }
       const joined = await untilAborted(signaling.join(resume ? { ...request, resume } : request), signal)
+      context.mark?.('joined')
       // The server kept our participant, but our PeerConnection is gone: werift cannot restart ICE/DTLS on
       // the server's side (docs/sfu.md), so only a full rejoin brings media back.
       const keepMedia = joined.resumed && this.media.current?.isConnected === true && !this.state.mediaBroken
@@ -240,9 +242,12 @@ class CallSession {
   private answer(signaling: SignalingClient, offer: OfferMessage): void {
     const media = this.media.current
     if (!media) return
+    this.context.mark?.('offer')
     media.answer(offer).then(
       (sdp) => {
-        if (this.media.current === media) signaling.send({ type: 'answer', seq: offer.seq, sdp })
+        if (this.media.current !== media) return
+        signaling.send({ type: 'answer', seq: offer.seq, sdp })
+        this.context.mark?.('answer')
       },
       (error: unknown) => this.context.logger.warn({ err: error, seq: offer.seq }, 'offer not applied'),
     )

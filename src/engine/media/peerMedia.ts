@@ -78,6 +78,8 @@ export interface PeerMediaEvents {
   /** The bandwidth estimate's send target moved (docs/media.md "Bandwidth estimation"). */
   sendTarget: [target: SendTarget]
   state: [state: PeerState]
+  /** werift's TURN allocation is done (gathering complete), then ICE connected: the join's timeline. */
+  progress: [step: 'gathered' | 'iceConnected']
 }
 
 interface Outgoing {
@@ -192,6 +194,12 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
     this.pc.onTrack.subscribe((track) => this.onTrack(track))
     this.pc.connectionStateChange.subscribe((state) => {
       if (!this.stalled) this.emit('state', state)
+    })
+    this.pc.iceGatheringStateChange.subscribe((state) => {
+      if (state === 'complete') this.emit('progress', 'gathered')
+    })
+    this.pc.iceConnectionStateChange.subscribe((state) => {
+      if (state === 'connected') this.emit('progress', 'iceConnected')
     })
   }
 

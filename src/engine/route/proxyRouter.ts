@@ -7,7 +7,7 @@ import {
   type RegionProbeResult,
 } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
-import type { Clock, EngineLogger, TransportBudgets } from '../defaults'
+import type { Clock, EngineLogger, JoinMark, TransportBudgets } from '../defaults'
 import type { HttpProxyConfig } from './httpProxy'
 import { FailedHosts, planReroute } from './hostFailover'
 import { probeRegion, type ProbeOptions, type RegionProbeOptions } from './probe'
@@ -87,6 +87,8 @@ export interface RouteRequest {
   checkCurrent(): void
   /** Each region probe result (the engine emits `regionProbe` while the join is current). */
   onProbe(result: RegionProbeResult): void
+  /** The join's timeline (session request and answer, transport selected). */
+  mark?: JoinMark
 }
 
 export class ProxyRouter {
@@ -173,6 +175,7 @@ export class ProxyRouter {
     })
     deps.track(transport.released)
     request.checkCurrent()
+    if (transport.transport !== 'direct') request.mark?.('transportSelected')
     return { proxy: transport.transport === 'direct' ? undefined : target, transport }
   }
 
@@ -246,11 +249,13 @@ export class ProxyRouter {
     hosts: readonly string[],
   ): Promise<ProxyTarget> {
     const region = regionHosts(full).length === 1 ? full : regionAt(full, host)
+    request.mark?.('sessionRequest')
     const session = await requestProxySession(region, request.token, {
       signal: request.signal,
       clock: this.deps.clock,
       ...(this.deps.httpProxy ? { httpProxy: this.deps.httpProxy } : {}),
     })
+    request.mark?.('sessionAnswer')
     this.deps.logger.info({ region: region.id, host, elapsedMs: session.elapsedMs }, 'proxy session')
     return hosts.length === 1 ? { region, session } : { region, session, hosts }
   }

@@ -1,0 +1,89 @@
+/**
+ * The lab join bench's agent (bench/join/lab.ts), one per namespace: in `srv` it publishes test video
+ * straight to the conference server (so the first frame a joiner sees is bounded by the joiner's link, not
+ * a second desktop's); in `lan` it runs one cold join per `join` request — a fresh engine each time,
+ * released afterwards — and answers with the times to Connected, to the publisher's first video frame, and
+ * the engine's join timeline. Protocol: e2e/lab/agents/protocol.ts; stdin closing ends it.
+ */
+import { createEngine, type Engine, type JoinStep } from '../../src/engine'
+import { ConnectionState, TransportType } from '../../src/shared/engine'
+import { videoFrame, VIDEO_FRAME_US } from '../../e2e/engine/frames'
+import { emit, serveRpc } from '../../e2e/lab/agents/rpc'
+import type { BenchAgentOps, JoinArgs, JoinFigures, PublishArgs } from './protocol'
+
+let publisher: { engine: Engine; timer: NodeJS.Timeout } | undefined
+
+async function publish(args: PublishArgs): Promise<Record<string, never>> {
+  // A STUN server that never answers on srv's own discard port: werift's 0.5 s gathering wait, nothing else.
+  const host = new URL(args.signalUrl).hostname
+  const engine = createEngine({
+    regions: [],
+    direct: { signalUrl: args.signalUrl, iceServers: [{ urls: `stun:${host}:9` }] },
+  })
+  engine.setCloudProxy(TransportType.None)
+  engine.enableLocalAudio(false)
+  engine.enableLocalVideo(true)
+  let wantKey = true
+  engine.on('keyFrameRequested', () => (wantKey = true))
+  const code = await engine.joinChannel(args.token, args.channel, args.uid)
+  if (code !== 0) throw new Error(`publisher join: ${code}`)
+  let index = 0
+  const timer = setInterval(() => {
+    const keyframe = wantKey || index % 60 === 0
+    wantKey = false
+    engine.pushVideoFrame({
+      data: videoFrame(args.uid, index, keyframe),
+      timestamp: index * VIDEO_FRAME_US,
+      keyframe,
+    })
+    index++
+  }, 33)
+  publisher = { engine, timer }
+  return {}
+}
+
+async function join(args: JoinArgs): Promise<JoinFigures> {
+  const steps: [JoinStep, number][] = []
+  const engine = createEngine({
+    regions: [args.region],
+    joinTimeline: (step, ms) => steps.push([step, Math.round(ms)]),
+  })
+  engine.setRegion(args.region.id)
+  engine.setCloudProxy(args.mode)
+  engine.enableLocalAudio(false)
+  let connectedMs: number | undefined
+  let firstFrameMs: number | undefined
+  let frameSeen: () => void = () => undefined
+  const frame = new Promise<void>((resolve) => (frameSeen = resolve))
+  const started = performance.now()
+  engine.on('connectionStateChanged', (state) => {
+    if (state === ConnectionState.Connected && connectedMs === undefined)
+      connectedMs = performance.now() - started
+  })
+  engine.on('remoteVideoFrame', (remote) => {
+    if (remote.uid !== args.publisherUid || firstFrameMs !== undefined) return
+    firstFrameMs = performance.now() - started
+    frameSeen()
+  })
+  try {
+    const code = await engine.joinChannel(args.token, args.channel, args.uid)
+    if (code !== 0 || connectedMs === undefined) throw new Error(`join (mode ${args.mode}): ${code}`)
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([frame, new Promise((resolve) => (timer = setTimeout(resolve, args.frameTimeoutMs)))])
+    clearTimeout(timer)
+    return {
+      connectedMs: Math.round(connectedMs),
+      ...(firstFrameMs === undefined ? {} : { firstFrameMs: Math.round(firstFrameMs) }),
+      steps,
+    }
+  } finally {
+    await engine.release()
+  }
+}
+
+serveRpc<BenchAgentOps>({ publish, join }, async () => {
+  if (!publisher) return
+  clearInterval(publisher.timer)
+  await publisher.engine.release()
+})
+emit('ready')
