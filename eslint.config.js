@@ -31,10 +31,11 @@ export const layers = {
   platform: { why: 'logger, clock and process helpers sit under all Node code', may: { shared: ANY } },
   proxy: { why: 'the proxy is a leaf service: shared, protocol and platform only', may: base },
   sfu: { why: 'the SFU is a leaf service: shared, protocol and platform only', may: base },
+  cluster: { why: 'the Redis cluster registry is a leaf: shared, protocol and platform only', may: base },
   engine: { why: 'the client engine never reaches into the servers or the app', may: base },
   server: {
-    why: 'the server command wires the proxy and the SFU through their index only',
-    may: { ...base, proxy: INDEX, sfu: SFU },
+    why: 'the server command wires the proxy, the SFU and the cluster through their index only',
+    may: { ...base, proxy: INDEX, sfu: SFU, cluster: INDEX },
   },
   cli: { why: 'the CLI drives the engine through its index only', may: { ...base, engine: INDEX } },
   // The app's embedded local stack runs a proxy and an SFU in process, through their index like the server.

@@ -59,6 +59,12 @@ describe('import boundaries', () => {
     ['src/server/x.ts', importing('peerPolicy', '../proxy/turn/core/peerPolicy'), 'through index.ts only'],
     ['src/server/x.ts', importing('Channel', '../sfu/room/channel'), 'through index.ts or config.ts only'],
     ['src/server/x.ts', importing('createEngine', '../engine'), 'may not import src/engine'],
+    ['src/server/x.ts', importing('NodeRegistry', '../cluster/nodeRegistry'), 'through index.ts only'],
+    // src/cluster: a leaf like the services; only the server command imports it.
+    ['src/cluster/x.ts', importing('ConferenceServer', '../sfu'), 'may not import src/sfu'],
+    ['src/cluster/x.ts', importing('loadConfig', '../server/config'), 'may not import src/server'],
+    ['src/proxy/x.ts', importing('createRedisPlacement', '../cluster'), 'may not import src/cluster'],
+    ['src/sfu/x.ts', importing('NodeRegistry', '../cluster'), 'may not import src/cluster'],
     ['src/server/x.ts', importing('appCore', '../app'), 'may not import src/app'],
     // src/cli: the engine through its index only.
     ['src/cli/x.ts', importing('createEngine', '../engine/api/engine'), 'through index.ts only'],
@@ -130,6 +136,8 @@ describe('import boundaries', () => {
     ['src/server/x.ts', importing('ProxyServer', '../proxy/index')],
     ['src/server/x.ts', importing('ConferenceServer', '../sfu')],
     ['src/server/x.ts', importing('SfuConfigSchema', '../sfu/config')],
+    ['src/server/x.ts', importing('NodeRegistry', '../cluster')],
+    ['src/cluster/x.ts', importing('PlacementError', '../shared/cluster')],
     ['src/app/stack/x.ts', importing('SfuConfigSchema', '../../sfu/config.js')],
     ['src/cli/x.ts', importing('createEngine', '../engine')],
     ['src/cli/x.ts', importing('createEngine', '../engine/index')],

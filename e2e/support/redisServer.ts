@@ -21,7 +21,10 @@ export interface RedisServer {
   readonly pid: number
   /** SIGTERM, SIGKILL after 3 s; resolves once the process has exited. Idempotent. */
   stop(): Promise<void>
-  /** Stops the server (if running) and starts an empty one on the same port; resolves when it answers PING. */
+  /**
+   * Stops the server (if running) and starts an empty one on the same port; resolves when it answers PING.
+   * Also starts a stopped one again (a Redis that was down for a while).
+   */
   restart(): Promise<void>
 }
 
@@ -37,9 +40,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   const binary = requireTool('redis-server')
   const host = '127.0.0.1'
   const port = options.port ?? (await freePort('tcp', host))
-  // Its working directory: redis-server may write there (it never should with --save ''), never into the repo.
-  const dir = await mkdtemp(join(tmpdir(), 'pinhole-redis-'))
-  const args = [
+  const argsIn = (dir: string): string[] => [
     '--port',
     String(port),
     '--bind',
@@ -56,13 +57,22 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     '',
   ]
   let child: ChildProcess | undefined
+  let dir: string | undefined
   let output = ''
 
+  const halt = async (): Promise<void> => {
+    if (child !== undefined) await stopChild(child)
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+    dir = undefined
+  }
   const launch = async (): Promise<void> => {
     output = ''
+    // Its working directory: redis-server may write there (it never should with --save ''), never the repo's.
+    const workDir = await mkdtemp(join(tmpdir(), 'pinhole-redis-'))
+    dir = workDir
     // detached: its own process group, so stopChild reaches it by PID even if the test crashes mid-way.
-    const started = spawn(binary, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
-    killOnExit(started)
+    const started = spawn(binary, argsIn(workDir), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    killOnExit(started, () => rmSync(workDir, { recursive: true, force: true }))
     const collect = (chunk: Buffer): void => {
       if (output.length < 20_000) output += chunk.toString()
     }
@@ -72,7 +82,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     try {
       await waitForPong(started, host, port, options.startTimeoutMs ?? 10_000)
     } catch (err) {
-      await stopChild(started)
+      await halt()
       throw new Error(
         `redis-server did not start on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}\n` +
           `output: ${output.slice(-2000)}`,
@@ -80,16 +90,8 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       )
     }
   }
-  const halt = async (): Promise<void> => {
-    if (child !== undefined) await stopChild(child)
-  }
 
-  try {
-    await launch()
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true })
-    throw err
-  }
+  await launch()
   return {
     url: `redis://${host}:${port}`,
     host,
@@ -98,10 +100,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       if (child?.pid === undefined) throw new Error('internal: redis-server has no pid')
       return child.pid
     },
-    stop: async () => {
-      await halt()
-      await rm(dir, { recursive: true, force: true })
-    },
+    stop: halt,
     restart: async () => {
       await halt()
       await launch()
