@@ -197,6 +197,11 @@ describe('controller', () => {
     t.s().setDisplayName('  李雷 ')
     await t.controller.join()
     expect(t.calls.at(-1)).toEqual(['joinChannel', 'dev-last-4321', 'last', 4321, { displayName: '李雷' }])
+    expect(t.s().joinedName).toBe('李雷')
+    await t.controller.leave()
+    t.s().setDisplayName('')
+    await t.controller.join()
+    expect(t.s().joinedName).toBeNull()
     await t.controller.leave()
     t.calls.length = 0
     t.s().setDisplayName('bell\u0007')

@@ -307,6 +307,7 @@ class AppController implements Controller {
     await this.invokeCode('enableLocalVideo', this.s.camOn)
     await this.invokeCode('enableLocalAudio', this.s.micOn)
     const named = displayName === undefined ? [] : ([{ displayName }] as const)
+    this.s.setJoinedName(displayName ?? null)
     const result = await this.invokeCode('joinChannel', token, channel, uid, ...named)
     if (result !== 0) this.media.stopSending()
     await this.refreshSettings()

@@ -12,4 +12,6 @@ export const createFormSlice: StateCreator<AppState, [], [], FormSlice> = (set) 
   setFormProblem: (formProblem) => set({ formProblem }),
   displayName: '',
   setDisplayName: (displayName) => set({ displayName }),
+  joinedName: null,
+  setJoinedName: (joinedName) => set({ joinedName }),
 })

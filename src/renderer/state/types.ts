@@ -113,6 +113,9 @@ export interface FormSlice {
   /** The name shown on this user's tiles to the others, as typed (logic/displayName.ts checks it). */
   displayName: string
   setDisplayName(name: string): void
+  /** The name this user joined the call with (what the others see), null without one: the self tile and list. */
+  joinedName: string | null
+  setJoinedName(name: string | null): void
 }
 
 /** Which screen the window shows: the call, or the "Network check" for IT (issue 6). */

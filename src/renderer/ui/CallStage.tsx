@@ -130,13 +130,15 @@ function LocalTile(props: TileFrameProps): React.JSX.Element {
   const media = useMediaView()
   const camOn = useApp((s) => s.camOn)
   const micOn = useApp((s) => s.micOn)
+  const joinedName = useApp((s) => s.joinedName)
   const ref = useRef<HTMLVideoElement>(null)
   useEffect(() => {
     media.attachPreview(ref.current)
     return () => media.attachPreview(null)
   }, [media])
   const { speaking, ...frame } = props
-  const name = t('you')
+  // The name the others see, so you can check it; "You" when you joined without one.
+  const name = joinedName === null ? t('you') : t('youNamed', { name: joinedName })
   return (
     <figure
       {...frame}

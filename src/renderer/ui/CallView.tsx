@@ -75,6 +75,7 @@ function Participants(props: { speaker: number | null }): React.JSX.Element {
     (r) => [r.uid, r.displayName ?? t('uidName', { uid: r.uid })] as const,
   )
   const selfUid = useApp((s) => s.joined?.uid)
+  const selfName = useApp((s) => s.joinedName)
   const inCall = useApp((s) => s.connectionState !== ConnectionState.Disconnected)
   return (
     <>
@@ -82,7 +83,7 @@ function Participants(props: { speaker: number | null }): React.JSX.Element {
       <ul className="participants" data-testid="participants">
         {selfUid === undefined ? null : (
           <li data-testid="participant" data-uid={selfUid}>
-            {t('youNamed', { name: t('uidName', { uid: selfUid }) })}
+            {t('youNamed', { name: selfName ?? t('uidName', { uid: selfUid }) })}
           </li>
         )}
         {people.map(([uid, name]) => (
