@@ -9,7 +9,7 @@ import {
   ProxySessionInfoSchema,
   type ProxySessionInfo,
 } from '../../shared/proxySession'
-import { ENGINE_DEFAULTS, systemClock, type Clock } from '../defaults'
+import { ENGINE_DEFAULTS, sleep, systemClock, type Clock } from '../defaults'
 import type { HttpProxyConfig } from './httpProxy'
 import { connectPinnedTls, pinOf, type TlsPin } from './tlsPin'
 
@@ -27,6 +27,19 @@ export interface RequestOptions {
   /** Through a corporate HTTP CONNECT proxy (the pinned TLS runs inside the tunnel). */
   httpProxy?: HttpProxyConfig
 }
+
+/**
+ * A proxy whose conference cluster cannot place the channel right now answers 503 `cluster_unavailable` or
+ * `no_node_available` (docs/proxy.md): Redis restarting, every node full or draining, a node lost and not
+ * yet expired. The session is asked again with backoff for up to `budgetMs` (inside the join's 20 s, so a
+ * join that still fails says why rather than timing out), then the refusal is the answer.
+ */
+export const SESSION_RETRY_DEFAULTS = { firstDelayMs: 250, maxDelayMs: 2000, budgetMs: 12_000 } as const
+
+const CLUSTER_BUSY: ReadonlySet<string> = new Set([
+  ProxyApiErrorCode.ClusterUnavailable,
+  ProxyApiErrorCode.NoNodeAvailable,
+])
 
 export interface PinnedJsonAnswer {
   status: number
@@ -142,12 +155,37 @@ export interface ProxySession {
   leafPem: string
 }
 
-/** Requests a session; every expected failure is an EngineError with its own code. */
+/**
+ * Requests a session; every expected failure is an EngineError with its own code. A cluster that cannot
+ * place the channel yet (503) is asked again with backoff (SESSION_RETRY_DEFAULTS).
+ */
 export async function requestProxySession(
   region: Region,
   token: string,
-  options: RequestOptions = {},
+  options: RequestOptions & { retry?: Partial<typeof SESSION_RETRY_DEFAULTS> } = {},
 ): Promise<ProxySession> {
+  const clock = options.clock ?? systemClock
+  const retry = { ...SESSION_RETRY_DEFAULTS, ...options.retry }
+  const started = clock.now()
+  for (let delay: number = retry.firstDelayMs; ; delay = Math.min(retry.maxDelayMs, delay * 2)) {
+    try {
+      return await requestOnce(region, token, options)
+    } catch (error) {
+      const busy = error instanceof ClusterBusy
+      if (!busy || clock.now() - started + delay > retry.budgetMs) throw busy ? error.refusal : error
+      await sleep(delay, clock, options.signal)
+    }
+  }
+}
+
+/** A 503 the engine waits out (CLUSTER_BUSY); `refusal` is what the join fails with if it lasts. */
+class ClusterBusy extends Error {
+  constructor(readonly refusal: EngineError) {
+    super(refusal.message)
+  }
+}
+
+async function requestOnce(region: Region, token: string, options: RequestOptions): Promise<ProxySession> {
   const { proxyHost, ports } = region
   const target = `${proxyHost}:${ports.tcp}`
   const answer = await postJsonPinned(
@@ -181,7 +219,7 @@ const TOKEN_INVALID: ReadonlySet<string> = new Set([
   ProxyApiErrorCode.AppUnknown,
 ])
 
-function refusal(target: string, answer: PinnedJsonAnswer): EngineError {
+function refusal(target: string, answer: PinnedJsonAnswer): EngineError | ClusterBusy {
   const parsed = ProxyApiErrorSchema.safeParse(answer.json)
   if (!parsed.success) {
     return new EngineError(
@@ -191,6 +229,9 @@ function refusal(target: string, answer: PinnedJsonAnswer): EngineError {
   }
   const { code, message } = parsed.data.error
   const detail = `${target}: HTTP ${answer.status} ${code}: ${message}`
+  if (answer.status === 503 && CLUSTER_BUSY.has(code)) {
+    return new ClusterBusy(new EngineError(ErrorCode.ProxySessionRefused, detail))
+  }
   if (answer.status === 401 && code === ProxyApiErrorCode.TokenExpired) {
     return new EngineError(ErrorCode.ProxySessionTokenExpired, detail)
   }
