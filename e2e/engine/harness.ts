@@ -33,7 +33,7 @@ export interface Peer {
 }
 
 export function makePeer(
-  stack: CallStack,
+  stack: Pick<CallStack, 'region'>,
   uid: number,
   mode: TransportType,
   options: Partial<CreateEngineOptions> = {},
