@@ -83,7 +83,18 @@ function corpus(token: string): string[] {
     { v: 1, type: 'join', token, channel: 'fuzz', uid: 77, capabilities: { audio: true, video: false } },
     { v: 1, type: 'answer', seq: 1, sdp: 'v=0\r\n' },
     { v: 1, type: 'renegotiate' },
+    {
+      v: 1,
+      type: 'join',
+      token,
+      channel: 'fuzz',
+      uid: 77,
+      displayName: '王芳',
+      capabilities: { audio: false, video: true, screen: true },
+    },
     { v: 1, type: 'publish', kind: 'video' },
+    { v: 1, type: 'publish', kind: 'screen' },
+    { v: 1, type: 'keyframeRequest', uid: 1, kind: 'screen' },
     { v: 1, type: 'unpublish', kind: 'audio' },
     { v: 1, type: 'keyframeRequest', uid: 1 },
     { v: 1, type: 'leave' },
@@ -273,4 +284,68 @@ describe('a connection that keeps sending bad messages', () => {
     expect(await socket.closed()).toBe(SignalCloseCode.PolicyViolation)
     await sfu.server.close()
   })
+})
+
+describe('a participant that toggles its screen share as fast as it may (issue 13 signaling, attacked)', () => {
+  let sfu: Sfu
+  const clients: TestClient[] = []
+  afterAll(() => closeAll(clients, sfu))
+
+  const offers = (client: TestClient): number => client.messages.filter((m) => m.type === 'offer').length
+  const toggles = (client: TestClient, n: number): void => {
+    for (let i = 0; i < n; i++) {
+      client.sendRaw({ v: 1, type: i % 2 === 0 ? 'publish' : 'unpublish', kind: 'screen' })
+      if (i % 4 === 0) client.sendRaw({ v: 1, type: 'keyframeRequest', uid: 1, kind: 'screen' })
+    }
+  }
+
+  it('paced under the flood guard: every burst is answered and the others’ call goes on', async () => {
+    sfu = await startSfu({})
+    const [a, b] = [await sfu.join('toggle', 1), await sfu.join('toggle', 2)]
+    clients.push(a, b)
+    for (const client of [a, b]) client.startMedia()
+    await a.until(() => (receives(a, 2, 'video', 5) && receives(b, 1, 'video', 5)) || undefined, 'media')
+    const attacker = await sfu.join('toggle', 3, {
+      publish: { audio: false, video: false, screen: true },
+      displayName: '王芳',
+    })
+    clients.push(attacker)
+    const offersBefore = offers(a)
+    const receivedBefore = a.received.get('2:video')!.counters.size
+    // 400 publish/unpublish toggles in bursts of 40 frames (the server's in-flight limit is 64).
+    for (let burst = 0; burst < 10; burst++) {
+      toggles(attacker, 32)
+      attacker.sendRaw({ v: 1, type: 'ping', ts: burst })
+      await attacker.until(
+        () => attacker.messages.find((m) => m.type === 'pong' && m.ts === burst),
+        `the server answers burst ${burst}`,
+        15_000,
+      )
+    }
+    expect(attacker.closeCode).toBeUndefined()
+    await a.until(
+      () => (a.received.get('2:video')!.counters.size > receivedBefore + 30 ? true : undefined),
+      'video after the toggles',
+      15_000,
+    )
+    for (const victim of [a, b]) {
+      expect(victim.messages.filter((m) => m.type === 'error' || m.type === 'kicked')).toEqual([])
+    }
+    // The share's slot opens and closes without media (this client sends none), so no track reaches the
+    // others: no offer may come to them from it.
+    expect(offers(a) - offersBefore).toBe(0)
+    expect(sfu.server.health().ok).toBe(true)
+  }, 90_000)
+
+  it('all at once: the flood guard closes the attacker (1008) and the others do not notice', async () => {
+    const [a, b] = clients
+    const attacker = await sfu.join('toggle', 4, { publish: { audio: false, video: false, screen: true } })
+    clients.push(attacker)
+    toggles(attacker, 400)
+    expect(await attacker.closed(15_000)).toBe(SignalCloseCode.PolicyViolation)
+    for (const victim of [a!, b!]) {
+      expect(victim.messages.filter((m) => m.type === 'error' || m.type === 'kicked')).toEqual([])
+    }
+    expect(sfu.server.health().ok).toBe(true)
+  }, 60_000)
 })

@@ -45,6 +45,8 @@ export interface ClientOptions {
   /** The join's capabilities (this client sends no screen; `screen: true` only opens the server's slot). */
   publish?: Publish
   resume?: string
+  /** The name the others see (sent as is: tests send names the server must refuse too). */
+  displayName?: string
   /** Check every payload's filler bytes (off in the bench to save CPU). */
   verify?: boolean
   /** Extra werift settings (e.g. `debug` packet loss, or relay-only TURN through the proxy). */
@@ -128,6 +130,7 @@ export class TestClient {
       uid: options.uid,
       capabilities: publish,
       ...(options.resume ? { resume: options.resume } : {}),
+      ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
     })
     return client
   }
