@@ -61,6 +61,11 @@ export const SfuConfigSchema = z
     /** Media found dead while "connected" (DTLS down, or nothing received this long): the client rejoins. */
     mediaStallMs: intIn(100, 600_000).default(D.mediaStallMs),
     drainTimeoutMs: intIn(0, 3_600_000).default(D.drainTimeoutMs),
+    /**
+     * Conference nodes on this machine, each its own process (the server command forks them; docs/scaling.md
+     * "Workers"). Absent: one per core with `cluster.redis`, else 1. Read by the server command only.
+     */
+    workers: intIn(1, 256).optional(),
     tokenClockToleranceSeconds: intIn(0, 300).default(D.tokenClockToleranceSeconds),
   })
   .prefault({})

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+import { rtcPortSlice, SFU_WORKER_ENV, workerOverrides } from './sfuWorkers'
+
+describe('sfu.workers: what each worker gets', () => {
+  it('splits rtcPortRange into equal, disjoint slices inside the range', () => {
+    const range: [number, number] = [50000, 50099]
+    const slices = [0, 1, 2].map((i) => rtcPortSlice(range, i, 3))
+    expect(slices).toEqual([
+      [50000, 50032],
+      [50033, 50065],
+      [50066, 50098],
+    ])
+    expect(rtcPortSlice([40000, 40003], 1, 2)).toEqual([40002, 40003])
+  })
+
+  it('each worker: port + i (0 stays 0), its slice, one worker, no proxy, an OS-chosen admin port, its own node id', () => {
+    const config = {
+      sfu: { port: 7880, rtcPortRange: [50000, 50099] as const, drainTimeoutMs: 30_000 },
+      proxy: {},
+      cluster: { nodeId: 'host-a' },
+    }
+    expect(workerOverrides(config, 1, 2)).toEqual({
+      [SFU_WORKER_ENV]: '2',
+      PINHOLE__sfu__workers: '1',
+      PINHOLE__sfu__port: '7881',
+      PINHOLE__sfu__rtcPortRange: '[50050,50099]',
+      PINHOLE__admin__port: '0',
+      PINHOLE__proxy__enabled: 'false',
+      PINHOLE__cluster__nodeId: '"host-a-2"',
+    })
+    const bare = workerOverrides({ sfu: { port: 0, drainTimeoutMs: 1000 } }, 0, 4)
+    expect(bare).toEqual({
+      [SFU_WORKER_ENV]: '1',
+      PINHOLE__sfu__workers: '1',
+      PINHOLE__sfu__port: '0',
+      PINHOLE__admin__port: '0',
+    })
+  })
+})

@@ -1,0 +1,225 @@
+/**
+ * `sfu.workers: N` (docs/scaling.md "Workers"): N conference nodes on one machine. One werift SFU is one
+ * thread, so a machine's other cores carry media only as other processes: the server command forks itself
+ * N times (`pinhole-server start` with the same config), each worker with its own signaling port
+ * (`sfu.port + i`, or OS-chosen with 0), its own slice of `sfu.rtcPortRange` and its own cluster node id,
+ * so each registers in Redis as a node of its own and placement spreads channels over them. The parent
+ * keeps the admin listener (and the proxy, when the config has one), forwards a drain to every worker and
+ * exits when they have; it restarts nothing: a worker that dies is logged and /healthz turns 503, and when
+ * none is left the parent exits 1 for the supervisor (systemd) to restart it.
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { EventEmitter } from 'node:events'
+import { fileURLToPath } from 'node:url'
+import type { Logger } from 'pino'
+import type { Health } from './admin'
+
+// From source (tsx, the test runner) the worker is cli.ts under tsx's loader; compiled by `npm run build`
+// this module is bundled into out/node/pinhole-server.js, which is then the worker's entry too.
+const FROM_SOURCE = import.meta.url.endsWith('.ts')
+const CLI_ENTRY = fileURLToPath(new URL(FROM_SOURCE ? './cli.ts' : './pinhole-server.js', import.meta.url))
+const EXEC_ARGV = FROM_SOURCE ? ['--import', import.meta.resolve('tsx')] : ['--enable-source-maps']
+
+/** Set in a worker's environment: its number, 1..N. */
+export const SFU_WORKER_ENV = 'PINHOLE_SFU_WORKER'
+/** Loading werift and joining the cluster may take a while on a busy machine. */
+const START_TIMEOUT_MS = 60_000
+/** Past the workers' own drain deadline, the parent stops waiting. */
+const DRAIN_MARGIN_MS = 15_000
+const CLOSE_KILL_AFTER_MS = 5000
+
+/** What a worker tells the parent over IPC. */
+type FromWorker = { type: 'started'; signal: string; admin: number }
+/** What the parent tells a worker. */
+type ToWorker = { type: 'drain' }
+
+/** What the worker's part of the config needs. */
+export interface WorkerConfigFields {
+  sfu: { port: number; rtcPortRange?: readonly [number, number] | undefined; drainTimeoutMs: number }
+  proxy?: unknown
+  cluster?: { nodeId?: string | undefined } | undefined
+}
+
+/** Worker `index` (0-based) of `count`'s slice of the media port range, both ends included. */
+export function rtcPortSlice(
+  range: readonly [number, number],
+  index: number,
+  count: number,
+): [number, number] {
+  const per = Math.floor((range[1] - range[0] + 1) / count)
+  const first = range[0] + index * per
+  return [first, first + per - 1]
+}
+
+/**
+ * The environment overrides (`PINHOLE__…`, applied over the config file) that make worker `index` a node
+ * of its own: one worker's worth of everything, no proxy, an OS-chosen admin port.
+ */
+export function workerOverrides(
+  config: WorkerConfigFields,
+  index: number,
+  count: number,
+): Record<string, string> {
+  const { sfu } = config
+  const env: Record<string, string> = {
+    [SFU_WORKER_ENV]: String(index + 1),
+    PINHOLE__sfu__workers: '1',
+    PINHOLE__sfu__port: String(sfu.port === 0 ? 0 : sfu.port + index),
+    PINHOLE__admin__port: '0',
+  }
+  if (sfu.rtcPortRange) {
+    env.PINHOLE__sfu__rtcPortRange = JSON.stringify(rtcPortSlice(sfu.rtcPortRange, index, count))
+  }
+  if (config.proxy !== undefined) env.PINHOLE__proxy__enabled = 'false'
+  const nodeId = config.cluster?.nodeId
+  if (nodeId !== undefined) env.PINHOLE__cluster__nodeId = JSON.stringify(`${nodeId}-${index + 1}`)
+  return env
+}
+
+interface Worker {
+  index: number
+  child: ChildProcess
+  started?: Omit<FromWorker, 'type'>
+}
+
+export interface SfuWorkerPoolOptions {
+  count: number
+  config: WorkerConfigFields
+  /** The config file the parent read (the workers read it too), if any. */
+  file: string | undefined
+  logger: Logger
+  /** Every worker is gone while the parent was not stopping: it exits with this code. */
+  allGone: (code: number) => void
+}
+
+export class SfuWorkerPool {
+  private readonly workers: Worker[] = []
+  private stopping = false
+
+  private constructor(private readonly options: SfuWorkerPoolOptions) {}
+
+  static async start(options: SfuWorkerPoolOptions): Promise<SfuWorkerPool> {
+    const pool = new SfuWorkerPool(options)
+    try {
+      await Promise.all(Array.from({ length: options.count }, (_, i) => pool.spawn(i)))
+    } catch (err) {
+      await pool.close()
+      throw err
+    }
+    return pool
+  }
+
+  /** Healthy while every worker runs; the details name each one. */
+  health(): Health {
+    const workers = this.workers.map((w) => ({
+      worker: w.index + 1,
+      pid: w.child.pid,
+      running: isRunning(w.child),
+      ...w.started,
+    }))
+    return { ok: !this.stopping && workers.every((w) => w.running), details: { workers } }
+  }
+
+  describe(): Record<string, unknown> {
+    return { workers: this.workers.map((w) => ({ worker: w.index + 1, pid: w.child.pid, ...w.started })) }
+  }
+
+  /** Every worker drains (SIGTERM's path: the node leaves placement, its calls are moved) and exits. */
+  async drain(): Promise<void> {
+    this.stopping = true
+    const { drainTimeoutMs } = this.options.config.sfu
+    const codes = await this.stopAll({ type: 'drain' }, drainTimeoutMs + DRAIN_MARGIN_MS)
+    const failed = codes.filter((c) => c !== 0)
+    if (failed.length > 0) throw new Error(`${failed.length} conference worker(s) did not drain cleanly`)
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true
+    await this.stopAll(undefined, CLOSE_KILL_AFTER_MS)
+  }
+
+  private spawn(index: number): Promise<void> {
+    const { config, file, count } = this.options
+    const args = ['start', ...(file === undefined ? [] : ['--config', file])]
+    const child = fork(CLI_ENTRY, args, {
+      execArgv: EXEC_ARGV,
+      env: { ...process.env, ...workerOverrides(config, index, count) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    const worker: Worker = { index, child }
+    this.workers.push(worker)
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`conference worker ${index + 1} did not start in ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      )
+      child.on('message', (message: FromWorker) => {
+        if (message?.type !== 'started') return
+        clearTimeout(timer)
+        worker.started = { signal: message.signal, admin: message.admin }
+        resolve()
+      })
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer)
+        reject(new Error(`conference worker ${index + 1} exited (${code ?? signal}) before it started`))
+        this.onExit(worker, code, signal)
+      })
+    })
+  }
+
+  private onExit(worker: Worker, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.stopping) return
+    const { logger, allGone } = this.options
+    // Not restarted here: its calls have moved on (their engines rejoin elsewhere), and a supervisor that
+    // watches /healthz decides when to restart the whole unit.
+    logger.error({ worker: worker.index + 1, pid: worker.child.pid, code, signal }, 'conference worker died')
+    if (this.workers.every((w) => !isRunning(w.child))) {
+      logger.fatal('every conference worker is gone; exiting for the supervisor to restart the server')
+      allGone(1)
+    }
+  }
+
+  /** Resolves with each worker's exit code (null: killed). */
+  private async stopAll(message: ToWorker | undefined, killAfterMs: number): Promise<(number | null)[]> {
+    return Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<number | null>((resolve) => {
+            if (!isRunning(w.child)) return resolve(w.child.exitCode)
+            const timer = setTimeout(() => w.child.kill('SIGKILL'), killAfterMs)
+            w.child.once('exit', (code) => {
+              clearTimeout(timer)
+              resolve(code)
+            })
+            if (message && w.child.connected) w.child.send(message)
+            else w.child.kill('SIGTERM')
+          }),
+      ),
+    )
+  }
+}
+
+function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null
+}
+
+/** In a worker: IPC to the parent, or undefined in a server started on its own. */
+export interface ParentLink {
+  /** Tells the parent the worker is up. */
+  started(signal: string, admin: number): void
+  /** `drain` when the parent asks for one or goes away (no orphan nodes). */
+  requests: Pick<EventEmitter, 'on' | 'off'>
+}
+
+export function parentLink(env: Record<string, string | undefined>): ParentLink | undefined {
+  if (env[SFU_WORKER_ENV] === undefined || process.send === undefined) return undefined
+  const requests = new EventEmitter()
+  process.on('message', (message: ToWorker) => {
+    if (message?.type === 'drain') requests.emit('drain')
+  })
+  process.once('disconnect', () => requests.emit('drain'))
+  return {
+    started: (signal, admin) => process.send?.({ type: 'started', signal, admin } satisfies FromWorker),
+    requests,
+  }
+}
