@@ -1,4 +1,4 @@
-import type { Region } from '../shared/engine'
+import { regionHosts, type Region } from '../shared/engine'
 import { type DoctorRow, formatDoctorTable, type ProbeOptions, runDoctor } from '../engine'
 import { ErrorCode } from '../shared/errors'
 import { defaultRegionName, FLAG_REGION_ID, parseDoctorArgs } from './args'
@@ -20,8 +20,9 @@ listens there: the proxy is not running, no firewall rule fixes it); unresolved 
 DNS); error (TLS interception, an untrusted certificate, another service).
 
 Regions:
-  --regions FILE        JSON list of regions ({id, name, proxyHost, ports: {udp: [a, b], tcp},
-                        tlsFingerprintSha256 | caPem}); every region is checked unless --region names one
+  --regions FILE        JSON list of regions ({id, name, proxyHost | proxyHosts, ports: {udp: [a, b], tcp},
+                        tlsFingerprintSha256 | caPem}); every region is checked unless --region names one,
+                        every proxy host of a region one after another
   --region ID           the region to check
   --proxy HOST          or one region given by flags:
   --udp-ports A,B         UDP ports (default 3478,7070)
@@ -35,7 +36,7 @@ Corporate proxy:
                         HTTP CONNECT proxy (as "pinhole join --http-proxy" would use it); UDP goes direct
 
 Output:
-  --json                one JSON object: {ok, regions: [{id, name, proxyHost, ok, rows: [...]}]}
+  --json                one JSON object: {ok, regions: [{id, name, proxyHost, proxyHosts?, ok, rows: [...]}]}
   -h, --help            this text
 
 Exit codes: 0 every endpoint reachable; 3 at least one not reachable; 2 usage error.
@@ -43,7 +44,15 @@ Exit codes: 0 every endpoint reachable; 3 at least one not reachable; 2 usage er
 
 export interface DoctorReport {
   ok: boolean
-  regions: { id: string; name: string; proxyHost: string; ok: boolean; rows: DoctorRow[] }[]
+  regions: {
+    id: string
+    name: string
+    proxyHost: string
+    /** Several proxy hosts: all of them, each checked (rows host by host). */
+    proxyHosts?: string[]
+    ok: boolean
+    rows: DoctorRow[]
+  }[]
 }
 
 /** Test seams. */
@@ -72,7 +81,15 @@ export async function doctorCommand(
     const rows = await check(region, probe)
     const ok = rows.every((row) => row.status === 'reachable')
     report.ok &&= ok
-    report.regions.push({ id: region.id, name: region.name, proxyHost: region.proxyHost, ok, rows })
+    const hosts = regionHosts(region)
+    report.regions.push({
+      id: region.id,
+      name: region.name,
+      proxyHost: region.proxyHost,
+      ...(hosts.length > 1 ? { proxyHosts: hosts } : {}),
+      ok,
+      rows,
+    })
     hints.push(pinHints(region, rows))
   }
   io.stdout(args.json ? `${JSON.stringify(report)}\n` : formatReport(report, hints))
@@ -110,5 +127,6 @@ export function formatReport(report: DoctorReport, hints: readonly string[][] = 
 function regionTitle(region: DoctorReport['regions'][number]): string {
   const named = region.name !== region.id && region.name !== defaultRegionName(region.proxyHost)
   if (region.id === FLAG_REGION_ID && !named) return `Proxy ${region.proxyHost}`
-  return `Region ${region.id}${named ? ` (${region.name})` : ''}, proxy ${region.proxyHost}`
+  const proxies = region.proxyHosts ? `proxies ${region.proxyHosts.join(', ')}` : `proxy ${region.proxyHost}`
+  return `Region ${region.id}${named ? ` (${region.name})` : ''}, ${proxies}`
 }

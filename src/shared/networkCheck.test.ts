@@ -295,3 +295,25 @@ describe('networkCheckOutline: what the Network check shows above the tables', (
     expect(networkCheckOutline([]).headline).toBe(networkCheckSummary([]))
   })
 })
+
+describe('a region with several proxy hosts (issue 14 item 5)', () => {
+  it('each row’s rule and note name the host that row checked, not the region’s first host', () => {
+    const second = '203.0.113.11'
+    const rows = withRules(
+      [
+        check({}),
+        check({ target: `${second}:3478`, status: 'blocked' }),
+        check({ endpoint: 'tls', check: 'TLS 443', target: `${second}:443`, status: 'refused' }),
+      ],
+      direct,
+    )
+    expect(rows.map((row) => row.rule)).toEqual([
+      undefined,
+      `allow UDP from desktops to ${second} port 3478`,
+      undefined,
+    ])
+    expect(notFirewallNotes(HOST, rows)).toEqual([
+      expect.stringMatching(/^203\.0\.113\.11 refused TLS 443: /),
+    ])
+  })
+})

@@ -18,6 +18,8 @@ export interface NetworkCheckRegion {
   id: string
   name: string
   proxyHost: string
+  /** A region with several proxy hosts: all of them; `rows` holds each host's checks, host by host. */
+  proxyHosts?: string[]
   /** Every endpoint reachable. */
   ok: boolean
   rows: NetworkCheckRow[]
@@ -37,7 +39,7 @@ export interface NetworkCheckReport {
 }
 
 export interface RuleContext {
-  /** The region's proxy address, exactly as whitelisted. */
+  /** The region's proxy address, exactly as whitelisted (a row's own target names its host first). */
   proxyHost: string
   /** host:port of the corporate HTTP proxy the TLS checks went through, when one is configured. */
   httpProxy?: string
@@ -69,8 +71,10 @@ export type FirewallRule =
  * fixes it (wrong proxy credentials, a foreign service on the port: the row's detail says what to do).
  */
 export function firewallRuleOf(check: ProbeCheck, context: RuleContext): FirewallRule | undefined {
-  const { port } = splitTarget(check.target)
-  const host = context.proxyHost
+  const target = splitTarget(check.target)
+  const { port } = target
+  // A region with several proxy hosts checks each one: the rule names the host the row checked.
+  const host = target.host === '' ? context.proxyHost : target.host
   // Only TLS 443 and the session API go through the corporate proxy; UDP always goes direct.
   const via = isUdp(check) ? undefined : context.httpProxy
   if (check.status === 'reachable' || check.status === 'refused' || check.status === 'unresolved') {
@@ -132,10 +136,30 @@ export function uniqueRules(rows: readonly NetworkCheckRow[]): string[] {
 }
 
 /**
- * For one region's rows, what no firewall rule fixes, one sentence per cause, saying who acts: refused
- * endpoints (the proxy is not running there: whoever runs it), a name that does not resolve (DNS).
+ * The rows by the host they checked, in row order. Rows of one host only: that is the region's
+ * `proxyHost`, named as written.
+ */
+export function rowsByHost(
+  proxyHost: string,
+  rows: readonly NetworkCheckRow[],
+): [host: string, rows: NetworkCheckRow[]][] {
+  const byHost = new Map<string, NetworkCheckRow[]>()
+  for (const row of rows) {
+    const host = splitTarget(row.target).host || proxyHost
+    byHost.set(host, [...(byHost.get(host) ?? []), row])
+  }
+  return byHost.size <= 1 ? [[proxyHost, [...rows]]] : [...byHost]
+}
+
+/**
+ * For one region's rows, what no firewall rule fixes, one sentence per cause and host, saying who acts:
+ * refused endpoints (the proxy is not running there: whoever runs it), a name that does not resolve (DNS).
  */
 export function notFirewallNotes(proxyHost: string, rows: readonly NetworkCheckRow[]): string[] {
+  return rowsByHost(proxyHost, rows).flatMap(([host, own]) => hostNotes(host, own))
+}
+
+function hostNotes(proxyHost: string, rows: readonly NetworkCheckRow[]): string[] {
   const notes: string[] = []
   const refused = rows.filter((row) => row.status === 'refused').map((row) => row.check)
   if (refused.length > 0) {

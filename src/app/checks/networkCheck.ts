@@ -5,7 +5,7 @@ import {
   type ProbeOptions,
   runDoctor,
 } from '../../engine'
-import type { Region } from '../../shared/engine'
+import { regionHosts, type Region } from '../../shared/engine'
 import {
   networkCheckSummary,
   withRules,
@@ -51,7 +51,16 @@ export async function runNetworkCheck(
       ...(httpProxy !== undefined ? { httpProxy } : {}),
     })
     const ok = rows.every((row) => row.status === 'reachable')
-    checked.push({ id: region.id, name: region.name, proxyHost: region.proxyHost, ok, rows })
+    const hosts = regionHosts(region)
+    checked.push({
+      id: region.id,
+      name: region.name,
+      proxyHost: region.proxyHost,
+      // Several proxies: the doctor checked each of them (their rows one host after another).
+      ...(hosts.length > 1 ? { proxyHosts: hosts } : {}),
+      ok,
+      rows,
+    })
   }
   const report: NetworkCheckReport = {
     startedAt: new Date(started).toISOString(),

@@ -1,4 +1,4 @@
-import type { Region } from '../../shared/engine'
+import { regionAt, regionHosts, type Region } from '../../shared/engine'
 import {
   notFirewallNotes,
   splitTarget,
@@ -20,7 +20,14 @@ import { probeSessionApi, probeTls, probeUdp, type ProbeOptions } from './probe'
 /** One checked endpoint, with the rule that fixes it (in words IT can act on) when one does. */
 export type DoctorRow = NetworkCheckRow
 
+/** Every proxy host of the region (`proxyHosts`), one after another: its four rows, then the next host's. */
 export async function runDoctor(region: Region, options: ProbeOptions = {}): Promise<DoctorRow[]> {
+  const rows: DoctorRow[] = []
+  for (const host of regionHosts(region)) rows.push(...(await doctorHost(regionAt(region, host), options)))
+  return rows
+}
+
+async function doctorHost(region: Region, options: ProbeOptions): Promise<DoctorRow[]> {
   const { proxyHost: host, ports } = region
   const checks = await Promise.all([
     probeUdp(host, ports.udp[0], 'udp', options),

@@ -1,6 +1,7 @@
 import type { RegionView } from '../../shared/ipc'
 import {
   firewallRuleOf,
+  rowsByHost,
   splitTarget,
   type FirewallRule,
   type NetworkCheckRegion,
@@ -127,16 +128,15 @@ export function outlinePhrases(
       phrase('network:outline.rules', { rules: rules.join(lang.t('network:outline.ruleSeparator')) }),
     )
   }
-  for (const region of regions) {
-    const refused = region.rows
-      .filter((row) => row.status === 'refused')
-      .map((row) => endpointName(lang, row))
+  // A region with several proxy hosts: each host its own sentence (one may run while another does not).
+  for (const [host, rows] of regions.flatMap((region) => rowsByHost(region.proxyHost, region.rows))) {
+    const refused = rows.filter((row) => row.status === 'refused').map((row) => endpointName(lang, row))
     if (refused.length > 0) {
       const checks = refused.join(lang.t('network:outline.checkSeparator'))
-      actions.push(phrase('network:outline.refused', { host: region.proxyHost, checks }))
+      actions.push(phrase('network:outline.refused', { host, checks }))
     }
-    if (region.rows.some((row) => row.status === 'unresolved')) {
-      actions.push(phrase('network:outline.unresolved', { host: region.proxyHost }))
+    if (rows.some((row) => row.status === 'unresolved')) {
+      actions.push(phrase('network:outline.unresolved', { host }))
     }
   }
   const others = bad.filter(

@@ -27,7 +27,7 @@ function RegionTable(props: { report: NetworkCheckReport; region: NetworkCheckRe
     <table className="network-table" data-testid={`network-region-${region.id}`} data-ok={String(region.ok)}>
       <caption>
         <span className="region-name">{regionName(lang, region, embedded)}</span>{' '}
-        <code>{region.proxyHost}</code>{' '}
+        <code>{(region.proxyHosts ?? [region.proxyHost]).join(', ')}</code>{' '}
         <span className={region.ok ? 'good' : 'bad'}>{say(t, verdictPhrase(report, region))}</span>
       </caption>
       <thead>
