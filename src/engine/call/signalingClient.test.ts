@@ -1,5 +1,5 @@
 /** The signaling client against a scripted WebSocket server on loopback (and the real proxy for the pin). */
-import type { AddressInfo } from 'node:net'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { ErrorCode } from '../../shared/errors'
@@ -20,6 +20,10 @@ const joined = (extra: object = {}) =>
     limits: { maxMessageBytes: 65536, reconnectGraceMs: 10000 },
     ...extra,
   })
+
+async function waitUntil(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 10))
+}
 
 /** A server that runs `script` on each connection with every client message parsed. */
 async function scripted(script: (ws: WebSocket, message: { type: string }) => void): Promise<{
@@ -142,6 +146,24 @@ describe('SignalingClient', () => {
     await expect(
       SignalingClient.open({ url: 'ws://127.0.0.1:9/v1/signal', signal: AbortSignal.abort() }),
     ).rejects.toMatchObject({ code: ErrorCode.JoinCanceled })
+  })
+
+  it('a leave while the WebSocket handshake is under way is JoinCanceled, with no stray error event', async () => {
+    // A server that takes the connection and never answers the upgrade: the handshake stays open.
+    const sockets: Socket[] = []
+    const silent = createServer((socket) => void sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const abort = new AbortController()
+    const url = `ws://127.0.0.1:${(silent.address() as AddressInfo).port}/v1/signal`
+    const opening = SignalingClient.open({ url, signal: abort.signal })
+    await waitUntil(() => sockets.length > 0)
+    abort.abort()
+    await expect(opening).rejects.toMatchObject({ code: ErrorCode.JoinCanceled })
+    // ws reports the aborted handshake as an 'error' a tick later; unheard, it took down the process
+    // (`pinhole join` interrupted while joining).
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    for (const socket of sockets) socket.destroy()
+    await new Promise((resolve) => silent.close(resolve))
   })
 
   it('refusalError keeps unknown codes as JoinRefused with the server message', () => {

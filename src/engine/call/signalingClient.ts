@@ -314,6 +314,9 @@ async function openSocket(
   return new Promise<WebSocket>((resolve, reject) => {
     const fail = (error: EngineError): void => {
       cleanup()
+      // Terminating a handshake under way makes ws emit 'error' a tick later; with no listener left that
+      // error would end the process (a leave while joining). The failure is already `error`.
+      ws.on('error', () => undefined)
       ws.terminate()
       reject(error)
     }
