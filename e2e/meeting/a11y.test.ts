@@ -1,22 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join as joinPath } from 'node:path'
 import AxeBuilder from '@axe-core/playwright'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startWebHost, type WebHost } from '../../src/webhost/server'
 import { screenshot } from '../browser/artifacts'
-import { requireBrowserTools } from '../browser/browsers'
-import { buildRenderer } from '../browser/buildRenderer'
-import { makeFakeMedia } from '../browser/fakeMedia'
-import {
-  closeParticipant,
-  join,
-  leave,
-  openParticipant,
-  waitForState,
-  type BrowserParticipant,
-} from '../browser/participant'
+import { join, leave, waitForState, type BrowserParticipant } from '../browser/participant'
+import { openTwoPeople, type TwoPeople } from './twoPeople'
 
 /**
  * Issue 13, acceptance 5 (axe) and item 6's layout: the join screen, the network check, the diagnostics
@@ -100,27 +88,17 @@ async function schemeOf(page: Page): Promise<Scheme> {
 }
 
 describe('accessibility of the meeting app (axe-core in Chromium, light and dark)', () => {
-  let dir: string
-  let host: WebHost
+  let people: TwoPeople
   let a: BrowserParticipant
   let b: BrowserParticipant
 
   beforeAll(async () => {
-    requireBrowserTools()
-    dir = mkdtempSync(joinPath(tmpdir(), 'pinhole-a11y-'))
-    const [red, blue] = await Promise.all([makeFakeMedia(dir, 'red', 440), makeFakeMedia(dir, 'blue', 660)])
-    const rendererDir = joinPath(dir, 'renderer')
-    await buildRenderer(rendererDir)
-    host = await startWebHost({ dataDir: joinPath(dir, 'data'), rendererDir })
-    a = await openParticipant('A', red, host.url)
-    b = await openParticipant('B', blue, host.url)
+    people = await openTwoPeople('a11y')
+    ;({ a, b } = people)
   }, 120_000)
 
   afterAll(async () => {
-    await closeParticipant(a)
-    await closeParticipant(b)
-    await host?.close()
-    if (dir) rmSync(dir, { recursive: true, force: true })
+    await people?.close()
   })
 
   it('the dark scheme follows the OS and changes the page’s colours', async () => {

@@ -1,20 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join as joinPath } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startWebHost, type WebHost } from '../../src/webhost/server'
 import { screenshot } from '../browser/artifacts'
-import { requireBrowserTools } from '../browser/browsers'
-import { buildRenderer } from '../browser/buildRenderer'
-import { makeFakeMedia } from '../browser/fakeMedia'
-import {
-  closeParticipant,
-  join,
-  openParticipant,
-  waitForState,
-  type BrowserParticipant,
-} from '../browser/participant'
+import { join, waitForState, type BrowserParticipant } from '../browser/participant'
 import { dominantColor, sampleCanvas, tileFigures } from '../browser/pageProbe'
 import { waitFor } from '../support/tools'
 import {
@@ -31,6 +19,7 @@ import {
   TONES_HZ,
   unplug,
 } from './standInDevices'
+import { openTwoPeople, type TwoPeople } from './twoPeople'
 
 /**
  * Issue 13, acceptance 1: devices mid-call, in Debian Chromium through the browser host (embedded stack).
@@ -84,32 +73,17 @@ function devicesNotice(page: Page) {
 }
 
 describe('devices mid-call (Chromium, stand-in cameras and microphones)', () => {
-  let dir: string
-  let host: WebHost
+  let people: TwoPeople
   let a: BrowserParticipant
   let b: BrowserParticipant
 
   beforeAll(async () => {
-    requireBrowserTools()
-    dir = mkdtempSync(joinPath(tmpdir(), 'pinhole-devices-'))
-    const [aMedia, bMedia] = await Promise.all([
-      makeFakeMedia(dir, 'red', 440),
-      makeFakeMedia(dir, 'blue', 660),
-    ])
-    const rendererDir = joinPath(dir, 'renderer')
-    await buildRenderer(rendererDir)
-    host = await startWebHost({ dataDir: joinPath(dir, 'data'), rendererDir })
-    ;[a, b] = await Promise.all([
-      openParticipant('A', aMedia, host.url, [STAND_IN_DEVICES_SCRIPT]),
-      openParticipant('B', bMedia, host.url, [TONE_TAP_SCRIPT]),
-    ])
+    people = await openTwoPeople('devices', { a: [STAND_IN_DEVICES_SCRIPT], b: [TONE_TAP_SCRIPT] })
+    ;({ a, b } = people)
   }, 180_000)
 
   afterAll(async () => {
-    await closeParticipant(a)
-    await closeParticipant(b)
-    await host?.close()
-    if (dir) rmSync(dir, { recursive: true, force: true })
+    await people?.close()
   })
 
   it('the preview lists both cameras and microphones and moves its meter', async () => {

@@ -1,20 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join as joinPath } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startWebHost, type WebHost } from '../../src/webhost/server'
 import { waitFor } from '../support/tools'
-import { requireBrowserTools } from '../browser/browsers'
-import { buildRenderer } from '../browser/buildRenderer'
-import { makeFakeMedia } from '../browser/fakeMedia'
-import {
-  closeParticipant,
-  join,
-  openParticipant,
-  waitForState,
-  type BrowserParticipant,
-} from '../browser/participant'
+import { join, waitForState, type BrowserParticipant } from '../browser/participant'
+import { openTwoPeople, type TwoPeople } from './twoPeople'
 
 /**
  * Issue 13, acceptance 5 (keyboard): A uses only the keyboard (Tab, Shift+Tab, Enter, Space, typing and
@@ -93,29 +81,19 @@ function witness(b: BrowserParticipant, name: string, from: number): Promise<voi
 }
 
 describe('keyboard only: join, mute, camera, share, leave (Chromium through the browser host)', () => {
-  let dir: string
-  let host: WebHost
+  let people: TwoPeople
   let a: BrowserParticipant
   let b: BrowserParticipant
 
   beforeAll(async () => {
-    requireBrowserTools()
-    dir = mkdtempSync(joinPath(tmpdir(), 'pinhole-keyboard-'))
-    const [red, blue] = await Promise.all([makeFakeMedia(dir, 'red', 440), makeFakeMedia(dir, 'blue', 660)])
-    const rendererDir = joinPath(dir, 'renderer')
-    await buildRenderer(rendererDir)
-    host = await startWebHost({ dataDir: joinPath(dir, 'data'), rendererDir })
-    a = await openParticipant('A', red, host.url)
-    b = await openParticipant('B', blue, host.url)
+    people = await openTwoPeople('keyboard')
+    ;({ a, b } = people)
     await join(b, CHANNEL, UID_B)
     await waitForState(b, 3)
   }, 120_000)
 
   afterAll(async () => {
-    await closeParticipant(a)
-    await closeParticipant(b)
-    await host?.close()
-    if (dir) rmSync(dir, { recursive: true, force: true })
+    await people?.close()
   })
 
   it('joins, mutes, turns the camera off and on, shares and stops, and leaves with the keyboard alone', async () => {

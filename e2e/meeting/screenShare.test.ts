@@ -1,13 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join as joinPath } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startWebHost, type WebHost } from '../../src/webhost/server'
 import { screenshot } from '../browser/artifacts'
-import { requireBrowserTools } from '../browser/browsers'
-import { buildRenderer } from '../browser/buildRenderer'
-import { makeFakeMedia, type FakeMedia } from '../browser/fakeMedia'
+import { type FakeMedia } from '../browser/fakeMedia'
 import { sizedColoursAt, type Rgb } from '../browser/pageProbe'
 import {
   closeParticipant,
@@ -17,6 +12,7 @@ import {
   type BrowserParticipant,
 } from '../browser/participant'
 import { sleep, waitFor } from '../support/tools'
+import { openTwoPeople, type TwoPeople } from './twoPeople'
 
 /**
  * Issue 13, acceptance 2: A shares a screen through the browser host and B (then C, joining during the
@@ -100,34 +96,21 @@ async function rates(sharer: Page, receiver: Page, uid: number, ms: number) {
 }
 
 describe('screen sharing through the browser host (Chromium fake display capture)', () => {
-  let dir: string
-  let host: WebHost
+  let people: TwoPeople
   let a: BrowserParticipant
   let b: BrowserParticipant
   let c: BrowserParticipant | undefined
   let blue: FakeMedia
 
   beforeAll(async () => {
-    requireBrowserTools()
-    dir = mkdtempSync(joinPath(tmpdir(), 'pinhole-share-'))
-    const [red, blueMedia] = await Promise.all([
-      makeFakeMedia(dir, 'red', 440),
-      makeFakeMedia(dir, 'blue', 660),
-    ])
-    blue = blueMedia
-    const rendererDir = joinPath(dir, 'renderer')
-    await buildRenderer(rendererDir)
-    host = await startWebHost({ dataDir: joinPath(dir, 'data'), rendererDir })
-    a = await openParticipant('A', red, host.url)
-    b = await openParticipant('B', blue, host.url)
+    people = await openTwoPeople('share')
+    ;({ a, b } = people)
+    blue = people.media.b
   }, 120_000)
 
   afterAll(async () => {
     await closeParticipant(c)
-    await closeParticipant(a)
-    await closeParticipant(b)
-    await host?.close()
-    if (dir) rmSync(dir, { recursive: true, force: true })
+    await people?.close()
   })
 
   it('B sees A’s share on the stage at ≥ 5 fps with the pattern; C joining during it sees it within 2 s; it stops with A', async () => {
@@ -165,7 +148,7 @@ describe('screen sharing through the browser host (Chromium fake display capture
     expect(isPattern(pattern), `disc ${JSON.stringify(pattern.disc)}`).toBe(true)
 
     // C joins while A shares: the share is on C's stage within 2 s of C being in the call.
-    c = await openParticipant('C', blue, host.url)
+    c = await openParticipant('C', blue, people.host.url)
     await c.page.getByTestId('toggle-cam').click()
     await join(c, CHANNEL, UID_C)
     await waitForState(c, 3, 60_000)
