@@ -4,13 +4,17 @@ import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { DestinationStream, Logger } from 'pino'
 import { collectDefaultMetrics, Registry } from 'prom-client'
-import { ProxyMetrics, ProxyServer, ProxyWorkerPool, createPeerPolicy } from '../proxy'
+import { ProxyMetrics, ProxyServer, ProxyWorkerPool } from '../proxy'
 import { startAdminServer, type AdminServer, type Health } from './admin'
 import { ConfigError, loadConfig, type ServerConfig } from './config'
 import { CONFIG_FILE_ENV } from './defaults'
 import { createLogger } from '../platform/logger'
-import { listenerRangeOverlaps } from './listenerClashes'
 import { formatWhitelistJson, formatWhitelistText } from './whitelist'
+import { clusterNode, clusterPlacement } from './clusterWiring'
+import { clusterStatusCommand } from './clusterCommand'
+import { configWarnings, describeConfigError, summary } from './configReport'
+
+export { configWarnings, describeConfigError }
 
 const NAME = 'pinhole-server'
 
@@ -22,10 +26,12 @@ Commands:
                                        drains and exits 0, a second signal exits at once
   whitelist [--config FILE] [--json]   print the firewall rules IT must open (and what must stay closed)
   check-config [--config FILE]         validate the configuration: prints OK, or the bad field and exits 1
+  cluster status [--config FILE] [--json]
+                                       the conference nodes in cluster.redis: load, channels (docs/scaling.md)
 
 Options:
   -c, --config FILE   config file, YAML or JSON (default: $${CONFIG_FILE_ENV})
-      --json          whitelist as JSON
+      --json          whitelist or cluster status as JSON
   -h, --help          this text
 
 Environment:
@@ -60,7 +66,7 @@ function defaultIo(): CliIo {
   }
 }
 
-const COMMANDS = ['start', 'whitelist', 'check-config', 'help'] as const
+const COMMANDS = ['start', 'whitelist', 'check-config', 'cluster', 'help'] as const
 type Command = (typeof COMMANDS)[number]
 const isCommand = (s: string | undefined): s is Command => (COMMANDS as readonly unknown[]).includes(s)
 
@@ -82,8 +88,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     io.stderr(USAGE)
     return 2
   }
-  if (json && command !== 'whitelist') {
-    io.stderr(`${NAME}: --json applies to whitelist only\n`)
+  if (json && command !== 'whitelist' && command !== 'cluster') {
+    io.stderr(`${NAME}: --json applies to whitelist and cluster status only\n`)
     return 2
   }
 
@@ -106,6 +112,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       return 0
     case 'start':
       return start(config, io)
+    case 'cluster':
+      return clusterStatusCommand(config, json, io, createLogger('silent'))
     default:
       return assertNever(command)
   }
@@ -129,57 +137,10 @@ function parseCliArgs(argv: readonly string[]): {
   })
   const [command, ...rest] = positionals
   if (command !== undefined && !isCommand(command)) throw new Error(`unknown command '${command}'`)
+  // `cluster` has one subcommand so far: `cluster status`.
+  if (command === 'cluster' && rest.shift() !== 'status') throw new Error("expected 'cluster status'")
   if (rest.length > 0) throw new Error(`unexpected argument '${rest[0]}'`)
   return { command, config: values.config, json: values.json, help: values.help }
-}
-
-/** One line that names the file and the field. */
-export function describeConfigError(err: ConfigError): string {
-  const where = err.file !== undefined ? ` in ${err.file}` : ''
-  const what = err.code === 'invalid' ? 'invalid configuration' : 'configuration error'
-  return `${what}${where}: ${err.message}`
-}
-
-function summary(config: ServerConfig, file: string | undefined): string {
-  const source = file ? file : 'environment'
-  const { proxy, sfu, admin } = config
-  const parts: string[] = []
-  if (proxy?.enabled) {
-    const { publicAddress, region, ports } = proxy
-    parts.push(`proxy ${publicAddress} (region ${region}): udp ${ports.udp.join(',')}, tcp ${ports.tcp}`)
-  } else if (proxy) {
-    parts.push('proxy disabled')
-  }
-  if (sfu.enabled) parts.push(`sfu ${sfu.listenHost}:${sfu.port} (announced ${sfu.announcedAddress})`)
-  parts.push(`admin ${admin.host}:${admin.port}`)
-  return `${source}: ${parts.join('; ')}`
-}
-
-/**
- * Valid but probably wrong: a port range that overlaps another listener, or a proxy and a conference
- * server in one config that cannot reach each other. `check-config` prints these, `start` logs them;
- * neither refuses.
- */
-export function configWarnings(config: ServerConfig): string[] {
-  const { proxy, sfu } = config
-  const warnings = listenerRangeOverlaps(config)
-  if (!proxy?.enabled || !sfu.enabled) return warnings
-  const verdict = createPeerPolicy(proxy.peers)(sfu.announcedAddress)
-  if (!verdict.ok) {
-    warnings.push(
-      `proxy.peers refuses sfu.announcedAddress ${sfu.announcedAddress} (${verdict.reason}): ` +
-        'the relay cannot carry media to this conference server',
-    )
-  }
-  const upstream = new URL(proxy.signal.upstream)
-  const upstreamPort = upstream.port !== '' ? Number(upstream.port) : upstream.protocol === 'wss:' ? 443 : 80
-  if (sfu.port !== 0 && upstreamPort !== sfu.port) {
-    warnings.push(
-      `proxy.signal.upstream ${proxy.signal.upstream} is not this conference server (sfu.port ${sfu.port}): ` +
-        'signaling goes elsewhere',
-    )
-  }
-  return warnings
 }
 
 /** One started part of the server, as `start` drives it. */
@@ -206,6 +167,8 @@ async function startSfu(config: ServerConfig, logger: Logger): Promise<Component
   // Loaded here, not at the top: check-config and whitelist need none of werift.
   const { ConferenceServer } = await import('../sfu')
   const sfu = await ConferenceServer.start(config.sfu, { apps: config.apps, logger })
+  // With a cluster section, the node registers in Redis (docs/scaling.md); Redis down fails the start.
+  const node = await clusterNode(config, sfu, logger)
   const { listenHost } = config.sfu
   const host = isIP(listenHost) === 6 ? `[${listenHost}]` : listenHost
   return {
@@ -216,12 +179,10 @@ async function startSfu(config: ServerConfig, logger: Logger): Promise<Component
       signal: `ws://${host}:${sfu.port}/v1/signal`,
       announcedAddress: config.sfu.announcedAddress,
       devTokens: config.sfu.devTokens,
+      ...node.describe(),
     }),
-    async drain() {
-      await sfu.drain()
-      await sfu.close()
-    },
-    close: () => sfu.close(),
+    drain: () => node.drain(),
+    close: () => node.close(),
   }
 }
 
@@ -234,6 +195,8 @@ async function startProxy(
   const metrics = new ProxyMetrics({ defaultMetrics: false })
   const proxyLogger = logger.child({ component: 'proxy' })
   const section = { apps: config.apps, proxy: proxyConfig }
+  // With a cluster section, sessions place channels on the region's nodes (docs/scaling.md).
+  const placement = clusterPlacement(config, logger)
   const proxy =
     proxyConfig.workers > 1
       ? await ProxyWorkerPool.start(
@@ -241,7 +204,7 @@ async function startProxy(
           { logger: proxyLogger, metrics, logLevel: config.log.level },
           proxyConfig.workers,
         )
-      : await ProxyServer.start(section, { logger: proxyLogger, metrics })
+      : await ProxyServer.start(section, { logger: proxyLogger, metrics }, placement ? { placement } : {})
   return {
     name: 'proxy',
     registry: metrics.registry,
@@ -252,8 +215,8 @@ async function startProxy(
       tlsFingerprint: proxy.tlsFingerprint,
       signalUpstream: proxyConfig.signal.upstream,
     }),
-    drain: () => proxy.drain(),
-    close: () => proxy.close(),
+    drain: () => proxy.drain().finally(() => placement?.close()),
+    close: () => proxy.close().finally(() => placement?.close()),
   }
 }
 

@@ -9,6 +9,7 @@ import { bindPort, host, isLoopbackHost } from '../platform/configFields'
 import { proxySectionSchema, resolveRelayAddress, type ProxySection, type ProxyServerConfig } from '../proxy'
 import { CONFIG_FILE_ENV, ENV_OVERRIDE_PREFIX, ENV_PATH_SEPARATOR, SERVER_DEFAULTS as D } from './defaults'
 import { listenerClashes } from './listenerClashes'
+import { CLUSTER_DEFAULTS, clusterSectionSchema } from './clusterConfig'
 
 // ---------------------------------------------------------------------------------------------------------
 // Sections. Sections without required fields have `.prefault({})`, so their defaults apply when absent.
@@ -50,6 +51,8 @@ export const serverConfigSchema = z
     /** The conference server (docs/sfu.md): every field has a default, `enabled` is false. */
     sfu: SfuConfigSchema,
     admin: adminSchema,
+    /** Conference nodes and proxies coordinated through Redis (docs/scaling.md). Absent: no Redis. */
+    cluster: clusterSectionSchema.optional(),
   })
   .superRefine((c, ctx) => {
     const proxyOn = c.proxy?.enabled === true
@@ -75,8 +78,20 @@ export const serverConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['proxy', 'relay', 'address'], message })
     }
     for (const clash of listenerClashes(c)) ctx.addIssue({ code: 'custom', ...clash })
+    if (c.cluster && c.proxy?.enabled && c.proxy.workers > 1) {
+      // Each proxy worker would need its own Redis client; several proxy processes per region do the same job.
+      const message = 'expected 1 with a cluster section: proxy workers do not place channels yet'
+      ctx.addIssue({ code: 'custom', path: ['proxy', 'workers'], message })
+    }
   })
-  .transform((c) => ({ ...c, proxy: c.proxy && resolveRelayAddress(c.proxy) }))
+  .transform((c) => ({
+    ...c,
+    proxy: c.proxy && resolveRelayAddress(c.proxy),
+    cluster: c.cluster && {
+      ...c.cluster,
+      region: c.cluster.region ?? c.proxy?.region ?? CLUSTER_DEFAULTS.region,
+    },
+  }))
 
 /** A validated config: every default filled in, `proxy.relay.address` resolved. */
 export type ServerConfig = z.output<typeof serverConfigSchema>
