@@ -126,6 +126,35 @@ async function checkLayouts(page: Page, count: number, speaker: number): Promise
   }
 }
 
+/** B shows each `pinhole join` publisher's tile, named by uid, with decoded frames; else what each printed. */
+async function seesThePublishers(page: Page, publishers: Publishers): Promise<void> {
+  try {
+    await waitFor(
+      async () => (await page.getByTestId('remote-tile').count()) === 8,
+      'B sees eight others',
+      // The six join one after another (publishersProcess.ts).
+      90_000,
+    )
+    for (const uid of PUBLISHERS) {
+      await waitFor(async () => (await tileFigures(page, uid)).frames > 5, `B decodes ${uid}`, 30_000)
+      // Without a display name, a tile says the uid.
+      await expect(
+        page.locator(`[data-testid="remote-tile"][data-uid="${uid}"] [data-testid="tile-name"]`).innerText(),
+      ).resolves.toBe(`uid ${uid}`)
+    }
+  } catch (error) {
+    const tiles = await page
+      .locator('[data-testid="remote-tile"]')
+      .evaluateAll((els) =>
+        els.map((el) => `${el.getAttribute('data-uid')}: ${el.getAttribute('data-frames')}`),
+      )
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}\nB's tiles (uid: frames): ${tiles.join(', ')}\n${publishers.report()}`,
+      { cause: error },
+    )
+  }
+}
+
 describe('active speaker and layouts (Chromium through the browser host)', () => {
   let dir: string
   let host: WebHost
@@ -203,27 +232,15 @@ describe('active speaker and layouts (Chromium through the browser host)', () =>
 
     await checkLayouts(b.page, 3, UID_A)
 
-    // NOT RELIABLE in the full suite (3 of 4 clean CI runs: a publisher's tile never appeared; passes alone), so
-    // the nine-person part runs only with PINHOLE_LAYOUTS_9=1 until that is found (issue 13 stays open on it).
+    // NOT PROVEN in the full suite yet (3 of 4 clean CI runs lost a publisher's tile: its join failed on the
+    // busy machine; publishersProcess.ts says what changed), so the nine-person part runs only with
+    // PINHOLE_LAYOUTS_9=1 until it has passed there repeatedly (issue 13 stays open on it).
     if (process.env.PINHOLE_LAYOUTS_9 !== '1') {
       console.log('layouts with 9 skipped: not reliable yet in the full suite; PINHOLE_LAYOUTS_9=1 runs it')
       return
     }
     publishers = startPublishers(host.localStack!, CHANNEL, PUBLISHERS, publisherVideo)
-    await waitFor(
-      async () => (await b.page.getByTestId('remote-tile').count()) === 8,
-      'B sees eight others',
-      30_000,
-    )
-    for (const uid of PUBLISHERS) {
-      await waitFor(async () => (await tileFigures(b.page, uid)).frames > 5, `B decodes ${uid}`, 30_000)
-      // Without a display name, a tile says the uid.
-      await expect(
-        b.page
-          .locator(`[data-testid="remote-tile"][data-uid="${uid}"] [data-testid="tile-name"]`)
-          .innerText(),
-      ).resolves.toBe(`uid ${uid}`)
-    }
+    await seesThePublishers(b.page, publishers)
     // A keeps the stage: silence from the newcomers moves nothing.
     await expect(b.page.getByTestId('call-stage').getAttribute('data-speaker')).resolves.toBe(String(UID_A))
     await checkLayouts(b.page, 9, UID_A)

@@ -1,23 +1,37 @@
-import { EventEmitter } from 'node:events'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { join as joinPath } from 'node:path'
+import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
 import type { LocalStackInfo } from '../../src/app'
-import type { CliIo } from '../../src/cli/io'
-import { joinCommand } from '../../src/cli/join'
 import { join, type Participant } from '../browser/participant'
-import { requireTool } from '../support/tools'
+import { exited } from '../support/process'
+import { requireTool, sleep } from '../support/tools'
 
 const run = promisify(execFile)
 
 /**
- * Extra participants without a browser: `pinhole join` (src/cli) run in this process, each publishing a
- * small VP8 test pattern through the browser host's embedded stack (its proxy, UDP), so a call of nine
- * costs three Chromiums and six light engines instead of nine Chromiums.
+ * Extra participants without a browser: `pinhole join` (src/cli), each publishing a small VP8 test pattern
+ * through the browser host's embedded stack (its proxy, UDP), so a call of nine costs three Chromiums and six
+ * light engines instead of nine Chromiums. The six run in one process of their own (publishersProcess.ts
+ * says why), their event lines collected here for a failure message.
  */
 export interface Publishers {
   /** Leave (SIGINT to each command) and wait for every command to end; the exit codes. */
   stop(): Promise<number[]>
+  /**
+   * What each command printed, for a failure message: its event lines (remote frames only counted) and,
+   * once it ended, its exit code.
+   */
+  report(): string
+}
+
+const PROCESS_SCRIPT = joinPath(import.meta.dirname, 'publishersProcess.ts')
+
+/** One command's output: every event line but the per-frame ones, which are only counted. */
+interface Output {
+  lines: string[]
+  frames: number
+  exit: number | undefined
 }
 
 /** 320x180, 15 fps, 2 s (the CLI loops it), a key frame every 15 frames: cheap for the receivers. */
@@ -38,32 +52,47 @@ export function startPublishers(
   video: string,
 ): Publishers {
   const { region } = stack
-  const signals = new EventEmitter()
-  const io: CliIo = {
-    stdout: () => undefined,
-    stderr: (text) => void process.stderr.write(`publisher: ${text}`),
-    readFile: () => '',
-    signals,
-    exit: () => undefined,
-    now: () => performance.now(),
-  }
-  const runs = uids.map((uid) =>
-    joinCommand(
-      [
-        ...['--channel', channel, '--uid', String(uid), '--proxy-mode', 'udp'],
-        ...['--app-key', stack.appKey, '--app-secret', stack.secret],
-        ...['--proxy', region.proxyHost, '--udp-ports', region.ports.udp.join(','), '--tcp-port'],
-        ...[String(region.ports.tcp), '--fingerprint', region.tlsFingerprintSha256 ?? '', '--name', 'local'],
-        ...['--send-video', video],
-      ],
-      io,
-    ),
-  )
+  const runs = uids.map((uid) => ({
+    uid,
+    argv: [
+      ...['--channel', channel, '--uid', String(uid), '--proxy-mode', 'udp'],
+      ...['--app-key', stack.appKey, '--app-secret', stack.secret],
+      ...['--proxy', region.proxyHost, '--udp-ports', region.ports.udp.join(','), '--tcp-port'],
+      ...[String(region.ports.tcp), '--fingerprint', region.tlsFingerprintSha256 ?? '', '--name', 'local'],
+      ...['--send-video', video],
+    ],
+  }))
+  const outputs = new Map<number, Output>(uids.map((uid) => [uid, { lines: [], frames: 0, exit: undefined }]))
+  const child = spawn(process.execPath, ['--import', 'tsx', PROCESS_SCRIPT, JSON.stringify(runs)], {
+    cwd: joinPath(import.meta.dirname, '../..'),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const [uid, kind, value] = line.split('\t')
+    const output = outputs.get(Number(uid))
+    if (!output) return
+    if (kind === 'frames') output.frames = Number(value)
+    else if (kind === 'exit') output.exit = Number(value)
+    else output.lines.push(value === undefined ? kind! : `${kind}: ${value}`)
+    if (kind === 'retry') console.warn(`publisher ${uid}: ${value}\n  ${output.lines.join('\n  ')}`)
+  })
+  const ended = exited(child)
   return {
     stop: async () => {
-      signals.emit('SIGINT', 'SIGINT')
-      return Promise.all(runs)
+      child.kill('SIGINT')
+      const timedOut = await Promise.race([ended.then(() => false), sleep(10_000).then(() => true)])
+      if (timedOut) child.kill('SIGKILL')
+      await ended
+      return uids.map((uid) => outputs.get(uid)!.exit ?? Number.NaN)
     },
+    report: () =>
+      [...outputs]
+        .map(([uid, { lines, frames, exit }]) =>
+          [`pinhole join --uid ${uid}: exit ${exit ?? '(running)'}, ${frames} remote frames`, ...lines].join(
+            '\n  ',
+          ),
+        )
+        .join('\n'),
   }
 }
 
