@@ -34,7 +34,16 @@ export interface RequestOptions {
  * yet expired. The session is asked again with backoff for up to `budgetMs` (inside the join's 20 s, so a
  * join that still fails says why rather than timing out), then the refusal is the answer.
  */
-export const SESSION_RETRY_DEFAULTS = { firstDelayMs: 250, maxDelayMs: 2000, budgetMs: 12_000 } as const
+export interface SessionRetry {
+  firstDelayMs: number
+  maxDelayMs: number
+  budgetMs: number
+}
+export const SESSION_RETRY_DEFAULTS: Readonly<SessionRetry> = {
+  firstDelayMs: 250,
+  maxDelayMs: 2000,
+  budgetMs: 12_000,
+}
 
 const CLUSTER_BUSY: ReadonlySet<string> = new Set([
   ProxyApiErrorCode.ClusterUnavailable,
@@ -162,12 +171,12 @@ export interface ProxySession {
 export async function requestProxySession(
   region: Region,
   token: string,
-  options: RequestOptions & { retry?: Partial<typeof SESSION_RETRY_DEFAULTS> } = {},
+  options: RequestOptions & { retry?: Partial<SessionRetry> } = {},
 ): Promise<ProxySession> {
   const clock = options.clock ?? systemClock
   const retry = { ...SESSION_RETRY_DEFAULTS, ...options.retry }
   const started = clock.now()
-  for (let delay: number = retry.firstDelayMs; ; delay = Math.min(retry.maxDelayMs, delay * 2)) {
+  for (let delay = retry.firstDelayMs; ; delay = Math.min(retry.maxDelayMs, delay * 2)) {
     try {
       return await requestOnce(region, token, options)
     } catch (error) {
