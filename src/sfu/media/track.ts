@@ -5,6 +5,7 @@ import { isVideoKind, type MediaKind } from '../../shared/signaling'
 import { SfuError } from '../errors'
 import type { SfuMetrics } from '../metrics'
 import { LayerRates } from './layerRates'
+import { RtpOut } from './rtpOut'
 import { SubscriberVideo } from './subscriberVideo'
 import { parseVp8LayerInfo, type Vp8LayerInfo } from './vp8Layers'
 
@@ -137,6 +138,7 @@ export class Subscription {
   /** Set at the first packet with temporal layers (T bit): from then on video goes through it. */
   private video: SubscriberVideo | undefined
   private forwardedPlain = false
+  private readonly out: RtpOut
 
   constructor(
     readonly track: Track,
@@ -148,6 +150,7 @@ export class Subscription {
       logger: Logger
     },
   ) {
+    this.out = new RtpOut(transceiver)
     track.attach(this)
   }
 
@@ -181,8 +184,8 @@ export class Subscription {
       this.forwardedPlain = true
     }
     this.hooks.metrics.forwarded(this.track.kind, packet.payload.length)
-    // werift's sender clones the packet and rewrites SSRC and payload type to its own negotiated values.
-    this.transceiver.sender.sendRtp(packet).catch((error: unknown) => {
+    // The subscriber's header (its m-line's SSRC and payload type) is written by RtpOut, not here.
+    this.out.send(packet).catch((error: unknown) => {
       this.hooks.logger.debug({ err: error, track: this.track.id }, 'RTP not forwarded')
     })
   }

@@ -1,0 +1,179 @@
+import type { Socket } from 'node:dgram'
+import { performance } from 'node:perf_hooks'
+import { RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift'
+import { twccExtensionId } from '../../protocol/media/twccTransport'
+import { SrtpGcmOut, type RtpFields, type SrtpContextInternals } from './srtpOut'
+
+/**
+ * The conference server's send path for a forwarded RTP packet (docs/sfu.md "Forwarding cost"): one
+ * subscriber's copy of the header, encrypted with werift's SRTP session and written to werift's ICE
+ * connection, with the sender's bookkeeping werift's RTCP and NACK handling read.
+ *
+ * werift's `RTCRtpSender.sendRtp` does the same with a lot more per packet: it clones the packet, rebuilds
+ * the header-extension list for every extension it knows (map, filter, find, sort), computes an NTP time
+ * through a string split, feeds its own sender-side estimator (unused here) and goes through five awaited
+ * calls; with the publisher's extensions merged back it also forwarded the publisher's transport-wide
+ * sequence number in place of the subscriber transport's own. Here the header carries what the server
+ * negotiates and nothing else: the payload type and SSRC of the subscriber's m-line, the sequence number
+ * and timestamp with werift's continuity offsets, and the transport's own transport-wide sequence number.
+ *
+ * werift keeps doing what it knows best and this path leaves alone: the offsets (a packet sent while a
+ * continuity rewrite is pending, after `replaceRTP`, goes through werift, which fixes them), SRTP (its
+ * session, so the rollover counter stays one), sender reports (from the counters set here), and NACKs (its
+ * history holds the packets sent here). Its sender keeps those fields private; `SenderInternals` names
+ * them, and rtpOut.test.ts fails when a werift upgrade moves one.
+ */
+export class RtpOut {
+  private twccId: number | undefined
+  /** SRTP for the DTLS transport's current session (a new DTLS handshake makes a new one). */
+  private srtp: { session: object; gcm: SrtpGcmOut | undefined } | undefined
+  /** Packets sent here rather than through werift's `sendRtp` (tests, and to see it taken). */
+  fastPackets = 0
+
+  constructor(private readonly transceiver: RTCRtpTransceiver) {}
+
+  /** Sends `packet` (the publisher's, or a layer forwarder's renumbered copy) on the transceiver's m-line. */
+  send(packet: RtpPacket): Promise<void> {
+    const sender = this.transceiver.sender as unknown as SenderInternals
+    const dtls = sender.dtlsTransport
+    const codec = sender.codec
+    const pair = dtls?.iceTransport.connection.nominated
+    if (
+      sender.stopped ||
+      !codec ||
+      dtls?.state !== 'connected' ||
+      !dtls.srtp ||
+      !pair ||
+      sender.rtpContinuityPending ||
+      sender.redRedundantPayloadType !== undefined ||
+      sender.rtpCache === undefined
+    ) {
+      return this.transceiver.sender.sendRtp(packet)
+    }
+    const { payload } = packet
+    const fields: RtpFields = {
+      marker: packet.header.marker,
+      payloadType: codec.payloadType,
+      sequenceNumber: (packet.header.sequenceNumber + sender.seqOffset) & 0xffff,
+      timestamp: (packet.header.timestamp + sender.timestampOffset) >>> 0,
+      ssrc: sender.ssrc,
+      ...this.twcc(dtls),
+    }
+    const header = new RtpHeader({
+      marker: fields.marker,
+      payloadType: fields.payloadType,
+      sequenceNumber: fields.sequenceNumber,
+      timestamp: fields.timestamp,
+      ssrc: fields.ssrc,
+      extensions: fields.twcc ? [{ id: fields.twcc.id, payload: uint16(fields.twcc.sequence) }] : [],
+    })
+    sender.sequenceNumber = fields.sequenceNumber
+    sender.timestamp = fields.timestamp
+    sender.ntpTimestamp = ntpNow()
+    sender.rtpTimestamp = fields.timestamp
+    sender.octetCount += payload.length
+    sender.packetCount = (sender.packetCount + 1) >>> 0
+    // werift answers NACKs from this history (re-encrypting with the same session and counter).
+    sender.rtpCache[fields.sequenceNumber % RTP_HISTORY_SIZE] = new RtpPacket(header, payload)
+    if (!sender.rtcpRunning) void sender.runRtcp()
+    const gcm = this.gcm(dtls.srtp)
+    const encrypted = gcm ? gcm.protect(fields, payload) : dtls.srtp.encrypt(payload, header)
+    dtls.bytesSent += encrypted.length
+    dtls.packetsSent++
+    this.fastPackets++
+    return sendOn(pair, encrypted, dtls)
+  }
+
+  /** The next transport-wide sequence number, once negotiated (werift's counter: one per transport). */
+  private twcc(dtls: DtlsInternals): Pick<RtpFields, 'twcc'> {
+    this.twccId ??= twccExtensionId(this.transceiver)
+    if (this.twccId === undefined) return {}
+    dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff
+    return { twcc: { id: this.twccId, sequence: dtls.transportSequenceNumber } }
+  }
+
+  private gcm(session: SrtpSessionInternals): SrtpGcmOut | undefined {
+    if (this.srtp?.session !== session) this.srtp = { session, gcm: SrtpGcmOut.of(session.localContext) }
+    return this.srtp.gcm
+  }
+}
+
+function uint16(value: number): Buffer {
+  const bytes = Buffer.allocUnsafe(2)
+  bytes.writeUInt16BE(value & 0xffff, 0)
+  return bytes
+}
+
+/**
+ * Straight to the nominated pair's UDP socket: werift's `connection.send` reaches the same `socket.send`
+ * through four awaited calls and an address check per packet. Anything else (a socket werift has closed,
+ * a pair that is not plain UDP) goes through werift.
+ */
+function sendOn(pair: CandidatePairInternals, data: Buffer, dtls: DtlsInternals): Promise<void> {
+  const transport = pair.protocol?.transport
+  const [address, port] = pair.remoteAddr ?? []
+  if (transport?.type !== 'udp' || transport.closed || !transport.socket || !address || !port) {
+    return dtls.iceTransport.connection.send(data)
+  }
+  transport.socket.send(data, port, address)
+  pair.packetsSent++
+  pair.bytesSent += data.length
+  return Promise.resolve()
+}
+
+/** Seconds from the NTP epoch (1900) to the Unix epoch. */
+const NTP_UNIX_OFFSET_S = 2_208_988_800
+const TWO_32 = 2 ** 32
+
+/** Now as a 64-bit NTP timestamp (RFC 3550 §4): seconds since 1900 and their binary fraction. */
+export function ntpNow(unixMs = performance.timeOrigin + performance.now()): bigint {
+  const seconds = unixMs / 1000 + NTP_UNIX_OFFSET_S
+  const whole = Math.floor(seconds)
+  const fraction = Math.floor((seconds - whole) * TWO_32)
+  return (BigInt(whole) << 32n) | BigInt(fraction)
+}
+
+/** werift 0.25's sender history length (`rtpCache` is indexed by sequence number modulo it). */
+export const RTP_HISTORY_SIZE = 128
+
+/** The werift (0.25) RTCRtpSender fields this path reads and keeps up to date (private in its typings). */
+export interface SenderInternals {
+  readonly ssrc: number
+  stopped: boolean
+  rtcpRunning: boolean
+  runRtcp: () => Promise<void>
+  codec?: { payloadType: number }
+  dtlsTransport?: DtlsInternals
+  rtpContinuityPending: boolean
+  redRedundantPayloadType?: number
+  seqOffset: number
+  timestampOffset: number
+  sequenceNumber?: number
+  timestamp?: number
+  ntpTimestamp: bigint
+  rtpTimestamp: number
+  octetCount: number
+  packetCount: number
+  rtpCache: (RtpPacket | undefined)[]
+}
+
+interface DtlsInternals {
+  state: string
+  srtp?: SrtpSessionInternals
+  transportSequenceNumber: number
+  bytesSent: number
+  packetsSent: number
+  iceTransport: { connection: { nominated?: CandidatePairInternals; send: (data: Buffer) => Promise<void> } }
+}
+
+interface SrtpSessionInternals {
+  encrypt: (payload: Buffer, header: RtpHeader) => Buffer
+  localContext?: SrtpContextInternals
+}
+
+interface CandidatePairInternals {
+  protocol?: { transport?: { type?: string; closed?: boolean; socket?: Socket } }
+  remoteAddr?: readonly [string, number]
+  packetsSent: number
+  bytesSent: number
+}
