@@ -39,39 +39,40 @@ import {
 /**
  * Issue 13 item 1: echo cancellation works on the playback path the app uses. A real echo path: A's Chromium
  * plays into a PulseAudio null sink whose monitor is A's microphone (echoPath.ts), with no fake audio device;
- * B's fake microphone speaks a 220 Hz voice-like tone. The tone A plays (its worklet's output for B) is
- * compared with the tone that comes back to B through A's microphone (B's worklet's output for A), at 220 Hz.
+ * B's fake microphone speaks syllables on a 220 Hz voice-like tone. The tone's energy A plays (its worklet's
+ * output for B) is compared with the tone's energy that comes back to B through A's microphone (B's worklet's
+ * output for A), at 220 Hz, over the same stretch after the canceller has had time to learn the path.
  */
 
 const TONE_HZ = 220
 const CHANNEL = 'echo-path'
 const UID_B = 5200
-/** The canceller's time to learn the echo path once A plays B's tone, then the measured stretch. */
-const SETTLE_MS = 6000
-const MEASURE_MS = 3000
+/** The canceller's time to learn the echo path once A plays B's voice, then the measured stretch. */
+const SETTLE_MS = 4000
+const MEASURE_MS = 5000
 
 const pulseMissing = !existsSync(PULSEAUDIO)
 if (pulseMissing)
   console.log(`echo test skipped: ${PULSEAUDIO} is not installed (apt-get install pulseaudio)`)
 /**
- * NOT PASSING RELIABLY, so not in `npm test` until fixed (issue 13 item 1 is open on it): three clean CI runs
- * of the shipped route measured the echo at -83, -22.8 and -18 dB (the bar is -20), the in-page canceller's
- * loopback route at -67, -19.7 and -12 dB. The canceller converges in some runs and not in others; a likely
- * cause is the loopback receiver's jitter buffer moving the playout delay. Run it with PINHOLE_ECHO_TEST=1.
+ * NOT PASSING RELIABLY, so not in `npm test` until fixed (issue 13 item 1 is open on it); docs/media.md has
+ * the figures. B's old tone swelled 3 times a second and AEC3's delay estimate jumped between the real path
+ * and one swell later (its own log), which the syllable voice removed; on this loaded machine the canceller
+ * still loses the path in some runs. Run it with PINHOLE_ECHO_TEST=1.
  */
 const echoOptIn = process.env.PINHOLE_ECHO_TEST === '1'
 if (!echoOptIn)
   console.log('echo test skipped: not reliable yet (issue 13 item 1); PINHOLE_ECHO_TEST=1 runs it')
 
 interface EchoRun {
-  /** The tone A played, median 100 ms window, dB re full scale. */
+  /** The tone A played: mean power of the measured stretch's 100 ms windows, dB re full scale. */
   playedDb: number
   /** The tone that came back to B, likewise. */
   returnedDb: number
-  /** returned − played: the echo B hears, relative to what B said. */
+  /** returned − played: the echo's energy B hears, relative to what B said. */
   echoDb: number
-  /** The same from the mean power of all windows, bursts after a glitch included. */
-  meanEchoDb: number
+  /** The same from the median windows (the level most of the time, bursts left out): shown, not judged. */
+  medianEchoDb: number
   loopback: LoopbackFigures
 }
 
@@ -128,23 +129,24 @@ describe.skipIf(pulseMissing || !echoOptIn)(
         const [played, returned] = await Promise.all([toneWindows(page, fromA), toneWindows(b.page, fromB)])
         const loopback = await loopbackFigures(page)
         await leave(a)
-        const [playedDb, returnedDb] = [medianDb(played), medianDb(returned)]
-        const meanEchoDb = meanPowerDb(returned) - meanPowerDb(played)
-        return { playedDb, returnedDb, echoDb: returnedDb - playedDb, meanEchoDb, loopback }
+        const [playedDb, returnedDb] = [meanPowerDb(played), meanPowerDb(returned)]
+        const medianEchoDb = medianDb(returned) - medianDb(played)
+        return { playedDb, returnedDb, echoDb: returnedDb - playedDb, medianEchoDb, loopback }
       } finally {
         await context.close()
       }
     }
 
     const show = (run: EchoRun): string =>
-      `played ${run.playedDb.toFixed(1)} dBFS, back at B ${run.returnedDb.toFixed(1)} dBFS (medians): echo ` +
-      `${run.echoDb.toFixed(1)} dB (mean power: ${run.meanEchoDb.toFixed(1)} dB)`
+      `played ${run.playedDb.toFixed(1)} dBFS, back at B ${run.returnedDb.toFixed(1)} dBFS (mean power): echo ` +
+      `${run.echoDb.toFixed(1)} dB (medians: ${run.medianEchoDb.toFixed(1)} dB)`
 
     beforeAll(async () => {
       requireBrowserTools()
       dir = mkdtempSync(joinPath(tmpdir(), 'pinhole-echo-'))
       pulse = await startPulseAudio(dir)
-      const [video, voice] = await Promise.all([makeFakeMedia(dir, 'blue', 440), makeVoiceTone(dir, TONE_HZ)])
+      const video = await makeFakeMedia(dir, 'blue', 440)
+      const voice = makeVoiceTone(dir, TONE_HZ)
       const rendererDir = joinPath(dir, 'renderer')
       await buildRenderer(rendererDir)
       host = await startWebHost({ dataDir: joinPath(dir, 'data'), rendererDir })

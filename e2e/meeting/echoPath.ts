@@ -1,19 +1,16 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { join } from 'node:path'
-import { promisify } from 'node:util'
 import type { Page } from 'playwright-core'
 import { stopChild } from '../support/process'
-import { requireTool, sleep } from '../support/tools'
+import { sleep } from '../support/tools'
 
 /**
  * A real echo path for e2e/meeting/echo.test.ts: a private PulseAudio daemon whose only speaker is a null
  * sink and whose only microphone is that sink's monitor, so what a Chromium connected to it plays is what
  * its microphone hears; the page-side tap that measures a tone in what each jitter worklet plays.
  */
-
-const run = promisify(execFile)
 
 export const PULSEAUDIO = '/usr/bin/pulseaudio'
 
@@ -80,22 +77,83 @@ function accepts(path: string): Promise<boolean> {
   })
 }
 
+/** B's voice: 20 s at 48 kHz, long enough that Chromium's fake device loops it far outside any echo delay. */
+const VOICE_RATE = 48_000
+const VOICE_SECONDS = 20
+
 /**
- * A 48 kHz mono "voice" for B's fake microphone: a 220 Hz tone with its first eight harmonics (falling as 1/n,
- * a buzz like a voiced vowel) that swells 3 times a second. The echo canceller needs a signal with some
- * bandwidth to learn the echo path (a bare sine defeats it, measured here: 5–8 dB off); the measurement looks
- * at the 220 Hz fundamental only.
+ * A 48 kHz mono "voice" for B's fake microphone: a buzz at `hz` with its first eight harmonics (falling as
+ * 1/n, like a voiced vowel), spoken in syllables of random length (120–300 ms), loudness and vowel colour with
+ * random pauses (40–200 ms, now and then 400–700 ms), seeded so that every run hears the same 20 s.
+ *
+ * Why not a steady or regularly pulsing tone: the echo canceller (WebRTC's AEC3) first estimates the echo's
+ * delay by matching what it played against what the microphone heard over lags up to ~0.5 s. A signal that
+ * repeats within that range matches at several lags; with the earlier tone, swelling 3 times a second, AEC3's
+ * log showed its delay estimate jumping between ~20 ms (the real path) and ~300 ms (one swell later), and each
+ * jump cost the canceller its converged filter (echo back at −15 to −40 dB). Speech does not repeat like
+ * that, and neither does this. The measurement looks at the `hz` fundamental only.
  */
-export async function makeVoiceTone(dir: string, hz: number): Promise<string> {
+export function makeVoiceTone(dir: string, hz: number): string {
   const wav = join(dir, `voice-${hz}.wav`)
-  const harmonics = Array.from({ length: 8 }, (_, i) => `sin(2*PI*${hz * (i + 1)}*t)/${i + 1}`).join('+')
-  await run(requireTool('ffmpeg'), [
-    ...['-hide_banner', '-loglevel', 'error', '-y'],
-    ...['-f', 'lavfi', '-i', `aevalsrc='0.25*(${harmonics})*(0.55+0.45*sin(2*PI*3*t))':s=48000:d=2`],
-    ...['-ac', '1'],
-    wav,
-  ])
+  writeFileSync(wav, wavFile(voiceSamples(hz, VOICE_SECONDS, 0x5eed), VOICE_RATE))
   return wav
+}
+
+function voiceSamples(hz: number, seconds: number, seed: number): Float32Array {
+  const random = mulberry32(seed)
+  const between = (low: number, high: number): number => low + (high - low) * random()
+  const out = new Float32Array(seconds * VOICE_RATE)
+  const ramp = 0.02 * VOICE_RATE
+  let at = Math.round(between(0.05, 0.2) * VOICE_RATE)
+  while (at < out.length) {
+    const length = Math.round(between(0.12, 0.3) * VOICE_RATE)
+    const loudness = between(0.5, 1)
+    // The vowel: each harmonic's weight varies by syllable; the fundamental stays.
+    const weights = Array.from({ length: 8 }, (_, i) => (i === 0 ? 1 : between(0.3, 1.2)) / (i + 1))
+    for (let i = 0; i < length && at + i < out.length; i++) {
+      const t = (at + i) / VOICE_RATE
+      const edge = Math.min(1, i / ramp, (length - i) / ramp)
+      const shape = 0.5 - 0.5 * Math.cos(Math.PI * edge)
+      let x = 0
+      for (let n = 0; n < weights.length; n++) x += weights[n]! * Math.sin(2 * Math.PI * hz * (n + 1) * t)
+      out[at + i] = 0.25 * loudness * shape * x
+    }
+    const pause = random() < 0.15 ? between(0.4, 0.7) : between(0.04, 0.2)
+    at += length + Math.round(pause * VOICE_RATE)
+  }
+  return out
+}
+
+/** A small seeded PRNG (mulberry32): the same voice in every run. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** 16-bit PCM mono WAV. */
+function wavFile(samples: Float32Array, rate: number): Buffer {
+  const data = Buffer.alloc(samples.length * 2)
+  samples.forEach((x, i) => data.writeInt16LE(Math.round(Math.max(-1, Math.min(1, x)) * 32767), i * 2))
+  const header = Buffer.alloc(44)
+  header.write('RIFF', 0)
+  header.writeUInt32LE(36 + data.length, 4)
+  header.write('WAVEfmt ', 8)
+  header.writeUInt32LE(16, 16)
+  header.writeUInt16LE(1, 20)
+  header.writeUInt16LE(1, 22)
+  header.writeUInt32LE(rate, 24)
+  header.writeUInt32LE(rate * 2, 28)
+  header.writeUInt16LE(2, 32)
+  header.writeUInt16LE(16, 34)
+  header.write('data', 36)
+  header.writeUInt32LE(data.length, 40)
+  return Buffer.concat([header, data])
 }
 
 /** The tone's amplitude in one 100 ms window of what a worklet played, at page time `at`. */
