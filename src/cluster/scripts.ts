@@ -9,7 +9,9 @@
  * Placement. ARGV: prefix, region, channel member, claim TTL (ms), then node ids to skip (unreachable).
  * Returns {nodeId, signalUrl}, or nil when the region has no live, non-draining, non-full node.
  *
- * 1. The channel key names a live (node hash exists), non-draining, not skipped node: that node.
+ * 1. The channel key names a live (node hash exists), non-draining, not skipped node: that node, its key
+ *    kept for at least the claim TTL (this answer's join is on its way: were the key to expire before it
+ *    arrives, another session could place the channel elsewhere and split it).
  * 2. Else the least loaded live, non-draining, non-full, not skipped node of the region: load is the
  *    reported participants plus one per channel placed on it that it does not report yet (its first join is
  *    on its way), so a burst of new channels between two heartbeats spreads instead of piling onto the node
@@ -25,7 +27,10 @@ local channelKey = p .. 'channel:' .. member
 local holder = redis.call('GET', channelKey)
 if holder and not skip[holder] then
   local f = redis.call('HMGET', p .. 'node:' .. holder, 'draining', 'signalUrl')
-  if f[1] == '0' then return {holder, f[2]} end
+  if f[1] == '0' then
+    if redis.call('PTTL', channelKey) < claimTtl then redis.call('PEXPIRE', channelKey, claimTtl) end
+    return {holder, f[2]}
+  end
 end
 local regionKey = p .. 'region:' .. region .. ':nodes'
 local best, bestLoad, bestPps, bestUrl
