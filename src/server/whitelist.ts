@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs'
+import { RegionSchema, regionHosts, type Region } from '../shared/engine'
 import type { ServerConfig } from './config'
 
 /** One firewall rule IT opens: desktops → proxy. */
 export interface WhitelistRule {
+  /** With a regions file (`--regions`): the region whose proxy host this is. */
+  region?: string
   destination: string
   protocol: 'UDP' | 'TCP'
   port: number
@@ -50,9 +54,25 @@ const TCP_PURPOSE = 'TLS: TURN-over-TLS, HTTPS session API, WebSocket signaling;
 export function whitelistRules(config: ServerConfig): WhitelistRule[] {
   const { proxy } = config
   if (proxy === undefined || !proxy.enabled) return []
-  const [first] = proxy.ports.udp
-  const udp = proxy.ports.udp.map((port, i): WhitelistRule => ({
-    destination: proxy.publicAddress,
+  return hostRules(proxy.publicAddress, proxy.ports.udp, proxy.ports.tcp)
+}
+
+/**
+ * Desktops → every proxy host of every region of a regions file (what desktops are given: several
+ * proxies per region share its ports), region by region, host by host.
+ */
+export function regionWhitelistRules(regions: readonly Region[]): WhitelistRule[] {
+  return regions.flatMap((region) =>
+    regionHosts(region).flatMap((host) =>
+      hostRules(host, region.ports.udp, region.ports.tcp).map((rule) => ({ region: region.id, ...rule })),
+    ),
+  )
+}
+
+function hostRules(destination: string, udpPorts: readonly number[], tcp: number): WhitelistRule[] {
+  const [first] = udpPorts
+  const udp = udpPorts.map((port, i): WhitelistRule => ({
+    destination,
     protocol: 'UDP',
     port,
     purpose:
@@ -60,10 +80,33 @@ export function whitelistRules(config: ServerConfig): WhitelistRule[] {
         ? 'STUN/TURN (media relay)'
         : `STUN/TURN (media relay), alternate port for networks that block ${first}`,
   }))
-  return [
-    ...udp,
-    { destination: proxy.publicAddress, protocol: 'TCP', port: proxy.ports.tcp, purpose: TCP_PURPOSE },
-  ]
+  return [...udp, { destination, protocol: 'TCP', port: tcp, purpose: TCP_PURPOSE }]
+}
+
+/** What a regions file gets wrong about this proxy: desktops would never reach it, or on other ports. */
+function regionFileWarnings(proxy: NonNullable<ServerConfig['proxy']>, regions: readonly Region[]): string[] {
+  const region = regions.find((r) => r.id === proxy.region)
+  if (region === undefined) {
+    return [`proxy.region "${proxy.region}" is not in the regions file: no desktop uses this proxy`]
+  }
+  const warnings: string[] = []
+  const hosts = regionHosts(region)
+  if (!hosts.includes(proxy.publicAddress)) {
+    warnings.push(
+      `proxy.publicAddress ${proxy.publicAddress} is not a host of region "${region.id}" in the regions ` +
+        `file (${hosts.join(', ')}): no desktop uses this proxy`,
+    )
+  }
+  const same =
+    proxy.ports.tcp === region.ports.tcp && proxy.ports.udp.join(',') === region.ports.udp.join(',')
+  if (!same) {
+    warnings.push(
+      `region "${region.id}" lists UDP ${region.ports.udp.join(', ')} and TCP ${region.ports.tcp}, this ` +
+        `proxy listens on UDP ${proxy.ports.udp.join(', ')} and TCP ${proxy.ports.tcp}: every host of a ` +
+        'region serves the same ports',
+    )
+  }
+  return warnings
 }
 
 function upstreamEndpoint(url: string): { host: string; port: string } {
@@ -74,26 +117,40 @@ function upstreamEndpoint(url: string): { host: string; port: string } {
 
 const range = ([min, max]: readonly [number, number]): string => (min === max ? `${min}` : `${min}-${max}`)
 
-export function whitelistReport(config: ServerConfig): WhitelistReport {
-  const { proxy, sfu, admin } = config
-  const proxyOn = proxy?.enabled === true
-  const rules = whitelistRules(config)
+function reportWarnings(
+  config: ServerConfig,
+  rules: readonly WhitelistRule[],
+  regions: readonly Region[] | undefined,
+): string[] {
+  const { proxy } = config
   const warnings: string[] = []
-  const doNotOpen: ClosedPort[] = []
-  const proxyOutbound: ProxyOutbound[] = []
-  const conferenceInbound: ConferenceInbound[] = []
-
+  if (regions && proxy?.enabled) warnings.push(...regionFileWarnings(proxy, regions))
   if (proxy === undefined) {
-    warnings.push(
-      'no proxy configured (conference server only): desktops reach this server through a cloud proxy, ' +
-        "and the whitelist comes from that proxy's config",
-    )
+    // With a regions file the rules are the file's: a conference server's config can print them too.
+    if (!regions) {
+      warnings.push(
+        'no proxy configured (conference server only): desktops reach this server through a cloud proxy, ' +
+          "and the whitelist comes from that proxy's config",
+      )
+    }
   } else if (!proxy.enabled) {
     warnings.push('proxy.enabled is false: this server needs no whitelist')
   }
   if (rules.some((r) => r.port === 0)) {
     warnings.push('a port is 0 (any free port, for tests): set fixed ports before giving this table to IT')
   }
+  return warnings
+}
+
+/** `regions`: a regions file's (`--regions`): the rules name every proxy host of every region in it. */
+export function whitelistReport(config: ServerConfig, regions?: readonly Region[]): WhitelistReport {
+  const { proxy, sfu, admin } = config
+  const proxyOn = proxy?.enabled === true
+  const rules = regions ? regionWhitelistRules(regions) : whitelistRules(config)
+  const warnings = reportWarnings(config, rules, regions)
+  const doNotOpen: ClosedPort[] = []
+  const proxyOutbound: ProxyOutbound[] = []
+  const conferenceInbound: ConferenceInbound[] = []
 
   if (proxyOn) {
     const relayPorts = range(proxy.relay.portRange)
@@ -168,12 +225,21 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
 }
 
-/** The table IT reads (`pinhole-server whitelist`). */
-export function formatWhitelistText(config: ServerConfig): string {
-  const report = whitelistReport(config)
+/** The table IT reads (`pinhole-server whitelist`; with `--regions`, every host of every region). */
+export function formatWhitelistText(config: ServerConfig, regions?: readonly Region[]): string {
+  const report = whitelistReport(config, regions)
   const out: string[] = []
   for (const w of report.warnings) out.push(`WARNING: ${w}`)
-  if (report.rules.length > 0) {
+  if (regions && report.rules.length > 0) {
+    out.push('Allow outbound from desktops to every Pinhole proxy of the regions file:', '')
+    out.push(
+      formatTable(
+        ['region', 'destination', 'protocol', 'port', 'purpose'],
+        report.rules.map((r) => [r.region ?? '', r.destination, r.protocol, String(r.port), r.purpose]),
+      ),
+    )
+    out.push('')
+  } else if (report.rules.length > 0) {
     out.push(`Allow outbound from desktops to the Pinhole proxy (region "${report.region}"):`, '')
     out.push(
       formatTable(
@@ -202,6 +268,24 @@ export function formatWhitelistText(config: ServerConfig): string {
 }
 
 /** `pinhole-server whitelist --json`. */
-export function formatWhitelistJson(config: ServerConfig): string {
-  return `${JSON.stringify(whitelistReport(config), null, 2)}\n`
+export function formatWhitelistJson(config: ServerConfig, regions?: readonly Region[]): string {
+  return `${JSON.stringify(whitelistReport(config, regions), null, 2)}\n`
+}
+
+/**
+ * The regions file desktops get (`--regions`: the app's regions list, a policy's `regions`): a JSON array
+ * of regions. Throws with the file and the bad field named.
+ */
+export function readRegionsFile(path: string): Region[] {
+  let json: unknown
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    throw new Error(`--regions ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+  }
+  const parsed = RegionSchema.array().min(1).safeParse(json)
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]!
+  const where = issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('')
+  throw new Error(`--regions ${path}: ${where.replace(/^\./, '') || 'the file'}: ${issue.message}`)
 }
