@@ -6,7 +6,7 @@
  * (+0 and +100 ms), JOIN_BENCH_LAB_RUNS (3) cold joins — a fresh engine each, in one agent process in
  * `lan` — measured from joinChannel to Connected and to the publisher's first video frame. A round trip
  * on the critical path costs the added RTT once, so (T100 − T0) / 100 ms of the medians counts them.
- * Prints the table, each mode's per-step timeline (the engine's `joinTimeline`) with the round trips each
+ * JOIN_BENCH_LAB_MODES=udp,tls picks the modes. Prints the table, each mode's per-step timeline (the engine's `joinTimeline`) with the round trips each
  * step pays, the load average, and last one JSON line.
  */
 import { loadavg } from 'node:os'
@@ -28,11 +28,13 @@ const ADDED_RTT_MS = 100
 const FRAME_TIMEOUT_MS = 10_000
 const CHANNEL = 'bench-join-lab'
 const PUBLISHER_UID = 1
-const MODES = [
+const ALL_MODES = [
   { name: 'udp', label: 'UDP proxy', mode: TransportType.UDPProxy },
   { name: 'tls', label: 'TLS 443', mode: TransportType.TCPProxy },
 ] as const
-type ModeName = (typeof MODES)[number]['name']
+type ModeName = (typeof ALL_MODES)[number]['name']
+const wanted = (process.env['JOIN_BENCH_LAB_MODES'] ?? 'udp,tls').split(',').map((m) => m.trim())
+const MODES = ALL_MODES.filter(({ name }) => wanted.includes(name))
 const RTTS = [0, ADDED_RTT_MS] as const
 
 const progress = (text: string): void => void process.stderr.write(`[bench:join lab] ${text}\n`)
@@ -170,7 +172,7 @@ async function main(): Promise<void> {
   const runs = await measure()
   const loadAfter = load()
   const summaries = Object.fromEntries(
-    MODES.map(({ name }) => [name, summarize(RTTS.map((rtt) => runs[name][rtt] ?? []))]),
+    ALL_MODES.map(({ name }) => [name, summarize(RTTS.map((rtt) => runs[name][rtt] ?? []))]),
   ) as Record<ModeName, ModeSummary>
   console.log(
     `join round trips in the firewall lab: median of ${RUNS} cold joins per cell, +${ADDED_RTT_MS} ms RTT ` +

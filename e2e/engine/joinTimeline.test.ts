@@ -1,12 +1,16 @@
 /**
  * Issue 15: `createEngine({ joinTimeline })` reports each step of a real join through the proxy (session,
- * TURN, signaling, offer/answer, ICE, DTLS) once, in the order the chain runs, before Connected — and
- * nothing from a second engine's join into the same call, a leave or a reconnect. The lab bench
- * (`npm run bench:join -- --lab`) reads its per-step timeline from it. Real ProxyServer and
+ * TURN, signaling, offer/answer, ICE, DTLS) once, each after the steps it needs, before Connected — and
+ * nothing from a reconnect or a leave. The lab bench (`npm run bench:join -- --lab`) reads its per-step
+ * timeline from it. The signaling connection opens on the proxy session, in parallel with the TURN probe
+ * allocation, and is closed when the join fails before the call takes it. Real ProxyServer and
  * ConferenceServer in this process on loopback.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { JoinStep } from '../../src/engine'
+import type { AllocateFn } from '../../src/engine/route/pathSelect'
+import { allocateTurn } from '../../src/engine/route/turnProbe'
+import { EngineError, ErrorCode } from '../../src/shared/errors'
 import { ConnectionState, TransportType } from '../../src/shared/engine'
 import { startCallStack, type CallStack } from '../support/callStack'
 import { makePeer, until } from './harness'
@@ -17,8 +21,7 @@ beforeAll(async () => {
 })
 afterAll(() => stack?.close())
 
-/** The chain's order: each step needs the one before it (docs/engine.md "Join round trips"). */
-const CHAIN: JoinStep[] = [
+const STEPS: JoinStep[] = [
   'sessionRequest',
   'sessionAnswer',
   'transportSelected',
@@ -31,12 +34,29 @@ const CHAIN: JoinStep[] = [
   'dtlsConnected',
 ]
 
+/**
+ * What must come before what (docs/engine.md "Join round trips"). The signaling connection opens on the
+ * session, while the transport is selected: neither waits for the other.
+ */
+const AFTER: [JoinStep, JoinStep][] = [
+  ['sessionRequest', 'sessionAnswer'],
+  ['sessionAnswer', 'transportSelected'],
+  ['sessionAnswer', 'signalingOpen'],
+  ['transportSelected', 'joined'],
+  ['signalingOpen', 'joined'],
+  ['joined', 'offer'],
+  ['offer', 'gathered'],
+  ['gathered', 'answer'],
+  ['answer', 'iceConnected'],
+  ['iceConnected', 'dtlsConnected'],
+]
+
 describe('the join timeline (createEngine({ joinTimeline }))', () => {
   for (const [name, mode] of [
     ['UDP proxy', TransportType.UDPProxy],
     ['TLS 443', TransportType.TCPProxy],
   ] as const) {
-    it(`${name}: every step once, in the chain's order, at or before Connected`, async () => {
+    it(`${name}: every step once, each after the steps it needs, at or before Connected`, async () => {
       const steps: [JoinStep, number][] = []
       let connectedAt: number | undefined
       const peer = makePeer(stack, 1, mode, { joinTimeline: (step, ms) => steps.push([step, ms]) })
@@ -45,9 +65,15 @@ describe('the join timeline (createEngine({ joinTimeline }))', () => {
       })
       try {
         expect(await peer.engine.joinChannel(await stack.token('timeline', 1), 'timeline', 1)).toBe(0)
-        expect(steps.map(([step]) => step)).toEqual(CHAIN)
+        const names = steps.map(([step]) => step)
+        expect([...names].sort()).toEqual([...STEPS].sort())
+        for (const [before, after] of AFTER) {
+          expect(names.indexOf(before), `${before} before ${after}: ${names.join(', ')}`).toBeLessThan(
+            names.indexOf(after),
+          )
+        }
         // Every step came before Connected, with non-decreasing times from joinChannel.
-        expect(connectedAt).toBe(CHAIN.length)
+        expect(connectedAt).toBe(STEPS.length)
         const times = steps.map(([, ms]) => ms)
         expect(times).toEqual([...times].sort((a, b) => a - b))
         expect(times[0]).toBeGreaterThanOrEqual(0)
@@ -59,10 +85,62 @@ describe('the join timeline (createEngine({ joinTimeline }))', () => {
           ConnectionState.Connected,
         ])
         await peer.engine.leaveChannel()
-        expect(steps).toHaveLength(CHAIN.length)
+        expect(steps).toHaveLength(STEPS.length)
       } finally {
         await peer.engine.release()
       }
     })
   }
+})
+
+describe('early signaling: the signaling connection opens on the proxy session (issue 15)', () => {
+  /** A probe allocation that starts only once signaling is open: it never would if signaling waited for it. */
+  function afterSignaling(opened: Promise<void>, then: AllocateFn): AllocateFn {
+    return async (target, credentials, options) => {
+      await opened
+      return then(target, credentials, options)
+    }
+  }
+
+  it('opens while the TURN probe allocation runs (a probe that waits for it still joins)', async () => {
+    let open: () => void = () => undefined
+    const opened = new Promise<void>((resolve) => (open = resolve))
+    const peer = makePeer(stack, 2, TransportType.UDPProxy, {
+      joinTimeoutMs: 8000,
+      allocate: afterSignaling(opened, allocateTurn),
+      joinTimeline: (step) => step === 'signalingOpen' && open(),
+    })
+    try {
+      expect(await peer.engine.joinChannel(await stack.token('early', 2), 'early', 2)).toBe(0)
+    } finally {
+      await peer.engine.release()
+    }
+  })
+
+  it('closes that connection when the transport then fails: nothing left open on the proxy', async () => {
+    let open: () => void = () => undefined
+    const opened = new Promise<void>((resolve) => (open = resolve))
+    let openDuringProbe = 0
+    const peer = makePeer(stack, 3, TransportType.UDPProxy, {
+      allocate: afterSignaling(opened, () => {
+        openDuringProbe = stack.proxyMetrics.snapshot().signalConnections
+        return Promise.reject(new EngineError(ErrorCode.ProxyUdpUnreachable, 'test: UDP blocked'))
+      }),
+      joinTimeline: (step) => step === 'signalingOpen' && open(),
+    })
+    try {
+      const code = await peer.engine.joinChannel(await stack.token('early', 3), 'early', 3)
+      expect(code).toBe(ErrorCode.ProxyUdpUnreachable)
+      expect(openDuringProbe).toBe(1)
+      // Closed by the engine at once; left alone, the conference server would close it only after its
+      // 5 s join timeout.
+      await until(
+        () => stack.proxyMetrics.snapshot().signalConnections === 0,
+        'the early connection closed',
+        2000,
+      )
+    } finally {
+      await peer.engine.release()
+    }
+  })
 })

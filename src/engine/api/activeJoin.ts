@@ -1,6 +1,7 @@
 import type { RegionChoice, TransportType } from '../../shared/engine'
 import type { CallHandle } from '../call/call'
-import type { JoinMark, JoinStep } from '../defaults'
+import type { EarlySignaling } from '../call/earlySignaling'
+import type { Clock, JoinMark, JoinStep } from '../defaults'
 
 /** The engine's join in progress or call (engine.ts): what joinChannel was given and how far it got. */
 export interface ActiveJoin {
@@ -17,6 +18,8 @@ export interface ActiveJoin {
   stage: 'request' | 'call'
   /** `joinTimeline` for this join (joinMarker). */
   mark: JoinMark
+  /** The signaling connection opened on the proxy session (call/earlySignaling.ts); the default call's. */
+  early?: EarlySignaling | undefined
   call?: CallHandle
 }
 
@@ -36,4 +39,34 @@ export function joinMarker(
     marked.add(step)
     timeline(step, elapsed())
   }
+}
+
+/**
+ * A join as joinChannel starts it: its own AbortController, stage 'request', `started` now, and its
+ * `joinTimeline` marker, live while `inProgress(join)`.
+ */
+export function newActiveJoin(
+  what: Pick<ActiveJoin, 'channel' | 'uid' | 'displayName' | 'mode'>,
+  engine: {
+    regionChoice: RegionChoice
+    clock: Clock
+    timeline: ((step: JoinStep, elapsedMs: number) => void) | undefined
+  },
+  inProgress: (join: ActiveJoin) => boolean,
+): ActiveJoin {
+  const { regionChoice, clock, timeline } = engine
+  const active: ActiveJoin = {
+    ...what,
+    controller: new AbortController(),
+    regionChoice,
+    started: clock.now(),
+    stage: 'request',
+    mark: () => undefined,
+  }
+  active.mark = joinMarker(
+    timeline,
+    () => inProgress(active),
+    () => clock.now() - active.started,
+  )
+  return active
 }

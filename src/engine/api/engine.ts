@@ -19,9 +19,10 @@ import {
 } from '../defaults'
 import { displayNameOf, validateJoin, type CallContext, type CallEvent, type ConnectCall } from '../call/call'
 import type { EncodedAudioFrame, EncodedVideoFrame } from '../media/frames'
-import { joinMarker, type ActiveJoin } from './activeJoin'
+import { newActiveJoin, type ActiveJoin } from './activeJoin'
 import { Cleanups } from './cleanups'
 import { createConnectCall } from '../call/callSession'
+import { earlySignaling } from '../call/earlySignaling'
 import type { CreateEngineOptions, Engine, JoinChannelOptions } from './engineApi'
 import { TypedEmitter } from '../events'
 import { LocalMedia } from './localMedia'
@@ -157,19 +158,11 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     if (this.state !== ConnectionState.Disconnected && this.state !== ConnectionState.Failed) {
       return ErrorCode.InvalidState
     }
-    const active: ActiveJoin = {
-      controller: new AbortController(),
-      channel,
-      uid,
-      ...(displayName === undefined ? {} : { displayName }),
-      mode,
-      regionChoice: this.regionChoice,
-      started: this.clock.now(),
-      stage: 'request',
-      mark: () => undefined,
-    }
-    const inProgress = (): boolean => this.active === active && this.state === ConnectionState.Connecting
-    active.mark = joinMarker(this.options.joinTimeline, inProgress, () => this.clock.now() - active.started)
+    const active = newActiveJoin(
+      { channel, uid, ...(displayName === undefined ? {} : { displayName }), mode },
+      { regionChoice: this.regionChoice, clock: this.clock, timeline: this.options.joinTimeline },
+      (join) => this.active === join && this.state === ConnectionState.Connecting,
+    )
     this.active = active
     this.move('join')
     const timeoutMs = this.options.joinTimeoutMs ?? ENGINE_DEFAULTS.joinTimeoutMs
@@ -195,15 +188,21 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
   /** Region → proxy session → transport → proxyConnected → connectCall. */
   private async connect(active: ActiveJoin, token: string): Promise<void> {
     const { signal } = active.controller
-    const route = await this.router.connect(this.routeRequest(active, token))
-    if (route.proxy) this.proxyConnected(active, route, active.started)
-    active.stage = 'call'
-    const call = await this.connectCall(this.callContext(active, token, route))
-    if (signal.aborted || this.active !== active) {
-      await call.close()
-      this.checkCurrent(active)
+    const { clock, logger, options } = this
+    active.early = earlySignaling(options, { signal, clock, logger, mark: active.mark })
+    try {
+      const route = await this.router.connect(this.routeRequest(active, token))
+      if (route.proxy) this.proxyConnected(active, route, active.started)
+      active.stage = 'call'
+      const call = await this.connectCall(this.callContext(active, token, route))
+      if (signal.aborted || this.active !== active) {
+        await call.close()
+        this.checkCurrent(active)
+      }
+      active.call = call
+    } finally {
+      active.early?.discard()
     }
-    active.call = call
   }
 
   private routeRequest(active: ActiveJoin, token: string, signal = active.controller.signal): RouteRequest {
@@ -217,6 +216,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
         if (this.active === active) this.emit('regionProbe', result)
       },
       mark: active.mark,
+      onSession: (target) => active.early?.open(target),
     }
   }
 
@@ -249,11 +249,8 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     const started = this.clock.now()
     const { proxy } = current
     if (!proxy) throw new RangeError('reroute: the call does not go through a proxy')
-    const { route, moved } = await this.router.reroute(
-      this.routeRequest(active, token, signal),
-      proxy,
-      failures,
-    )
+    const request = this.routeRequest(active, token, signal)
+    const { route, moved } = await this.router.reroute(request, proxy, failures)
     if (routeChanged(current, route)) this.proxyConnected(active, route, started)
     return { ...route, moved }
   }
@@ -277,6 +274,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       logger: this.logger,
       clock: this.clock,
       mark: active.mark,
+      ...(active.early ? { early: active.early } : {}),
       ...definedOf(this.options, ['httpProxy']),
       ...(route.proxy
         ? {

@@ -8,6 +8,7 @@ import type { HttpProxyConfig } from '../route/httpProxy'
 import type { EncodedAudioFrame, EncodedVideoFrame } from '../media/frames'
 import type { ProxyTarget, TransportSelection } from '../route/pathSelect'
 import type { Relocation, Route } from '../route/proxyRouter'
+import type { EarlySignaling } from './earlySignaling'
 
 /**
  * The seam between the engine and the call (join over signaling, media): the engine prepares the proxy and
@@ -52,6 +53,8 @@ export interface CallContext {
   clock: Clock
   /** The join's timeline (`createEngine({ joinTimeline })`); a no-op once the join is over. */
   mark?: JoinMark
+  /** The join's signaling connection, opened while the transport was selected (earlySignaling.ts). */
+  early?: Pick<EarlySignaling, 'take'>
   /** TLS 443 (signaling, werift's TURN over TLS) through this corporate HTTP CONNECT proxy. */
   httpProxy?: HttpProxyConfig
   /**

@@ -11,6 +11,7 @@ import { Reconnector, reconnectTimeout } from './reconnector'
 import { CALL_DEFAULTS, type CallOptions } from './callOptions'
 import { HeldEvents } from './heldEvents'
 import { CallMedia } from './callMedia'
+import { openSignaling } from './earlySignaling'
 import {
   INITIAL_CALL_STATE,
   step,
@@ -19,7 +20,7 @@ import {
   type CallState,
   type LostPath,
 } from './callMachine'
-import { isFatalRefusal, signalingTls, SignalingClient, SignalingError } from './signalingClient'
+import { isFatalRefusal, signalingTls, SignalingError, type SignalingClient } from './signalingClient'
 
 /**
  * The call (docs/architecture.md "A call's life", steps 3–5): signaling over the proxy's wss and media over
@@ -141,7 +142,7 @@ class CallSession {
 
   private async connectWith(signal: AbortSignal, resume: string | undefined): Promise<void> {
     const { context } = this
-    const signaling = await SignalingClient.open({
+    const signaling = await openSignaling(context.early, {
       url: context.transport.signalUrl,
       ...signalingTls(context.proxy, context.transport.signalUrl, context.httpProxy),
       ...(this.options.signaling ? { timings: this.options.signaling } : {}),
@@ -245,9 +246,8 @@ class CallSession {
     this.context.mark?.('offer')
     media.answer(offer).then(
       (sdp) => {
-        if (this.media.current !== media) return
-        signaling.send({ type: 'answer', seq: offer.seq, sdp })
-        this.context.mark?.('answer')
+        if (this.media.current === media && signaling.send({ type: 'answer', seq: offer.seq, sdp }))
+          this.context.mark?.('answer')
       },
       (error: unknown) => this.context.logger.warn({ err: error, seq: offer.seq }, 'offer not applied'),
     )

@@ -89,6 +89,8 @@ export interface RouteRequest {
   onProbe(result: RegionProbeResult): void
   /** The join's timeline (session request and answer, transport selected). */
   mark?: JoinMark
+  /** A proxy session was granted (before its transport is selected): the join opens signaling with it. */
+  onSession?(target: ProxyTarget): void
 }
 
 export class ProxyRouter {
@@ -257,7 +259,9 @@ export class ProxyRouter {
     })
     request.mark?.('sessionAnswer')
     this.deps.logger.info({ region: region.id, host, elapsedMs: session.elapsedMs }, 'proxy session')
-    return hosts.length === 1 ? { region, session } : { region, session, hosts }
+    const target: ProxyTarget = hosts.length === 1 ? { region, session } : { region, session, hosts }
+    request.onSession?.(target)
+    return target
   }
 }
 
