@@ -72,7 +72,9 @@ export async function startServerProcess(
         () => {
           if (lines.some(match)) return true
           if (child.exitCode !== null || child.signalCode !== null) {
-            throw new Error(`server exited (${child.exitCode ?? child.signalCode}) before ${what}: ${stderr}`)
+            const logged = lines.filter((l) => Number(l['level']) >= 50).map((l) => JSON.stringify(l))
+            const code = child.exitCode ?? child.signalCode
+            throw new Error(`server exited (${code}) before ${what}: ${stderr}${logged.join('\n')}`)
           }
           return false
         },

@@ -9,7 +9,9 @@ import { startAdminServer, type AdminServer, type Health } from './admin'
 import { ConfigError, loadConfig, type ServerConfig } from './config'
 import { CONFIG_FILE_ENV } from './defaults'
 import { createLogger } from '../platform/logger'
-import { formatWhitelistJson, formatWhitelistText, readRegionsFile } from './whitelist'
+import { formatWhitelistJson, formatWhitelistText } from './whitelist'
+import { parentLink, sfuWorkerCount, SfuWorkerPool } from './sfuWorkers'
+import { waitForSignals } from './stopSignals'
 import { clusterNode, clusterPlacement } from './clusterWiring'
 import { clusterStatusCommand } from './clusterCommand'
 import { configWarnings, describeConfigError, summary } from './configReport'
@@ -25,14 +27,12 @@ Commands:
                                        both) and one admin listener (/healthz, /metrics); SIGTERM/SIGINT
                                        drains and exits 0, a second signal exits at once
   whitelist [--config FILE] [--json]   print the firewall rules IT must open (and what must stay closed)
-            [--regions FILE]             with the desktops' regions file: every proxy host of every region
   check-config [--config FILE]         validate the configuration: prints OK, or the bad field and exits 1
   cluster status [--config FILE] [--json]
                                        the conference nodes in cluster.redis: load, channels (docs/scaling.md)
 
 Options:
   -c, --config FILE   config file, YAML or JSON (default: $${CONFIG_FILE_ENV})
-      --regions FILE  whitelist: the regions desktops get (JSON, proxyHost / proxyHosts, ports)
       --json          whitelist or cluster status as JSON
   -h, --help          this text
 
@@ -81,17 +81,13 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     io.stderr(`${NAME}: ${err instanceof Error ? err.message : String(err)}\nTry '${NAME} --help'.\n`)
     return 2
   }
-  const { command, config: file, json, help, regions: regionsFile } = parsed
+  const { command, config: file, json, help } = parsed
   if (help || command === 'help') {
     io.stdout(USAGE)
     return 0
   }
   if (command === undefined) {
     io.stderr(USAGE)
-    return 2
-  }
-  if (regionsFile !== undefined && command !== 'whitelist') {
-    io.stderr(`${NAME}: --regions applies to whitelist only\n`)
     return 2
   }
   if (json && command !== 'whitelist' && command !== 'cluster') {
@@ -114,9 +110,10 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       io.stdout(`OK ${summary(config, file ?? io.env[CONFIG_FILE_ENV])}\n`)
       return 0
     case 'whitelist':
-      return whitelist(config, json, regionsFile, io)
+      io.stdout(json ? formatWhitelistJson(config) : formatWhitelistText(config))
+      return 0
     case 'start':
-      return start(config, io)
+      return start(config, io, file ?? io.env[CONFIG_FILE_ENV])
     case 'cluster':
       return clusterStatusCommand(config, json, io, createLogger('silent'))
     default:
@@ -129,14 +126,12 @@ function parseCliArgs(argv: readonly string[]): {
   config: string | undefined
   json: boolean
   help: boolean
-  regions: string | undefined
 } {
   const { values, positionals } = parseArgs({
     args: [...argv],
     options: {
       config: { type: 'string', short: 'c' },
       json: { type: 'boolean', default: false },
-      regions: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: true,
@@ -147,20 +142,7 @@ function parseCliArgs(argv: readonly string[]): {
   // `cluster` has one subcommand so far: `cluster status`.
   if (command === 'cluster' && rest.shift() !== 'status') throw new Error("expected 'cluster status'")
   if (rest.length > 0) throw new Error(`unexpected argument '${rest[0]}'`)
-  return { command, config: values.config, json: values.json, help: values.help, regions: values.regions }
-}
-
-/** `whitelist`: this config's proxy, or (`--regions`) every proxy host of the desktops' regions file. */
-function whitelist(config: ServerConfig, json: boolean, regionsFile: string | undefined, io: CliIo): number {
-  let regions: ReturnType<typeof readRegionsFile> | undefined
-  try {
-    regions = regionsFile === undefined ? undefined : readRegionsFile(regionsFile)
-  } catch (err) {
-    io.stderr(`${NAME}: ${err instanceof Error ? err.message : String(err)}\n`)
-    return 2
-  }
-  io.stdout(json ? formatWhitelistJson(config, regions) : formatWhitelistText(config, regions))
-  return 0
+  return { command, config: values.config, json: values.json, help: values.help }
 }
 
 /** One started part of the server, as `start` drives it. */
@@ -203,6 +185,33 @@ async function startSfu(config: ServerConfig, logger: Logger): Promise<Component
     }),
     drain: () => node.drain(),
     close: () => node.close(),
+  }
+}
+
+async function startSfuWorkers(
+  config: ServerConfig,
+  count: number,
+  file: string | undefined,
+  io: CliIo,
+  logger: Logger,
+): Promise<Component> {
+  const pool = await SfuWorkerPool.start({
+    count,
+    config,
+    file,
+    logger: logger.child({ component: 'sfu' }),
+    allGone: (code) => {
+      logger.flush()
+      io.exit(code)
+    },
+  })
+  return {
+    name: 'sfu',
+    registry: new Registry(),
+    health: () => pool.health(),
+    describe: () => pool.describe(),
+    drain: () => pool.drain(),
+    close: () => pool.close(),
   }
 }
 
@@ -252,7 +261,7 @@ function combinedHealth(components: readonly Component[]): Health {
   return { ok, details }
 }
 
-async function start(config: ServerConfig, io: CliIo): Promise<number> {
+async function start(config: ServerConfig, io: CliIo, file: string | undefined): Promise<number> {
   const proxyConfig = config.proxy?.enabled ? config.proxy : undefined
   const region = proxyConfig ? { region: proxyConfig.region } : undefined
   const logger = createLogger(config.log.level, { service: NAME, ...region }, io.logDestination)
@@ -262,7 +271,12 @@ async function start(config: ServerConfig, io: CliIo): Promise<number> {
   const components: Component[] = []
   let starting: Component['name'] = 'sfu'
   try {
-    if (config.sfu.enabled) components.push(await startSfu(config, logger))
+    const workers = sfuWorkerCount(config)
+    if (config.sfu.enabled && workers > 1) {
+      components.push(await startSfuWorkers(config, workers, file, io, logger))
+    } else if (config.sfu.enabled) {
+      components.push(await startSfu(config, logger))
+    }
     starting = 'proxy'
     if (proxyConfig) components.push(await startProxy(config, proxyConfig, logger))
   } catch (err) {
@@ -292,47 +306,15 @@ async function start(config: ServerConfig, io: CliIo): Promise<number> {
     },
     'started',
   )
-  return waitForSignals(io, logger, async () => {
+  const parent = parentLink(io.env)
+  const sfu = components.find((c) => c.name === 'sfu')?.describe()
+  parent?.started(String(sfu?.['signal'] ?? ''), admin.port)
+  return waitForSignals({ signals: io.signals, exit: io.exit }, logger, parent, async () => {
     // Both at once: health turns 503 everywhere, new joins and signaling stop, calls get their budgets.
     const results = await Promise.allSettled(components.map((c) => c.drain()))
     await admin.close()
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
     if (failed) throw failed.reason
-  })
-}
-
-/** First SIGTERM/SIGINT: run `drain`, resolve 0 (1 if it fails). Second: exit at once. */
-function waitForSignals(io: CliIo, logger: Logger, drain: () => Promise<void>): Promise<number> {
-  return new Promise((resolve) => {
-    let draining = false
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (draining) {
-        logger.warn({ signal }, 'second signal: exiting without waiting for the drain')
-        logger.flush()
-        io.exit(1)
-        return
-      }
-      draining = true
-      logger.info({ signal }, 'draining; send the signal again to exit at once')
-      drain().then(
-        () => {
-          logger.info('stopped')
-          finish(0)
-        },
-        (err: unknown) => {
-          logger.error({ err }, 'drain failed')
-          finish(1)
-        },
-      )
-    }
-    const finish = (code: number): void => {
-      io.signals.off('SIGTERM', onSignal)
-      io.signals.off('SIGINT', onSignal)
-      logger.flush()
-      resolve(code)
-    }
-    io.signals.on('SIGTERM', onSignal)
-    io.signals.on('SIGINT', onSignal)
   })
 }
 

@@ -9,6 +9,7 @@ import { bindPort, host, isLoopbackHost } from '../platform/configFields'
 import { proxySectionSchema, resolveRelayAddress, type ProxySection, type ProxyServerConfig } from '../proxy'
 import { CONFIG_FILE_ENV, ENV_OVERRIDE_PREFIX, ENV_PATH_SEPARATOR, SERVER_DEFAULTS as D } from './defaults'
 import { listenerClashes } from './listenerClashes'
+import { workerIssues } from './sfuWorkers'
 import { CLUSTER_DEFAULTS, clusterSectionSchema } from './clusterConfig'
 
 // ---------------------------------------------------------------------------------------------------------
@@ -78,6 +79,7 @@ export const serverConfigSchema = z
       ctx.addIssue({ code: 'custom', path: ['proxy', 'relay', 'address'], message })
     }
     for (const clash of listenerClashes(c)) ctx.addIssue({ code: 'custom', ...clash })
+    for (const issue of workerIssues(c)) ctx.addIssue({ code: 'custom', ...issue })
     if (c.cluster && c.proxy?.enabled && c.proxy.workers > 1) {
       // Each proxy worker would need its own Redis client; several proxy processes per region do the same job.
       const message = 'expected 1 with a cluster section: proxy workers do not place channels yet'

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { rtcPortSlice, SFU_WORKER_ENV, workerOverrides } from './sfuWorkers'
+import { availableParallelism } from 'node:os'
+import { rtcPortSlice, SFU_WORKER_ENV, sfuWorkerCount, workerIssues, workerOverrides } from './sfuWorkers'
 
 describe('sfu.workers: what each worker gets', () => {
   it('splits rtcPortRange into equal, disjoint slices inside the range', () => {
@@ -35,5 +36,22 @@ describe('sfu.workers: what each worker gets', () => {
       PINHOLE__sfu__port: '0',
       PINHOLE__admin__port: '0',
     })
+  })
+
+  it('defaults to one per core with a cluster, 1 without; more than one needs a cluster, a port and two media ports each', () => {
+    const sfu = { enabled: true, port: 7880 }
+    expect(sfuWorkerCount({ sfu })).toBe(1)
+    expect(sfuWorkerCount({ sfu, cluster: {} })).toBe(availableParallelism())
+    expect(workerIssues({ sfu: { ...sfu, workers: 2 } })).toEqual([
+      { path: ['sfu', 'workers'], message: expect.stringMatching(/^expected 1 without a cluster section/) },
+    ])
+    expect(workerIssues({ sfu: { ...sfu, workers: 2 }, cluster: {} })).toEqual([])
+    expect(workerIssues({ sfu: { ...sfu, workers: 1 } })).toEqual([])
+    const tight = { ...sfu, port: 65535, workers: 3, rtcPortRange: [50000, 50004] as const }
+    expect(workerIssues({ sfu: tight, cluster: {} }).map((i) => i.path.join('.'))).toEqual([
+      'sfu.port',
+      'sfu.rtcPortRange',
+    ])
+    expect(workerIssues({ sfu: { ...tight, enabled: false }, cluster: {} })).toEqual([])
   })
 })

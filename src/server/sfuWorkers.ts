@@ -10,6 +10,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
 import type { Health } from './admin'
@@ -32,6 +33,46 @@ const CLOSE_KILL_AFTER_MS = 5000
 type FromWorker = { type: 'started'; signal: string; admin: number }
 /** What the parent tells a worker. */
 type ToWorker = { type: 'drain' }
+
+/** `sfu.workers`, or its default: one per core with a cluster, else 1 (no Redis, no other node). */
+export function sfuWorkerCount(config: {
+  sfu: { enabled: boolean; workers?: number | undefined }
+  cluster?: unknown
+}): number {
+  return config.sfu.workers ?? (config.cluster === undefined ? 1 : availableParallelism())
+}
+
+/** What the config schema refuses about the workers: each one needs a cluster, a port and two media ports. */
+export function workerIssues(config: {
+  sfu: {
+    enabled: boolean
+    workers?: number | undefined
+    port: number
+    rtcPortRange?: readonly [number, number]
+  }
+  cluster?: unknown
+}): { path: string[]; message: string }[] {
+  const count = sfuWorkerCount(config)
+  if (!config.sfu.enabled || count <= 1) return []
+  if (config.cluster === undefined) {
+    const message =
+      'expected 1 without a cluster section: each worker is a conference node of its own, and only ' +
+      'cluster placement sends channels to nodes'
+    return [{ path: ['sfu', 'workers'], message }]
+  }
+  const issues: { path: string[]; message: string }[] = []
+  const { port, rtcPortRange } = config.sfu
+  const why = config.sfu.workers === undefined ? ` (sfu.workers defaults to one per core: ${count})` : ''
+  if (port !== 0 && port + count - 1 > 65535) {
+    const message = `expected at most ${65536 - count}: worker i listens on sfu.port + i${why}`
+    issues.push({ path: ['sfu', 'port'], message })
+  }
+  if (rtcPortRange && rtcPortRange[1] - rtcPortRange[0] + 1 < 2 * count) {
+    const message = `expected at least ${2 * count} ports: each of ${count} workers takes an equal slice${why}`
+    issues.push({ path: ['sfu', 'rtcPortRange'], message })
+  }
+  return issues
+}
 
 /** What the worker's part of the config needs. */
 export interface WorkerConfigFields {
