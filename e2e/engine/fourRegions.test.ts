@@ -58,12 +58,16 @@ async function joinAuto(uid: number): Promise<{ probes: RegionProbeResult[]; reg
 describe('the four example regions', () => {
   it('ships Shanghai, Beijing, Guangzhou and Chengdu on documentation addresses, marked as examples', () => {
     expect(EXAMPLE.map((r) => r.id)).toEqual(['shanghai', 'beijing', 'guangzhou', 'chengdu'])
+    expect(EXAMPLE[0]!.proxyHosts).toEqual(['203.0.113.10', '203.0.113.11'])
     for (const region of EXAMPLE) {
       expect(region.name).toMatch(/\(example\)$/)
-      // RFC 5737 TEST-NETs or RFC 2606 example.com: nothing a copy of the file could reach by mistake.
-      expect(region.proxyHost).toMatch(
-        /^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d{1,3}$|^[a-z0-9-]+(\.[a-z0-9-]+)*\.example\.com$/,
-      )
+      // RFC 5737 TEST-NETs or RFC 2606 example.com: nothing a copy of the file could reach by mistake
+      // (every host of a region with several proxies: Shanghai shows `proxyHosts`).
+      for (const host of [region.proxyHost, ...(region.proxyHosts ?? [])]) {
+        expect(host).toMatch(
+          /^(192\.0\.2|198\.51\.100|203\.0\.113)\.\d{1,3}$|^[a-z0-9-]+(\.[a-z0-9-]+)*\.example\.com$/,
+        )
+      }
       expect(region.ports).toEqual({ udp: [3478, 7070], tcp: 443 })
     }
   })
