@@ -13,6 +13,19 @@ describe('parsePolicy', () => {
     ['an empty policy', {}],
     ['version 1', { version: 1 }],
     ['regions with a default', { regions: [region('a'), region('b')], defaultRegion: 'b' }],
+    [
+      'a region with several proxies (proxyHosts alone)',
+      {
+        regions: [
+          {
+            id: 'a',
+            name: 'A',
+            proxyHosts: ['a1.example.com', 'a2.example.com'],
+            ports: { udp: [1, 2], tcp: 443 },
+          },
+        ],
+      },
+    ],
     ['auto as default without regions', { defaultRegion: 'auto' }],
     ['a forced mode', { proxyMode: { forced: 2 }, locked: ['cloudProxy'] }],
     ['allowed modes with a default', { proxyMode: { allowed: [1, 2], default: 2 } }],
@@ -49,6 +62,18 @@ describe('parsePolicy', () => {
       { regions: [{ id: 'a', name: 'A', ports: { udp: [1, 2], tcp: 443 } }] },
       'regions[0].proxyHost',
       'required',
+    ],
+    [
+      'a proxy host twice',
+      { regions: [{ ...region('a'), proxyHosts: ['a.example.com', 'b.example.com', 'b.example.com'] }] },
+      'regions[0].proxyHosts[2]',
+      'twice',
+    ],
+    [
+      'a proxy host with a port',
+      { regions: [{ ...region('a'), proxyHosts: ['a.example.com:443'] }] },
+      'regions[0].proxyHosts[0]',
+      'not a host name',
     ],
     [
       'a bad TCP port',
