@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join as joinPath } from 'node:path'
 import type { Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { startWebHost, type WebHost } from '../../src/webhost/server'
 import { screenshot } from '../browser/artifacts'
 import { requireBrowserTools } from '../browser/browsers'
@@ -126,8 +126,8 @@ async function checkLayouts(page: Page, count: number, speaker: number): Promise
   }
 }
 
-/** B shows each `pinhole join` publisher's tile, named by uid, with decoded frames; else what each printed. */
-async function seesThePublishers(page: Page, publishers: Publishers): Promise<void> {
+/** B shows each `pinhole join` publisher's tile, named by uid, with decoded frames; else B's tiles. */
+async function seesThePublishers(page: Page): Promise<void> {
   try {
     await waitFor(
       async () => (await page.getByTestId('remote-tile').count()) === 8,
@@ -148,10 +148,8 @@ async function seesThePublishers(page: Page, publishers: Publishers): Promise<vo
       .evaluateAll((els) =>
         els.map((el) => `${el.getAttribute('data-uid')}: ${el.getAttribute('data-frames')}`),
       )
-    throw new Error(
-      `${error instanceof Error ? error.message : String(error)}\nB's tiles (uid: frames): ${tiles.join(', ')}\n${publishers.report()}`,
-      { cause: error },
-    )
+    const message = error instanceof Error ? error.message : String(error)
+    throw new Error(`${message}\nB's tiles (uid: frames): ${tiles.join(', ')}`, { cause: error })
   }
 }
 
@@ -239,8 +237,11 @@ describe('active speaker and layouts (Chromium through the browser host)', () =>
       console.log('layouts with 9 skipped: not reliable yet in the full suite; PINHOLE_LAYOUTS_9=1 runs it')
       return
     }
-    publishers = startPublishers(host.localStack!, CHANNEL, PUBLISHERS, publisherVideo)
-    await seesThePublishers(b.page, publishers)
+    const started = startPublishers(host.localStack!, CHANNEL, PUBLISHERS, publisherVideo)
+    publishers = started
+    // What each publisher printed, also when the test's own time runs out in a wait below.
+    onTestFailed(() => console.error(`the publishers:\n${started.report()}`))
+    await seesThePublishers(b.page)
     // A keeps the stage: silence from the newcomers moves nothing.
     await expect(b.page.getByTestId('call-stage').getAttribute('data-speaker')).resolves.toBe(String(UID_A))
     await checkLayouts(b.page, 9, UID_A)
