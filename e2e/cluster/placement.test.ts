@@ -1,15 +1,18 @@
 /**
  * Placement end to end (issue 14 acceptance 1, docs/scaling.md, docs/proxy.md §9): a real `redis-server`,
  * three conference node processes and two proxy processes of one region (same TURN secret), every part
- * `pinhole-server start`. Thirty channels of two or three participants join at once, each channel's
- * participants split across the two proxies, so both proxies place the same new channel at the same time.
+ * `pinhole-server start`. Thirty channels of two or three participants ask for their sessions at once, each
+ * channel's participants split across the two proxies, so both proxies place the same new channel at the
+ * same time; the PeerConnections are then set up ten at a time (seventy ICE and DTLS handshakes at once
+ * starve two cores, in the test's process as much as in the nodes).
  * Then: every channel lives on exactly one node, every participant receives every other one's media
  * through the proxies' TURN relays with intact payloads, and the channels are spread evenly (±30 %).
  *
  * The clients are the lightest real ones that exchange media: a werift PeerConnection each (e2e/sfu/client.ts,
  * relay-only TURN over UDP through its proxy, as a desktop in UDP proxy mode), sending synthetic Opus whose
  * payloads carry the sender's uid and a counter (checked byte for byte on arrival). An engine per
- * participant would add its probes and a second PeerConnection setup path for nothing this test asks.
+ * participant would add its transport probes (a TURN allocation each) and timers for nothing this test
+ * asks; e2e/engine/clusterRetry.test.ts joins an engine through a placing proxy.
  */
 import { request } from 'node:https'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
