@@ -357,7 +357,7 @@ class CallSession {
     if (!next.moved) return false
     this.context.logger.info(
       { from: proxy.region.id, to: next.proxy?.region.id ?? 'direct', target: next.transport.target },
-      'call moved to another region',
+      "call moved to another proxy (the region's next host, or another region)",
     )
     this.dispatch({ type: 'moved' })
     return true
