@@ -1,6 +1,8 @@
 import { z } from 'zod'
 import { StrictRegionSchema, TransportType } from './engine'
-import type { LockableField } from './ipc'
+
+/** Fields an IT policy can fix; the UI shows them locked. */
+export type LockableField = 'cloudProxy' | 'region' | 'regions'
 
 /**
  * The IT policy file (issue 6; reference: docs/policy.md). A machine-wide JSON file that
