@@ -117,6 +117,23 @@ describe('early signaling: the signaling connection opens on the proxy session (
     }
   })
 
+  it('connects its TCP and TLS beside the session request: two connections accepted before the answer', async () => {
+    const accepted = (): number => stack.proxyMetrics.snapshot().listenerEvents['accepted'] ?? 0
+    const at: Partial<Record<JoinStep, number>> = {}
+    const peer = makePeer(stack, 4, TransportType.UDPProxy, {
+      joinTimeline: (step) => (at[step] = accepted()),
+    })
+    try {
+      expect(await peer.engine.joinChannel(await stack.token('early', 4), 'early', 4)).toBe(0)
+      // The session request's connection and the signaling's, both before the session answer; the
+      // signaling connection is the one later upgraded (no third connection to the TCP port in UDP mode).
+      expect((at.sessionAnswer ?? 0) - (at.sessionRequest ?? 0)).toBe(2)
+      expect((at.dtlsConnected ?? 0) - (at.sessionRequest ?? 0)).toBe(2)
+    } finally {
+      await peer.engine.release()
+    }
+  })
+
   it('closes that connection when the transport then fails: nothing left open on the proxy', async () => {
     let open: () => void = () => undefined
     const opened = new Promise<void>((resolve) => (open = resolve))

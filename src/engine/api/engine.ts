@@ -216,6 +216,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
         if (this.active === active) this.emit('regionProbe', result)
       },
       mark: active.mark,
+      onSessionRequest: (region) => active.early?.preconnect(region),
       onSession: (target) => active.early?.open(target),
     }
   }

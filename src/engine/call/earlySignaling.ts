@@ -1,7 +1,10 @@
 import { untilAborted, type Clock, type EngineLogger, type JoinMark } from '../defaults'
 import type { HttpProxyConfig } from '../route/httpProxy'
 import type { ProxyTarget } from '../route/pathSelect'
+import { connectPinnedTls, pinOf, type PinnedTls } from '../route/tlsPin'
+import type { Region } from '../../shared/engine'
 import {
+  SIGNALING_DEFAULTS,
   signalingTls,
   SignalingClient,
   type SignalingOptions,
@@ -9,9 +12,9 @@ import {
 } from './signalingClient'
 
 /**
- * The join's signaling connection, opened as soon as the proxy session is known (docs/engine.md "Join
- * round trips"): its TCP, TLS and WebSocket handshakes (3 round trips) then run while the transport is
- * selected (the probe allocation: 2 round trips over UDP, 4 over TLS) instead of after it. The signaling
+ * The join's signaling connection (docs/engine.md "Join round trips"): its TCP and TLS handshakes run
+ * beside the session request, and its WebSocket upgrade as soon as the session is known, while the
+ * transport is selected (the probe allocation: 2 round trips over UDP, 4 over TLS) instead of after it. The signaling
  * URL and pin come from the session alone; the call takes the connection when it starts (`take`), and
  * whatever is not taken — the join failed before the call, or the call goes elsewhere — is closed.
  */
@@ -28,8 +31,49 @@ export interface EarlySignalingDeps {
 export class EarlySignaling {
   private opening: Promise<SignalingClient> | undefined
   private url: string | undefined
+  private preconnected: { target: string; tls: Promise<PinnedTls> } | undefined
 
   constructor(private readonly deps: EarlySignalingDeps) {}
+
+  /**
+   * RouteRequest.onSessionRequest: TCP and TLS to the proxy's TCP port, pinned as the session request pins
+   * it, while the session request runs (2 round trips off the path); `open` then only upgrades it, once the
+   * session has given the signaling URL (a cluster's carries a route ticket) and the certificate it saw.
+   */
+  preconnect(region: Region): void {
+    if (this.preconnected || this.url !== undefined) return
+    const { signal, clock, timings, httpProxy } = this.deps
+    const { proxyHost: host, ports } = region
+    const tls = connectPinnedTls(host, ports.tcp, pinOf(region), {
+      timeoutMs: timings?.connectTimeoutMs ?? SIGNALING_DEFAULTS.connectTimeoutMs,
+      alpn: ['http/1.1'],
+      signal,
+      clock,
+      ...(httpProxy ? { httpProxy } : {}),
+    })
+    tls.catch(() => undefined)
+    this.preconnected = { target: `${host}:${ports.tcp}`, tls }
+  }
+
+  /**
+   * The preconnected TLS for `tls` (same host and port, and the certificate the session request saw), or
+   * undefined (the signaling client then connects afresh); one not used is closed.
+   */
+  private claim(tls: SignalingOptions['tls']): Promise<PinnedTls | undefined> | undefined {
+    const pre = this.preconnected
+    this.preconnected = undefined
+    if (!pre) return undefined
+    const expected = tls?.pin.fingerprintSha256?.toUpperCase()
+    const usable = tls !== undefined && pre.target === `${tls.host}:${tls.port}` && expected !== undefined
+    return pre.tls.then(
+      (connection) => {
+        if (usable && connection.fingerprintSha256.toUpperCase() === expected) return connection
+        connection.socket.destroy()
+        return undefined
+      },
+      () => undefined,
+    )
+  }
 
   /** RouteRequest.onSession: starts the handshakes (once; a later session of the same join is ignored). */
   open(target: ProxyTarget): void {
@@ -37,9 +81,11 @@ export class EarlySignaling {
     const { signal, clock, logger, timings, httpProxy } = this.deps
     const url = target.session.info.signalUrl
     this.url = url
+    const { tls } = signalingTls(target, url, httpProxy)
+    const connected = this.claim(tls)
     const opening = SignalingClient.open({
       url,
-      ...signalingTls(target, url, httpProxy),
+      ...(tls ? { tls: { ...tls, ...(connected ? { connected } : {}) } } : {}),
       ...(timings ? { timings } : {}),
       signal,
       clock,
@@ -59,8 +105,9 @@ export class EarlySignaling {
     return undefined
   }
 
-  /** Closes the connection if nobody took it. */
+  /** Closes the connection (or the preconnected TLS) if nobody took it. */
   discard(): void {
+    void this.claim(undefined)
     this.take('')
   }
 }

@@ -12,7 +12,7 @@ import {
 import { silentLogger, systemClock, type Clock, type EngineLogger } from '../defaults'
 import { TypedEmitter } from '../events'
 import type { HttpProxyConfig } from '../route/httpProxy'
-import { connectPinnedTls, type TlsPin } from '../route/tlsPin'
+import { connectPinnedTls, type PinnedTls, type TlsPin } from '../route/tlsPin'
 import type { ProxyTarget } from '../route/pathSelect'
 
 /**
@@ -57,7 +57,14 @@ export interface SignalingOptions {
    * For wss: the pin and the host:port to connect to (through a corporate HTTP CONNECT proxy when given).
    * Without it, wss verifies against the system CAs.
    */
-  tls?: { host: string; port: number; pin: TlsPin; httpProxy?: HttpProxyConfig }
+  tls?: {
+    host: string
+    port: number
+    pin: TlsPin
+    httpProxy?: HttpProxyConfig
+    /** A pinned connection to host:port already made (earlySignaling.ts); undefined → a new one. */
+    connected?: Promise<PinnedTls | undefined>
+  }
   timings?: Partial<SignalingTimings>
   signal?: AbortSignal
   clock?: Clock
@@ -296,14 +303,16 @@ async function openSocket(
   const secure = options.url.startsWith('wss:')
   let connection: typeof createConnection | undefined
   if (secure && options.tls) {
-    const { host, port, pin, httpProxy } = options.tls
-    const tls = await connectPinnedTls(host, port, pin, {
-      timeoutMs: timings.connectTimeoutMs,
-      alpn: ['http/1.1'],
-      ...(signal ? { signal } : {}),
-      ...(httpProxy ? { httpProxy } : {}),
-      clock,
-    })
+    const { host, port, pin, httpProxy, connected } = options.tls
+    const tls =
+      (await connected) ??
+      (await connectPinnedTls(host, port, pin, {
+        timeoutMs: timings.connectTimeoutMs,
+        alpn: ['http/1.1'],
+        ...(signal ? { signal } : {}),
+        ...(httpProxy ? { httpProxy } : {}),
+        clock,
+      }))
     connection = () => tls.socket
   }
   const ws = new WebSocket(options.url, {

@@ -89,6 +89,8 @@ export interface RouteRequest {
   onProbe(result: RegionProbeResult): void
   /** The join's timeline (session request and answer, transport selected). */
   mark?: JoinMark
+  /** A proxy session is requested from this region (host): the join connects its signaling alongside. */
+  onSessionRequest?(region: Region): void
   /** A proxy session was granted (before its transport is selected): the join opens signaling with it. */
   onSession?(target: ProxyTarget): void
 }
@@ -252,6 +254,7 @@ export class ProxyRouter {
   ): Promise<ProxyTarget> {
     const region = regionHosts(full).length === 1 ? full : regionAt(full, host)
     request.mark?.('sessionRequest')
+    request.onSessionRequest?.(region)
     const session = await requestProxySession(region, request.token, {
       signal: request.signal,
       clock: this.deps.clock,
