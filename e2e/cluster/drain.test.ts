@@ -1,8 +1,9 @@
 /**
  * Drain with move (issue 14 acceptance 3, docs/scaling.md "Drain"): real Redis, two conference node
  * processes and a proxy process; three engines in one call through the proxy. SIGTERM on the node holding
- * the call: Redis marks it draining at once; a new channel joined meanwhile goes to the other node; the call
- * goes on where it is until `cluster.drainMoveAfterMs`, then the node releases its channels and moves its
+ * the call: Redis marks it draining at once; a new channel joined meanwhile goes to the other node, a late
+ * joiner of the call joins it on the draining node (the call stays whole); the call goes on where it is
+ * until `cluster.drainMoveAfterMs`, then the node releases its channels and moves its
  * participants (`rejoin`): each engine goes Reconnecting (reDispatch) → Connected (rejoinSucceed) on the
  * other node before the drain deadline, never Failed, video flowing again (checked byte for byte); the
  * node exits 0 and Redis no longer lists it.
@@ -14,7 +15,7 @@ import { checkedFramesFrom, makePeer, until, type Peer } from '../engine/harness
 import { waitFor } from '../support/tools'
 import { startClusterLab, type ClusterLab } from './clusterLab'
 
-const MOVE_AFTER_MS = 5000
+const MOVE_AFTER_MS = 10_000
 const DRAIN_TIMEOUT_MS = 40_000
 
 let lab: ClusterLab
@@ -37,6 +38,7 @@ describe('a conference node drained (SIGTERM)', () => {
     const modes = [TransportType.UDPProxy, TransportType.TCPProxy, TransportType.UDPProxy]
     const peers = modes.map((mode, i) => makePeer(lab, 91 + i, mode, { call: reconnect }))
     const newcomer = makePeer(lab, 99, TransportType.UDPProxy, { call: reconnect })
+    const late = makePeer(lab, 94, TransportType.TCPProxy, { call: reconnect })
     try {
       for (const peer of peers) {
         expect(await peer.engine.joinChannel(await lab.token('drain', peer.uid), 'drain', peer.uid)).toBe(0)
@@ -71,12 +73,17 @@ describe('a conference node drained (SIGTERM)', () => {
         5000,
       )
 
-      // New channels go elsewhere.
-      expect(await newcomer.engine.joinChannel(await lab.token('fresh', 99), 'fresh', 99)).toBe(0)
+      // New channels go elsewhere; a late joiner of the call joins it where it is (the call stays whole).
+      const [fresh, joinedLate] = await Promise.all([
+        lab.token('fresh', 99).then((token) => newcomer.engine.joinChannel(token, 'fresh', 99)),
+        lab.token('drain', 94).then((token) => late.engine.joinChannel(token, 'drain', 94)),
+      ])
+      expect([fresh, joinedLate]).toEqual([0, 0])
       expect(await lab.holder('fresh')).toBe(other.id)
+      expect(await lab.holder('drain')).toBe(draining!.id)
 
       const movedMs: number[] = []
-      for (const peer of peers) {
+      for (const peer of [...peers, late]) {
         await until(
           () => peer.states.at(-1)?.[1] === R.RejoinSucceed || peer.states.some(([s]) => s === S.Failed),
           `uid ${peer.uid} Connected on ${other.id}`,
@@ -105,14 +112,17 @@ describe('a conference node drained (SIGTERM)', () => {
         20_000,
       )
       for (const [to, from] of pairs) checkedFramesFrom(to, from)
+      // The late joiner is in the same call on the new node: it sees the others.
+      await until(() => peers.every((from) => received(late, from) >= 5), 'video to the late joiner', 20_000)
+      for (const from of peers) checkedFramesFrom(late, from)
 
       // The drained node finished before its deadline and left Redis.
       expect(await draining!.process.exit()).toBe(0)
       expect((await lab.reader.status()).nodes.map((n) => n.id)).toEqual([other.id])
       expect(newcomer.states.at(-1)).toEqual([S.Connected, R.JoinSucceed])
     } finally {
-      for (const peer of [...peers, newcomer]) peer.stopMedia()
-      await Promise.all([...peers, newcomer].map((p) => p.engine.release()))
+      for (const peer of [...peers, newcomer, late]) peer.stopMedia()
+      await Promise.all([...peers, newcomer, late].map((p) => p.engine.release()))
     }
   })
 })

@@ -151,13 +151,16 @@ describe('createRedisPlacement', () => {
     await expect(refused).rejects.toMatchObject({ code: ClusterErrorCode.NoNode })
   })
 
-  it('a channel on a draining node is placed again on a live one', async () => {
+  it('a draining node keeps its channels (the call stays whole) until it releases them; then they go to a live one', async () => {
     const n1 = await node('n1')
     const place = placement()
     expect((await place.place(channel('a'))).nodeId).toBe('n1')
     await node('n2', { participants: 5 })
 
     await n1.registry.setDraining()
+    expect((await place.place(channel('a'))).nodeId).toBe('n1')
+    expect((await place.place(channel('b'))).nodeId).toBe('n2')
+    await n1.registry.releaseAll()
     expect((await place.place(channel('a'))).nodeId).toBe('n2')
     expect(await reader.holder(channel('a'))).toBe('n2')
   })

@@ -27,7 +27,7 @@ local channelKey = p .. 'channel:' .. member
 local holder = redis.call('GET', channelKey)
 if holder and not skip[holder] then
   local f = redis.call('HMGET', p .. 'node:' .. holder, 'draining', 'signalUrl')
-  if f[1] == '0' then
+  if f[1] then
     if redis.call('PTTL', channelKey) < claimTtl then redis.call('PEXPIRE', channelKey, claimTtl) end
     return {holder, f[2]}
   end

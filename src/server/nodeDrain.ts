@@ -10,7 +10,7 @@ import type { Logger } from 'pino'
 
 /** The conference server as the drain drives it (ConferenceServer). */
 export interface DrainingServer {
-  drain(options: { timeoutMs: number }): Promise<void>
+  drain(options: { timeoutMs: number; openChannels: boolean }): Promise<void>
   moveAll(message?: string): number
   close(): Promise<void>
 }
@@ -53,7 +53,8 @@ export async function drainClusterNode(
   }
   const waitMs = moveAt(options.moveAfterMs, options.drainTimeoutMs)
   logger.info({ moveInMs: waitMs }, 'draining: new channels go to other nodes; calls here are moved later')
-  await server.drain({ timeoutMs: waitMs })
+  // Its calls stay whole: a late joiner of a channel held here joins it here (placement keeps sending it).
+  await server.drain({ timeoutMs: waitMs, openChannels: true })
   try {
     const released = await node.releaseAll()
     const moved = server.moveAll()

@@ -38,6 +38,8 @@ export class Conference {
   private readonly channels = new Map<string, Channel>()
   private readonly secretFor: (appKey: string) => string | undefined
   private drainingValue = false
+  /** While draining: joins into a channel open here are still accepted (a cluster node keeps its calls whole). */
+  private openChannelsWhileDraining = false
   private closed = false
 
   constructor(private readonly deps: ConferenceDeps) {
@@ -48,9 +50,14 @@ export class Conference {
     return this.drainingValue
   }
 
-  /** Refuse new joins from now on (resumes of present participants are still accepted). */
-  startDraining(): void {
+  /**
+   * Refuse new joins from now on (resumes of present participants are still accepted). With
+   * `openChannels`, only joins that would open a channel are refused: a late joiner of a call that is here
+   * joins it here (a cluster node keeps its channels until it moves them, docs/scaling.md "Drain").
+   */
+  startDraining(options: { openChannels?: boolean } = {}): void {
     this.drainingValue = true
+    this.openChannelsWhileDraining = options.openChannels === true
   }
 
   async join(connection: JoiningConnection, message: JoinMessage): Promise<void> {
@@ -87,7 +94,9 @@ export class Conference {
       metrics.joins.inc({ resumed: 'true' })
       return
     }
-    if (this.drainingValue) return refuse(SignalErrorCode.ServerDraining)
+    if (this.drainingValue && !(this.openChannelsWhileDraining && channel)) {
+      return refuse(SignalErrorCode.ServerDraining)
+    }
     // NERTC behaviour: the newcomer wins, the participant already holding the uid is kicked.
     existing?.kick('serverKicked', 'server kicked')
 

@@ -155,11 +155,12 @@ export class ConferenceServer {
   }
 
   /**
-   * Graceful stop, step one: refuse new joins (`server_draining`), let present calls go on until every
-   * participant has left or `timeoutMs` (default `drainTimeoutMs`) has passed. `close()` ends the rest.
+   * Graceful stop, step one: refuse new joins (`server_draining`; with `openChannels`, only those that would
+   * open a channel), let present calls go on until every participant has left or `timeoutMs` (default
+   * `drainTimeoutMs`) has passed. `close()` ends the rest.
    */
-  async drain(options: { timeoutMs?: number } = {}): Promise<void> {
-    this.conference.startDraining()
+  async drain(options: { timeoutMs?: number; openChannels?: boolean } = {}): Promise<void> {
+    this.conference.startDraining({ openChannels: options.openChannels === true })
     const { clock } = this
     const deadline = clock.now() + (options.timeoutMs ?? this.config.drainTimeoutMs)
     while (this.conference.participantCount > 0 && clock.now() < deadline) {
