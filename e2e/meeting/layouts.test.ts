@@ -132,7 +132,7 @@ async function seesThePublishers(page: Page): Promise<void> {
     await waitFor(
       async () => (await page.getByTestId('remote-tile').count()) === 8,
       'B sees eight others',
-      // The six join one after another (publishersProcess.ts).
+      // Six joins spread over up to 10 s, each up to the engine's 20 s, once more if it fails (publishersProcess.ts).
       90_000,
     )
     for (const uid of PUBLISHERS) {

@@ -3,7 +3,7 @@ import { ExitCode, type CliIo } from '../../src/cli/io'
 
 /**
  * `pinhole join` publishers in a process of their own (publishers.ts starts it): `[argv per uid]` as one JSON
- * argument, joined one after another. Every event line but the per-frame ones goes to stdout prefixed with
+ * argument, their joins spread out. Every event line but the per-frame ones goes to stdout prefixed with
  * the uid and a tab (the frames as a running count); a command that ends prints `<uid>\texit\t<code>`.
  * SIGINT makes each command leave (as `pinhole join` does) and the process ends when all have.
  *
@@ -58,15 +58,18 @@ async function publish(uid: number, argv: string[], onConnected: () => void): Pr
   }
 }
 
-// One join after another: six ICE and DTLS handshakes at once, in JavaScript on both ends, share the CPU, so
-// on a busy machine each takes longer than the engine waits for the media to connect (8–9 s measured).
+// Joins spread out: six ICE and DTLS handshakes at once, in JavaScript on both ends, share the CPU, so on a
+// busy machine each took longer than the engine waits for the media to connect (all failed at 6–9 s,
+// measured). The next starts once the last is Connected or STAGGER_MS after it started, whichever is first:
+// strictly one after another took 7–20 s a join at load 20, too long for six in a row.
+const STAGGER_MS = 2000
 const publishing: Promise<void>[] = []
 for (const { uid, argv } of runs) {
   if (leaving) break
   let settled = (): void => undefined
   const joined = new Promise<void>((resolve) => (settled = resolve))
   publishing.push(publish(uid, argv, () => settled()).finally(() => settled()))
-  await joined
+  await Promise.race([joined, new Promise((resolve) => setTimeout(resolve, STAGGER_MS))])
 }
 await Promise.all(publishing)
 process.exit(0)
