@@ -43,4 +43,14 @@ describe('startRedis', () => {
     expect(alive(pid)).toBe(false)
     expect(await answersPing(redis.host, redis.port)).toBe(false)
   })
+
+  it('never takes another Redis already on the port for its own (parallel test files)', async () => {
+    const first = await startRedis()
+    try {
+      // Before the process_id check this "started": the first server's PONG answered for it.
+      await expect(startRedis({ port: first.port })).rejects.toThrow(`port ${first.port} is taken`)
+    } finally {
+      await first.stop()
+    }
+  })
 })

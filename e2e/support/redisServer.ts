@@ -35,11 +35,27 @@ export interface RedisServerOptions {
   startTimeoutMs?: number
 }
 
-/** Starts redis-server on a free loopback port and waits until it answers PING. */
+/** The free port was taken between the check and redis-server's bind (parallel test files, other tools). */
+class PortTaken extends Error {}
+
+/**
+ * Starts redis-server on a free loopback port and waits until it answers PING — itself, by its
+ * `process_id`, not another Redis that took the port first (then it tries another port).
+ */
 export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await freePort('tcp', '127.0.0.1'))
+    try {
+      return await startOn(port, options)
+    } catch (err) {
+      if (!(err instanceof PortTaken) || options.port !== undefined || attempt >= 5) throw err
+    }
+  }
+}
+
+async function startOn(port: number, options: RedisServerOptions): Promise<RedisServer> {
   const binary = requireTool('redis-server')
   const host = '127.0.0.1'
-  const port = options.port ?? (await freePort('tcp', host))
   const argsIn = (dir: string): string[] => [
     '--port',
     String(port),
@@ -83,6 +99,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       await waitForPong(started, host, port, options.startTimeoutMs ?? 10_000)
     } catch (err) {
       await halt()
+      if (output.includes('Address already in use')) throw new PortTaken(`port ${port} is taken`)
       throw new Error(
         `redis-server did not start on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}\n` +
           `output: ${output.slice(-2000)}`,
@@ -123,10 +140,31 @@ async function waitForPong(
   while (Date.now() < deadline) {
     if (spawnError !== undefined) throw spawnError
     if (gone) throw new Error(`redis-server exited (code ${child.exitCode}, ${child.signalCode})`)
-    if (await answersPing(host, port)) return
+    if ((await answeringPid(host, port)) === child.pid) return
     await sleep(30)
   }
   throw new Error(`no PONG within ${timeoutMs} ms`)
+}
+
+/** The `process_id` of the Redis answering on host:port (INFO server), or undefined. */
+function answeringPid(host: string, port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port })
+    let reply = ''
+    const done = (pid: number | undefined): void => {
+      socket.destroy()
+      resolve(pid)
+    }
+    socket.setTimeout(1000, () => done(undefined))
+    socket.once('error', () => done(undefined))
+    socket.once('connect', () => socket.write('INFO server\r\n'))
+    socket.on('data', (chunk) => {
+      reply += chunk.toString()
+      const found = /process_id:(\d+)\r\n/.exec(reply)
+      if (found) done(Number(found[1]))
+      else if (reply.startsWith('-')) done(undefined)
+    })
+  })
 }
 
 /** One PING over a fresh connection: true on `+PONG`, false on refusal, error or 1 s of silence. */

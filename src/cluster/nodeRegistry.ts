@@ -55,6 +55,8 @@ export class NodeRegistry {
   private load: NodeLoad = { participants: 0, channels: 0, packetsPerSecond: 0, cpu: 0 }
   private heartbeatAt = 0
   private outage = false
+  /** The last heartbeat's live channels held by another node, as logged. */
+  private conflicts = ''
 
   private constructor(
     private readonly redis: ClusterRedis,
@@ -180,8 +182,12 @@ export class NodeRegistry {
       )
       this.heartbeatAt = heartbeatAt
       this.held = new Set(live.filter((member) => !conflicts.includes(member)))
-      if (conflicts.length > 0)
+      // Once per change, not every heartbeat: a draining node keeps such a channel until its calls move.
+      const conflictKey = conflicts.join(' ')
+      if (conflictKey !== this.conflicts && conflicts.length > 0) {
         this.options.logger.warn({ channels: conflicts }, 'cluster: channels held by another node')
+      }
+      this.conflicts = conflictKey
       if (this.outage)
         this.options.logger.info({ nodeId: this.options.id }, 'cluster: heartbeat back, node re-registered')
       this.outage = false
