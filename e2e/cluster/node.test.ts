@@ -85,7 +85,8 @@ describe('a conference node in Redis', () => {
       'video both ways',
       15_000,
     )
-  })
+    // An upper bound: a cold server process and two werift joins take long on a loaded machine.
+  }, 120_000)
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()))
     await node?.stop()
