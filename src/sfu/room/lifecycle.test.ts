@@ -120,3 +120,37 @@ describe('closing cascades', () => {
     conference.close()
   })
 })
+
+describe('drain and move (docs/scaling.md "Drain")', () => {
+  it('moveAll: every participant gets rejoin, its socket closes 4007, the channel closes', async () => {
+    const { conference, join } = await setup()
+    const [a, b] = [await join(1), await join(2)]
+
+    expect(conference.moveAll('node draining')).toBe(2)
+    for (const connection of [a, b]) {
+      expect(connection.sent).toContainEqual({ type: 'rejoin', reason: 'moved', message: 'node draining' })
+      expect(connection.closeCode).toBe(SignalCloseCode.Moved)
+      expect(connection.participant?.state).toBe('closed')
+    }
+    expect(conference.snapshot()).toEqual([])
+  })
+
+  it('draining with openChannels: a late joiner joins its call here; a join that would open a channel is refused', async () => {
+    const { conference, join } = await setup()
+    await join(1, 'call')
+    conference.startDraining({ openChannels: true })
+
+    const late = await join(2, 'call')
+    expect(late.sent[0]).toMatchObject({ type: 'joined', participants: [{ uid: 1 }] })
+    const fresh = await join(3, 'new')
+    expect(fresh.sent[0]).toMatchObject({ type: 'error', code: 'server_draining' })
+
+    // Without openChannels (a node on its own), every new join is refused, as before.
+    const { conference: alone, join: joinAlone } = await setup()
+    await joinAlone(1, 'call')
+    alone.startDraining()
+    expect((await joinAlone(2, 'call')).sent[0]).toMatchObject({ type: 'error', code: 'server_draining' })
+    conference.close()
+    alone.close()
+  })
+})
