@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { sfuWorkerCount } from './sfuWorkers'
 
 /**
  * Listeners of one config that would fight for the same port on the same host. `start` would bind the
@@ -24,8 +25,17 @@ export interface ListenerFields {
     ports: { udp: number[]; tcp: number }
     relay: { listenHost: string; portRange: Range }
   }
-  sfu: { enabled: boolean; listenHost: string; port: number; rtcListenHost?: string; rtcPortRange?: Range }
+  sfu: {
+    enabled: boolean
+    listenHost: string
+    port: number
+    rtcListenHost?: string
+    rtcPortRange?: Range
+    workers?: number | undefined
+  }
   admin: { host: string; port: number }
+  /** Present: `sfu.workers` defaults to one per core (sfuWorkers.ts). */
+  cluster?: unknown
 }
 
 export interface ListenerClash {
@@ -56,7 +66,9 @@ function listeners(c: ListenerFields): Listener[] {
   }
   const s = c.sfu
   if (s.enabled) {
-    single(['sfu', 'port'], 'TCP', s.listenHost, s.port)
+    // Worker i of `sfu.workers` listens on sfu.port + i (sfuWorkers.ts): each one a port of its own.
+    const workers = s.port === 0 ? 1 : sfuWorkerCount(c)
+    for (let i = 0; i < workers; i++) single(['sfu', 'port'], 'TCP', s.listenHost, s.port + i)
     if (s.rtcPortRange) {
       const host = s.rtcListenHost ?? s.listenHost
       out.push({ path: ['sfu', 'rtcPortRange'], protocol: 'UDP', host, ports: s.rtcPortRange })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { availableParallelism } from 'node:os'
+import { parseConfig } from './config'
 import { rtcPortSlice, SFU_WORKER_ENV, sfuWorkerCount, workerIssues, workerOverrides } from './sfuWorkers'
 
 describe('sfu.workers: what each worker gets', () => {
@@ -53,5 +54,16 @@ describe('sfu.workers: what each worker gets', () => {
       'sfu.rtcPortRange',
     ])
     expect(workerIssues({ sfu: { ...tight, enabled: false }, cluster: {} })).toEqual([])
+  })
+
+  it('the config refuses a worker port that is another listener (sfu.port + 1 = admin.port)', () => {
+    const config = {
+      apps: [{ appKey: 'a', secret: 'a-secret-0123456789' }],
+      sfu: { enabled: true, port: 7880, workers: 2 },
+      cluster: { redis: 'redis://127.0.0.1:6379' },
+      admin: { port: 7881 },
+    }
+    expect(() => parseConfig(config)).toThrow(/admin\.port: TCP port 7881 on 127\.0\.0\.1 is also sfu\.port/)
+    expect(parseConfig({ ...config, admin: { port: 7882 } }).sfu.workers).toBe(2)
   })
 })
