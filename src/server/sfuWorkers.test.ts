@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { fork } from 'node:child_process'
+import { once } from 'node:events'
 import { availableParallelism } from 'node:os'
+import { describe, expect, it } from 'vitest'
 import { parseConfig } from './config'
 import { rtcPortSlice, SFU_WORKER_ENV, sfuWorkerCount, workerIssues, workerOverrides } from './sfuWorkers'
 
@@ -66,4 +68,37 @@ describe('sfu.workers: what each worker gets', () => {
     expect(() => parseConfig(config)).toThrow(/admin\.port: TCP port 7881 on 127\.0\.0\.1 is also sfu\.port/)
     expect(parseConfig({ ...config, admin: { port: 7882 } }).sfu.workers).toBe(2)
   })
+})
+
+describe('a worker whose parent went away', () => {
+  it('says it started without crashing on the closed IPC channel, and is asked to drain', async () => {
+    // A real child process with IPC: the parent disconnects first, then the worker reports it is up.
+    const script = `
+      const { parentLink } = await import(${JSON.stringify(new URL('./sfuWorkers.ts', import.meta.url).pathname)})
+      const link = parentLink(process.env)
+      let drained = false
+      link.requests.on('drain', () => (drained = true))
+      await new Promise((resolve) => process.once('disconnect', resolve))
+      link.started('SIGTERM', 1234)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      process.stdout.write(drained ? 'drained' : 'not drained')
+    `
+    const child = fork('--input-type=module', ['-e', script], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, [SFU_WORKER_ENV]: '1' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout?.on('data', (d: Buffer) => (out += String(d)))
+    child.stderr?.on('data', (d: Buffer) => (err += String(d)))
+    await once(child, 'spawn')
+    child.disconnect()
+    const [code] = (await once(child, 'exit')) as [number | null]
+    expect({ code, out, err: err.includes('ERR_IPC_CHANNEL_CLOSED') }).toEqual({
+      code: 0,
+      out: 'drained',
+      err: false,
+    })
+  }, 30_000)
 })

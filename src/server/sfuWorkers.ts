@@ -260,7 +260,12 @@ export function parentLink(env: Record<string, string | undefined>): ParentLink 
   })
   process.once('disconnect', () => requests.emit('drain'))
   return {
-    started: (signal, admin) => process.send?.({ type: 'started', signal, admin } satisfies FromWorker),
+    // A parent gone before the worker is up (killed, or its own SIGTERM) must not crash the worker with
+    // ERR_IPC_CHANNEL_CLOSED: its 'disconnect' has already asked for a drain.
+    started: (signal, admin) => {
+      if (!process.connected) return
+      process.send?.({ type: 'started', signal, admin } satisfies FromWorker, undefined, {}, () => undefined)
+    },
     requests,
   }
 }
