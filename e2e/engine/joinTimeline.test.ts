@@ -134,6 +134,23 @@ describe('early signaling: the signaling connection opens on the proxy session (
     }
   })
 
+  it('TLS 443: the probe allocation’s TLS connection is made beside the session request too', async () => {
+    const accepted = (): number => stack.proxyMetrics.snapshot().listenerEvents['accepted'] ?? 0
+    const at: Partial<Record<JoinStep, number>> = {}
+    const peer = makePeer(stack, 5, TransportType.TCPProxy, {
+      joinTimeline: (step) => (at[step] = accepted()),
+    })
+    try {
+      expect(await peer.engine.joinChannel(await stack.token('early', 5), 'early', 5)).toBe(0)
+      // Session, signaling and the probe allocation's TURN over TLS, all before the session answer; then
+      // only werift's own TURN connection: the probe used the preconnected one.
+      expect((at.sessionAnswer ?? 0) - (at.sessionRequest ?? 0)).toBe(3)
+      expect((at.dtlsConnected ?? 0) - (at.sessionRequest ?? 0)).toBe(4)
+    } finally {
+      await peer.engine.release()
+    }
+  })
+
   it('closes that connection when the transport then fails: nothing left open on the proxy', async () => {
     let open: () => void = () => undefined
     const opened = new Promise<void>((resolve) => (open = resolve))

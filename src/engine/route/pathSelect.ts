@@ -11,6 +11,7 @@ import { ENGINE_DEFAULTS, systemClock, type Clock, type TransportBudgets } from 
 import { probeDirectTcp, type DirectConfig, type DirectProbe } from './direct'
 import type { ProxySession, TurnEndpoint } from './proxySessionClient'
 import type { HttpProxyConfig } from './httpProxy'
+import type { Preconnected } from './preconnect'
 import { weriftTlsOptions, type TlsPin } from './tlsPin'
 import {
   allocateTurn,
@@ -60,6 +61,8 @@ export interface ProxyTarget {
   session: ProxySession
   /** A region with several proxy hosts: all of them in the order this call tries them, best first. */
   hosts?: readonly string[]
+  /** TCP proxy mode: the TURN-over-TLS connection made beside the session request (preconnect.ts). */
+  turnTls?: Preconnected
 }
 
 interface Ctx {
@@ -349,6 +352,7 @@ async function tryTls(ctx: Ctx): Promise<TransportSelection> {
   const pin: TlsPin = { fingerprintSha256: session.fingerprintSha256 }
   if (region.caPem !== undefined) pin.caPem = region.caPem
   const allocate = ctx.input.allocate ?? allocateTurn
+  const connected = proxy.turnTls?.take(endpoint.host, endpoint.port, session.fingerprintSha256)
   const target = `${endpoint.host}:${endpoint.port}`
   const since = ctx.clock.now()
   const budget = ctx.budgets.tlsMs
@@ -368,6 +372,7 @@ async function tryTls(ctx: Ctx): Promise<TransportSelection> {
           signal,
           clock: ctx.clock,
           ...(ctx.input.httpProxy ? { httpProxy: ctx.input.httpProxy } : {}),
+          ...(connected ? { connected } : {}),
         },
       )
       releaseWhenDone(ctx, allocation)

@@ -7,10 +7,17 @@ import {
   type RegionProbeResult,
 } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
-import type { Clock, EngineLogger, JoinMark, TransportBudgets } from '../defaults'
+import {
+  ENGINE_DEFAULTS,
+  type Clock,
+  type EngineLogger,
+  type JoinMark,
+  type TransportBudgets,
+} from '../defaults'
 import type { HttpProxyConfig } from './httpProxy'
 import { FailedHosts, planReroute } from './hostFailover'
 import { probeRegion, type ProbeOptions, type RegionProbeOptions } from './probe'
+import { Preconnected } from './preconnect'
 import { requestProxySession } from './proxySessionClient'
 import { AUTO_REGION, pickFailoverRegion, pickRegion, type RegionPick, type RegionProber } from './regions'
 import {
@@ -176,7 +183,7 @@ export class ProxyRouter {
       signal: request.signal,
       clock: deps.clock,
       proxy: async () => (target = await proxy()),
-    })
+    }).finally(() => target?.turnTls?.discard())
     deps.track(transport.released)
     request.checkCurrent()
     if (transport.transport !== 'direct') request.mark?.('transportSelected')
@@ -255,14 +262,28 @@ export class ProxyRouter {
     const region = regionHosts(full).length === 1 ? full : regionAt(full, host)
     request.mark?.('sessionRequest')
     request.onSessionRequest?.(region)
+    // TCP proxy mode: the probe allocation's TLS connection is made beside the session request.
+    const turnTls =
+      request.mode === TransportType.TCPProxy
+        ? Preconnected.start(region, ['stun.turn'], {
+            timeoutMs: this.deps.budgets?.tlsMs ?? ENGINE_DEFAULTS.budgets.tlsMs,
+            signal: request.signal,
+            clock: this.deps.clock,
+            ...(this.deps.httpProxy ? { httpProxy: this.deps.httpProxy } : {}),
+          })
+        : undefined
     const session = await requestProxySession(region, request.token, {
       signal: request.signal,
       clock: this.deps.clock,
       ...(this.deps.httpProxy ? { httpProxy: this.deps.httpProxy } : {}),
+    }).catch((error: unknown) => {
+      turnTls?.discard()
+      throw error
     })
     request.mark?.('sessionAnswer')
     this.deps.logger.info({ region: region.id, host, elapsedMs: session.elapsedMs }, 'proxy session')
     const target: ProxyTarget = hosts.length === 1 ? { region, session } : { region, session, hosts }
+    if (turnTls) target.turnTls = turnTls
     request.onSession?.(target)
     return target
   }

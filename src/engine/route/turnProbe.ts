@@ -17,7 +17,7 @@ import { EngineError, ErrorCode } from '../../shared/errors'
 import { ENGINE_DEFAULTS, systemClock, type Clock } from '../defaults'
 import type { HttpProxyConfig } from './httpProxy'
 import { netFailureError } from './netFailure'
-import { connectPinnedTls, type TlsPin } from './tlsPin'
+import { connectPinnedTls, type PinnedTls, type TlsPin } from './tlsPin'
 
 /**
  * A TURN Allocate probe (RFC 8656 §7) over UDP or TLS: proves that a port is open and that the session's
@@ -50,6 +50,8 @@ export interface AllocateOptions {
   clock?: Clock
   /** TLS only: through a corporate HTTP CONNECT proxy. */
   httpProxy?: HttpProxyConfig
+  /** TLS only: a pinned connection already made (route/preconnect.ts); undefined → a new one. */
+  connected?: Promise<PinnedTls | undefined>
 }
 
 export interface TurnAllocation {
@@ -152,14 +154,16 @@ class TurnProbeClient {
       })
       return
     }
-    const tls = await connectPinnedTls(host, port, this.options.pin ?? {}, {
-      timeoutMs: this.options.timeoutMs,
-      alpn: ['stun.turn'],
-      clock: this.clock,
-      ...(this.options.httpProxy ? { httpProxy: this.options.httpProxy } : {}),
-      // The caller's signal only: the allocation deadline is the handshake's own timeout (same budget).
-      ...(this.options.signal ? { signal: this.options.signal } : {}),
-    })
+    const tls =
+      (await this.options.connected) ??
+      (await connectPinnedTls(host, port, this.options.pin ?? {}, {
+        timeoutMs: this.options.timeoutMs,
+        alpn: ['stun.turn'],
+        clock: this.clock,
+        ...(this.options.httpProxy ? { httpProxy: this.options.httpProxy } : {}),
+        // The caller's signal only: the allocation deadline is the handshake's own timeout (same budget).
+        ...(this.options.signal ? { signal: this.options.signal } : {}),
+      }))
     const framer = new TcpFramer({ maxFrameBytes: 65_535 + 20 })
     tls.socket.on('data', (chunk: Buffer) => {
       for (const frame of framer.push(chunk, this.clock.now()).frames) this.receive(frame)
