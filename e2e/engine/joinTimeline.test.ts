@@ -151,6 +151,25 @@ describe('early signaling: the signaling connection opens on the proxy session (
     }
   })
 
+  it('sends join on it at once: the others see the user join while the probe allocation still runs', async () => {
+    const observer = makePeer(stack, 7, TransportType.UDPProxy)
+    let peer: ReturnType<typeof makePeer> | undefined
+    try {
+      expect(await observer.engine.joinChannel(await stack.token('early-join', 7), 'early-join', 7)).toBe(0)
+      peer = makePeer(stack, 8, TransportType.UDPProxy, {
+        joinTimeoutMs: 8000,
+        allocate: async (target, credentials, options) => {
+          await until(() => observer.users.includes('joined 8'), 'the early join reached the others', 6000)
+          return allocateTurn(target, credentials, options)
+        },
+      })
+      expect(await peer.engine.joinChannel(await stack.token('early-join', 8), 'early-join', 8)).toBe(0)
+    } finally {
+      await peer?.engine.release()
+      await observer.engine.release()
+    }
+  })
+
   it('closes that connection when the transport then fails: nothing left open on the proxy', async () => {
     let open: () => void = () => undefined
     const opened = new Promise<void>((resolve) => (open = resolve))

@@ -22,7 +22,8 @@ import type { EncodedAudioFrame, EncodedVideoFrame } from '../media/frames'
 import { newActiveJoin, type ActiveJoin } from './activeJoin'
 import { Cleanups } from './cleanups'
 import { createConnectCall } from '../call/callSession'
-import { earlySignaling } from '../call/earlySignaling'
+import { earlySignaling, joinRequestOf } from '../call/earlySignaling'
+import type { JoinRequest } from '../call/signalingClient'
 import type { CreateEngineOptions, Engine, JoinChannelOptions } from './engineApi'
 import { TypedEmitter } from '../events'
 import { LocalMedia } from './localMedia'
@@ -189,7 +190,8 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
   private async connect(active: ActiveJoin, token: string): Promise<void> {
     const { signal } = active.controller
     const { clock, logger, options } = this
-    active.early = earlySignaling(options, { signal, clock, logger, mark: active.mark })
+    const join = (): JoinRequest => joinRequestOf({ token, ...active }, this.localMedia.current())
+    active.early = earlySignaling(options, { signal, clock, logger, mark: active.mark, join })
     try {
       const route = await this.router.connect(this.routeRequest(active, token))
       if (route.proxy) this.proxyConnected(active, route, active.started)

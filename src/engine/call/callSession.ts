@@ -11,7 +11,7 @@ import { Reconnector, reconnectTimeout } from './reconnector'
 import { CALL_DEFAULTS, type CallOptions } from './callOptions'
 import { HeldEvents } from './heldEvents'
 import { CallMedia } from './callMedia'
-import { openSignaling } from './earlySignaling'
+import { joinRequestOf, openSignaling } from './earlySignaling'
 import {
   INITIAL_CALL_STATE,
   step,
@@ -142,7 +142,9 @@ class CallSession {
 
   private async connectWith(signal: AbortSignal, resume: string | undefined): Promise<void> {
     const { context } = this
-    const signaling = await openSignaling(context.early, {
+    const capabilities = { ...context.localMedia() }
+    const request = joinRequestOf(context, capabilities)
+    const signaling = await openSignaling(context.early, resume ? undefined : request, {
       url: context.transport.signalUrl,
       ...signalingTls(context.proxy, context.transport.signalUrl, context.httpProxy),
       ...(this.options.signaling ? { timings: this.options.signaling } : {}),
@@ -152,15 +154,6 @@ class CallSession {
     })
     context.mark?.('signalingOpen')
     try {
-      const capabilities = { ...context.localMedia() }
-      const { token, channel, uid, displayName } = context
-      const request = {
-        token,
-        channel,
-        uid,
-        capabilities,
-        ...(displayName === undefined ? {} : { displayName }),
-      }
       const joined = await untilAborted(signaling.join(resume ? { ...request, resume } : request), signal)
       context.mark?.('joined')
       // The server kept our participant, but our PeerConnection is gone: werift cannot restart ICE/DTLS on

@@ -3,10 +3,13 @@ import type { HttpProxyConfig } from '../route/httpProxy'
 import type { ProxyTarget } from '../route/pathSelect'
 import { connectPinnedTls, pinOf, type PinnedTls } from '../route/tlsPin'
 import type { Region } from '../../shared/engine'
+import type { MediaKind } from '../../shared/signaling'
 import {
+  joinKey,
   SIGNALING_DEFAULTS,
   signalingTls,
   SignalingClient,
+  type JoinRequest,
   type SignalingOptions,
   type SignalingTimings,
 } from './signalingClient'
@@ -26,11 +29,15 @@ export interface EarlySignalingDeps {
   httpProxy?: HttpProxyConfig
   /** The join's timeline: `signalingOpen` when the handshakes are done, not when the call takes it. */
   mark?: JoinMark
+  /** The call's join request as it would be now: sent as soon as the connection is open. */
+  join?: () => JoinRequest
 }
 
 export class EarlySignaling {
   private opening: Promise<SignalingClient> | undefined
   private url: string | undefined
+  /** joinKey of the join sent early, if any. */
+  private joined: string | undefined
   private preconnected: { target: string; tls: Promise<PinnedTls> } | undefined
 
   constructor(private readonly deps: EarlySignalingDeps) {}
@@ -83,6 +90,8 @@ export class EarlySignaling {
     this.url = url
     const { tls } = signalingTls(target, url, httpProxy)
     const connected = this.claim(tls)
+    const request = this.deps.join?.()
+    this.joined = request ? joinKey(request) : undefined
     const opening = SignalingClient.open({
       url,
       ...(tls ? { tls: { ...tls, ...(connected ? { connected } : {}) } } : {}),
@@ -90,17 +99,26 @@ export class EarlySignaling {
       signal,
       clock,
       logger,
+    }).then((client) => {
+      // `join` goes at once, while the transport may still be selected: `joined` and the offer wait
+      // in the client (held) until the call takes it.
+      if (request) client.joinEarly(request)
+      return client
     })
     // Awaited by the call, or closed by discard(); a failure is the call's to report, not unhandled here.
     opening.then(() => this.deps.mark?.('signalingOpen')).catch(() => undefined)
     this.opening = opening
   }
 
-  /** The connection being opened to `url`, once; one to another URL is closed (the call opens its own). */
-  take(url: string): Promise<SignalingClient> | undefined {
+  /**
+   * The connection being opened to `url`, once, if the join sent on it (if any) is `request`; otherwise
+   * it is closed (the call opens its own).
+   */
+  take(url: string, request?: JoinRequest): Promise<SignalingClient> | undefined {
     const opening = this.opening
     this.opening = undefined
-    if (!opening || url === this.url) return opening
+    const sameJoin = this.joined === undefined || (request !== undefined && joinKey(request) === this.joined)
+    if (!opening || (url === this.url && sameJoin)) return opening
     opening.then((client) => client.close()).catch(() => undefined)
     return undefined
   }
@@ -118,14 +136,24 @@ export class EarlySignaling {
  */
 export function openSignaling(
   early: Pick<EarlySignaling, 'take'> | undefined,
+  request: JoinRequest | undefined,
   options: SignalingOptions & { signal: AbortSignal },
 ): Promise<SignalingClient> {
-  const opening = early?.take(options.url)
+  const opening = early?.take(options.url, request)
   if (!opening) return SignalingClient.open(options)
   return untilAborted(opening, options.signal).catch((error: unknown) => {
     opening.then((client) => client.close()).catch(() => undefined)
     throw error
   })
+}
+
+/** The `join` request of a call (without `resume`). */
+export function joinRequestOf(
+  who: { token: string; channel: string; uid: number; displayName?: string },
+  capabilities: Record<MediaKind, boolean>,
+): JoinRequest {
+  const { token, channel, uid, displayName } = who
+  return { token, channel, uid, capabilities, ...(displayName === undefined ? {} : { displayName }) }
 }
 
 /** The engine's options this reads: early signaling is the default call's (an injected call opens its own). */

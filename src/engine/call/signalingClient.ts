@@ -141,6 +141,9 @@ export function refusalError(signalCode: string, message: string): SignalingErro
 }
 
 export class SignalingClient extends TypedEmitter<SignalingEvents> {
+  /** A `join` sent by joinEarly, for the call's `join` with the same request. */
+  private early: { key: string; joined: Promise<JoinedMessage> } | undefined
+
   private readonly timings: SignalingTimings
   private readonly clock: Clock
   private readonly logger: EngineLogger
@@ -179,8 +182,21 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     return this.ws.readyState === WebSocket.OPEN
   }
 
+  /**
+   * Sends `join` now, before the call asks (earlySignaling.ts): the call's `join` with the same request
+   * then gets this one's answer instead of sending another.
+   */
+  joinEarly(request: JoinRequest): void {
+    const joined = this.join(request)
+    joined.catch(() => undefined) // the call's join reports it
+    this.early = { key: joinKey(request), joined }
+  }
+
   /** Sends `join` and resolves with `joined`; a refusal rejects with a SignalingError. */
   join(request: JoinRequest): Promise<JoinedMessage> {
+    const early = this.early
+    this.early = undefined
+    if (early?.key === joinKey(request)) return early.joined
     return new Promise<JoinedMessage>((resolve, reject) => {
       const done = (): void => {
         this.clock.clearTimeout(timer)
@@ -347,4 +363,20 @@ async function openSocket(
       resolve(ws)
     })
   })
+}
+
+/** What identifies a join request: the same key, the same message on the wire. */
+export function joinKey(request: JoinRequest): string {
+  const { token, channel, uid, displayName, capabilities, resume } = request
+  const { audio, video, screen } = capabilities
+  return JSON.stringify([
+    token,
+    channel,
+    uid,
+    displayName ?? null,
+    audio,
+    video,
+    screen ?? false,
+    resume ?? null,
+  ])
 }
