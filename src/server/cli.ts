@@ -9,7 +9,7 @@ import { startAdminServer, type AdminServer, type Health } from './admin'
 import { ConfigError, loadConfig, type ServerConfig } from './config'
 import { CONFIG_FILE_ENV } from './defaults'
 import { createLogger } from '../platform/logger'
-import { formatWhitelistJson, formatWhitelistText } from './whitelist'
+import { formatWhitelistJson, formatWhitelistText, readRegionsFile } from './whitelist'
 import { parentLink, sfuWorkerCount, SfuWorkerPool } from './sfuWorkers'
 import { waitForSignals } from './stopSignals'
 import { clusterNode, clusterPlacement } from './clusterWiring'
@@ -27,12 +27,14 @@ Commands:
                                        both) and one admin listener (/healthz, /metrics); SIGTERM/SIGINT
                                        drains and exits 0, a second signal exits at once
   whitelist [--config FILE] [--json]   print the firewall rules IT must open (and what must stay closed)
+            [--regions FILE]             with the desktops' regions file: every proxy host of every region
   check-config [--config FILE]         validate the configuration: prints OK, or the bad field and exits 1
   cluster status [--config FILE] [--json]
                                        the conference nodes in cluster.redis: load, channels (docs/scaling.md)
 
 Options:
   -c, --config FILE   config file, YAML or JSON (default: $${CONFIG_FILE_ENV})
+      --regions FILE  whitelist: the regions desktops get (JSON, proxyHost / proxyHosts, ports)
       --json          whitelist or cluster status as JSON
   -h, --help          this text
 
@@ -81,13 +83,17 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
     io.stderr(`${NAME}: ${err instanceof Error ? err.message : String(err)}\nTry '${NAME} --help'.\n`)
     return 2
   }
-  const { command, config: file, json, help } = parsed
+  const { command, config: file, json, help, regions: regionsFile } = parsed
   if (help || command === 'help') {
     io.stdout(USAGE)
     return 0
   }
   if (command === undefined) {
     io.stderr(USAGE)
+    return 2
+  }
+  if (regionsFile !== undefined && command !== 'whitelist') {
+    io.stderr(`${NAME}: --regions applies to whitelist only\n`)
     return 2
   }
   if (json && command !== 'whitelist' && command !== 'cluster') {
@@ -110,8 +116,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo()): Pr
       io.stdout(`OK ${summary(config, file ?? io.env[CONFIG_FILE_ENV])}\n`)
       return 0
     case 'whitelist':
-      io.stdout(json ? formatWhitelistJson(config) : formatWhitelistText(config))
-      return 0
+      return whitelist(config, json, regionsFile, io)
     case 'start':
       return start(config, io, file ?? io.env[CONFIG_FILE_ENV])
     case 'cluster':
@@ -126,12 +131,14 @@ function parseCliArgs(argv: readonly string[]): {
   config: string | undefined
   json: boolean
   help: boolean
+  regions: string | undefined
 } {
   const { values, positionals } = parseArgs({
     args: [...argv],
     options: {
       config: { type: 'string', short: 'c' },
       json: { type: 'boolean', default: false },
+      regions: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     allowPositionals: true,
@@ -142,7 +149,20 @@ function parseCliArgs(argv: readonly string[]): {
   // `cluster` has one subcommand so far: `cluster status`.
   if (command === 'cluster' && rest.shift() !== 'status') throw new Error("expected 'cluster status'")
   if (rest.length > 0) throw new Error(`unexpected argument '${rest[0]}'`)
-  return { command, config: values.config, json: values.json, help: values.help }
+  return { command, config: values.config, json: values.json, help: values.help, regions: values.regions }
+}
+
+/** `whitelist`: this config's proxy, or (`--regions`) every proxy host of the desktops' regions file. */
+function whitelist(config: ServerConfig, json: boolean, regionsFile: string | undefined, io: CliIo): number {
+  let regions: ReturnType<typeof readRegionsFile> | undefined
+  try {
+    regions = regionsFile === undefined ? undefined : readRegionsFile(regionsFile)
+  } catch (err) {
+    io.stderr(`${NAME}: ${err instanceof Error ? err.message : String(err)}\n`)
+    return 2
+  }
+  io.stdout(json ? formatWhitelistJson(config, regions) : formatWhitelistText(config, regions))
+  return 0
 }
 
 /** One started part of the server, as `start` drives it. */
