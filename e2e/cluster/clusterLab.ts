@@ -11,7 +11,8 @@ import { createLogger } from '../../src/platform/logger'
 import type { Region } from '../../src/shared/engine'
 import { TEST_APP, TEST_TURN_SECRET } from '../support/proxyConfig'
 import { startRedis, type RedisServer } from '../support/redisServer'
-import { startServerProcess, type ServerProcess } from './serverProcess'
+import type { ServerConfigInput } from '../../src/server/config'
+import { startServerProcess, type ServerProcess } from '../support/serverProcess'
 
 export const LAB_REGION = 'lab'
 
@@ -41,7 +42,11 @@ export interface ClusterLab {
   close(): Promise<void>
 }
 
-function cluster(redis: RedisServer, options: LabOptions, extra: Record<string, unknown> = {}): object {
+function cluster(
+  redis: RedisServer,
+  options: LabOptions,
+  extra: Record<string, unknown> = {},
+): NonNullable<ServerConfigInput['cluster']> {
   const { heartbeatMs, ttlMs } = options
   return { redis: redis.url, region: LAB_REGION, heartbeatMs, ttlMs, ...extra }
 }

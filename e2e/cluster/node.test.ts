@@ -16,7 +16,7 @@ import { mintJoinToken } from '../../src/protocol/auth/joinToken'
 import { TestClient } from '../sfu/client'
 import { startRedis, type RedisServer } from '../support/redisServer'
 import { freePort, waitFor } from '../support/tools'
-import { startServerProcess, type ServerProcess } from './serverProcess'
+import { startServerProcess, type ServerProcess } from '../support/serverProcess'
 
 const APP = { appKey: 'test-app', secret: 'test-app-secret-0123456789' }
 const CHANNEL = 'standup'

@@ -33,7 +33,7 @@ import { TEST_APP, TEST_TURN_SECRET } from '../support/proxyConfig'
 import { startRedis, type RedisServer } from '../support/redisServer'
 import { waitFor } from '../support/tools'
 import { weriftRelayConfig } from '../support/weriftPeers'
-import { startServerProcess, type ServerProcess } from './serverProcess'
+import { startServerProcess, type ServerProcess } from '../support/serverProcess'
 
 const REGION = 'lab'
 const NODES = ['node-a', 'node-b', 'node-c']

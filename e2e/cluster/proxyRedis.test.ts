@@ -16,7 +16,7 @@ import { EngineError } from '../../src/shared/errors'
 import { TEST_APP, TEST_TURN_SECRET } from '../support/proxyConfig'
 import { startRedis, type RedisServer } from '../support/redisServer'
 import { waitFor } from '../support/tools'
-import { startServerProcess, type ServerProcess } from './serverProcess'
+import { startServerProcess, type ServerProcess } from '../support/serverProcess'
 
 const logger = createLogger('silent')
 const REGION = 'east'

@@ -13,7 +13,7 @@ import { createLogger } from '../../src/platform/logger'
 import { TEST_APP } from '../support/proxyConfig'
 import { startRedis, type RedisServer } from '../support/redisServer'
 import { freePort, freePortFor, sleep } from '../support/tools'
-import { startServerProcess, type LogLine, type ServerProcess } from './serverProcess'
+import { startServerProcess, type LogLine, type ServerProcess } from '../support/serverProcess'
 
 let redis: RedisServer
 const servers: ServerProcess[] = []

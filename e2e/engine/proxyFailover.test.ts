@@ -85,11 +85,10 @@ function startProxy(
     { name: 'cert.pem', content: cert.certPem },
     { name: 'key.pem', content: cert.keyPem },
   ]
-  return startServerProcess(
-    `proxy-${host}`,
-    (dir) => proxyConfig(dir, host, region, ports, secret, upstream),
+  return startServerProcess((dir) => proxyConfig(dir, host, region, ports, secret, upstream), {
+    label: `proxy-${host}`,
     files,
-  )
+  })
 }
 
 const freePorts = async (): Promise<Ports> => ({
@@ -120,7 +119,7 @@ beforeAll(async () => {
     admin: { host: '127.0.0.1', port: 0 },
   })
   const started = await Promise.all([
-    startServerProcess('sfu', sfuConfig),
+    startServerProcess(sfuConfig, { label: 'sfu' }),
     startProxy(SH1, 'sh', shPorts, SH_SECRET, shCert, upstream),
     startProxy(SH2, 'sh', shPorts, SH_SECRET, shCert, upstream),
     startProxy(BJ, 'bj', bjPorts, BJ_SECRET, bjCert, upstream),
@@ -137,7 +136,8 @@ beforeAll(async () => {
   bj = { id: 'bj', name: 'Beijing', proxyHost: BJ, ports: bjPorts, tlsFingerprintSha256: fingerprint(bjCert) }
 }, 60_000)
 afterAll(async () => {
-  await Promise.allSettled([...servers.values()].map((server) => server.stop()))
+  // Allocations werift never released would hold a graceful drain for its whole budget: do not wait.
+  await Promise.allSettled([...servers.values()].map((server) => server.stop(500)))
 })
 
 const token = (channel: string, uid: number): Promise<string> =>

@@ -1,92 +1,128 @@
 /**
- * Test-only: one `pinhole-server start --config FILE` as a CHILD PROCESS on loopback (a proxy, a conference
- * server or both, whatever the config says), so a test can SIGKILL it like a machine that dies. The config
- * is validated here first, so a mistake names its field instead of showing up in the child's stderr.
+ * Test-only: a real `pinhole-server start` process (from source, through tsx) — a proxy, a conference node
+ * or both, whatever the config says — with its config (and any certificate files) written to a temporary
+ * directory and its JSON log lines collected (its workers' lines too: they share its stdout). Real
+ * processes, so that a test can SIGTERM a node (drain) or SIGKILL it like a machine that dies. The config is
+ * validated first, so a mistake names its field instead of showing up in the child's stderr.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
+import { join } from 'node:path'
 import { parseConfig, type ServerConfigInput } from '../../src/server/config'
 import { exited, killGroup, killOnExit, stopChild } from './process'
+import { waitFor } from './tools'
 
-const REPO = resolve(import.meta.dirname, '../..')
+export type LogLine = Record<string, unknown> & { msg?: string; pid?: number }
 
 export interface ServerProcess {
+  child: ChildProcess
+  /** The server's own pid (the parent of its workers, if it has any). */
   pid: number
-  /** What the process wrote (JSON log lines, stderr), for failure messages. */
+  lines: LogLine[]
+  stderr(): string
+  /** Everything it wrote (stderr, then the log lines), for failure messages. */
   log(): string
+  /** The first line for which `match` holds, waiting for it. */
+  line(match: (line: LogLine) => boolean, what: string, timeoutMs?: number): Promise<LogLine>
+  /** Resolves with the exit code (null when killed by a signal). */
+  exit(): Promise<number | null>
+  /** SIGTERM (SIGKILL after graceMs) to the process group; idempotent. */
+  stop(graceMs?: number): Promise<void>
   /** SIGKILL to its process group; resolves once it is gone: no drain, no goodbye. */
   kill(): Promise<void>
-  /** SIGTERM (SIGKILL after a grace period), then its files go. */
-  stop(): Promise<void>
 }
 
+/** A file written beside the config (certificates, keys), named by the config through `dir`. */
 export interface ServerFile {
   name: string
   content: string
 }
 
+export interface ServerProcessOptions {
+  /** Names the process in errors (`proxy-127.0.0.2`). */
+  label?: string
+  files?: readonly ServerFile[]
+  startTimeoutMs?: number
+  env?: Record<string, string>
+}
+
 /**
- * Writes `files` (certificates, keys) and the config into a fresh directory; `config(dir)` gets that
- * directory to name them. Resolves on the `started` log line, rejects when the process exits or takes
- * longer than `startMs`.
+ * Starts `pinhole-server start` with `config` (or `config(dir)`, given the directory its files are written
+ * to) and waits for its `started` line.
  */
 export async function startServerProcess(
-  label: string,
-  config: (dir: string) => ServerConfigInput,
-  files: readonly ServerFile[] = [],
-  startMs = 20_000,
+  config: ServerConfigInput | ((dir: string) => ServerConfigInput),
+  options: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
-  const dir = mkdtempSync(join(tmpdir(), `pinhole-${label}-`))
-  const input = config(dir)
+  const label = options.label ?? 'pinhole-server'
+  const dir = mkdtempSync(join(tmpdir(), `pinhole-${label.replace(/[^\w.-]/g, '_')}-`))
+  const input = typeof config === 'function' ? config(dir) : config
   parseConfig(input)
-  for (const file of files) writeFileSync(join(dir, file.name), file.content, { mode: 0o600 })
-  writeFileSync(join(dir, 'server.json'), JSON.stringify(input, null, 2))
-  const cleanup = (): void => rmSync(dir, { recursive: true, force: true })
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [join(REPO, 'bin/pinhole-server.js'), 'start', '--config', join(dir, 'server.json')],
-    { cwd: REPO, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  killOnExit(child, cleanup)
-  let log = ''
-  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()))
-  const started = new Promise<void>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      log += `${line}\n`
-      if (line.includes('"msg":"started"')) resolve()
-    })
-    child.once('exit', (code, signal) => reject(new Error(`${label} exited (${code ?? signal}): ${log}`)))
+  for (const f of options.files ?? []) writeFileSync(join(dir, f.name), f.content, { mode: 0o600 })
+  const file = join(dir, 'server.json')
+  writeFileSync(file, JSON.stringify(input))
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/cli.ts', 'start', '--config', file], {
+    cwd: process.cwd(),
+    env: { ...process.env, ...options.env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${label} did not start within ${startMs} ms: ${log}`)),
-      startMs,
-    )
+  killOnExit(child, () => rmSync(dir, { recursive: true, force: true }))
+  const lines: LogLine[] = []
+  let buffered = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk
+    const parts = buffered.split('\n')
+    buffered = parts.pop()!
+    for (const part of parts) {
+      if (!part.startsWith('{')) continue
+      try {
+        lines.push(JSON.parse(part) as LogLine)
+      } catch {
+        // a line cut by a dying process
+      }
+    }
   })
-  try {
-    await Promise.race([started, timeout])
-  } catch (err) {
-    await stopChild(child, 1000)
-    cleanup()
-    throw err
-  } finally {
-    clearTimeout(timer)
-  }
-  return {
+  let stderr = ''
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const exit = exited(child).then(() => {
+    rmSync(dir, { recursive: true, force: true })
+    return child.exitCode
+  })
+  const server: ServerProcess = {
+    child,
     pid: child.pid!,
-    log: () => log,
+    lines,
+    stderr: () => stderr,
+    log: () => `${stderr}${lines.map((l) => JSON.stringify(l)).join('\n')}`,
+    async line(match, what, timeoutMs = 30_000) {
+      await waitFor(
+        () => {
+          if (lines.some(match)) return true
+          if (child.exitCode !== null || child.signalCode !== null) {
+            const logged = lines.filter((l) => Number(l['level']) >= 50).map((l) => JSON.stringify(l))
+            const code = child.exitCode ?? child.signalCode
+            throw new Error(`${label} exited (${code}) before ${what}: ${stderr}${logged.join('\n')}`)
+          }
+          return false
+        },
+        what,
+        timeoutMs,
+      )
+      return lines.find(match)!
+    },
+    exit: () => exit,
+    stop: (graceMs = 15_000) => stopChild(child, graceMs),
     async kill() {
       killGroup(child, 'SIGKILL')
-      await exited(child)
-    },
-    async stop() {
-      // Allocations werift never released would hold a graceful drain for its whole budget: do not wait.
-      await stopChild(child, 500)
-      cleanup()
+      await exit
     },
   }
+  await server.line(
+    (l) => l.msg === 'started' && l.pid === child.pid,
+    'the started line',
+    options.startTimeoutMs ?? 60_000,
+  )
+  return server
 }
