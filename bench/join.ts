@@ -16,9 +16,10 @@
  */
 import { createSocket } from 'node:dgram'
 import { createEngine } from '../src/engine'
+import { timedJoin, type TimedJoin } from './join/timedJoin'
 import { startCallStack } from '../e2e/support/callStack'
 import { startConnectProxy } from '../e2e/support/connectProxy'
-import { ConnectionState, TransportType } from '../src/shared/engine'
+import { TransportType } from '../src/shared/engine'
 import { makePeer } from '../e2e/engine/harness'
 import { fixed, formatTable } from './lib/table'
 
@@ -41,10 +42,7 @@ const MODES = [
 ] as const
 type ModeName = (typeof MODES)[number]['name']
 
-interface JoinFigure {
-  connectedMs: number
-  firstFrameMs: number | undefined
-}
+type JoinFigure = TimedJoin
 
 const stack = await startCallStack({}, 'bench')
 const corporate = await startConnectProxy({ user: { username: 'bench', password: 'bench' } })
@@ -64,30 +62,8 @@ async function joinOnce(mode: TransportType, uid: number, viaHttpProxy: boolean)
   engine.setCloudProxy(mode)
   engine.enableLocalAudio(false)
   const token = await stack.token(CHANNEL, uid)
-  let connectedMs: number | undefined
-  let firstFrameMs: number | undefined
-  let frameSeen: () => void = () => undefined
-  const frame = new Promise<void>((resolve) => (frameSeen = resolve))
-  const started = performance.now()
-  engine.on('connectionStateChanged', (state) => {
-    if (state === ConnectionState.Connected && connectedMs === undefined)
-      connectedMs = performance.now() - started
-  })
-  engine.on('remoteVideoFrame', (remote) => {
-    if (remote.uid !== publisher.uid || firstFrameMs !== undefined) return
-    firstFrameMs = performance.now() - started
-    frameSeen()
-  })
-  try {
-    const code = await engine.joinChannel(token, CHANNEL, uid)
-    if (code !== 0 || connectedMs === undefined) throw new Error(`join (mode ${mode}, uid ${uid}): ${code}`)
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([frame, new Promise((resolve) => (timer = setTimeout(resolve, FRAME_TIMEOUT_MS)))])
-    clearTimeout(timer)
-    return { connectedMs, firstFrameMs }
-  } finally {
-    await engine.release()
-  }
+  const join = { token, channel: CHANNEL, uid, publisherUid: publisher.uid, frameTimeoutMs: FRAME_TIMEOUT_MS }
+  return timedJoin(engine, join, `mode ${mode}, uid ${uid}`)
 }
 
 /** Nearest-rank percentile. */

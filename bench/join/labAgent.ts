@@ -6,10 +6,11 @@
  * the engine's join timeline. Protocol: e2e/lab/agents/protocol.ts; stdin closing ends it.
  */
 import { createEngine, type Engine, type JoinStep } from '../../src/engine'
-import { ConnectionState, TransportType } from '../../src/shared/engine'
+import { TransportType } from '../../src/shared/engine'
 import { videoFrame, VIDEO_FRAME_US } from '../../e2e/engine/frames'
 import { emit, serveRpc } from '../../e2e/lab/agents/rpc'
 import type { BenchAgentOps, JoinArgs, JoinFigures, PublishArgs } from './protocol'
+import { timedJoin } from './timedJoin'
 
 let publisher: { engine: Engine; timer: NodeJS.Timeout } | undefined
 
@@ -51,33 +52,11 @@ async function join(args: JoinArgs): Promise<JoinFigures> {
   engine.setRegion(args.region.id)
   engine.setCloudProxy(args.mode)
   engine.enableLocalAudio(false)
-  let connectedMs: number | undefined
-  let firstFrameMs: number | undefined
-  let frameSeen: () => void = () => undefined
-  const frame = new Promise<void>((resolve) => (frameSeen = resolve))
-  const started = performance.now()
-  engine.on('connectionStateChanged', (state) => {
-    if (state === ConnectionState.Connected && connectedMs === undefined)
-      connectedMs = performance.now() - started
-  })
-  engine.on('remoteVideoFrame', (remote) => {
-    if (remote.uid !== args.publisherUid || firstFrameMs !== undefined) return
-    firstFrameMs = performance.now() - started
-    frameSeen()
-  })
-  try {
-    const code = await engine.joinChannel(args.token, args.channel, args.uid)
-    if (code !== 0 || connectedMs === undefined) throw new Error(`join (mode ${args.mode}): ${code}`)
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([frame, new Promise((resolve) => (timer = setTimeout(resolve, args.frameTimeoutMs)))])
-    clearTimeout(timer)
-    return {
-      connectedMs: Math.round(connectedMs),
-      ...(firstFrameMs === undefined ? {} : { firstFrameMs: Math.round(firstFrameMs) }),
-      steps,
-    }
-  } finally {
-    await engine.release()
+  const figures = await timedJoin(engine, args, `mode ${args.mode}`)
+  return {
+    connectedMs: Math.round(figures.connectedMs),
+    ...(figures.firstFrameMs === undefined ? {} : { firstFrameMs: Math.round(figures.firstFrameMs) }),
+    steps,
   }
 }
 
