@@ -29,57 +29,59 @@ function RemoteVideoTable(): React.JSX.Element | null {
   const { t } = lang
   if (uids.length === 0) return null
   return (
-    <table className="network-table remote-video" data-testid="remote-video-stats">
-      <caption>{t('stats:received.caption')}</caption>
-      <thead>
-        <tr>
-          <th scope="col">{t('stats:received.user')}</th>
-          <th scope="col">{t('stats:received.layer')}</th>
-          <th scope="col">{t('stats:received.fps')}</th>
-          <th scope="col">{t('stats:received.resolution')}</th>
-          <th scope="col">{t('stats:received.bitrate')}</th>
-          <th scope="col">{t('stats:received.loss')}</th>
-          <th scope="col">{t('stats:received.freezes')}</th>
-          <th scope="col">{t('stats:received.quality')}</th>
-        </tr>
-      </thead>
-      <tbody>
-        {uids.map((uid) => {
-          const video = remoteVideo[uid]!
-          const quality = remoteQuality[uid]
-          return (
-            <tr
-              key={uid}
-              data-testid="remote-video-row"
-              data-uid={uid}
-              data-fps={video.rxFps}
-              data-width={video.width ?? ''}
-              data-height={video.height ?? ''}
-              data-layer={video.temporalLayer ?? ''}
-              data-quality={quality ?? ''}
-            >
-              <th scope="row" className="figure">
-                {t('stats:received.uid', { uid })}
-              </th>
-              <td>{layerWords(lang, video.temporalLayer)}</td>
-              <td className="figure">{formatFps(lang, video.rxFps)}</td>
-              <td className="figure">{formatResolution(video.width, video.height)}</td>
-              <td className="figure">{formatKbps(lang, video.rxKbps)}</td>
-              <td className="figure">{formatLoss(lang, video.packetLoss)}</td>
-              <td>
-                {video.freezeCount === 0
-                  ? t('stats:received.noFreezes')
-                  : t('stats:received.freezeCount', {
-                      count: video.freezeCount,
-                      duration: formatMs(lang, video.frozenMs),
-                    })}
-              </td>
-              <td className="figure">{qualityWords(lang, quality)}</td>
-            </tr>
-          )
-        })}
-      </tbody>
-    </table>
+    <div className="table-scroll" tabIndex={0} role="region" aria-label={t('stats:received.caption')}>
+      <table className="network-table remote-video" data-testid="remote-video-stats">
+        <caption>{t('stats:received.caption')}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t('stats:received.user')}</th>
+            <th scope="col">{t('stats:received.layer')}</th>
+            <th scope="col">{t('stats:received.fps')}</th>
+            <th scope="col">{t('stats:received.resolution')}</th>
+            <th scope="col">{t('stats:received.bitrate')}</th>
+            <th scope="col">{t('stats:received.loss')}</th>
+            <th scope="col">{t('stats:received.freezes')}</th>
+            <th scope="col">{t('stats:received.quality')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {uids.map((uid) => {
+            const video = remoteVideo[uid]!
+            const quality = remoteQuality[uid]
+            return (
+              <tr
+                key={uid}
+                data-testid="remote-video-row"
+                data-uid={uid}
+                data-fps={video.rxFps}
+                data-width={video.width ?? ''}
+                data-height={video.height ?? ''}
+                data-layer={video.temporalLayer ?? ''}
+                data-quality={quality ?? ''}
+              >
+                <th scope="row" className="figure">
+                  {t('stats:received.uid', { uid })}
+                </th>
+                <td>{layerWords(lang, video.temporalLayer)}</td>
+                <td className="figure">{formatFps(lang, video.rxFps)}</td>
+                <td className="figure">{formatResolution(video.width, video.height)}</td>
+                <td className="figure">{formatKbps(lang, video.rxKbps)}</td>
+                <td className="figure">{formatLoss(lang, video.packetLoss)}</td>
+                <td>
+                  {video.freezeCount === 0
+                    ? t('stats:received.noFreezes')
+                    : t('stats:received.freezeCount', {
+                        count: video.freezeCount,
+                        duration: formatMs(lang, video.frozenMs),
+                      })}
+                </td>
+                <td className="figure">{qualityWords(lang, quality)}</td>
+              </tr>
+            )
+          })}
+        </tbody>
+      </table>
+    </div>
   )
 }
 
