@@ -70,14 +70,16 @@ interface Server {
 
 /** `node bin/pinhole-server.js start` with the local config on free ports, two workers, native relay. */
 async function start(dir: string, node = process.execPath, base = process.env): Promise<Server> {
-  const [udp1, udp2, tcp, sfu, admin] = await freePorts(5, ['udp', 'tcp'])
+  const [udp1, udp2, tcp, sfu] = await freePorts(4, ['udp', 'tcp'])
   const env = {
     ...base,
     PINHOLE__proxy__ports__udp: JSON.stringify([udp1, udp2]),
     PINHOLE__proxy__ports__tcp: String(tcp),
     PINHOLE__sfu__port: String(sfu),
     PINHOLE__proxy__signal__upstream: `ws://127.0.0.1:${sfu}/v1/signal`,
-    PINHOLE__admin__port: String(admin),
+    // The OS picks the admin port (a free port picked here could be taken before the server binds it): the
+    // `started` line says which.
+    PINHOLE__admin__port: '0',
     // Forked workers (the pool's compiled entry) and the addon found from out/node/, or no start at all.
     PINHOLE__proxy__workers: '2',
     PINHOLE__proxy__fastPath: 'native',
@@ -93,12 +95,22 @@ async function start(dir: string, node = process.execPath, base = process.env): 
   started.push(child)
   let log = ''
   let stderr = ''
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (log = (log + chunk).slice(-4000)))
+  let admin: number | undefined
+  let partial = ''
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    log = (log + chunk).slice(-4000)
+    const lines = (partial + chunk).split('\n')
+    partial = lines.pop()!
+    for (const line of lines) {
+      const match = /"msg":"started"/.test(line) && /"admin":"[^"]*:(\d+)"/.exec(line)
+      if (match) admin = Number(match[1])
+    }
+  })
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}${log}`)
-      return (await healthz(admin))?.status === 200
+      return admin !== undefined && (await healthz(admin))?.status === 200
     },
     '/healthz 200',
     60_000,
