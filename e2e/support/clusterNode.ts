@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { NodeRegistry } from '../../src/cluster'
+import { NodeRegistry, type NodeRegistryOptions, type NodeSample } from '../../src/cluster'
 import { createLogger } from '../../src/platform/logger'
 import type { ChannelRef } from '../../src/shared/cluster'
 import { killOnExit, stopChild } from './process'
@@ -84,4 +84,30 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`)
     process.exit(1)
   })
+}
+
+/**
+ * What the cluster's unit tests register a node with: region `east`, a signal URL named after the node,
+ * a 100 ms heartbeat and a 1 s TTL (short, so expiry is seen within a test), `extra` on top.
+ */
+export function testNodeOptions(
+  redis: string,
+  id: string,
+  sample: () => NodeSample,
+  logger: NodeRegistryOptions['logger'],
+  extra: Partial<NodeRegistryOptions> = {},
+  host = '127.0.0.1',
+): NodeRegistryOptions {
+  return {
+    redis,
+    id,
+    region: 'east',
+    signalUrl: `ws://${host}:7000/${id}`,
+    mediaAddress: host,
+    heartbeatMs: 100,
+    ttlMs: 1000,
+    sample,
+    logger,
+    ...extra,
+  }
 }

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { testNodeOptions } from '../../e2e/support/clusterNode'
 import { startRedis } from '../../e2e/support/redisServer'
 import type { RedisServer } from '../../e2e/support/redisServer'
 import { waitFor } from '../../e2e/support/tools'
@@ -41,18 +42,9 @@ async function node(
   sample: NodeSample,
   extra: Partial<NodeRegistryOptions> = {},
 ): Promise<NodeRegistry> {
-  const registry = await NodeRegistry.start({
-    redis: redis.url,
-    id,
-    region: 'east',
-    signalUrl: `ws://10.0.0.1:7000/${id}`,
-    mediaAddress: '10.0.0.1',
-    heartbeatMs: 100,
-    ttlMs: 1000,
-    sample: () => sample,
-    logger,
-    ...extra,
-  })
+  const registry = await NodeRegistry.start(
+    testNodeOptions(redis.url, id, () => sample, logger, extra, '10.0.0.1'),
+  )
   registries.push(registry)
   return registry
 }

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startClusterNode } from '../../e2e/support/clusterNode'
+import { startClusterNode, testNodeOptions } from '../../e2e/support/clusterNode'
 import { startRedis } from '../../e2e/support/redisServer'
 import type { RedisServer } from '../../e2e/support/redisServer'
 import { waitFor } from '../../e2e/support/tools'
@@ -43,18 +43,7 @@ async function node(id: string, sample: Partial<NodeSample> = {}, extra: Partial
     { participants: 0, channels: [], forwardedPackets: 0 },
     Object.getOwnPropertyDescriptors(sample),
   )
-  const registry = await NodeRegistry.start({
-    redis: redis.url,
-    id,
-    region: 'east',
-    signalUrl: `ws://127.0.0.1:7000/${id}`,
-    mediaAddress: '127.0.0.1',
-    heartbeatMs: 100,
-    ttlMs: 1000,
-    sample: () => full,
-    logger,
-    ...extra,
-  })
+  const registry = await NodeRegistry.start(testNodeOptions(redis.url, id, () => full, logger, extra))
   closers.push(registry)
   return { registry, sample: full }
 }

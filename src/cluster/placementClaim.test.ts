@@ -6,6 +6,7 @@
  * Real Redis, real NodeRegistry heartbeats.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testNodeOptions } from '../../e2e/support/clusterNode'
 import { startRedis, type RedisServer } from '../../e2e/support/redisServer'
 import { waitFor } from '../../e2e/support/tools'
 import { createLogger } from '../platform/logger'
@@ -27,17 +28,7 @@ afterAll(async () => {
 })
 
 async function node(id: string, sample: NodeSample): Promise<void> {
-  const registry = await NodeRegistry.start({
-    redis: redis.url,
-    id,
-    region: 'east',
-    signalUrl: `ws://127.0.0.1:7000/${id}`,
-    mediaAddress: '127.0.0.1',
-    heartbeatMs: 100,
-    ttlMs: 1000,
-    sample: () => sample,
-    logger,
-  })
+  const registry = await NodeRegistry.start(testNodeOptions(redis.url, id, () => sample, logger))
   closers.push(registry)
 }
 
