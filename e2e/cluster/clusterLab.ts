@@ -51,6 +51,35 @@ function cluster(
   return { redis: redis.url, region: LAB_REGION, heartbeatMs, ttlMs, ...extra }
 }
 
+/**
+ * A proxy of the cluster on loopback: OS-chosen ports, peers on 127.0.0.0/8, placing through `cluster`
+ * (its `signal.upstream` is never dialled: the route tickets name the nodes). `proxy` adds or overrides
+ * fields of the proxy section (a certificate, rate limits).
+ */
+export function clusterProxyConfig(
+  region: string,
+  cluster: NonNullable<ServerConfigInput['cluster']>,
+  proxy: Record<string, unknown> = {},
+): ServerConfigInput {
+  return {
+    log: { level: 'info' },
+    apps: [TEST_APP],
+    proxy: {
+      region,
+      publicAddress: '127.0.0.1',
+      listenHost: '127.0.0.1',
+      ports: { udp: [0, 0], tcp: 0 },
+      relay: { listenHost: '127.0.0.1', portRange: [40000, 49999] },
+      turnSecret: TEST_TURN_SECRET,
+      peers: { allow: ['127.0.0.0/8'], allowLoopback: true },
+      signal: { upstream: 'ws://127.0.0.1:9/v1/signal' },
+      ...proxy,
+    },
+    cluster,
+    admin: { host: '127.0.0.1', port: 0 },
+  } as ServerConfigInput
+}
+
 export async function startClusterLab(options: LabOptions): Promise<ClusterLab> {
   const redis = await startRedis()
   const started: ServerProcess[] = []
@@ -85,23 +114,11 @@ export async function startClusterLab(options: LabOptions): Promise<ClusterLab> 
         return { id, process }
       }),
     )
-    const proxy = await startServerProcess({
-      log: { level: 'info' },
-      apps: [TEST_APP],
-      proxy: {
-        region: LAB_REGION,
-        publicAddress: '127.0.0.1',
-        listenHost: '127.0.0.1',
-        ports: { udp: [0, 0], tcp: 0 },
-        relay: { listenHost: '127.0.0.1', portRange: [40000, 49999] },
-        turnSecret: TEST_TURN_SECRET,
-        peers: { allow: ['127.0.0.0/8'], allowLoopback: true },
+    const proxy = await startServerProcess(
+      clusterProxyConfig(LAB_REGION, cluster(redis, options), {
         rateLimit: { unauthenticatedPerSecond: 1000, burst: 1000 },
-        signal: { upstream: 'ws://127.0.0.1:9/v1/signal' },
-      },
-      cluster: cluster(redis, options),
-      admin: { host: '127.0.0.1', port: 0 },
-    })
+      }),
+    )
     started.push(proxy)
     const line = proxy.lines.find((l) => l.msg === 'started' && l.pid === proxy.pid)!
     const described = line['proxy'] as { ports: { udp: number[]; tcp: number }; tlsFingerprint: string }

@@ -29,11 +29,13 @@ import {
 } from '../../src/shared/proxySession'
 import { TestClient } from '../sfu/client'
 import { generateTestCert } from '../support/certs'
-import { TEST_APP, TEST_TURN_SECRET } from '../support/proxyConfig'
+import { TEST_APP } from '../support/proxyConfig'
 import { startRedis, type RedisServer } from '../support/redisServer'
 import { waitFor } from '../support/tools'
 import { weriftRelayConfig } from '../support/weriftPeers'
 import { startServerProcess, type ServerProcess } from '../support/serverProcess'
+import type { ServerConfigInput } from '../../src/server/config'
+import { clusterProxyConfig } from './clusterLab'
 
 const REGION = 'lab'
 const NODES = ['node-a', 'node-b', 'node-c']
@@ -76,7 +78,7 @@ const nodes: ServerProcess[] = []
 const proxies: LabProxy[] = []
 const clients: TestClient[] = []
 
-function clusterSection(extra: Record<string, unknown> = {}): Record<string, unknown> {
+function clusterSection(extra: Record<string, unknown> = {}): NonNullable<ServerConfigInput['cluster']> {
   return { redis: redis.url, region: REGION, heartbeatMs: 250, ttlMs: 2000, ...extra }
 }
 
@@ -90,25 +92,12 @@ function nodeConfig(id: string): Record<string, unknown> {
   }
 }
 
-function proxyConfig(): Record<string, unknown> {
-  return {
-    log: { level: 'info' },
-    apps: [TEST_APP],
-    proxy: {
-      region: REGION,
-      publicAddress: '127.0.0.1',
-      listenHost: '127.0.0.1',
-      ports: { udp: [0, 0], tcp: 0 },
-      relay: { listenHost: '127.0.0.1', portRange: [40000, 49999] },
-      tls: { certFile: join(certDir, 'cert.pem'), keyFile: join(certDir, 'key.pem') },
-      turnSecret: TEST_TURN_SECRET,
-      peers: { allow: ['127.0.0.0/8'], allowLoopback: true },
-      rateLimit: { unauthenticatedPerSecond: 10_000, burst: 10_000, allocationsPerSecond: 10_000 },
-      signal: { upstream: 'ws://127.0.0.1:9/v1/signal', joinTimeoutMs: 30_000 },
-    },
-    cluster: clusterSection(),
-    admin: { host: '127.0.0.1', port: 0 },
-  }
+function proxyConfig(): ServerConfigInput {
+  return clusterProxyConfig(REGION, clusterSection(), {
+    tls: { certFile: join(certDir, 'cert.pem'), keyFile: join(certDir, 'key.pem') },
+    rateLimit: { unauthenticatedPerSecond: 10_000, burst: 10_000, allocationsPerSecond: 10_000 },
+    signal: { upstream: 'ws://127.0.0.1:9/v1/signal', joinTimeoutMs: 30_000 },
+  })
 }
 
 /** `POST /v1/proxy/session` over HTTPS, trusting the proxies' certificate only. */

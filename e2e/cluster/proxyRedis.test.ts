@@ -13,10 +13,11 @@ import { createLogger } from '../../src/platform/logger'
 import { mintJoinToken } from '../../src/protocol/auth/joinToken'
 import type { Region } from '../../src/shared/engine'
 import { EngineError } from '../../src/shared/errors'
-import { TEST_APP, TEST_TURN_SECRET } from '../support/proxyConfig'
+import { TEST_APP } from '../support/proxyConfig'
 import { startRedis, type RedisServer } from '../support/redisServer'
 import { waitFor } from '../support/tools'
 import { startServerProcess, type ServerProcess } from '../support/serverProcess'
+import { clusterProxyConfig } from './clusterLab'
 
 const logger = createLogger('silent')
 const REGION = 'east'
@@ -32,22 +33,9 @@ describe('a proxy placing through Redis', () => {
     redis = await startRedis()
     // Down before the proxy starts: the proxy must start anyway.
     await redis.stop()
-    proxy = await startServerProcess({
-      log: { level: 'info' },
-      apps: [TEST_APP],
-      proxy: {
-        region: REGION,
-        publicAddress: '127.0.0.1',
-        listenHost: '127.0.0.1',
-        ports: { udp: [0, 0], tcp: 0 },
-        relay: { listenHost: '127.0.0.1', portRange: [40000, 49999] },
-        turnSecret: TEST_TURN_SECRET,
-        peers: { allow: ['127.0.0.0/8'], allowLoopback: true },
-        signal: { upstream: 'ws://127.0.0.1:9/v1/signal' },
-      },
-      cluster: { redis: redis.url, heartbeatMs: 200, ttlMs: 1000 },
-      admin: { host: '127.0.0.1', port: 0 },
-    })
+    proxy = await startServerProcess(
+      clusterProxyConfig(REGION, { redis: redis.url, heartbeatMs: 200, ttlMs: 1000 }),
+    )
     const line = proxy.lines.find((l) => l.msg === 'started' && l.pid === proxy.pid)!
     const described = line['proxy'] as { ports: { udp: number[]; tcp: number }; tlsFingerprint: string }
     region = {
