@@ -114,3 +114,42 @@ describe('publishing and unpublishing', () => {
     }
   })
 })
+
+describe('a participant that joins with subscribe: false', () => {
+  it('receives nothing, and is still seen and received by the others', async () => {
+    const sfu = await startSfu()
+    const clients: TestClient[] = []
+    try {
+      // X before it, Y after it: both the admit path and the track-published path must leave it out.
+      const x = await sfu.join('feed', 1, { displayName: 'X' })
+      clients.push(x)
+      x.startMedia()
+      const feed = await sfu.join('feed', 2, { displayName: 'Feed', subscribe: false })
+      clients.push(feed)
+      feed.startMedia()
+      const y = await sfu.join('feed', 3)
+      clients.push(y)
+      y.startMedia()
+
+      await x.waitFor('userJoined', (m) => m.uid === 2 && m.displayName === 'Feed')
+      expect((await y.joined()).participants.find((p) => p.uid === 2)?.displayName).toBe('Feed')
+      const flowing = (): boolean =>
+        [x, y].every((to) => receives(to, 2, 'audio', 10) && receives(to, 2, 'video', 10)) &&
+        receives(x, 3, 'video', 50) &&
+        receives(y, 1, 'video', 50)
+      await x.until(() => flowing() || undefined, "the feed's media at X and Y, and theirs to each other")
+
+      expect([...feed.received.keys()]).toEqual([])
+      expect(feed.subscriptions()).toEqual([])
+      const participants = sfu.server.channels()[0]?.participants
+      expect(participants?.map((p) => [p.uid, p.subscriptions])).toEqual([
+        [1, 4],
+        [2, 0],
+        [3, 4],
+      ])
+      expect(participants?.[1]?.tracks.map((t) => t.subscribers)).toEqual([2, 2])
+    } finally {
+      await closeAll(clients, sfu)
+    }
+  })
+})

@@ -47,6 +47,8 @@ export interface ClientOptions {
   resume?: string
   /** The name the others see (sent as is: tests send names the server must refuse too). */
   displayName?: string
+  /** `false`: join receiving nobody's media (the join's `subscribe`); absent: the field is not sent. */
+  subscribe?: boolean
   /** Check every payload's filler bytes (off in the bench to save CPU). */
   verify?: boolean
   /** Extra werift settings (e.g. `debug` packet loss, or relay-only TURN through the proxy). */
@@ -131,6 +133,7 @@ export class TestClient {
       capabilities: publish,
       ...(options.resume ? { resume: options.resume } : {}),
       ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
+      ...(options.subscribe === undefined ? {} : { subscribe: options.subscribe }),
     })
     return client
   }
@@ -267,6 +270,11 @@ export class TestClient {
   /** The sender of the published video (for tests that send their own RTP instead of `startMedia`). */
   get videoSender(): RTCRtpSender | undefined {
     return this.sendTransceivers.video?.sender
+  }
+
+  /** The sender of the published audio, likewise. */
+  get audioSender(): RTCRtpSender | undefined {
+    return this.sendTransceivers.audio?.sender
   }
 
   /** Packets sent so far per kind (the counters of the next packet). */

@@ -32,6 +32,7 @@ describe('parseClientMessage', () => {
       { ...join, capabilities: { audio: true, video: false, screen: true } } as ClientMessage,
     ],
     ['join with a display name', { ...join, displayName: '王小明 Wang' } as ClientMessage],
+    ['join receiving nothing', { ...join, subscribe: false } as ClientMessage],
     ['publish screen', { v: 1, type: 'publish', kind: 'screen' }],
     ['unpublish screen', { v: 1, type: 'unpublish', kind: 'screen' }],
     ['keyframeRequest of a screen', { v: 1, type: 'keyframeRequest', uid: 7, kind: 'screen' }],
@@ -87,6 +88,7 @@ describe('parseClientMessage', () => {
       SignalErrorCode.BadMessage,
     ],
     ['a display name not a string', JSON.stringify({ ...join, displayName: 5 }), SignalErrorCode.BadMessage],
+    ['subscribe not a boolean', JSON.stringify({ ...join, subscribe: 'no' }), SignalErrorCode.BadMessage],
     ['proto key', '{"v":1,"type":"leave","__proto__":{"x":1}}', SignalErrorCode.BadMessage],
   ])('refuses %s', (_name, text, code) => {
     const result = parseClientMessage(text)

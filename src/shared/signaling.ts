@@ -76,6 +76,11 @@ export const JoinMessageSchema = z.strictObject({
   capabilities: z.strictObject({ audio: z.boolean(), video: z.boolean(), screen: z.boolean().optional() }),
   /** The name shown on this participant's tiles (join form / settings); others get it with their uid. */
   displayName: DisplayNameSchema.optional(),
+  /**
+   * `false`: receive nobody's media (a publish-only participant, e.g. a test harness's publisher); it is
+   * still announced to the others, who receive what it publishes. Default true.
+   */
+  subscribe: z.boolean().optional(),
   /** `sessionId` from a previous `joined`: resume that participant if it is still in its grace period. */
   resume: z.string().min(1).max(64).optional(),
 })

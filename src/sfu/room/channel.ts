@@ -83,14 +83,16 @@ export class Channel {
 
   /**
    * Adds a participant bound to `connection`: it is told who is here (`joined`), the others are told of it
-   * (`userJoined`), and its first offer carries every track already published.
+   * (`userJoined`), and its first offer carries every track already published — none when it joined with
+   * `subscribe: false` (it receives nothing, ever; the others still receive its tracks).
    */
   admit(
     connection: SignalPort,
     uid: number,
     publish: Record<MediaKind, boolean>,
-    displayName?: string,
+    options: { displayName?: string; subscribe?: boolean } = {},
   ): Participant {
+    const { displayName, subscribe = true } = options
     if (this.closed) throw SfuError.closed(`channel ${this.label}`)
     if (this.participants.has(uid)) throw new Error(`uid ${uid} is already in channel ${this.label}`)
     const { config, metrics, clock } = this.deps
@@ -98,6 +100,7 @@ export class Channel {
       uid,
       publish,
       ...(displayName === undefined ? {} : { displayName }),
+      subscribe,
       config,
       metrics,
       logger: this.logger,
@@ -114,7 +117,7 @@ export class Channel {
     this.participants.set(uid, participant)
     participant.send(this.joinedMessage(participant, false))
     this.broadcast({ type: 'userJoined', uid, ...named(participant) }, uid)
-    for (const other of others) {
+    for (const other of subscribe ? others : []) {
       for (const track of other.peer.publishedTracks()) participant.peer.subscribe(track)
     }
     participant.peer.start()
@@ -195,7 +198,7 @@ export class Channel {
   private onTrackPublished(publisher: Participant, track: Track): void {
     this.broadcast(trackMessage('trackPublished', track), publisher.uid)
     for (const participant of this.participants.values()) {
-      if (participant.uid !== publisher.uid && participant.state !== 'closed')
+      if (participant.uid !== publisher.uid && participant.state !== 'closed' && participant.subscribes)
         participant.peer.subscribe(track)
     }
   }

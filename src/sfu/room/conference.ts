@@ -108,7 +108,15 @@ export class Conference {
     }
     if (channel.size >= config.maxParticipants) return refuse(SignalErrorCode.ChannelFull)
     const { audio, video, screen = false } = message.capabilities
-    const participant = channel.admit(connection, message.uid, { audio, video, screen }, message.displayName)
+    const participant = channel.admit(
+      connection,
+      message.uid,
+      { audio, video, screen },
+      {
+        ...(message.displayName === undefined ? {} : { displayName: message.displayName }),
+        subscribe: message.subscribe !== false,
+      },
+    )
     connection.bind(participant)
     metrics.joins.inc({ resumed: 'false' })
     logger.info(who, 'joined')

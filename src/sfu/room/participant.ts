@@ -41,6 +41,8 @@ export interface ParticipantOptions {
   publish: Record<MediaKind, boolean>
   /** From the join message (DisplayNameSchema); the others get it in `joined` and `userJoined`. */
   displayName?: string
+  /** False when it joined with `subscribe: false`: it is subscribed to no one's tracks. */
+  subscribe: boolean
   config: SfuConfig
   metrics: SfuMetrics
   /** The channel's logger (it carries `appKey` and `channel`). */
@@ -55,6 +57,8 @@ export type ParticipantState = 'connected' | 'disconnected' | 'closed'
 export class Participant {
   readonly uid: number
   readonly displayName: string | undefined
+  /** Whether it receives the others' tracks (the join's `subscribe`, default true). */
+  readonly subscribes: boolean
   /** Given to the client in `joined`; presenting it in a later join resumes this participant. */
   readonly sessionId = randomUUID()
   readonly peer: Peer
@@ -66,6 +70,7 @@ export class Participant {
   constructor(private readonly options: ParticipantOptions) {
     this.uid = options.uid
     this.displayName = options.displayName
+    this.subscribes = options.subscribe
     this.logger = options.logger.child({ uid: options.uid })
     this.peer = new Peer({
       uid: options.uid,
