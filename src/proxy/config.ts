@@ -130,11 +130,14 @@ export const proxySectionSchema = z.strictObject({
       unauthenticatedPerIp: positiveInt.default(L.unauthenticatedPerIp),
     })
     .prefault({}),
-  signal: z.strictObject({
-    upstream: wsUrl,
-    joinTimeoutMs: timeoutMs.default(D.signal.joinTimeoutMs),
-    unjoinedPerIp: positiveInt.default(D.signal.unjoinedPerIp),
-  }),
+  signal: z
+    .strictObject({
+      // Required without a cluster (the server config checks it): with one, each channel's node is placed.
+      upstream: wsUrl.optional(),
+      joinTimeoutMs: timeoutMs.default(D.signal.joinTimeoutMs),
+      unjoinedPerIp: positiveInt.default(D.signal.unjoinedPerIp),
+    })
+    .prefault({}),
 })
 
 type ParsedProxySection = z.output<typeof proxySectionSchema>

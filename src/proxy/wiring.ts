@@ -131,7 +131,7 @@ export function signalRelayOptions(
   const key = routeTicketKey(p.turnSecret)
   const unreachable = (nodeId: string): void => placement?.unreachable?.(nodeId)
   return {
-    upstreamUrl: p.signal.upstream,
+    ...(p.signal.upstream === undefined ? {} : { upstreamUrl: p.signal.upstream }),
     ...(placement ? { router: createTicketRouter({ key, unreachable }) } : {}),
     joinTimeoutMs: p.signal.joinTimeoutMs,
     unjoinedPerIp: p.signal.unjoinedPerIp,

@@ -64,6 +64,17 @@ describe('the cluster section', () => {
     expect(issues(input).join('\n')).toContain('proxy.workers: expected 1 with a cluster section')
   })
 
+  it('needs no proxy.signal.upstream with a cluster (placement routes), and names it without one', () => {
+    const { signal: _routed, ...proxy } = PROXY
+    const clustered = parseConfig({ apps: APPS, proxy, cluster: { redis: 'redis://r:6379' } })
+    expect(clustered.proxy?.signal.upstream).toBeUndefined()
+    expect(clustered.proxy?.signal.joinTimeoutMs).toBeGreaterThan(0)
+    expect(configWarnings(clustered)).toEqual([])
+    expect(issues({ apps: APPS, proxy }).join('\n')).toContain(
+      'proxy.signal.upstream: required: the conference server signaling is relayed to',
+    )
+  })
+
   it('does not warn that signaling goes elsewhere than sfu.port: in a cluster it goes to the nodes', () => {
     const input = { apps: APPS, proxy: PROXY, sfu: { enabled: true, announcedAddress: '10.0.0.5' } }
     expect(configWarnings(parseConfig(input)).join('\n')).toContain('is not this conference server')

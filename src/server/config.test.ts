@@ -119,7 +119,8 @@ describe('parseConfig', () => {
       'proxy.peers.allow[0]: expected',
     ],
     ['bad IPv6 CIDR', with_('proxy.peers', { allow: ['2001:db8::/129'] }), 'proxy.peers.allow[0]: expected'],
-    ['missing signal', with_('proxy.signal', undefined), 'proxy.signal: required'],
+    ['missing signal', with_('proxy.signal', undefined), 'proxy.signal.upstream: required'],
+    ['missing upstream', with_('proxy.signal', {}), 'proxy.signal.upstream: required'],
     [
       'http upstream',
       with_('proxy.signal', { upstream: 'http://x/' }),

@@ -80,6 +80,12 @@ export const serverConfigSchema = z
     }
     for (const clash of listenerClashes(c)) ctx.addIssue({ code: 'custom', ...clash })
     for (const issue of workerIssues(c)) ctx.addIssue({ code: 'custom', ...issue })
+    if (c.proxy?.enabled && !c.cluster && c.proxy.signal.upstream === undefined) {
+      const message =
+        'required: the conference server signaling is relayed to (ws:// or wss://), unless a cluster ' +
+        'section (cluster.redis) places each channel on a node'
+      ctx.addIssue({ code: 'custom', path: ['proxy', 'signal', 'upstream'], message })
+    }
     if (c.cluster && c.proxy?.enabled && c.proxy.workers > 1) {
       // Each proxy worker would need its own Redis client; several proxy processes per region do the same job.
       const message = 'expected 1 with a cluster section: proxy workers do not place channels yet'

@@ -48,7 +48,7 @@ export function configWarnings(config: ServerConfig): string[] {
     )
   }
   // In a cluster, signaling goes to the channel's node, not to proxy.signal.upstream.
-  if (config.cluster) return warnings
+  if (config.cluster || proxy.signal.upstream === undefined) return warnings
   const upstream = new URL(proxy.signal.upstream)
   const upstreamPort = upstream.port !== '' ? Number(upstream.port) : upstream.protocol === 'wss:' ? 443 : 80
   if (sfu.port !== 0 && upstreamPort !== sfu.port) {

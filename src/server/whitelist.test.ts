@@ -164,6 +164,48 @@ describe('whitelist with a conference server', () => {
   })
 })
 
+describe('whitelist of a proxy placing channels through a cluster', () => {
+  const clustered = (redis: string) =>
+    parseConfig({
+      apps,
+      proxy: {
+        publicAddress: '203.0.113.10',
+        turnSecret: 'turn-secret-16-chars',
+        peers: { allow: ['10.20.0.0/24', '10.21.0.0/24'] },
+      },
+      cluster: { redis },
+    })
+
+  it("lists the nodes' signaling inside proxy.peers.allow and the Redis, not a signaling upstream", () => {
+    const report = JSON.parse(formatWhitelistJson(clustered('redis://10.20.9.9:6380'))) as WhitelistReport
+
+    expect(report.rules.map((r) => [r.destination, r.protocol, r.port])).toEqual([
+      ['203.0.113.10', 'UDP', 3478],
+      ['203.0.113.10', 'UDP', 7070],
+      ['203.0.113.10', 'TCP', 443],
+    ])
+    expect(report.proxyOutbound.map((o) => [o.destination, o.protocol, o.ports])).toEqual([
+      ['10.20.0.0/24', 'UDP', 'any, from/to relay ports 49152-65535'],
+      ['10.21.0.0/24', 'UDP', 'any, from/to relay ports 49152-65535'],
+      ['10.20.0.0/24', 'TCP', "each node's sfu.port (and the next ones for its sfu.workers)"],
+      ['10.21.0.0/24', 'TCP', "each node's sfu.port (and the next ones for its sfu.workers)"],
+      ['10.20.9.9', 'TCP', '6380'],
+    ])
+    expect(report.proxyOutbound.at(-1)!.purpose).toContain('cluster.redis')
+    expect(report.warnings).toEqual([])
+  })
+
+  it('prints them as text; a URL without a port is Redis on 6379, rediss:// says TLS', () => {
+    const text = formatWhitelistText(clustered('rediss://:pw@redis.internal'))
+
+    expect(text).toContain("Between the proxy and the conference nodes and the cluster's Redis")
+    expect(text).toMatch(/redis\.internal +TCP +6379 +Redis of the cluster \(cluster\.redis, TLS\)/)
+    expect(text).toMatch(/10\.21\.0\.0\/24 +TCP +each node's sfu\.port/)
+    expect(text).not.toContain('pw')
+    expect(text).not.toContain('signal.upstream')
+  })
+})
+
 describe('formatTable', () => {
   it('pads every column but the last', () => {
     expect(formatTable(['a', 'bb'], [['xxx', 'y']])).toBe('a    bb\n---  --\nxxx  y')

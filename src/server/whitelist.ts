@@ -115,6 +115,39 @@ function upstreamEndpoint(url: string): { host: string; port: string } {
   return { host, port: u.port !== '' ? u.port : u.protocol === 'wss:' ? '443' : '80' }
 }
 
+/**
+ * Where the proxy's signaling goes: `proxy.signal.upstream`; with a cluster (docs/scaling.md), the node
+ * each route ticket names — a node's signaling address is its media address, which `proxy.peers.allow`
+ * must hold — and the Redis that places the channels.
+ */
+function signalingOutbound(
+  proxy: NonNullable<ServerConfig['proxy']>,
+  cluster: ServerConfig['cluster'],
+): ProxyOutbound[] {
+  if (cluster === undefined) {
+    if (proxy.signal.upstream === undefined) return [] // the config check refuses this
+    const upstream = upstreamEndpoint(proxy.signal.upstream)
+    const purpose = 'signaling upstream (proxy.signal.upstream)'
+    return [{ destination: upstream.host, protocol: 'TCP', ports: upstream.port, purpose }]
+  }
+  const redis = new URL(cluster.redis)
+  const tls = redis.protocol === 'rediss:' ? ', TLS' : ''
+  return [
+    ...proxy.peers.allow.map((cidr): ProxyOutbound => ({
+      destination: cidr,
+      protocol: 'TCP',
+      ports: "each node's sfu.port (and the next ones for its sfu.workers)",
+      purpose: "signaling to the channel's conference node (placed through cluster.redis)",
+    })),
+    {
+      destination: redis.hostname.replace(/^\[(.*)\]$/, '$1'),
+      protocol: 'TCP',
+      ports: redis.port !== '' ? redis.port : '6379',
+      purpose: `Redis of the cluster (cluster.redis${tls}): placement and the nodes' registry`,
+    },
+  ]
+}
+
 const range = ([min, max]: readonly [number, number]): string => (min === max ? `${min}` : `${min}-${max}`)
 
 function reportWarnings(
@@ -160,7 +193,6 @@ export function whitelistReport(config: ServerConfig, regions?: readonly Region[
       ports: relayPorts,
       reason: 'relayed media flows only between the proxy and the conference servers',
     })
-    const upstream = upstreamEndpoint(proxy.signal.upstream)
     proxyOutbound.push(
       ...proxy.peers.allow.map((cidr): ProxyOutbound => ({
         destination: cidr,
@@ -168,12 +200,7 @@ export function whitelistReport(config: ServerConfig, regions?: readonly Region[
         ports: `any, from/to relay ports ${relayPorts}`,
         purpose: 'relayed media, both directions (conference servers also send to the relay ports)',
       })),
-      {
-        destination: upstream.host,
-        protocol: 'TCP',
-        ports: upstream.port,
-        purpose: 'signaling upstream (proxy.signal.upstream)',
-      },
+      ...signalingOutbound(proxy, config.cluster),
     )
   }
   if (sfu.enabled) {
@@ -188,7 +215,9 @@ export function whitelistReport(config: ServerConfig, regions?: readonly Region[
         destination: sfu.listenHost,
         protocol: 'TCP',
         ports: `${sfu.port}`,
-        purpose: 'signaling from the proxies (their proxy.signal.upstream)',
+        purpose: config.cluster
+          ? 'signaling from the proxies (to the signalUrl this node registers in cluster.redis)'
+          : 'signaling from the proxies (their proxy.signal.upstream)',
       },
       {
         destination: sfu.announcedAddress,
@@ -257,7 +286,8 @@ export function formatWhitelistText(config: ServerConfig, regions?: readonly Reg
       rows.map((o) => [o.destination, o.protocol, o.ports, o.purpose]),
     )
   if (report.proxyOutbound.length > 0) {
-    out.push('', 'Between the proxy and the conference servers (DMZ side; the proxy needs nothing else):', '')
+    const peers = config.cluster ? "the conference nodes and the cluster's Redis" : 'the conference servers'
+    out.push('', `Between the proxy and ${peers} (DMZ side; the proxy needs nothing else):`, '')
     out.push(table(report.proxyOutbound))
   }
   if (report.conferenceInbound.length > 0) {

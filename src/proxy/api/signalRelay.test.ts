@@ -300,4 +300,8 @@ describe('relay helpers', () => {
   it('refuses an upstream URL that is not ws:// or wss://', () => {
     expect(() => createSignalRelay({ upstreamUrl: 'http://x/' })).toThrow(/ws:\/\/ or wss:\/\//)
   })
+
+  it('refuses to start with neither an upstream URL nor a router', () => {
+    expect(() => createSignalRelay({})).toThrow('an upstreamUrl or a router is required')
+  })
 })

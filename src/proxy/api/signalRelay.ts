@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import { ConnectionSlots, type ConnectionAuth, type Slot } from '../../platform/connectionSlots'
 import { refuseUpgrade, safeEmitter } from './httpApp'
-import { rawText, upstreamTarget, type RouteChoice, type SignalRouter } from './signalRoute'
+import { createUpstreamRouter, rawText, type RouteChoice, type SignalRouter } from './signalRoute'
 
 /**
  * `GET /v1/signal` (the call's second step, docs/architecture.md "A call's life"): the client's WebSocket
@@ -34,8 +34,11 @@ export const SIGNAL_RELAY_EVENTS = [
 export type SignalRelayEvent = (typeof SIGNAL_RELAY_EVENTS)[number]
 
 export interface SignalRelayOptions {
-  /** `ws://host:port/path` (or wss://) of the conference server's signaling endpoint. */
-  upstreamUrl: string
+  /**
+   * `ws://host:port/path` (or wss://) of the conference server's signaling endpoint; required without a
+   * `router` (a cluster's proxy has none: each ticket names its node).
+   */
+  upstreamUrl?: string
   /** Largest message either side may send (default 1 MiB); larger → closed with 1009. */
   maxMessageBytes?: number
   /** Stop reading a side while the other side has more than this buffered (default 1 MiB). */
@@ -105,10 +108,6 @@ function closeReason(text: string): string {
 export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
   const cfg = { ...SIGNAL_RELAY_DEFAULTS, ...definedOnly(options) }
   const emit = safeEmitter(options.onEvent)
-  const upstreamBase = new URL(options.upstreamUrl)
-  if (upstreamBase.protocol !== 'ws:' && upstreamBase.protocol !== 'wss:') {
-    throw new Error(`signal relay: upstreamUrl must be ws:// or wss:// (got ${options.upstreamUrl})`)
-  }
   const wss = new WebSocketServer({ noServer: true, maxPayload: cfg.maxMessageBytes, clientTracking: false })
   const pairs = new Set<Pair>()
   // Only the per-IP limit applies here; the TCP port's slots bound the total.
@@ -118,7 +117,7 @@ export function createSignalRelay(options: SignalRelayOptions): SignalRelay {
     unauthenticatedPerIp: cfg.unjoinedPerIp,
   })
   let closed = false
-  const router: SignalRouter = options.router ?? ((url) => ({ target: upstreamTarget(upstreamBase, url) }))
+  const router = options.router ?? createUpstreamRouter(options.upstreamUrl)
 
   const keepalive = setInterval(() => {
     for (const pair of pairs) pair.keepalive()

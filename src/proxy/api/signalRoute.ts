@@ -29,6 +29,16 @@ export interface TicketRouterOptions {
   unreachable?: (nodeId: string) => void
 }
 
+/** Every connection to the one configured upstream (no cluster); throws on a missing or non-ws:// URL. */
+export function createUpstreamRouter(upstreamUrl: string | undefined): SignalRouter {
+  if (upstreamUrl === undefined) throw new Error('signal relay: an upstreamUrl or a router is required')
+  const base = new URL(upstreamUrl)
+  if (base.protocol !== 'ws:' && base.protocol !== 'wss:') {
+    throw new Error(`signal relay: upstreamUrl must be ws:// or wss:// (got ${upstreamUrl})`)
+  }
+  return (url) => ({ target: upstreamTarget(base, url) })
+}
+
 export function createTicketRouter(options: TicketRouterOptions): SignalRouter {
   const now = options.now ?? Date.now
   return (requestUrl) => {
