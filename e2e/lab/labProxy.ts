@@ -33,6 +33,11 @@ export const LAB_APP = { appKey: 'lab', secret: 'lab-app-secret-0123456789' } as
 export interface LabProxyOptions {
   /** Where the proxy relays signaling; default `ws://srv:9/v1/signal`, where nothing listens. */
   signalUpstream?: string
+  /**
+   * Places channels on the conference nodes of this cluster section instead (docs/scaling.md): the
+   * config then has no `signal.upstream`, each session's route ticket names the node.
+   */
+  cluster?: NonNullable<ServerConfigInput['cluster']>
 }
 
 /**
@@ -58,8 +63,11 @@ export async function startLabProxy(lab: Lab, options: LabProxyOptions = {}): Pr
       turnSecret: TURN_SECRET,
       peers: { allow: [subnets.srv], allowLoopback: false },
       // By default nothing listens there; call.test.ts points it at the conference server in srv.
-      signal: { upstream: options.signalUpstream ?? `ws://${srv}:9/v1/signal` },
+      ...(options.cluster
+        ? {}
+        : { signal: { upstream: options.signalUpstream ?? `ws://${srv}:9/v1/signal` } }),
     },
+    ...(options.cluster ? { cluster: options.cluster } : {}),
     admin: { host: '127.0.0.1', port: 0 },
   }
   parseConfig(input) // Fail here, with the field named, rather than in the child's stderr.

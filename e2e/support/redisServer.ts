@@ -29,10 +29,23 @@ export interface RedisServer {
 }
 
 export interface RedisServerOptions {
-  /** Default: a free loopback TCP port. */
+  /** Default: a free loopback TCP port (with `spawnIn`: 6379). */
   port?: number
-  /** How long to wait for PONG. Default 10 s. */
+  /** How long to wait for PONG (with `spawnIn`: for the ready line). Default 10 s. */
   startTimeoutMs?: number
+  /**
+   * Runs redis-server in another network namespace (a firewall lab's `srv`, e2e/lab/lab.ts), bound to
+   * `host` there. This process cannot reach that address, so readiness is Redis's own "Ready to accept
+   * connections" line instead of a PING; the namespace is the test's own, so no other Redis holds the port.
+   */
+  spawnIn?: RedisSpawner
+}
+
+export interface RedisSpawner {
+  /** The address to bind, inside the namespace. */
+  host: string
+  /** Starts `binary args` there in its own process group (stdout and stderr piped), e.g. `Lab.spawn`. */
+  spawn(binary: string, args: readonly string[]): ChildProcess
 }
 
 /** The free port was taken between the check and redis-server's bind (parallel test files, other tools). */
@@ -43,6 +56,7 @@ class PortTaken extends Error {}
  * `process_id`, not another Redis that took the port first (then it tries another port).
  */
 export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
+  if (options.spawnIn !== undefined) return startOn(options.port ?? 6379, options)
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort('tcp', '127.0.0.1'))
     try {
@@ -55,7 +69,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
 
 async function startOn(port: number, options: RedisServerOptions): Promise<RedisServer> {
   const binary = requireTool('redis-server')
-  const host = '127.0.0.1'
+  const host = options.spawnIn?.host ?? '127.0.0.1'
   const argsIn = (dir: string): string[] => [
     '--port',
     String(port),
@@ -71,6 +85,9 @@ async function startOn(port: number, options: RedisServerOptions): Promise<Redis
     'no',
     '--logfile',
     '',
+    // Without a password Redis answers only loopback clients; in a lab namespace the clients (nodes, the
+    // proxy) are on its addresses, and the namespace is reachable from nowhere else.
+    ...(options.spawnIn === undefined ? [] : ['--protected-mode', 'no']),
   ]
   let child: ChildProcess | undefined
   let dir: string | undefined
@@ -87,7 +104,9 @@ async function startOn(port: number, options: RedisServerOptions): Promise<Redis
     const workDir = await mkdtemp(join(tmpdir(), 'pinhole-redis-'))
     dir = workDir
     // detached: its own process group, so stopChild reaches it by PID even if the test crashes mid-way.
-    const started = spawn(binary, argsIn(workDir), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    const started =
+      options.spawnIn?.spawn(binary, argsIn(workDir)) ??
+      spawn(binary, argsIn(workDir), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
     killOnExit(started, () => rmSync(workDir, { recursive: true, force: true }))
     const collect = (chunk: Buffer): void => {
       if (output.length < 20_000) output += chunk.toString()
@@ -95,8 +114,10 @@ async function startOn(port: number, options: RedisServerOptions): Promise<Redis
     started.stdout?.on('data', collect)
     started.stderr?.on('data', collect)
     child = started
+    const timeoutMs = options.startTimeoutMs ?? 10_000
     try {
-      await waitForPong(started, host, port, options.startTimeoutMs ?? 10_000)
+      if (options.spawnIn === undefined) await waitForPong(started, host, port, timeoutMs)
+      else await waitForReadyLine(started, () => output, timeoutMs)
     } catch (err) {
       await halt()
       if (output.includes('Address already in use')) throw new PortTaken(`port ${port} is taken`)
@@ -144,6 +165,19 @@ async function waitForPong(
     await sleep(30)
   }
   throw new Error(`no PONG within ${timeoutMs} ms`)
+}
+
+/** Resolves once redis-server has logged that it accepts connections (it binds before saying so). */
+async function waitForReadyLine(child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let gone = false
+  void exited(child).then(() => (gone = true))
+  while (Date.now() < deadline) {
+    if (output().includes('Ready to accept connections')) return
+    if (gone) throw new Error(`redis-server exited (code ${child.exitCode}, ${child.signalCode})`)
+    await sleep(30)
+  }
+  throw new Error(`no ready line within ${timeoutMs} ms`)
 }
 
 /** The `process_id` of the Redis answering on host:port (INFO server), or undefined. */

@@ -45,6 +45,11 @@ export interface ServerProcessOptions {
   files?: readonly ServerFile[]
   startTimeoutMs?: number
   env?: Record<string, string>
+  /**
+   * Starts the command somewhere else than this process's network namespace (a lab namespace:
+   * `Lab.spawn`), in its own process group with stdout and stderr piped, in the repository's directory.
+   */
+  spawn?: (cmd: string, args: readonly string[], env: NodeJS.ProcessEnv) => ChildProcess
 }
 
 /**
@@ -62,12 +67,16 @@ export async function startServerProcess(
   for (const f of options.files ?? []) writeFileSync(join(dir, f.name), f.content, { mode: 0o600 })
   const file = join(dir, 'server.json')
   writeFileSync(file, JSON.stringify(input))
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server/cli.ts', 'start', '--config', file], {
-    cwd: process.cwd(),
-    env: { ...process.env, ...options.env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const args = ['--import', 'tsx', 'src/server/cli.ts', 'start', '--config', file]
+  const env = { ...process.env, ...options.env }
+  const child =
+    options.spawn?.(process.execPath, args, env) ??
+    spawn(process.execPath, args, {
+      cwd: process.cwd(),
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
   killOnExit(child, () => rmSync(dir, { recursive: true, force: true }))
   const lines: LogLine[] = []
   let buffered = ''
