@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ClusterStatus } from '../../src/cluster'
 import { ExitCode } from '../../src/cli/io'
-import type { ServerConfigInput } from '../../src/server/config'
+import { parseConfig, type ServerConfigInput } from '../../src/server/config'
+import { whitelistReport } from '../../src/server/whitelist'
 import type { ProxyConnectedInfo } from '../../src/shared/engine'
 import { startRedis, type RedisServer } from '../support/redisServer'
 import { startServerProcess, type ServerProcess } from '../support/serverProcess'
@@ -29,7 +30,8 @@ import { LAN_DROP_COUNTERS, WHITELIST } from './topology'
  * the node), `pinhole join` desktops in `lan`. Two channels, each with a UDP-proxy and a TLS-443 desktop:
  * placement spreads new channels by load, so each node holds one (read with `pinhole-server cluster
  * status --json` inside `srv`, as an operator would); every desktop receives the other's frames, byte for
- * byte the files sent; the router saw lan use the whitelisted proxy ports and nothing else.
+ * byte the files sent; the router saw lan use the whitelisted proxy ports (those `pinhole-server
+ * whitelist` prints for the proxy's config) and nothing else.
  */
 
 // Not root → skip, saying why (as lab.test.ts).
@@ -204,6 +206,15 @@ describe.skipIf(!support.ok)(
           audioFrames: audio.length,
         })
       }
+
+      // What `pinhole-server whitelist` prints for this proxy is what the router lets through, and the
+      // proxy's own outbound targets are the nodes' network and the Redis.
+      const report = whitelistReport(parseConfig(proxy!.config))
+      const printed = report.rules.map((r) => `${r.protocol.toLowerCase()} ${r.destination}:${r.port}`)
+      expect(printed.sort()).toEqual(WHITELIST.map((w) => `${w.proto} ${l.addresses.dmz}:${w.port}`).sort())
+      const outbound = report.proxyOutbound.map((o) => `${o.protocol} ${o.destination} ${o.ports}`)
+      expect(outbound).toContain(`TCP ${l.addresses.srv} ${REDIS_PORT}`)
+      expect(outbound.filter((o) => o.startsWith(`TCP ${l.addresses.subnets.srv} `))).toHaveLength(1)
 
       // The router: UDP on the whitelisted UDP ports, TLS on 443, and no other packet from lan at all.
       expect((d['lan_udp_3478'] ?? 0) + (d['lan_udp_7070'] ?? 0)).toBeGreaterThan(0)

@@ -17,6 +17,8 @@ export type LabTransport = (typeof LAB_TRANSPORTS)[number]
 export interface LabProxy {
   /** werift TURN options for one transport; a fresh REST credential per call (uid distinct per caller). */
   turn(transport: LabTransport, uid: string): WeriftTurnOptions
+  /** The config it runs (certificate paths included), e.g. for `pinhole-server whitelist`. */
+  config: ServerConfigInput
   /** Log lines the proxy wrote (JSON), for failure messages. */
   log(): string
   /** SIGKILLs the proxy (its whole process group) and resolves once it is gone: no drain, no goodbye. */
@@ -131,6 +133,7 @@ export async function startLabProxy(lab: Lab, options: LabProxyOptions = {}): Pr
       ...restCredentials(TURN_SECRET, uid),
       ...(transport === 'tls-443' ? { turnTlsCa: cert.certPem } : {}),
     }),
+    config: input,
     log: () => log,
     async kill() {
       killGroup(child, 'SIGKILL')
