@@ -27,9 +27,9 @@ export interface CallMediaDeps {
 
 /**
  * The call's current PeerConnection and what lives and dies with it (docs/engine.md "Ownership"): werift's
- * TURN-over-TLS tunnel through a corporate HTTP proxy, the transport it was built with (what `rtcStats`
- * reports until the next one), and the watch that turns its states into a media loss. A full rejoin
- * replaces all of it; a resume keeps it.
+ * TURN-over-TLS socket (a tunnel through a corporate HTTP proxy, or a direct one), the transport it was
+ * built with (what `rtcStats` reports until the next one), and the watch that turns its states into a
+ * media loss. A full rejoin replaces all of it; a resume keeps it.
  */
 export class CallMedia {
   private media: PeerMedia | undefined
@@ -55,7 +55,7 @@ export class CallMedia {
     return this.builtWith ?? this.deps.context.transport
   }
 
-  /** werift's config for a new PeerConnection; TURN over TLS through the corporate proxy gets a tunnel. */
+  /** werift's config for a new PeerConnection; TURN over TLS gets a socket of ours (weriftConfigVia). */
   async config(signal: AbortSignal): Promise<RTCPeerConnectionConfig> {
     const { transport, httpProxy, clock } = this.deps.context
     const timeoutMs = this.deps.options.signaling?.connectTimeoutMs ?? SIGNALING_DEFAULTS.connectTimeoutMs

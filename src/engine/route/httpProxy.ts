@@ -68,7 +68,7 @@ export function connectViaHttpProxy(
   const target = `${host.includes(':') ? `[${host}]` : host}:${port}`
   if (options.signal?.aborted) return Promise.reject(new EngineError(ErrorCode.JoinCanceled, target))
   return new Promise<Socket>((resolve, reject) => {
-    const socket = connect({ host: proxy.host, port: proxy.port })
+    const socket = connect({ host: proxy.host, port: proxy.port, noDelay: true })
     let connected = false
     let settled = false
     let buffered = Buffer.alloc(0)
@@ -181,23 +181,44 @@ function refusal(
 }
 
 /**
- * werift's config for a new PeerConnection on `transport`. With a corporate proxy and TURN over TLS, its
- * `turnTlsOptions` get a fresh tunnel: werift's TLS transport calls `tls.connect({ ...turnTlsOptions,
- * host, port })`, and Node's `tls.connect` runs TLS over `socket` when one is given (host and port then
- * only name the server); werift's own types leave `socket` out, hence the cast. One tunnel serves one TURN
- * client: relay-only with `max-bundle` werift makes exactly one per PeerConnection. The caller owns the
- * tunnel (destroys it with the PeerConnection; a TLSSocket over it destroys it too).
+ * werift's config for a new PeerConnection on `transport`. For TURN over TLS its `turnTlsOptions` get a
+ * TCP socket of ours: werift's TLS transport calls `tls.connect({ ...turnTlsOptions, host, port })`, and
+ * Node's `tls.connect` runs TLS over `socket` when one is given (host and port then only name the server);
+ * werift's own types leave `socket` out, hence the cast. Through a corporate proxy that socket is a fresh
+ * tunnel; without one, a plain connection to the proxy's TCP port.
+ *
+ * Either way the socket has Nagle's algorithm off, which is why werift does not open it itself
+ * (docs/engine.md "Join round trips", step T1): werift retransmits STUN requests over TCP too (every 50 ms,
+ * doubling), and `tls.connect` ignores `noDelay`, so each retransmission left a small segment unacknowledged
+ * and Nagle held every following request — the next Allocate, ChannelBind, each connectivity check, the
+ * DTLS flights — until the ACK came back: one extra round trip per exchange over the join.
+ *
+ * One socket serves one TURN client: relay-only with `max-bundle` werift makes exactly one per
+ * PeerConnection. The caller owns the socket (destroys it with the PeerConnection; a TLSSocket over it
+ * destroys it too).
  */
 export async function weriftConfigVia(
   transport: Pick<TransportSelection, 'transport' | 'target' | 'rtcConfig'>,
   httpProxy: HttpProxyConfig | undefined,
   options: TunnelOptions,
 ): Promise<{ rtcConfig: RTCPeerConnectionConfig; tunnel?: Socket }> {
-  if (!httpProxy || transport.transport !== 'tls') return { rtcConfig: transport.rtcConfig }
+  if (transport.transport !== 'tls') return { rtcConfig: transport.rtcConfig }
   const split = transport.target.lastIndexOf(':')
   const host = transport.target.slice(0, split).replace(/^\[|\]$/g, '')
   const port = Number(transport.target.slice(split + 1))
-  const tunnel = await connectViaHttpProxy(httpProxy, host, port, options)
+  const tunnel = httpProxy ? await connectViaHttpProxy(httpProxy, host, port, options) : direct(host, port)
+  tunnel.setNoDelay(true)
   const turnTlsOptions = { ...transport.rtcConfig.turnTlsOptions, socket: tunnel } as ConnectionOptions
   return { rtcConfig: { ...transport.rtcConfig, turnTlsOptions }, tunnel }
+}
+
+/**
+ * A connection to the proxy's TCP port for werift's TLS. Its errors reach werift through the TLSSocket over
+ * it (werift's connect fails as it did when it connected itself); the listener here only keeps an error
+ * before werift wraps it (or on a PeerConnection closed before it gathered) from being unhandled.
+ */
+function direct(host: string, port: number): Socket {
+  const socket = connect({ host, port, noDelay: true })
+  socket.on('error', () => undefined)
+  return socket
 }

@@ -81,6 +81,9 @@ export async function connectPinnedTls(
   return new Promise<PinnedTls>((resolve, reject) => {
     const verify = { ...tlsVerifyOptions(host, pin), ALPNProtocols: options.alpn }
     const socket = tunnel ? connect({ socket: tunnel, ...verify }) : connect({ host, port, ...verify })
+    // Interactive exchanges (HTTP, WebSocket, STUN): no Nagle wait behind an unacknowledged segment.
+    // `tls.connect` ignores a `noDelay` option; the socket's own setting reaches the TCP handle.
+    socket.setNoDelay(true)
     const fail = (error: EngineError): void => {
       settled = true
       clock.clearTimeout(timer)
