@@ -9,6 +9,8 @@ import { whitelistReport } from '../../src/server/whitelist'
 import type { ProxyConnectedInfo } from '../../src/shared/engine'
 import { startRedis, type RedisServer } from '../support/redisServer'
 import { startServerProcess, type ServerProcess } from '../support/serverProcess'
+import { startProbeAgent } from './agentClient'
+import type { ProbeResult } from './agents/protocol'
 import { REPO, createLab, delta, labSupport, type Lab } from './lab'
 import {
   labJoinFlags,
@@ -233,5 +235,25 @@ describe.skipIf(!support.ok)(
         dropped: LAN_DROP_COUNTERS.reduce((sum, name) => sum + (d[name] ?? 0), 0),
       })
     }, 90_000)
+
+    it("the cluster's own ports (Redis, the nodes' signaling) answer dmz and are dropped, counted, from lan", async () => {
+      const l = lab!
+      const tcp = [REDIS_PORT, ...NODES.map((_, i) => nodePort(i))]
+      const [fromLan, fromDmz] = await Promise.all([startProbeAgent(l, 'lan'), startProbeAgent(l, 'dmz')])
+      try {
+        const before = await l.counters()
+        const probe = (agent: typeof fromLan) =>
+          agent.request('probe', { host: l.addresses.srv, udp: [], tcp, timeoutMs: 500 })
+        const [lanSees, dmzSees] = await Promise.all([probe(fromLan), probe(fromDmz)])
+        const d = delta(before, await l.counters())
+        const open = (result: ProbeResult) => tcp.filter((port) => result.tcp[String(port)])
+        expect(open(dmzSees)).toEqual(tcp)
+        expect(open(lanSees)).toEqual([])
+        // One SYN per port, each dropped at the router (the probe gives up before the kernel retransmits).
+        expect(d['lan_drop_tcp']).toBe(tcp.length)
+      } finally {
+        await Promise.all([fromLan.close(), fromDmz.close()])
+      }
+    }, 30_000)
   },
 )
