@@ -9,6 +9,12 @@
       "conditions": [
         ["OS!='linux'", {"defines": ["PINHOLE_NO_MMSG"]}]
       ]
+    },
+    {
+      "target_name": "pinhole_media",
+      "sources": ["src/srtp_out.cc"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["-O2", "-std=c++17", "-Wall", "-Wextra", "-fno-exceptions"]
     }
   ]
 }

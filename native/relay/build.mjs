@@ -10,14 +10,16 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const optional = process.argv.includes('--optional')
-const addon = join(here, 'build/Release/pinhole_relay.node')
+// The proxy's relay fast path and the conference server's SRTP send (src/platform/mediaAddon.ts).
+const addons = ['pinhole_relay', 'pinhole_media'].map((name) => join(here, `build/Release/${name}.node`))
 
 function newestSource() {
   const files = ['binding.gyp', ...readdirSync(join(here, 'src')).map((f) => join('src', f))]
   return Math.max(...files.map((f) => statSync(join(here, f)).mtimeMs))
 }
 
-if (optional && existsSync(addon) && statSync(addon).mtimeMs >= newestSource()) process.exit(0)
+const built = (addon) => existsSync(addon) && statSync(addon).mtimeMs >= newestSource()
+if (optional && addons.every(built)) process.exit(0)
 if (process.platform !== 'linux') {
   console.warn('pinhole: the native relay fast path is Linux-only; the proxy relays on the JS path here')
   process.exit(optional ? 0 : 1)

@@ -15,6 +15,7 @@ import {
   type RTCPeerConnectionConfig,
   type RTCRtpTransceiver,
 } from 'werift'
+import { loadMediaAddon, type MediaAddonLoad } from '../../platform/nativeAddon'
 import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
 import { twccExtensionId } from '../../protocol/media/twccTransport'
 import { ntpNow, RtpOut } from './rtpOut'
@@ -81,20 +82,32 @@ function published(i: number, twccId: number): RtpPacket {
 
 const COUNT = 40
 
-describe('RtpOut: the forwarding path over werift', () => {
+const NATIVE = loadMediaAddon()
+const WITHOUT_ADDON: MediaAddonLoad = { ok: false, reason: 'the JS path under test' }
+
+describe.each([
+  ['native SRTP send (pinhole_media)', NATIVE],
+  ['node:crypto and dgram (no addon)', WITHOUT_ADDON],
+])('RtpOut: the forwarding path over werift, %s', (_, addon) => {
   it("writes the m-line's SSRC and payload type, continuous numbers and the transport's own sequence", async () => {
     const { client, video } = await connected()
     const packets = received(client)
     const twccId = twccExtensionId(video)!
     expect(twccId).toBeDefined()
-    const out = new RtpOut(video)
+    const out = new RtpOut(video, addon)
     // As the conference server does when an m-line gets a (new) publisher: werift fixes the offsets.
     video.sender.replaceRTP({ sequenceNumber: 0, timestamp: 0 })
-    for (let i = 0; i < COUNT; i++) await out.send(published(i, twccId))
+    for (let i = 0; i < COUNT; i++) {
+      // Half in the turn of werift's send (dgram sends a tick later: the native send must not overtake
+      // it), half in later turns, as packets arriving from the publisher are.
+      if (i >= COUNT / 2) await new Promise((resolve) => setImmediate(resolve))
+      await out.send(published(i, twccId))
+    }
     await until(() => packets.length === COUNT)
 
     // The first packet went through werift (it settles the continuity offsets), the rest here.
     expect(out.fastPackets).toBe(COUNT - 1)
+    expect(out.nativePackets).toBe(addon.ok ? COUNT / 2 : 0)
     const first = packets[0]!.header
     packets.forEach((packet, i) => {
       expect(packet.header.ssrc).toBe(video.sender.ssrc)
@@ -120,7 +133,7 @@ describe('RtpOut: the forwarding path over werift', () => {
       if (packet instanceof RtcpSrPacket) reports.push(packet)
     })
     open.push({ close: unSubscribe })
-    const out = new RtpOut(video)
+    const out = new RtpOut(video, addon)
     const twccId = twccExtensionId(video)!
     let bytes = 0
     for (let i = 0; i < COUNT; i++) {
@@ -129,6 +142,7 @@ describe('RtpOut: the forwarding path over werift', () => {
       await out.send(packet)
     }
     expect(out.fastPackets).toBe(COUNT)
+    expect(out.nativePackets).toBe(addon.ok ? COUNT : 0)
     await until(() => packets.length === COUNT)
 
     const lost = packets[COUNT - 5]!.header.sequenceNumber

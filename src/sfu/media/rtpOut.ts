@@ -2,7 +2,8 @@ import type { Socket } from 'node:dgram'
 import { performance } from 'node:perf_hooks'
 import { RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift'
 import { twccExtensionId } from '../../protocol/media/twccTransport'
-import { SrtpGcmOut, type RtpFields, type SrtpContextInternals } from './srtpOut'
+import { loadMediaAddon, udpSocketFd, type MediaAddonLoad } from '../../platform/nativeAddon'
+import { SrtpGcmOut, type Destination, type RtpFields, type SrtpContextInternals } from './srtpOut'
 
 /**
  * The conference server's send path for a forwarded RTP packet (docs/sfu.md "Forwarding cost"): one
@@ -29,8 +30,20 @@ export class RtpOut {
   private srtp: { session: object; gcm: SrtpGcmOut | undefined } | undefined
   /** Packets sent here rather than through werift's `sendRtp` (tests, and to see it taken). */
   fastPackets = 0
+  /**
+   * A packet went through werift or dgram in this turn of the event loop: dgram reaches the kernel a tick
+   * later, the native send at once, so until the next turn packets go the same way and none overtakes it.
+   */
+  private viaDgram = false
 
-  constructor(private readonly transceiver: RTCRtpTransceiver) {}
+  /** Of those, packets encrypted and sent by the native addon (`pinhole_media`). */
+  nativePackets = 0
+
+  /** `addon`: the native SRTP send (default: loaded when built; `{ ok: false }` keeps node:crypto and dgram). */
+  constructor(
+    private readonly transceiver: RTCRtpTransceiver,
+    private readonly addon: MediaAddonLoad = loadMediaAddon(),
+  ) {}
 
   /** Sends `packet` (the publisher's, or a layer forwarder's renumbered copy) on the transceiver's m-line. */
   send(packet: RtpPacket): Promise<void> {
@@ -48,6 +61,7 @@ export class RtpOut {
       sender.redRedundantPayloadType !== undefined ||
       sender.rtpCache === undefined
     ) {
+      this.dgramThisTurn()
       return this.transceiver.sender.sendRtp(packet)
     }
     const { payload } = packet
@@ -77,11 +91,26 @@ export class RtpOut {
     sender.rtpCache[fields.sequenceNumber % RTP_HISTORY_SIZE] = new RtpPacket(header, payload)
     if (!sender.rtcpRunning) void sender.runRtcp()
     const gcm = this.gcm(dtls.srtp)
-    const encrypted = gcm ? gcm.protect(fields, payload) : dtls.srtp.encrypt(payload, header)
-    dtls.bytesSent += encrypted.length
-    dtls.packetsSent++
     this.fastPackets++
+    dtls.packetsSent++
+    const to = gcm?.isNative && !this.viaDgram ? destination(pair) : undefined
+    const encrypted = gcm ? gcm.protectOrSend(fields, payload, to) : dtls.srtp.encrypt(payload, header)
+    if (typeof encrypted === 'number') {
+      this.nativePackets++
+      dtls.bytesSent += encrypted
+      pair.packetsSent++
+      pair.bytesSent += encrypted
+      return Promise.resolve()
+    }
+    dtls.bytesSent += encrypted.length
+    this.dgramThisTurn()
     return sendOn(pair, encrypted, dtls)
+  }
+
+  private dgramThisTurn(): void {
+    if (this.viaDgram) return
+    this.viaDgram = true
+    setImmediate(() => (this.viaDgram = false))
   }
 
   /** The next transport-wide sequence number, once negotiated (werift's counter: one per transport). */
@@ -93,7 +122,8 @@ export class RtpOut {
   }
 
   private gcm(session: SrtpSessionInternals): SrtpGcmOut | undefined {
-    if (this.srtp?.session !== session) this.srtp = { session, gcm: SrtpGcmOut.of(session.localContext) }
+    if (this.srtp?.session !== session)
+      this.srtp = { session, gcm: SrtpGcmOut.of(session.localContext, this.addon) }
     return this.srtp.gcm
   }
 }
@@ -102,6 +132,16 @@ function uint16(value: number): Buffer {
   const bytes = Buffer.allocUnsafe(2)
   bytes.writeUInt16BE(value & 0xffff, 0)
   return bytes
+}
+
+/** The nominated pair's plain UDP socket and remote address for the native send, else undefined. */
+function destination(pair: CandidatePairInternals): Destination | undefined {
+  const transport = pair.protocol?.transport
+  const [address, port] = pair.remoteAddr ?? []
+  if (transport?.type !== 'udp' || transport.closed || !transport.socket || !address || !port)
+    return undefined
+  const fd = udpSocketFd(transport.socket)
+  return fd === undefined ? undefined : { fd, address, port }
 }
 
 /**

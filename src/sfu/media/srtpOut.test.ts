@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { createSocket } from 'node:dgram'
 import { describe, expect, it } from 'vitest'
 import {
   ProtectionProfileAeadAes128Gcm,
@@ -6,6 +7,7 @@ import {
   RtpHeader,
   SrtpSession,
 } from 'werift'
+import { BUILD_COMMAND, loadMediaAddon, udpSocketFd, type MediaAddonLoad } from '../../platform/nativeAddon'
 import { rtpHeaderLength, SrtpGcmOut, writeRtpHeader, type RtpFields } from './srtpOut'
 
 /** Two werift SRTP sessions with the same keys: one to protect as werift does, one to compare with. */
@@ -55,11 +57,52 @@ describe('writeRtpHeader', () => {
   })
 })
 
-describe('SrtpGcmOut', () => {
+const NATIVE = loadMediaAddon()
+const WITHOUT_ADDON: MediaAddonLoad = { ok: false, reason: 'node:crypto under test' }
+
+describe('the native SRTP send (pinhole_media)', () => {
+  it(`is built and loads (else run \`${BUILD_COMMAND}\`)`, () => {
+    expect(NATIVE).toMatchObject({ ok: true })
+  })
+
+  it('is reported missing, naming the build command, and the server keeps node:crypto', () => {
+    const missing = loadMediaAddon('/nonexistent/pinhole_media.node')
+    expect(missing).toMatchObject({ ok: false, reason: expect.stringContaining(BUILD_COMMAND) })
+    const [session] = sessions(ProtectionProfileAeadAes128Gcm)
+    expect(SrtpGcmOut.of(session.localContext, missing)!.isNative).toBe(false)
+  })
+
+  it('sends to a real socket the bytes werift protects, and refuses a closed socket', async () => {
+    const [werift, ours] = sessions(ProtectionProfileAeadAes128Gcm)
+    const gcm = SrtpGcmOut.of(ours.localContext, NATIVE)!
+    const [from, to] = [createSocket('udp4'), createSocket('udp4')]
+    await Promise.all(
+      [from, to].map((socket) => new Promise<void>((done) => socket.bind(0, '127.0.0.1', done))),
+    )
+    const got = new Promise<Buffer>((resolve) => to.once('message', resolve))
+    const fd = udpSocketFd(from)!
+    expect(fd).toBeGreaterThan(2)
+    const payload = randomBytes(1000)
+    const destination = { fd, address: '127.0.0.1', port: to.address().port }
+    const sent = gcm.protectOrSend(FIELDS, payload, destination)
+    const expected = werift.encrypt(payload, weriftHeader(FIELDS))
+    expect(sent).toBe(expected.length)
+    expect((await got).toString('hex')).toBe(expected.toString('hex'))
+    from.close()
+    to.close()
+    // A closed socket's number may be another file's soon: it is never used.
+    expect(udpSocketFd(from)).toBeUndefined()
+  })
+})
+
+describe.each([
+  ['native', NATIVE],
+  ['node:crypto', WITHOUT_ADDON],
+])('SrtpGcmOut (%s)', (_, addon) => {
   it('protects exactly as werift does, across a sequence number wrap (rollover counter)', () => {
     const [werift, ours] = sessions(ProtectionProfileAeadAes128Gcm)
-    const gcm = SrtpGcmOut.of(ours.localContext)!
-    expect(gcm).toBeDefined()
+    const gcm = SrtpGcmOut.of(ours.localContext, addon)!
+    expect(gcm.isNative).toBe(addon.ok)
     for (let i = 0; i < 6; i++) {
       const fields = { ...FIELDS, sequenceNumber: (0xfffd + i) & 0xffff, twcc: { id: 2, sequence: i } }
       const payload = randomBytes(200 + i * 100)
@@ -82,12 +125,12 @@ describe('SrtpGcmOut', () => {
       profile: ProtectionProfileAeadAes128Gcm,
     })
     const payload = randomBytes(1100)
-    const plain = receiver.decrypt(SrtpGcmOut.of(sender.localContext)!.protect(FIELDS, payload))
+    const plain = receiver.decrypt(SrtpGcmOut.of(sender.localContext, addon)!.protect(FIELDS, payload))
     expect(plain.subarray(rtpHeaderLength(FIELDS)).equals(payload)).toBe(true)
   })
 
   it('leaves other profiles to werift', () => {
     const [session] = sessions(ProtectionProfileAes128CmHmacSha1_80)
-    expect(SrtpGcmOut.of(session.localContext)).toBeUndefined()
+    expect(SrtpGcmOut.of(session.localContext, addon)).toBeUndefined()
   })
 })

@@ -4,27 +4,11 @@
  */
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { BUILD_COMMAND, nativeAddonPath } from '../../../platform/nativeAddon'
 
-/** The command that builds the addon; named in every message about a missing addon. */
-export const BUILD_COMMAND = 'npm run build:native'
+export { BUILD_COMMAND }
 
-export const ADDON_PATH = join(
-  packageRoot(import.meta.dirname),
-  'native/relay/build/Release/pinhole_relay.node',
-)
-
-/**
- * The nearest folder up from `dir` that holds package.json: the repository (or the installed package) both
- * from this source file and from the compiled bundle in out/node/ (`npm run build`), which sit at different
- * depths.
- */
-function packageRoot(dir: string): string {
-  for (let at = dir; ; at = dirname(at)) {
-    if (existsSync(join(at, 'package.json'))) return at
-    if (dirname(at) === at) return dir
-  }
-}
+export const ADDON_PATH = nativeAddonPath('pinhole_relay')
 
 /** The binding's ABI version (addon.cc `abiVersion`); bumped when a method's contract changes. */
 const ABI_VERSION = 1
