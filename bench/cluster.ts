@@ -1,0 +1,144 @@
+/**
+ * Cluster bench (`npm run bench:cluster`, docs/scaling.md "Measured"): two parts, both against a real
+ * `redis-server` on a free loopback port (started and stopped here).
+ *
+ * 1. Placement (control plane only, bench/cluster/placementSim.ts): 4 regions × 8 simulated nodes
+ *    (NodeRegistry heartbeats, the TTL and claim scripts) and two proxies per region (the proxy's
+ *    `createRedisPlacement`); 10,000 participants of 2,500 channels of 4 join in open-loop bursts, each a
+ *    placement call as the session API makes it → p50/p99 latency; then every channel is checked to be on
+ *    exactly one node and the spread per region is printed; then one node is SIGKILLed with placement
+ *    learning of it only from its key's TTL (`replace_ms`, the engines re-placing themselves with the real
+ *    engine's reconnect cadence, bench/cluster/nodeLoss.ts), and another with the proxies marking it
+ *    unreachable as their relays do (`replace_reported_ms`).
+ * 2. Workers (bench/cluster/workers.ts): a real `pinhole-server` with `sfu.enabled`, `cluster.redis` and
+ *    `sfu.workers: 1`, then `sfu.workers: 2`; channels of 4 participants who all publish synthetic media
+ *    (werift test clients in load generator processes on the same machine) are added step by step, the
+ *    loss measured at each; the participants sustained below 1 % loss per configuration, and their ratio.
+ *    The load generator shares the 2 cores with the server: its CPU share is printed beside the server's.
+ *
+ * The last line is one JSON object: {workers_ratio, workers1_participants, workers2_participants,
+ * placement_p50_ms, placement_p99_ms, replace_ms, replace_reported_ms, ttl_ms, split}.
+ *
+ * Options (env): CLUSTER_BENCH_PARTS=placement,workers (either or both),
+ * CLUSTER_BENCH_CHANNELS=2500, CLUSTER_BENCH_REGIONS=4, CLUSTER_BENCH_NODES=8 (per region),
+ * CLUSTER_BENCH_BURST=250 and CLUSTER_BENCH_BURST_GAP_MS=100 (joins started at once, and how often),
+ * CLUSTER_BENCH_HEARTBEAT_MS=1000 and CLUSTER_BENCH_TTL_MS=5000 (the `cluster:` defaults),
+ * CLUSTER_BENCH_SEED=1 (join order);
+ * CLUSTER_BENCH_STEPS="2,4,6,8,10,12,14,16,20,24" (channels of 4 per step of the workers part),
+ * CLUSTER_BENCH_WINDOW_MS=5000, CLUSTER_BENCH_GENERATORS=2 (load generator processes),
+ * CLUSTER_BENCH_FPS=15 and CLUSTER_BENCH_FRAME_BYTES=1000 (each participant's video, one packet a frame,
+ * plus Opus at 50 packets/s).
+ */
+import { loadavg } from 'node:os'
+import { percentile } from './cluster/stats'
+import { placementReport, runPlacementSim, type PlacementSimResult } from './cluster/placementSim'
+import { formatTable, fixed } from './lib/table'
+import { runWorkersBench, workersReport, type WorkersResult } from './cluster/workers'
+
+const env = (name: string, fallback: number): number =>
+  Number(process.env[`CLUSTER_BENCH_${name}`] ?? fallback)
+const PARTS = (process.env.CLUSTER_BENCH_PARTS ?? 'placement,workers').split(',')
+const REGION_NAMES = [
+  'eu-west',
+  'us-east',
+  'ap-south',
+  'sa-east',
+  'eu-north',
+  'us-west',
+  'ap-east',
+  'af-south',
+]
+
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
+
+async function main(): Promise<void> {
+  console.log(`load average before: ${load()} (2 cores, shared with other work)`)
+  let placement: PlacementSimResult | undefined
+  let workers: WorkersResult | undefined
+  const ttlMs = env('TTL_MS', 5000)
+  if (PARTS.includes('placement')) {
+    const options = {
+      regions: REGION_NAMES.slice(0, env('REGIONS', 4)),
+      nodesPerRegion: env('NODES', 8),
+      channels: env('CHANNELS', 2500),
+      perChannel: 4,
+      burst: env('BURST', 250),
+      burstGapMs: env('BURST_GAP_MS', 100),
+      heartbeatMs: env('HEARTBEAT_MS', 1000),
+      ttlMs,
+      seed: env('SEED', 1),
+    }
+    placement = await runPlacementSim(options)
+    for (const line of placementReport(options, placement)) console.log(line)
+    console.log(
+      formatTable(
+        [
+          'lost node',
+          'proxies told',
+          'channels',
+          'participants',
+          'channels placed again ms',
+          'all back ms',
+          'dead answers',
+          'split',
+          'listed after TTL',
+        ],
+        placement.losses.map((l) => [
+          l.victim,
+          l.reported ? 'yes (relay)' : 'no (TTL)',
+          String(l.channels),
+          String(l.participants),
+          fixed(l.replaceMs, 0),
+          fixed(l.allBackMs, 0),
+          String(l.deadAnswers),
+          String(l.split),
+          l.listedAfterTtl ? 'yes' : 'no',
+        ]),
+      ),
+    )
+  }
+  if (PARTS.includes('workers')) {
+    workers = await runWorkersBench({
+      steps: (process.env.CLUSTER_BENCH_STEPS ?? '2,4,6,8,10,12,14,16,20,24').split(',').map(Number),
+      windowMs: env('WINDOW_MS', 5000),
+      generators: env('GENERATORS', 2),
+      fps: env('FPS', 15),
+      frameBytes: env('FRAME_BYTES', 1000),
+    })
+    for (const line of workersReport(workers)) console.log(line)
+  }
+  console.log(`load average after: ${load()}`)
+  const lossOf = (reported: boolean) => placement?.losses.find((l) => l.reported === reported)
+  const split = placement
+    ? placement.split +
+      placement.mismatched +
+      placement.notOnExactlyOne +
+      placement.losses.reduce((n, l) => n + l.split, 0)
+    : null
+  const round = (value: number | undefined, digits = 2) =>
+    value === undefined ? null : Number(value.toFixed(digits))
+  console.log(
+    JSON.stringify({
+      workers_ratio: workers ? round(workers.ratio) : null,
+      workers1_participants: workers?.sustained[0] ?? null,
+      workers2_participants: workers?.sustained[1] ?? null,
+      placement_p50_ms: round(placement && percentile(placement.latenciesMs, 50)),
+      placement_p99_ms: round(placement && percentile(placement.latenciesMs, 99)),
+      replace_ms: round(lossOf(false)?.replaceMs, 0),
+      replace_reported_ms: round(lossOf(true)?.replaceMs, 0),
+      ttl_ms: ttlMs,
+      split,
+    }),
+  )
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error)
+    process.exit(1)
+  },
+)

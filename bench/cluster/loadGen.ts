@@ -1,0 +1,174 @@
+/**
+ * bench:cluster's load generator (a child process, several run side by side to use both cores): werift test
+ * clients (e2e/sfu/client.ts, the ones bench:sfu uses, payload checks off) in channels of 4 where every
+ * participant publishes synthetic audio and video. It places each channel as a proxy does (the proxy's
+ * `createRedisPlacement`) and joins its participants straight on the node's signaling URL (no proxy relay in
+ * between: the node is under test). A `window` request counts, for every participant, the packets of each
+ * other participant of its channel sent during the window that arrived.
+ */
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { fork, type ChildProcess } from 'node:child_process'
+import { createRedisPlacement } from '../../src/cluster'
+import { createLogger } from '../../src/platform/logger'
+import { mintJoinToken } from '../../src/protocol/auth/joinToken'
+import { TestClient } from '../../e2e/sfu/client'
+import { sleep } from '../../e2e/support/tools'
+
+export const BENCH_APP = { appKey: 'bench', secret: 'bench-secret-0123456789abcdef' }
+export const PER_CHANNEL = 4
+const RETRY_UID_OFFSET = 100
+
+export interface LoadGenOptions {
+  redis: string
+  region: string
+  fps: number
+  frameBytes: number
+}
+
+type GenRequest = { type: 'add'; channels: string[] } | { type: 'window'; windowMs: number }
+export type GenReply =
+  | { type: 'ready' }
+  | { type: 'added'; participants: number; failed: number; nodes: Record<string, number>; reason?: string }
+  | { type: 'window'; expected: number; received: number; cpuMicros: number; elapsedMs: number }
+
+type Counts = Record<'audio' | 'video', number>
+
+export interface LoadGen {
+  add(channels: string[]): Promise<Extract<GenReply, { type: 'added' }>>
+  window(windowMs: number): Promise<Extract<GenReply, { type: 'window' }>>
+  close(): Promise<void>
+}
+
+export async function startLoadGen(options: LoadGenOptions): Promise<LoadGen> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [JSON.stringify(options)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: 'inherit',
+  })
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const ask = <T extends GenReply['type']>(type: T, request?: GenRequest) =>
+    new Promise<Extract<GenReply, { type: T }>>((resolve, reject) => {
+      const onMessage = (reply: GenReply) => {
+        if (reply.type !== type) return
+        child.off('message', onMessage)
+        resolve(reply as Extract<GenReply, { type: T }>)
+      }
+      child.on('message', onMessage)
+      void exited.then(() => reject(new Error('the load generator exited')))
+      if (request) child.send(request)
+    })
+  await ask('ready')
+  return {
+    add: (channels) => ask('added', { type: 'add', channels }),
+    window: (windowMs) => ask('window', { type: 'window', windowMs }),
+    async close() {
+      child.disconnect()
+      await exited
+    },
+  }
+}
+
+const cpuMicros = (): number => {
+  const { user, system } = process.cpuUsage()
+  return user + system
+}
+
+interface Member {
+  channel: string
+  client: TestClient
+}
+
+async function main(options: LoadGenOptions): Promise<void> {
+  const placement = createRedisPlacement({
+    redis: options.redis,
+    region: options.region,
+    logger: createLogger('silent'),
+  })
+  const members: Member[] = []
+  const joinOne = async (channel: string, url: string, uid: number): Promise<TestClient> => {
+    const token = await mintJoinToken({ ...BENCH_APP, channel, uid, ttlSeconds: 3600 })
+    const client = await TestClient.join({ url, token, channel, uid, verify: false }, 20_000)
+    client.startMedia({ fps: options.fps, frameBytes: options.frameBytes })
+    return client
+  }
+  const add = async (channels: string[]): Promise<GenReply> => {
+    let failed = 0
+    let reason: string | undefined
+    const nodes: Record<string, number> = {}
+    // One channel at a time, its participants joining together (a meeting starting).
+    for (const channel of channels) {
+      const { nodeId, signalUrl } = await placement.place({ appKey: BENCH_APP.appKey, name: channel })
+      nodes[nodeId] = (nodes[nodeId] ?? 0) + 1
+      // A join that fails is tried once more under another uid (a loaded machine loses DTLS handshakes; the
+      // failed uid may still be leaving the channel), as bench:sfu does.
+      const joins = Array.from({ length: PER_CHANNEL }, (_, i) =>
+        joinOne(channel, signalUrl, i + 1).catch(() => joinOne(channel, signalUrl, i + 1 + RETRY_UID_OFFSET)),
+      )
+      for (const result of await Promise.allSettled(joins)) {
+        if (result.status === 'fulfilled') members.push({ channel, client: result.value })
+        else {
+          failed++
+          reason ??= String(result.reason)
+        }
+      }
+    }
+    return { type: 'added', participants: members.length, failed, nodes, ...(reason ? { reason } : {}) }
+  }
+  const window = async (windowMs: number): Promise<GenReply> => {
+    const from = new Map(members.map((m) => [m.client, m.client.sent]))
+    const cpu0 = cpuMicros()
+    const started = performance.now()
+    await sleep(windowMs)
+    const to = new Map(members.map((m) => [m.client, m.client.sent]))
+    const elapsedMs = performance.now() - started
+    const cpu = cpuMicros() - cpu0
+    await sleep(300) // packets still in flight
+    let expected = 0
+    let received = 0
+    for (const receiver of members) {
+      for (const sender of members) {
+        if (sender.channel !== receiver.channel || sender === receiver) continue
+        const a = from.get(sender.client)!
+        const b = to.get(sender.client)!
+        for (const kind of ['audio', 'video'] as const) {
+          expected += b[kind] - a[kind]
+          received += countIn(receiver.client, sender.client.options.uid, kind, a, b)
+        }
+      }
+    }
+    return { type: 'window', expected, received, cpuMicros: cpu, elapsedMs }
+  }
+  process.on('message', (request: GenRequest) => {
+    const run = request.type === 'add' ? add(request.channels) : window(request.windowMs)
+    void run.then((reply) => process.send?.(reply))
+  })
+  process.on('disconnect', () => {
+    for (const { client } of members) {
+      client.stopMedia()
+      void client.close()
+    }
+    void placement.close()
+    setTimeout(() => process.exit(0), 200)
+  })
+  process.send?.({ type: 'ready' } satisfies GenReply)
+}
+
+function countIn(
+  receiver: TestClient,
+  uid: number,
+  kind: 'audio' | 'video',
+  from: Counts,
+  to: Counts,
+): number {
+  let n = 0
+  for (const counter of receiver.received.get(`${uid}:${kind}`)?.counters ?? []) {
+    if (counter >= from[kind] && counter < to[kind]) n++
+  }
+  return n
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(JSON.parse(process.argv[2] ?? '{}') as LoadGenOptions).catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`)
+    process.exit(1)
+  })
+}

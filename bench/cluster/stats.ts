@@ -1,0 +1,67 @@
+/**
+ * Pure figures of bench:cluster (bench/cluster.ts), kept apart so a unit test pins them
+ * (e2e/support/clusterBenchStats.test.ts).
+ */
+
+/** The nearest-rank percentile (0 < p ≤ 100) of `values`; undefined when there are none. */
+export function percentile(values: readonly number[], p: number): number | undefined {
+  if (values.length === 0) return undefined
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = Math.ceil((p / 100) * sorted.length)
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]
+}
+
+/** How evenly `counts` (one per node) are spread: the largest deviation from their mean, as a fraction. */
+export function spread(counts: readonly number[]): {
+  min: number
+  max: number
+  mean: number
+  deviation: number
+} {
+  if (counts.length === 0) return { min: 0, max: 0, mean: 0, deviation: 0 }
+  const min = Math.min(...counts)
+  const max = Math.max(...counts)
+  const mean = counts.reduce((sum, n) => sum + n, 0) / counts.length
+  const deviation = mean === 0 ? 0 : Math.max(max - mean, mean - min) / mean
+  return { min, max, mean, deviation }
+}
+
+/** One step of a ramp: how many participants it carried and the loss they saw. */
+export interface RampStep {
+  participants: number
+  loss: number
+}
+
+/**
+ * The participants a configuration sustains: the largest step below `maxLoss` that no lossy step precedes
+ * (a ramp past its knee that happens to measure a clean window once more does not count), 0 if none.
+ */
+export function sustained(steps: readonly RampStep[], maxLoss: number): number {
+  let best = 0
+  for (const step of steps) {
+    if (step.loss >= maxLoss) break
+    best = Math.max(best, step.participants)
+  }
+  return best
+}
+
+/** A small seeded PRNG (mulberry32): the same join order on every run of the same seed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Fisher–Yates with `random`, in place. */
+export function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1))
+    ;[items[i], items[j]] = [items[j]!, items[i]!]
+  }
+  return items
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { percentile, seededRandom, shuffle, spread, sustained } from '../../bench/cluster/stats'
+
+describe('bench:cluster figures', () => {
+  it('takes the nearest-rank percentile', () => {
+    const values = Array.from({ length: 100 }, (_, i) => 100 - i) // 100..1, unsorted on purpose
+    expect(percentile(values, 50)).toBe(50)
+    expect(percentile(values, 99)).toBe(99)
+    expect(percentile(values, 100)).toBe(100)
+    expect(percentile([7], 99)).toBe(7)
+    expect(percentile([3, 1, 2], 50)).toBe(2)
+    expect(percentile([], 50)).toBeUndefined()
+  })
+
+  it('measures the spread as the largest deviation from the mean', () => {
+    expect(spread([78, 79, 78, 79])).toEqual({ min: 78, max: 79, mean: 78.5, deviation: 0.5 / 78.5 })
+    expect(spread([6, 8, 6, 6, 6, 6, 6, 6]).deviation).toBeCloseTo(1.75 / 6.25)
+    expect(spread([]).deviation).toBe(0)
+  })
+
+  it('sustains the last clean step before the first lossy one', () => {
+    const steps = [
+      { participants: 8, loss: 0 },
+      { participants: 16, loss: 0.004 },
+      { participants: 24, loss: 0.03 },
+      // Past the knee a window may measure clean again: it does not count.
+      { participants: 32, loss: 0.002 },
+    ]
+    expect(sustained(steps, 0.01)).toBe(16)
+    expect(sustained([{ participants: 8, loss: 0.5 }], 0.01)).toBe(0)
+    expect(sustained([], 0.01)).toBe(0)
+  })
+
+  it('shuffles the same way for the same seed, and differently for another', () => {
+    const order = (seed: number) => shuffle([...Array(20).keys()], seededRandom(seed))
+    expect(order(1)).toEqual(order(1))
+    expect(order(1)).not.toEqual(order(2))
+    expect([...order(1)].sort((a, b) => a - b)).toEqual([...Array(20).keys()])
+  })
+})
