@@ -4,6 +4,7 @@ import {
   formatTable,
   formatWhitelistJson,
   formatWhitelistText,
+  whitelistReport,
   whitelistRules,
   type WhitelistReport,
 } from './whitelist'
@@ -203,6 +204,18 @@ describe('whitelist of a proxy placing channels through a cluster', () => {
     expect(text).toMatch(/10\.21\.0\.0\/24 +TCP +each node's sfu\.port/)
     expect(text).not.toContain('pw')
     expect(text).not.toContain('signal.upstream')
+  })
+
+  it("says a node of the cluster gets signaling at the address it registers, not a proxy's upstream", () => {
+    const node = parseConfig({ apps, sfu: SFU, cluster: { redis: 'redis://10.20.9.9' } })
+    const [signaling] = whitelistReport(node).conferenceInbound
+
+    expect([signaling?.destination, signaling?.protocol, signaling?.ports]).toEqual([
+      '10.20.0.5',
+      'TCP',
+      '8080',
+    ])
+    expect(signaling?.purpose).toContain('registers in cluster.redis')
   })
 })
 
