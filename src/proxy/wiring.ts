@@ -11,6 +11,7 @@ import type { ProxySection, ProxyServerConfig } from './config'
 import type { Port443Listener, Port443Options } from './edge443/port443'
 import { loadOrGenerateCert, type CertMaterial } from './edge443/tlsCert'
 import type { ProxyMetrics } from './metrics'
+import { Authenticator } from './turn/core/auth'
 import { createPeerPolicy } from './turn/core/peerPolicy'
 import type { TurnRuntime, TurnRuntimeOptions } from './turn/node/turnRuntime'
 
@@ -24,6 +25,21 @@ export const SOFTWARE = 'pinhole-proxy'
 /** The nonce key comes from the TURN secret: every worker (and a restarted proxy) accepts the same nonces. */
 export function nonceKey(turnSecret: string): Buffer {
   return createHmac('sha256', turnSecret).update('pinhole/turn-nonce').digest()
+}
+
+/** Nonces the TURN server accepts (the same key as its own), for the session answer (issue 15). */
+export function sessionNonces(p: ProxySection): {
+  realm: string
+  make(clientIp: string, now: number): string
+} {
+  const auth = new Authenticator({
+    realm: p.realm,
+    secret: p.turnSecret,
+    nonceTtlMs: p.nonceTtlSeconds * 1000,
+    offerPasswordAlgorithms: false,
+    nonceSecret: nonceKey(p.turnSecret),
+  })
+  return { realm: p.realm, make: (clientIp, now) => auth.makeNonce(clientIp, now) }
 }
 
 /** The ports the session answer names; with port 0 (tests) they are known only after binding. */
@@ -116,6 +132,7 @@ export function sessionRoute(
       credentialTtlSeconds: p.credentialTtlSeconds,
       maxBodyBytes: p.limits.maxBodyBytes,
       onSession: () => metrics.sessionIssued(),
+      turnNonce: sessionNonces(p),
       ...(placement ? { placement } : {}),
     }),
     (code) => metrics.sessionFailed(code),

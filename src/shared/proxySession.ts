@@ -33,6 +33,12 @@ export const ProxySessionInfoSchema = z.object({
     ttlSeconds: z.number().int().positive(),
     /** When the credential stops working, ms since the epoch (the username's expiry × 1000). */
     expiresAt: z.number().int().nonnegative(),
+    /**
+     * The TURN realm and a nonce minted for the requesting address (RFC 8489 §9.2): the first Allocate
+     * carries them and is answered at once, not 401. Stale or from another address: 438 and a fresh one.
+     */
+    realm: z.string().min(1).max(763).optional(),
+    nonce: z.string().min(1).max(763).optional(),
   }),
   /** `wss://host:443/v1/signal`. */
   signalUrl: z.string().regex(/^wss?:\/\/\S+$/, 'not a WebSocket URL'),

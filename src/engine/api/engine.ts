@@ -192,8 +192,9 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     const { clock, logger, options } = this
     const join = (): JoinRequest => joinRequestOf({ token, ...active }, this.localMedia.current())
     active.early = earlySignaling(options, { signal, clock, logger, mark: active.mark, join })
+    let route: Route | undefined
     try {
-      const route = await this.router.connect(this.routeRequest(active, token))
+      route = await this.router.connect(this.routeRequest(active, token))
       if (route.proxy) this.proxyConnected(active, route, active.started)
       active.stage = 'call'
       const call = await this.connectCall(this.callContext(active, token, route))
@@ -204,6 +205,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       active.call = call
     } finally {
       active.early?.discard()
+      if (route?.transport.relay) this.cleanups.track(route.transport.relay.discard())
     }
   }
 

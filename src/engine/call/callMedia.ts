@@ -70,6 +70,8 @@ export class CallMedia {
     void this.media?.close()
     const { context, options, counters, remoteVideo } = this.deps
     this.builtWith = context.transport
+    // The join's UDP probe allocation: the first PeerConnection built with its transport gathers with it.
+    const relay = context.transport.relay?.take()
     const media = new PeerMedia({
       rtcConfig,
       clock: context.clock,
@@ -78,6 +80,7 @@ export class CallMedia {
       ...(options.remote ? { remote: options.remote } : {}),
       counters,
       remoteVideo,
+      ...(relay ? { relay } : {}),
     })
     this.media = media
     media.on('frame', (kind, frame) =>

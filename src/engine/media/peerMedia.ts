@@ -28,6 +28,8 @@ import { vp8KeyFrameSize } from './rtp/vp8Header'
 import { Vp8TemporalSender } from './rtp/vp8Temporal'
 import { fromWeriftStats, newCounters, type MediaCounters, type PeerStatsSample } from '../stats/stats'
 import { TurnRttMeter } from '../stats/turnRtt'
+import type { HandedTurn } from '../route/turnProbe'
+import { offerRelay, weriftTurn } from './handedRelay'
 
 /**
  * The call's one werift RTCPeerConnection (docs/sfu.md "Media"): configured from the transport selection
@@ -66,6 +68,8 @@ export interface PeerMediaOptions {
   remoteVideo?: RemoteVideoLedger
   /** See MEDIA_STALL_MS. */
   stallMs?: number
+  /** The UDP probe's TURN allocation, for werift's ICE to gather with instead of its own (handedRelay.ts). */
+  relay?: HandedTurn
 }
 
 export interface PeerMediaEvents {
@@ -118,6 +122,7 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
   private readonly turnRtt: TurnRttMeter
   private readonly guard: MediaGuard
   private readonly stallWatch: MediaStallWatch
+  private unusedRelay: (() => Promise<void>) | undefined
 
   constructor(options: PeerMediaOptions) {
     const logger = options.logger ?? silentLogger
@@ -151,6 +156,7 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
       video: this.pc.addTransceiver('video', { direction: 'sendonly' }),
       screen: this.pc.addTransceiver('video', { direction: 'sendonly' }),
     }
+    if (options.relay) this.unusedRelay = offerRelay(this.pc, weriftTurn(options.relay))
     this.turnRtt = new TurnRttMeter(this.pc, this.clock, logger)
     this.senders.video.sender.onPictureLossIndication.subscribe(() => this.emit('keyFrameRequested'))
     this.senders.screen.sender.onPictureLossIndication.subscribe(() =>
@@ -294,6 +300,7 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
     this.stallWatch.stop()
     this.guard.dispose()
     this.removeAllListeners()
+    await this.unusedRelay?.()
     await this.pc.close().catch((error: unknown) => this.logger.warn({ err: error }, 'closing werift failed'))
   }
 

@@ -49,7 +49,7 @@ describe('selectTransport against a real proxy', () => {
     return { region: proxy.region, session: { ...session, endpoints } }
   }
 
-  it('UDP proxy: races both ports, hands werift exactly one relay URL, releases every probe allocation', async () => {
+  it('UDP proxy: races both ports, hands werift exactly one relay URL and the winning allocation, releases the other', async () => {
     const selection = await selectTransport({ mode: TransportType.UDPProxy, proxy: target(), budgets: FAST })
     expect(selection.transport).toBe('udp')
     expect(outcomes(selection.attempts).sort()).toEqual(['udp:lost', 'udp:won'])
@@ -66,6 +66,9 @@ describe('selectTransport against a real proxy', () => {
     expect(selection.signalUrl).toBe(session.info.signalUrl)
     expect(selection.elapsedMs).toBeLessThan(1000)
     await selection.released
+    // The winner's allocation stays for werift (relayHandover.ts) until taken or discarded.
+    expect(await drained(proxy)).toBe(1)
+    expect(await selection.relay?.discard()).toBe(true)
     expect(await drained(proxy)).toBe(0)
   })
 
@@ -85,6 +88,7 @@ describe('selectTransport against a real proxy', () => {
       expect.objectContaining({ outcome: 'won' }),
     ])
     await selection.released
+    await selection.relay?.discard()
   })
 
   it('UDP proxy with both UDP ports dropped: ProxyUdpUnreachable at the budget, no TLS fallback', async () => {
@@ -160,6 +164,7 @@ describe('selectTransport against a real proxy', () => {
     expect(selection.transport).toBe('udp')
     expect(selection.attempts[0]).toMatchObject({ transport: 'direct', outcome: 'failed' })
     await selection.released
+    await selection.relay?.discard()
   })
 
   it('a refused session ends the selection with its own code (no stage can do better)', async () => {
@@ -312,7 +317,7 @@ describe('selectTransport budgets (fake clock, fake allocator)', () => {
     ])
   })
 
-  it('the UDP race keeps the first allocation and releases the loser once it completes', async () => {
+  it('the UDP race keeps the first allocation for werift and releases the loser once it completes', async () => {
     const clock = new FakeClock()
     const { allocate, released } = fakeAllocator(clock, { 3478: 30, 7070: 10 })
     const pending = selectTransport({ mode: TransportType.UDPProxy, proxy: proxyTarget, allocate, clock })
@@ -320,10 +325,14 @@ describe('selectTransport budgets (fake clock, fake allocator)', () => {
     const selection = await pending
     expect(selection.target).toBe('198.51.100.7:7070')
     expect(selection.turn?.url).toBe('turn:198.51.100.7:7070?transport=udp')
-    expect(released).toEqual([7070])
+    expect(released).toEqual([])
     await clock.advance(20)
     await selection.released
-    expect(released).toEqual([7070, 3478])
+    expect(released).toEqual([3478])
+    // Not taken by a PeerConnection (a fake allocation cannot be handed on): discarding releases it.
+    expect(selection.relay?.take()).toBeUndefined()
+    await selection.relay?.discard()
+    expect(released).toEqual([3478, 7070])
   })
 
   it('injected budgets apply', async () => {

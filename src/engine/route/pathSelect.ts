@@ -12,6 +12,7 @@ import { probeDirectTcp, type DirectConfig, type DirectProbe } from './direct'
 import type { ProxySession, TurnEndpoint } from './proxySessionClient'
 import type { HttpProxyConfig } from './httpProxy'
 import type { Preconnected } from './preconnect'
+import { RelayHandover } from './relayHandover'
 import { weriftTlsOptions, type TlsPin } from './tlsPin'
 import {
   allocateTurn,
@@ -29,7 +30,8 @@ export type { TransportSelection } from './types'
  * Chooses the one TURN server werift gets (it only ever uses the first URL: docs/architecture.md "Why
  * werift"). UDP proxy: TURN Allocate raced on UDP 3478 and 7070, first allocation wins. TCP proxy: TURN over
  * TLS on 443, pinned. Auto: direct, then the UDP race, then TLS, each within its budget. Probe allocations
- * are released (Refresh lifetime 0); werift makes its own.
+ * are released (Refresh lifetime 0) but the UDP race's winner, which the call's werift takes over
+ * (`relay`, relayHandover.ts); over TLS werift makes its own.
  */
 
 export type AllocateFn = (
@@ -223,8 +225,10 @@ async function tryDirect(ctx: Ctx, direct: DirectConfig): Promise<TransportSelec
   return directSelection(ctx, direct)
 }
 
+/** With the session's realm and nonce when it has them: the first Allocate is then authenticated. */
 function credentialsOf(session: ProxySession): TurnCredentials {
-  return { username: session.info.turn.username, credential: session.info.turn.credential }
+  const { username, credential, realm, nonce } = session.info.turn
+  return { username, credential, ...(realm && nonce ? { realm, nonce } : {}) }
 }
 
 function relaySelection(
@@ -254,11 +258,15 @@ function relaySelection(
   }
 }
 
-/** Releases an allocation when (if ever) it succeeds; its failure was already recorded as an attempt. */
-function releaseWhenDone(ctx: Ctx, allocation: Promise<TurnAllocation>): void {
+/** Releases an allocation when (if ever) it succeeds, unless `kept` settles to it (the UDP race's winner). */
+function releaseWhenDone(
+  ctx: Ctx,
+  allocation: Promise<TurnAllocation>,
+  kept: Promise<TurnAllocation | undefined> = Promise.resolve(undefined),
+): void {
   ctx.releases.push(
     allocation.then(
-      (a) => a.release(),
+      async (a) => ((await kept) === a ? true : a.release()),
       () => false,
     ),
   )
@@ -286,10 +294,13 @@ async function raceUdp(ctx: Ctx): Promise<TransportSelection> {
   const budget = ctx.budgets.udpMs
   const failures = new Map<TurnEndpoint, { outcome: TransportAttemptOutcome; detail: string }>()
   let winner: TurnEndpoint | undefined
+  let kept: TurnAllocation | undefined // handed on (RelayHandover); the others released when they complete
+  let decide: (allocation: TurnAllocation | undefined) => void = () => undefined
+  const decided = new Promise<TurnAllocation | undefined>((resolve) => (decide = resolve))
   const timeout = (): EngineError =>
     new EngineError(ErrorCode.ProxyUdpUnreachable, `no UDP allocation within the ${budget} ms budget`)
   try {
-    winner = await withBudget(ctx, budget, timeout, (signal) => {
+    ;[winner, kept] = await withBudget(ctx, budget, timeout, (signal) => {
       const racers = offered.map(({ role, endpoint }) => {
         const allocation = allocate(
           { transport: 'udp', host: endpoint.host, port: endpoint.port },
@@ -302,9 +313,9 @@ async function raceUdp(ctx: Ctx): Promise<TransportSelection> {
             clock: ctx.clock,
           },
         )
-        releaseWhenDone(ctx, allocation)
+        releaseWhenDone(ctx, allocation, decided)
         return allocation.then(
-          () => endpoint,
+          (done): [TurnEndpoint, TurnAllocation] => [endpoint, done],
           (error: unknown) => {
             // Aborted by the budget (or a leave): recorded below as a timeout, not as this error.
             if (!signal.aborted) failures.set(endpoint, outcomeOf(error))
@@ -317,6 +328,7 @@ async function raceUdp(ctx: Ctx): Promise<TransportSelection> {
       })
     })
   } finally {
+    decide(kept)
     for (const { endpoint } of offered) {
       const target = `${endpoint.host}:${endpoint.port}`
       const failure = failures.get(endpoint)
@@ -326,8 +338,8 @@ async function raceUdp(ctx: Ctx): Promise<TransportSelection> {
       else record(ctx, 'udp', target, 'timeout', since, `no allocation within the ${budget} ms budget`)
     }
   }
-  if (!winner) throw new Error('unreachable: the race resolved without a winner')
-  return relaySelection(ctx, proxy, 'udp', winner)
+  if (!winner || !kept) throw new Error('unreachable: the race resolved without a winner')
+  return { ...relaySelection(ctx, proxy, 'udp', winner), relay: new RelayHandover(kept) }
 }
 
 /** One error for a race where every port failed: a refusal says more than silence. */

@@ -111,7 +111,7 @@ export class ProxyRouter {
 
   /** The join's route: region (probed for `auto`), proxy session, transport. */
   connect(request: RouteRequest): Promise<Route> {
-    return this.select(request, () => this.proxyFor(request))
+    return this.select(request, () => this.proxyFor(request), true, true)
   }
 
   /**
@@ -166,10 +166,15 @@ export class ProxyRouter {
     return { route, moved: true }
   }
 
+  /**
+   * `relay`: the join's route offers the UDP probe allocation to its call (relayHandover.ts); the caller
+   * discards it when the join ends. A reconnect's call may keep its PeerConnection: its probe is released.
+   */
   private async select(
     request: RouteRequest,
     proxy: () => Promise<ProxyTarget>,
     direct = true,
+    relay = false,
   ): Promise<Route> {
     const { deps } = this
     let target: ProxyTarget | undefined
@@ -185,7 +190,13 @@ export class ProxyRouter {
       proxy: async () => (target = await proxy()),
     }).finally(() => target?.turnTls?.discard())
     deps.track(transport.released)
-    request.checkCurrent()
+    if (transport.relay && !relay) deps.track(transport.relay.discard())
+    try {
+      request.checkCurrent()
+    } catch (error) {
+      if (transport.relay) deps.track(transport.relay.discard())
+      throw error
+    }
     if (transport.transport !== 'direct') request.mark?.('transportSelected')
     return { proxy: transport.transport === 'direct' ? undefined : target, transport }
   }

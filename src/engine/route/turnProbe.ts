@@ -1,4 +1,4 @@
-import { createSocket } from 'node:dgram'
+import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { isIP } from 'node:net'
 import type { TransportAddress } from '../../protocol/stun/attributes/address'
 import { Method, StunClass, TRANSPORT_UDP } from '../../protocol/stun/constants'
@@ -21,9 +21,11 @@ import { connectPinnedTls, type PinnedTls, type TlsPin } from './tlsPin'
 
 /**
  * A TURN Allocate probe (RFC 8656 §7) over UDP or TLS: proves that a port is open and that the session's
- * credentials work on it, then releases the allocation with a Refresh of lifetime 0 (§7.2) — werift makes
- * its own allocation afterwards. Long-term credentials (RFC 8489 §9.2): the first Allocate is answered 401
- * with REALM and NONCE, the second carries MESSAGE-INTEGRITY; 438 (stale nonce) is retried once.
+ * credentials work on it, then releases the allocation with a Refresh of lifetime 0 (§7.2) — unless, over
+ * UDP, it is handed to werift (`handover`, route/relayHandover.ts), which then carries on with it instead of
+ * allocating again. Long-term credentials (RFC 8489 §9.2): the first Allocate is answered 401
+ * with REALM and NONCE, the second carries MESSAGE-INTEGRITY; 438 (stale nonce) is retried once. With the
+ * realm and nonce of the session answer the first Allocate already carries MESSAGE-INTEGRITY.
  */
 
 export interface TurnTarget {
@@ -35,6 +37,9 @@ export interface TurnTarget {
 export interface TurnCredentials {
   username: string
   credential: string
+  /** From the session answer: the first Allocate carries them instead of waiting for a 401 (issue 15). */
+  realm?: string
+  nonce?: string
 }
 
 export interface AllocateOptions {
@@ -61,6 +66,26 @@ export interface TurnAllocation {
   elapsedMs: number
   /** Refresh lifetime 0, then closes the socket. Resolves false when the proxy did not confirm. */
   release(): Promise<boolean>
+  /**
+   * UDP only: the socket and the credentials' state, for werift to keep the allocation (refreshes,
+   * permissions, data). The probe lets go of both: `release` then does nothing. Undefined over TLS or
+   * once released; absent from an injected allocator's (werift then allocates its own).
+   */
+  handover?(): HandedTurn | undefined
+}
+
+/** An allocation the probe made, as werift's TurnProtocol needs it (media/handedRelay.ts). */
+export interface HandedTurn {
+  /** Connected to the TURN server; no listeners left on it. */
+  socket: UdpSocket
+  target: TurnTarget
+  credentials: TurnCredentials
+  realm: string
+  nonce: string
+  relayed: TransportAddress
+  mapped: TransportAddress | undefined
+  /** Seconds, as the Allocate success response granted. */
+  lifetimeS: number
 }
 
 interface Wire {
@@ -70,6 +95,9 @@ interface Wire {
 }
 
 type Waiter = (message: DecodedMessage) => void
+
+/** RFC 8656 §7.2's default, for an answer without LIFETIME. */
+const DEFAULT_LIFETIME_S = 600
 
 export async function allocateTurn(
   target: TurnTarget,
@@ -86,7 +114,7 @@ export async function allocateTurn(
     await client.open()
     const relayed = await client.allocate()
     const elapsedMs = clock.now() - started
-    return { target, relayed, elapsedMs, release: () => client.release() }
+    return { target, relayed, elapsedMs, release: () => client.release(), handover: () => client.handover() }
   } catch (error) {
     client.close()
     if (options.signal?.aborted)
@@ -103,6 +131,9 @@ function describe(target: TurnTarget): string {
 
 class TurnProbeClient {
   private wire: Wire | undefined
+  private udp: UdpSocket | undefined
+  private granted: DecodedMessage | undefined
+  private handedOver = false
   private readonly waiters = new Map<string, Waiter>()
   private realm: string | undefined
   private nonce: string | undefined
@@ -141,6 +172,7 @@ class TurnProbeClient {
       socket.on('error', (error: NodeJS.ErrnoException) => this.fail(this.failure(error)))
       // Set before connecting, so that close() after a failed connect closes the socket.
       this.wire = { send: (data) => socket.send(data), close: () => socket.close(), reliable: false }
+      this.udp = socket
       await new Promise<void>((resolve, reject) => {
         const onError = (error: Error): void => reject(this.failure(error))
         socket.once('error', onError)
@@ -236,12 +268,22 @@ class TurnProbeClient {
 
   async allocate(): Promise<TransportAddress | undefined> {
     const request: Attribute[] = [{ name: 'REQUESTED_TRANSPORT', value: TRANSPORT_UDP }]
+    const { username, credential, realm: givenRealm, nonce: givenNonce } = this.credentials
+    // The session's realm and nonce: authenticated at once. Should the proxy not take them (another
+    // address, stale), its 401 or 438 brings fresh ones, as without.
+    let presumed = givenRealm !== undefined && givenNonce !== undefined
+    if (presumed) {
+      this.realm = givenRealm
+      this.nonce = givenNonce
+      this.key = longTermKey(username, givenRealm!, credential)
+    }
     let answer = await this.transact(Method.Allocate, request, this.signal)
     for (let attempt = 0; attempt < 2 && answer.cls === StunClass.ErrorResponse; attempt++) {
       const code = getAttr(answer, 'ERROR_CODE')?.code
       const realm = getAttr(answer, 'REALM')
       const nonce = getAttr(answer, 'NONCE')
-      const challenge = (code === 401 && this.key === undefined) || code === 438
+      const challenge = (code === 401 && (this.key === undefined || presumed)) || code === 438
+      presumed = false
       if (!challenge || nonce === undefined || (realm ?? this.realm) === undefined) break
       this.realm = realm ?? this.realm
       this.nonce = nonce
@@ -259,10 +301,34 @@ class TurnProbeClient {
         `${describe(this.target)}: answer fails integrity`,
       )
     }
+    this.granted = answer
     return getAttr(answer, 'XOR_RELAYED_ADDRESS')
   }
 
+  handover(): HandedTurn | undefined {
+    const { udp, granted, wire } = this
+    const relayed = granted && getAttr(granted, 'XOR_RELAYED_ADDRESS')
+    if (!udp || !wire || !relayed || !this.realm || !this.nonce) return undefined
+    this.wire = undefined
+    this.handedOver = true
+    this.waiters.clear()
+    udp.removeAllListeners('message')
+    udp.removeAllListeners('error')
+    return {
+      socket: udp,
+      target: this.target,
+      credentials: this.credentials,
+      realm: this.realm,
+      nonce: this.nonce,
+      relayed,
+      mapped: getAttr(granted, 'XOR_MAPPED_ADDRESS'),
+      lifetimeS: getAttr(granted, 'LIFETIME') ?? DEFAULT_LIFETIME_S,
+    }
+  }
+
   async release(): Promise<boolean> {
+    // werift has it now: releasing it is werift's (it closes the socket with the PeerConnection).
+    if (this.handedOver) return true
     const timeoutMs = this.options.releaseTimeoutMs ?? ENGINE_DEFAULTS.turn.releaseTimeoutMs
     const deadline = new AbortController()
     const timer = this.clock.setTimeout(() => deadline.abort(), timeoutMs)

@@ -5,6 +5,7 @@
  */
 import type { RTCPeerConnectionConfig } from 'werift'
 import type { MediaTransport, TransportAttempt, TransportType } from '../../shared/engine'
+import type { RelayHandover } from './relayHandover'
 
 export interface TransportSelection {
   mode: TransportType
@@ -17,6 +18,8 @@ export interface TransportSelection {
   rtcConfig: RTCPeerConnectionConfig
   elapsedMs: number
   attempts: TransportAttempt[]
-  /** Settles once every probe allocation (a slow loser included) has been released. */
+  /** Settles once every probe allocation (a slow loser included) has been released, but `relay`. */
   released: Promise<void>
+  /** UDP: the winning probe allocation, for the call's first PeerConnection (relayHandover.ts). */
+  relay?: RelayHandover
 }

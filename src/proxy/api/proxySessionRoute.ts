@@ -20,8 +20,8 @@ import {
 
 /**
  * `POST /v1/proxy/session` (the call's first step, docs/architecture.md "A call's life"): checks the
- * join token and answers with the TURN URLs, ephemeral TURN REST credentials, the signaling URL and the
- * certificate fingerprint to pin.
+ * join token and answers with the TURN URLs, ephemeral TURN REST credentials (with the realm and a nonce
+ * for the caller's address), the signaling URL and the certificate fingerprint to pin.
  */
 
 export interface AppCredentials {
@@ -53,6 +53,12 @@ export interface SessionApiOptions {
    * route ticket naming its node. Without it, signaling goes to the relay's one configured upstream.
    */
   placement?: ChannelPlacement
+  /**
+   * The TURN server's realm and nonces (turn/core/auth.ts, the same nonce key): the answer carries a
+   * nonce minted for the requesting address, so the client's first Allocate is already authenticated
+   * instead of drawing a 401 (issue 15). Without it, the answer has neither.
+   */
+  turnNonce?: { realm: string; make(clientIp: string, now: number): string }
 }
 
 export const SESSION_API_DEFAULTS = {
@@ -78,7 +84,13 @@ export function createSessionApiRoute(options: SessionApiOptions): Route {
     if (!result.ok) throw new HttpError(401, result.code, result.message)
     const route = options.placement ? await routeFor(options.placement, result.claims) : undefined
     options.onSession?.(result.claims)
-    sendJson(res, 200, buildSessionInfo(options, result.claims, ttlSeconds, now(), route))
+    const info = buildSessionInfo(options, result.claims, ttlSeconds, now(), route)
+    const clientIp = req.socket.remoteAddress
+    if (options.turnNonce && clientIp) {
+      const { realm, make } = options.turnNonce
+      info.turn = { ...info.turn, realm, nonce: make(clientIp, now()) }
+    }
+    sendJson(res, 200, info)
   }
 
   /** Places the channel and signs where it lives; a cluster that cannot answer is a 503 the engine retries. */

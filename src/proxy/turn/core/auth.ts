@@ -33,7 +33,8 @@ export const OFFERED_ALGORITHMS = [
 /**
  * Long-term credential mechanism (RFC 8489 §9.2) with TURN REST ephemeral usernames "expiry:uid".
  * Nonces are stateless: a timestamp and an HMAC over it and the client IP, so they expire (→ 438) and
- * cannot be moved to another client.
+ * cannot be moved to another client. The session API mints them with the same key (proxy/wiring.ts
+ * `sessionNonces`) for the session answer, so a client's first Allocate needs no 401.
  */
 export class Authenticator {
   private readonly nonceSecret: Buffer
@@ -61,8 +62,13 @@ export class Authenticator {
     return prefix + stamp + this.nonceMac(prefix + stamp, clientIp)
   }
 
+  /**
+   * An IPv4 client reads as `::ffff:a.b.c.d` on a dual-stack socket and as `a.b.c.d` on an IPv4 one: the
+   * same address either way, so a nonce the session API minted (its TCP socket) is valid over UDP.
+   */
   private nonceMac(body: string, clientIp: string): string {
-    return createHmac('sha256', this.nonceSecret).update(`${body}|${clientIp}`).digest('hex').slice(0, 24)
+    const address = clientIp.startsWith('::ffff:') && clientIp.includes('.') ? clientIp.slice(7) : clientIp
+    return createHmac('sha256', this.nonceSecret).update(`${body}|${address}`).digest('hex').slice(0, 24)
   }
 
   private nonceIsFresh(nonce: string, clientIp: string, now: number): boolean {
