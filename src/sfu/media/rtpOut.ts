@@ -1,6 +1,6 @@
 import type { Socket } from 'node:dgram'
 import { performance } from 'node:perf_hooks'
-import { RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift'
+import { RtpHeader, type RtpPacket, type RTCRtpTransceiver } from 'werift'
 import { twccExtensionId } from '../../protocol/media/twccTransport'
 import { loadMediaAddon, udpSocketFd, type MediaAddonLoad } from '../../platform/nativeAddon'
 import { SrtpGcmOut, type Destination, type RtpFields, type SrtpContextInternals } from './srtpOut'
@@ -45,8 +45,12 @@ export class RtpOut {
     private readonly addon: MediaAddonLoad = loadMediaAddon(),
   ) {}
 
-  /** Sends `packet` (the publisher's, or a layer forwarder's renumbered copy) on the transceiver's m-line. */
-  send(packet: RtpPacket): Promise<void> {
+  /**
+   * Sends `packet` (the publisher's, or a layer forwarder's renumbered copy) on the transceiver's m-line.
+   * Undefined when it is already with the kernel (no promise per packet and subscriber), else werift's or
+   * dgram's promise.
+   */
+  send(packet: RtpPacket): Promise<void> | undefined {
     const sender = this.transceiver.sender as unknown as SenderInternals
     const dtls = sender.dtlsTransport
     const codec = sender.codec
@@ -71,16 +75,8 @@ export class RtpOut {
       sequenceNumber: (packet.header.sequenceNumber + sender.seqOffset) & 0xffff,
       timestamp: (packet.header.timestamp + sender.timestampOffset) >>> 0,
       ssrc: sender.ssrc,
-      ...this.twcc(dtls),
+      twcc: this.twcc(dtls),
     }
-    const header = new RtpHeader({
-      marker: fields.marker,
-      payloadType: fields.payloadType,
-      sequenceNumber: fields.sequenceNumber,
-      timestamp: fields.timestamp,
-      ssrc: fields.ssrc,
-      extensions: fields.twcc ? [{ id: fields.twcc.id, payload: uint16(fields.twcc.sequence) }] : [],
-    })
     sender.sequenceNumber = fields.sequenceNumber
     sender.timestamp = fields.timestamp
     sender.ntpTimestamp = ntpNow()
@@ -88,19 +84,20 @@ export class RtpOut {
     sender.octetCount += payload.length
     sender.packetCount = (sender.packetCount + 1) >>> 0
     // werift answers NACKs from this history (re-encrypting with the same session and counter).
-    sender.rtpCache[fields.sequenceNumber % RTP_HISTORY_SIZE] = new RtpPacket(header, payload)
+    const sent = new SentPacket(fields, payload)
+    sender.rtpCache[fields.sequenceNumber % RTP_HISTORY_SIZE] = sent
     if (!sender.rtcpRunning) void sender.runRtcp()
     const gcm = this.gcm(dtls.srtp)
     this.fastPackets++
     dtls.packetsSent++
     const to = gcm?.isNative && !this.viaDgram ? destination(pair) : undefined
-    const encrypted = gcm ? gcm.protectOrSend(fields, payload, to) : dtls.srtp.encrypt(payload, header)
+    const encrypted = gcm ? gcm.protectOrSend(fields, payload, to) : dtls.srtp.encrypt(payload, sent.header)
     if (typeof encrypted === 'number') {
       this.nativePackets++
       dtls.bytesSent += encrypted
       pair.packetsSent++
       pair.bytesSent += encrypted
-      return Promise.resolve()
+      return undefined
     }
     dtls.bytesSent += encrypted.length
     this.dgramThisTurn()
@@ -114,17 +111,38 @@ export class RtpOut {
   }
 
   /** The next transport-wide sequence number, once negotiated (werift's counter: one per transport). */
-  private twcc(dtls: DtlsInternals): Pick<RtpFields, 'twcc'> {
+  private twcc(dtls: DtlsInternals): RtpFields['twcc'] {
     this.twccId ??= twccExtensionId(this.transceiver)
-    if (this.twccId === undefined) return {}
+    if (this.twccId === undefined) return undefined
     dtls.transportSequenceNumber = (dtls.transportSequenceNumber + 1) & 0xffff
-    return { twcc: { id: this.twccId, sequence: dtls.transportSequenceNumber } }
+    return { id: this.twccId, sequence: dtls.transportSequenceNumber }
   }
 
   private gcm(session: SrtpSessionInternals): SrtpGcmOut | undefined {
     if (this.srtp?.session !== session)
       this.srtp = { session, gcm: SrtpGcmOut.of(session.localContext, this.addon) }
     return this.srtp.gcm
+  }
+}
+
+/**
+ * werift's history entry (`rtpCache`) for a packet sent here. werift reads it only to answer a NACK
+ * (`header`, `payload`, as an RtpPacket), so the header object is built then, not for every packet.
+ */
+class SentPacket {
+  private built: RtpHeader | undefined
+
+  constructor(
+    private readonly fields: RtpFields,
+    readonly payload: Buffer,
+  ) {}
+
+  get header(): RtpHeader {
+    if (this.built) return this.built
+    const { marker, payloadType, sequenceNumber, timestamp, ssrc, twcc } = this.fields
+    const extensions = twcc ? [{ id: twcc.id, payload: uint16(twcc.sequence) }] : []
+    this.built = new RtpHeader({ marker, payloadType, sequenceNumber, timestamp, ssrc, extensions })
+    return this.built
   }
 }
 
@@ -194,7 +212,7 @@ export interface SenderInternals {
   rtpTimestamp: number
   octetCount: number
   packetCount: number
-  rtpCache: (RtpPacket | undefined)[]
+  rtpCache: ({ header: RtpHeader; payload: Buffer } | undefined)[]
 }
 
 interface DtlsInternals {

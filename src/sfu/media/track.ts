@@ -185,7 +185,7 @@ export class Subscription {
     }
     this.hooks.metrics.forwarded(this.track.kind, packet.payload.length)
     // The subscriber's header (its m-line's SSRC and payload type) is written by RtpOut, not here.
-    this.out.send(packet).catch((error: unknown) => {
+    this.out.send(packet)?.catch((error: unknown) => {
       this.hooks.logger.debug({ err: error, track: this.track.id }, 'RTP not forwarded')
     })
   }
