@@ -15,6 +15,7 @@ import { SFU_DEFAULTS } from '../defaults'
 import { SfuMetrics } from '../metrics'
 import { SignalConnection } from './signalConnection'
 import { SignalAdmission } from './admission'
+import { loadMediaAddon } from '../../platform/nativeAddon'
 
 export interface ConferenceServerDeps {
   apps: readonly SfuApp[]
@@ -122,8 +123,12 @@ export class ConferenceServer {
     })
     this.listening = true
     const { port } = this
+    // Which SRTP send forwarding uses (docs/sfu.md "Forwarding cost"): the native one, or node:crypto and
+    // dgram with the reason (the addon is not built, or this runtime cannot load it).
+    const addon = loadMediaAddon()
+    const srtpSend = addon.ok ? { srtpSend: 'native' } : { srtpSend: 'js', srtpSendReason: addon.reason }
     this.logger.info(
-      { host: config.listenHost, port, announcedAddress: config.announcedAddress },
+      { host: config.listenHost, port, announcedAddress: config.announcedAddress, ...srtpSend },
       'sfu listening',
     )
   }

@@ -69,3 +69,13 @@ describe('signaling keepalive', () => {
     answering.ws.close()
   })
 })
+
+describe('the sfu listening line', () => {
+  it('says which SRTP send forwarding uses (the native one when the addon is built)', async () => {
+    const lines: Record<string, unknown>[] = []
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) })
+    server = await ConferenceServer.start(SfuConfigSchema.parse({ port: 0 }), { apps: [], logger })
+    const listening = lines.find((line) => line.msg === 'sfu listening')
+    expect(listening).toMatchObject({ port: server.port, srtpSend: 'native' })
+  })
+})
