@@ -2,11 +2,13 @@
  * Join round trips in the firewall lab (`npm run bench:join -- --lab`, or BENCH_JOIN_LAB=1; root only;
  * docs/engine.md "Join round trips"): the desktop in `lan` behind the link emulator, the proxy in `dmz`, the
  * conference server in `srv` (as the lab tests), a publisher in `srv` sending test video straight to the
- * conference server. For each mode (UDP proxy, TLS 443) and each extra RTT on the desktop's access link
- * (+0 and +100 ms), JOIN_BENCH_LAB_RUNS (3) cold joins — a fresh engine each, in one agent process in
- * `lan` — measured from joinChannel to Connected and to the publisher's first video frame. A round trip
- * on the critical path costs the added RTT once, so (T100 − T0) / 100 ms of the medians counts them.
- * JOIN_BENCH_LAB_MODES=udp,tls picks the modes. Prints the table, each mode's per-step timeline (the engine's `joinTimeline`) with the round trips each
+ * conference server. For each mode (UDP proxy, TLS 443), cold and warm, and each extra RTT on the desktop's
+ * access link (+0 and +100 ms), JOIN_BENCH_LAB_RUNS (3) joins — a fresh engine each, in one agent process
+ * in `lan`; a warm one kept a proxy session ready first (prepareJoin, untimed) — measured from joinChannel
+ * to Connected and to the publisher's first video frame. A round trip on the critical path costs the added
+ * RTT once, so (T100 − T0) / 100 ms of the medians counts them. JOIN_BENCH_LAB_MODES (default
+ * udp,tls,udp_warm,tls_warm) picks the modes. Prints the table, each mode's per-step timeline (the
+ * engine's `joinTimeline`) with the round trips each
  * step pays, the load average, and last one JSON line.
  */
 import { execFile } from 'node:child_process'
@@ -31,12 +33,17 @@ const ADDED_RTT_MS = 100
 const FRAME_TIMEOUT_MS = 10_000
 const CHANNEL = 'bench-join-lab'
 const PUBLISHER_UID = 1
+// Each mode cold (a fresh engine joins) and warm (the engine kept a session ready first: prepareJoin).
 const ALL_MODES = [
-  { name: 'udp', label: 'UDP proxy', mode: TransportType.UDPProxy },
-  { name: 'tls', label: 'TLS 443', mode: TransportType.TCPProxy },
+  { name: 'udp', label: 'UDP proxy', mode: TransportType.UDPProxy, warm: false },
+  { name: 'tls', label: 'TLS 443', mode: TransportType.TCPProxy, warm: false },
+  { name: 'udp_warm', label: 'UDP proxy, warm', mode: TransportType.UDPProxy, warm: true },
+  { name: 'tls_warm', label: 'TLS 443, warm', mode: TransportType.TCPProxy, warm: true },
 ] as const
 type ModeName = (typeof ALL_MODES)[number]['name']
-const wanted = (process.env['JOIN_BENCH_LAB_MODES'] ?? 'udp,tls').split(',').map((m) => m.trim())
+const wanted = (process.env['JOIN_BENCH_LAB_MODES'] ?? 'udp,tls,udp_warm,tls_warm')
+  .split(',')
+  .map((m) => m.trim())
 const MODES = ALL_MODES.filter(({ name }) => wanted.includes(name))
 const RTTS = [0, ADDED_RTT_MS] as const
 
@@ -105,10 +112,11 @@ async function measure(): Promise<Runs> {
     uid: PUBLISHER_UID,
   })
   let uid = 100
-  const joinOnce = async (mode: TransportType): Promise<JoinFigures> => {
+  const joinOnce = async (mode: TransportType, warm: boolean): Promise<JoinFigures> => {
     const figures = await desktop.request('join', {
       region,
       mode,
+      warm,
       token: await token(uid),
       channel: CHANNEL,
       uid: uid++,
@@ -119,15 +127,15 @@ async function measure(): Promise<Runs> {
     await new Promise((resolve) => setTimeout(resolve, 300))
     return figures
   }
-  const runs: Runs = { udp: {}, tls: {} }
+  const runs: Runs = { udp: {}, tls: {}, udp_warm: {}, tls_warm: {} }
   // One join per mode first, not counted: the agent's code paths and the servers warm up.
-  for (const { mode } of MODES) await joinOnce(mode)
+  for (const { mode, warm } of MODES) await joinOnce(mode, warm)
   // +0 and +100 taken in turn, so that the machine's load drifting over the run weighs on both alike.
   for (let round = 0; round < RUNS; round++) {
-    for (const { name, mode } of MODES) {
+    for (const { name, mode, warm } of MODES) {
       for (const rtt of RTTS) {
         await lab.link.set(rttProfile(rtt))
-        const figures = await joinOnce(mode)
+        const figures = await joinOnce(mode, warm)
         ;(runs[name][rtt] ??= []).push(figures)
         progress(`+${rtt} ms RTT, ${name} ${round + 1}/${RUNS}: Connected ${figures.connectedMs} ms`)
       }
@@ -197,7 +205,7 @@ async function main(): Promise<void> {
     ALL_MODES.map(({ name }) => [name, summarize(RTTS.map((rtt) => runs[name][rtt] ?? []))]),
   ) as Record<ModeName, ModeSummary>
   console.log(
-    `join round trips in the firewall lab: median of ${RUNS} cold joins per cell, +${ADDED_RTT_MS} ms RTT ` +
+    `join round trips in the firewall lab: median of ${RUNS} joins per cell, +${ADDED_RTT_MS} ms RTT ` +
       `on lan's access link; load average ${loadBefore} (start), ${loadAfter} (end)\n`,
   )
   console.log(
@@ -239,6 +247,8 @@ async function main(): Promise<void> {
       tls_first_frame_rtts: one(summaries.tls.firstFrameRtts),
       udp_ms_rtt100: summaries.udp.connected[ADDED_RTT_MS] ?? null,
       tls_ms_rtt100: summaries.tls.connected[ADDED_RTT_MS] ?? null,
+      udp_warm_rtts: one(summaries.udp_warm.rtts),
+      tls_warm_rtts: one(summaries.tls_warm.rtts),
       udp_ms_rtt0: summaries.udp.connected[0] ?? null,
       tls_ms_rtt0: summaries.tls.connected[0] ?? null,
       runs: RUNS,

@@ -1,9 +1,9 @@
 /**
  * The lab join bench's agent (bench/join/lab.ts), one per namespace: in `srv` it publishes test video
  * straight to the conference server (so the first frame a joiner sees is bounded by the joiner's link, not
- * a second desktop's); in `lan` it runs one cold join per `join` request — a fresh engine each time,
- * released afterwards — and answers with the times to Connected, to the publisher's first video frame, and
- * the engine's join timeline. Protocol: e2e/lab/agents/protocol.ts; stdin closing ends it.
+ * a second desktop's); in `lan` it runs one join per `join` request — a fresh engine each time, released
+ * afterwards; cold, or warm (`prepareJoin` first, untimed) — and answers with the times to Connected, to
+ * the publisher's first video frame, and the engine's join timeline. Protocol: e2e/lab/agents/protocol.ts; stdin closing ends it.
  */
 import { createEngine, type Engine, type JoinStep } from '../../src/engine'
 import { TransportType } from '../../src/shared/engine'
@@ -52,7 +52,12 @@ async function join(args: JoinArgs): Promise<JoinFigures> {
   engine.setRegion(args.region.id)
   engine.setCloudProxy(args.mode)
   engine.enableLocalAudio(false)
-  const figures = await timedJoin(engine, args, `mode ${args.mode}`)
+  // The app prepares when its join form shows; the join is timed from joinChannel on, as a cold one.
+  if (args.warm) {
+    const prepared = await engine.prepareJoin(args.token, args.channel, args.uid)
+    if (prepared !== 0) throw new Error(`prepareJoin: ${prepared}`)
+  }
+  const figures = await timedJoin(engine, args, `mode ${args.mode}${args.warm ? ', warm' : ''}`)
   return {
     connectedMs: Math.round(figures.connectedMs),
     ...(figures.firstFrameMs === undefined ? {} : { firstFrameMs: Math.round(figures.firstFrameMs) }),

@@ -20,6 +20,8 @@ export interface JoinArgs {
   /** Whose first video frame ends the measurement. */
   publisherUid: number
   frameTimeoutMs: number
+  /** A warm join: `prepareJoin` first (not timed), then the join. */
+  warm?: boolean
 }
 
 /** ms from the joinChannel call. */

@@ -64,6 +64,7 @@ class FakeEngine extends TypedEmitter<EngineEvents> implements Engine {
     return 0
   })
   readonly leaveChannel = vi.fn(async () => (this.move(S.Disconnected, R.LeaveChannel), 0))
+  readonly prepareJoin = vi.fn(async () => 0)
   readonly enableLocalAudio = vi.fn(() => 0)
   readonly enableLocalVideo = vi.fn(() => 0)
   readonly startScreenCapture = vi.fn(() => 0)

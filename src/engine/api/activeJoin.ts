@@ -1,4 +1,5 @@
 import type { RegionChoice, TransportType } from '../../shared/engine'
+import { EngineError, ErrorCode } from '../../shared/errors'
 import type { CallHandle } from '../call/call'
 import type { EarlySignaling } from '../call/earlySignaling'
 import type { Clock, JoinMark, JoinStep } from '../defaults'
@@ -69,4 +70,39 @@ export function newActiveJoin(
     () => clock.now() - active.started,
   )
   return active
+}
+
+/** Throws JoinCanceled (or the timeout, or whatever aborted it) unless the join is still `current`. */
+export function throwUnlessCurrent(active: ActiveJoin, current: boolean): void {
+  const { signal } = active.controller
+  if (signal.aborted) {
+    throw signal.reason instanceof EngineError ? signal.reason : new EngineError(ErrorCode.JoinCanceled)
+  }
+  if (!current) throw new EngineError(ErrorCode.JoinCanceled)
+}
+
+/**
+ * How a join that is still current ended: the error it reports (what aborted it, else what it threw; a
+ * throw that is not an EngineError becomes Internal and is `unexpected`) and the state machine's event.
+ */
+export function joinFailure(
+  active: ActiveJoin,
+  error: unknown,
+): {
+  engineError: EngineError
+  event: 'timeout' | 'requestChannelFailed' | 'joinFailed'
+  unexpected?: unknown
+} {
+  const reason: unknown = active.controller.signal.aborted ? active.controller.signal.reason : error
+  const engineError =
+    reason instanceof EngineError
+      ? reason
+      : new EngineError(ErrorCode.Internal, String(reason), { cause: reason })
+  const event =
+    engineError.code === ErrorCode.JoinTimeout
+      ? 'timeout'
+      : active.stage === 'request'
+        ? 'requestChannelFailed'
+        : 'joinFailed'
+  return reason instanceof EngineError ? { engineError, event } : { engineError, event, unexpected: reason }
 }

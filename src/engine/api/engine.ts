@@ -19,7 +19,7 @@ import {
 } from '../defaults'
 import { displayNameOf, validateJoin, type CallContext, type CallEvent, type ConnectCall } from '../call/call'
 import type { EncodedAudioFrame, EncodedVideoFrame } from '../media/frames'
-import { newActiveJoin, type ActiveJoin } from './activeJoin'
+import { joinFailure, newActiveJoin, throwUnlessCurrent, type ActiveJoin } from './activeJoin'
 import { Cleanups } from './cleanups'
 import { createConnectCall } from '../call/callSession'
 import { earlySignaling, joinRequestOf } from '../call/earlySignaling'
@@ -35,6 +35,7 @@ import {
   type RouteRequest,
 } from '../route/proxyRouter'
 import { AUTO_REGION, parseRegions } from '../route/regions'
+import { WarmSession, warmKeyOf } from '../route/warmSession'
 import { describeTransition, mustTransition, type ConnectionEvent } from './stateMachine'
 
 /**
@@ -63,6 +64,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
   private readonly localMedia = new LocalMedia()
   private readonly connectCall: ConnectCall
   private readonly router: ProxyRouter
+  private readonly warm: WarmSession
 
   constructor(private readonly options: CreateEngineOptions) {
     const logger = options.logger ?? silentLogger
@@ -81,6 +83,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       ...definedOf(options, ['failoverAfterFailures', 'httpProxy']),
       track: (released) => this.cleanups.track(released),
     })
+    this.warm = new WarmSession({ clock: this.clock, logger, ...definedOf(options, ['httpProxy', 'warm']) })
   }
 
   enableLocalAudio(enabled: boolean): number {
@@ -140,6 +143,14 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
 
   getConnectionState(): ConnectionState {
     return this.state
+  }
+
+  prepareJoin(token: string, channel: string, uid: number): Promise<number> {
+    if (this.released) return Promise.resolve(ErrorCode.EngineReleased)
+    const region = this.regions.find((r) => r.id === this.regionChoice)
+    const idle = this.state === ConnectionState.Disconnected || this.state === ConnectionState.Failed
+    const key = warmKeyOf({ token, channel, uid, mode: this.proxyType, region, idle })
+    return typeof key === 'number' ? Promise.resolve(key) : this.warm.prepare(key)
   }
 
   async joinChannel(
@@ -222,6 +233,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       mark: active.mark,
       onSessionRequest: (region) => active.early?.preconnect(region),
       onSession: (target) => active.early?.open(target),
+      prepared: (region) => this.warm.take({ region, token, channel: active.channel, uid: active.uid }),
     }
   }
 
@@ -292,29 +304,15 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
 
   /** Throws JoinCanceled (or the timeout) when this join is no longer the current one. */
   private checkCurrent(active: ActiveJoin): void {
-    const { signal } = active.controller
-    if (signal.aborted) {
-      throw signal.reason instanceof EngineError ? signal.reason : new EngineError(ErrorCode.JoinCanceled)
-    }
-    if (this.active !== active) throw new EngineError(ErrorCode.JoinCanceled)
+    throwUnlessCurrent(active, this.active === active)
   }
 
   private joinFailed(active: ActiveJoin, error: unknown): number {
     // A leave (or a newer join) already moved the state on: this join just reports that it was canceled.
     if (this.active !== active) return ErrorCode.JoinCanceled
-    const reason: unknown = active.controller.signal.aborted ? active.controller.signal.reason : error
-    const engineError =
-      reason instanceof EngineError
-        ? reason
-        : new EngineError(ErrorCode.Internal, String(reason), { cause: reason })
-    if (!(reason instanceof EngineError)) this.logger.error({ err: reason }, 'joinChannel: unexpected error')
+    const { engineError, event, unexpected } = joinFailure(active, error)
+    if (unexpected !== undefined) this.logger.error({ err: unexpected }, 'joinChannel: unexpected error')
     active.controller.abort(engineError)
-    const event: ConnectionEvent =
-      engineError.code === ErrorCode.JoinTimeout
-        ? 'timeout'
-        : active.stage === 'request'
-          ? 'requestChannelFailed'
-          : 'joinFailed'
     this.move(event)
     this.emit('error', engineError.toInfo())
     const elapsed = this.clock.now() - active.started
@@ -373,6 +371,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     if (!active || this.state === ConnectionState.Disconnected) return ErrorCode.InvalidState
     // State first, so that the join being canceled sees it is no longer current.
     this.active = undefined
+    this.warm.clear()
     active.controller.abort(new EngineError(ErrorCode.JoinCanceled, 'leaveChannel'))
     this.localMedia.endScreen()
     this.move('leave')
@@ -386,6 +385,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
     if (this.released) return
     if (this.active && this.state !== ConnectionState.Disconnected) await this.leaveChannel()
     this.released = true
+    this.warm.clear()
     await this.cleanups.settle()
     this.removeAllListeners()
   }

@@ -9,6 +9,7 @@ import type { HttpProxyConfig } from '../route/httpProxy'
 import type { ProbeOptions } from '../route/probe'
 import type { RegionProber } from '../route/regions'
 import type { AllocateFn, DirectConfig, DirectProbe } from '../route/pathSelect'
+import type { WarmOptions } from '../route/warmSession'
 
 /** The engine's public contract (docs/engine.md "API"): what createEngine takes and what it hands out. */
 
@@ -34,6 +35,8 @@ export interface CreateEngineOptions {
    */
   httpProxy?: HttpProxyConfig
   joinTimeoutMs?: number
+  /** prepareJoin's session: how long it stays usable, how often it is asked again, for how long. */
+  warm?: Partial<WarmOptions>
   /**
    * Each step of a join as it happens, with the ms since joinChannel (session request, signaling, TURN,
    * offer/answer, ICE, DTLS: docs/engine.md "Join round trips"). Not called on reconnects.
@@ -71,6 +74,13 @@ export interface Engine {
    * or a display name DisplayNameSchema refuses). `displayName` goes to everyone else in the channel.
    */
   joinChannel(token: string, channel: string, uid: number, options?: JoinChannelOptions): Promise<number>
+  /**
+   * Warm join: keeps a fresh proxy session ready for joinChannel with these arguments (docs/engine.md
+   * "Join round trips", step W), so that it starts from there. Resolves 0 once the session is there, or
+   * with the session's refusal; 414 at once (nothing sent) as joinChannel would; InvalidState without a
+   * fixed region, in mode None, or in a channel. Dropped at the join (used or not), leave and release.
+   */
+  prepareJoin(token: string, channel: string, uid: number): Promise<number>
   leaveChannel(): Promise<number>
   /** Publish audio / video (default: audio on, video off); lives for the engine's lifetime. 0 or 414. */
   enableLocalAudio(enabled: boolean): number

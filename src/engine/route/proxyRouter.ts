@@ -18,7 +18,7 @@ import type { HttpProxyConfig } from './httpProxy'
 import { FailedHosts, planReroute } from './hostFailover'
 import { probeRegion, type ProbeOptions, type RegionProbeOptions } from './probe'
 import { Preconnected } from './preconnect'
-import { requestProxySession } from './proxySessionClient'
+import { requestProxySession, type ProxySession } from './proxySessionClient'
 import { AUTO_REGION, pickFailoverRegion, pickRegion, type RegionPick, type RegionProber } from './regions'
 import {
   selectTransport,
@@ -100,6 +100,8 @@ export interface RouteRequest {
   onSessionRequest?(region: Region): void
   /** A proxy session was granted (before its transport is selected): the join opens signaling with it. */
   onSession?(target: ProxyTarget): void
+  /** A fresh session kept for this join and this region's host (warm join, warmSession.ts), if any. */
+  prepared?(region: Region): ProxySession | undefined
 }
 
 export class ProxyRouter {
@@ -271,7 +273,8 @@ export class ProxyRouter {
     hosts: readonly string[],
   ): Promise<ProxyTarget> {
     const region = regionHosts(full).length === 1 ? full : regionAt(full, host)
-    request.mark?.('sessionRequest')
+    const prepared = request.prepared?.(region)
+    if (!prepared) request.mark?.('sessionRequest')
     request.onSessionRequest?.(region)
     // TCP proxy mode: the probe allocation's TLS connection is made beside the session request.
     const turnTls =
@@ -283,15 +286,17 @@ export class ProxyRouter {
             ...(this.deps.httpProxy ? { httpProxy: this.deps.httpProxy } : {}),
           })
         : undefined
-    const session = await requestProxySession(region, request.token, {
-      signal: request.signal,
-      clock: this.deps.clock,
-      ...(this.deps.httpProxy ? { httpProxy: this.deps.httpProxy } : {}),
-    }).catch((error: unknown) => {
-      turnTls?.discard()
-      throw error
-    })
-    request.mark?.('sessionAnswer')
+    const session =
+      prepared ??
+      (await requestProxySession(region, request.token, {
+        signal: request.signal,
+        clock: this.deps.clock,
+        ...(this.deps.httpProxy ? { httpProxy: this.deps.httpProxy } : {}),
+      }).catch((error: unknown) => {
+        turnTls?.discard()
+        throw error
+      }))
+    if (!prepared) request.mark?.('sessionAnswer')
     this.deps.logger.info({ region: region.id, host, elapsedMs: session.elapsedMs }, 'proxy session')
     const target: ProxyTarget = hosts.length === 1 ? { region, session } : { region, session, hosts }
     if (turnTls) target.turnTls = turnTls
