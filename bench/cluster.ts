@@ -17,15 +17,18 @@
  *    The load generator shares the 2 cores with the server: its CPU share is printed beside the server's.
  *
  * The last line is one JSON object: {workers_ratio, workers1_participants, workers2_participants,
- * placement_p50_ms, placement_p99_ms, replace_ms, replace_reported_ms, ttl_ms, split}.
+ * workers_ratio_projected (each configuration's busiest node at a full core, the generators elsewhere),
+ * placement_p50_ms, placement_p99_ms, replace_ms, replace_reported_ms, ttl_ms, split (channels found on
+ * more than one node or on none, must be 0)}.
  *
  * Options (env): CLUSTER_BENCH_PARTS=placement,workers (either or both),
  * CLUSTER_BENCH_CHANNELS=2500, CLUSTER_BENCH_REGIONS=4, CLUSTER_BENCH_NODES=8 (per region),
  * CLUSTER_BENCH_BURST=250 and CLUSTER_BENCH_BURST_GAP_MS=100 (joins started at once, and how often),
  * CLUSTER_BENCH_HEARTBEAT_MS=1000 and CLUSTER_BENCH_TTL_MS=5000 (the `cluster:` defaults),
  * CLUSTER_BENCH_SEED=1 (join order);
- * CLUSTER_BENCH_STEPS="2,4,6,8,10,12,14,16,20,24" (channels of 4 per step of the workers part),
+ * CLUSTER_BENCH_STEPS="2,4,6,8,10,12,14,16,20,24,28,32,40" (channels of 4 per step of the workers part),
  * CLUSTER_BENCH_WINDOW_MS=5000, CLUSTER_BENCH_GENERATORS=2 (load generator processes),
+ * CLUSTER_BENCH_WORKERS=1,2 (the `sfu.workers` compared),
  * CLUSTER_BENCH_FPS=15 and CLUSTER_BENCH_FRAME_BYTES=1000 (each participant's video, one packet a frame,
  * plus Opus at 50 packets/s).
  */
@@ -102,7 +105,8 @@ async function main(): Promise<void> {
   }
   if (PARTS.includes('workers')) {
     workers = await runWorkersBench({
-      steps: (process.env.CLUSTER_BENCH_STEPS ?? '2,4,6,8,10,12,14,16,20,24').split(',').map(Number),
+      steps: (process.env.CLUSTER_BENCH_STEPS ?? '2,4,6,8,10,12,14,16,20,24,28,32,40').split(',').map(Number),
+      configs: (process.env.CLUSTER_BENCH_WORKERS ?? '1,2').split(',').map(Number),
       windowMs: env('WINDOW_MS', 5000),
       generators: env('GENERATORS', 2),
       fps: env('FPS', 15),
@@ -125,6 +129,7 @@ async function main(): Promise<void> {
       workers_ratio: workers ? round(workers.ratio) : null,
       workers1_participants: workers?.sustained[0] ?? null,
       workers2_participants: workers?.sustained[1] ?? null,
+      workers_ratio_projected: workers ? round(workers.projectedRatio) : null,
       placement_p50_ms: round(placement && percentile(placement.latenciesMs, 50)),
       placement_p99_ms: round(placement && percentile(placement.latenciesMs, 99)),
       replace_ms: round(lossOf(false)?.replaceMs, 0),

@@ -17,6 +17,8 @@ import { sleep } from '../../e2e/support/tools'
 export const BENCH_APP = { appKey: 'bench', secret: 'bench-secret-0123456789abcdef' }
 export const PER_CHANNEL = 4
 const RETRY_UID_OFFSET = 100
+/** The test client's video packet size (e2e/sfu/media.ts videoFramePayloads' default MTU). */
+const VIDEO_MTU = 1100
 
 export interface LoadGenOptions {
   redis: string
@@ -29,7 +31,18 @@ type GenRequest = { type: 'add'; channels: string[] } | { type: 'window'; window
 export type GenReply =
   | { type: 'ready' }
   | { type: 'added'; participants: number; failed: number; nodes: Record<string, number>; reason?: string }
-  | { type: 'window'; expected: number; received: number; cpuMicros: number; elapsedMs: number }
+  | {
+      type: 'window'
+      expected: number
+      received: number
+      cpuMicros: number
+      elapsedMs: number
+      /** Packets the participants sent in the window, and what their timers should have sent. */
+      sent: number
+      nominal: number
+      /** The worst sender → receiver pairs (under 90 % received), for a lossy step's report. */
+      lossy: string[]
+    }
 
 type Counts = Record<'audio' | 'video', number>
 
@@ -86,7 +99,14 @@ async function main(options: LoadGenOptions): Promise<void> {
   const members: Member[] = []
   const joinOne = async (channel: string, url: string, uid: number): Promise<TestClient> => {
     const token = await mintJoinToken({ ...BENCH_APP, channel, uid, ttlSeconds: 3600 })
-    const client = await TestClient.join({ url, token, channel, uid, verify: false }, 20_000)
+    const client = await TestClient.connect({ url, token, channel, uid, verify: false })
+    try {
+      await client.joined()
+      await client.connected(20_000)
+    } catch (err) {
+      await client.close() // out of the channel, or its subscribers would wait for its media
+      throw err
+    }
     client.startMedia({ fps: options.fps, frameBytes: options.frameBytes })
     return client
   }
@@ -124,18 +144,48 @@ async function main(options: LoadGenOptions): Promise<void> {
     await sleep(300) // packets still in flight
     let expected = 0
     let received = 0
+    const pairs: { ratio: number; text: string }[] = []
     for (const receiver of members) {
       for (const sender of members) {
         if (sender.channel !== receiver.channel || sender === receiver) continue
         const a = from.get(sender.client)!
         const b = to.get(sender.client)!
+        let pairExpected = 0
+        let pairReceived = 0
         for (const kind of ['audio', 'video'] as const) {
-          expected += b[kind] - a[kind]
-          received += countIn(receiver.client, sender.client.options.uid, kind, a, b)
+          pairExpected += b[kind] - a[kind]
+          pairReceived += countIn(receiver.client, sender.client.options.uid, kind, a, b)
+        }
+        expected += pairExpected
+        received += pairReceived
+        if (pairReceived < 0.9 * pairExpected) {
+          const { uid } = sender.client.options
+          pairs.push({
+            ratio: pairReceived / pairExpected,
+            text: `${sender.channel} ${uid}→${receiver.client.options.uid} ${pairReceived}/${pairExpected}`,
+          })
         }
       }
     }
-    return { type: 'window', expected, received, cpuMicros: cpu, elapsedMs }
+    const perFrame = Math.max(1, Math.ceil(options.frameBytes / VIDEO_MTU))
+    const nominal = members.length * (elapsedMs / 1000) * (50 + options.fps * perFrame)
+    let sent = 0
+    for (const { client } of members) {
+      const a = from.get(client)!
+      const b = to.get(client)!
+      sent += b.audio - a.audio + b.video - a.video
+    }
+    const lossy = pairs.sort((x, y) => x.ratio - y.ratio).map((p) => p.text)
+    return {
+      type: 'window',
+      expected,
+      received,
+      cpuMicros: cpu,
+      elapsedMs,
+      sent,
+      nominal,
+      lossy: lossy.slice(0, 4),
+    }
   }
   process.on('message', (request: GenRequest) => {
     const run = request.type === 'add' ? add(request.channels) : window(request.windowMs)

@@ -7,6 +7,7 @@
  * (bench/cluster/nodeLoss.ts).
  */
 import { loadavg } from 'node:os'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { ClusterReader, createRedisPlacement, type RedisPlacement } from '../../src/cluster'
 import { createLogger } from '../../src/platform/logger'
 import type { ChannelRef } from '../../src/shared/cluster'
@@ -45,7 +46,12 @@ export interface PlacementSimResult {
   /** Placement calls refused (503 `cluster_unavailable`/`no_node_available`), each retried as the engine does. */
   refused: number
   stormMs: number
+  /** Redis's CPU over the storm: % of one core, and µs per placement (heartbeats included: an upper bound). */
   redisCpuPercent: number
+  redisUsPerPlacement: number
+  /** The bench process (the proxies' placement clients) over the storm: CPU % and event loop delay p99. */
+  benchCpuPercent: number
+  loopDelayP99Ms: number
   /** Channels whose participants were placed on more than one node (must be 0). */
   split: number
   /** Channel keys in Redis that name another node than the participants were placed on, or are missing. */
@@ -176,10 +182,25 @@ async function joinStorm(
   options: PlacementSimOptions,
   hostOf: ReadonlyMap<string, NodeHost>,
   redisPid: number,
-): Promise<Pick<PlacementSimResult, 'latenciesMs' | 'refused' | 'stormMs' | 'redisCpuPercent'>> {
+): Promise<
+  Pick<
+    PlacementSimResult,
+    | 'latenciesMs'
+    | 'refused'
+    | 'stormMs'
+    | 'redisCpuPercent'
+    | 'redisUsPerPlacement'
+    | 'benchCpuPercent'
+    | 'loopDelayP99Ms'
+  >
+> {
   let refused = 0
   const pending: Promise<number>[] = []
   const cpu0 = await processCpuMicros(redisPid)
+  const bench0 = process.cpuUsage()
+  // How late this process's event loop runs: what a placement's latency includes beside Redis's answer.
+  const loop = monitorEventLoopDelay({ resolution: 5 })
+  loop.enable()
   const started = performance.now()
   for (let i = 0; i < participants.length; i += options.burst) {
     const due = started + (i / options.burst) * options.burstGapMs
@@ -190,8 +211,18 @@ async function joinStorm(
   }
   const latenciesMs = await Promise.all(pending)
   const stormMs = performance.now() - started
-  const redisCpuPercent = ((await processCpuMicros(redisPid)) - cpu0) / 10 / stormMs
-  return { latenciesMs, refused, stormMs, redisCpuPercent }
+  loop.disable()
+  const bench = process.cpuUsage(bench0)
+  const redisMicros = (await processCpuMicros(redisPid)) - cpu0
+  return {
+    latenciesMs,
+    refused,
+    stormMs,
+    redisCpuPercent: redisMicros / 10 / stormMs,
+    redisUsPerPlacement: redisMicros / latenciesMs.length,
+    benchCpuPercent: (bench.user + bench.system) / 10 / stormMs,
+    loopDelayP99Ms: loop.percentile(99) / 1e6,
+  }
 }
 
 const nameOf = (c: ChannelRef): string => c.name
@@ -240,8 +271,11 @@ export function placementReport(options: PlacementSimOptions, result: PlacementS
       `${options.nodesPerRegion} nodes (${nodes}), 2 proxies per region; bursts of ${options.burst} every ` +
       `${options.burstGapMs} ms; heartbeat ${options.heartbeatMs} ms, TTL ${options.ttlMs} ms`,
     `join storm: ${fixed(result.stormMs / 1000, 1)} s, placement p50 ${ms(50)} ms, p90 ${ms(90)} ms, ` +
-      `p99 ${ms(99)} ms, max ${ms(100)} ms; ${result.refused} refused (retried); Redis CPU ` +
-      `${fixed(result.redisCpuPercent, 0)} % of a core; load average ${loadavg()
+      `p99 ${ms(99)} ms, max ${ms(100)} ms; ${result.refused} refused (retried)`,
+    `  Redis CPU ${fixed(result.redisCpuPercent, 0)} % of a core (${fixed(result.redisUsPerPlacement, 0)} µs per ` +
+      `placement, heartbeats included); bench process (the 8 proxies' clients) CPU ` +
+      `${fixed(result.benchCpuPercent, 0)} %, its event loop delay p99 ${fixed(result.loopDelayP99Ms, 1)} ms; ` +
+      `load average ${loadavg()
         .map((x) => x.toFixed(2))
         .join(' ')}`,
     `correctness: ${result.split} channels split across nodes, ${result.mismatched} channel keys not naming ` +

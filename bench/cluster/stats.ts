@@ -29,17 +29,22 @@ export function spread(counts: readonly number[]): {
 /** One step of a ramp: how many participants it carried and the loss they saw. */
 export interface RampStep {
   participants: number
+  /** Packets missing among those the participants sent in the window. */
   loss: number
+  /** What the participants sent ÷ what they should have (their timers run late on a saturated machine). */
+  offered: number
 }
 
 /**
- * The participants a configuration sustains: the largest step below `maxLoss` that no lossy step precedes
- * (a ramp past its knee that happens to measure a clean window once more does not count), 0 if none.
+ * The participants a configuration sustains: the largest step below `maxLoss` whose senders sent at least
+ * `minOffered` of their nominal rate (a starved load generator loses nothing because it sends little),
+ * with no failing step before it (a ramp past its knee that measures a clean window once more does not
+ * count); 0 if none.
  */
-export function sustained(steps: readonly RampStep[], maxLoss: number): number {
+export function sustained(steps: readonly RampStep[], maxLoss: number, minOffered: number): number {
   let best = 0
   for (const step of steps) {
-    if (step.loss >= maxLoss) break
+    if (step.loss >= maxLoss || step.offered < minOffered) break
     best = Math.max(best, step.participants)
   }
   return best

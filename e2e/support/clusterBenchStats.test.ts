@@ -20,15 +20,25 @@ describe('bench:cluster figures', () => {
 
   it('sustains the last clean step before the first lossy one', () => {
     const steps = [
-      { participants: 8, loss: 0 },
-      { participants: 16, loss: 0.004 },
-      { participants: 24, loss: 0.03 },
+      { participants: 8, loss: 0, offered: 1 },
+      { participants: 16, loss: 0.004, offered: 0.97 },
+      { participants: 24, loss: 0.03, offered: 0.95 },
       // Past the knee a window may measure clean again: it does not count.
-      { participants: 32, loss: 0.002 },
+      { participants: 32, loss: 0.002, offered: 1 },
     ]
-    expect(sustained(steps, 0.01)).toBe(16)
-    expect(sustained([{ participants: 8, loss: 0.5 }], 0.01)).toBe(0)
-    expect(sustained([], 0.01)).toBe(0)
+    expect(sustained(steps, 0.01, 0.9)).toBe(16)
+    expect(sustained([{ participants: 8, loss: 0.5, offered: 1 }], 0.01, 0.9)).toBe(0)
+    expect(sustained([], 0.01, 0.9)).toBe(0)
+  })
+
+  it('does not count a step whose senders could not send their rate', () => {
+    const steps = [
+      { participants: 8, loss: 0, offered: 0.98 },
+      // No loss, but the generator was starved: a third of the nominal packets went out.
+      { participants: 16, loss: 0, offered: 0.3 },
+      { participants: 24, loss: 0, offered: 0.95 },
+    ]
+    expect(sustained(steps, 0.01, 0.9)).toBe(8)
   })
 
   it('shuffles the same way for the same seed, and differently for another', () => {
