@@ -12,6 +12,7 @@ import {
 } from 'werift'
 import type { TransportAddress } from '../../protocol/stun/attributes/address'
 import type { HandedTurn } from '../route/turnProbe'
+import { sendBesideChannelBind } from './iceFastStart'
 
 /**
  * werift carries on with the TURN allocation the engine's UDP probe made (issue 15: one allocation per
@@ -88,6 +89,7 @@ export function weriftTurn(handed: HandedTurn): StunOverTurnProtocol {
   const endpoint: Address = [remote.address, remote.port]
   Object.assign(turn, { pinnedServerEndpoint: endpoint, serverEndpointSelection: Promise.resolve(endpoint) })
   internals.refresh(handed.lifetimeS)
+  sendBesideChannelBind(turn, endpoint)
   return new StunOverTurnProtocol(turn)
 }
 

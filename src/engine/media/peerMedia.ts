@@ -30,6 +30,7 @@ import { fromWeriftStats, newCounters, type MediaCounters, type PeerStatsSample 
 import { TurnRttMeter } from '../stats/turnRtt'
 import type { HandedTurn } from '../route/turnProbe'
 import { offerRelay, weriftTurn } from './handedRelay'
+import { nominateOnFirstCheck } from './iceFastStart'
 
 /**
  * The call's one werift RTCPeerConnection (docs/sfu.md "Media"): configured from the transport selection
@@ -157,6 +158,7 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
       screen: this.pc.addTransceiver('video', { direction: 'sendonly' }),
     }
     if (options.relay) this.unusedRelay = offerRelay(this.pc, weriftTurn(options.relay))
+    nominateOnFirstCheck(this.pc)
     this.turnRtt = new TurnRttMeter(this.pc, this.clock, logger)
     this.senders.video.sender.onPictureLossIndication.subscribe(() => this.emit('keyFrameRequested'))
     this.senders.screen.sender.onPictureLossIndication.subscribe(() =>
