@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Registry } from 'prom-client'
+import { mergeExpositions, parseExposition, withLabels, type MetricFamily } from './exposition'
 
 export interface Health {
   ok: boolean
@@ -18,7 +19,12 @@ export interface AdminServerOptions {
    * registries: prom-client's merge keeps the metrics but drops each registry's default labels.
    */
   labels?: Record<string, string>
-  health: () => Health
+  /**
+   * Series of other processes served with this one's (the `sfu.workers`, each under its `node` label),
+   * fetched at each scrape; `labels` are added to them too.
+   */
+  remoteMetrics?: () => Promise<MetricFamily[]>
+  health: () => Health | Promise<Health>
 }
 
 export interface AdminServer {
@@ -41,10 +47,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   if (options.labels) registry.setDefaultLabels(options.labels)
 
   const server = createServer((req, res) => {
-    handle(req, res, registry, options.health).catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `internal error: ${String(err)}\n`)
-      else res.destroy(err instanceof Error ? err : undefined)
-    })
+    handle(req, res, registry.contentType, () => exposition(registry, options), options.health).catch(
+      (err: unknown) => {
+        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `internal error: ${String(err)}\n`)
+        else res.destroy(err instanceof Error ? err : undefined)
+      },
+    )
   })
   server.headersTimeout = 5_000
   server.requestTimeout = 10_000
@@ -75,8 +83,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
-  registry: Registry,
-  health: () => Health,
+  contentType: string,
+  metrics: () => Promise<string>,
+  health: () => Health | Promise<Health>,
 ): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://admin').pathname
   if (path !== '/metrics' && path !== '/healthz')
@@ -85,17 +94,24 @@ async function handle(
     res.setHeader('allow', 'GET, HEAD')
     return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n')
   }
-  if (path === '/metrics') return send(res, 200, registry.contentType, await registry.metrics())
+  if (path === '/metrics') return send(res, 200, contentType, await metrics())
 
   let body: { status: 'ok' | 'unhealthy'; details: Record<string, unknown> }
   try {
-    const h = health()
+    const h = await health()
     body = { status: h.ok ? 'ok' : 'unhealthy', details: h.details }
   } catch (err) {
     // A throwing health check is itself a failed check, reported rather than crashing the listener.
     body = { status: 'unhealthy', details: { error: err instanceof Error ? err.message : String(err) } }
   }
   send(res, body.status === 'ok' ? 200 : 503, 'application/json', `${JSON.stringify(body)}\n`)
+}
+
+async function exposition(registry: Registry, options: AdminServerOptions): Promise<string> {
+  const own = await registry.metrics()
+  if (options.remoteMetrics === undefined) return own
+  const remote = withLabels(await options.remoteMetrics(), options.labels ?? {})
+  return mergeExpositions([parseExposition(own), remote])
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {

@@ -6,6 +6,7 @@ import type { DestinationStream, Logger } from 'pino'
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import { ProxyMetrics, ProxyServer, ProxyWorkerPool } from '../proxy'
 import { startAdminServer, type AdminServer, type Health } from './admin'
+import type { MetricFamily } from './exposition'
 import { ConfigError, loadConfig, type ServerConfig } from './config'
 import { CONFIG_FILE_ENV } from './defaults'
 import { createLogger } from '../platform/logger'
@@ -169,7 +170,9 @@ function whitelist(config: ServerConfig, json: boolean, regionsFile: string | un
 interface Component {
   name: 'sfu' | 'proxy'
   registry: Registry
-  health(): Health
+  health(): Health | Promise<Health>
+  /** Series of other processes (the `sfu.workers`) served with the registry's. */
+  remoteMetrics?(): Promise<MetricFamily[]>
   /** What the `started` log line says about it. */
   describe(): Record<string, unknown>
   /** Graceful stop (SIGTERM). */
@@ -229,6 +232,7 @@ async function startSfuWorkers(
     name: 'sfu',
     registry: new Registry(),
     health: () => pool.health(),
+    remoteMetrics: () => pool.metrics(),
     describe: () => pool.describe(),
     drain: () => pool.drain(),
     close: () => pool.close(),
@@ -270,15 +274,23 @@ async function startProxy(
 }
 
 /** Every component healthy → ok; details per component. */
-function combinedHealth(components: readonly Component[]): Health {
+async function combinedHealth(components: readonly Component[]): Promise<Health> {
   const details: Record<string, unknown> = {}
   let ok = true
-  for (const component of components) {
-    const health = component.health()
+  const healths = await Promise.all(components.map((c) => c.health()))
+  for (const [i, component] of components.entries()) {
+    const health = healths[i]!
     details[component.name] = { ok: health.ok, ...health.details }
     ok &&= health.ok
   }
   return { ok, details }
+}
+
+/** The workers' series for the admin listener, when a component has any (`sfu.workers` above 1). */
+function remoteMetrics(components: readonly Component[]): { remoteMetrics?: () => Promise<MetricFamily[]> } {
+  const remote = components.flatMap((c) => (c.remoteMetrics ? [c.remoteMetrics] : []))
+  if (remote.length === 0) return {}
+  return { remoteMetrics: async () => (await Promise.all(remote.map((read) => read()))).flat() }
 }
 
 async function start(config: ServerConfig, io: CliIo, file: string | undefined): Promise<number> {
@@ -311,6 +323,7 @@ async function start(config: ServerConfig, io: CliIo, file: string | undefined):
       port: config.admin.port,
       registry: [processRegistry(), ...components.map((c) => c.registry)],
       ...(region ? { labels: region } : {}),
+      ...remoteMetrics(components),
       health: () => combinedHealth(components),
     })
   } catch (err) {
@@ -328,7 +341,11 @@ async function start(config: ServerConfig, io: CliIo, file: string | undefined):
   )
   const parent = parentLink(io.env)
   const sfu = components.find((c) => c.name === 'sfu')?.describe()
-  parent?.started(String(sfu?.['signal'] ?? ''), admin.port)
+  parent?.started({
+    signal: String(sfu?.['signal'] ?? ''),
+    admin: admin.port,
+    node: String(sfu?.['nodeId'] ?? ''),
+  })
   return waitForSignals({ signals: io.signals, exit: io.exit }, logger, parent, async () => {
     // Both at once: health turns 503 everywhere, new joins and signaling stop, calls get their budgets.
     const results = await Promise.allSettled(components.map((c) => c.drain()))

@@ -17,7 +17,7 @@ describe('sfu.workers: what each worker gets', () => {
     expect(rtcPortSlice([40000, 40003], 1, 2)).toEqual([40002, 40003])
   })
 
-  it('each worker: port + i (0 stays 0), its slice, one worker, no proxy, an OS-chosen admin port, its own node id', () => {
+  it('each worker: port + i (0 stays 0), its slice, one worker, no proxy, an OS-chosen loopback admin port, its own node id', () => {
     const config = {
       sfu: { port: 7880, rtcPortRange: [50000, 50099] as const, drainTimeoutMs: 30_000 },
       proxy: {},
@@ -28,6 +28,7 @@ describe('sfu.workers: what each worker gets', () => {
       PINHOLE__sfu__workers: '1',
       PINHOLE__sfu__port: '7881',
       PINHOLE__sfu__rtcPortRange: '[50050,50099]',
+      PINHOLE__admin__host: '127.0.0.1',
       PINHOLE__admin__port: '0',
       PINHOLE__proxy__enabled: 'false',
       PINHOLE__cluster__nodeId: '"host-a-2"',
@@ -37,6 +38,7 @@ describe('sfu.workers: what each worker gets', () => {
       [SFU_WORKER_ENV]: '1',
       PINHOLE__sfu__workers: '1',
       PINHOLE__sfu__port: '0',
+      PINHOLE__admin__host: '127.0.0.1',
       PINHOLE__admin__port: '0',
     })
   })

@@ -4,7 +4,8 @@
  * N times (`pinhole-server start` with the same config), each worker with its own signaling port
  * (`sfu.port + i`, or OS-chosen with 0), its own slice of `sfu.rtcPortRange` and its own cluster node id,
  * so each registers in Redis as a node of its own and placement spreads channels over them. The parent
- * keeps the admin listener (and the proxy, when the config has one), forwards a drain to every worker and
+ * keeps the admin listener, which shows every worker's health and series (workerAdmin.ts), and the proxy
+ * when the config has one; forwards a drain to every worker and
  * exits when they have; it restarts nothing: a worker that dies is logged and /healthz turns 503, and when
  * none is left the parent exits 1 for the supervisor (systemd) to restart it.
  */
@@ -14,6 +15,8 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { Logger } from 'pino'
 import type { Health } from './admin'
+import type { MetricFamily } from './exposition'
+import { workerLoad, workerMetrics, workerUpFamily, type WorkerLoad } from './workerAdmin'
 
 // From source (tsx, the test runner) the worker is cli.ts under tsx's loader; compiled by `npm run build`
 // this module is bundled into out/node/pinhole-server.js, which is then the worker's entry too.
@@ -30,7 +33,7 @@ const DRAIN_MARGIN_MS = 15_000
 const CLOSE_KILL_AFTER_MS = 5000
 
 /** What a worker tells the parent over IPC. */
-type FromWorker = { type: 'started'; signal: string; admin: number }
+type FromWorker = { type: 'started'; signal: string; admin: number; node: string }
 /** What the parent tells a worker. */
 type ToWorker = { type: 'drain' }
 
@@ -94,7 +97,8 @@ export function rtcPortSlice(
 
 /**
  * The environment overrides (`PINHOLE__…`, applied over the config file) that make worker `index` a node
- * of its own: one worker's worth of everything, no proxy, an OS-chosen admin port.
+ * of its own: one worker's worth of everything, no proxy, an OS-chosen admin port on loopback (the parent
+ * reads it and serves what it reads on its own admin listener: workerAdmin.ts).
  */
 export function workerOverrides(
   config: WorkerConfigFields,
@@ -106,6 +110,7 @@ export function workerOverrides(
     [SFU_WORKER_ENV]: String(index + 1),
     PINHOLE__sfu__workers: '1',
     PINHOLE__sfu__port: String(sfu.port === 0 ? 0 : sfu.port + index),
+    PINHOLE__admin__host: '127.0.0.1',
     PINHOLE__admin__port: '0',
   }
   if (sfu.rtcPortRange) {
@@ -150,15 +155,29 @@ export class SfuWorkerPool {
     return pool
   }
 
-  /** Healthy while every worker runs; the details name each one. */
-  health(): Health {
-    const workers = this.workers.map((w) => ({
-      worker: w.index + 1,
-      pid: w.child.pid,
-      running: isRunning(w.child),
-      ...w.started,
-    }))
-    return { ok: !this.stopping && workers.every((w) => w.running), details: { workers } }
+  /** Healthy while every worker runs and says it is; the details name each one with its state and load. */
+  async health(): Promise<Health> {
+    const workers = await Promise.all(
+      this.workers.map(async (w) => {
+        const running = isRunning(w.child)
+        const load: WorkerLoad =
+          running && w.started ? await workerLoad(w.started) : { state: running ? 'not answering' : 'down' }
+        return { worker: w.index + 1, pid: w.child.pid, running, ...w.started, ...load }
+      }),
+    )
+    return { ok: !this.stopping && workers.every((w) => w.state === 'up'), details: { workers } }
+  }
+
+  /** Every running worker's series under its `node` label, and which answered (pinhole_sfu_worker_up). */
+  async metrics(): Promise<MetricFamily[]> {
+    const read = await Promise.all(
+      this.workers.map(async (w) => ({
+        node: w.started?.node ?? `worker-${w.index + 1}`,
+        families: isRunning(w.child) && w.started ? await workerMetrics(w.started) : undefined,
+      })),
+    )
+    const up = workerUpFamily(read.map((r) => ({ node: r.node, up: r.families !== undefined })))
+    return [up, ...read.flatMap((r) => r.families ?? [])]
   }
 
   describe(): Record<string, unknown> {
@@ -197,7 +216,7 @@ export class SfuWorkerPool {
       child.on('message', (message: FromWorker) => {
         if (message?.type !== 'started') return
         clearTimeout(timer)
-        worker.started = { signal: message.signal, admin: message.admin }
+        worker.started = { signal: message.signal, admin: message.admin, node: message.node }
         resolve()
       })
       child.once('exit', (code, signal) => {
@@ -246,8 +265,8 @@ function isRunning(child: ChildProcess): boolean {
 
 /** In a worker: IPC to the parent, or undefined in a server started on its own. */
 export interface ParentLink {
-  /** Tells the parent the worker is up. */
-  started(signal: string, admin: number): void
+  /** Tells the parent the worker is up: its signaling URL, admin port and cluster node id. */
+  started(up: Omit<FromWorker, 'type'>): void
   /** `drain` when the parent asks for one or goes away (no orphan nodes). */
   requests: Pick<EventEmitter, 'on' | 'off'>
 }
@@ -262,9 +281,9 @@ export function parentLink(env: Record<string, string | undefined>): ParentLink 
   return {
     // A parent gone before the worker is up (killed, or its own SIGTERM) must not crash the worker with
     // ERR_IPC_CHANNEL_CLOSED: its 'disconnect' has already asked for a drain.
-    started: (signal, admin) => {
+    started: (up) => {
       if (!process.connected) return
-      process.send?.({ type: 'started', signal, admin } satisfies FromWorker, undefined, {}, () => undefined)
+      process.send?.({ type: 'started', ...up } satisfies FromWorker, undefined, {}, () => undefined)
     },
     requests,
   }
