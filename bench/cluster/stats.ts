@@ -70,3 +70,30 @@ export function shuffle<T>(items: T[], random: () => number): T[] {
   }
   return items
 }
+
+/** One sample of a node's CPU (% of one core) at a number of participants. */
+export interface CpuSample {
+  participants: number
+  cpu: number
+}
+
+/**
+ * The participants at which a node would reach `ceiling` % of a core, from the least-squares line through
+ * its samples (the marginal CPU per participant, with the node's fixed cost as the intercept); undefined
+ * with fewer than two distinct participant counts or a line that does not rise.
+ */
+export function projectToCeiling(samples: readonly CpuSample[], ceiling = 100): number | undefined {
+  const n = samples.length
+  if (new Set(samples.map((s) => s.participants)).size < 2) return undefined
+  const meanX = samples.reduce((sum, s) => sum + s.participants, 0) / n
+  const meanY = samples.reduce((sum, s) => sum + s.cpu, 0) / n
+  let covariance = 0
+  let variance = 0
+  for (const s of samples) {
+    covariance += (s.participants - meanX) * (s.cpu - meanY)
+    variance += (s.participants - meanX) ** 2
+  }
+  const slope = covariance / variance
+  if (!(slope > 0)) return undefined
+  return meanX + (ceiling - meanY) / slope
+}

@@ -14,7 +14,7 @@ import { startServerProcess } from '../../e2e/support/serverProcess'
 import { freePort, sleep } from '../../e2e/support/tools'
 import { fixed, formatTable } from '../lib/table'
 import { BENCH_APP, PER_CHANNEL, startLoadGen, type LoadGen } from './loadGen'
-import { sustained } from './stats'
+import { projectToCeiling, sustained } from './stats'
 
 export interface WorkersOptions {
   /** Channels of 4 at each step. */
@@ -56,8 +56,8 @@ export interface WorkersResult {
   ratio: number
   /**
    * What each configuration would carry with its busiest node process at a full core and nothing else on the
-   * machine: participants × 100 ÷ that node's CPU % at the largest sustained step. Its ratio says whether the
-   * second worker doubles the capacity once the load generator runs elsewhere.
+   * machine (`projection`). Its ratio says whether the second worker doubles the capacity once the load
+   * generator runs elsewhere.
    */
   projected: [number, number]
   projectedRatio: number
@@ -65,9 +65,18 @@ export interface WorkersResult {
 
 const stepsOf = (steps: readonly WorkersStep[], workers: number) => steps.filter((s) => s.workers === workers)
 
+/**
+ * Participants the configuration would carry with its busiest node at a full core: the line through the
+ * busiest node's CPU over its sustained steps (fixed cost + marginal cost per participant), or the
+ * proportion at the one sustained step when there is only one.
+ */
 function projection(steps: readonly WorkersStep[], workers: number, participants: number): number {
-  const step = stepsOf(steps, workers).find((s) => s.participants === participants)
-  return step && step.busiestNodeCpu > 0 ? Math.round((participants * 100) / step.busiestNodeCpu) : 0
+  const clean = stepsOf(steps, workers).filter((s) => s.participants <= participants)
+  const samples = clean.map((s) => ({ participants: s.participants, cpu: s.busiestNodeCpu }))
+  const fitted = projectToCeiling(samples)
+  if (fitted !== undefined) return Math.round(fitted)
+  const step = clean.at(-1)
+  return step && step.busiestNodeCpu > 0 ? Math.round((step.participants * 100) / step.busiestNodeCpu) : 0
 }
 
 const REGION = 'bench'

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { percentile, seededRandom, shuffle, spread, sustained } from '../../bench/cluster/stats'
+import {
+  percentile,
+  projectToCeiling,
+  seededRandom,
+  shuffle,
+  spread,
+  sustained,
+} from '../../bench/cluster/stats'
 
 describe('bench:cluster figures', () => {
   it('takes the nearest-rank percentile', () => {
@@ -39,6 +46,19 @@ describe('bench:cluster figures', () => {
       { participants: 24, loss: 0, offered: 0.95 },
     ]
     expect(sustained(steps, 0.01, 0.9)).toBe(8)
+  })
+
+  it('projects where a node reaches a full core from its marginal CPU per participant', () => {
+    // 10 % fixed cost, 2.5 % per participant: a full core at 36 participants.
+    const line = [8, 16, 24].map((participants) => ({ participants, cpu: 10 + 2.5 * participants }))
+    expect(projectToCeiling(line)).toBeCloseTo(36)
+    expect(projectToCeiling([{ participants: 8, cpu: 30 }])).toBeUndefined()
+    expect(
+      projectToCeiling([
+        { participants: 8, cpu: 30 },
+        { participants: 16, cpu: 20 },
+      ]),
+    ).toBeUndefined()
   })
 
   it('shuffles the same way for the same seed, and differently for another', () => {
