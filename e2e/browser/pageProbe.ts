@@ -93,3 +93,28 @@ export function sizedColoursAt(
     return { width, colours }
   })()`)
 }
+
+/**
+ * How far the page is wider than the window (0: nothing cut off or scrolled sideways), and the outermost
+ * elements that stick out. Polled for up to 3 s: after a resize the stage lays its tiles out again from a
+ * ResizeObserver, a frame or two later.
+ */
+export async function sidewaysOverflow(page: Page): Promise<{ px: number; culprits: string }> {
+  const read = (): Promise<{ px: number; culprits: string }> =>
+    page.evaluate(`(() => {
+      const px = document.documentElement.scrollWidth - window.innerWidth
+      const out = [...document.querySelectorAll('body *')].filter(
+        (el) => el.getBoundingClientRect().right > window.innerWidth + 0.5 &&
+          !(el.parentElement && el.parentElement.getBoundingClientRect().right > window.innerWidth + 0.5),
+      )
+      const name = (el) => el.getAttribute('data-testid') || el.tagName.toLowerCase() + '.' + el.className
+      return { px, culprits: out.slice(0, 5).map(name).join(', ') }
+    })()`)
+  let last = await read()
+  const deadline = Date.now() + 3000
+  while (last.px > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100))
+    last = await read()
+  }
+  return last
+}

@@ -1,75 +1,130 @@
-import { joinCommand } from '../../src/cli/join'
-import { ExitCode, type CliIo } from '../../src/cli/io'
+import { readFileSync } from 'node:fs'
+import { OpusPacketizer, Vp8Packetizer, type RTCRtpSender, type RtpPacket } from 'werift'
+import { playTrack, readIvf, readOggOpus, type MediaPlayer, type MediaTrack } from '../../src/cli/media'
+import { OPUS_PAYLOAD_TYPE, VP8_PAYLOAD_TYPE } from '../../src/sfu/media/rtc'
+import { TestClient } from '../sfu/client'
+import type { PublisherRun } from './publishers'
 
 /**
- * `pinhole join` publishers in a process of their own (publishers.ts starts it): `[argv per uid]` as one JSON
- * argument, their joins spread out. Every event line but the per-frame ones goes to stdout prefixed with
- * the uid and a tab (the frames as a running count); a command that ends prints `<uid>\texit\t<code>`.
- * SIGINT makes each command leave (as `pinhole join` does) and the process ends when all have.
+ * The test harness's publishers (publishers.ts starts this process): werift clients that join the conference
+ * server directly with `subscribe: false` and play pre-encoded test media — a VP8 colour (IVF) and an Opus
+ * tone or silence (Ogg) — looping, a key frame on each PLI. They receive nothing, so a call of nine costs one
+ * Chromium and eight cheap senders. Each prints `<uid>\tconnected`, `<uid>\tfailed\t<why>` or, once it has
+ * left, `<uid>\tleft`; SIGINT makes them leave and the process end.
  *
- * Why a process: six engines receiving eight streams each, in the test process, shared one event loop with
- * the conference server, the proxy and the three pages' engines; on a loaded machine that loop stalled long
- * enough for a publisher's media to be declared lost while it was still connecting (30202), the command
- * ended, and its tile never appeared.
+ * A process of its own: their ICE, DTLS and SRTP in JavaScript would otherwise share one event loop with the
+ * conference server, the proxy and the page's engine on a loaded machine.
  */
 
-const runs = JSON.parse(process.argv[2] ?? '[]') as { uid: number; argv: string[] }[]
+const runs = JSON.parse(process.argv[2] ?? '[]') as PublisherRun[]
+const JOIN_TIMEOUT_MS = 30_000
+const ATTEMPTS = 3
 
-const FRAME_LINE = /^\{"event":"remote(Video|Audio)Frame"/
+const say = (uid: number, ...fields: string[]): void =>
+  void process.stdout.write(`${[uid, ...fields].join('\t')}\n`)
 
-function ioFor(uid: number, onConnected: () => void): CliIo & { connected(): boolean } {
-  let frames = 0
-  let connected = false
-  return {
-    connected: () => connected,
-    stdout: (text) => {
-      if (!connected && text.includes('"names":["Connected"')) {
-        connected = true
-        onConnected()
-      }
-      if (FRAME_LINE.test(text)) {
-        // A running count, not a line per frame: one pipe write per second of frames is plenty.
-        if (++frames % 100 === 0) process.stdout.write(`${uid}\tframes\t${frames}\n`)
-      } else process.stdout.write(`${uid}\t${text.trimEnd()}\n`)
-    },
-    stderr: (text) => void process.stderr.write(`publisher ${uid}: ${text}`),
-    readFile: () => '',
-    signals: process,
-    exit: (code) => process.exit(code),
-    now: () => performance.now(),
-  }
+/** Plays `track` into `sender`, RTP timestamps at `clockRate` from the player's running clock. */
+function play(
+  track: MediaTrack,
+  sender: RTCRtpSender,
+  packetize: (data: Buffer, ts: number) => RtpPacket[],
+  clockRate: number,
+): MediaPlayer {
+  return playTrack(track, (frame) => {
+    const timestamp = Math.round((frame.timestampUs * clockRate) / 1e6) >>> 0
+    for (const packet of packetize(Buffer.from(frame.data), timestamp)) void sender.sendRtp(packet)
+  })
 }
 
+interface Published {
+  client: TestClient
+  players: MediaPlayer[]
+}
+
+async function publish(run: PublisherRun): Promise<Published> {
+  const client = await TestClient.connect({
+    url: run.url,
+    token: run.token,
+    channel: run.channel,
+    uid: run.uid,
+    displayName: run.displayName,
+    subscribe: false,
+    publish: { audio: true, video: true },
+    verify: false,
+  })
+  try {
+    await client.waitFor('joined', () => true, JOIN_TIMEOUT_MS)
+    // A DTLS handshake that failed (werift gives up after its retransmissions) is not waited out.
+    const state = await client.until(
+      () =>
+        ['connected', 'failed'].includes(client.pc.connectionState) ? client.pc.connectionState : undefined,
+      'connected',
+      JOIN_TIMEOUT_MS,
+    )
+    if (state === 'failed')
+      throw new Error(`the media connection failed (ICE ${client.pc.iceConnectionState})`)
+  } catch (error) {
+    const refusal = client.messages.find((m) => m.type === 'error')
+    await client.close()
+    throw refusal ? new Error(`join refused: ${JSON.stringify(refusal)}`, { cause: error }) : error
+  }
+  const vp8 = new Vp8Packetizer({ payloadType: VP8_PAYLOAD_TYPE })
+  const opus = new OpusPacketizer({ payloadType: OPUS_PAYLOAD_TYPE })
+  const video = play(
+    readIvf(readFileSync(run.video)),
+    client.videoSender!,
+    (d, ts) => vp8.packetize(d, ts),
+    90_000,
+  )
+  const audio = play(
+    readOggOpus(readFileSync(run.audio)),
+    client.audioSender!,
+    (d, ts) => opus.packetize(d, ts),
+    48_000,
+  )
+  client.videoSender!.onPictureLossIndication.subscribe(() => video.requestKeyframe())
+  return { client, players: [video, audio] }
+}
+
+const joined: Published[] = []
 let leaving = false
-process.once('SIGINT', () => (leaving = true))
+process.once('SIGINT', () => {
+  leaving = true
+  void Promise.allSettled(
+    joined.map(async ({ client, players }) => {
+      for (const player of players) player.stop()
+      client.leave()
+      await client.closed(2000).catch(() => undefined)
+      await client.close()
+      say(client.options.uid, 'left')
+    }),
+  ).then(() => process.exit(0))
+})
 
 /**
- * A join that fails before Connected (the media not connected in the engine's time on a machine loaded far
- * past its cores) is tried once more, as a person would press Join again — what e2e/meeting's joinConnected
- * does for the pages; the lines of both attempts are printed.
+ * A join that fails (a loaded machine) is tried again, up to ATTEMPTS in all; the same uid replaces any
+ * half-joined one (the server's newcomer-wins rule).
  */
-async function publish(uid: number, argv: string[], onConnected: () => void): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const io = ioFor(uid, onConnected)
-    const code = await joinCommand(argv, io)
-    process.stdout.write(`${uid}\texit\t${code}\n`)
-    if (code !== ExitCode.Failed || leaving || io.connected() || attempt === 2) return
-    process.stdout.write(`${uid}\tretry\tthe join failed; joining again\n`)
+async function publishOrSay(run: PublisherRun): Promise<void> {
+  for (let attempt = 1; !leaving; attempt++) {
+    try {
+      const published = await publish(run)
+      if (leaving) return void (await published.client.close())
+      joined.push(published)
+      return say(run.uid, 'connected')
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error)
+      if (attempt === ATTEMPTS) return say(run.uid, 'failed', why)
+      say(run.uid, 'retry', why)
+    }
   }
 }
 
-// Joins spread out: six ICE and DTLS handshakes at once, in JavaScript on both ends, share the CPU, so on a
-// busy machine each took longer than the engine waits for the media to connect (all failed at 6–9 s,
-// measured). The next starts once the last is Connected or STAGGER_MS after it started, whichever is first:
-// strictly one after another took 7–20 s a join at load 20, too long for six in a row.
-const STAGGER_MS = 2000
-const publishing: Promise<void>[] = []
-for (const { uid, argv } of runs) {
-  if (leaving) break
-  let settled = (): void => undefined
-  const joined = new Promise<void>((resolve) => (settled = resolve))
-  publishing.push(publish(uid, argv, () => settled()).finally(() => settled()))
-  await Promise.race([joined, new Promise((resolve) => setTimeout(resolve, STAGGER_MS))])
+// Two joins at a time: eight DTLS handshakes at once, in JavaScript on both ends, with the server's event
+// loop shared with the proxy and the page's engine, failed half of them at a load average of 15 (werift's
+// DTLS gives up after its retransmissions); one after another would take too long on such a machine.
+const queue = [...runs]
+const worker = async (): Promise<void> => {
+  for (let run = queue.shift(); run && !leaving; run = queue.shift()) await publishOrSay(run)
 }
-await Promise.all(publishing)
-process.exit(0)
+await Promise.all([worker(), worker()])
