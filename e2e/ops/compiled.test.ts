@@ -21,7 +21,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { exited, killOnExit, stopChild } from '../support/process'
-import { freePorts, waitFor } from '../support/tools'
+import { startRedis } from '../support/redisServer'
+import { freePortFor, freePorts, waitFor } from '../support/tools'
 
 const run = promisify(execFile)
 const root = process.cwd()
@@ -68,8 +69,16 @@ interface Server {
   stderr(): string
 }
 
-/** `node bin/pinhole-server.js start` with the local config on free ports, two workers, native relay. */
-async function start(dir: string, node = process.execPath, base = process.env): Promise<Server> {
+/**
+ * `node bin/pinhole-server.js start` with the local config on free ports, two workers, native relay;
+ * `overrides` (PINHOLE__… variables) last.
+ */
+async function start(
+  dir: string,
+  node = process.execPath,
+  base = process.env,
+  overrides: Record<string, string> = {},
+): Promise<Server> {
   const [udp1, udp2, tcp, sfu] = await freePorts(4, ['udp', 'tcp'])
   const env = {
     ...base,
@@ -83,6 +92,7 @@ async function start(dir: string, node = process.execPath, base = process.env): 
     // Forked workers (the pool's compiled entry) and the addon found from out/node/, or no start at all.
     PINHOLE__proxy__workers: '2',
     PINHOLE__proxy__fastPath: 'native',
+    ...overrides,
   }
   const args = [join(dir, 'bin/pinhole-server.js'), 'start', '--config', LOCAL_CONFIG]
   const child = spawn(node, args, {
@@ -102,7 +112,9 @@ async function start(dir: string, node = process.execPath, base = process.env): 
     const lines = (partial + chunk).split('\n')
     partial = lines.pop()!
     for (const line of lines) {
-      const match = /"msg":"started"/.test(line) && /"admin":"[^"]*:(\d+)"/.exec(line)
+      // Not an sfu.workers worker's line: its admin listener is its own.
+      const server = /"msg":"started"/.test(line) && !/"sfuWorker":/.test(line)
+      const match = server && /"admin":"[^"]*:(\d+)"/.exec(line)
       if (match) admin = Number(match[1])
     }
   })
@@ -152,6 +164,44 @@ describe('the compiled server (out/node/)', () => {
     await expectCompiledWorkers(server, dir)
     expect(server.stderr()).toBe('')
     await stop(server)
+  })
+
+  it('sfu.workers: 2 forks the compiled entry (no tsx): two conference nodes in cluster.redis', async () => {
+    const dir = release('sfu-workers')
+    const redis = await startRedis()
+    try {
+      const env = {
+        PINHOLE__sfu__port: String(await freePortFor(['tcp'], 2)),
+        PINHOLE__sfu__workers: '2',
+        PINHOLE__cluster__redis: redis.url,
+        PINHOLE__cluster__region: 'compiled',
+        // The proxy pool does not place through a cluster (refused by the config check): one proxy process.
+        PINHOLE__proxy__workers: '1',
+      }
+      const server = await start(dir, process.execPath, process.env, env)
+      const health = (await (await healthz(server.admin))!.json()) as {
+        details: { sfu: { workers: { pid: number; signal: string; state: string }[] } }
+      }
+      const workers = health.details.sfu.workers
+      expect(workers.map((w) => w.state)).toEqual(['up', 'up'])
+      for (const { pid } of workers) {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')
+        expect(argv).toContain(join(dir, 'out/node/pinhole-server.js'))
+        expect(argv.join(' ')).not.toContain('tsx')
+      }
+      const status = await run(
+        process.execPath,
+        [join(dir, 'bin/pinhole-server.js'), 'cluster', 'status', '--json', '--config', LOCAL_CONFIG],
+        { cwd: dir, env: { ...process.env, ...env } },
+      )
+      const { nodes } = JSON.parse(status.stdout) as { nodes: { region: string; signalUrl: string }[] }
+      const signals = nodes.filter((n) => n.region === 'compiled').map((n) => n.signalUrl)
+      expect(signals.sort()).toEqual(workers.map((w) => w.signal).sort())
+      expect(server.stderr()).toBe('')
+      await stop(server)
+    } finally {
+      await redis.stop()
+    }
   })
 
   it('starts with only the production dependencies (npm ci --omit=dev): no tsx, no typescript', async () => {

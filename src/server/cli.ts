@@ -11,7 +11,7 @@ import { ConfigError, loadConfig, type ServerConfig } from './config'
 import { CONFIG_FILE_ENV } from './defaults'
 import { createLogger } from '../platform/logger'
 import { formatWhitelistJson, formatWhitelistText, readRegionsFile } from './whitelist'
-import { parentLink, sfuWorkerCount, SfuWorkerPool } from './sfuWorkers'
+import { parentLink, SFU_WORKER_ENV, sfuWorkerCount, SfuWorkerPool } from './sfuWorkers'
 import { waitForSignals } from './stopSignals'
 import { clusterNode, clusterPlacement } from './clusterWiring'
 import { clusterStatusCommand } from './clusterCommand'
@@ -331,8 +331,11 @@ async function start(config: ServerConfig, io: CliIo, file: string | undefined):
     await Promise.allSettled(components.map((c) => c.close()))
     return 1
   }
+  const worker = io.env[SFU_WORKER_ENV]
   logger.info(
     {
+      // A worker's line says so: the workers and the parent share one stdout (one journal).
+      ...(worker === undefined ? {} : { sfuWorker: Number(worker) }),
       components: components.map((c) => c.name),
       ...Object.fromEntries(components.map((c) => [c.name, c.describe()])),
       admin: `${config.admin.host}:${admin.port}`,
