@@ -4,10 +4,10 @@
  * N times (`pinhole-server start` with the same config), each worker with its own signaling port
  * (`sfu.port + i`, or OS-chosen with 0), its own slice of `sfu.rtcPortRange` and its own cluster node id,
  * so each registers in Redis as a node of its own and placement spreads channels over them. The parent
- * keeps the admin listener, which shows every worker's health and series (workerAdmin.ts), and the proxy
- * when the config has one; forwards a drain to every worker and
- * exits when they have; it restarts nothing: a worker that dies is logged and /healthz turns 503, and when
- * none is left the parent exits 1 for the supervisor (systemd) to restart it.
+ * keeps the proxy (when the config has one) and the admin listener, which shows every worker's health and
+ * series (workerAdmin.ts); it forwards a drain to every worker and exits when they have. It restarts
+ * nothing: a worker that dies is logged and /healthz turns 503, and when none is left the parent exits 1
+ * for the supervisor (systemd) to restart it.
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
