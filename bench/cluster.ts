@@ -19,7 +19,8 @@
  * The last line is one JSON object: {workers_ratio, workers1_participants, workers2_participants,
  * workers_ratio_projected (each configuration's busiest node at a full core, the generators elsewhere),
  * placement_p50_ms, placement_p99_ms, replace_ms, replace_reported_ms, ttl_ms, split (channels found on
- * more than one node or on none, must be 0)}.
+ * more than one node or on none, must be 0), max_spread (the largest deviation from even of a region's
+ * channels per node, a fraction; the placement acceptance test allows 0.3)}.
  *
  * Options (env): CLUSTER_BENCH_PARTS=placement,workers (either or both),
  * CLUSTER_BENCH_CHANNELS=2500, CLUSTER_BENCH_REGIONS=4, CLUSTER_BENCH_NODES=8 (per region),
@@ -136,6 +137,9 @@ async function main(): Promise<void> {
       replace_reported_ms: round(lossOf(true)?.replaceMs, 0),
       ttl_ms: ttlMs,
       split,
+      max_spread: placement
+        ? round(Math.max(...placement.regionSpread.map((r) => r.channels.deviation)))
+        : null,
     }),
   )
 }

@@ -116,7 +116,15 @@ async function main(options: LoadGenOptions): Promise<void> {
     const nodes: Record<string, number> = {}
     // One channel at a time, its participants joining together (a meeting starting).
     for (const channel of channels) {
-      const { nodeId, signalUrl } = await placement.place({ appKey: BENCH_APP.appKey, name: channel })
+      let node: { nodeId: string; signalUrl: string }
+      try {
+        node = await placement.place({ appKey: BENCH_APP.appKey, name: channel })
+      } catch (err) {
+        failed += PER_CHANNEL // no node takes it (Redis unreachable within its timeout on a starved machine)
+        reason ??= String(err)
+        continue
+      }
+      const { nodeId, signalUrl } = node
       nodes[nodeId] = (nodes[nodeId] ?? 0) + 1
       // A join that fails is tried once more under another uid (a loaded machine loses DTLS handshakes; the
       // failed uid may still be leaving the channel), as bench:sfu does.

@@ -68,6 +68,8 @@ export interface PlacementSimResult {
 
 const logger = createLogger('silent')
 const APP_KEY = 'bench'
+/** The spread e2e/cluster/placement.test.ts accepts (issue 14 acceptance 1: within ±30 % of even). */
+const SPREAD_BOUND = 0.3
 
 export async function runPlacementSim(options: PlacementSimOptions): Promise<PlacementSimResult> {
   const redis = await startRedis()
@@ -266,6 +268,7 @@ export function placementReport(options: PlacementSimOptions, result: PlacementS
   const { latenciesMs: l } = result
   const ms = (p: number) => fixed(percentile(l, p), 2)
   const nodes = options.regions.length * options.nodesPerRegion
+  const maxDeviation = Math.max(...result.regionSpread.map((r) => r.channels.deviation))
   return [
     `placement: ${l.length} participants in ${options.channels} channels, ${options.regions.length} regions × ` +
       `${options.nodesPerRegion} nodes (${nodes}), 2 proxies per region; bursts of ${options.burst} every ` +
@@ -279,7 +282,9 @@ export function placementReport(options: PlacementSimOptions, result: PlacementS
         .map((x) => x.toFixed(2))
         .join(' ')}`,
     `correctness: ${result.split} channels split across nodes, ${result.mismatched} channel keys not naming ` +
-      `the participants' node, ${result.notOnExactlyOne} channels not listed by exactly one node (all must be 0)`,
+      `the participants' node, ${result.notOnExactlyOne} channels not listed by exactly one node (all must be 0); ` +
+      `channels per node within ${fixed(maxDeviation * 100, 0)} % of even in every region ` +
+      `(${maxDeviation <= SPREAD_BOUND ? 'inside' : 'OUTSIDE'} the ±${SPREAD_BOUND * 100} % of the placement test)`,
     formatTable(
       ['region', 'channels/node min', 'max', 'dev %', 'participants/node min', 'max', 'dev %'],
       result.regionSpread.map((r) => [
