@@ -53,7 +53,7 @@ function cluster(
 
 /**
  * A proxy of the cluster on loopback: OS-chosen ports, peers on 127.0.0.0/8, placing through `cluster`
- * (its `signal.upstream` is never dialled: the route tickets name the nodes). `proxy` adds or overrides
+ * (no `signal.upstream`: the route tickets name the nodes). `proxy` adds or overrides
  * fields of the proxy section (a certificate, rate limits).
  */
 export function clusterProxyConfig(
@@ -72,7 +72,6 @@ export function clusterProxyConfig(
       relay: { listenHost: '127.0.0.1', portRange: [40000, 49999] },
       turnSecret: TEST_TURN_SECRET,
       peers: { allow: ['127.0.0.0/8'], allowLoopback: true },
-      signal: { upstream: 'ws://127.0.0.1:9/v1/signal' },
       ...proxy,
     },
     cluster,

@@ -96,7 +96,7 @@ function proxyConfig(): ServerConfigInput {
   return clusterProxyConfig(REGION, clusterSection(), {
     tls: { certFile: join(certDir, 'cert.pem'), keyFile: join(certDir, 'key.pem') },
     rateLimit: { unauthenticatedPerSecond: 10_000, burst: 10_000, allocationsPerSecond: 10_000 },
-    signal: { upstream: 'ws://127.0.0.1:9/v1/signal', joinTimeoutMs: 30_000 },
+    signal: { joinTimeoutMs: 30_000 },
   })
 }
 
