@@ -77,25 +77,7 @@ export async function runPlacementSim(options: PlacementSimOptions): Promise<Pla
   const proxies: RedisPlacement[] = []
   let reader: ClusterReader | undefined
   try {
-    const specs = options.regions.flatMap((region) =>
-      Array.from({ length: options.nodesPerRegion }, (_, i): NodeSpec => ({
-        id: `${region}-n${i + 1}`,
-        region,
-      })),
-    )
-    // The last node of the first two regions is lost later: each runs in a process of its own to be SIGKILLed.
-    const victims = options.regions.slice(0, 2).map((region) => `${region}-n${options.nodesPerRegion}`)
-    const hostOf = new Map<string, NodeHost>()
-    const hostOptions = { redis: redis.url, heartbeatMs: options.heartbeatMs, ttlMs: options.ttlMs }
-    const groups = [
-      specs.filter((s) => !victims.includes(s.id)),
-      ...victims.map((v) => specs.filter((s) => s.id === v)),
-    ]
-    for (const nodes of groups.filter((g) => g.length > 0)) {
-      const host = await startNodeHost({ ...hostOptions, nodes })
-      hosts.push(host)
-      for (const { id } of nodes) hostOf.set(id, host)
-    }
+    const { victims, hostOf } = await startNodes(redis.url, options, hosts)
     const regionProxies = new Map(
       options.regions.map((region) => {
         const pair = [0, 1].map(() =>
@@ -128,6 +110,35 @@ export async function runPlacementSim(options: PlacementSimOptions): Promise<Pla
     )
     await redis.stop()
   }
+}
+
+/**
+ * Every node of every region, registered: most in one host process, and the last node of each of the first
+ * two regions (the ones lost later) in a process of its own, to be SIGKILLed alone.
+ */
+async function startNodes(
+  redis: string,
+  options: PlacementSimOptions,
+  hosts: NodeHost[],
+): Promise<{ victims: string[]; hostOf: Map<string, NodeHost> }> {
+  const specs = options.regions.flatMap((region) =>
+    Array.from({ length: options.nodesPerRegion }, (_, i): NodeSpec => ({
+      id: `${region}-n${i + 1}`,
+      region,
+    })),
+  )
+  const victims = options.regions.slice(0, 2).map((region) => `${region}-n${options.nodesPerRegion}`)
+  const hostOf = new Map<string, NodeHost>()
+  const groups = [
+    specs.filter((s) => !victims.includes(s.id)),
+    ...victims.map((v) => specs.filter((s) => s.id === v)),
+  ]
+  for (const nodes of groups.filter((g) => g.length > 0)) {
+    const host = await startNodeHost({ redis, heartbeatMs: options.heartbeatMs, ttlMs: options.ttlMs, nodes })
+    hosts.push(host)
+    for (const { id } of nodes) hostOf.set(id, host)
+  }
+  return { victims, hostOf }
 }
 
 function makeParticipants(
