@@ -13,8 +13,9 @@
  * 2. Workers (bench/cluster/workers.ts): a real `pinhole-server` with `sfu.enabled`, `cluster.redis` and
  *    `sfu.workers: 1`, then `sfu.workers: 2`; channels of 4 participants who all publish synthetic media
  *    (werift test clients in load generator processes on the same machine) are added step by step, the
- *    loss measured at each; the participants sustained below 1 % loss per configuration, and their ratio.
- *    The load generator shares the 2 cores with the server: its CPU share is printed beside the server's.
+ *    loss measured at each; the participants sustained (below 1 % loss, with the senders sending at least
+ *    90 % of their nominal packets) per configuration, and their ratio. The load generators share the
+ *    machine's cores with the server: their CPU share is printed beside the server's and its nodes'.
  *
  * The last line is one JSON object: {workers_ratio, workers1_participants, workers2_participants,
  * workers_ratio_projected (each configuration's busiest node at a full core, the generators elsewhere),

@@ -2,9 +2,9 @@
  * bench:cluster's workers part: a real `pinhole-server` (sfu.enabled, cluster.redis) with `sfu.workers: 1`,
  * then `sfu.workers: 2`, on this machine; channels of 4 participants who all publish (load generators,
  * bench/cluster/loadGen.ts) are added step by step and the loss measured over a window at each step. The
- * participants sustained below 1 % loss per configuration, and the ratio 2 workers ÷ 1 worker. Server CPU
- * (the parent and its workers, from /proc) and the generators' CPU are printed per step: they share the
- * machine's cores.
+ * participants sustained (below 1 % loss, senders at ≥ 90 % of their nominal packets) per configuration,
+ * and the ratio 2 workers ÷ 1 worker. Server CPU (the parent and its workers, from /proc), its busiest
+ * node's and the generators' CPU are printed per step: they share the machine's cores.
  */
 import { cpus, loadavg } from 'node:os'
 import { readFileSync } from 'node:fs'
