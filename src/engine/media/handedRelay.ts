@@ -11,7 +11,7 @@ import {
   type Transport,
 } from 'werift'
 import type { TransportAddress } from '../../protocol/stun/attributes/address'
-import type { HandedTurn } from '../route/turnProbe'
+import type { UdpRelayAllocation as HandedTurn } from './relayAllocation'
 import { sendBesideChannelBind } from './iceFastStart'
 
 /**

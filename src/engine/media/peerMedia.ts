@@ -28,7 +28,7 @@ import { vp8KeyFrameSize } from './rtp/vp8Header'
 import { Vp8TemporalSender } from './rtp/vp8Temporal'
 import { fromWeriftStats, newCounters, type MediaCounters, type PeerStatsSample } from '../stats/stats'
 import { TurnRttMeter } from '../stats/turnRtt'
-import type { HandedTurn } from '../route/turnProbe'
+import type { UdpRelayAllocation as HandedTurn } from './relayAllocation'
 import { offerRelay, weriftTurn } from './handedRelay'
 import { nominateOnFirstCheck } from './iceFastStart'
 
