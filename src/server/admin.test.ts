@@ -2,6 +2,7 @@ import { Counter, Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ProxyMetrics } from '../proxy'
 import { startAdminServer, type AdminServer, type Health } from './admin'
+import { parseExposition, withLabels } from './exposition'
 
 const servers: AdminServer[] = []
 afterEach(async () => {
@@ -65,6 +66,27 @@ describe('admin server', () => {
     expect(text).toContain('pinhole_proxy_allocations{region="shanghai"} 0')
     expect(text).toContain('pinhole_sfu_rooms_total{region="shanghai"} 2')
     expect(text).not.toContain('lost')
+  })
+
+  it('serves remote series (the sfu.workers) with its own in one family per name, its labels on both', async () => {
+    const own = new Registry()
+    new Counter({ name: 'process_cpu_seconds_total', help: 'cpu', registers: [own] }).inc(1)
+    const remote = withLabels(parseExposition(await own.metrics()), { node: 'w-1' })
+    const server = await startAdminServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: own,
+      labels: { region: 'sh' },
+      remoteMetrics: () => Promise.resolve(remote),
+      health: healthy,
+    })
+    servers.push(server)
+
+    const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text()
+
+    expect(text.match(/^# TYPE process_cpu_seconds_total counter$/gm)).toHaveLength(1)
+    expect(text).toContain('process_cpu_seconds_total{region="sh"} 1\n')
+    expect(text).toContain('process_cpu_seconds_total{region="sh",node="w-1"} 1\n')
   })
 
   it('refuses to merge registries with the same metric names', async () => {
