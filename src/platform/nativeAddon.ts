@@ -86,6 +86,8 @@ export function loadMediaAddon(path = nativeAddonPath('pinhole_media')): MediaAd
 }
 
 function tryLoadMedia(path: string): MediaAddonLoad {
+  const refused = mediaRuntimeRefusal(process.versions)
+  if (refused) return { ok: false, reason: refused }
   if (!existsSync(path)) return { ok: false, reason: `${path} is not built (run \`${BUILD_COMMAND}\`)` }
   try {
     const module = { exports: {} as MediaModule }
@@ -99,6 +101,17 @@ function tryLoadMedia(path: string): MediaAddonLoad {
   } catch (err) {
     return { ok: false, reason: `${path} failed to load (${String(err)}); run \`${BUILD_COMMAND}\`` }
   }
+}
+
+/**
+ * Why this runtime must not load `pinhole_media`, or undefined. It calls OpenSSL through the symbols of the
+ * process: Electron's are BoringSSL's, which share OpenSSL's names but are not what the addon was built
+ * and tested against, so the embedded stack in the desktop app stays on node:crypto.
+ */
+export function mediaRuntimeRefusal(versions: NodeJS.ProcessVersions): string | undefined {
+  if (versions.electron) return 'Electron: its BoringSSL is not the OpenSSL the addon is built against'
+  if (!versions.openssl) return 'this Node has no OpenSSL'
+  return undefined
 }
 
 /**

@@ -7,7 +7,13 @@ import {
   RtpHeader,
   SrtpSession,
 } from 'werift'
-import { BUILD_COMMAND, loadMediaAddon, udpSocketFd, type MediaAddonLoad } from '../../platform/nativeAddon'
+import {
+  BUILD_COMMAND,
+  loadMediaAddon,
+  mediaRuntimeRefusal,
+  udpSocketFd,
+  type MediaAddonLoad,
+} from '../../platform/nativeAddon'
 import { rtpHeaderLength, SrtpGcmOut, writeRtpHeader, type RtpFields } from './srtpOut'
 
 /** Two werift SRTP sessions with the same keys: one to protect as werift does, one to compare with. */
@@ -70,6 +76,12 @@ describe('the native SRTP send (pinhole_media)', () => {
     expect(missing).toMatchObject({ ok: false, reason: expect.stringContaining(BUILD_COMMAND) })
     const [session] = sessions(ProtectionProfileAeadAes128Gcm)
     expect(SrtpGcmOut.of(session.localContext, missing)!.isNative).toBe(false)
+  })
+
+  it('is not loaded in Electron (BoringSSL behind the OpenSSL names) nor without OpenSSL', () => {
+    expect(mediaRuntimeRefusal(process.versions)).toBeUndefined()
+    expect(mediaRuntimeRefusal({ ...process.versions, electron: '33.0.0' })).toMatch(/^Electron/)
+    expect(mediaRuntimeRefusal({ ...process.versions, openssl: '' })).toMatch(/no OpenSSL/)
   })
 
   it('sends to a real socket the bytes werift protects, and refuses a closed socket', async () => {
