@@ -32,7 +32,8 @@
  * CLUSTER_BENCH_WINDOW_MS=5000, CLUSTER_BENCH_GENERATORS=2 (load generator processes),
  * CLUSTER_BENCH_WORKERS=1,2 (the `sfu.workers` compared),
  * CLUSTER_BENCH_FPS=15 and CLUSTER_BENCH_FRAME_BYTES=1000 (each participant's video, one packet a frame,
- * plus Opus at 50 packets/s).
+ * plus Opus at 50 packets/s), CLUSTER_BENCH_LISTENERS=1 (participants per channel that decrypt and count
+ * what they receive; the others drop it before SRTP, so the generators cost less than the node: 4 for all).
  */
 import { loadavg } from 'node:os'
 import { percentile } from './cluster/stats'
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
       generators: env('GENERATORS', 2),
       fps: env('FPS', 15),
       frameBytes: env('FRAME_BYTES', 1000),
+      listeners: env('LISTENERS', 1),
     })
     for (const line of workersReport(workers)) console.log(line)
   }

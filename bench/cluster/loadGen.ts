@@ -11,6 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { createRedisPlacement } from '../../src/cluster'
 import { createLogger } from '../../src/platform/logger'
 import { mintJoinToken } from '../../src/protocol/auth/joinToken'
+import { SrtpAuthenticationError } from 'werift'
 import { TestClient } from '../../e2e/sfu/client'
 import { sleep } from '../../e2e/support/tools'
 
@@ -25,6 +26,12 @@ export interface LoadGenOptions {
   region: string
   fps: number
   frameBytes: number
+  /**
+   * Participants per channel that decrypt and count what they receive; the others drop each received RTP
+   * packet after the socket read, before SRTP (the node's work is the same: it encrypts and sends to every
+   * participant). Keeps the generators' CPU well below the node's on a machine they share.
+   */
+  listeners: number
 }
 
 type GenRequest = { type: 'add'; channels: string[] } | { type: 'window'; windowMs: number }
@@ -39,6 +46,8 @@ export type GenReply =
       elapsedMs: number
       /** Packets the participants sent in the window, and what their timers should have sent. */
       sent: number
+      /** What the node had to forward of them: each sent packet × the other participants of its channel. */
+      forwarded: number
       nominal: number
       /** The worst sender → receiver pairs (under 90 % received), for a lossy step's report. */
       lossy: string[]
@@ -107,6 +116,7 @@ async function main(options: LoadGenOptions): Promise<void> {
       await client.close() // out of the channel, or its subscribers would wait for its media
       throw err
     }
+    if (uid % RETRY_UID_OFFSET > options.listeners) discardInbound(client)
     client.startMedia({ fps: options.fps, frameBytes: options.frameBytes })
     return client
   }
@@ -154,6 +164,7 @@ async function main(options: LoadGenOptions): Promise<void> {
     let received = 0
     const pairs: { ratio: number; text: string }[] = []
     for (const receiver of members) {
+      if (receiver.client.options.uid % RETRY_UID_OFFSET > options.listeners) continue
       for (const sender of members) {
         if (sender.channel !== receiver.channel || sender === receiver) continue
         const a = from.get(sender.client)!
@@ -178,10 +189,13 @@ async function main(options: LoadGenOptions): Promise<void> {
     const perFrame = Math.max(1, Math.ceil(options.frameBytes / VIDEO_MTU))
     const nominal = members.length * (elapsedMs / 1000) * (50 + options.fps * perFrame)
     let sent = 0
-    for (const { client } of members) {
+    let forwarded = 0
+    for (const { client, channel } of members) {
       const a = from.get(client)!
       const b = to.get(client)!
-      sent += b.audio - a.audio + b.video - a.video
+      const packets = b.audio - a.audio + b.video - a.video
+      sent += packets
+      forwarded += packets * (members.filter((m) => m.channel === channel).length - 1)
     }
     const lossy = pairs.sort((x, y) => x.ratio - y.ratio).map((p) => p.text)
     return {
@@ -191,6 +205,7 @@ async function main(options: LoadGenOptions): Promise<void> {
       cpuMicros: cpu,
       elapsedMs,
       sent,
+      forwarded,
       nominal,
       lossy: lossy.slice(0, 4),
     }
@@ -208,6 +223,22 @@ async function main(options: LoadGenOptions): Promise<void> {
     setTimeout(() => process.exit(0), 200)
   })
   process.send?.({ type: 'ready' } satisfies GenReply)
+}
+
+/** One error thrown for every dropped packet (no stack trace taken per packet). */
+const DISCARDED = new SrtpAuthenticationError('bench: received media discarded')
+
+/**
+ * A participant that only publishes as far as the generator's CPU goes: werift drops a packet whose SRTP
+ * decryption throws SrtpAuthenticationError, so received RTP stops right after the socket read (RTCP, e.g.
+ * the node's keyframe requests, still goes through).
+ */
+function discardInbound(client: TestClient): void {
+  for (const transport of client.pc.dtlsTransports) {
+    transport.srtp.decrypt = () => {
+      throw DISCARDED
+    }
+  }
 }
 
 function countIn(

@@ -25,13 +25,15 @@ export interface WorkersOptions {
   generators: number
   fps: number
   frameBytes: number
+  /** Participants per channel that decrypt and count (LoadGenOptions.listeners). */
+  listeners: number
 }
 
 export interface WorkersStep {
   workers: number
   channels: number
   participants: number
-  /** Forwarded packets/s the participants expected (sent × receivers), and the loss among them. */
+  /** Packets/s the node forwarded (sent × the others of the channel); the loss the listeners saw. */
   pps: number
   loss: number
   /** What the participants sent ÷ their nominal rate (Opus 50/s + video frames/s × packets per frame). */
@@ -134,6 +136,7 @@ async function ramp(workers: number, options: WorkersOptions, redis: RedisServer
           region: REGION,
           fps: options.fps,
           frameBytes: options.frameBytes,
+          listeners: options.listeners,
         }),
       )
     }
@@ -216,7 +219,7 @@ async function measure(
       ),
     workers,
     channels,
-    pps: Math.round((expected * 1000) / elapsedMs),
+    pps: Math.round((windows.reduce((n, w) => n + w.forwarded, 0) * 1000) / elapsedMs),
     loss: expected === 0 ? 1 : Math.max(0, 1 - received / expected),
     serverCpu: Math.round((server1 - server0) / 10 / serverMs),
     generatorCpu: Math.round(generatorMicros / 10 / elapsedMs),
@@ -250,7 +253,8 @@ export function workersReport(result: WorkersResult): string[] {
   const perParticipant = 50 + options.fps
   return [
     `workers: channels of ${PER_CHANNEL}, every participant publishing Opus 50 pkt/s + video ${options.fps} fps ` +
-      `of ${options.frameBytes} B (${perParticipant} pkt/s, each forwarded to 3); ${options.generators} load ` +
+      `of ${options.frameBytes} B (${perParticipant} pkt/s, each forwarded to 3), ${options.listeners} of them ` +
+      `decrypting and counting what they receive; ${options.generators} load ` +
       `generator processes on the same ${cpus().length} cores; window ${options.windowMs} ms; load average ` +
       loadavg()
         .map((l) => l.toFixed(2))
