@@ -30,11 +30,6 @@ export class RtpOut {
   private srtp: { session: object; gcm: SrtpGcmOut | undefined } | undefined
   /** Packets sent here rather than through werift's `sendRtp` (tests, and to see it taken). */
   fastPackets = 0
-  /**
-   * A packet went through werift or dgram in this turn of the event loop: dgram reaches the kernel a tick
-   * later, the native send at once, so until the next turn packets go the same way and none overtakes it.
-   */
-  private viaDgram = false
 
   /** Of those, packets encrypted and sent by the native addon (`pinhole_media`). */
   nativePackets = 0
@@ -65,7 +60,7 @@ export class RtpOut {
       sender.redRedundantPayloadType !== undefined ||
       sender.rtpCache === undefined
     ) {
-      this.dgramThisTurn()
+      if (dtls) dgramThisTurn(dtls)
       return this.transceiver.sender.sendRtp(packet)
     }
     const { payload } = packet
@@ -90,7 +85,7 @@ export class RtpOut {
     const gcm = this.gcm(dtls.srtp)
     this.fastPackets++
     dtls.packetsSent++
-    const to = gcm?.isNative && !this.viaDgram ? destination(pair) : undefined
+    const to = gcm?.isNative && !viaDgram.has(dtls) ? destination(pair) : undefined
     const encrypted = gcm ? gcm.protectOrSend(fields, payload, to) : dtls.srtp.encrypt(payload, sent.header)
     if (typeof encrypted === 'number') {
       this.nativePackets++
@@ -100,14 +95,8 @@ export class RtpOut {
       return undefined
     }
     dtls.bytesSent += encrypted.length
-    this.dgramThisTurn()
+    dgramThisTurn(dtls)
     return sendOn(pair, encrypted, dtls)
-  }
-
-  private dgramThisTurn(): void {
-    if (this.viaDgram) return
-    this.viaDgram = true
-    setImmediate(() => (this.viaDgram = false))
   }
 
   /** The next transport-wide sequence number, once negotiated (werift's counter: one per transport). */
@@ -123,6 +112,19 @@ export class RtpOut {
       this.srtp = { session, gcm: SrtpGcmOut.of(session.localContext, this.addon) }
     return this.srtp.gcm
   }
+}
+
+/**
+ * Transports on which a packet went through werift or dgram in this turn of the event loop: dgram reaches
+ * the kernel a tick later, the native send at once, so until the next turn that transport's packets (all
+ * its m-lines: they share the transport-wide sequence) go the same way and none overtakes it.
+ */
+const viaDgram = new WeakSet<object>()
+
+function dgramThisTurn(dtls: object): void {
+  if (viaDgram.has(dtls)) return
+  viaDgram.add(dtls)
+  setImmediate(() => viaDgram.delete(dtls))
 }
 
 /**
