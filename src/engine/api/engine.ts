@@ -148,8 +148,8 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
   prepareJoin(token: string, channel: string, uid: number): Promise<number> {
     if (this.released) return Promise.resolve(ErrorCode.EngineReleased)
     const region = this.regions.find((r) => r.id === this.regionChoice)
-    const idle = this.state === ConnectionState.Disconnected || this.state === ConnectionState.Failed
-    const key = warmKeyOf({ token, channel, uid, mode: this.proxyType, region, idle })
+    const valid = validateJoin(token, channel, uid, this.proxyType)
+    const key = warmKeyOf({ token, channel, uid, mode: this.proxyType, region, state: this.state, valid })
     return typeof key === 'number' ? Promise.resolve(key) : this.warm.prepare(key)
   }
 

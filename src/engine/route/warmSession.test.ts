@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { FakeClock } from '../../../e2e/support/fakeClock'
-import { TransportType, type Region } from '../../shared/engine'
+import { ConnectionState, TransportType, type Region } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import { silentLogger } from '../defaults'
 import type { ProxySession } from './proxySessionClient'
@@ -119,12 +119,15 @@ describe('WarmSession', () => {
   })
 
   it('warmKeyOf: 414 as joinChannel would, InvalidState without a fixed region, in mode None or in a call', () => {
-    const join = { token: 't', channel: 'c', uid: 7, mode: TransportType.UDPProxy, region, idle: true }
+    const join = {
+      ...{ token: 't', channel: 'c', uid: 7, mode: TransportType.UDPProxy, region },
+      ...{ state: ConnectionState.Disconnected, valid: true },
+    }
     expect(warmKeyOf(join)).toEqual(key)
-    expect(warmKeyOf({ ...join, uid: 0 })).toBe(ErrorCode.RequestParameter)
-    expect(warmKeyOf({ ...join, token: '' })).toBe(ErrorCode.RequestParameter)
+    expect(warmKeyOf({ ...join, state: ConnectionState.Failed })).toEqual(key)
+    expect(warmKeyOf({ ...join, valid: false })).toBe(ErrorCode.RequestParameter)
     expect(warmKeyOf({ ...join, region: undefined })).toBe(ErrorCode.InvalidState)
     expect(warmKeyOf({ ...join, mode: TransportType.None })).toBe(ErrorCode.InvalidState)
-    expect(warmKeyOf({ ...join, idle: false })).toBe(ErrorCode.InvalidState)
+    expect(warmKeyOf({ ...join, state: ConnectionState.Connected })).toBe(ErrorCode.InvalidState)
   })
 })

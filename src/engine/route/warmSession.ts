@@ -1,6 +1,5 @@
-import { TransportType, type Region } from '../../shared/engine'
+import { ConnectionState, TransportType, type Region } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
-import { validateJoin } from '../call/call'
 import type { Clock, EngineLogger } from '../defaults'
 import type { HttpProxyConfig } from './httpProxy'
 import { requestProxySession, type ProxySession } from './proxySessionClient'
@@ -130,9 +129,9 @@ export class WarmSession {
 }
 
 /**
- * What `prepareJoin` may keep a session for: 414 for what joinChannel would refuse with 414 (uid 0 with a
- * proxy: nothing is sent), InvalidState without a fixed region (`auto` picks one at the join), in mode None
- * (no proxy) or while in a channel.
+ * What `prepareJoin` may keep a session for: 414 for what joinChannel would refuse with 414 (`valid`:
+ * the engine's validateJoin; uid 0 with a proxy: nothing is sent), InvalidState without a fixed region
+ * (`auto` picks one at the join), in mode None (no proxy) or while in a channel.
  */
 export function warmKeyOf(join: {
   token: string
@@ -140,11 +139,13 @@ export function warmKeyOf(join: {
   uid: number
   mode: TransportType
   region: Region | undefined
-  idle: boolean
+  state: ConnectionState
+  valid: boolean
 }): WarmKey | number {
-  const { token, channel, uid, mode, region } = join
-  if (!validateJoin(token, channel, uid, mode)) return ErrorCode.RequestParameter
-  if (!region || mode === TransportType.None || !join.idle) return ErrorCode.InvalidState
+  const { token, channel, uid, mode, region, state } = join
+  if (!join.valid) return ErrorCode.RequestParameter
+  const idle = state === ConnectionState.Disconnected || state === ConnectionState.Failed
+  if (!region || mode === TransportType.None || !idle) return ErrorCode.InvalidState
   return { region, token, channel, uid }
 }
 
