@@ -6,6 +6,7 @@ import { PeerMedia } from '../media/peerMedia'
 import type { RemoteVideoLedger } from '../media/remoteVideoLedger'
 import { weriftConfigVia } from '../route/httpProxy'
 import type { TransportSelection } from '../route/pathSelect'
+import type { HandedTlsTurn, HandedTurn } from '../route/turnProbe'
 import type { MediaCounters } from '../stats/stats'
 import type { CallContext } from './call'
 import { CALL_DEFAULTS, type CallOptions } from './callOptions'
@@ -34,6 +35,8 @@ export interface CallMediaDeps {
 export class CallMedia {
   private media: PeerMedia | undefined
   private tunnel: Socket | undefined
+  /** Taken by `config` for the PeerConnection `replace` builds next. */
+  private relay: HandedTurn | HandedTlsTurn | undefined
   private builtWith: TransportSelection | undefined
   private readonly watch: MediaWatch
 
@@ -55,11 +58,18 @@ export class CallMedia {
     return this.builtWith ?? this.deps.context.transport
   }
 
-  /** werift's config for a new PeerConnection; TURN over TLS gets a socket of ours (weriftConfigVia). */
+  /**
+   * werift's config for a new PeerConnection (`replace` follows at once). The join's probe allocation:
+   * the first PeerConnection built with its transport gathers with it, and werift opens no TURN
+   * connection of its own; otherwise TURN over TLS gets a socket of ours (weriftConfigVia).
+   */
   async config(signal: AbortSignal): Promise<RTCPeerConnectionConfig> {
     const { transport, httpProxy, clock } = this.deps.context
+    this.relay = transport.relay?.take()
     const timeoutMs = this.deps.options.signaling?.connectTimeoutMs ?? SIGNALING_DEFAULTS.connectTimeoutMs
-    const { rtcConfig, tunnel } = await weriftConfigVia(transport, httpProxy, { timeoutMs, signal, clock })
+    const { rtcConfig, tunnel } = this.relay
+      ? { rtcConfig: transport.rtcConfig, tunnel: undefined }
+      : await weriftConfigVia(transport, httpProxy, { timeoutMs, signal, clock })
     this.tunnel?.destroy()
     this.tunnel = tunnel
     return rtcConfig
@@ -70,8 +80,8 @@ export class CallMedia {
     void this.media?.close()
     const { context, options, counters, remoteVideo } = this.deps
     this.builtWith = context.transport
-    // The join's UDP probe allocation: the first PeerConnection built with its transport gathers with it.
-    const relay = context.transport.relay?.take()
+    const relay = this.relay
+    this.relay = undefined
     const media = new PeerMedia({
       rtcConfig,
       clock: context.clock,

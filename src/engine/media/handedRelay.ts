@@ -1,4 +1,6 @@
+import type { Socket as UdpSocket } from 'node:dgram'
 import type { AddressInfo } from 'node:net'
+import { TLSSocket } from 'node:tls'
 import {
   Candidate,
   StunOverTurnProtocol,
@@ -11,7 +13,8 @@ import {
   type Transport,
 } from 'werift'
 import type { TransportAddress } from '../../protocol/stun/attributes/address'
-import type { UdpRelayAllocation as HandedTurn } from './relayAllocation'
+import type { TlsRelayAllocation as HandedTlsTurn, UdpRelayAllocation as HandedTurn } from './relayAllocation'
+import { tlsRelayTransport } from './tlsRelayTransport'
 import { sendBesideChannelBind } from './iceFastStart'
 
 /**
@@ -46,9 +49,35 @@ interface TurnInternals {
   refresh(lifetimeS: number): void
 }
 
-/** werift's TURN client on the probe's socket and allocation. */
-export function weriftTurn(handed: HandedTurn): StunOverTurnProtocol {
-  const { socket, target, credentials } = handed
+/** werift's TURN client on the probe's socket (UDP, or the TLS connection: step T2) and allocation. */
+export function weriftTurn(handed: HandedTurn | HandedTlsTurn): StunOverTurnProtocol {
+  const { target, credentials } = handed
+  const { transport, endpoint } =
+    handed.socket instanceof TLSSocket ? tlsRelayTransport(handed.socket) : udpTransport(handed.socket)
+  const server: Address = [target.host, target.port]
+  const turn = new TurnProtocol(
+    server,
+    credentials.username,
+    credentials.credential,
+    handed.lifetimeS,
+    transport,
+  )
+  const internals = turn as unknown as TurnInternals
+  transport.onData = (data, addr) => internals.dataReceived(data, addr)
+  turn.realm = handed.realm
+  turn.nonce = Buffer.from(handed.nonce)
+  turn.integrityKey = makeIntegrityKey(credentials.username, handed.realm, credentials.credential)
+  turn.relayedAddress = addressOf(handed.relayed)
+  turn.mappedAddress = addressOf(handed.mapped ?? handed.relayed)
+  // The server as the socket reaches it: responses come from there (werift pins its endpoint the same way).
+  Object.assign(turn, { pinnedServerEndpoint: endpoint, serverEndpointSelection: Promise.resolve(endpoint) })
+  internals.refresh(handed.lifetimeS)
+  sendBesideChannelBind(turn, endpoint)
+  return new StunOverTurnProtocol(turn)
+}
+
+/** werift's transport on the UDP probe's connected socket. */
+function udpTransport(socket: UdpSocket): { transport: Transport; endpoint: Address } {
   const remote = socket.remoteAddress()
   const transport: Transport = {
     type: 'udp',
@@ -70,27 +99,7 @@ export function weriftTurn(handed: HandedTurn): StunOverTurnProtocol {
   // An ICMP error on the connected socket (the proxy went away) is ICE's to notice, as werift's own socket.
   socket.on('error', () => undefined)
   socket.on('message', (data, info) => transport.onData(data, [info.address, info.port]))
-  const server: Address = [target.host, target.port]
-  const turn = new TurnProtocol(
-    server,
-    credentials.username,
-    credentials.credential,
-    handed.lifetimeS,
-    transport,
-  )
-  const internals = turn as unknown as TurnInternals
-  transport.onData = (data, addr) => internals.dataReceived(data, addr)
-  turn.realm = handed.realm
-  turn.nonce = Buffer.from(handed.nonce)
-  turn.integrityKey = makeIntegrityKey(credentials.username, handed.realm, credentials.credential)
-  turn.relayedAddress = addressOf(handed.relayed)
-  turn.mappedAddress = addressOf(handed.mapped ?? handed.relayed)
-  // The server as the socket reaches it: responses come from there (werift pins its endpoint the same way).
-  const endpoint: Address = [remote.address, remote.port]
-  Object.assign(turn, { pinnedServerEndpoint: endpoint, serverEndpointSelection: Promise.resolve(endpoint) })
-  internals.refresh(handed.lifetimeS)
-  sendBesideChannelBind(turn, endpoint)
-  return new StunOverTurnProtocol(turn)
+  return { transport, endpoint: [remote.address, remote.port] }
 }
 
 function addressOf(address: TransportAddress): Address {

@@ -28,7 +28,7 @@ import { vp8KeyFrameSize } from './rtp/vp8Header'
 import { Vp8TemporalSender } from './rtp/vp8Temporal'
 import { fromWeriftStats, newCounters, type MediaCounters, type PeerStatsSample } from '../stats/stats'
 import { TurnRttMeter } from '../stats/turnRtt'
-import type { UdpRelayAllocation as HandedTurn } from './relayAllocation'
+import type { TlsRelayAllocation as HandedTlsTurn, UdpRelayAllocation as HandedTurn } from './relayAllocation'
 import { offerRelay, weriftTurn } from './handedRelay'
 import { nominateOnFirstCheck } from './iceFastStart'
 
@@ -69,8 +69,8 @@ export interface PeerMediaOptions {
   remoteVideo?: RemoteVideoLedger
   /** See MEDIA_STALL_MS. */
   stallMs?: number
-  /** The UDP probe's TURN allocation, for werift's ICE to gather with instead of its own (handedRelay.ts). */
-  relay?: HandedTurn
+  /** The probe's TURN allocation (UDP or TLS), for werift's ICE to gather with (handedRelay.ts). */
+  relay?: HandedTurn | HandedTlsTurn
 }
 
 export interface PeerMediaEvents {

@@ -30,8 +30,8 @@ export type { TransportSelection } from './types'
  * Chooses the one TURN server werift gets (it only ever uses the first URL: docs/architecture.md "Why
  * werift"). UDP proxy: TURN Allocate raced on UDP 3478 and 7070, first allocation wins. TCP proxy: TURN over
  * TLS on 443, pinned. Auto: direct, then the UDP race, then TLS, each within its budget. Probe allocations
- * are released (Refresh lifetime 0) but the UDP race's winner, which the call's werift takes over
- * (`relay`, relayHandover.ts); over TLS werift makes its own.
+ * are released (Refresh lifetime 0) but the UDP race's winner or the TLS one, which the call's werift
+ * takes over (`relay`, relayHandover.ts).
  */
 
 export type AllocateFn = (
@@ -373,28 +373,27 @@ async function tryTls(ctx: Ctx): Promise<TransportSelection> {
       ErrorCode.ProxyTlsUnreachable,
       `${target}: no TLS allocation within the ${budget} ms budget`,
     )
-  try {
-    await withBudget(ctx, budget, timeout, (signal) => {
-      const allocation = allocate(
-        { transport: 'tls', host: endpoint.host, port: endpoint.port },
-        credentialsOf(session),
-        {
-          timeoutMs: budget,
-          pin,
-          signal,
-          clock: ctx.clock,
-          ...(ctx.input.httpProxy ? { httpProxy: ctx.input.httpProxy } : {}),
-          ...(connected ? { connected } : {}),
-        },
-      )
-      releaseWhenDone(ctx, allocation)
-      return allocation
-    })
-  } catch (error) {
+  let allocation: Promise<TurnAllocation> | undefined
+  const options = {
+    timeoutMs: budget,
+    pin,
+    clock: ctx.clock,
+    ...(ctx.input.httpProxy ? { httpProxy: ctx.input.httpProxy } : {}),
+    ...(connected ? { connected } : {}),
+  }
+  const tls = { transport: 'tls' as const, host: endpoint.host, port: endpoint.port }
+  const kept = await withBudget(
+    ctx,
+    budget,
+    timeout,
+    (signal) => (allocation = allocate(tls, credentialsOf(session), { ...options, signal })),
+  ).catch((error: unknown) => {
+    // One that completes after the budget is released; the one that won is handed on (relayHandover.ts).
+    if (allocation) releaseWhenDone(ctx, allocation)
     const { outcome, detail } = outcomeOf(error)
     record(ctx, 'tls', target, outcome, since, detail)
     throw error
-  }
+  })
   record(ctx, 'tls', target, 'won', since)
-  return relaySelection(ctx, proxy, 'tls', endpoint, pin)
+  return { ...relaySelection(ctx, proxy, 'tls', endpoint, pin), relay: new RelayHandover(kept) }
 }

@@ -1,5 +1,6 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { isIP } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 import type { TransportAddress } from '../../protocol/stun/attributes/address'
 import { Method, StunClass, TRANSPORT_UDP } from '../../protocol/stun/constants'
 import {
@@ -21,8 +22,8 @@ import { connectPinnedTls, type PinnedTls, type TlsPin } from './tlsPin'
 
 /**
  * A TURN Allocate probe (RFC 8656 §7) over UDP or TLS: proves that a port is open and that the session's
- * credentials work on it, then releases the allocation with a Refresh of lifetime 0 (§7.2) — unless, over
- * UDP, it is handed to werift (`handover`, route/relayHandover.ts), which then carries on with it instead of
+ * credentials work on it, then releases the allocation with a Refresh of lifetime 0 (§7.2) — unless it is
+ * handed to werift (`handover`, route/relayHandover.ts), which then carries on with it instead of
  * allocating again. Long-term credentials (RFC 8489 §9.2): the first Allocate is answered 401
  * with REALM and NONCE, the second carries MESSAGE-INTEGRITY; 438 (stale nonce) is retried once. With the
  * realm and nonce of the session answer the first Allocate already carries MESSAGE-INTEGRITY.
@@ -67,11 +68,13 @@ export interface TurnAllocation {
   /** Refresh lifetime 0, then closes the socket. Resolves false when the proxy did not confirm. */
   release(): Promise<boolean>
   /**
-   * UDP only: the socket and the credentials' state, for werift to keep the allocation (refreshes,
-   * permissions, data). The probe lets go of both: `release` then does nothing. Undefined over TLS or
-   * once released; absent from an injected allocator's (werift then allocates its own).
+   * The socket and the credentials' state, for werift to keep the allocation (refreshes, permissions,
+   * data). The probe lets go of both: `release` then does nothing. Undefined once released; absent from an
+   * injected allocator's (werift then allocates its own). `handover` for UDP, `handoverTls` for TURN over
+   * TLS (the TLS connection); each undefined for the other transport.
    */
   handover?(): HandedTurn | undefined
+  handoverTls?(): HandedTlsTurn | undefined
 }
 
 /** An allocation the probe made, as werift's TurnProtocol needs it (media/handedRelay.ts). */
@@ -86,6 +89,11 @@ export interface HandedTurn {
   mapped: TransportAddress | undefined
   /** Seconds, as the Allocate success response granted. */
   lifetimeS: number
+}
+
+/** The same over TLS: the pinned TLS connection the allocation lives on. */
+export interface HandedTlsTurn extends Omit<HandedTurn, 'socket'> {
+  socket: TLSSocket
 }
 
 interface Wire {
@@ -114,7 +122,14 @@ export async function allocateTurn(
     await client.open()
     const relayed = await client.allocate()
     const elapsedMs = clock.now() - started
-    return { target, relayed, elapsedMs, release: () => client.release(), handover: () => client.handover() }
+    return {
+      target,
+      relayed,
+      elapsedMs,
+      release: () => client.release(),
+      handover: () => client.handover('udp'),
+      handoverTls: () => client.handover('tls'),
+    }
   } catch (error) {
     client.close()
     if (options.signal?.aborted)
@@ -132,6 +147,7 @@ function describe(target: TurnTarget): string {
 class TurnProbeClient {
   private wire: Wire | undefined
   private udp: UdpSocket | undefined
+  private tls: TLSSocket | undefined
   private granted: DecodedMessage | undefined
   private handedOver = false
   private readonly waiters = new Map<string, Waiter>()
@@ -203,6 +219,7 @@ class TurnProbeClient {
     tls.socket.on('error', (error) => this.fail(this.unreachable(error.message)))
     tls.socket.on('close', () => this.fail(this.unreachable('connection closed by the proxy')))
     this.wire = { send: (data) => tls.socket.write(data), close: () => tls.socket.destroy(), reliable: true }
+    this.tls = tls.socket
   }
 
   private fail(error: EngineError): void {
@@ -305,17 +322,20 @@ class TurnProbeClient {
     return getAttr(answer, 'XOR_RELAYED_ADDRESS')
   }
 
-  handover(): HandedTurn | undefined {
-    const { udp, granted, wire } = this
+  handover(transport: 'udp'): HandedTurn | undefined
+  handover(transport: 'tls'): HandedTlsTurn | undefined
+  handover(transport: 'udp' | 'tls'): HandedTurn | HandedTlsTurn | undefined {
+    const { granted, wire } = this
+    const socket = transport === 'udp' ? this.udp : this.tls
     const relayed = granted && getAttr(granted, 'XOR_RELAYED_ADDRESS')
-    if (!udp || !wire || !relayed || !this.realm || !this.nonce) return undefined
+    if (!socket || !wire || !relayed || !this.realm || !this.nonce) return undefined
     this.wire = undefined
     this.handedOver = true
     this.waiters.clear()
-    udp.removeAllListeners('message')
-    udp.removeAllListeners('error')
-    return {
-      socket: udp,
+    // Nothing of the probe's stays on it: werift's TURN client reads and writes it from now on (over TLS
+    // the connection carries only whole frames here: the server sends nothing it was not asked for).
+    for (const event of ['message', 'data', 'error', 'close']) socket.removeAllListeners(event)
+    const state = {
       target: this.target,
       credentials: this.credentials,
       realm: this.realm,
@@ -324,6 +344,7 @@ class TurnProbeClient {
       mapped: getAttr(granted, 'XOR_MAPPED_ADDRESS'),
       lifetimeS: getAttr(granted, 'LIFETIME') ?? DEFAULT_LIFETIME_S,
     }
+    return this.udp ? { ...state, socket: this.udp } : { ...state, socket: socket as TLSSocket }
   }
 
   async release(): Promise<boolean> {

@@ -20,6 +20,6 @@ export interface TransportSelection {
   attempts: TransportAttempt[]
   /** Settles once every probe allocation (a slow loser included) has been released, but `relay`. */
   released: Promise<void>
-  /** UDP: the winning probe allocation, for the call's first PeerConnection (relayHandover.ts). */
+  /** The winning probe allocation (UDP race or TLS), for the call's first PeerConnection (relayHandover.ts). */
   relay?: RelayHandover
 }
