@@ -119,7 +119,8 @@ export async function startPublishers(
   const states = new Map<number, string[]>(publishers.map((p) => [p.uid, []]))
   const child = spawn(process.execPath, ['--import', 'tsx', PROCESS_SCRIPT, JSON.stringify(runs)], {
     cwd: joinPath(import.meta.dirname, '../..'),
-    stdio: ['ignore', 'pipe', 'inherit'],
+    // stdin: a pipe only this process holds, so the publishers end with it if it dies without stop().
+    stdio: ['pipe', 'pipe', 'inherit'],
   })
   createInterface({ input: child.stdout! }).on('line', (line) => {
     const [uid, ...rest] = line.split('\t')

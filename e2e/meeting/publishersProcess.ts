@@ -9,8 +9,9 @@ import type { PublisherRun } from './publishers'
  * The test harness's publishers (publishers.ts starts this process): werift clients that join the conference
  * server directly with `subscribe: false` and play pre-encoded test media — a VP8 colour (IVF) and an Opus
  * tone or silence (Ogg) — looping, a key frame on each PLI. They receive nothing, so a call of nine costs one
- * Chromium and eight cheap senders. Each prints `<uid>\tconnected`, `<uid>\tfailed\t<why>` or, once it has
- * left, `<uid>\tleft`; SIGINT makes them leave and the process end.
+ * Chromium and eight cheap senders. Each prints `<uid>\tconnected`, `<uid>\tretry\t<why>`,
+ * `<uid>\tfailed\t<why>` or, once it has left, `<uid>\tleft`; SIGINT makes them leave and the process end,
+ * and so does the end of stdin (the test process is gone: nothing is left sending).
  *
  * A process of its own: their ICE, DTLS and SRTP in JavaScript would otherwise share one event loop with the
  * conference server, the proxy and the page's engine on a loaded machine.
@@ -42,6 +43,7 @@ interface Published {
 }
 
 async function publish(run: PublisherRun): Promise<Published> {
+  const started = performance.now()
   const client = await TestClient.connect({
     url: run.url,
     token: run.token,
@@ -54,15 +56,24 @@ async function publish(run: PublisherRun): Promise<Published> {
   })
   try {
     await client.waitFor('joined', () => true, JOIN_TIMEOUT_MS)
-    // A DTLS handshake that failed (werift gives up after its retransmissions) is not waited out.
+    // A handshake that failed for good is not waited out: the DTLS transport's own state, or the server
+    // closing the socket (it drops a participant whose handshake failed, docs/sfu.md). Not the
+    // PeerConnection's "failed": werift also reports it for a while during a handshake that then succeeds.
+    const failed = (): boolean =>
+      client.closeCode !== undefined || client.pc.dtlsTransports.some((t) => t.state === 'failed')
     const state = await client.until(
-      () =>
-        ['connected', 'failed'].includes(client.pc.connectionState) ? client.pc.connectionState : undefined,
+      () => (client.pc.connectionState === 'connected' ? 'connected' : failed() ? 'failed' : undefined),
       'connected',
       JOIN_TIMEOUT_MS,
     )
-    if (state === 'failed')
-      throw new Error(`the media connection failed (ICE ${client.pc.iceConnectionState})`)
+    if (state === 'failed') {
+      // What the server said, if anything (an error code, the socket's close code), names the side that gave up.
+      const said = client.messages.filter((m) => m.type === 'error' || m.type === 'kicked')
+      const why = `ICE ${client.pc.iceConnectionState}, server: ${JSON.stringify(said)}, close ${client.closeCode}`
+      throw new Error(
+        `the media connection failed after ${Math.round(performance.now() - started)} ms (${why})`,
+      )
+    }
   } catch (error) {
     const refusal = client.messages.find((m) => m.type === 'error')
     await client.close()
@@ -88,6 +99,7 @@ async function publish(run: PublisherRun): Promise<Published> {
 
 const joined: Published[] = []
 let leaving = false
+process.stdin.on('close', () => process.exit(0)).resume()
 process.once('SIGINT', () => {
   leaving = true
   void Promise.allSettled(
