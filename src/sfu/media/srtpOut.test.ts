@@ -78,6 +78,23 @@ describe('the native SRTP send (pinhole_media)', () => {
     expect(SrtpGcmOut.of(session.localContext, missing)!.isNative).toBe(false)
   })
 
+  it('leaves a key the addon refuses to node:crypto instead of failing the send', () => {
+    const [werift, ours] = sessions(ProtectionProfileAeadAes128Gcm)
+    const refusing: MediaAddonLoad = {
+      ok: true,
+      addon: {
+        createSrtpGcmSender: () => {
+          throw new TypeError('pinhole_media: a 16-byte key and a 12-byte salt')
+        },
+      },
+    }
+    const gcm = SrtpGcmOut.of(ours.localContext, refusing)!
+    expect(gcm.isNative).toBe(false)
+    const payload = randomBytes(500)
+    const expected = werift.encrypt(payload, weriftHeader(FIELDS))
+    expect(gcm.protect(FIELDS, payload).toString('hex')).toBe(expected.toString('hex'))
+  })
+
   it('is not loaded in Electron (BoringSSL behind the OpenSSL names) nor without OpenSSL', () => {
     expect(mediaRuntimeRefusal(process.versions)).toBeUndefined()
     expect(mediaRuntimeRefusal({ ...process.versions, electron: '33.0.0' })).toMatch(/^Electron/)

@@ -71,6 +71,15 @@ export interface SrtpContextInternals {
 const GCM_TAG_BYTES = 16
 const GCM_IV_BYTES = 12
 
+/** The addon's keyed context; undefined (node:crypto) if it refuses the key rather than failing the send. */
+function nativeSender(addon: MediaAddon | undefined, key: Buffer, salt: Buffer): SrtpGcmSender | undefined {
+  try {
+    return addon?.createSrtpGcmSender(key, salt)
+  } catch {
+    return undefined
+  }
+}
+
 /** Where the native path sends a packet: a bound UDP socket's descriptor and the remote address. */
 export interface Destination {
   fd: number
@@ -97,7 +106,7 @@ export class SrtpGcmOut {
   ) {
     this.key = createSecretKey(key)
     this.salt = salt.subarray(0, GCM_IV_BYTES)
-    this.native = addon?.createSrtpGcmSender(key, this.salt)
+    this.native = nativeSender(addon, key, this.salt)
   }
 
   /**
