@@ -89,6 +89,7 @@ const FAKE_BRIDGE = `((overrides) => {
       return ok(0)
     },
     getDevToken(channel, uid) { record('getDevToken', [channel, uid]); return ok('dev-' + channel + '-' + uid) },
+    prepareJoin(token, channel, uid) { record('prepareJoin', [token, channel, uid]); return ok(0) },
     connectMedia() {
       const channel = new MessageChannel()
       channel.port2.onmessage = (event) => {

@@ -59,6 +59,7 @@ function fakeBridge(overrides: Partial<AppSettings> = {}) {
       ok([{ regionId: 'local', reachable: true, rttMs: 2, checks: [] }])
     ),
     getDevToken: (channel, uid) => (calls.push(['getDevToken', channel, uid]), ok(`dev-${channel}-${uid}`)),
+    prepareJoin: (...args) => (calls.push(['prepareJoin', ...args]), ok(0)),
     connectMedia: () => (calls.push(['connectMedia']), ok(0)),
     runNetworkCheck: () => (calls.push(['runNetworkCheck']), ok(REPORT)),
     exportDiagnostics: () => (

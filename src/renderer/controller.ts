@@ -10,6 +10,7 @@ import {
   type DeviceMedia,
 } from './deviceController'
 import { joinDisplayName } from './logic/displayName'
+import { watchJoinForm } from './warmJoin'
 import { checkJoinForm } from './logic/joinForm'
 import { ShareFlow, type ShareMedia } from './shareFlow'
 import { CONNECTION_SLOT, noticeFromCode, noticeFromInfo, type NoticeInput } from './logic/notices'
@@ -80,6 +81,7 @@ const CONTEXT: Record<InvokeChannel, string> = {
   setCloudProxy: 'Proxy mode',
   setRegion: 'Region',
   joinChannel: 'Join',
+  prepareJoin: 'Join',
   leaveChannel: 'Leave',
   enableLocalAudio: 'Microphone',
   enableLocalVideo: 'Camera',
@@ -175,6 +177,7 @@ class AppController implements Controller {
     this.cleanups.push(() => clearInterval(levelsTimer))
     await this.refreshSettings()
     this.prefillForm()
+    this.cleanups.push(watchJoinForm(this.store, (...join) => void this.bridge.prepareJoin(...join)))
     await this.devices.init()
     await this.media.connect(() => this.invoke('connectMedia'))
     await this.probeRegions()

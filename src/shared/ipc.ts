@@ -97,6 +97,8 @@ export const INVOKE_CONTRACT = {
   setCloudProxy: invoke<number>()(z.tuple([transportType])),
   setRegion: invoke<number>()(z.tuple([regionChoice])),
   joinChannel: invoke<number>()(z.tuple([token, channel, uid, joinOptions.optional()])),
+  /** Warm join: the engine keeps a proxy session ready for this join (docs/engine.md, step W). */
+  prepareJoin: invoke<number>()(z.tuple([token, channel, uid])),
   leaveChannel: invoke<number>()(z.tuple([])),
   enableLocalAudio: invoke<number>()(z.tuple([z.boolean()])),
   enableLocalVideo: invoke<number>()(z.tuple([z.boolean()])),

@@ -11,6 +11,7 @@ export const INVOKE_CHANNELS = [
   'setCloudProxy',
   'setRegion',
   'joinChannel',
+  'prepareJoin',
   'leaveChannel',
   'enableLocalAudio',
   'enableLocalVideo',

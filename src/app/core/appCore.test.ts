@@ -237,6 +237,17 @@ describe('settings persistence', () => {
     await core.close()
   })
 
+  it('prepareJoin (warm join) goes to the engine as it stands and answers its code', async () => {
+    const { core, engine } = await makeCore()
+    engine.prepareJoin.mockResolvedValueOnce(ErrorCode.InvalidState)
+    expect(await core.invoke('prepareJoin', ['t', 'room', 5])).toEqual({
+      ok: true,
+      value: ErrorCode.InvalidState,
+    })
+    expect(engine.prepareJoin).toHaveBeenCalledWith('t', 'room', 5)
+    await core.close()
+  })
+
   it('arguments outside the contract are 414 and change nothing', async () => {
     const { core, engine } = await makeCore()
     expect(await core.invoke('setCloudProxy', [7])).toMatchObject({ ok: false, error: { code: 414 } })

@@ -158,6 +158,7 @@ class Core implements AppCore {
           saveUser(this.parts, { channel, uid, displayName: joinOptions?.displayName })
         return code
       },
+      prepareJoin: (token, channel, uid) => this.engine.prepareJoin(token, channel, uid),
       leaveChannel: () => this.engine.leaveChannel(),
       enableLocalAudio: (enabled) => this.slot.enableLocal('audio', enabled),
       enableLocalVideo: (enabled) => this.slot.enableLocal('video', enabled),
