@@ -164,8 +164,9 @@ describe('engine', () => {
     ])
     const info = recorder.proxyConnected[0]!
     expect(proxy.region.ports.udp.map((p) => `127.0.0.1:${p}`)).toContain(info.proxyAddress)
+    // A measured span, not a speed check (a loaded machine may take seconds): positive and finite.
     expect(info.elapsedMs).toBeGreaterThan(0)
-    expect(info.elapsedMs).toBeLessThan(1000)
+    expect(Number.isFinite(info.elapsedMs)).toBe(true)
     const context = call.contexts[0]!
     expect(context).toMatchObject({ channel: 'room-1', uid: 42, mode: TransportType.UDPProxy })
     expect(context.transport.rtcConfig).toMatchObject({
