@@ -1,9 +1,9 @@
 import { connect, type Socket } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
 import type { RTCPeerConnectionConfig } from 'werift'
+import type { MediaTransport } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import { systemClock, type Clock } from '../defaults'
-import type { TransportSelection } from './types'
 
 /**
  * A corporate HTTP CONNECT proxy for the proxy's TLS port (issue 6; docs/engine.md "Corporate HTTP
@@ -198,7 +198,8 @@ function refusal(
  * destroys it too).
  */
 export async function weriftConfigVia(
-  transport: Pick<TransportSelection, 'transport' | 'target' | 'rtcConfig'>,
+  // TransportSelection's fields, by shape: route/types.ts imports relayHandover → turnProbe → tlsPin → here.
+  transport: { transport: MediaTransport; target: string; rtcConfig: RTCPeerConnectionConfig },
   httpProxy: HttpProxyConfig | undefined,
   options: TunnelOptions,
 ): Promise<{ rtcConfig: RTCPeerConnectionConfig; tunnel?: Socket }> {

@@ -1,7 +1,8 @@
 /**
  * Types the route files share without importing one another. The transport a selection settles on is made
  * by pathSelect.ts and read by httpProxy.ts (werift's TURN through the corporate proxy), which pathSelect.ts
- * itself imports; this file imports none of the route files, so no import cycle goes through it.
+ * itself imports. Of the route files it imports only relayHandover.ts (a type), and httpProxy.ts takes the
+ * selection by shape, so no import cycle goes through it (e2e/lint/cycles.test.ts).
  */
 import type { RTCPeerConnectionConfig } from 'werift'
 import type { MediaTransport, TransportAttempt, TransportType } from '../../shared/engine'
