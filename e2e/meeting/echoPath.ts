@@ -26,6 +26,25 @@ export interface PulseServer {
  * of the machine's audio). Chromium lists no monitor source as a microphone, so the monitor is remapped
  * into an ordinary source ("echomic").
  */
+/**
+ * PINHOLE_ECHO_DELAY_MS=N puts N ms between A's speaker and A's microphone (a `module-loopback` from the
+ * null sink's monitor into a second null sink whose monitor is the microphone), as a real device's output
+ * and input buffers do; 0 (the default) is the sink's monitor straight, shorter than any hardware path.
+ * A diagnostic, not a pass condition: docs/media.md has the runs with and without it.
+ */
+const ECHO_DELAY_MS = Number(process.env.PINHOLE_ECHO_DELAY_MS ?? '0')
+
+function acousticPath(): string[] {
+  if (ECHO_DELAY_MS <= 0) return ['load-module module-remap-source master=echo.monitor source_name=echomic']
+  return [
+    'load-module module-null-sink sink_name=room rate=48000',
+    // Without the dont_move flags PulseAudio moves the loopback's capture to the new default source (the
+    // microphone below), closing a loop with no input: the microphone heard silence.
+    `load-module module-loopback source=echo.monitor sink=room latency_msec=${ECHO_DELAY_MS} source_dont_move=true sink_dont_move=true`,
+    'load-module module-remap-source master=room.monitor source_name=echomic',
+  ]
+}
+
 export async function startPulseAudio(dir: string): Promise<PulseServer> {
   const socket = join(dir, 'native')
   const script = join(dir, 'echo.pa')
@@ -34,7 +53,7 @@ export async function startPulseAudio(dir: string): Promise<PulseServer> {
     [
       `load-module module-native-protocol-unix socket=${socket} auth-anonymous=1`,
       'load-module module-null-sink sink_name=echo rate=48000',
-      'load-module module-remap-source master=echo.monitor source_name=echomic',
+      ...acousticPath(),
       // −12 dB from speaker to microphone (PulseAudio's cubic volume: 0.631³), as from a laptop's speakers:
       // at 0 dB, with B's tone played at −16 to −21 dBFS, the canceller left the echo only 5–7 dB down.
       `set-sink-volume echo ${Math.round(0x10000 * 0.631)}`,
