@@ -2,6 +2,7 @@
  * Pure figures of bench:cluster (bench/cluster.ts), kept apart so a unit test pins them
  * (e2e/support/clusterBenchStats.test.ts).
  */
+export { seededRandom } from '../../e2e/support/seededRandom'
 
 /** The nearest-rank percentile (0 < p ≤ 100) of `values`; undefined when there are none. */
 export function percentile(values: readonly number[], p: number): number | undefined {
@@ -48,18 +49,6 @@ export function sustained(steps: readonly RampStep[], maxLoss: number, minOffere
     best = Math.max(best, step.participants)
   }
   return best
-}
-
-/** A small seeded PRNG (mulberry32): the same join order on every run of the same seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** Fisher–Yates with `random`, in place. */

@@ -4,6 +4,7 @@ import { createConnection } from 'node:net'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { stopChild } from '../support/process'
+import { seededRandom } from '../support/seededRandom'
 import { sleep } from '../support/tools'
 
 /**
@@ -119,7 +120,7 @@ export function makeVoiceTone(dir: string, hz: number): string {
 }
 
 function voiceSamples(hz: number, seconds: number, seed: number): Float32Array {
-  const random = mulberry32(seed)
+  const random = seededRandom(seed)
   const between = (low: number, high: number): number => low + (high - low) * random()
   const out = new Float32Array(seconds * VOICE_RATE)
   const ramp = 0.02 * VOICE_RATE
@@ -141,18 +142,6 @@ function voiceSamples(hz: number, seconds: number, seed: number): Float32Array {
     at += length + Math.round(pause * VOICE_RATE)
   }
   return out
-}
-
-/** A small seeded PRNG (mulberry32): the same voice in every run. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** 16-bit PCM mono WAV. */
