@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { RTCPeerConnection, RtcpPayloadSpecificFeedback, RtcpRrPacket, type RTCRtpTransceiver } from 'werift'
+import { RtcpPayloadSpecificFeedback, RtcpRrPacket, type RTCRtpTransceiver } from 'werift'
 import type { Clock } from '../../platform/clock'
 import { SignalErrorCode } from '../../shared/codes'
 import { sanitizeRemoteSdp } from '../../shared/sdp'
@@ -18,7 +18,7 @@ import type { SfuMetrics } from '../metrics'
 import { type AnswerResult, Negotiator } from './negotiator'
 import { TwccFeedbackSender } from '../../protocol/media/twccTransport'
 import { interceptNacks } from '../../protocol/media/nackPacing'
-import { serverPeerConfig } from './rtc'
+import { serverPeerConnection, type ServerPeerConnection } from './rtc'
 import { Subscription, Track } from './track'
 
 /**
@@ -59,7 +59,7 @@ const sdpKind = (kind: MediaKind): 'audio' | 'video' => (kind === 'audio' ? 'aud
 const FIR_FMT = 4
 
 export class Peer {
-  private readonly pc: RTCPeerConnection
+  private readonly pc: ServerPeerConnection
   private readonly slots: Record<MediaKind, RTCRtpTransceiver>
   private readonly pool: RTCRtpTransceiver[] = []
   private readonly assigned = new Map<RTCRtpTransceiver, Subscription>()
@@ -77,7 +77,7 @@ export class Peer {
   private pending: Promise<unknown> = Promise.resolve()
 
   constructor(private readonly options: PeerOptions) {
-    this.pc = new RTCPeerConnection(serverPeerConfig(options.config))
+    this.pc = serverPeerConnection(options.config)
     this.guard = guardMedia(this.pc, options)
     this.stallWatch = new MediaStallWatch({
       guard: this.guard,
@@ -376,7 +376,7 @@ function noMediaPort({ rtcPortRange }: SfuConfig): SfuError {
 }
 
 /** The media path guard, counted in metrics; the first drop of each kind per participant is logged. */
-function guardMedia(pc: RTCPeerConnection, { metrics, logger }: PeerOptions): MediaGuard {
+function guardMedia(pc: ServerPeerConnection, { metrics, logger }: PeerOptions): MediaGuard {
   const logged = new Set<string>()
   const once = (what: string, fields: object): void => {
     if (logged.has(what)) return

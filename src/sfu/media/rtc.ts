@@ -1,8 +1,9 @@
 import { isIPv4 } from 'node:net'
-import type { RTCPeerConnectionConfig } from 'werift'
+import { RTCPeerConnection, type RTCPeerConnectionConfig } from 'werift'
 import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
 import { OPUS_CODEC, VP8_CODEC } from '../../shared/codecs'
 import type { SfuConfig } from '../config'
+import { skipCookieExchange } from './dtlsFastStart'
 
 /**
  * How the server's werift PeerConnections are configured (docs/sfu.md, "Media").
@@ -38,4 +39,14 @@ export function serverPeerConfig(config: SfuConfig): RTCPeerConnectionConfig {
     iceInterfaceAddresses: isIPv4(config.announcedAddress) ? { udp4: bind } : { udp6: bind },
     ...(config.rtcPortRange ? { icePortRange: config.rtcPortRange } : {}),
   }
+}
+
+/** A conference server PeerConnection (werift's, as `serverPeerConnection` makes it). */
+export type ServerPeerConnection = RTCPeerConnection
+
+/** A conference server PeerConnection: `serverPeerConfig`, DTLS without the cookie exchange (dtlsFastStart.ts). */
+export function serverPeerConnection(config: SfuConfig): RTCPeerConnection {
+  const pc = new RTCPeerConnection(serverPeerConfig(config))
+  skipCookieExchange(pc)
+  return pc
 }
