@@ -9,13 +9,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { RtpHeader, RtpPacket } from 'werift'
 import { PeerMedia } from '../../src/engine/media/peerMedia'
-import { requestProxySession } from '../../src/engine/route/proxySessionClient'
-import { allocateTurn, type HandedTurn } from '../../src/engine/route/turnProbe'
+import type { HandedTurn } from '../../src/engine/route/turnProbe'
 import { Method } from '../../src/protocol/stun/constants'
 import { decodeMessage, getAttr } from '../../src/protocol/stun/message'
 import { SfuConfigSchema } from '../../src/sfu/config'
 import { OPUS_PAYLOAD_TYPE, serverPeerConnection } from '../../src/sfu/media/rtc'
-import { startProxyFixture } from '../support/proxyFixture'
+import { handedRelay, tapSocket } from './handedRelay'
 
 const open: { close(): unknown }[] = []
 afterEach(async () => {
@@ -75,17 +74,11 @@ function records(from: 'C' | 'S', data: Buffer): WireRecord[] {
 /** DTLS records crossing the handed socket, in order, both ways. */
 function tap(handed: HandedTurn): WireRecord[] {
   const seen: WireRecord[] = []
-  const { socket } = handed
-  const send = socket.send.bind(socket) as (data: Buffer, ...rest: unknown[]) => void
-  ;(socket as unknown as { send: (data: Buffer, ...rest: unknown[]) => void }).send = (data, ...rest) => {
+  const read = (from: 'C' | 'S') => (data: Buffer) => {
     const dtls = dtlsIn(data)
-    if (dtls && dtls[0]! >= 20 && dtls[0]! <= 63) seen.push(...records('C', dtls))
-    send(data, ...rest)
+    if (dtls && dtls[0]! >= 20 && dtls[0]! <= 63) seen.push(...records(from, dtls))
   }
-  socket.on('message', (data: Buffer) => {
-    const dtls = dtlsIn(data)
-    if (dtls && dtls[0]! >= 20 && dtls[0]! <= 63) seen.push(...records('S', dtls))
-  })
+  tapSocket(handed, read('C'), read('S'))
   return seen
 }
 
@@ -101,22 +94,8 @@ async function until(done: () => boolean, step: () => void): Promise<void> {
 
 describe('DTLS without the cookie exchange (issue 15)', () => {
   it('the conference server answers the first ClientHello with its ServerHello flight; media flows both ways', async () => {
-    const proxy = await startProxyFixture()
-    open.push(proxy)
-    const session = await requestProxySession(proxy.region, await proxy.token())
-    const { username, credential, realm, nonce } = session.info.turn
-    const port = proxy.region.ports.udp[0]
-    const allocation = await allocateTurn(
-      { transport: 'udp', host: '127.0.0.1', port },
-      { username, credential, ...(realm && nonce ? { realm, nonce } : {}) },
-      { timeoutMs: 3000 },
-    )
-    const handed = allocation.handover!()!
+    const { handed, rtcConfig } = await handedRelay(open)
     const seen = tap(handed)
-    const rtcConfig = {
-      iceServers: [{ urls: `turn:127.0.0.1:${port}?transport=udp`, username, credential }],
-      iceTransportPolicy: 'relay' as const,
-    }
     const server = serverPeerConnection(SfuConfigSchema.parse({}))
     const media = new PeerMedia({ rtcConfig, relay: handed })
     open.push(server, media)

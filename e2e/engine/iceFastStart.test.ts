@@ -10,13 +10,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { RTCPeerConnection } from 'werift'
 import { PeerMedia } from '../../src/engine/media/peerMedia'
-import { requestProxySession } from '../../src/engine/route/proxySessionClient'
-import { allocateTurn, type HandedTurn } from '../../src/engine/route/turnProbe'
+import type { HandedTurn } from '../../src/engine/route/turnProbe'
 import { Method, StunClass } from '../../src/protocol/stun/constants'
 import { decodeMessage, getAttr, type DecodedMessage } from '../../src/protocol/stun/message'
 import { SfuConfigSchema } from '../../src/sfu/config'
 import { serverPeerConfig } from '../../src/sfu/media/rtc'
-import { startProxyFixture } from '../support/proxyFixture'
+import { handedRelay, tapSocket } from './handedRelay'
 
 const open: { close(): unknown }[] = []
 afterEach(async () => {
@@ -39,43 +38,29 @@ function stunIn(datagram: Buffer): { outer?: DecodedMessage; inner?: DecodedMess
 /** What crossed the handed socket, in order: ChannelBind asked and answered, and each ICE check sent. */
 function tap(handed: HandedTurn): string[] {
   const events: string[] = []
-  const { socket } = handed
-  const send = socket.send.bind(socket) as (data: Buffer, ...rest: unknown[]) => void
-  ;(socket as unknown as { send: (data: Buffer, ...rest: unknown[]) => void }).send = (data, ...rest) => {
-    const { outer, inner } = stunIn(data)
-    if (outer?.method === Method.ChannelBind && outer.cls === StunClass.Request) events.push('ChannelBind')
-    if (inner?.method === Method.Binding && inner.cls === StunClass.Request) {
-      const how = outer?.method === Method.Send ? 'in a Send indication' : 'on the channel'
-      events.push(`check${getAttr(inner, 'USE_CANDIDATE') ? ' USE-CANDIDATE' : ''} ${how}`)
-    }
-    send(data, ...rest)
-  }
-  socket.on('message', (data: Buffer) => {
-    const { outer } = stunIn(data)
-    if (outer?.method === Method.ChannelBind && outer.cls === StunClass.SuccessResponse)
-      events.push('ChannelBind answered')
-  })
+  tapSocket(
+    handed,
+    (data) => {
+      const { outer, inner } = stunIn(data)
+      if (outer?.method === Method.ChannelBind && outer.cls === StunClass.Request) events.push('ChannelBind')
+      if (inner?.method === Method.Binding && inner.cls === StunClass.Request) {
+        const how = outer?.method === Method.Send ? 'in a Send indication' : 'on the channel'
+        events.push(`check${getAttr(inner, 'USE_CANDIDATE') ? ' USE-CANDIDATE' : ''} ${how}`)
+      }
+    },
+    (data) => {
+      const { outer } = stunIn(data)
+      if (outer?.method === Method.ChannelBind && outer.cls === StunClass.SuccessResponse)
+        events.push('ChannelBind answered')
+    },
+  )
   return events
 }
 
 describe('ICE from the answer to connected in one round trip (issue 15)', () => {
   it('the first check leaves beside the ChannelBind and nominates; media flows', async () => {
-    const proxy = await startProxyFixture()
-    open.push(proxy)
-    const session = await requestProxySession(proxy.region, await proxy.token())
-    const { username, credential, realm, nonce } = session.info.turn
-    const port = proxy.region.ports.udp[0]
-    const allocation = await allocateTurn(
-      { transport: 'udp', host: '127.0.0.1', port },
-      { username, credential, ...(realm && nonce ? { realm, nonce } : {}) },
-      { timeoutMs: 3000 },
-    )
-    const handed = allocation.handover!()!
+    const { handed, rtcConfig } = await handedRelay(open)
     const events = tap(handed)
-    const rtcConfig = {
-      iceServers: [{ urls: `turn:127.0.0.1:${port}?transport=udp`, username, credential }],
-      iceTransportPolicy: 'relay' as const,
-    }
     const server = new RTCPeerConnection(serverPeerConfig(SfuConfigSchema.parse({})))
     const media = new PeerMedia({ rtcConfig, relay: handed })
     open.push(server, media)

@@ -1,0 +1,51 @@
+/**
+ * What the wire tests of the join's last steps share (e2e/engine/iceFastStart.test.ts, dtlsFastStart.test.ts):
+ * the UDP probe's TURN allocation on a real proxy, handed over as the call's PeerConnection takes it, and a
+ * tap on that socket that sees every datagram both ways.
+ */
+import type { RTCIceServer } from 'werift'
+import { requestProxySession } from '../../src/engine/route/proxySessionClient'
+import { allocateTurn, type HandedTurn } from '../../src/engine/route/turnProbe'
+import { startProxyFixture } from '../support/proxyFixture'
+
+export interface HandedRelay {
+  handed: HandedTurn
+  /** For a PeerMedia on it: the proxy's TURN server, relay only. */
+  rtcConfig: { iceServers: RTCIceServer[]; iceTransportPolicy: 'relay' }
+}
+
+/** A real proxy (closed through `open`), a session on it, and its UDP probe allocation handed over. */
+export async function handedRelay(open: { close(): unknown }[]): Promise<HandedRelay> {
+  const proxy = await startProxyFixture()
+  open.push(proxy)
+  const session = await requestProxySession(proxy.region, await proxy.token())
+  const { username, credential, realm, nonce } = session.info.turn
+  const port = proxy.region.ports.udp[0]
+  const allocation = await allocateTurn(
+    { transport: 'udp', host: '127.0.0.1', port },
+    { username, credential, ...(realm && nonce ? { realm, nonce } : {}) },
+    { timeoutMs: 3000 },
+  )
+  return {
+    handed: allocation.handover!()!,
+    rtcConfig: {
+      iceServers: [{ urls: `turn:127.0.0.1:${port}?transport=udp`, username, credential }],
+      iceTransportPolicy: 'relay',
+    },
+  }
+}
+
+/** Calls `sent` with each datagram werift sends on the handed socket and `received` with each it gets. */
+export function tapSocket(
+  handed: HandedTurn,
+  sent: (datagram: Buffer) => void,
+  received: (datagram: Buffer) => void,
+): void {
+  const { socket } = handed
+  const send = socket.send.bind(socket) as (data: Buffer, ...rest: unknown[]) => void
+  ;(socket as unknown as { send: (data: Buffer, ...rest: unknown[]) => void }).send = (data, ...rest) => {
+    sent(data)
+    send(data, ...rest)
+  }
+  socket.on('message', received)
+}
