@@ -14,7 +14,7 @@ import { Method } from '../../src/protocol/stun/constants'
 import { decodeMessage, getAttr } from '../../src/protocol/stun/message'
 import { SfuConfigSchema } from '../../src/sfu/config'
 import { OPUS_PAYLOAD_TYPE, serverPeerConnection } from '../../src/sfu/media/rtc'
-import { handedRelay, tapSocket } from './handedRelay'
+import { handedRelay, negotiate, tapSocket } from './handedRelay'
 
 const open: { close(): unknown }[] = []
 afterEach(async () => {
@@ -104,20 +104,7 @@ describe('DTLS without the cookie exchange (issue 15)', () => {
     server.addTransceiver('audio', { direction: 'recvonly' })
     server.addTransceiver('video', { direction: 'recvonly' })
     const down = server.addTransceiver('audio', { direction: 'sendonly' })
-    await server.setLocalDescription(await server.createOffer())
-    const sdp = await media.answer({
-      type: 'offer',
-      v: 1,
-      seq: 1,
-      sdp: server.localDescription!.sdp,
-      publish: [
-        { mid: '0', kind: 'audio' },
-        { mid: '1', kind: 'video' },
-      ],
-      subscriptions: [{ mid: '2', uid: 7, trackId: 'audio-7', kind: 'audio' }],
-    })
-    await server.setRemoteDescription({ type: 'answer', sdp })
-    await media.connected()
+    await negotiate(server, media, [{ mid: '2', uid: 7, trackId: 'audio-7', kind: 'audio' }])
 
     // werift's own server: C ClientHello, S HelloVerifyRequest, then the ClientHello again with the cookie.
     const flights = firstSeen(seen)

@@ -15,7 +15,7 @@ import { Method, StunClass } from '../../src/protocol/stun/constants'
 import { decodeMessage, getAttr, type DecodedMessage } from '../../src/protocol/stun/message'
 import { SfuConfigSchema } from '../../src/sfu/config'
 import { serverPeerConfig } from '../../src/sfu/media/rtc'
-import { handedRelay, tapSocket } from './handedRelay'
+import { handedRelay, negotiate, tapSocket } from './handedRelay'
 
 const open: { close(): unknown }[] = []
 afterEach(async () => {
@@ -68,20 +68,7 @@ describe('ICE from the answer to connected in one round trip (issue 15)', () => 
     server.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => void received++))
     server.addTransceiver('audio', { direction: 'recvonly' })
     server.addTransceiver('video', { direction: 'recvonly' })
-    await server.setLocalDescription(await server.createOffer())
-    const sdp = await media.answer({
-      type: 'offer',
-      v: 1,
-      seq: 1,
-      sdp: server.localDescription!.sdp,
-      publish: [
-        { mid: '0', kind: 'audio' },
-        { mid: '1', kind: 'video' },
-      ],
-      subscriptions: [],
-    })
-    await server.setRemoteDescription({ type: 'answer', sdp })
-    await media.connected()
+    await negotiate(server, media)
 
     // Regular werift: ChannelBind, ChannelBind answered, check on the channel, check USE-CANDIDATE on the
     // channel.
