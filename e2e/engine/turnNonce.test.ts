@@ -1,7 +1,8 @@
 /**
  * Issue 15, step 6 (docs/engine.md "Join round trips"): the proxy's session answer carries the TURN realm
  * and a nonce minted for the requesting address (proxy/wiring.ts `sessionNonces`, the TURN server's own
- * nonce key), so the engine's first Allocate is authenticated at once: a UDP join draws no 401. The nonce
+ * nonce key), so the engine's first Allocate with the session's credentials is authenticated at once: a
+ * warm UDP join draws no 401. The nonce
  * is what a 401 would have given the same address, and only to a token holder; the TURN server still
  * refuses a forged one, an expired one and one minted for another address (438 with a fresh nonce), and
  * challenges a request without credentials (401). Real ProxyServer (and ConferenceServer) on loopback.
@@ -33,12 +34,17 @@ describe('the session answer’s realm and nonce: no 401 on a UDP join (issue 15
   })
   afterAll(() => stack?.close())
 
-  it('the probes’ first Allocates are answered at once, and werift’s requests need no new nonce', async () => {
+  // A cold join's probes start before the session answer on the token's credentials and draw their 401
+  // under the session request (step A, e2e/engine/earlyRelay.test.ts); a warm join's start from the kept
+  // session, with its realm and nonce.
+  it('a warm join’s probes are answered at once, and werift’s requests need no new nonce', async () => {
     const errors = (): Record<string, number> => stack.proxyMetrics.snapshot().errors
-    const before = errors()
     const peer = makePeer(stack, 1, TransportType.UDPProxy)
     try {
-      expect(await peer.engine.joinChannel(await stack.token('nonce', 1), 'nonce', 1)).toBe(0)
+      const token = await stack.token('nonce', 1)
+      expect(await peer.engine.prepareJoin(token, 'nonce', 1)).toBe(0)
+      const before = errors()
+      expect(await peer.engine.joinChannel(token, 'nonce', 1)).toBe(0)
       // Without the nonce: one 401 per racing probe (3478 and 7070).
       expect((errors()['401'] ?? 0) - (before['401'] ?? 0)).toBe(0)
       expect((errors()['438'] ?? 0) - (before['438'] ?? 0)).toBe(0)

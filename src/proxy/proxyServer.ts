@@ -66,7 +66,7 @@ export class ProxyServer {
     const p = config.proxy
     const { logger, metrics } = deps
     const cert = await proxyCert(config, options.cert, logger)
-    const runtime = new TurnRuntime(turnRuntimeOptions(p, logger, metrics, options.now))
+    const runtime = new TurnRuntime(turnRuntimeOptions(p, config.apps, logger, metrics, options.now))
     const started: { close(): Promise<void> }[] = [runtime]
     try {
       const udpPorts: number[] = []

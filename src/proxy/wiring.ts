@@ -76,14 +76,17 @@ export async function proxyCert(
   return cert
 }
 
+/** `apps`: their join tokens are TURN credentials too (protocol/auth/joinTurn.ts, issue 15). */
 export function turnRuntimeOptions(
   p: ProxySection,
+  apps: readonly { appKey: string; secret: string }[],
   logger: Logger,
   metrics: ProxyMetrics,
   now: (() => number) | undefined,
 ): TurnRuntimeOptions {
   return {
     core: {
+      joinApps: apps,
       realm: p.realm,
       secret: p.turnSecret,
       software: SOFTWARE,

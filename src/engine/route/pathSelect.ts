@@ -11,8 +11,10 @@ import { ENGINE_DEFAULTS, systemClock, type Clock, type TransportBudgets } from 
 import { probeDirectTcp, type DirectConfig, type DirectProbe } from './direct'
 import type { ProxySession, TurnEndpoint } from './proxySessionClient'
 import type { HttpProxyConfig } from './httpProxy'
+import type { EarlyRelay } from './earlyRelay'
 import type { Preconnected } from './preconnect'
 import { RelayHandover } from './relayHandover'
+import { combined, outcomeOf } from './stageErrors'
 import { weriftTlsOptions, type TlsPin } from './tlsPin'
 import {
   allocateTurn,
@@ -65,6 +67,8 @@ export interface ProxyTarget {
   hosts?: readonly string[]
   /** TCP proxy mode: the TURN-over-TLS connection made beside the session request (preconnect.ts). */
   turnTls?: Preconnected
+  /** The join's allocations started with the session request, on the token's credentials (earlyRelay.ts). */
+  early?: EarlyRelay
 }
 
 interface Ctx {
@@ -149,17 +153,6 @@ function record(
 
 function skip(ctx: Ctx, transport: MediaTransport, detail: string, target = '-'): void {
   record(ctx, transport, target, 'skipped', ctx.clock.now(), detail)
-}
-
-function outcomeOf(error: unknown): { outcome: TransportAttemptOutcome; detail: string } {
-  if (error instanceof EngineError) {
-    const detail = error.detail ?? error.message
-    return {
-      outcome: /no answer|no TCP answer|no TLS handshake|budget/.test(detail) ? 'timeout' : 'failed',
-      detail,
-    }
-  }
-  return { outcome: 'failed', detail: String(error) }
 }
 
 /** Runs `run` with an abort signal that fires at the budget (or when the caller aborts); rejects at the budget. */
@@ -302,17 +295,15 @@ async function raceUdp(ctx: Ctx): Promise<TransportSelection> {
   try {
     ;[winner, kept] = await withBudget(ctx, budget, timeout, (signal) => {
       const racers = offered.map(({ role, endpoint }) => {
-        const allocation = allocate(
-          { transport: 'udp', host: endpoint.host, port: endpoint.port },
-          credentialsOf(session),
-          {
+        const start = (): Promise<TurnAllocation> =>
+          allocate({ transport: 'udp', host: endpoint.host, port: endpoint.port }, credentialsOf(session), {
             timeoutMs: budget,
             unreachableCode:
               role === 'udp' ? ErrorCode.ProxyUdpUnreachable : ErrorCode.ProxyUdpAltUnreachable,
             signal,
             clock: ctx.clock,
-          },
-        )
+          })
+        const allocation = proxy.early?.takeUdp(endpoint.host, endpoint.port, signal, start) ?? start()
         releaseWhenDone(ctx, allocation, decided)
         return allocation.then(
           (done): [TurnEndpoint, TurnAllocation] => [endpoint, done],
@@ -339,17 +330,8 @@ async function raceUdp(ctx: Ctx): Promise<TransportSelection> {
     }
   }
   if (!winner || !kept) throw new Error('unreachable: the race resolved without a winner')
-  return { ...relaySelection(ctx, proxy, 'udp', winner), relay: new RelayHandover(kept) }
-}
-
-/** One error for a race where every port failed: a refusal says more than silence. */
-function combined(errors: unknown[]): unknown {
-  const engineErrors = errors.filter((e): e is EngineError => e instanceof EngineError)
-  if (engineErrors.length !== errors.length) return errors.find((e) => !(e instanceof EngineError))
-  const refused = engineErrors.find((e) => e.code === ErrorCode.TurnAllocationRefused)
-  if (refused) return refused
-  const detail = engineErrors.map((e) => e.detail ?? e.message).join('; ')
-  return new EngineError(engineErrors[0]?.code ?? ErrorCode.ProxyUdpUnreachable, detail)
+  const relay = new RelayHandover(kept, credentialsOf(session))
+  return { ...relaySelection(ctx, proxy, 'udp', winner), relay }
 }
 
 /** TURN over TLS on the TCP port, pinned to the certificate the session request saw. */
@@ -382,11 +364,15 @@ async function tryTls(ctx: Ctx): Promise<TransportSelection> {
     ...(connected ? { connected } : {}),
   }
   const tls = { transport: 'tls' as const, host: endpoint.host, port: endpoint.port }
+  const start = (signal: AbortSignal) => (): Promise<TurnAllocation> =>
+    allocate(tls, credentialsOf(session), { ...options, signal })
+  const seen = session.fingerprintSha256
   const kept = await withBudget(
     ctx,
     budget,
     timeout,
-    (signal) => (allocation = allocate(tls, credentialsOf(session), { ...options, signal })),
+    (signal) =>
+      (allocation = proxy.early?.takeTls(tls.host, tls.port, seen, signal, start(signal)) ?? start(signal)()),
   ).catch((error: unknown) => {
     // One that completes after the budget is released; the one that won is handed on (relayHandover.ts).
     if (allocation) releaseWhenDone(ctx, allocation)
@@ -395,5 +381,6 @@ async function tryTls(ctx: Ctx): Promise<TransportSelection> {
     throw error
   })
   record(ctx, 'tls', target, 'won', since)
-  return { ...relaySelection(ctx, proxy, 'tls', endpoint, pin), relay: new RelayHandover(kept) }
+  const relay = new RelayHandover(kept, credentialsOf(session))
+  return { ...relaySelection(ctx, proxy, 'tls', endpoint, pin), relay }
 }

@@ -55,6 +55,17 @@ export class Preconnected {
     )
   }
 
+  /**
+   * The connection, once, whatever certificate it saw within the region's pin — what the session request
+   * itself trusts with the whole token — for an allocation started before the session answer (earlyRelay.ts,
+   * which compares the certificate with the session's later). Undefined when it failed.
+   */
+  takeAny(): Promise<PinnedTls | undefined> {
+    const tls = this.tls
+    this.tls = undefined
+    return tls ? tls.catch(() => undefined) : Promise.resolve(undefined)
+  }
+
   /** Closes it unless taken. */
   discard(): void {
     void this.take('', 0, '')

@@ -14,11 +14,13 @@ import {
   type JoinMark,
   type TransportBudgets,
 } from '../defaults'
+import { EarlyRelay } from './earlyRelay'
 import type { HttpProxyConfig } from './httpProxy'
 import { FailedHosts, planReroute } from './hostFailover'
 import { probeRegion, type ProbeOptions, type RegionProbeOptions } from './probe'
 import { Preconnected } from './preconnect'
 import { requestProxySession, type ProxySession } from './proxySessionClient'
+import { allocateTurn } from './turnProbe'
 import { AUTO_REGION, pickFailoverRegion, pickRegion, type RegionPick, type RegionProber } from './regions'
 import {
   selectTransport,
@@ -106,6 +108,8 @@ export interface RouteRequest {
 
 export class ProxyRouter {
   private readonly failedHosts: FailedHosts
+  /** Requests of joins (not reconnects): their probe allocations start with the session request. */
+  private readonly joins = new WeakSet<RouteRequest>()
 
   constructor(private readonly deps: ProxyRouterDeps) {
     this.failedHosts = new FailedHosts(deps.hostCooldownMs)
@@ -113,6 +117,7 @@ export class ProxyRouter {
 
   /** The join's route: region (probed for `auto`), proxy session, transport. */
   connect(request: RouteRequest): Promise<Route> {
+    this.joins.add(request)
     return this.select(request, () => this.proxyFor(request), true, true)
   }
 
@@ -190,7 +195,10 @@ export class ProxyRouter {
       signal: request.signal,
       clock: deps.clock,
       proxy: async () => (target = await proxy()),
-    }).finally(() => target?.turnTls?.discard())
+    }).finally(() => {
+      target?.turnTls?.discard()
+      if (target?.early) deps.track(target.early.discard())
+    })
     deps.track(transport.released)
     if (transport.relay && !relay) deps.track(transport.relay.discard())
     try {
@@ -286,6 +294,22 @@ export class ProxyRouter {
             ...(this.deps.httpProxy ? { httpProxy: this.deps.httpProxy } : {}),
           })
         : undefined
+    // A join's probe allocations start now, on the token's credentials (earlyRelay.ts); a warm session's
+    // credentials, realm and nonce are there already, and a reconnect's probe is released anyway.
+    const early =
+      prepared || !this.joins.has(request)
+        ? undefined
+        : EarlyRelay.start({
+            region,
+            mode: request.mode,
+            token: request.token,
+            allocate: this.deps.allocate ?? allocateTurn,
+            signal: request.signal,
+            clock: this.deps.clock,
+            ...(this.deps.budgets ? { budgets: this.deps.budgets } : {}),
+            ...(turnTls ? { turnTls } : {}),
+            ...(this.deps.httpProxy ? { httpProxy: this.deps.httpProxy } : {}),
+          })
     const session =
       prepared ??
       (await requestProxySession(region, request.token, {
@@ -294,12 +318,14 @@ export class ProxyRouter {
         ...(this.deps.httpProxy ? { httpProxy: this.deps.httpProxy } : {}),
       }).catch((error: unknown) => {
         turnTls?.discard()
+        if (early) this.deps.track(early.discard())
         throw error
       }))
     if (!prepared) request.mark?.('sessionAnswer')
     this.deps.logger.info({ region: region.id, host, elapsedMs: session.elapsedMs }, 'proxy session')
     const target: ProxyTarget = hosts.length === 1 ? { region, session } : { region, session, hosts }
     if (turnTls) target.turnTls = turnTls
+    if (early) target.early = early
     request.onSession?.(target)
     return target
   }

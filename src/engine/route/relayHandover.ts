@@ -1,4 +1,4 @@
-import type { HandedTlsTurn, HandedTurn, TurnAllocation } from './turnProbe'
+import type { HandedTlsTurn, HandedTurn, TurnAllocation, TurnCredentials } from './turnProbe'
 
 /**
  * The winning probe allocation — the UDP race's, or the TLS one — offered to the call's first
@@ -12,15 +12,26 @@ export class RelayHandover {
   private state: 'offered' | 'taken' | 'discarded' = 'offered'
   private releasing: Promise<boolean> | undefined
 
-  constructor(private readonly allocation: TurnAllocation) {}
+  /**
+   * `credentials`: the session's (TURN REST), which werift uses on the allocation from then on (Refresh,
+   * CreatePermission, ChannelBind) whatever credentials made it: one made early with the join token's
+   * (earlyRelay.ts) must outlive the token, which may expire long before the call ends; the proxy accepts
+   * another credential of the same user on an allocation (docs/protocol.md "TURN credentials").
+   */
+  constructor(
+    private readonly allocation: TurnAllocation,
+    private readonly credentials?: Pick<TurnCredentials, 'username' | 'credential'>,
+  ) {}
 
   /** The allocation for werift; undefined once taken or discarded (werift then allocates its own). */
   take(): HandedTurn | HandedTlsTurn | undefined {
     if (this.state !== 'offered') return undefined
     const handed = this.allocation.handover?.() ?? this.allocation.handoverTls?.()
     // An allocation that cannot be handed on (an injected allocator's) stays to be released by `discard`.
-    if (handed) this.state = 'taken'
-    return handed
+    if (!handed) return undefined
+    this.state = 'taken'
+    const { username, credential } = this.credentials ?? handed.credentials
+    return { ...handed, credentials: { username, credential } }
   }
 
   /** Releases the allocation unless a PeerConnection took it; resolves when that is done. */

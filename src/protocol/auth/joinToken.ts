@@ -110,6 +110,18 @@ export async function verifyJoinToken(
   } catch (error) {
     return classifyJoseError(error)
   }
+  return joinClaimsOf(payload, nowMs, tolerance)
+}
+
+/**
+ * The checks after the signature and jose's time checks, shared with the TURN server's check of
+ * token-derived credentials (joinTurn.ts), so that both accept the same tokens.
+ */
+export function joinClaimsOf(
+  payload: Record<string, unknown>,
+  nowMs: number,
+  tolerance: number,
+): JoinTokenResult {
   // jose checks `iat` only against a maximum age; a token issued in the future was minted by a clock
   // that is wrong (or by someone stretching its life), so it is refused beyond the allowed skew.
   if (typeof payload.iat === 'number' && payload.iat > nowMs / 1000 + tolerance) {

@@ -8,6 +8,7 @@ import {
   verifyIntegrity,
   type DecodedMessage,
 } from '../../../protocol/stun/message'
+import { verifyJoinTurnUsername } from '../../../protocol/auth/joinTurn'
 import { parseTurnUsername, turnRestCredential } from '../../../protocol/auth/turnRest'
 
 /** RFC 8489 §9.2: a nonce starting with this cookie announces the security features that follow. */
@@ -31,13 +32,15 @@ export const OFFERED_ALGORITHMS = [
 ]
 
 /**
- * Long-term credential mechanism (RFC 8489 §9.2) with TURN REST ephemeral usernames "expiry:uid".
+ * Long-term credential mechanism (RFC 8489 §9.2) with TURN REST ephemeral usernames "expiry:uid", and
+ * usernames derived from join tokens (protocol/auth/joinTurn.ts) for the apps it is given.
  * Nonces are stateless: a timestamp and an HMAC over it and the client IP, so they expire (→ 438) and
  * cannot be moved to another client. The session API mints them with the same key (proxy/wiring.ts
  * `sessionNonces`) for the session answer, so a client's first Allocate needs no 401.
  */
 export class Authenticator {
   private readonly nonceSecret: Buffer
+  private readonly appSecrets: Map<string, string>
 
   constructor(
     private readonly options: {
@@ -47,9 +50,14 @@ export class Authenticator {
       offerPasswordAlgorithms: boolean
       /** Shared by every worker process, so a nonce stays valid whichever worker sees the next request. */
       nonceSecret?: Buffer
+      /** Apps whose join tokens give TURN credentials (joinTurn.ts); none: REST credentials only. */
+      joinApps?: readonly { appKey: string; secret: string }[]
+      /** Clock skew allowed on those tokens' times, seconds (the session API's default). */
+      tokenClockToleranceSeconds?: number
     },
   ) {
     this.nonceSecret = options.nonceSecret ?? randomBytes(32)
+    this.appSecrets = new Map((options.joinApps ?? []).map((app) => [app.appKey, app.secret]))
   }
 
   get realm(): string {
@@ -96,17 +104,55 @@ export class Authenticator {
     if (algorithm === 'mismatch')
       return { ok: false, failure: { kind: 'unauthenticated', reason: 'algorithm-mismatch' } }
 
-    const parsed = parseTurnUsername(username)
-    if (!parsed) return { ok: false, failure: { kind: 'unauthenticated', reason: 'bad-username' } }
-    const key = longTermKey(username, realm, turnRestCredential(this.options.secret, username), algorithm)
+    const user = this.userOf(username, now)
+    if (!user) return { ok: false, failure: { kind: 'unauthenticated', reason: 'bad-username' } }
+    const key = longTermKey(username, realm, user.password, algorithm)
     if (realm !== this.options.realm || !verifyIntegrity(message, key)) {
       return { ok: false, failure: { kind: 'unauthenticated', reason: 'bad-integrity' } }
     }
     // Checked after integrity so that an attacker cannot probe which usernames are merely expired.
-    if (parsed.expiresAtSeconds * 1000 < now)
-      return { ok: false, failure: { kind: 'unauthenticated', reason: 'expired' } }
+    if (!user.valid.ok) return { ok: false, failure: { kind: 'unauthenticated', reason: user.valid.reason } }
     const integrity = message.integritySha256Offset !== undefined ? 'sha256' : 'sha1'
-    return { ok: true, username, uid: parsed.uid, key, integrity }
+    return { ok: true, username, uid: user.valid.uid, key, integrity }
+  }
+
+  /**
+   * The password a username's request must be signed with, and what to answer once it is: a TURN REST
+   * username (`expiry:appKey:uid`, password from the TURN secret), or a join token's `header.payload`
+   * (protocol/auth/joinTurn.ts: password = the token's signature under its app's secret, the token checked
+   * as the session API checks it). Both count against the same user, `appKey:uid`.
+   */
+  private userOf(
+    username: string,
+    now: number,
+  ):
+    | {
+        password: string
+        valid: { ok: true; uid: string } | { ok: false; reason: 'expired' | 'bad-username' }
+      }
+    | undefined {
+    const parsed = parseTurnUsername(username)
+    if (parsed) {
+      const password = turnRestCredential(this.options.secret, username)
+      if (parsed.expiresAtSeconds * 1000 < now) return { password, valid: { ok: false, reason: 'expired' } }
+      return { password, valid: { ok: true, uid: parsed.uid } }
+    }
+    const token = verifyJoinTurnUsername(username, {
+      secretFor: (appKey) => this.appSecrets.get(appKey),
+      nowMs: now,
+      ...(this.options.tokenClockToleranceSeconds === undefined
+        ? {}
+        : { clockToleranceSeconds: this.options.tokenClockToleranceSeconds }),
+    })
+    if (!token.ok) return undefined
+    const { verdict } = token
+    if (verdict.ok)
+      return {
+        password: token.credential,
+        valid: { ok: true, uid: `${verdict.claims.appKey}:${verdict.claims.uid}` },
+      }
+    const reason = verdict.code === 'token_expired' ? 'expired' : 'bad-username'
+    return { password: token.credential, valid: { ok: false, reason } }
   }
 
   /**

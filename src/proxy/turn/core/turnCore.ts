@@ -190,8 +190,11 @@ export class TurnCore<C extends ClientRef> {
       return this.allocations.allocate(client, message, authed, now, fail)
     const allocation = this.allocations.ofClient(client)
     if (!allocation) return fail(ErrorCode.AllocationMismatch, [], authed.signer)
-    // RFC 8656 §5: requests on an allocation must use the username that created it.
-    if (allocation.username !== authed.username) return fail(ErrorCode.WrongCredentials, [], authed.signer)
+    // RFC 8656 §5: requests on an allocation must use the username that created it. Ours: the user that
+    // created it (`appKey:uid`), so that the session's REST credentials can carry on an allocation a join
+    // token's made (issue 15) — the token may expire long before the call ends. It is the same client
+    // anyway: the allocation is found by its 5-tuple.
+    if (allocation.uid !== authed.uid) return fail(ErrorCode.WrongCredentials, [], authed.signer)
     const answer: Answer<C> = {
       ok: (attributes) => reply(successResponse(message, this.options.software, attributes, authed.signer)),
       fail: (code) => fail(code, [], authed.signer),

@@ -75,6 +75,13 @@ export interface TurnCoreOptions {
   offerPasswordAlgorithms: boolean
   /** Key of the stateless nonces; random per process when absent. */
   nonceSecret?: Buffer
+  /**
+   * Apps whose join tokens are TURN credentials too (protocol/auth/joinTurn.ts: USERNAME = the token's
+   * `header.payload`, password = its signature), checked as the session API checks tokens. Absent: none.
+   */
+  joinApps?: readonly { appKey: string; secret: string }[]
+  /** Clock skew allowed on those tokens' times, seconds (default JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS). */
+  tokenClockToleranceSeconds?: number
   /** Decides which peer addresses may be relayed to (peerPolicy.ts: the relay is an SSRF surface). */
   peerPolicy: (ip: string) => { ok: true } | { ok: false; reason: string }
 }
