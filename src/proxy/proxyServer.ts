@@ -76,7 +76,7 @@ export class ProxyServer {
       // The session answer names the ports clients reach; with port 0 (tests) they are known after binding.
       const ports = { udp: udpPorts[0]!, udpAlt: udpPorts[1] ?? udpPorts[0]!, tcp: p.ports.tcp }
       const session = sessionRoute(config, ports, cert, metrics, options.placement)
-      const signal = createSignalRelay(signalRelayOptions(p, metrics, options.placement))
+      const signal = createSignalRelay(signalRelayOptions(config, metrics, options.placement))
       started.push(signal)
       const http = createHttpApp(httpAppOptions(session, signal, metrics))
       const tls = { cert: cert.cert, key: cert.key }

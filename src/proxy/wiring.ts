@@ -6,6 +6,7 @@ import { HttpError, type HttpAppOptions, type Route } from './api/httpApp'
 import { createSessionApiRoute } from './api/proxySessionRoute'
 import { routeTicketKey } from './api/routeTicket'
 import type { SignalRelay, SignalRelayOptions } from './api/signalRelay'
+import { createJoinRouter } from './api/signalJoin'
 import { createTicketRouter } from './api/signalRoute'
 import type { ProxySection, ProxyServerConfig } from './config'
 import type { Port443Listener, Port443Options } from './edge443/port443'
@@ -142,17 +143,23 @@ export function sessionRoute(
   )
 }
 
-/** With `placement`, each connection goes to the node its route ticket names (signalRoute.ts). */
+/**
+ * With `placement`, each connection goes to the node its route ticket names (signalRoute.ts), or — a join
+ * sent with the upgrade — to the node placement gives the verified join's channel (signalJoin.ts).
+ */
 export function signalRelayOptions(
-  p: ProxySection,
+  config: Pick<ProxyServerConfig, 'proxy' | 'apps'>,
   metrics: ProxyMetrics,
   placement?: ChannelPlacement,
 ): SignalRelayOptions {
+  const p = config.proxy
   const key = routeTicketKey(p.turnSecret)
   const unreachable = (nodeId: string): void => placement?.unreachable?.(nodeId)
+  const upstream = p.signal.upstream === undefined ? {} : { upstreamUrl: p.signal.upstream }
   return {
-    ...(p.signal.upstream === undefined ? {} : { upstreamUrl: p.signal.upstream }),
+    ...upstream,
     ...(placement ? { router: createTicketRouter({ key, unreachable }) } : {}),
+    joinRouter: createJoinRouter({ apps: config.apps, ...upstream, ...(placement ? { placement } : {}) }),
     joinTimeoutMs: p.signal.joinTimeoutMs,
     unjoinedPerIp: p.signal.unjoinedPerIp,
     onEvent: (event) => {

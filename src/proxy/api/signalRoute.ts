@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose'
 import type { RawData } from 'ws'
-import { checkRouteTicket, ROUTE_PARAM, type RouteTicket } from './routeTicket'
+import type { ChannelRef } from '../../shared/cluster'
+import { checkRouteTicket, ROUTE_PARAM } from './routeTicket'
 
 /**
  * Where the signal relay (signalRelay.ts) sends one client's WebSocket. Without a cluster: the configured
@@ -59,10 +60,11 @@ export function createTicketRouter(options: TicketRouterOptions): SignalRouter {
 
 /**
  * The node verifies the token and that it is for the joined channel; the relay checks the rest: that the
- * join is for the ticket's channel and app (the token's unverified appKey claim is enough: a token whose
- * claim lies fails the node's signature check).
+ * join is for the channel and app the connection was routed for (a ticket's, or the join that came with
+ * the upgrade: signalJoin.ts). The token's unverified appKey claim is enough: a token whose claim lies fails
+ * the node's signature check.
  */
-function joinMismatch(ticket: RouteTicket, text: string): string | undefined {
+export function joinMismatch(ticket: ChannelRef, text: string): string | undefined {
   let message: { type?: unknown; channel?: unknown; token?: unknown }
   try {
     message = JSON.parse(text) as typeof message

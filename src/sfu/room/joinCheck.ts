@@ -1,10 +1,6 @@
-import {
-  JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS,
-  type JoinClaims,
-  type JoinTokenFailureCode,
-  verifyJoinToken,
-} from '../../protocol/auth/joinToken'
-import { SignalErrorCode } from '../../shared/codes'
+import { JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS, type JoinClaims } from '../../protocol/auth/joinToken'
+import { verifyJoinRequest } from '../../protocol/auth/joinRequest'
+import type { SignalErrorCode } from '../../shared/codes'
 import type { SfuApp } from '../config'
 
 /**
@@ -21,14 +17,6 @@ export interface JoinCheckOptions {
   clockToleranceSeconds?: number
 }
 
-const FAILURE_CODES: Record<JoinTokenFailureCode, SignalErrorCode> = {
-  token_malformed: SignalErrorCode.TokenMalformed,
-  token_invalid: SignalErrorCode.TokenInvalid,
-  token_expired: SignalErrorCode.TokenExpired,
-  token_claims: SignalErrorCode.TokenClaims,
-  app_unknown: SignalErrorCode.AppUnknown,
-}
-
 /** Builds the `secretFor` lookup once per app list. */
 export function secretLookup(apps: readonly SfuApp[]): (appKey: string) => string | undefined {
   const byKey = new Map(apps.map((app) => [app.appKey, app.secret]))
@@ -40,21 +28,10 @@ export async function checkJoin(
   request: { token: string; channel: string; uid: number },
   options: JoinCheckOptions & { secretFor?: (appKey: string) => string | undefined },
 ): Promise<JoinVerdict> {
-  if (!Number.isSafeInteger(request.uid) || request.uid <= 0) {
-    return { ok: false, code: SignalErrorCode.UidInvalid, message: 'uid must be a positive integer' }
-  }
-  const verified = await verifyJoinToken(request.token, {
+  // The failure codes are SignalErrorCode's own (src/shared/codes.ts spreads JoinTokenFailureCode).
+  return verifyJoinRequest(request, {
     secretFor: options.secretFor ?? secretLookup(options.apps),
     ...(options.now ? { now: options.now } : {}),
     clockToleranceSeconds: options.clockToleranceSeconds ?? JOIN_TOKEN_CLOCK_TOLERANCE_SECONDS,
   })
-  if (!verified.ok) return { ok: false, code: FAILURE_CODES[verified.code], message: verified.message }
-  const { claims } = verified
-  if (claims.channel !== request.channel) {
-    return { ok: false, code: SignalErrorCode.TokenChannelMismatch, message: 'token is for another channel' }
-  }
-  if (claims.uid !== request.uid) {
-    return { ok: false, code: SignalErrorCode.TokenUidMismatch, message: 'token is for another uid' }
-  }
-  return { ok: true, claims }
 }

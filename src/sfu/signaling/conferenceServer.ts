@@ -8,6 +8,7 @@ import { mintJoinToken } from '../../protocol/auth/joinToken'
 import { systemClock, type Clock } from '../../platform/clock'
 import { SIGNAL_PATH } from '../../shared/proxySession'
 import { DEV_TOKEN_PATH, DevTokenRequestSchema, type DevTokenResponse } from '../../shared/signaling'
+import { decodeJoinHeader, JOIN_ACCEPTED, JOIN_HEADER } from '../../protocol/auth/joinHeader'
 import type { ChannelId, ChannelSnapshot } from '../room/channel'
 import type { Conference } from '../room/conference'
 import type { SfuApp, SfuConfig } from '../config'
@@ -84,6 +85,11 @@ export class ConferenceServer {
       noServer: true,
       maxPayload: config.maxMessageBytes,
       perMessageDeflate: false,
+    })
+    // A join that came with the upgrade is taken (onUpgrade refused a malformed one): the client then
+    // waits for `joined` instead of sending its `join` (docs/sfu.md "Join with the upgrade").
+    this.wss.on('headers', (headers, req) => {
+      if (req.headers[JOIN_HEADER] !== undefined) headers.push(`Pinhole-Join: ${JOIN_ACCEPTED}`)
     })
     this.http = createServer((req, res) => this.onRequest(req, res))
     // Slow or stuck HTTP clients (an upgrade that never completes) do not hold sockets for long.
@@ -212,6 +218,12 @@ export class ConferenceServer {
       )
       return
     }
+    const header = decodeJoinHeader(req.headers[JOIN_HEADER])
+    if (header.kind === 'invalid') {
+      this.metrics.badMessages.inc({ code: 'join_header' })
+      socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n`)
+      return
+    }
     const admitted = this.admission.admit(req)
     if ('refuse' in admitted) {
       socket.end(`HTTP/1.1 ${admitted.refuse}\r\nConnection: close\r\n\r\n`)
@@ -228,6 +240,7 @@ export class ConferenceServer {
         conference: this.conference,
         closed: (s) => this.connections.delete(s),
         joined: () => slot.authenticate(),
+        ...(header.kind === 'join' ? { firstFrame: header.text } : {}),
       })
       this.connections.add(connection)
     })

@@ -33,6 +33,11 @@ export interface SignalConnectionDeps {
   closed: (connection: SignalConnection) => void
   /** The connection joined: it leaves the unauthenticated share (admission.ts). */
   joined?: () => void
+  /**
+   * The `join` that came with the upgrade (its header, validated as a join): handled as the connection's
+   * first frame, so it is checked exactly as a `join` message and a later `join` is `already_joined`.
+   */
+  firstFrame?: string
 }
 
 /** Frames waiting behind a slow one (a join verifying its token); past this the client is flooding. */
@@ -63,6 +68,7 @@ export class SignalConnection implements JoiningConnection {
     })
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary))
     ws.on('close', () => this.onClosed())
+    if (deps.firstFrame !== undefined) this.onFrame(Buffer.from(deps.firstFrame), false)
     ws.on('error', (error) => deps.logger.debug({ err: error }, 'signaling socket error'))
   }
 
