@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { KEY_FRAME_INTERVAL_MS, KeyFrames, MIN_FORCED_KEY_GAP_MS } from './keyFrames'
+import { KEY_FRAME_INTERVAL_MS, KeyFrames, MAX_FORCED_KEY_GAP_MS, MIN_FORCED_KEY_GAP_MS } from './keyFrames'
 
 /** Encodes a frame every 33 ms from `from` to `to`, with requests at the given times; the key frames' times. */
 function run(requests: number[], to: number, from = 0): number[] {
@@ -48,5 +48,35 @@ describe('KeyFrames', () => {
     keys.sent(1_000) // a resize: the encoder's own key frame comes out
     expect(keys.due(1_000 + MIN_FORCED_KEY_GAP_MS)).toBe(false)
     expect(keys.due(1_000 + KEY_FRAME_INTERVAL_MS)).toBe(true)
+  })
+})
+
+describe('KeyFrames on a slow link: requested key frames take at most half the video bitrate', () => {
+  /** A frame every 33 ms, a request before every frame; key frames of `keyBytes` at `bitrateBps`. */
+  function asked(bitrateBps: number, keyBytes: number, to: number): number[] {
+    const keys = new KeyFrames()
+    const sent: number[] = []
+    for (let t = 0; t <= to; t += 33) {
+      keys.request()
+      if (keys.due(t, bitrateBps)) {
+        keys.sent(t)
+        keys.keyFrameBytes(keyBytes)
+        sent.push(t)
+      }
+    }
+    return sent
+  }
+
+  it('10 kB key frames at 200 kbit/s: one per 800 ms, not one per 400 ms', () => {
+    expect(asked(200_000, 10_000, 3_000)).toEqual([0, 825, 1650, 2475])
+  })
+
+  it('at 1 Mbit/s the shortest gap stands (10 kB is 160 ms of half of it)', () => {
+    expect(asked(1_000_000, 10_000, 1_000)).toEqual([0, 429, 858])
+  })
+
+  it('never longer than MAX_FORCED_KEY_GAP_MS, however large the key frame', () => {
+    expect(asked(100_000, 40_000, 5_000)).toEqual([0, 2013, 4026])
+    expect(MAX_FORCED_KEY_GAP_MS).toBe(2_000)
   })
 })

@@ -13,20 +13,45 @@ export const KEY_FRAME_INTERVAL_MS = 10_000
  * gap is kept and served when it ends, so none is lost.
  */
 export const MIN_FORCED_KEY_GAP_MS = 400
+/**
+ * On a slow link the gap is longer: requested key frames take at most this share of the video bitrate (the
+ * last key frame's bits over this share of the bitrate, from one to the next). At 150–250 kbit/s a 640x360
+ * key frame of 5–20 kB is 0.2–1 s of the whole budget; bench:network's `poor` (600 kbit/s for two
+ * participants, 3 % loss) had its senders make two key frames a second each, for requests from receivers
+ * whose chain a loss had broken, and those bursts overflowed the link, which broke more chains.
+ */
+export const KEY_FRAME_SHARE = 0.5
+/** ...but a receiver frozen for want of a key frame never waits longer than this for one. */
+export const MAX_FORCED_KEY_GAP_MS = 2_000
 
 export class KeyFrames {
   private lastKeyMs: number | null = null
+  private lastKeyBytes = 0
   private requested = false
 
   request(): void {
     this.requested = true
   }
 
-  /** Whether the frame about to be encoded at `nowMs` should be a key frame. */
-  due(nowMs: number): boolean {
+  /**
+   * Whether the frame about to be encoded at `nowMs` should be a key frame; `bitrateBps`: what the encoder
+   * is asked for now (without it, the gap between requested key frames is the shortest).
+   */
+  due(nowMs: number, bitrateBps?: number): boolean {
     if (this.lastKeyMs === null) return true
     const since = nowMs - this.lastKeyMs
-    return since >= KEY_FRAME_INTERVAL_MS || (this.requested && since >= MIN_FORCED_KEY_GAP_MS)
+    return since >= KEY_FRAME_INTERVAL_MS || (this.requested && since >= this.forcedGapMs(bitrateBps))
+  }
+
+  /** The size of the key frame the encoder gave last. */
+  keyFrameBytes(bytes: number): void {
+    this.lastKeyBytes = bytes
+  }
+
+  private forcedGapMs(bitrateBps: number | undefined): number {
+    if (bitrateBps === undefined || bitrateBps <= 0) return MIN_FORCED_KEY_GAP_MS
+    const budgetMs = (this.lastKeyBytes * 8000) / (bitrateBps * KEY_FRAME_SHARE)
+    return Math.min(MAX_FORCED_KEY_GAP_MS, Math.max(MIN_FORCED_KEY_GAP_MS, budgetMs))
   }
 
   /**

@@ -199,7 +199,7 @@ export class VideoSender {
     }
     this.lastKeptUs = captured.timestamp
     const frame = this.fit(captured, settings)
-    const keyFrame = this.keyFrames.due(now)
+    const keyFrame = this.keyFrames.due(now, settings.bitrateBps)
     if (keyFrame) this.keyFrames.sent(now)
     this.encoder.encode(frame, { keyFrame })
     frame.close()
@@ -223,7 +223,10 @@ export class VideoSender {
   private output(chunk: EncodedVideoChunk, metadata: EncodedVideoChunkMetadata | undefined): void {
     const keyFrame = chunk.type === 'key'
     const now = performance.now()
-    if (keyFrame) this.keyFrames.sent(now)
+    if (keyFrame) {
+      this.keyFrames.sent(now)
+      this.keyFrames.keyFrameBytes(chunk.byteLength)
+    }
     const trimmed = this.trim.onChunk(chunk.byteLength, keyFrame, this.ladder.settings().bitrateBps, now)
     const sent = this.trim.takeMeasurement()
     if (sent !== null) this.ladder.measured(sent, now)

@@ -126,6 +126,35 @@ describe('Pacer', () => {
     expect(pacer.rate).toBe(8000 * 1000)
   })
 
+  it('lets out 40 ms of the rate at once, not the whole 24 kB bucket, when the rate is low', async () => {
+    // 600 kbit/s (75 bytes per ms): the bucket is 3000 bytes. A 12 kB key frame at once would be 160 ms
+    // of a link this rate fits, in its queue in one go.
+    const clock = new FakeClock()
+    const sent: number[] = []
+    const pacer = new Pacer<number>((item) => sent.push(item), { clock })
+    pacer.setRate(600_000)
+    pacer.enqueue(
+      'video',
+      Array.from({ length: 10 }, (_, i) => i),
+      () => 1200,
+    )
+    expect(sent).toEqual([0, 1])
+    await clock.advance(16)
+    expect(sent).toEqual([0, 1, 2])
+    await clock.advance(200)
+    expect(sent).toHaveLength(10)
+    // At a high rate the bucket is the configured 24 kB, as before.
+    pacer.setRate(20_000_000)
+    await clock.advance(100)
+    pacer.enqueue(
+      'video',
+      Array.from({ length: 20 }, (_, i) => 100 + i),
+      () => 1200,
+    )
+    expect(sent).toHaveLength(30)
+    pacer.close()
+  })
+
   it('at a low rate a key frame longer than maxQueueMs still goes out: the limit has a floor', async () => {
     const clock = new FakeClock()
     const dropped: number[] = []

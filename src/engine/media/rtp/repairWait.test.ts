@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { REPAIR_WAIT_MAX_MS, RepairWait } from './repairWait'
+import { REPAIR_WAIT_CHAIN_MAX_MS, REPAIR_WAIT_MAX_MS, RepairWait } from './repairWait'
 
 /** Packets 0..n−1 20 ms apart, with `late` arriving `delayMs` after the packet that followed it. */
 function stream(wait: RepairWait, n: number, late: readonly number[], delayMs: number): void {
@@ -41,6 +41,18 @@ describe('RepairWait', () => {
     const fast = new RepairWait(250)
     stream(fast, 200, [10, 50, 90], 40)
     expect(fast.waitMs()).toBe(250)
+  })
+
+  it('a frame the chain hangs on may wait up to REPAIR_WAIT_CHAIN_MAX_MS when repairs take that long', () => {
+    const slow = new RepairWait(250)
+    stream(slow, 200, [10, 50, 90], 800)
+    expect(slow.waitMs(true)).toBe(830)
+    const slower = new RepairWait(250)
+    stream(slower, 200, [10, 50, 90], 990)
+    expect(slower.waitMs(true)).toBe(REPAIR_WAIT_CHAIN_MAX_MS)
+    const fast = new RepairWait(250)
+    stream(fast, 200, [10, 50, 90], 100)
+    expect(fast.waitMs(true)).toBe(250)
   })
 
   it('a hole never repaired teaches nothing, however late a packet of that number comes', () => {

@@ -18,6 +18,15 @@
  * than that is a freeze whatever comes, and waiting on only delays the frames behind it. A repair that
  * came too late to be used still counts (its packet is measured before the assembler drops it), so the
  * wait grows to what the link needs instead of never seeing the repairs it gave up on.
+ *
+ * A frame the chain of references hangs on (a base-layer frame, a frame without layer marks) may wait
+ * longer, up to `REPAIR_WAIT_CHAIN_MAX_MS`: giving it up costs a key frame, which comes no sooner than a
+ * repair (the request makes the same trip and the key frame the way back) plus the key frame's own time
+ * on the link, 5–20 deltas big; on a full link that burst loses more. The freeze is there either way
+ * (the freeze rule asks for that key frame at 500 ms, and a key frame that arrives first goes out at
+ * once, vp8Assembler.ts), so waiting on only ends it sooner when the repair wins. In bench:network's
+ * `poor` the repairs took 470–570 ms (a 300 ms queue on a 120 ms round trip) and frames were given up
+ * as their retransmissions arrived.
  */
 
 const SAMPLES = 20
@@ -27,6 +36,7 @@ const MAX_GAP = 64
 /** A hole not repaired by then never will be (or too late to matter): forgotten. */
 const FORGET_MS = 1000
 export const REPAIR_WAIT_MAX_MS = 500
+export const REPAIR_WAIT_CHAIN_MAX_MS = 1000
 
 export class RepairWait {
   /** Extended sequence number → when its absence was seen; insertion order is time order. */
@@ -37,6 +47,7 @@ export class RepairWait {
   constructor(
     private readonly minMs: number,
     private readonly maxMs = Math.max(minMs, REPAIR_WAIT_MAX_MS),
+    private readonly chainMaxMs = Math.max(maxMs, REPAIR_WAIT_CHAIN_MAX_MS),
   ) {}
 
   /** Every packet as it arrives (`seq` extended), before anything is dropped as late. */
@@ -59,11 +70,14 @@ export class RepairWait {
     }
   }
 
-  /** How long a frame may wait for a missing packet, from when its absence was seen. */
-  waitMs(): number {
+  /**
+   * How long a frame may wait for a missing packet, from when its absence was seen; `chain`: the frame
+   * is one the stream's chain of references hangs on (losing it costs a key frame).
+   */
+  waitMs(chain = false): number {
     if (this.repairs.length === 0) return this.minMs
     const sorted = [...this.repairs].sort((a, b) => a - b)
     const slowest = sorted[Math.ceil(sorted.length * 0.9) - 1] ?? 0
-    return Math.min(this.maxMs, Math.max(this.minMs, slowest + MARGIN_MS))
+    return Math.min(chain ? this.chainMaxMs : this.maxMs, Math.max(this.minMs, slowest + MARGIN_MS))
   }
 }

@@ -140,6 +140,22 @@ describe('Vp8Assembler on a link whose repairs take longer than 250 ms (bench:ne
     expect(waitMs).toBe(350)
   })
 
+  it('a lost TL0 frame waits past the freeze rule when repairs take that long: the repair beats a key frame', () => {
+    // The same with repairs of 700 ms (a full 300 ms queue each way on a 120 ms round trip). An upper-layer
+    // frame is given up after 500 ms (it costs only itself); the TL0 frame (20) is worth the wait, since
+    // giving it up costs a key frame that would come a repair's time later at the soonest.
+    const stream = layeredStream(60)
+    const lost = [5, 9, 13, 17, 20]
+    const arrivals = stream.flatMap((packets, i) => {
+      const at = lost.includes(i) ? (i + 1) * 33 + 700 : i * 33
+      return packets.map((packet) => ({ at, packet }))
+    })
+    const { out, requests, waitMs } = replay(arrivals)
+    expect(requests).toBe(0)
+    expect(out).toEqual(Array.from({ length: 60 }, (_, i) => i).filter((i) => ![5, 9, 13, 17].includes(i)))
+    expect(waitMs).toBe(500)
+  })
+
   it('a frame missing its last packet waits from when the next frame showed it, not from its own last', () => {
     // The base layer only (a thinned subscriber): 3.75 fps, two packets a frame. Frame 2's second packet
     // is lost; the next frame comes 267 ms later, when the loss is seen and NACKed; 150 ms after that the
@@ -155,5 +171,40 @@ describe('Vp8Assembler on a link whose repairs take longer than 250 ms (bench:ne
     const { out, requests } = replay(arrivals)
     expect(requests).toBe(0)
     expect(out).toEqual([0, 8, 16, 24, 32, 40])
+  })
+})
+
+describe('Vp8Assembler: a complete key frame behind an incomplete frame', () => {
+  it('goes out at once while the stream waits for it, instead of waiting out the frame before it', () => {
+    // A TL0 frame lost breaks the chain; a delta after it misses a packet (its repair is on its way);
+    // the key frame the receiver asked for arrives complete behind it.
+    const sender = new Vp8TemporalSender({ payloadType: 96 })
+    const assembler = new Vp8Assembler({ maxWaitMs: 250 })
+    const key0 = packetsOf(sender, frame(300, true), 0, 0)
+    const lostTl0 = packetsOf(sender, frame(300, false), 3000, 0)
+    const delta = packetsOf(sender, frame(3000, false), 6000, 2)
+    const key1 = packetsOf(sender, frame(3000, true), 9000, 0)
+    expect(delta.length).toBeGreaterThan(1)
+    key0.forEach((p) => assembler.push(p, 0))
+    expect(lostTl0.length).toBe(1)
+    // lostTl0 never comes; the delta's first packet does, its second does not (yet).
+    expect(assembler.push(delta[0]!, 66).keyFrameNeeded).toBe(false)
+    const frames = key1.flatMap((p, i) => assembler.push(p, 100 + i).frames)
+    expect(frames.map((f) => [f.rtpTimestamp, f.keyFrame])).toEqual([[9000, true]])
+  })
+
+  it('goes out at once past a base-layer frame still waiting for a repair, and needs no other key frame', () => {
+    const sender = new Vp8TemporalSender({ payloadType: 96 })
+    const assembler = new Vp8Assembler({ maxWaitMs: 250 })
+    packetsOf(sender, frame(300, true), 0, 0).forEach((p) => assembler.push(p, 0))
+    const tl0 = packetsOf(sender, frame(3000, false), 3000, 0)
+    const key = packetsOf(sender, frame(3000, true), 6000, 0)
+    assembler.push(tl0[0]!, 33) // the rest of this TL0 frame is lost
+    const results = key.map((p, i) => assembler.push(p, 66 + i))
+    expect(results.flatMap((r) => r.frames).map((f) => f.rtpTimestamp)).toEqual([6000])
+    expect(results.some((r) => r.keyFrameNeeded)).toBe(false)
+    // The stream goes on from the key frame.
+    const next = packetsOf(sender, frame(300, false), 9000, 2).flatMap((p) => assembler.push(p, 100).frames)
+    expect(next.map((f) => f.rtpTimestamp)).toEqual([9000])
   })
 })

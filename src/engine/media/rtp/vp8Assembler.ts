@@ -9,13 +9,13 @@ import { isVp8KeyFrame, parseVp8Descriptor, type Vp8Descriptor } from './vp8'
  * them are all present. Frames leave in order and only decodable ones: from a key frame on, each frame must
  * start right after the previous one ended. Packets may arrive late (reordering, NACK retransmissions):
  * an incomplete frame, or a gap before a complete one, is waited for as long as this stream's repairs
- * take (repairWait.ts: at least `maxWaitMs`, at most the freeze rule's 500 ms), from when the loss could
- * be seen (see `waitingSince`); past that, the frame is
+ * take (repairWait.ts: at least `maxWaitMs`, at most the freeze rule's 500 ms, or 1 s when losing it would
+ * cost a key frame), from when the loss could be seen (see `waitingSince`); past that, the frame is
  * dropped and delta frames are skipped until the next key frame, with `keyFrameNeeded` set so the caller
  * can ask for one (PLI). When the sender marks temporal layers (L1T3), a loss costs only the frames that
  * referenced what was lost (layerChain.ts): a complete frame after a gap that is decodable whatever the gap
- * held goes out at once, and only a lost base-layer frame needs a key frame. Pure: time comes in with each
- * packet.
+ * held goes out at once, and only a lost base-layer frame needs a key frame. A complete key frame goes
+ * out at once, whatever is still missing before it. Pure: time comes in with each packet.
  */
 
 export interface RtpIn {
@@ -139,6 +139,11 @@ export class Vp8Assembler {
         this.emit(head, result)
         continue
       }
+      const key = this.keyFrameBehind()
+      if (key !== undefined) {
+        this.skipToKeyFrame(key, result)
+        continue
+      }
       const next = this.decodableAfterGap()
       if (next !== undefined) {
         this.skipTo(next, result)
@@ -147,7 +152,7 @@ export class Vp8Assembler {
       // Joined in the middle of a frame: its start will never come once a later frame is complete.
       const headless = this.nextSeq === undefined && head.firstSeq === undefined && this.laterComplete(head)
       const stale =
-        nowMs - waitingSince(head) >= this.repair.waitMs() ||
+        nowMs - waitingSince(head) >= this.repair.waitMs(this.holdsChain(head)) ||
         this.pending.size > this.options.maxPendingFrames
       if (!headless && !stale) return
       this.pending.delete(head.rtpTimestamp)
@@ -169,6 +174,31 @@ export class Vp8Assembler {
     return frames.find(decodable)
   }
 
+  /**
+   * A complete key frame behind a head that cannot go out now: it references nothing, so whatever is
+   * missing before it no longer matters. Without this it waited out the head's repair wait (up to 500 ms
+   * on a slow link) behind a delta frame that, while the stream waits for a key frame, is dropped anyway:
+   * the key frame a freeze asked for came and the freeze went on.
+   */
+  private keyFrameBehind(): PendingFrame | undefined {
+    let found: PendingFrame | undefined
+    for (const frame of this.pending.values()) {
+      if (found !== undefined && frame.minSeq > found.minSeq) continue
+      if (isComplete(frame) && startsKeyFrame(frame)) found = frame
+    }
+    return found
+  }
+
+  /** Drops every frame before the key frame `frame` (nothing after it can need them) and sends it. */
+  private skipToKeyFrame(frame: PendingFrame, result: AssemblerResult): void {
+    for (const earlier of [...this.pending.values()]) {
+      if (earlier.minSeq >= frame.minSeq) continue
+      this.pending.delete(earlier.rtpTimestamp)
+      if (!this.needKeyFrame) this.skipped++
+    }
+    this.emit(frame, result)
+  }
+
   /** Gives up every frame before `frame` (they hold nothing it needs) and sends it. */
   private skipTo(frame: PendingFrame, result: AssemblerResult): void {
     for (const earlier of [...this.pending.values()]) {
@@ -187,6 +217,19 @@ export class Vp8Assembler {
       return
     }
     this.lost(result)
+  }
+
+  /**
+   * Whether giving up `frame` (the head) and what is missing before it would cost a key frame: it is
+   * one, or the chain holds and the frame is a base-layer frame, has no layer marks, or references a
+   * base-layer frame that is missing. A stream already waiting for a key frame has no chain to lose; an
+   * upper-layer frame whose base arrived costs itself at most (layerChain.ts).
+   */
+  private holdsChain(frame: PendingFrame): boolean {
+    if (startsKeyFrame(frame)) return true
+    if (this.needKeyFrame || !this.chain.intact) return false
+    if (frame.layer === undefined || frame.layer.temporalLayerId === 0) return true
+    return this.chain.judge(frame.layer, true) === 'broken'
   }
 
   private head(): PendingFrame | undefined {
@@ -247,6 +290,12 @@ function waitingSince(frame: PendingFrame): number {
   const inOrder = firstSeq === minSeq && lastSeq === undefined && frame.packets.size === maxSeq - minSeq + 1
   if (!inOrder) return frame.arrivedAt
   return frame.overtakenAt ?? Number.POSITIVE_INFINITY
+}
+
+/** Its first packet has come and says key frame (the VP8 payload header's P bit, RFC 6386 §9.1). */
+function startsKeyFrame(frame: PendingFrame): boolean {
+  const first = frame.firstSeq === undefined ? undefined : frame.packets.get(frame.firstSeq)
+  return first !== undefined && isVp8KeyFrame(first)
 }
 
 function isComplete(frame: PendingFrame): boolean {
