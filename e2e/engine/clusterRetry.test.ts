@@ -75,11 +75,15 @@ describe('a join through a proxy whose cluster is not ready yet', () => {
       expect(states.at(-1)).toEqual([S.Connected, R.JoinSucceed])
       expect(states.map(([state]) => state)).not.toContain(S.Failed)
       expect(errors).toEqual([])
-      expect(metrics.snapshot().sessionFailures).toMatchObject({
-        cluster_unavailable: 2,
-        no_node_available: 1,
-      })
-      expect(placed).toBe(1)
+      // The three failures went to the session requests and to the relay placing for the join in the
+      // early upgrade (issue 15, step U: its 503 sends the engine to the session's signaling URL).
+      const { sessionFailures, listenerEvents } = metrics.snapshot()
+      const sessionRefused =
+        (sessionFailures.cluster_unavailable ?? 0) + (sessionFailures.no_node_available ?? 0)
+      expect(sessionRefused).toBeGreaterThanOrEqual(2)
+      expect(sessionRefused + (listenerEvents.signal_placement_failed ?? 0)).toBe(3)
+      expect(placed).toBeGreaterThanOrEqual(1)
+      expect(placed).toBeLessThanOrEqual(2)
       expect(node.channels().map((c) => c.name)).toEqual(['retry'])
     } finally {
       await engine.leaveChannel()

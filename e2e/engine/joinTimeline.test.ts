@@ -35,13 +35,14 @@ const STEPS: JoinStep[] = [
 ]
 
 /**
- * What must come before what (docs/engine.md "Join round trips"). The signaling connection opens on the
- * session, while the transport is selected: neither waits for the other.
+ * What must come before what (docs/engine.md "Join round trips"). The signaling connection opens beside
+ * the session request (its upgrade carries the join, step U) and while the transport is selected: it
+ * waits for neither.
  */
 const AFTER: [JoinStep, JoinStep][] = [
   ['sessionRequest', 'sessionAnswer'],
   ['sessionAnswer', 'transportSelected'],
-  ['sessionAnswer', 'signalingOpen'],
+  ['sessionRequest', 'signalingOpen'],
   ['transportSelected', 'joined'],
   ['signalingOpen', 'joined'],
   ['joined', 'offer'],

@@ -1,12 +1,13 @@
+import { isIP } from 'node:net'
 import { untilAborted, type Clock, type EngineLogger, type JoinMark } from '../defaults'
 import type { HttpProxyConfig } from '../route/httpProxy'
 import type { ProxyTarget } from '../route/pathSelect'
-import { connectPinnedTls, pinOf, type PinnedTls } from '../route/tlsPin'
+import { pinOf } from '../route/tlsPin'
 import type { Region } from '../../shared/engine'
+import { SIGNAL_PATH } from '../../shared/proxySession'
 import type { MediaKind } from '../../shared/signaling'
 import {
   joinKey,
-  SIGNALING_DEFAULTS,
   signalingTls,
   SignalingClient,
   type JoinRequest,
@@ -15,11 +16,14 @@ import {
 } from './signalingClient'
 
 /**
- * The join's signaling connection (docs/engine.md "Join round trips"): its TCP and TLS handshakes run
- * beside the session request, and its WebSocket upgrade as soon as the session is known, while the
- * transport is selected (the probe allocation: 2 round trips over UDP, 4 over TLS) instead of after it. The signaling
- * URL and pin come from the session alone; the call takes the connection when it starts (`take`), and
- * whatever is not taken — the join failed before the call, or the call goes elsewhere — is closed.
+ * The join's signaling connection (docs/engine.md "Join round trips", step U): opened with the session
+ * request — TCP, TLS pinned as the session request pins it, and the WebSocket upgrade carrying the join
+ * (`Pinhole-Join`: the proxy verifies the token and places the channel itself, docs/proxy.md §9.1) — so
+ * that `joined` and the offer come with, not after, the session's answer. The session then confirms it:
+ * the same proxy host, port and signaling path, and the certificate the session request saw; otherwise it
+ * is closed and a connection is opened to the session's signaling URL (a cluster's carries a route
+ * ticket), as is one when the early upgrade failed (a proxy that could not place the channel yet). The call
+ * takes the connection when it starts (`take`); whatever is not taken is closed.
  */
 export interface EarlySignalingDeps {
   signal: AbortSignal
@@ -29,8 +33,15 @@ export interface EarlySignalingDeps {
   httpProxy?: HttpProxyConfig
   /** The join's timeline: `signalingOpen` when the handshakes are done, not when the call takes it. */
   mark?: JoinMark
-  /** The call's join request as it would be now: sent as soon as the connection is open. */
+  /** The call's join request as it would be now: sent with the upgrade. */
   join?: () => JoinRequest
+}
+
+/** A connection opened beside the session request, to one proxy host and port. */
+interface Upgraded {
+  target: string
+  client: Promise<SignalingClient>
+  request: JoinRequest | undefined
 }
 
 export class EarlySignaling {
@@ -38,76 +49,84 @@ export class EarlySignaling {
   private url: string | undefined
   /** joinKey of the join sent early, if any. */
   private joined: string | undefined
-  private preconnected: { target: string; tls: Promise<PinnedTls> } | undefined
+  private upgraded: Upgraded | undefined
+  /** discard() was called: the join is over, nothing opens any more (a reconnect opens its own). */
+  private done = false
 
   constructor(private readonly deps: EarlySignalingDeps) {}
 
   /**
-   * RouteRequest.onSessionRequest: TCP and TLS to the proxy's TCP port, pinned as the session request pins
-   * it, while the session request runs (2 round trips off the path); `open` then only upgrades it, once the
-   * session has given the signaling URL (a cluster's carries a route ticket) and the certificate it saw.
+   * RouteRequest.onSessionRequest: opens the connection to this region host's signaling endpoint with the
+   * join in the upgrade, beside the session request. Another host (the first one's session failed) gets a
+   * connection of its own; the earlier one is closed.
    */
   preconnect(region: Region): void {
-    if (this.preconnected || this.url !== undefined) return
-    const { signal, clock, timings, httpProxy } = this.deps
+    if (this.done || this.url !== undefined) return
     const { proxyHost: host, ports } = region
-    const tls = connectPinnedTls(host, ports.tcp, pinOf(region), {
-      timeoutMs: timings?.connectTimeoutMs ?? SIGNALING_DEFAULTS.connectTimeoutMs,
-      alpn: ['http/1.1'],
-      signal,
-      clock,
-      ...(httpProxy ? { httpProxy } : {}),
-    })
-    tls.catch(() => undefined)
-    this.preconnected = { target: `${host}:${ports.tcp}`, tls }
+    const target = `${host}:${ports.tcp}`
+    if (this.upgraded?.target === target) return
+    this.closeUpgraded()
+    const request = this.deps.join?.()
+    const client = this.connect(
+      `wss://${isIP(host) === 6 ? `[${host}]` : host}:${ports.tcp}${SIGNAL_PATH}`,
+      { host, port: ports.tcp, pin: pinOf(region) },
+      request,
+    )
+    this.upgraded = { target, client, request }
   }
 
   /**
-   * The preconnected TLS for `tls` (same host and port, and the certificate the session request saw), or
-   * undefined (the signaling client then connects afresh); one not used is closed.
+   * RouteRequest.onSession: the connection the call will take — the early one when the session confirms
+   * it, else a new one to the session's signaling URL (once; a later session of the same join is ignored).
    */
-  private claim(tls: SignalingOptions['tls']): Promise<PinnedTls | undefined> | undefined {
-    const pre = this.preconnected
-    this.preconnected = undefined
-    if (!pre) return undefined
-    const expected = tls?.pin.fingerprintSha256?.toUpperCase()
-    const usable = tls !== undefined && pre.target === `${tls.host}:${tls.port}` && expected !== undefined
-    return pre.tls.then(
-      (connection) => {
-        if (usable && connection.fingerprintSha256.toUpperCase() === expected) return connection
-        connection.socket.destroy()
-        return undefined
-      },
-      () => undefined,
-    )
-  }
-
-  /** RouteRequest.onSession: starts the handshakes (once; a later session of the same join is ignored). */
   open(target: ProxyTarget): void {
-    if (this.url !== undefined) return
-    const { signal, clock, logger, timings, httpProxy } = this.deps
+    if (this.done || this.url !== undefined) return
     const url = target.session.info.signalUrl
     this.url = url
-    const { tls } = signalingTls(target, url, httpProxy)
-    const connected = this.claim(tls)
-    const request = this.deps.join?.()
+    const { tls } = signalingTls(target, url, this.deps.httpProxy)
+    const upgraded = this.upgraded
+    this.upgraded = undefined
+    const request = upgraded ? upgraded.request : this.deps.join?.()
     this.joined = request ? joinKey(request) : undefined
+    const fresh = (): Promise<SignalingClient> => this.connect(url, tls, request)
+    const sameEndpoint =
+      upgraded !== undefined && tls !== undefined && upgraded.target === `${tls.host}:${tls.port}`
+    if (!upgraded || !sameEndpoint || new URL(url).pathname !== SIGNAL_PATH) {
+      if (upgraded) closeWhenOpen(upgraded.client)
+      this.opening = fresh()
+      return
+    }
+    const fingerprint = target.session.fingerprintSha256.toUpperCase()
+    this.opening = upgraded.client.then(
+      (client) => {
+        if (client.fingerprintSha256?.toUpperCase() === fingerprint) return client
+        client.close() // another certificate than the session request's: not this one
+        return fresh()
+      },
+      () => fresh(),
+    )
+    this.opening.catch(() => undefined) // the call reports it (or discard() ends it)
+  }
+
+  /** A signaling connection to `url` with `request` in its upgrade; `signalingOpen` once it is open. */
+  private connect(
+    url: string,
+    tls: SignalingOptions['tls'],
+    request: JoinRequest | undefined,
+  ): Promise<SignalingClient> {
+    const { signal, clock, logger, timings, httpProxy } = this.deps
     const opening = SignalingClient.open({
       url,
-      ...(tls ? { tls: { ...tls, ...(connected ? { connected } : {}) } } : {}),
+      ...(tls ? { tls: { ...tls, ...(httpProxy ? { httpProxy } : {}) } } : {}),
+      ...(request ? { join: request } : {}),
       ...(timings ? { timings } : {}),
       signal,
       clock,
       logger,
-    }).then((client) => {
-      // `join` goes at once, while the transport may still be selected: `joined` and the offer wait
-      // in the client (held) until the call takes it.
-      if (request) client.joinEarly(request)
-      return client
     })
     // Awaited by the call, or closed by discard(); a failure is the call's to report, not unhandled here.
     opening.then(() => this.deps.mark?.('signalingOpen')).catch(() => undefined)
-    this.opening = opening
+    return opening
   }
 
   /**
@@ -119,15 +138,25 @@ export class EarlySignaling {
     this.opening = undefined
     const sameJoin = this.joined === undefined || (request !== undefined && joinKey(request) === this.joined)
     if (!opening || (url === this.url && sameJoin)) return opening
-    opening.then((client) => client.close()).catch(() => undefined)
+    closeWhenOpen(opening)
     return undefined
   }
 
-  /** Closes the connection (or the preconnected TLS) if nobody took it. */
+  /** Closes whatever nobody took; nothing opens after it. */
   discard(): void {
-    void this.claim(undefined)
+    this.done = true
+    this.closeUpgraded()
     this.take('')
   }
+
+  private closeUpgraded(): void {
+    if (this.upgraded) closeWhenOpen(this.upgraded.client)
+    this.upgraded = undefined
+  }
+}
+
+function closeWhenOpen(opening: Promise<SignalingClient>): void {
+  opening.then((client) => client.close()).catch(() => undefined)
 }
 
 /**

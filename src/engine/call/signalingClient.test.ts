@@ -166,6 +166,39 @@ describe('SignalingClient', () => {
     await new Promise((resolve) => silent.close(resolve))
   })
 
+  it('a join with the upgrade: a server that takes it answers unasked (no join message); an older one gets the message', async () => {
+    const received: string[] = []
+    const headers: (string | undefined)[] = []
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()))
+    let takes = true
+    wss.on('headers', (lines) => takes && lines.push('Pinhole-Join: accepted'))
+    wss.on('connection', (ws, req) => {
+      headers.push(req.headers['pinhole-join'] as string | undefined)
+      // Right behind the 101 (often in the same segment): the client must not lose it.
+      if (takes) ws.send(joined())
+      ws.on('message', (data) => {
+        received.push(JSON.parse(String(data)).type as string)
+        if (received.at(-1) === 'join') ws.send(joined())
+      })
+    })
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/v1/signal`
+    try {
+      for (const server of ['takes it', 'older'] as const) {
+        takes = server === 'takes it'
+        const client = await SignalingClient.open({ url, join: JOIN })
+        expect(await client.join(JOIN), server).toMatchObject({ type: 'joined' })
+        client.close()
+      }
+      const header = JSON.parse(Buffer.from(headers[0]!, 'base64url').toString()) as object
+      expect(header).toEqual({ v: 1, type: 'join', ...JOIN })
+      expect(headers[1]).toBe(headers[0])
+      expect(received).toEqual(['join']) // only the older server got a join message
+    } finally {
+      await new Promise((resolve) => wss.close(resolve))
+    }
+  })
+
   it('refusalError keeps unknown codes as JoinRefused with the server message', () => {
     const error = refusalError('brand_new_code', 'explained')
     expect(error).toBeInstanceOf(EngineError)

@@ -1,5 +1,4 @@
-import type { createConnection } from 'node:net'
-import { WebSocket } from 'ws'
+import { WebSocket, type RawData } from 'ws'
 import { SIGNAL_ERROR_MESSAGES, SignalCloseCode, SignalErrorCode } from '../../shared/codes'
 import { EngineError, ErrorCode } from '../../shared/errors'
 import {
@@ -12,8 +11,9 @@ import {
 import { silentLogger, systemClock, type Clock, type EngineLogger } from '../defaults'
 import { TypedEmitter } from '../events'
 import type { HttpProxyConfig } from '../route/httpProxy'
-import { connectPinnedTls, type PinnedTls, type TlsPin } from '../route/tlsPin'
+import type { TlsPin } from '../route/tlsPin'
 import type { ProxyTarget } from '../route/pathSelect'
+import { openSocket } from './signalingSocket'
 
 /**
  * The signaling connection to the conference server (docs/sfu.md): JSON over a WebSocket, through the
@@ -62,9 +62,13 @@ export interface SignalingOptions {
     port: number
     pin: TlsPin
     httpProxy?: HttpProxyConfig
-    /** A pinned connection to host:port already made (earlySignaling.ts); undefined → a new one. */
-    connected?: Promise<PinnedTls | undefined>
   }
+  /**
+   * The join to send with the upgrade (the `Pinhole-Join` header): a server that takes it answers
+   * `joined` unasked; with one that does not, it is sent as a `join` message once open. Either way the
+   * first `join(request)` with the same request gets that answer.
+   */
+  join?: JoinRequest
   timings?: Partial<SignalingTimings>
   signal?: AbortSignal
   clock?: Clock
@@ -158,13 +162,15 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   private constructor(
     private readonly ws: WebSocket,
     options: SignalingOptions,
+    /** The proxy certificate this connection saw (wss through a proxy). */
+    readonly fingerprintSha256: string | undefined,
   ) {
     super((event, error) => this.logger.error({ event, err: error }, 'a signaling listener threw'))
     this.timings = { ...SIGNALING_DEFAULTS, ...options.timings }
     this.clock = options.clock ?? systemClock
     this.logger = options.logger ?? silentLogger
     this.lastPong = this.clock.now()
-    ws.on('message', (data, isBinary) => this.onFrame(String(data), isBinary))
+    ws.on('message', (data, isBinary) => this.onRaw(data, isBinary))
     ws.on('close', (code, reason) => this.onClose(code, reason.toString()))
     ws.on('error', (error) => this.logger.debug({ err: error }, 'signaling socket error'))
     this.schedulePing()
@@ -174,8 +180,12 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   static async open(options: SignalingOptions): Promise<SignalingClient> {
     const timings = { ...SIGNALING_DEFAULTS, ...options.timings }
     const clock = options.clock ?? systemClock
-    const ws = await openSocket(options, timings, clock)
-    return new SignalingClient(ws, options)
+    const opened = await openSocket(options, timings, clock)
+    const client = new SignalingClient(opened.ws, options, opened.fingerprintSha256)
+    // Waiting for `joined` before the frames already read are handed over: one may be it.
+    if (options.join) client.joinEarly(options.join, opened.joinAccepted)
+    opened.replay((data, isBinary) => client.onRaw(data, isBinary))
+    return client
   }
 
   get isOpen(): boolean {
@@ -183,11 +193,12 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
   }
 
   /**
-   * Sends `join` now, before the call asks (earlySignaling.ts): the call's `join` with the same request
-   * then gets this one's answer instead of sending another.
+   * Sends `join` now, before the call asks (earlySignaling.ts), or only waits for its answer when the
+   * server took it with the upgrade (`sent`): the call's `join` with the same request then gets this one's
+   * answer instead of sending another.
    */
-  joinEarly(request: JoinRequest): void {
-    const joined = this.join(request)
+  joinEarly(request: JoinRequest, sent = false): void {
+    const joined = this.awaitJoined(request, !sent)
     joined.catch(() => undefined) // the call's join reports it
     this.early = { key: joinKey(request), joined }
   }
@@ -197,6 +208,10 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     const early = this.early
     this.early = undefined
     if (early?.key === joinKey(request)) return early.joined
+    return this.awaitJoined(request, true)
+  }
+
+  private awaitJoined(request: JoinRequest, send: boolean): Promise<JoinedMessage> {
     return new Promise<JoinedMessage>((resolve, reject) => {
       const done = (): void => {
         this.clock.clearTimeout(timer)
@@ -226,7 +241,7 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
       }, this.timings.joinTimeoutMs)
       this.on('message', onMessage)
       this.on('closed', onClosed)
-      if (!this.send({ type: 'join', ...request })) onClosed(this.ws.readyState, 'not open')
+      if (send && !this.send({ type: 'join', ...request })) onClosed(this.ws.readyState, 'not open')
     })
   }
 
@@ -264,6 +279,10 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     this.stopPing()
     if (this.ws.readyState === WebSocket.OPEN) this.ws.close(code, reason)
     else if (this.ws.readyState === WebSocket.CONNECTING) this.ws.terminate()
+  }
+
+  private onRaw(data: RawData, isBinary: boolean): void {
+    this.onFrame(String(data), isBinary)
   }
 
   private onFrame(text: string, isBinary: boolean): void {
@@ -307,62 +326,6 @@ export class SignalingClient extends TypedEmitter<SignalingEvents> {
     if (this.pingTimer !== undefined) this.clock.clearTimeout(this.pingTimer)
     this.pingTimer = undefined
   }
-}
-
-async function openSocket(
-  options: SignalingOptions,
-  timings: SignalingTimings,
-  clock: Clock,
-): Promise<WebSocket> {
-  const { signal } = options
-  if (signal?.aborted) throw new EngineError(ErrorCode.JoinCanceled, 'signaling')
-  const secure = options.url.startsWith('wss:')
-  let connection: typeof createConnection | undefined
-  if (secure && options.tls) {
-    const { host, port, pin, httpProxy, connected } = options.tls
-    const tls =
-      (await connected) ??
-      (await connectPinnedTls(host, port, pin, {
-        timeoutMs: timings.connectTimeoutMs,
-        alpn: ['http/1.1'],
-        ...(signal ? { signal } : {}),
-        ...(httpProxy ? { httpProxy } : {}),
-        clock,
-      }))
-    connection = () => tls.socket
-  }
-  const ws = new WebSocket(options.url, {
-    handshakeTimeout: timings.connectTimeoutMs,
-    perMessageDeflate: false,
-    ...(connection ? { createConnection: connection } : {}),
-  })
-  return new Promise<WebSocket>((resolve, reject) => {
-    const fail = (error: EngineError): void => {
-      cleanup()
-      // Terminating a handshake under way makes ws emit 'error' a tick later; with no listener left that
-      // error would end the process (a leave while joining). The failure is already `error`.
-      ws.on('error', () => undefined)
-      ws.terminate()
-      reject(error)
-    }
-    const onAbort = (): void => fail(new EngineError(ErrorCode.JoinCanceled, 'signaling'))
-    const onError = (error: Error): void =>
-      fail(new EngineError(ErrorCode.SignalingLost, `${options.url}: ${error.message}`, { cause: error }))
-    const onUnexpected = (_req: unknown, res: { statusCode?: number }): void =>
-      fail(new EngineError(ErrorCode.SignalingLost, `${options.url}: HTTP ${res.statusCode ?? 0}`))
-    const cleanup = (): void => {
-      signal?.removeEventListener('abort', onAbort)
-      ws.off('error', onError)
-      ws.off('unexpected-response', onUnexpected)
-    }
-    signal?.addEventListener('abort', onAbort, { once: true })
-    ws.once('error', onError)
-    ws.once('unexpected-response', onUnexpected)
-    ws.once('open', () => {
-      cleanup()
-      resolve(ws)
-    })
-  })
 }
 
 /** What identifies a join request: the same key, the same message on the wire. */
