@@ -114,7 +114,6 @@ async function main(): Promise<void> {
       generators: env('GENERATORS', 2),
       fps: env('FPS', 15),
       frameBytes: env('FRAME_BYTES', 1000),
-      listeners: env('LISTENERS', 1),
     })
     for (const line of workersReport(workers)) console.log(line)
   }

@@ -3,21 +3,27 @@
  * clients (e2e/sfu/client.ts, the ones bench:sfu uses, payload checks off) in channels of 4 where every
  * participant publishes synthetic audio and video. It places each channel as a proxy does (the proxy's
  * `createRedisPlacement`) and joins its participants straight on the node's signaling URL (no proxy relay in
- * between: the node is under test). A `window` request counts, for every participant, the packets of each
- * other participant of its channel sent during the window that arrived.
+ * between: the node is under test). werift does the signaling, ICE and DTLS; the media is sent and counted
+ * by bench/cluster/cheapMedia.ts (the native SRTP send, RTP headers counted without decryption) so that the
+ * generators cost a fraction of what the node does. A `window` request counts, for every participant, the
+ * packets of each other participant of its channel sent during the window that arrived.
  */
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { fork, type ChildProcess } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
+import { join } from 'node:path'
 import { createRedisPlacement } from '../../src/cluster'
 import { createLogger } from '../../src/platform/logger'
 import { mintJoinToken } from '../../src/protocol/auth/joinToken'
-import { SrtpAuthenticationError } from 'werift'
 import { TestClient } from '../../e2e/sfu/client'
 import { sleep } from '../../e2e/support/tools'
+import { drainSinks, HeaderCounter, startCheapMedia, type CheapPublisher, type Counts } from './cheapMedia'
 
 export const BENCH_APP = { appKey: 'bench', secret: 'bench-secret-0123456789abcdef' }
 export const PER_CHANNEL = 4
 const RETRY_UID_OFFSET = 100
+const PROFILE_DIR = process.env.CLUSTER_BENCH_PROFILE
 /** The test client's video packet size (e2e/sfu/media.ts videoFramePayloads' default MTU). */
 const VIDEO_MTU = 1100
 
@@ -26,12 +32,6 @@ export interface LoadGenOptions {
   region: string
   fps: number
   frameBytes: number
-  /**
-   * Participants per channel that decrypt and count what they receive; the others drop each received RTP
-   * packet after the socket read, before SRTP (the node's work is the same: it encrypts and sends to every
-   * participant). Keeps the generators' CPU well below the node's on a machine they share.
-   */
-  listeners: number
 }
 
 type GenRequest = { type: 'add'; channels: string[] } | { type: 'window'; windowMs: number }
@@ -51,9 +51,11 @@ export type GenReply =
       nominal: number
       /** The worst sender → receiver pairs (under 90 % received), for a lossy step's report. */
       lossy: string[]
+      /** Received headers that named no recent packet of their sender (HeaderCounter), not counted. */
+      unmapped: number
+      /** Packets of the window the native addon encrypted and sent, of `sent`. */
+      nativeSent: number
     }
-
-type Counts = Record<'audio' | 'video', number>
 
 export interface LoadGen {
   add(channels: string[]): Promise<Extract<GenReply, { type: 'added' }>>
@@ -97,6 +99,8 @@ const cpuMicros = (): number => {
 interface Member {
   channel: string
   client: TestClient
+  media: CheapPublisher
+  inbound: HeaderCounter
 }
 
 async function main(options: LoadGenOptions): Promise<void> {
@@ -106,19 +110,32 @@ async function main(options: LoadGenOptions): Promise<void> {
     logger: createLogger('silent'),
   })
   const members: Member[] = []
-  const joinOne = async (channel: string, url: string, uid: number): Promise<TestClient> => {
+  /** CLUSTER_BENCH_PROFILE=<dir>: a V8 CPU profile of each window, `generator-<pid>-<participants>.cpuprofile`. */
+  const profiler = PROFILE_DIR ? new Session() : undefined
+  if (profiler) {
+    mkdirSync(PROFILE_DIR!, { recursive: true })
+    profiler.connect()
+    await profiler.post('Profiler.enable')
+  }
+  /** Every publisher by channel and uid, from its first packet on: receivers tie their streams to them. */
+  const publishers = new Map<string, CheapPublisher>()
+  const joinOne = async (channel: string, url: string, uid: number): Promise<Member> => {
     const token = await mintJoinToken({ ...BENCH_APP, channel, uid, ttlSeconds: 3600 })
-    const client = await TestClient.connect({ url, token, channel, uid, verify: false })
+    const inbound = new HeaderCounter((from, kind) => publishers.get(`${channel}/${from}`)?.sent[kind])
+    const onRtp = inbound.onDecrypted.bind(inbound)
+    const client = await TestClient.connect({ url, token, channel, uid, verify: false, onRtp })
     try {
       await client.joined()
       await client.connected(20_000)
+      if (!inbound.attach(client)) throw new Error('the nominated pair is not plain UDP')
     } catch (err) {
+      inbound.close()
       await client.close() // out of the channel, or its subscribers would wait for its media
       throw err
     }
-    if (uid % RETRY_UID_OFFSET > options.listeners) discardInbound(client)
-    client.startMedia({ fps: options.fps, frameBytes: options.frameBytes })
-    return client
+    const media = startCheapMedia(client, { fps: options.fps, frameBytes: options.frameBytes })
+    publishers.set(`${channel}/${uid}`, media)
+    return { channel, client, media, inbound }
   }
   const add = async (channels: string[]): Promise<GenReply> => {
     let failed = 0
@@ -142,7 +159,7 @@ async function main(options: LoadGenOptions): Promise<void> {
         joinOne(channel, signalUrl, i + 1).catch(() => joinOne(channel, signalUrl, i + 1 + RETRY_UID_OFFSET)),
       )
       for (const result of await Promise.allSettled(joins)) {
-        if (result.status === 'fulfilled') members.push({ channel, client: result.value })
+        if (result.status === 'fulfilled') members.push(result.value)
         else {
           failed++
           reason ??= String(result.reason)
@@ -152,28 +169,41 @@ async function main(options: LoadGenOptions): Promise<void> {
     return { type: 'added', participants: members.length, failed, nodes, ...(reason ? { reason } : {}) }
   }
   const window = async (windowMs: number): Promise<GenReply> => {
-    const from = new Map(members.map((m) => [m.client, m.client.sent]))
+    const snapshot = () => new Map<Member, Counts>(members.map((m) => [m, { ...m.media.sent }]))
+    const unmapped = () => members.reduce((n, m) => n + m.inbound.unmapped, 0)
+    const native = () => members.reduce((n, m) => n + m.media.nativePackets(), 0)
+    const from = snapshot()
+    const [unmapped0, native0] = [unmapped(), native()]
     const cpu0 = cpuMicros()
     const started = performance.now()
+    await profiler?.post('Profiler.start')
     await sleep(windowMs)
-    const to = new Map(members.map((m) => [m.client, m.client.sent]))
+    if (profiler) {
+      const { profile } = await profiler.post('Profiler.stop')
+      writeFileSync(
+        join(PROFILE_DIR!, `generator-${process.pid}-${members.length}.cpuprofile`),
+        JSON.stringify(profile),
+      )
+    }
+    const to = snapshot()
+    const nativeSent = native() - native0
     const elapsedMs = performance.now() - started
     const cpu = cpuMicros() - cpu0
     await sleep(300) // packets still in flight
+    drainSinks()
     let expected = 0
     let received = 0
     const pairs: { ratio: number; text: string }[] = []
     for (const receiver of members) {
-      if (receiver.client.options.uid % RETRY_UID_OFFSET > options.listeners) continue
       for (const sender of members) {
         if (sender.channel !== receiver.channel || sender === receiver) continue
-        const a = from.get(sender.client)!
-        const b = to.get(sender.client)!
+        const a = from.get(sender)!
+        const b = to.get(sender)!
         let pairExpected = 0
         let pairReceived = 0
         for (const kind of ['audio', 'video'] as const) {
           pairExpected += b[kind] - a[kind]
-          pairReceived += countIn(receiver.client, sender.client.options.uid, kind, a, b)
+          pairReceived += receiver.inbound.count(sender.client.options.uid, kind, a[kind], b[kind])
         }
         expected += pairExpected
         received += pairReceived
@@ -190,12 +220,12 @@ async function main(options: LoadGenOptions): Promise<void> {
     const nominal = members.length * (elapsedMs / 1000) * (50 + options.fps * perFrame)
     let sent = 0
     let forwarded = 0
-    for (const { client, channel } of members) {
-      const a = from.get(client)!
-      const b = to.get(client)!
+    for (const member of members) {
+      const a = from.get(member)!
+      const b = to.get(member)!
       const packets = b.audio - a.audio + b.video - a.video
       sent += packets
-      forwarded += packets * (members.filter((m) => m.channel === channel).length - 1)
+      forwarded += packets * (members.filter((m) => m.channel === member.channel).length - 1)
     }
     const lossy = pairs.sort((x, y) => x.ratio - y.ratio).map((p) => p.text)
     return {
@@ -208,6 +238,8 @@ async function main(options: LoadGenOptions): Promise<void> {
       forwarded,
       nominal,
       lossy: lossy.slice(0, 4),
+      unmapped: unmapped() - unmapped0,
+      nativeSent,
     }
   }
   process.on('message', (request: GenRequest) => {
@@ -215,44 +247,15 @@ async function main(options: LoadGenOptions): Promise<void> {
     void run.then((reply) => process.send?.(reply))
   })
   process.on('disconnect', () => {
-    for (const { client } of members) {
-      client.stopMedia()
+    for (const { client, media, inbound } of members) {
+      media.stop()
+      inbound.close()
       void client.close()
     }
     void placement.close()
     setTimeout(() => process.exit(0), 200)
   })
   process.send?.({ type: 'ready' } satisfies GenReply)
-}
-
-/** One error thrown for every dropped packet (no stack trace taken per packet). */
-const DISCARDED = new SrtpAuthenticationError('bench: received media discarded')
-
-/**
- * A participant that only publishes as far as the generator's CPU goes: werift drops a packet whose SRTP
- * decryption throws SrtpAuthenticationError, so received RTP stops right after the socket read (RTCP, e.g.
- * the node's keyframe requests, still goes through).
- */
-function discardInbound(client: TestClient): void {
-  for (const transport of client.pc.dtlsTransports) {
-    transport.srtp.decrypt = () => {
-      throw DISCARDED
-    }
-  }
-}
-
-function countIn(
-  receiver: TestClient,
-  uid: number,
-  kind: 'audio' | 'video',
-  from: Counts,
-  to: Counts,
-): number {
-  let n = 0
-  for (const counter of receiver.received.get(`${uid}:${kind}`)?.counters ?? []) {
-    if (counter >= from[kind] && counter < to[kind]) n++
-  }
-  return n
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -13,6 +13,7 @@ import { startRedis, type RedisServer } from '../../e2e/support/redisServer'
 import { startServerProcess } from '../../e2e/support/serverProcess'
 import { freePort, sleep } from '../../e2e/support/tools'
 import { fixed, formatTable } from '../lib/table'
+import { rtpSinkAddon } from './cheapMedia'
 import { BENCH_APP, PER_CHANNEL, startLoadGen, type LoadGen } from './loadGen'
 import { projectToCeiling, sustained } from './stats'
 
@@ -25,15 +26,13 @@ export interface WorkersOptions {
   generators: number
   fps: number
   frameBytes: number
-  /** Participants per channel that decrypt and count (LoadGenOptions.listeners). */
-  listeners: number
 }
 
 export interface WorkersStep {
   workers: number
   channels: number
   participants: number
-  /** Packets/s the node forwarded (sent × the others of the channel); the loss the listeners saw. */
+  /** Packets/s the node forwarded (sent × the others of the channel); the loss the participants saw. */
   pps: number
   loss: number
   /** What the participants sent ÷ their nominal rate (Opus 50/s + video frames/s × packets per frame). */
@@ -43,8 +42,18 @@ export interface WorkersStep {
   generatorCpu: number
   /** The busiest conference node process over the window (% of one core): the one that saturates first. */
   busiestNodeCpu: number
+  /**
+   * CPU time per participant and second of the window (µs): the server (parent and workers) and the load
+   * generators. The generators must stay well below the server for the nodes to be what saturates.
+   */
+  serverUsPerParticipant: number
+  generatorUsPerParticipant: number
   /** Whole machine busy over the window, % of all cores (other work included). */
   machineBusy: number
+  /** Received headers that named no recent packet of their sender (not counted: they show as loss). */
+  unmapped: number
+  /** Share of the participants' packets the native addon encrypted and sent. */
+  nativeShare: number
   joinFailures: number
   /** The worst sender → receiver pairs of the window (for a lossy step). */
   lossy: string[]
@@ -136,7 +145,6 @@ async function ramp(workers: number, options: WorkersOptions, redis: RedisServer
           region: REGION,
           fps: options.fps,
           frameBytes: options.frameBytes,
-          listeners: options.listeners,
         }),
       )
     }
@@ -155,7 +163,8 @@ async function ramp(workers: number, options: WorkersOptions, redis: RedisServer
       const joinFailures = added.reduce((n, a) => n + a.failed, 0)
       const participants = added.reduce((n, a) => n + a.participants, 0)
       await sleep(2000) // renegotiations and keyframes settle
-      const measureStep = () => measure(workers, channels, server.pid, generators, options.windowMs)
+      const measureStep = () =>
+        measure(workers, channels, participants, server.pid, generators, options.windowMs)
       let row = await measureStep()
       // The machine is shared: a failing window is measured once more before it ends the ramp.
       if (failing(row)) {
@@ -183,13 +192,16 @@ function describe(row: Omit<WorkersStep, 'joinFailures' | 'participants'>): stri
   const worst = row.loss >= MAX_LOSS && row.lossy.length > 0 ? ` (worst pairs: ${row.lossy.join(', ')})` : ''
   return (
     `loss ${fixed(row.loss * 100, 2)} %${worst}, sent ${fixed(row.offered * 100, 0)} % of nominal, ` +
-    `server CPU ${row.serverCpu} %, generators ${row.generatorCpu} %`
+    `server CPU ${row.serverCpu} %, generators ${row.generatorCpu} % ` +
+    `(µs per participant-second: server ${row.serverUsPerParticipant}, generators ${row.generatorUsPerParticipant})` +
+    (row.unmapped > 0 ? `, ${row.unmapped} unmapped headers` : '')
   )
 }
 
 async function measure(
   workers: number,
   channels: number,
+  participants: number,
   serverPid: number,
   generators: readonly LoadGen[],
   windowMs: number,
@@ -223,6 +235,15 @@ async function measure(
     loss: expected === 0 ? 1 : Math.max(0, 1 - received / expected),
     serverCpu: Math.round((server1 - server0) / 10 / serverMs),
     generatorCpu: Math.round(generatorMicros / 10 / elapsedMs),
+    serverUsPerParticipant: Math.round((server1 - server0) / Math.max(1, participants) / (serverMs / 1000)),
+    generatorUsPerParticipant: Math.round(generatorMicros / Math.max(1, participants) / (elapsedMs / 1000)),
+    unmapped: windows.reduce((n, w) => n + w.unmapped, 0),
+    nativeShare:
+      windows.reduce((n, w) => n + w.nativeSent, 0) /
+      Math.max(
+        1,
+        windows.reduce((n, w) => n + w.sent, 0),
+      ),
     busiestNodeCpu: Math.round(Math.max(...nodes1.map((c, i) => c - nodes0[i]!)) / 10 / serverMs),
     machineBusy: Math.round(
       ((machine1.busyTicks - machine0.busyTicks) / Math.max(1, machine1.totalTicks - machine0.totalTicks)) *
@@ -253,8 +274,9 @@ export function workersReport(result: WorkersResult): string[] {
   const perParticipant = 50 + options.fps
   return [
     `workers: channels of ${PER_CHANNEL}, every participant publishing Opus 50 pkt/s + video ${options.fps} fps ` +
-      `of ${options.frameBytes} B (${perParticipant} pkt/s, each forwarded to 3), ${options.listeners} of them ` +
-      `decrypting and counting what they receive; ${options.generators} load ` +
+      `of ${options.frameBytes} B (${perParticipant} pkt/s, each forwarded to 3), sent through the native SRTP ` +
+      `send and counted from the RTP headers (bench/cluster/cheapMedia.ts; sockets read by ${sinkState()}); ` +
+      `${options.generators} load ` +
       `generator processes on the same ${cpus().length} cores; window ${options.windowMs} ms; load average ` +
       loadavg()
         .map((l) => l.toFixed(2))
@@ -270,6 +292,8 @@ export function workersReport(result: WorkersResult): string[] {
         'server CPU %',
         'busiest node CPU %',
         'generators CPU %',
+        'server µs/participant-s',
+        'generators µs/participant-s',
         'machine busy %',
       ],
       result.steps.map((s) => [
@@ -282,6 +306,8 @@ export function workersReport(result: WorkersResult): string[] {
         String(s.serverCpu),
         String(s.busiestNodeCpu),
         String(s.generatorCpu),
+        String(s.serverUsPerParticipant),
+        String(s.generatorUsPerParticipant),
         String(s.machineBusy),
       ]),
     ),
@@ -290,4 +316,9 @@ export function workersReport(result: WorkersResult): string[] {
     `projected with the busiest node at a full core and the generators elsewhere: ${result.projected[0]} with ` +
       `1 worker, ${result.projected[1]} with 2 (ratio ${fixed(result.projectedRatio, 2)})`,
   ]
+}
+
+function sinkState(): string {
+  const addon = rtpSinkAddon()
+  return typeof addon === 'string' ? `dgram: ${addon}` : 'the pinhole_rtp_sink addon'
 }

@@ -55,7 +55,7 @@ function release(name: string, { ownDeps = false } = {}): string {
   cpSync(join(root, 'bin'), join(dir, 'bin'), { recursive: true })
   cpSync(BUILT, join(dir, 'out/node'), { recursive: true })
   // Timestamps kept: npm ci's postinstall (native/relay/build.mjs --optional) sees the addon up to date.
-  const addons = ['build/Release/pinhole_relay.node', 'build/Release/pinhole_media.node']
+  const addons = ['pinhole_relay', 'pinhole_media', 'pinhole_rtp_sink'].map((n) => `build/Release/${n}.node`)
   for (const part of ['binding.gyp', 'build.mjs', 'src', ...addons]) {
     const from = join(root, 'native/relay', part)
     cpSync(from, join(dir, 'native/relay', part), { recursive: true, preserveTimestamps: true })

@@ -15,6 +15,12 @@
       "sources": ["src/srtp_out.cc"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["-O2", "-std=c++17", "-Wall", "-Wextra", "-fno-exceptions"]
+    },
+    {
+      "target_name": "pinhole_rtp_sink",
+      "sources": ["src/rtp_sink.cc"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["-O2", "-std=c++17", "-Wall", "-Wextra", "-fno-exceptions"]
     }
   ]
 }

@@ -10,8 +10,11 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const optional = process.argv.includes('--optional')
-// The proxy's relay fast path and the conference server's SRTP send (src/platform/mediaAddon.ts).
-const addons = ['pinhole_relay', 'pinhole_media'].map((name) => join(here, `build/Release/${name}.node`))
+// The proxy's relay fast path, the conference server's SRTP send (src/platform/mediaAddon.ts) and the
+// receive path of bench:cluster's load generator (bench/cluster/cheapMedia.ts).
+const addons = ['pinhole_relay', 'pinhole_media', 'pinhole_rtp_sink'].map((name) =>
+  join(here, `build/Release/${name}.node`),
+)
 
 function newestSource() {
   const files = ['binding.gyp', ...readdirSync(join(here, 'src')).map((f) => join('src', f))]

@@ -1,0 +1,303 @@
+/**
+ * bench:cluster's participant media at a fraction of what the node spends on it (docs/scaling.md "Workers").
+ * The bench compares one conference node process with two on the same 2 cores, so whatever the load
+ * generators spend per participant is taken from the nodes: a generator as costly as the node leaves no core
+ * for a second worker. werift's own path encrypts each packet through its header object and a new GCM
+ * context, and decrypts every received one in JavaScript; here:
+ *
+ * - **Sending** goes through the conference server's own send path (`RtpOut`: the header written into the
+ *   native addon's buffer, one keyed AES-GCM context per SRTP session, `sendto` in the same call), on the
+ *   publisher's werift sender, so werift keeps its keys, rollover counter, history and sender reports.
+ * - **Receiving** never decrypts: SRTP leaves the RTP header in clear, so each datagram is counted from its
+ *   SSRC and sequence number, before werift sees it; anything that is not RTP (STUN consent, DTLS, the
+ *   node's RTCP: keyframe requests, reports) goes on to werift as before. The socket is read by the
+ *   `pinhole_rtp_sink` addon (native/relay/src/rtp_sink.cc: recvmmsg, the headers queued for a drain every
+ *   20 ms) rather than by dgram, whose allocation, resize and call into JavaScript per datagram cost more
+ *   than everything else the generator does; without the addon, in dgram's callback.
+ *
+ * The node's work is the same as for any participant: it decrypts what each one sends and encrypts and
+ * sends a copy to each other participant. What a participant would see is still what is counted: the
+ * packets of each other participant that reached its socket. The first packets of a stream do go through
+ * werift (decrypted, the payload's marker read): they tie the stream's sequence numbers to the sender's
+ * packet counter (the node keeps a constant offset while it forwards every packet), so a header's
+ * sequence number names the packet the sender sent. A header whose packet was never sent, or was sent
+ * long ago, means the offset moved (the node renumbered after dropping packets): it is not counted, and
+ * the next packets go through werift again until the stream is tied anew.
+ */
+import type { Socket } from 'node:dgram'
+import { existsSync } from 'node:fs'
+import { RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift'
+import { BUILD_COMMAND, nativeAddonPath, udpSocketFd } from '../../src/platform/nativeAddon'
+import { RtpOut } from '../../src/sfu/media/rtpOut'
+import type { TestClient } from '../../e2e/sfu/client'
+import { audioPayload, parsePayload, videoFramePayloads } from '../../e2e/sfu/media'
+
+export type Kind = 'audio' | 'video'
+export type Counts = Record<Kind, number>
+
+/** A participant's synthetic Opus (50 packets/s) and VP8 (`fps`, keyframes at start and on PLI). */
+export interface CheapPublisher {
+  /** Packets sent so far per kind: the marker counter of the next one. */
+  readonly sent: Counts
+  /** Of them, encrypted and sent by the native addon (the rest went through dgram or werift). */
+  readonly nativePackets: () => number
+  stop(): void
+}
+
+export function startCheapMedia(
+  client: TestClient,
+  options: { fps: number; frameBytes: number },
+): CheapPublisher {
+  const { uid } = client.options
+  const transceiverOf = (sender: unknown): RTCRtpTransceiver | undefined =>
+    sender === undefined ? undefined : client.pc.getTransceivers().find((t) => t.sender === sender)
+  const audio = transceiverOf(client.audioSender)
+  const video = transceiverOf(client.videoSender)
+  const audioOut = audio && new RtpOut(audio)
+  const videoOut = video && new RtpOut(video)
+  const sent: Counts = { audio: 0, video: 0 }
+  let frame = 0
+  let keyframe = true
+  const pli = client.videoSender?.onPictureLossIndication.subscribe(() => {
+    keyframe = true
+  })
+  const timers: NodeJS.Timeout[] = []
+  if (audioOut) {
+    timers.push(
+      setInterval(() => {
+        const counter = sent.audio++
+        const header = new RtpHeader({ payloadType: 111, sequenceNumber: counter & 0xffff })
+        header.timestamp = (counter * 960) >>> 0
+        void audioOut.send(new RtpPacket(header, audioPayload(uid, counter)))
+      }, 20),
+    )
+  }
+  if (videoOut) {
+    timers.push(
+      setInterval(() => {
+        const payloads = videoFramePayloads(uid, frame, sent.video, keyframe, options.frameBytes)
+        keyframe = false
+        payloads.forEach((payload, i) => {
+          const header = new RtpHeader({
+            payloadType: 96,
+            sequenceNumber: sent.video++ & 0xffff,
+            marker: i === payloads.length - 1,
+          })
+          header.timestamp = (frame * Math.round(90_000 / options.fps)) >>> 0
+          void videoOut.send(new RtpPacket(header, payload))
+        })
+        frame++
+      }, 1000 / options.fps),
+    )
+  }
+  return {
+    sent,
+    nativePackets: () => (audioOut?.nativePackets ?? 0) + (videoOut?.nativePackets ?? 0),
+    stop() {
+      for (const timer of timers) clearInterval(timer)
+      pli?.unSubscribe()
+    },
+  }
+}
+
+/** Packets remembered per stream: more than a window's worth (a 5 s window holds ≈ 250–400). */
+const RING = 4096
+/** A header whose packet the sender sent more than this many packets ago is taken for a moved offset. */
+const MAX_AGE = 2048
+
+/** The packets of one sender's stream that reached a receiver, by the sender's packet counter. */
+class Ring {
+  /** counter + 1 at counter % RING (0: none). */
+  private readonly slots = new Float64Array(RING)
+
+  add(counter: number): void {
+    this.slots[counter % RING] = counter + 1
+  }
+
+  /** How many of the counters in [from, to) arrived (`to` − `from` ≤ RING). */
+  count(from: number, to: number): number {
+    if (to - from > RING)
+      throw new Error(`a window of ${to - from} packets is longer than the ring (${RING})`)
+    let n = 0
+    for (let c = from; c < to; c++) if (this.slots[c % RING] === c + 1) n++
+    return n
+  }
+}
+
+interface Stream {
+  uid: number
+  kind: Kind
+  /** The receiver's sequence number minus the sender's counter, mod 2¹⁶ (undefined until tied). */
+  offset: number | undefined
+}
+
+/**
+ * What one participant receives, counted from the RTP headers on its socket (module comment). `sentOf`
+ * gives a sender's packet counter now (the senders of a channel live in the same generator process).
+ */
+export class HeaderCounter {
+  private readonly streams = new Map<number, Stream>()
+  private readonly rings = new Map<string, Ring>()
+  /** Headers that named no packet the sender had sent recently (a moved offset): not counted. */
+  unmapped = 0
+  /** Datagrams counted from the header alone. */
+  counted = 0
+
+  private sink: RtpSink | undefined
+
+  constructor(private readonly sentOf: (uid: number, kind: Kind) => number | undefined) {}
+
+  /**
+   * Takes over the nominated pair's socket input once the client is connected: RTP is counted here, the
+   * rest goes to werift. False when the pair is not plain UDP (nothing is taken over).
+   */
+  attach(client: TestClient): boolean {
+    const dtls = client.pc.dtlsTransports[0] as unknown as DtlsInternals | undefined
+    const transport = dtls?.iceTransport.connection.nominated?.protocol?.transport
+    if (!transport || transport.type !== 'udp' || !transport.socket) return false
+    const werift = transport.onData
+    const fd = udpSocketFd(transport.socket)
+    const addon = rtpSinkAddon()
+    const handle = socketHandle(transport.socket)
+    if (typeof addon !== 'string' && fd !== undefined && handle) {
+      handle.recvStop() // the sink reads the socket from now on
+      this.sink = new addon.RtpSink(fd, (data, address, port) => werift(data, [address, port]))
+      sinks.set(this.sink.id, this)
+      drainTimer ??= setInterval(drainSinks, DRAIN_MS)
+      return true
+    }
+    transport.onData = (data, addr) => {
+      if (!this.onDatagram(data)) werift(data, addr)
+    }
+    return true
+  }
+
+  close(): void {
+    if (!this.sink) return
+    this.sink.close()
+    sinks.delete(this.sink.id)
+  }
+
+  /** TestClient's `onRtp`: a packet werift decrypted, whose payload marker ties its stream. */
+  onDecrypted(key: string, packet: RtpPacket): void {
+    const [uidText, kind] = key.split(':') as [string, Kind]
+    const marker = parsePayload(kind, packet.payload, false)
+    if (!marker) return
+    const { ssrc, sequenceNumber } = packet.header
+    this.streams.set(ssrc, { uid: Number(uidText), kind, offset: (sequenceNumber - marker.counter) & 0xffff })
+    this.sink?.tie(ssrc, true)
+    this.ring(key).add(marker.counter)
+  }
+
+  /** Packets of `uid`'s `kind` with counters in [from, to) that arrived. */
+  count(uid: number, kind: Kind, from: number, to: number): number {
+    return this.rings.get(`${uid}:${kind}`)?.count(from, to) ?? 0
+  }
+
+  /** True when the datagram was RTP of a tied stream and is counted here (werift never sees it). */
+  private onDatagram(data: Buffer): boolean {
+    // RFC 7983: RTP/RTCP start 128–191; RFC 5761: payload types 64–95 (second byte 192–223) are RTCP.
+    if (data.length < 12 || data[0]! >> 6 !== 2 || (data[1]! >= 192 && data[1]! <= 223)) return false
+    return this.onHeader(data.readUInt32BE(8), data.readUInt16BE(2))
+  }
+
+  /** An RTP header of `ssrc` with `sequence`: counted when its stream is tied (else false: for werift). */
+  onHeader(ssrc: number, sequence: number): boolean {
+    const stream = this.streams.get(ssrc)
+    if (stream?.offset === undefined) return false
+    const low = (sequence - stream.offset) & 0xffff
+    const next = this.sentOf(stream.uid, stream.kind) ?? 0
+    const age = (next - 1 - low) & 0xffff
+    if (age >= MAX_AGE || next - 1 - age < 0) {
+      this.unmapped++
+      stream.offset = undefined // tied again from the next packets werift decrypts
+      this.sink?.tie(ssrc, false)
+      return false
+    }
+    this.ring(`${stream.uid}:${stream.kind}`).add(next - 1 - age)
+    this.counted++
+    return true
+  }
+
+  private ring(key: string): Ring {
+    let ring = this.rings.get(key)
+    if (!ring) {
+      ring = new Ring()
+      this.rings.set(key, ring)
+    }
+    return ring
+  }
+}
+
+/** werift's (0.25) fields on the way from the DTLS transport to its UDP socket's input. */
+interface DtlsInternals {
+  iceTransport: {
+    connection: {
+      nominated?: {
+        protocol?: {
+          transport?: {
+            type?: string
+            socket?: Socket
+            onData: (data: Buffer, addr: [string, number]) => void
+          }
+        }
+      }
+    }
+  }
+}
+
+/** native/relay/src/rtp_sink.cc */
+interface RtpSink {
+  readonly id: number
+  tie(ssrc: number, on: boolean): void
+  close(): void
+}
+interface RtpSinkModule {
+  RtpSink: new (fd: number, onOther: (data: Buffer, address: string, port: number) => void) => RtpSink
+  take(): Buffer
+  abiVersion: number
+}
+
+const RTP_SINK_ABI = 1
+let sinkModule: RtpSinkModule | string | undefined
+
+/** The addon, or why the generator reads its sockets through dgram (printed in the bench's report). */
+export function rtpSinkAddon(): RtpSinkModule | string {
+  if (sinkModule !== undefined) return sinkModule
+  const path = nativeAddonPath('pinhole_rtp_sink')
+  if (!existsSync(path)) return (sinkModule = `${path} is not built (run \`${BUILD_COMMAND}\`)`)
+  try {
+    const module = { exports: {} as RtpSinkModule }
+    process.dlopen(module, path)
+    sinkModule =
+      module.exports.abiVersion === RTP_SINK_ABI
+        ? module.exports
+        : `${path} is outdated (run \`${BUILD_COMMAND}\`)`
+  } catch (err) {
+    sinkModule = `${path} failed to load (${String(err)})`
+  }
+  return sinkModule
+}
+
+/** Every attached counter by its sink's id; the drain hands each its headers. */
+const sinks = new Map<number, HeaderCounter>()
+const DRAIN_MS = 20
+let drainTimer: NodeJS.Timeout | undefined
+
+/** Counts the headers the sinks queued since the last drain (also called before a window is counted). */
+export function drainSinks(): void {
+  const addon = rtpSinkAddon()
+  if (typeof addon === 'string') return
+  const taken = addon.take()
+  const words = new Uint32Array(taken.buffer, taken.byteOffset, taken.byteLength / 4)
+  for (let i = 0; i + 2 < words.length; i += 3) sinks.get(words[i]!)?.onHeader(words[i + 1]!, words[i + 2]!)
+}
+
+/** Node's UDP handle of a dgram socket (under a private symbol), to stop its reading. */
+function socketHandle(socket: Socket): { recvStop(): number } | undefined {
+  const symbol = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol')
+  const state =
+    symbol && (socket as unknown as Record<symbol, { handle?: { recvStop?: () => number } }>)[symbol]
+  const handle = state?.handle
+  return handle && typeof handle.recvStop === 'function' ? (handle as { recvStop(): number }) : undefined
+}

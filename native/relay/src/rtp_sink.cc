@@ -1,0 +1,233 @@
+// bench:cluster's load generator's receive path (bench/cluster/cheapMedia.ts documents it): a participant's
+// UDP socket read with recvmmsg from here instead of through Node's dgram (which allocates, resizes and
+// wraps a buffer and calls into JavaScript for every datagram). An RTP packet of a stream the bench has tied
+// to its sender is not decrypted: its SSRC and sequence number (in clear under SRTP) are queued for
+// `take()`. Anything else (STUN, DTLS, RTCP, RTP of a stream not tied yet) goes to the JavaScript callback
+// with its source address, i.e. to werift as dgram would have handed it over. Not part of the servers.
+#include <arpa/inet.h>
+#include <errno.h>
+#include <node_api.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <vector>
+
+namespace {
+
+constexpr int kBatch = 32;
+constexpr size_t kDatagram = 2048;
+
+#define CHECK(call)                        \
+  do {                                     \
+    if ((call) != napi_ok) return nullptr; \
+  } while (0)
+
+struct Sink {
+  uv_poll_t poll;
+  int fd = -1;
+  uint32_t id = 0;
+  napi_env env = nullptr;
+  napi_ref onOther = nullptr;
+  std::vector<uint32_t> tied;
+  bool closed = false;
+};
+
+/** Headers counted since the last take(), all sinks: sink id, SSRC, sequence number. */
+std::vector<uint32_t> queued;
+uint32_t nextId = 1;
+uint8_t buffers[kBatch][kDatagram];
+sockaddr_storage addresses[kBatch];
+
+bool isTiedRtp(const Sink* sink, const uint8_t* b, size_t length, uint32_t* ssrc) {
+  // RFC 7983: RTP/RTCP start 128–191; RFC 5761: second byte 192–223 (payload types 64–95) is RTCP.
+  if (length < 12 || (b[0] >> 6) != 2 || (b[1] >= 192 && b[1] <= 223)) return false;
+  *ssrc = (uint32_t(b[8]) << 24) | (uint32_t(b[9]) << 16) | (uint32_t(b[10]) << 8) | b[11];
+  for (uint32_t t : sink->tied)
+    if (t == *ssrc) return true;
+  return false;
+}
+
+void deliver(Sink* sink, const uint8_t* data, size_t length, const sockaddr_storage& from) {
+  napi_env env = sink->env;
+  char text[INET6_ADDRSTRLEN] = "";
+  uint16_t port = 0;
+  if (from.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<const sockaddr_in*>(&from);
+    inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    port = ntohs(in->sin_port);
+  } else if (from.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(&from);
+    inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    port = ntohs(in6->sin6_port);
+  }
+  napi_value argv[3], fn, global, result;
+  void* copy;
+  if (napi_create_buffer_copy(env, length, data, &copy, &argv[0]) != napi_ok) return;
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &argv[1]);
+  napi_create_uint32(env, port, &argv[2]);
+  napi_get_reference_value(env, sink->onOther, &fn);
+  napi_get_global(env, &global);
+  if (napi_make_callback(env, nullptr, global, fn, 3, argv, &result) == napi_pending_exception) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);  // the callback's own problem; keep reading
+  }
+}
+
+void onReadable(uv_poll_t* handle, int status, int) {
+  auto* sink = static_cast<Sink*>(handle->data);
+  if (status < 0 || sink->closed) return;
+  mmsghdr messages[kBatch];
+  iovec vectors[kBatch];
+  napi_handle_scope scope = nullptr;
+  for (;;) {
+    for (int i = 0; i < kBatch; i++) {
+      vectors[i] = {buffers[i], kDatagram};
+      memset(&messages[i], 0, sizeof messages[i]);
+      messages[i].msg_hdr.msg_iov = &vectors[i];
+      messages[i].msg_hdr.msg_iovlen = 1;
+      messages[i].msg_hdr.msg_name = &addresses[i];
+      messages[i].msg_hdr.msg_namelen = sizeof addresses[i];
+    }
+    int n = recvmmsg(sink->fd, messages, kBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) break;
+    for (int i = 0; i < n; i++) {
+      const uint8_t* b = buffers[i];
+      size_t length = messages[i].msg_len;
+      uint32_t ssrc;
+      if (isTiedRtp(sink, b, length, &ssrc)) {
+        queued.push_back(sink->id);
+        queued.push_back(ssrc);
+        queued.push_back((uint32_t(b[2]) << 8) | b[3]);
+        continue;
+      }
+      if (!scope && napi_open_handle_scope(sink->env, &scope) != napi_ok) continue;
+      deliver(sink, b, length, addresses[i]);
+      if (sink->closed) break;  // the callback closed the sink
+    }
+    if (n < kBatch || sink->closed) break;
+  }
+  if (scope) napi_close_handle_scope(sink->env, scope);
+}
+
+void onClosed(uv_handle_t* handle) {
+  auto* sink = static_cast<Sink*>(handle->data);
+  close(sink->fd);
+  delete sink;
+}
+
+void finalize(napi_env env, void* data, void*) {
+  auto* sink = static_cast<Sink*>(data);
+  if (sink->onOther) napi_delete_reference(env, sink->onOther);
+  sink->onOther = nullptr;
+  if (!sink->closed) {
+    sink->closed = true;
+    uv_poll_stop(&sink->poll);
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&sink->poll), onClosed);
+}
+
+Sink* unwrap(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
+  napi_value self;
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, argc, argv, &self, nullptr) != napi_ok) return nullptr;
+  if (napi_unwrap(env, self, &data) != napi_ok) return nullptr;
+  return static_cast<Sink*>(data);
+}
+
+/** new RtpSink(fd, onOther(data, address, port)): reads a dup of `fd` from the event loop. The caller
+ *  has stopped Node's own reading of the socket (its handle's recvStop). */
+napi_value construct(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  int32_t fd = -1;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  auto* sink = new Sink();
+  sink->env = env;
+  sink->id = nextId++;
+  sink->fd = dup(fd);
+  uv_loop_t* loop = nullptr;
+  if (sink->fd < 0 || napi_get_uv_event_loop(env, &loop) != napi_ok ||
+      uv_poll_init(loop, &sink->poll, sink->fd) != 0) {
+    if (sink->fd >= 0) close(sink->fd);
+    delete sink;
+    napi_throw_error(env, nullptr, "RtpSink: cannot watch the socket");
+    return nullptr;
+  }
+  sink->poll.data = sink;
+  CHECK(napi_create_reference(env, argv[1], 1, &sink->onOther));
+  CHECK(napi_wrap(env, self, sink, finalize, nullptr, nullptr));
+  uv_poll_start(&sink->poll, UV_READABLE, onReadable);
+  napi_value id;
+  CHECK(napi_create_uint32(env, sink->id, &id));
+  CHECK(napi_set_named_property(env, self, "id", id));
+  return self;
+}
+
+/** tie(ssrc): that stream's RTP is counted here from now on. untie(ssrc): goes to the callback again. */
+napi_value tie(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Sink* sink = unwrap(env, info, &argc, argv);
+  if (!sink) return nullptr;
+  uint32_t ssrc = 0;
+  bool on = true;
+  napi_get_value_uint32(env, argv[0], &ssrc);
+  if (argc > 1) napi_get_value_bool(env, argv[1], &on);
+  auto& tied = sink->tied;
+  for (size_t i = 0; i < tied.size(); i++) {
+    if (tied[i] == ssrc) {
+      if (!on) tied.erase(tied.begin() + i);
+      return nullptr;
+    }
+  }
+  if (on) tied.push_back(ssrc);
+  return nullptr;
+}
+
+napi_value closeMethod(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  Sink* sink = unwrap(env, info, &argc, nullptr);
+  if (sink && !sink->closed) {
+    sink->closed = true;
+    uv_poll_stop(&sink->poll);
+  }
+  return nullptr;
+}
+
+/** take(): the queued headers since the last call, as a Buffer of uint32 triples (sink id, SSRC, seq). */
+napi_value take(napi_env env, napi_callback_info) {
+  napi_value out;
+  void* data;
+  size_t bytes = queued.size() * sizeof(uint32_t);
+  if (bytes == 0) {
+    CHECK(napi_create_buffer(env, 0, &data, &out));
+    return out;
+  }
+  CHECK(napi_create_buffer_copy(env, bytes, queued.data(), &data, &out));
+  queued.clear();
+  return out;
+}
+
+constexpr int32_t kAbiVersion = 1;
+
+napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor methods[] = {
+      {"tie", nullptr, tie, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"close", nullptr, closeMethod, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_value cls, takeFn, version;
+  CHECK(napi_define_class(env, "RtpSink", NAPI_AUTO_LENGTH, construct, nullptr, 2, methods, &cls));
+  CHECK(napi_set_named_property(env, exports, "RtpSink", cls));
+  CHECK(napi_create_function(env, "take", NAPI_AUTO_LENGTH, take, nullptr, &takeFn));
+  CHECK(napi_set_named_property(env, exports, "take", takeFn));
+  CHECK(napi_create_int32(env, kAbiVersion, &version));
+  CHECK(napi_set_named_property(env, exports, "abiVersion", version));
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
