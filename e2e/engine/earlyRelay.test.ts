@@ -5,7 +5,8 @@
  * have been answered (401: the realm and nonce) by the time the session answer arrives, the join still makes
  * only its two probe allocations, and werift then carries the allocation on with the session's REST
  * credentials (no 401 or 438 after: same realm, same nonce) — media flows. Over TLS the allocation is made on
- * the connection opened beside the session request with the token's credentials. A proxy that refuses the
+ * the connection opened beside the session request with the token's credentials, and its first Allocate
+ * draws no 401 (the nonce over TLS, protocol/auth/joinTurn.ts). A proxy that refuses the
  * token's credentials (an older one) gets the session's, as before. Real ProxyServer and ConferenceServer in
  * this process on loopback.
  */
@@ -71,11 +72,13 @@ describe('the join’s TURN allocation starts with the session request (issue 15
     }
   })
 
-  it('TLS 443: allocated with the token’s credentials on the connection made beside the session request', async () => {
+  it('TLS 443: allocated with the token’s credentials on the connection made beside the session request, no 401', async () => {
     const used: string[] = []
     const before = {
       total: snapshot().allocationsTotal,
       accepted: snapshot().listenerEvents['accepted'] ?? 0,
+      challenges: challenges(),
+      stale: stale(),
     }
     const peer = makePeer(stack, 3, TransportType.TCPProxy, { allocate: recording(used) })
     try {
@@ -84,6 +87,10 @@ describe('the join’s TURN allocation starts with the session request (issue 15
       expect(snapshot().allocationsTotal - before.total).toBe(1)
       // Session, signaling, TURN over TLS: no fourth connection (the allocation used the preconnected one).
       expect((snapshot().listenerEvents['accepted'] ?? 0) - before.accepted).toBe(3)
+      // Over TLS the first Allocate goes without a nonce of the proxy's (JOIN_TURN_TLS_NONCE) and its answer
+      // brings one, which werift's requests use: no 401 after the TLS handshake, no 438 later.
+      expect(challenges() - before.challenges).toBe(0)
+      expect(stale() - before.stale).toBe(0)
     } finally {
       await peer.engine.release()
     }

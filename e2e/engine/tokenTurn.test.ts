@@ -10,11 +10,15 @@
  */
 import { createHmac } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { joinTurnCredentials } from '../../src/protocol/auth/joinTurn'
+import {
+  JOIN_TURN_PRESUMED_REALM,
+  JOIN_TURN_TLS_NONCE,
+  joinTurnCredentials,
+} from '../../src/protocol/auth/joinTurn'
 import { mintJoinToken } from '../../src/protocol/auth/joinToken'
 import { makeTurnUsername, turnRestCredential } from '../../src/protocol/auth/turnRest'
 import { Method, StunClass } from '../../src/protocol/stun/constants'
-import type { DecodedMessage } from '../../src/protocol/stun/message'
+import { getAttr, type DecodedMessage } from '../../src/protocol/stun/message'
 import { ProxyMetrics, ProxyServer } from '../../src/proxy'
 import { createLogger } from '../../src/platform/logger'
 import { TEST_APP, TEST_TURN_SECRET, testProxyConfig } from '../support/proxyConfig'
@@ -49,7 +53,7 @@ function token(claims: Record<string, unknown>, secret = TEST_APP.secret): strin
   return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`
 }
 
-async function client(username: string, password: string, transport: 'udp' | 'tls' = 'udp') {
+async function client(username: string, password: string, transport: 'udp' | 'tcp' | 'tls' = 'udp') {
   const { udp, tcp } = server.addresses()
   const c = await TestTurnClient.connect(
     transport,
@@ -129,6 +133,67 @@ describe('join-token TURN credentials on the real proxy (issue 15)', () => {
   it('a garbage USERNAME shaped like a token: 401, bad-username; one longer than STUN allows: 400', async () => {
     await refused(await client('eyJub3QtanNvbg.eyJhIjox', 'x'), 401, 'bad-username')
     await refused(await client(`eyJ${'a'.repeat(600)}.eyJ`, 'x'), 400)
+  })
+
+  it('over TLS a first Allocate with the token and no nonce of the proxy’s is granted, its answer bringing one', async () => {
+    const pair = joinTurnCredentials(
+      await mintJoinToken({ ...TEST_APP, channel: 'ch', uid: 10, ttlSeconds: 60 }),
+    )!
+    const c = await client(pair.username, pair.credential, 'tls')
+    c.realm = JOIN_TURN_PRESUMED_REALM
+    c.nonce = JOIN_TURN_TLS_NONCE
+    const before = snapshot()
+    const answer = await c.transact(Method.Allocate, [{ name: 'REQUESTED_TRANSPORT', value: 17 }])
+    expect(answer.cls).toBe(StunClass.SuccessResponse)
+    const nonce = getAttr(answer, 'NONCE')
+    expect(nonce).toEqual(expect.any(String))
+    expect(nonce).not.toBe(JOIN_TURN_TLS_NONCE)
+    expect(c.nonce).toBe(nonce) // the client learnt it: the next request is authenticated with it
+    const refresh = await c.transact(Method.Refresh, [{ name: 'LIFETIME', value: 600 }])
+    expect(refresh.cls).toBe(StunClass.SuccessResponse)
+    expect(delta(before.errors, snapshot().errors, '401')).toBe(0)
+    expect(delta(before.errors, snapshot().errors, '438')).toBe(0)
+    expect(snapshot().allocationsTotal).toBe(before.allocationsTotal + 1)
+    expect((await c.transact(Method.Refresh, [{ name: 'LIFETIME', value: 0 }])).cls).toBe(
+      StunClass.SuccessResponse,
+    )
+  })
+
+  it('that nonce is stale anywhere else: over UDP, plain TCP, with REST credentials, on another request', async () => {
+    const pair = joinTurnCredentials(
+      await mintJoinToken({ ...TEST_APP, channel: 'ch', uid: 11, ttlSeconds: 60 }),
+    )!
+    const rest = makeTurnUsername(`${TEST_APP.appKey}:11`, 3600, Date.now())
+    const cases: [string, string, 'udp' | 'tcp' | 'tls', number][] = [
+      ['udp', pair.username, 'udp', Method.Allocate],
+      ['tcp', pair.username, 'tcp', Method.Allocate],
+      ['rest over tls', rest, 'tls', Method.Allocate],
+      ['refresh over tls', pair.username, 'tls', Method.Refresh],
+    ]
+    for (const [name, username, transport, method] of cases) {
+      const password = username === rest ? turnRestCredential(TEST_TURN_SECRET, rest) : pair.credential
+      const c = await client(username, password, transport)
+      c.realm = JOIN_TURN_PRESUMED_REALM
+      c.nonce = JOIN_TURN_TLS_NONCE
+      const before = snapshot()
+      const attrs = method === Method.Allocate ? [{ name: 'REQUESTED_TRANSPORT' as const, value: 17 }] : []
+      const answer = await c.transact(method, attrs)
+      expect(errorCodeOf(answer), name).toBe(438)
+      expect(delta(before.authFailures, snapshot().authFailures, 'stale-nonce'), name).toBe(1)
+      expect(snapshot().allocationsTotal, name).toBe(before.allocationsTotal)
+    }
+  })
+
+  it('over TLS without a nonce of the proxy’s, a forged signature is still refused: 401, bad-integrity', async () => {
+    const pair = joinTurnCredentials(token({}, OTHER_APP.secret))!
+    const c = await client(pair.username, pair.credential, 'tls')
+    c.realm = JOIN_TURN_PRESUMED_REALM
+    c.nonce = JOIN_TURN_TLS_NONCE
+    const before = snapshot()
+    const answer = await c.transact(Method.Allocate, [{ name: 'REQUESTED_TRANSPORT', value: 17 }])
+    expect(errorCodeOf(answer)).toBe(401)
+    expect(delta(before.authFailures, snapshot().authFailures, 'bad-integrity')).toBe(1)
+    expect(snapshot().allocationsTotal).toBe(before.allocationsTotal)
   })
 
   it('an allocation the token made is not refreshed with it once the token expired; the session’s credentials of the same user carry it on', async () => {

@@ -1,6 +1,10 @@
 import { TransportType, type Region } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
-import { joinTurnCredentials } from '../../protocol/auth/joinTurn'
+import {
+  JOIN_TURN_PRESUMED_REALM,
+  JOIN_TURN_TLS_NONCE,
+  joinTurnCredentials,
+} from '../../protocol/auth/joinTurn'
 import { ENGINE_DEFAULTS, type Clock, type TransportBudgets } from '../defaults'
 import type { HttpProxyConfig } from './httpProxy'
 import type { Preconnected } from './preconnect'
@@ -84,7 +88,9 @@ export class EarlyRelay {
       const tls = started(input.signal, async (signal) => {
         const connected = await connection
         if (!connected) throw new EngineError(ErrorCode.ProxyTlsUnreachable, `${target.host}:${target.port}`)
-        return input.allocate(target, credentials, {
+        // Over TLS the first Allocate needs no nonce of the server's (joinTurn.ts): no 401 round trip.
+        const presumed = { ...credentials, realm: JOIN_TURN_PRESUMED_REALM, nonce: JOIN_TURN_TLS_NONCE }
+        return input.allocate(target, presumed, {
           ...options,
           signal,
           connected: Promise.resolve(connected),

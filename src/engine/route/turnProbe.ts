@@ -319,6 +319,8 @@ class TurnProbeClient {
       )
     }
     this.granted = answer
+    // An Allocate made without one of the server's nonces (a join token's over TLS) is answered with one.
+    this.nonce = getAttr(answer, 'NONCE') ?? this.nonce
     return getAttr(answer, 'XOR_RELAYED_ADDRESS')
   }
 

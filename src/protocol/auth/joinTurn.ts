@@ -49,6 +49,17 @@ export function isJoinTurnUsername(username: string): boolean {
   )
 }
 
+/**
+ * The NONCE of a first Allocate over TURN-over-TLS with a join token's credentials, sent before the
+ * client has one of the server's (docs/proxy.md §6 "Authentication"): the server takes it there only —
+ * TLS keeps anyone else from seeing or replaying the request, which is what a server-chosen nonce is for —
+ * and its success answer carries a real NONCE for every later request. It saves the 401 round trip that
+ * would follow the TLS handshake. With it goes the realm the client presumes, the proxy's default
+ * `proxy.realm`; a proxy with another realm answers 401 with its own (the round trip is paid then).
+ */
+export const JOIN_TURN_TLS_NONCE = 'pinhole-join-token-over-tls'
+export const JOIN_TURN_PRESUMED_REALM = 'pinhole'
+
 export interface JoinTurnVerifyOptions {
   /** The app's secret, or undefined for an unknown appKey. */
   secretFor: (appKey: string) => string | undefined

@@ -15,6 +15,8 @@ export interface Authed {
   username: string
   uid: string
   signer: Signer
+  /** A nonce for the client's next requests, when it authenticated without one of ours (auth.ts). */
+  nonce?: string
 }
 
 /** An error answer to the request being handled: code, extra attributes, the signer when authenticated. */
@@ -24,6 +26,7 @@ interface PendingAllocate {
   message: DecodedMessage
   lifetime: number
   additionalV6: boolean
+  nonce: string | undefined
 }
 
 /**
@@ -85,6 +88,7 @@ export class Allocator<C extends ClientRef> {
       message,
       lifetime,
       additionalV6: getAttr(message, 'ADDITIONAL_ADDRESS_FAMILY') === 0x02,
+      nonce: authed.nonce,
     })
     return [
       {
@@ -134,6 +138,7 @@ export class Allocator<C extends ClientRef> {
       { name: 'LIFETIME', value: pending.lifetime },
       { name: 'XOR_MAPPED_ADDRESS', value: allocation.client.remote },
     ]
+    if (pending.nonce !== undefined) attributes.push({ name: 'NONCE', value: pending.nonce })
     // RFC 8656 §7.2: an IPv6 relay we cannot give is reported, the IPv4 one still granted.
     if (pending.additionalV6) {
       attributes.push({

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
-import { PasswordAlgorithm } from '../../../protocol/stun/constants'
+import { Method, PasswordAlgorithm } from '../../../protocol/stun/constants'
 import {
   getAllAttrs,
   getAttr,
@@ -8,7 +8,12 @@ import {
   verifyIntegrity,
   type DecodedMessage,
 } from '../../../protocol/stun/message'
-import { verifyJoinTurnUsername } from '../../../protocol/auth/joinTurn'
+import type { ClientTransport } from './types'
+import {
+  JOIN_TURN_TLS_NONCE,
+  isJoinTurnUsername,
+  verifyJoinTurnUsername,
+} from '../../../protocol/auth/joinTurn'
 import { parseTurnUsername, turnRestCredential } from '../../../protocol/auth/turnRest'
 
 /** RFC 8489 §9.2: a nonce starting with this cookie announces the security features that follow. */
@@ -23,7 +28,15 @@ export type AuthFailure =
   | { kind: 'unauthenticated'; reason: 'expired' | 'bad-username' | 'bad-integrity' | 'algorithm-mismatch' }
 
 export type AuthResult =
-  | { ok: true; username: string; uid: string; key: Buffer; integrity: 'sha1' | 'sha256' }
+  | {
+      ok: true
+      username: string
+      uid: string
+      key: Buffer
+      integrity: 'sha1' | 'sha256'
+      /** The request came with JOIN_TURN_TLS_NONCE, not one of ours: its answer should carry one. */
+      presumedNonce?: boolean
+    }
   | { ok: false; failure: AuthFailure }
 
 export const OFFERED_ALGORITHMS = [
@@ -90,8 +103,16 @@ export class Authenticator {
     return Number.isFinite(issued) && now - issued <= this.options.nonceTtlMs && issued <= now + 1000
   }
 
-  /** Checks a request's credentials; the caller turns a failure into 400/401/438. */
-  authenticate(message: DecodedMessage, clientIp: string, now: number): AuthResult {
+  /**
+   * Checks a request's credentials; the caller turns a failure into 400/401/438. `transport`: what the
+   * request came over (a join token's first Allocate over TLS may bring JOIN_TURN_TLS_NONCE).
+   */
+  authenticate(
+    message: DecodedMessage,
+    clientIp: string,
+    now: number,
+    transport?: ClientTransport,
+  ): AuthResult {
     if (!hasIntegrity(message)) return { ok: false, failure: { kind: 'challenge' } }
     const username = getAttr(message, 'USERNAME')
     const realm = getAttr(message, 'REALM')
@@ -99,7 +120,14 @@ export class Authenticator {
     if (username === undefined || realm === undefined || nonce === undefined) {
       return { ok: false, failure: { kind: 'bad-request', detail: 'USERNAME, REALM and NONCE are required' } }
     }
-    if (!this.nonceIsFresh(nonce, clientIp, now)) return { ok: false, failure: { kind: 'stale-nonce' } }
+    // A nonce protects against replays by whoever sees the request; over TLS nobody else does.
+    const presumedNonce =
+      nonce === JOIN_TURN_TLS_NONCE &&
+      transport === 'tls' &&
+      message.method === Method.Allocate &&
+      isJoinTurnUsername(username)
+    if (!presumedNonce && !this.nonceIsFresh(nonce, clientIp, now))
+      return { ok: false, failure: { kind: 'stale-nonce' } }
     const algorithm = this.passwordAlgorithm(message)
     if (algorithm === 'mismatch')
       return { ok: false, failure: { kind: 'unauthenticated', reason: 'algorithm-mismatch' } }
@@ -113,7 +141,8 @@ export class Authenticator {
     // Checked after integrity so that an attacker cannot probe which usernames are merely expired.
     if (!user.valid.ok) return { ok: false, failure: { kind: 'unauthenticated', reason: user.valid.reason } }
     const integrity = message.integritySha256Offset !== undefined ? 'sha256' : 'sha1'
-    return { ok: true, username, uid: user.valid.uid, key, integrity }
+    const ok: AuthResult = { ok: true, username, uid: user.valid.uid, key, integrity }
+    return presumedNonce ? { ...ok, presumedNonce } : ok
   }
 
   /**

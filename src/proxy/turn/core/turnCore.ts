@@ -174,7 +174,7 @@ export class TurnCore<C extends ClientRef> {
     if (message.method !== Method.Allocate && !this.onAllocation.has(message.method))
       return fail(ErrorCode.BadRequest)
 
-    const result = this.auth.authenticate(message, ip, now)
+    const result = this.auth.authenticate(message, ip, now, client.transport)
     if (!result.ok) {
       const refusal = this.admission.refuse(result.failure, ip, now)
       if (!refusal) return this.ignore('rate-limited', client.transport)
@@ -184,6 +184,8 @@ export class TurnCore<C extends ClientRef> {
       username: result.username,
       uid: result.uid,
       signer: { key: result.key, integrity: result.integrity },
+      // A first Allocate over TLS without one of our nonces (auth.ts): its answer hands one out.
+      ...(result.presumedNonce ? { nonce: this.auth.makeNonce(ip, now) } : {}),
     }
 
     if (message.method === Method.Allocate)
