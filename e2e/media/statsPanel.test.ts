@@ -26,7 +26,8 @@ import { waitFor } from '../support/tools'
  * embedded proxy and conference server, UDP proxy mode), each encoding its fake 640x360 camera. Each one's
  * statistics panel must show, from the engine's real `remoteVideoStats` and `networkQuality`, a row for the
  * other user with their frame rate, the size of their key frames (640x360, or 320x180 when the sender's
- * estimate is low), and a quality, and the send side's rows.
+ * estimate is low), and a quality, and the send side's rows. The row names the user as their tile does: by
+ * the display name they joined with (issue 13), not by uid.
  * Screenshots go to test-results/browser/stats-panel-*.png.
  */
 
@@ -36,8 +37,11 @@ interface Row {
   height: string
   layer: string
   quality: string
+  name: string
   text: string
 }
+
+const NAMES: Record<number, string> = { [UID_A]: '王芳', [UID_B]: 'Maria Lopez' }
 
 async function remoteRow(page: Page, uid: number): Promise<Row | null> {
   const row = page.locator(`[data-testid="remote-video-row"][data-uid="${uid}"]`)
@@ -49,6 +53,7 @@ async function remoteRow(page: Page, uid: number): Promise<Row | null> {
     height: await attribute('data-height'),
     layer: await attribute('data-layer'),
     quality: await attribute('data-quality'),
+    name: (await row.locator('th').innerText()).trim(),
     text: await row.innerText(),
   }
 }
@@ -82,6 +87,8 @@ describe('statistics panel in a real call (Chromium through the browser host)', 
 
   it("each panel shows the other user's received layer, fps, key-frame size and quality, and what it sends", async () => {
     await Promise.all([chooseProxyMode(a, 1), chooseProxyMode(b, 1)])
+    await a.page.getByTestId('join-displayName').fill(NAMES[UID_A]!)
+    await b.page.getByTestId('join-displayName').fill(NAMES[UID_B]!)
     await Promise.all([join(a, 'pinhole-stats', UID_A), join(b, 'pinhole-stats', UID_B)])
     await Promise.all([waitForState(a, 3), waitForState(b, 3)])
     await Promise.all([receiveFrom(a, UID_B), receiveFrom(b, UID_A)])
@@ -112,6 +119,8 @@ describe('statistics panel in a real call (Chromium through the browser host)', 
       // The layer column says what arrives: a TID when the sender encodes temporal layers, else one layer.
       expect(seen.text).toMatch(seen.layer === '' ? /single layer/ : /rate/)
       expect(seen.text).toContain(`${seen.width}×${seen.height}`)
+      // Named as on the tile, not "uid 5201".
+      expect(seen.name).toBe(NAMES[other])
 
       const send = await p.page.getByTestId('stat-send-video').innerText()
       const bandwidth = await p.page.getByTestId('stat-bandwidth').innerText()

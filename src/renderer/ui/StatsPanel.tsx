@@ -20,10 +20,14 @@ function pair(lang: Lang, sent: string, received: string): string {
   return lang.t('stats:pair', { sent, received })
 }
 
-/** One row per remote user whose video arrives: the layer, frame rate, size, loss, freezes and quality. */
+/**
+ * One row per remote user whose video arrives: the layer, frame rate, size, loss, freezes and quality. Rows
+ * are named as the tiles are: the display name the user joined with, the uid only when they gave none.
+ */
 function RemoteVideoTable(): React.JSX.Element | null {
   const uids = useAppShallow((s) => Object.keys(s.remoteVideo).map(Number))
   const remoteVideo = useApp((s) => s.remoteVideo)
+  const remotes = useApp((s) => s.remotes)
   const remoteQuality = useApp((s) => s.remoteQuality)
   const lang = useLang()
   const { t } = lang
@@ -48,20 +52,20 @@ function RemoteVideoTable(): React.JSX.Element | null {
           {uids.map((uid) => {
             const video = remoteVideo[uid]!
             const quality = remoteQuality[uid]
+            const name = remotes[uid]?.displayName ?? t('stats:received.uid', { uid })
             return (
               <tr
                 key={uid}
                 data-testid="remote-video-row"
                 data-uid={uid}
+                data-name={name}
                 data-fps={video.rxFps}
                 data-width={video.width ?? ''}
                 data-height={video.height ?? ''}
                 data-layer={video.temporalLayer ?? ''}
                 data-quality={quality ?? ''}
               >
-                <th scope="row" className="figure">
-                  {t('stats:received.uid', { uid })}
-                </th>
+                <th scope="row">{name}</th>
                 <td>{layerWords(lang, video.temporalLayer)}</td>
                 <td className="figure">{formatFps(lang, video.rxFps)}</td>
                 <td className="figure">{formatResolution(video.width, video.height)}</td>
