@@ -71,12 +71,16 @@ describe('KeyFrames on a slow link: requested key frames take at most half the v
     expect(asked(200_000, 10_000, 3_000)).toEqual([0, 825, 1650, 2475])
   })
 
+  it('8 kB at 150 kbit/s: one per 853 ms', () => {
+    expect(asked(150_000, 8_000, 2_000)).toEqual([0, 858, 1716])
+  })
+
   it('at 1 Mbit/s the shortest gap stands (10 kB is 160 ms of half of it)', () => {
     expect(asked(1_000_000, 10_000, 1_000)).toEqual([0, 429, 858])
   })
 
   it('never longer than MAX_FORCED_KEY_GAP_MS, however large the key frame', () => {
-    expect(asked(100_000, 40_000, 5_000)).toEqual([0, 2013, 4026])
-    expect(MAX_FORCED_KEY_GAP_MS).toBe(2_000)
+    expect(asked(100_000, 40_000, 3_000)).toEqual([0, 1023, 2046])
+    expect(MAX_FORCED_KEY_GAP_MS).toBe(1_000)
   })
 })

@@ -21,8 +21,13 @@ export const MIN_FORCED_KEY_GAP_MS = 400
  * whose chain a loss had broken, and those bursts overflowed the link, which broke more chains.
  */
 export const KEY_FRAME_SHARE = 0.5
-/** ...but a receiver frozen for want of a key frame never waits longer than this for one. */
-export const MAX_FORCED_KEY_GAP_MS = 2_000
+/**
+ * ...but a receiver frozen for want of a key frame never waits longer than this for one (the conference
+ * server passes a slow subscriber's requests once a second at most, too). The last key frame may be one
+ * made at a higher bitrate, several times the next: after `step`'s drop from 3 Mbit/s to 400 kbit/s its
+ * budget was 6 s, and a 2 s cap left receivers frozen that long.
+ */
+export const MAX_FORCED_KEY_GAP_MS = 1_000
 
 export class KeyFrames {
   private lastKeyMs: number | null = null
