@@ -62,6 +62,7 @@ export class EarlyRelay {
     const budgets = { ...ENGINE_DEFAULTS.budgets, ...input.budgets }
     if (udp) {
       ports.udp.forEach((port, index) => {
+        if (early.udp.has(`${host}:${port}`)) return // one port named twice: one allocation
         const unreachableCode = index === 0 ? ErrorCode.ProxyUdpUnreachable : ErrorCode.ProxyUdpAltUnreachable
         const target = { transport: 'udp' as const, host, port }
         early.udp.set(

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest'
+import { EngineError, ErrorCode } from '../../shared/errors'
+import { TransportType, type Region } from '../../shared/engine'
+import { systemClock } from '../defaults'
+import { EarlyRelay } from './earlyRelay'
+import type { AllocateOptions, TurnAllocation, TurnCredentials, TurnTarget } from './turnProbe'
+
+const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJhcHBLZXkiOiJhIiwidWlkIjo3fQ.c2lnbmF0dXJl'
+const region = (udp: [number, number]): Region =>
+  ({ id: 'r', name: 'R', proxyHost: '127.0.0.1', ports: { udp, tcp: 443 } }) as Region
+
+/** A fake allocator: records each call; `refuse` makes it refuse the token's credentials. */
+function fake(refuse = false) {
+  const calls: string[] = []
+  const released: string[] = []
+  const allocate = (target: TurnTarget, credentials: TurnCredentials, _options: AllocateOptions) => {
+    const who = credentials.username.includes('.') ? 'token' : 'session'
+    calls.push(`${target.port} ${who}`)
+    if (refuse && who === 'token')
+      return Promise.reject(new EngineError(ErrorCode.TurnAllocationRefused, '401'))
+    const allocation: TurnAllocation = {
+      target,
+      relayed: undefined,
+      elapsedMs: 1,
+      release: () => (released.push(`${target.port} ${who}`), Promise.resolve(true)),
+    }
+    return Promise.resolve(allocation)
+  }
+  return { calls, released, allocate }
+}
+
+const start = (udp: [number, number], allocate: ReturnType<typeof fake>['allocate'], token = TOKEN) =>
+  EarlyRelay.start({
+    region: region(udp),
+    mode: TransportType.UDPProxy,
+    token,
+    allocate,
+    signal: new AbortController().signal,
+    clock: systemClock,
+  })
+
+describe('EarlyRelay', () => {
+  it('allocates on each UDP port once with the token, and releases what nobody took', async () => {
+    const f = fake()
+    const early = start([3478, 3478], f.allocate)!
+    expect(f.calls).toEqual(['3478 token']) // one port named twice: one allocation, none left behind
+    await early.discard()
+    expect(f.released).toEqual(['3478 token'])
+  })
+
+  it('hands the taker its allocation; a refused one is replaced by the fallback', async () => {
+    const f = fake(true)
+    const early = start([3478, 7070], f.allocate)!
+    const signal = new AbortController().signal
+    const fallback = () =>
+      f.allocate(
+        { transport: 'udp', host: '127.0.0.1', port: 3478 },
+        { username: '1:a:7', credential: 'x' },
+        {
+          timeoutMs: 1,
+        },
+      )
+    const taken = await early.takeUdp('127.0.0.1', 3478, signal, fallback)
+    expect(taken?.target.port).toBe(3478)
+    expect(f.calls).toEqual(['3478 token', '7070 token', '3478 session'])
+    expect(early.takeUdp('127.0.0.1', 3478, signal, fallback)).toBeUndefined()
+    expect(early.takeUdp('127.0.0.1', 9999, signal, fallback)).toBeUndefined()
+    await early.discard() // 7070's was refused: nothing to release
+    expect(f.released).toEqual([])
+  })
+
+  it('starts nothing for a token that gives no TURN credentials, or in TCP mode without a connection', () => {
+    const f = fake()
+    expect(start([3478, 7070], f.allocate, 'not-a-jwt')).toBeUndefined()
+    const tcp = EarlyRelay.start({
+      region: region([3478, 7070]),
+      mode: TransportType.TCPProxy,
+      token: TOKEN,
+      allocate: f.allocate,
+      signal: new AbortController().signal,
+      clock: systemClock,
+    })
+    expect(tcp).toBeUndefined()
+    expect(f.calls).toEqual([])
+  })
+})
