@@ -14,6 +14,8 @@ import { ProxyMetrics, ProxyServer } from '../../src/proxy'
 import type { ChannelPlacement, ChannelRef, NodePlacement } from '../../src/shared/cluster'
 import { ConnectionState, TransportType, type Region } from '../../src/shared/engine'
 import { ConferenceServer, SfuConfigSchema } from '../../src/sfu'
+import { ErrorCode } from '../../src/shared/errors'
+import { startCallStack } from '../support/callStack'
 import { TEST_APP, testProxyConfig } from '../support/proxyConfig'
 import { makePeer } from './harness'
 
@@ -93,4 +95,25 @@ describe('the signaling upgrade beside the session request (issue 15, step U)', 
       }
     })
   }
+})
+
+describe('an early upgrade the proxy refuses', () => {
+  it('a token for another channel: the session is granted, the upgrade refused, and the join ends with the conference server’s refusal as before', async () => {
+    const stack = await startCallStack({}, 'refused')
+    const peer = makePeer(stack, 4, TransportType.UDPProxy)
+    try {
+      // The session API checks the token alone; the relay checks the join against it (401
+      // token_channel_mismatch), and the engine then joins on the session's URL with a join message,
+      // which the conference server refuses with the same code.
+      const code = await peer.engine.joinChannel(await stack.token('room-a', 4), 'room-b', 4)
+      expect(code).toBe(ErrorCode.ProxySessionTokenInvalid)
+      expect(stack.proxyMetrics.snapshot().listenerEvents.signal_join_refused).toBe(1)
+      expect(peer.errors.map((e) => e.detail ?? '')).toEqual([
+        expect.stringMatching(/token_channel_mismatch/),
+      ])
+    } finally {
+      await peer.engine.release()
+      await stack.close()
+    }
+  })
 })

@@ -71,6 +71,7 @@ export class EarlySignaling {
       `wss://${isIP(host) === 6 ? `[${host}]` : host}:${ports.tcp}${SIGNAL_PATH}`,
       { host, port: ports.tcp, pin: pinOf(region) },
       request,
+      'upgrade',
     )
     this.upgraded = { target, client, request }
   }
@@ -88,7 +89,9 @@ export class EarlySignaling {
     this.upgraded = undefined
     const request = upgraded ? upgraded.request : this.deps.join?.()
     this.joined = request ? joinKey(request) : undefined
-    const fresh = (): Promise<SignalingClient> => this.connect(url, tls, request)
+    // The session's URL (a cluster's route ticket) with the join as a message: the path every proxy knows,
+    // and the conference server's own refusal when the relay refused the upgrade's join.
+    const fresh = (): Promise<SignalingClient> => this.connect(url, tls, request, 'message')
     const sameEndpoint =
       upgraded !== undefined && tls !== undefined && upgraded.target === `${tls.host}:${tls.port}`
     if (!upgraded || !sameEndpoint || new URL(url).pathname !== SIGNAL_PATH) {
@@ -108,21 +111,26 @@ export class EarlySignaling {
     this.opening.catch(() => undefined) // the call reports it (or discard() ends it)
   }
 
-  /** A signaling connection to `url` with `request` in its upgrade; `signalingOpen` once it is open. */
+  /** A signaling connection to `url`, `request` sent in its upgrade or once open; `signalingOpen` then. */
   private connect(
     url: string,
     tls: SignalingOptions['tls'],
     request: JoinRequest | undefined,
+    how: 'upgrade' | 'message',
   ): Promise<SignalingClient> {
     const { signal, clock, logger, timings, httpProxy } = this.deps
     const opening = SignalingClient.open({
       url,
       ...(tls ? { tls: { ...tls, ...(httpProxy ? { httpProxy } : {}) } } : {}),
-      ...(request ? { join: request } : {}),
+      ...(request && how === 'upgrade' ? { join: request } : {}),
       ...(timings ? { timings } : {}),
       signal,
       clock,
       logger,
+    }).then((client) => {
+      // `joined` and the offer wait in the client (held) until the call takes it.
+      if (request && how === 'message') client.joinEarly(request)
+      return client
     })
     // Awaited by the call, or closed by discard(); a failure is the call's to report, not unhandled here.
     opening.then(() => this.deps.mark?.('signalingOpen')).catch(() => undefined)
