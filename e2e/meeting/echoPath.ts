@@ -41,7 +41,8 @@ function acousticPath(): string[] {
     'load-module module-null-sink sink_name=room rate=48000',
     // Without the dont_move flags PulseAudio moves the loopback's capture to the new default source (the
     // microphone below), closing a loop with no input: the microphone heard silence.
-    `load-module module-loopback source=echo.monitor sink=room latency_msec=${ECHO_DELAY_MS} source_dont_move=true sink_dont_move=true`,
+    // adjust_time=0: no rate adaptation (both null sinks run on the same clock), so the delay cannot drift.
+    `load-module module-loopback source=echo.monitor sink=room latency_msec=${ECHO_DELAY_MS} adjust_time=0 source_dont_move=true sink_dont_move=true`,
     'load-module module-remap-source master=room.monitor source_name=echomic',
   ]
 }
@@ -63,14 +64,29 @@ export async function startPulseAudio(dir: string): Promise<PulseServer> {
       '',
     ].join('\n'),
   )
+  // The server's default rate is what Chromium opens its streams at (44.1 kHz otherwise): 48 kHz like the
+  // sinks, so that nothing is resampled between the speaker and the microphone.
+  const config = join(dir, 'daemon.conf')
+  writeFileSync(config, 'default-sample-rate = 48000\n')
+  const trace = process.env.PINHOLE_ECHO_TRACE
+  const log = trace
+    ? ['--log-level=debug', '--log-time=1', `--log-target=file:${join(trace, 'pulseaudio.log')}`]
+    : ['--log-target=stderr']
   let output = ''
   const child: ChildProcess = spawn(
     PULSEAUDIO,
-    ['-n', '-F', script, '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no', '--log-target=stderr'],
+    ['-n', '-F', script, '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no', ...log],
     {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, HOME: dir, XDG_RUNTIME_DIR: dir, XDG_CONFIG_HOME: dir, PULSE_SERVER: '' },
+      env: {
+        ...process.env,
+        HOME: dir,
+        XDG_RUNTIME_DIR: dir,
+        XDG_CONFIG_HOME: dir,
+        PULSE_CONFIG: config,
+        PULSE_SERVER: '',
+      },
     },
   )
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -286,6 +302,25 @@ export function medianDb(windows: readonly ToneWindow[]): number {
 export function meanPowerDb(windows: readonly ToneWindow[]): number {
   const power = windows.reduce((sum, w) => sum + w.amplitude * w.amplitude, 0) / Math.max(windows.length, 1)
   return 10 * Math.log10(Math.max(power, FLOOR * FLOOR))
+}
+
+/**
+ * The echo window by window: B's returned tone in `windowMs` windows from page time `from` (B's clock), in dB
+ * relative to `playedDb`, the mean power of what A played of B's tone. A window above −20 dB is one where the
+ * canceller had lost the echo path; the timeline shows when (start-up convergence, or mid-call).
+ */
+export function echoTimeline(
+  returned: readonly ToneWindow[],
+  from: number,
+  playedDb: number,
+  windowMs = 250,
+): number[] {
+  const power: number[][] = []
+  for (const w of returned) (power[Math.floor((w.at - from) / windowMs)] ??= []).push(w.amplitude ** 2)
+  return Array.from(power, (windows) => {
+    const mean = windows?.length ? windows.reduce((sum, p) => sum + p, 0) / windows.length : 0
+    return 10 * Math.log10(Math.max(mean, FLOOR * FLOOR)) - playedDb
+  })
 }
 
 /** What the loopback's receiving end reports (getStats), averaged since it started. */
