@@ -3,6 +3,8 @@ import { EngineError, ErrorCode } from '../../shared/errors'
 import { TransportType, type Region } from '../../shared/engine'
 import { systemClock } from '../defaults'
 import { EarlyRelay } from './earlyRelay'
+import type { Preconnected } from './preconnect'
+import type { PinnedTls } from './tlsPin'
 import type { AllocateOptions, TurnAllocation, TurnCredentials, TurnTarget } from './turnProbe'
 
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJhcHBLZXkiOiJhIiwidWlkIjo3fQ.c2lnbmF0dXJl'
@@ -39,6 +41,10 @@ const start = (udp: [number, number], allocate: ReturnType<typeof fake>['allocat
     clock: systemClock,
   })
 
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
+}
+
 describe('EarlyRelay', () => {
   it('allocates on each UDP port once with the token, and releases what nobody took', async () => {
     const f = fake()
@@ -67,6 +73,50 @@ describe('EarlyRelay', () => {
     expect(early.takeUdp('127.0.0.1', 9999, signal, fallback)).toBeUndefined()
     await early.discard() // 7070's was refused: nothing to release
     expect(f.released).toEqual([])
+  })
+
+  it('TLS: the allocation on a connection that saw another certificate than the session is released, not used', async () => {
+    const f = fake()
+    // The preconnected TLS connection (region-pinned), as preconnect.ts hands it over.
+    const connection = { fingerprintSha256: 'AA:BB', socket: {} } as unknown as PinnedTls
+    const turnTls = { takeAny: () => Promise.resolve(connection) } as unknown as Preconnected
+    const early = EarlyRelay.start({
+      region: region([3478, 7070]),
+      mode: TransportType.TCPProxy,
+      token: TOKEN,
+      allocate: f.allocate,
+      signal: new AbortController().signal,
+      clock: systemClock,
+      turnTls,
+    })!
+    const signal = new AbortController().signal
+    const fallback = () =>
+      f.allocate(
+        { transport: 'tls', host: '127.0.0.1', port: 443 },
+        { username: '1:a:7', credential: 'x' },
+        {
+          timeoutMs: 1,
+        },
+      )
+    const used = await early.takeTls('127.0.0.1', 443, 'CC:DD', signal, fallback)
+    expect(f.calls).toEqual(['443 token', '443 session'])
+    expect(used?.target.port).toBe(443)
+    await until(() => f.released.length === 1)
+    expect(f.released).toEqual(['443 token'])
+    // The same certificate (any case): the early one is used, no fallback.
+    const g = fake()
+    const same = EarlyRelay.start({
+      region: region([3478, 7070]),
+      mode: TransportType.TCPProxy,
+      token: TOKEN,
+      allocate: g.allocate,
+      signal: new AbortController().signal,
+      clock: systemClock,
+      turnTls,
+    })!
+    await same.takeTls('127.0.0.1', 443, 'aa:bb', signal, fallback)
+    expect(g.calls).toEqual(['443 token'])
+    expect(g.released).toEqual([])
   })
 
   it('starts nothing for a token that gives no TURN credentials, or in TCP mode without a connection', () => {
