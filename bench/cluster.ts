@@ -12,10 +12,12 @@
  *    unreachable as their relays do (`replace_reported_ms`).
  * 2. Workers (bench/cluster/workers.ts): a real `pinhole-server` with `sfu.enabled`, `cluster.redis` and
  *    `sfu.workers: 1`, then `sfu.workers: 2`; channels of 4 participants who all publish synthetic media
- *    (werift test clients in load generator processes on the same machine) are added step by step, the
- *    loss measured at each; the participants sustained (below 1 % loss, with the senders sending at least
- *    90 % of their nominal packets) per configuration, and their ratio. The load generators share the
- *    machine's cores with the server: their CPU share is printed beside the server's and its nodes'.
+ *    (werift test clients in load generator processes on the same machine; their media is sent through the
+ *    native SRTP send and counted from the RTP headers without decryption, bench/cluster/cheapMedia.ts) are
+ *    added step by step, the loss every participant sees measured at each; the participants sustained
+ *    (below 1 % loss, with the senders sending at least 90 % of their nominal packets) per configuration,
+ *    and their ratio. The load generators share the machine's cores with the server: their CPU is printed
+ *    beside the server's and its nodes', also per participant-second.
  *
  * The last line is one JSON object: {workers_ratio, workers1_participants, workers2_participants,
  * workers_ratio_projected (each configuration's busiest node at a full core, the generators elsewhere),
@@ -28,12 +30,12 @@
  * CLUSTER_BENCH_BURST=250 and CLUSTER_BENCH_BURST_GAP_MS=100 (joins started at once, and how often),
  * CLUSTER_BENCH_HEARTBEAT_MS=1000 and CLUSTER_BENCH_TTL_MS=5000 (the `cluster:` defaults),
  * CLUSTER_BENCH_SEED=1 (join order);
- * CLUSTER_BENCH_STEPS="2,4,6,8,10,12,14,16,20,24,28,32,40" (channels of 4 per step of the workers part),
+ * CLUSTER_BENCH_STEPS="4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,72,80" (channels of 4 per step of the
+ * workers part),
  * CLUSTER_BENCH_WINDOW_MS=5000, CLUSTER_BENCH_GENERATORS=2 (load generator processes),
  * CLUSTER_BENCH_WORKERS=1,2 (the `sfu.workers` compared),
  * CLUSTER_BENCH_FPS=15 and CLUSTER_BENCH_FRAME_BYTES=1000 (each participant's video, one packet a frame,
- * plus Opus at 50 packets/s), CLUSTER_BENCH_LISTENERS=1 (participants per channel that decrypt and count
- * what they receive; the others drop it before SRTP, so the generators cost less than the node: 4 for all).
+ * plus Opus at 50 packets/s), CLUSTER_BENCH_PROFILE=<dir> (a V8 CPU profile of each generator's windows).
  */
 import { loadavg } from 'node:os'
 import { percentile } from './cluster/stats'
@@ -108,7 +110,9 @@ async function main(): Promise<void> {
   }
   if (PARTS.includes('workers')) {
     workers = await runWorkersBench({
-      steps: (process.env.CLUSTER_BENCH_STEPS ?? '2,4,6,8,10,12,14,16,20,24,28,32,40').split(',').map(Number),
+      steps: (process.env.CLUSTER_BENCH_STEPS ?? '4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,72,80')
+        .split(',')
+        .map(Number),
       configs: (process.env.CLUSTER_BENCH_WORKERS ?? '1,2').split(',').map(Number),
       windowMs: env('WINDOW_MS', 5000),
       generators: env('GENERATORS', 2),
