@@ -2,9 +2,10 @@ import type { createConnection } from 'node:net'
 import { WebSocket, type RawData } from 'ws'
 import { encodeJoinHeader, JOIN_ACCEPTED, JOIN_HEADER } from '../../protocol/auth/joinHeader'
 import { EngineError, ErrorCode } from '../../shared/errors'
+import type { JoinMessage } from '../../shared/signaling'
 import type { Clock } from '../defaults'
-import { connectPinnedTls } from '../route/tlsPin'
-import type { SignalingOptions, SignalingTimings } from './signalingClient'
+import type { HttpProxyConfig } from '../route/httpProxy'
+import { connectPinnedTls, type TlsPin } from '../route/tlsPin'
 
 /**
  * The signaling WebSocket's opening handshake (signalingClient.ts): pinned TLS, the
@@ -12,6 +13,14 @@ import type { SignalingOptions, SignalingTimings } from './signalingClient'
  * the upgrade") — and whether the server took that join. Frames that arrive before the client listens
  * (a server that answers `joined` right after the upgrade) are kept for it.
  */
+/** What of SignalingOptions (signalingClient.ts) the handshake reads. */
+export interface SocketOptions {
+  url: string
+  tls?: { host: string; port: number; pin: TlsPin; httpProxy?: HttpProxyConfig }
+  join?: Omit<JoinMessage, 'v' | 'type'>
+  signal?: AbortSignal
+}
+
 export interface OpenedSocket {
   ws: WebSocket
   /** The server answered the upgrade with `Pinhole-Join: accepted`: it joins without a `join` message. */
@@ -23,8 +32,8 @@ export interface OpenedSocket {
 }
 
 export async function openSocket(
-  options: SignalingOptions,
-  timings: SignalingTimings,
+  options: SocketOptions,
+  timings: { connectTimeoutMs: number },
   clock: Clock,
 ): Promise<OpenedSocket> {
   const { signal } = options
