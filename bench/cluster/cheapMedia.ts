@@ -29,6 +29,7 @@ import { existsSync } from 'node:fs'
 import { RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift'
 import { BUILD_COMMAND, nativeAddonPath, udpSocketFd } from '../../src/platform/nativeAddon'
 import { RtpOut } from '../../src/sfu/media/rtpOut'
+import { receive, type Reception } from './receiverReports'
 import type { TestClient } from '../../e2e/sfu/client'
 import { audioPayload, parsePayload, videoFramePayloads } from '../../e2e/sfu/media'
 
@@ -108,7 +109,7 @@ export function startCheapMedia(
  */
 const TICK_MS = 5
 
-interface Job {
+export interface Job {
   next: number
   readonly periodMs: number
   readonly run: () => void
@@ -118,7 +119,7 @@ interface Job {
 const jobs = new Set<Job>()
 let ticker: NodeJS.Timeout | undefined
 
-function every(periodMs: number, run: () => void): Job {
+export function every(periodMs: number, run: () => void): Job {
   const job: Job = { next: performance.now() + Math.random() * periodMs, periodMs, run, stopped: false }
   jobs.add(job)
   ticker ??= setInterval(tick, TICK_MS)
@@ -185,6 +186,8 @@ interface Stream {
  */
 export class HeaderCounter {
   private readonly streams = new Map<number, Stream>()
+  /** Every received stream's counts by SSRC, tied or not (for the receiver reports). */
+  private readonly reception = new Map<number, Reception>()
   private readonly rings = new Map<string, Ring>()
   /** Headers that named no packet the sender had sent recently (a moved offset): not counted. */
   unmapped = 0
@@ -239,9 +242,15 @@ export class HeaderCounter {
     const marker = parsePayload(kind, packet.payload, false)
     if (!marker) return
     const { ssrc, sequenceNumber } = packet.header
+    this.reception.set(ssrc, receive(this.reception.get(ssrc), sequenceNumber))
     this.streams.set(ssrc, { uid: Number(uidText), kind, offset: (sequenceNumber - marker.counter) & 0xffff })
     this.sink?.tie(ssrc, true)
     this.ring(key).add(marker.counter)
+  }
+
+  /** The received streams' counts by SSRC (bench/cluster/receiverReports.ts). */
+  receptions(): IterableIterator<[number, Reception]> {
+    return this.reception.entries()
   }
 
   /** Packets of `uid`'s `kind` with counters in [from, to) that arrived. */
@@ -258,6 +267,7 @@ export class HeaderCounter {
 
   /** An RTP header of `ssrc` with `sequence`: counted when its stream is tied (else false: for werift). */
   onHeader(ssrc: number, sequence: number): boolean {
+    this.reception.set(ssrc, receive(this.reception.get(ssrc), sequence))
     const stream = this.streams.get(ssrc)
     if (stream?.offset === undefined) return false
     const low = (sequence - stream.offset) & 0xffff

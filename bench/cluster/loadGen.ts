@@ -18,6 +18,7 @@ import { createLogger } from '../../src/platform/logger'
 import { mintJoinToken } from '../../src/protocol/auth/joinToken'
 import { TestClient } from '../../e2e/sfu/client'
 import { sleep } from '../../e2e/support/tools'
+import { startReceiverReports } from './receiverReports'
 import { drainSinks, HeaderCounter, startCheapMedia, type CheapPublisher, type Counts } from './cheapMedia'
 
 export const BENCH_APP = { appKey: 'bench', secret: 'bench-secret-0123456789abcdef' }
@@ -101,6 +102,7 @@ interface Member {
   client: TestClient
   media: CheapPublisher
   inbound: HeaderCounter
+  stopReports: () => void
 }
 
 async function main(options: LoadGenOptions): Promise<void> {
@@ -135,7 +137,7 @@ async function main(options: LoadGenOptions): Promise<void> {
     }
     const media = startCheapMedia(client, { fps: options.fps, frameBytes: options.frameBytes })
     publishers.set(`${channel}/${uid}`, media)
-    return { channel, client, media, inbound }
+    return { channel, client, media, inbound, stopReports: startReceiverReports(client, inbound) }
   }
   const add = async (channels: string[]): Promise<GenReply> => {
     let failed = 0
@@ -247,8 +249,9 @@ async function main(options: LoadGenOptions): Promise<void> {
     void run.then((reply) => process.send?.(reply))
   })
   process.on('disconnect', () => {
-    for (const { client, media, inbound } of members) {
+    for (const { client, media, inbound, stopReports } of members) {
       media.stop()
+      stopReports()
       inbound.close()
       void client.close()
     }

@@ -6,7 +6,9 @@ import {
   startCheapMedia,
   type CheapPublisher,
 } from '../../bench/cluster/cheapMedia'
+import { lossSince, receive, startReceiverReports } from '../../bench/cluster/receiverReports'
 import { BUILD_COMMAND } from '../../src/platform/nativeAddon'
+import { RtcpRrPacket } from 'werift'
 import type { TestClient } from '../sfu/client'
 import { closeAll, startSfu, type Sfu } from '../sfu/harness'
 import { sleep, waitFor } from './tools'
@@ -73,11 +75,50 @@ describe('bench:cluster participant media', () => {
       expect(truth.length).toBeGreaterThan(0)
       expect(inbound.count(1, kind, from[kind], to[kind])).toBe(truth.length)
     }
+    // Receiver reports: one a second with a block per received stream, counting what really arrived.
+    const sentRtcp: unknown[] = []
+    const dtls = counting.pc.dtlsTransports[0]!
+    const sendRtcp = dtls.sendRtcp.bind(dtls)
+    dtls.sendRtcp = (packets) => {
+      sentRtcp.push(...packets)
+      return sendRtcp(packets)
+    }
+    const stopReports = startReceiverReports(counting, inbound)
+    await sleep(2500)
+    stopReports()
+    const reports = sentRtcp.filter((p): p is RtcpRrPacket => p instanceof RtcpRrPacket)
+    expect(reports.length).toBeGreaterThanOrEqual(2)
+    expect(reports.length).toBeLessThanOrEqual(3) // not one per stream
+    for (const report of reports) {
+      expect(report.reports.map((r) => r.ssrc).sort()).toEqual(
+        [...inbound.receptions()].map(([s]) => s).sort(),
+      )
+      expect(report.reports.every((r) => r.packetsLost === 0 && r.highestSequence > 0)).toBe(true)
+    }
+    const last = reports.at(-1)!.reports
+    for (const [ssrc, reception] of inbound.receptions()) {
+      expect(last.find((r) => r.ssrc === ssrc)!.highestSequence).toBeLessThanOrEqual(reception.highest)
+      expect(reception.highest - reception.base + 1).toBe(reception.received) // nothing lost on loopback
+    }
     // The publisher's packets went through the native send; the counter read its socket natively and
     // counted from the headers, not through werift (which saw a stream's first packet only).
     expect(media.nativePackets()).toBeGreaterThan(0.9 * (media.sent.audio + media.sent.video))
     expect(decrypting.received.get('1:audio')!.corrupt).toBe(0)
     expect(inbound.unmapped).toBe(0)
+  })
+
+  it('computes a report block loss as RFC 3550 A.3 does, across a sequence-number wrap', () => {
+    let reception = receive(undefined, 65_530)
+    for (const seq of [65_531, 65_533, 65_535, 0, 1, 3]) reception = receive(reception, seq)
+    reception = receive(reception, 2) // late, out of order
+    // 65,530 … 3 (wrapped): 10 expected, 8 received.
+    expect(lossSince(reception)).toEqual({
+      fractionLost: Math.floor((2 * 256) / 10),
+      packetsLost: 2,
+      highestSequence: 65_539,
+    })
+    for (const seq of [4, 5, 6, 7]) reception = receive(reception, seq)
+    expect(lossSince(reception)).toEqual({ fractionLost: 0, packetsLost: 2, highestSequence: 65_543 })
   })
 
   it('refuses a header that names no packet its sender sent recently (the node renumbered)', () => {
