@@ -219,32 +219,39 @@ export function toneTapScript(hz: number): string {
         tap.push(windows)
         const sink = context.createMediaStreamDestination()
         this.connect(sink)
-        const reader = new MediaStreamTrackProcessor({ track: sink.stream.getAudioTracks()[0] }).readable.getReader()
-        let s1 = 0, s2 = 0, count = 0, k = 0, size = 0
-        const pump = async () => {
-          for (;;) {
-            const { value, done } = await reader.read()
-            if (done) return
-            if (!size) { size = Math.round(value.sampleRate / 10); k = 2 * Math.cos(2 * Math.PI * ${hz} / value.sampleRate) }
-            const samples = new Float32Array(value.numberOfFrames)
-            value.copyTo(samples, { planeIndex: 0, format: 'f32-planar' })
-            value.close()
-            for (const x of samples) {
-              const s0 = x + k * s1 - s2
-              s2 = s1
-              s1 = s0
-              if (++count === size) {
-                const power = s1 * s1 + s2 * s2 - k * s1 * s2
-                windows.push({ at: performance.now(), amplitude: (2 * Math.sqrt(Math.max(power, 0))) / size })
-                s1 = s2 = count = 0
-              }
-            }
-          }
-        }
-        void pump()
+        void (${toneMeter(hz)})(sink.stream.getAudioTracks()[0], windows)
       }
     }
   })()`
+}
+
+/**
+ * Page-side JS (a function expression): reads an audio track and pushes `{ at, amplitude }` for each 100 ms,
+ * the amplitude at `hz` (Goertzel), until the track ends.
+ */
+export function toneMeter(hz: number): string {
+  return String.raw`async (track, windows) => {
+    const reader = new MediaStreamTrackProcessor({ track }).readable.getReader()
+    let s1 = 0, s2 = 0, count = 0, k = 0, size = 0
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) return
+      if (!size) { size = Math.round(value.sampleRate / 10); k = 2 * Math.cos(2 * Math.PI * ${hz} / value.sampleRate) }
+      const samples = new Float32Array(value.numberOfFrames)
+      value.copyTo(samples, { planeIndex: 0, format: 'f32-planar' })
+      value.close()
+      for (const x of samples) {
+        const s0 = x + k * s1 - s2
+        s2 = s1
+        s1 = s0
+        if (++count === size) {
+          const power = s1 * s1 + s2 * s2 - k * s1 * s2
+          windows.push({ at: performance.now(), amplitude: (2 * Math.sqrt(Math.max(power, 0))) / size })
+          s1 = s2 = count = 0
+        }
+      }
+    }
+  }`
 }
 
 /** Breaks RTCPeerConnection for the app (the tap's wrapper included): its playback falls back to Web Audio. */
