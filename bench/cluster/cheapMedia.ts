@@ -11,8 +11,9 @@
  * - **Receiving** never decrypts: SRTP leaves the RTP header in clear, so each datagram is counted from its
  *   SSRC and sequence number, before werift sees it; anything that is not RTP (STUN consent, DTLS, the
  *   node's RTCP: keyframe requests, reports) goes on to werift as before. The socket is read by the
- *   `pinhole_rtp_sink` addon (native/relay/src/rtp_sink.cc: recvmmsg, the headers queued for a drain every
- *   20 ms) rather than by dgram, whose allocation, resize and call into JavaScript per datagram cost more
+ *   `pinhole_rtp_sink` addon (native/relay/src/rtp_sink.cc: every socket of the process read with recvmmsg
+ *   from the 5 ms timer below, the headers counted in one drain) rather than by dgram, whose allocation,
+ *   resize and call into JavaScript per datagram, and a wake-up per socket that turns readable, cost more
  *   than everything else the generator does; without the addon, in dgram's callback.
  *
  * The node's work is the same as for any participant: it decrypts what each one sends and encrypts and
@@ -122,7 +123,7 @@ let ticker: NodeJS.Timeout | undefined
 export function every(periodMs: number, run: () => void): Job {
   const job: Job = { next: performance.now() + Math.random() * periodMs, periodMs, run, stopped: false }
   jobs.add(job)
-  ticker ??= setInterval(tick, TICK_MS)
+  ticker ??= setInterval(tick, TICK_MS).unref() // the sockets and the IPC channel keep a generator alive
   return job
 }
 
@@ -221,7 +222,7 @@ export class HeaderCounter {
       handle.recvStop() // the sink reads the socket from now on
       this.sink = new addon.RtpSink(fd, (data, address, port) => werift(data, [address, port]))
       sinks.set(this.sink.id, this)
-      drainTimer ??= setInterval(drainSinks, DRAIN_MS)
+      drainJob ??= every(TICK_MS, drainSinks)
       return true
     }
     transport.onData = (data, addr) => {
@@ -234,6 +235,10 @@ export class HeaderCounter {
     if (!this.sink) return
     this.sink.close()
     sinks.delete(this.sink.id)
+    if (sinks.size === 0 && drainJob) {
+      drainJob.stopped = true
+      drainJob = undefined
+    }
   }
 
   /** TestClient's `onRtp`: a packet werift decrypted, whose payload marker ties its stream. */
@@ -320,10 +325,11 @@ interface RtpSink {
 interface RtpSinkModule {
   RtpSink: new (fd: number, onOther: (data: Buffer, address: string, port: number) => void) => RtpSink
   take(): Buffer
+  pollAll(): void
   abiVersion: number
 }
 
-const RTP_SINK_ABI = 1
+const RTP_SINK_ABI = 2
 let sinkModule: RtpSinkModule | string | undefined
 
 /** The addon, or why the generator reads its sockets through dgram (printed in the bench's report). */
@@ -346,13 +352,13 @@ export function rtpSinkAddon(): RtpSinkModule | string {
 
 /** Every attached counter by its sink's id; the drain hands each its headers. */
 const sinks = new Map<number, HeaderCounter>()
-const DRAIN_MS = 20
-let drainTimer: NodeJS.Timeout | undefined
+let drainJob: Job | undefined
 
 /** Counts the headers the sinks queued since the last drain (also called before a window is counted). */
 export function drainSinks(): void {
   const addon = rtpSinkAddon()
   if (typeof addon === 'string') return
+  addon.pollAll()
   const taken = addon.take()
   const words = new Uint32Array(taken.buffer, taken.byteOffset, taken.byteLength / 4)
   for (let i = 0; i + 2 < words.length; i += 3) sinks.get(words[i]!)?.onHeader(words[i + 1]!, words[i + 2]!)

@@ -1,6 +1,7 @@
 // bench:cluster's load generator's receive path (bench/cluster/cheapMedia.ts documents it): a participant's
 // UDP socket read with recvmmsg from here instead of through Node's dgram (which allocates, resizes and
-// wraps a buffer and calls into JavaScript for every datagram). An RTP packet of a stream the bench has tied
+// wraps a buffer and calls into JavaScript for every datagram), every socket of the process at once when
+// JavaScript calls pollAll() from its timer (no wake-up per socket that becomes readable). An RTP packet of a stream the bench has tied
 // to its sender is not decrypted: its SSRC and sequence number (in clear under SRTP) are queued for
 // `take()`. Anything else (STUN, DTLS, RTCP, RTP of a stream not tied yet) goes to the JavaScript callback
 // with its source address, i.e. to werift as dgram would have handed it over. Not part of the servers.
@@ -10,7 +11,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include <vector>
 
@@ -25,7 +25,6 @@ constexpr size_t kDatagram = 2048;
   } while (0)
 
 struct Sink {
-  uv_poll_t poll;
   int fd = -1;
   uint32_t id = 0;
   napi_env env = nullptr;
@@ -36,6 +35,8 @@ struct Sink {
 
 /** Headers counted since the last take(), all sinks: sink id, SSRC, sequence number. */
 std::vector<uint32_t> queued;
+/** The open sinks, read by pollAll(). */
+std::vector<Sink*> open;
 uint32_t nextId = 1;
 uint8_t buffers[kBatch][kDatagram];
 sockaddr_storage addresses[kBatch];
@@ -62,25 +63,27 @@ void deliver(Sink* sink, const uint8_t* data, size_t length, const sockaddr_stor
     inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
     port = ntohs(in6->sin6_port);
   }
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value argv[3], fn, global, result;
   void* copy;
-  if (napi_create_buffer_copy(env, length, data, &copy, &argv[0]) != napi_ok) return;
-  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &argv[1]);
-  napi_create_uint32(env, port, &argv[2]);
-  napi_get_reference_value(env, sink->onOther, &fn);
-  napi_get_global(env, &global);
-  if (napi_make_callback(env, nullptr, global, fn, 3, argv, &result) == napi_pending_exception) {
-    napi_value ignored;
-    napi_get_and_clear_last_exception(env, &ignored);  // the callback's own problem; keep reading
+  if (napi_create_buffer_copy(env, length, data, &copy, &argv[0]) == napi_ok) {
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &argv[1]);
+    napi_create_uint32(env, port, &argv[2]);
+    napi_get_reference_value(env, sink->onOther, &fn);
+    napi_get_global(env, &global);
+    if (napi_call_function(env, global, fn, 3, argv, &result) == napi_pending_exception) {
+      napi_value ignored;
+      napi_get_and_clear_last_exception(env, &ignored);  // the callback's own problem; keep reading
+    }
   }
+  napi_close_handle_scope(env, scope);
 }
 
-void onReadable(uv_poll_t* handle, int status, int) {
-  auto* sink = static_cast<Sink*>(handle->data);
-  if (status < 0 || sink->closed) return;
+/** Reads `sink`'s socket until it is empty: tied RTP queued, the rest to the callback. */
+void readAll(Sink* sink) {
   mmsghdr messages[kBatch];
   iovec vectors[kBatch];
-  napi_handle_scope scope = nullptr;
   for (;;) {
     for (int i = 0; i < kBatch; i++) {
       vectors[i] = {buffers[i], kDatagram};
@@ -102,30 +105,40 @@ void onReadable(uv_poll_t* handle, int status, int) {
         queued.push_back((uint32_t(b[2]) << 8) | b[3]);
         continue;
       }
-      if (!scope && napi_open_handle_scope(sink->env, &scope) != napi_ok) continue;
       deliver(sink, b, length, addresses[i]);
-      if (sink->closed) break;  // the callback closed the sink
+      if (sink->closed) return;  // the callback closed the sink
     }
-    if (n < kBatch || sink->closed) break;
+    if (n < kBatch) break;
   }
-  if (scope) napi_close_handle_scope(sink->env, scope);
 }
 
-void onClosed(uv_handle_t* handle) {
-  auto* sink = static_cast<Sink*>(handle->data);
+/** pollAll(): reads every open sink's socket (from JavaScript: handle scope and callbacks are at hand). */
+napi_value pollAll(napi_env, napi_callback_info) {
+  for (size_t i = 0; i < open.size(); i++) {
+    Sink* sink = open[i];
+    if (!sink->closed) readAll(sink);
+  }
+  return nullptr;
+}
+
+void stop(Sink* sink) {
+  if (sink->closed) return;
+  sink->closed = true;
+  for (size_t i = 0; i < open.size(); i++) {
+    if (open[i] == sink) {
+      open.erase(open.begin() + i);
+      break;
+    }
+  }
   close(sink->fd);
-  delete sink;
+  sink->fd = -1;
 }
 
 void finalize(napi_env env, void* data, void*) {
   auto* sink = static_cast<Sink*>(data);
   if (sink->onOther) napi_delete_reference(env, sink->onOther);
-  sink->onOther = nullptr;
-  if (!sink->closed) {
-    sink->closed = true;
-    uv_poll_stop(&sink->poll);
-  }
-  uv_close(reinterpret_cast<uv_handle_t*>(&sink->poll), onClosed);
+  stop(sink);
+  delete sink;
 }
 
 Sink* unwrap(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
@@ -136,8 +149,8 @@ Sink* unwrap(napi_env env, napi_callback_info info, size_t* argc, napi_value* ar
   return static_cast<Sink*>(data);
 }
 
-/** new RtpSink(fd, onOther(data, address, port)): reads a dup of `fd` from the event loop. The caller
- *  has stopped Node's own reading of the socket (its handle's recvStop). */
+/** new RtpSink(fd, onOther(data, address, port)): a dup of `fd`, read by pollAll(). The caller has
+ *  stopped Node's own reading of the socket (its handle's recvStop). */
 napi_value construct(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], self;
@@ -148,18 +161,14 @@ napi_value construct(napi_env env, napi_callback_info info) {
   sink->env = env;
   sink->id = nextId++;
   sink->fd = dup(fd);
-  uv_loop_t* loop = nullptr;
-  if (sink->fd < 0 || napi_get_uv_event_loop(env, &loop) != napi_ok ||
-      uv_poll_init(loop, &sink->poll, sink->fd) != 0) {
-    if (sink->fd >= 0) close(sink->fd);
+  if (sink->fd < 0) {
     delete sink;
-    napi_throw_error(env, nullptr, "RtpSink: cannot watch the socket");
+    napi_throw_error(env, nullptr, "RtpSink: cannot duplicate the socket");
     return nullptr;
   }
-  sink->poll.data = sink;
   CHECK(napi_create_reference(env, argv[1], 1, &sink->onOther));
   CHECK(napi_wrap(env, self, sink, finalize, nullptr, nullptr));
-  uv_poll_start(&sink->poll, UV_READABLE, onReadable);
+  open.push_back(sink);
   napi_value id;
   CHECK(napi_create_uint32(env, sink->id, &id));
   CHECK(napi_set_named_property(env, self, "id", id));
@@ -190,10 +199,7 @@ napi_value tie(napi_env env, napi_callback_info info) {
 napi_value closeMethod(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   Sink* sink = unwrap(env, info, &argc, nullptr);
-  if (sink && !sink->closed) {
-    sink->closed = true;
-    uv_poll_stop(&sink->poll);
-  }
+  if (sink) stop(sink);
   return nullptr;
 }
 
@@ -211,18 +217,20 @@ napi_value take(napi_env env, napi_callback_info) {
   return out;
 }
 
-constexpr int32_t kAbiVersion = 1;
+constexpr int32_t kAbiVersion = 2;
 
 napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"tie", nullptr, tie, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"close", nullptr, closeMethod, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_value cls, takeFn, version;
+  napi_value cls, takeFn, pollFn, version;
   CHECK(napi_define_class(env, "RtpSink", NAPI_AUTO_LENGTH, construct, nullptr, 2, methods, &cls));
   CHECK(napi_set_named_property(env, exports, "RtpSink", cls));
   CHECK(napi_create_function(env, "take", NAPI_AUTO_LENGTH, take, nullptr, &takeFn));
   CHECK(napi_set_named_property(env, exports, "take", takeFn));
+  CHECK(napi_create_function(env, "pollAll", NAPI_AUTO_LENGTH, pollAll, nullptr, &pollFn));
+  CHECK(napi_set_named_property(env, exports, "pollAll", pollFn));
   CHECK(napi_create_int32(env, kAbiVersion, &version));
   CHECK(napi_set_named_property(env, exports, "abiVersion", version));
   return exports;
