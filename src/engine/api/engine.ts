@@ -35,7 +35,7 @@ import {
   type RouteRequest,
 } from '../route/proxyRouter'
 import { AUTO_REGION, parseRegions } from '../route/regions'
-import { WarmSession, warmKeyOf } from '../route/warmSession'
+import { warmKeyOf, warmSessionFor, type WarmSession } from '../route/warmSession'
 import { describeTransition, mustTransition, type ConnectionEvent } from './stateMachine'
 
 /**
@@ -83,7 +83,7 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
       ...definedOf(options, ['failoverAfterFailures', 'httpProxy']),
       track: (released) => this.cleanups.track(released),
     })
-    this.warm = new WarmSession({ clock: this.clock, logger, ...definedOf(options, ['httpProxy', 'warm']) })
+    this.warm = warmSessionFor(options, { clock: this.clock, logger, track: (r) => this.cleanups.track(r) })
   }
 
   enableLocalAudio(enabled: boolean): number {
@@ -231,9 +231,9 @@ class RtcEngine extends TypedEmitter<EngineEvents> implements Engine {
         if (this.active === active) this.emit('regionProbe', result)
       },
       mark: active.mark,
-      onSessionRequest: (region) => active.early?.preconnect(region),
+      onSessionRequest: (region, kept) => active.early?.preconnect(region, kept),
       onSession: (target) => active.early?.open(target),
-      prepared: (region) => this.warm.take({ region, token, channel: active.channel, uid: active.uid }),
+      prepared: (region) => this.warm.take({ ...active, region, token }),
     }
   }
 

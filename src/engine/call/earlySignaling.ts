@@ -2,6 +2,7 @@ import { isIP } from 'node:net'
 import { untilAborted, type Clock, type EngineLogger, type JoinMark } from '../defaults'
 import type { HttpProxyConfig } from '../route/httpProxy'
 import type { ProxyTarget } from '../route/pathSelect'
+import type { Preconnected } from '../route/preconnect'
 import { pinOf } from '../route/tlsPin'
 import type { Region } from '../../shared/engine'
 import { SIGNAL_PATH } from '../../shared/proxySession'
@@ -60,7 +61,7 @@ export class EarlySignaling {
    * join in the upgrade, beside the session request. Another host (the first one's session failed) gets a
    * connection of its own; the earlier one is closed.
    */
-  preconnect(region: Region): void {
+  preconnect(region: Region, kept?: Preconnected): void {
     if (this.done || this.url !== undefined) return
     const { proxyHost: host, ports } = region
     const target = `${host}:${ports.tcp}`
@@ -69,7 +70,7 @@ export class EarlySignaling {
     const request = this.deps.join?.()
     const client = this.connect(
       `wss://${isIP(host) === 6 ? `[${host}]` : host}:${ports.tcp}${SIGNAL_PATH}`,
-      { host, port: ports.tcp, pin: pinOf(region) },
+      { host, port: ports.tcp, pin: pinOf(region), ...(kept ? { kept: kept.takeAny() } : {}) },
       request,
       'upgrade',
     )

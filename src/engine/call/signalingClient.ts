@@ -11,7 +11,7 @@ import {
 import { silentLogger, systemClock, type Clock, type EngineLogger } from '../defaults'
 import { TypedEmitter } from '../events'
 import type { HttpProxyConfig } from '../route/httpProxy'
-import type { TlsPin } from '../route/tlsPin'
+import type { PinnedTls, TlsPin } from '../route/tlsPin'
 import type { ProxyTarget } from '../route/pathSelect'
 import { openSocket } from './signalingSocket'
 
@@ -62,6 +62,8 @@ export interface SignalingOptions {
     port: number
     pin: TlsPin
     httpProxy?: HttpProxyConfig
+    /** A connection made earlier to host:port (a prepared join's): used if still open, else a new one. */
+    kept?: Promise<PinnedTls | undefined>
   }
   /**
    * The join to send with the upgrade (the `Pinhole-Join` header): a server that takes it answers

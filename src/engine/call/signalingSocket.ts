@@ -5,7 +5,7 @@ import { EngineError, ErrorCode } from '../../shared/errors'
 import type { JoinMessage } from '../../shared/signaling'
 import type { Clock } from '../defaults'
 import type { HttpProxyConfig } from '../route/httpProxy'
-import { connectPinnedTls, type TlsPin } from '../route/tlsPin'
+import { connectPinnedTls, type PinnedTls, type TlsPin } from '../route/tlsPin'
 
 /**
  * The signaling WebSocket's opening handshake (signalingClient.ts): pinned TLS, the
@@ -16,7 +16,13 @@ import { connectPinnedTls, type TlsPin } from '../route/tlsPin'
 /** What of SignalingOptions (signalingClient.ts) the handshake reads. */
 export interface SocketOptions {
   url: string
-  tls?: { host: string; port: number; pin: TlsPin; httpProxy?: HttpProxyConfig }
+  tls?: {
+    host: string
+    port: number
+    pin: TlsPin
+    httpProxy?: HttpProxyConfig
+    kept?: Promise<PinnedTls | undefined>
+  }
   join?: Omit<JoinMessage, 'v' | 'type'>
   signal?: AbortSignal
 }
@@ -43,13 +49,15 @@ export async function openSocket(
   let fingerprintSha256: string | undefined
   if (secure && options.tls) {
     const { host, port, pin, httpProxy } = options.tls
-    const tls = await connectPinnedTls(host, port, pin, {
-      timeoutMs: timings.connectTimeoutMs,
-      alpn: ['http/1.1'],
-      ...(signal ? { signal } : {}),
-      ...(httpProxy ? { httpProxy } : {}),
-      clock,
-    })
+    const tls =
+      (await usable(options.tls.kept)) ??
+      (await connectPinnedTls(host, port, pin, {
+        timeoutMs: timings.connectTimeoutMs,
+        alpn: ['http/1.1'],
+        ...(signal ? { signal } : {}),
+        ...(httpProxy ? { httpProxy } : {}),
+        clock,
+      }))
     fingerprintSha256 = tls.fingerprintSha256
     connection = () => tls.socket
   }
@@ -75,6 +83,16 @@ export async function openSocket(
       for (const [data, isBinary] of kept.splice(0)) onFrame(data, isBinary)
     },
   }
+}
+
+/** A kept connection (a prepared join's) if it is still open: one the proxy closed is not used. */
+async function usable(kept: Promise<PinnedTls | undefined> | undefined): Promise<PinnedTls | undefined> {
+  const tls = await kept
+  if (!tls) return undefined
+  const { socket } = tls
+  if (!socket.destroyed && socket.writable && socket.readyState === 'open') return tls
+  socket.destroy()
+  return undefined
 }
 
 /** Resolves once `ws` is open; rejects with an EngineError (unreachable, refused, timeout, canceled). */

@@ -35,6 +35,11 @@ export class Preconnected {
     return new Preconnected(`${host}:${ports.tcp}`, tls)
   }
 
+  /** A connection made earlier (a prepared join's, warmKeep.ts), taken as one made now. */
+  static of(region: Region, tls: PinnedTls): Preconnected {
+    return new Preconnected(`${region.proxyHost}:${region.ports.tcp}`, Promise.resolve(tls))
+  }
+
   /**
    * The connection, once, when it goes to host:port and saw `fingerprint` (the session's); resolves
    * undefined when it failed or saw another certificate (the taker then connects afresh, and reports).

@@ -19,7 +19,8 @@ import type { HttpProxyConfig } from './httpProxy'
 import { FailedHosts, planReroute } from './hostFailover'
 import { probeRegion, type ProbeOptions, type RegionProbeOptions } from './probe'
 import { Preconnected } from './preconnect'
-import { requestProxySession, type ProxySession } from './proxySessionClient'
+import { requestProxySession } from './proxySessionClient'
+import type { Prepared } from './warmSession'
 import { allocateTurn } from './turnProbe'
 import { AUTO_REGION, pickFailoverRegion, pickRegion, type RegionPick, type RegionProber } from './regions'
 import {
@@ -98,12 +99,18 @@ export interface RouteRequest {
   onProbe(result: RegionProbeResult): void
   /** The join's timeline (session request and answer, transport selected). */
   mark?: JoinMark
-  /** A proxy session is requested from this region (host): the join connects its signaling alongside. */
-  onSessionRequest?(region: Region): void
+  /**
+   * A proxy session is requested from this region (host): the join connects its signaling alongside, on
+   * `kept` if a prepared join kept a connection (taken if used; closed after this returns if not).
+   */
+  onSessionRequest?(region: Region, kept?: Preconnected): void
   /** A proxy session was granted (before its transport is selected): the join opens signaling with it. */
   onSession?(target: ProxyTarget): void
-  /** A fresh session kept for this join and this region's host (warm join, warmSession.ts), if any. */
-  prepared?(region: Region): ProxySession | undefined
+  /**
+   * A fresh session kept for this join and this region's host (warm join, warmSession.ts), if any, with
+   * the signaling connection and probe allocations kept beside it (warmKeep.ts).
+   */
+  prepared?(region: Region): Prepared | undefined
 }
 
 export class ProxyRouter {
@@ -283,10 +290,12 @@ export class ProxyRouter {
     const region = regionHosts(full).length === 1 ? full : regionAt(full, host)
     const prepared = request.prepared?.(region)
     if (!prepared) request.mark?.('sessionRequest')
-    request.onSessionRequest?.(region)
-    // TCP proxy mode: the probe allocation's TLS connection is made beside the session request.
+    request.onSessionRequest?.(region, prepared?.signaling)
+    prepared?.signaling?.discard() // not taken (an injected call opens its own)
+    // TCP proxy mode: the probe allocation's TLS connection is made beside the session request (a
+    // prepared join's allocation kept its own).
     const turnTls =
-      request.mode === TransportType.TCPProxy
+      request.mode === TransportType.TCPProxy && !prepared?.relay
         ? Preconnected.start(region, ['stun.turn'], {
             timeoutMs: this.deps.budgets?.tlsMs ?? ENGINE_DEFAULTS.budgets.tlsMs,
             signal: request.signal,
@@ -296,8 +305,9 @@ export class ProxyRouter {
         : undefined
     // A join's probe allocations start now, on the token's credentials (earlyRelay.ts); a warm session's
     // credentials, realm and nonce are there already, and a reconnect's probe is released anyway.
-    const early =
-      prepared || !this.joins.has(request)
+    const early = prepared
+      ? prepared.relay
+      : !this.joins.has(request)
         ? undefined
         : EarlyRelay.start({
             region,
@@ -311,7 +321,7 @@ export class ProxyRouter {
             ...(this.deps.httpProxy ? { httpProxy: this.deps.httpProxy } : {}),
           })
     const session =
-      prepared ??
+      prepared?.session ??
       (await requestProxySession(region, request.token, {
         signal: request.signal,
         clock: this.deps.clock,

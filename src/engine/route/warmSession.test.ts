@@ -12,7 +12,7 @@ const region: Region = {
   proxyHost: '127.0.0.1',
   ports: { udp: [3478, 7070], tcp: 443 },
 }
-const key: WarmKey = { region, token: 't', channel: 'c', uid: 7 }
+const key: WarmKey = { region, token: 't', channel: 'c', uid: 7, mode: TransportType.UDPProxy }
 
 /** A session whose TURN credentials live `ttlS` seconds; `n` tells sessions apart. */
 function session(n: number, ttlS = 3600): ProxySession {
@@ -66,7 +66,7 @@ describe('WarmSession', () => {
     await clock.advance(25_000)
     expect(asked()).toBe(3)
     // Taken at 75 s: the last one is 25 s old, fresh.
-    expect(warm.take(key)?.info.turn.username).toBe('u3')
+    expect(warm.take(key)?.session.info.turn.username).toBe('u3')
     expect(warm.take(key)).toBeUndefined()
   })
 
@@ -90,13 +90,14 @@ describe('WarmSession', () => {
     expect(old.warm.take(key)).toBeUndefined()
   })
 
-  it('only for the same region host, token, channel and uid', async () => {
+  it('only for the same region host, token, channel, uid and mode', async () => {
     const other: WarmKey[] = [
       { ...key, uid: 8 },
       { ...key, channel: 'd' },
       { ...key, token: 'u' },
       { ...key, region: { ...region, proxyHost: '127.0.0.2' } },
       { ...key, region: { ...region, id: 'bj' } },
+      { ...key, mode: TransportType.TCPProxy },
     ]
     for (const k of other) {
       const { warm } = warmWith([])

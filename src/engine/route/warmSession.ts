@@ -1,8 +1,9 @@
 import { ConnectionState, TransportType, type Region } from '../../shared/engine'
 import { EngineError, ErrorCode } from '../../shared/errors'
-import type { Clock, EngineLogger } from '../defaults'
+import { definedOf, type Clock, type EngineLogger } from '../defaults'
 import type { HttpProxyConfig } from './httpProxy'
 import { requestProxySession, type ProxySession } from './proxySessionClient'
+import { KEEP_DEFAULTS, KeptConnections, type KeepDeps, type KeepOptions, type KeptJoin } from './warmKeep'
 
 /**
  * The warm join (docs/engine.md "Join round trips", step W): while the app shows its join form with a
@@ -18,7 +19,7 @@ import { requestProxySession, type ProxySession } from './proxySessionClient'
  * a join that took it or passed it over).
  */
 
-export interface WarmOptions {
+export interface WarmOptions extends KeepOptions {
   /** A session older than this is not used (ms). */
   maxAgeMs: number
   /** Asked again this often while kept (ms); below maxAgeMs. */
@@ -27,7 +28,12 @@ export interface WarmOptions {
   keepMs: number
 }
 
-export const WARM_DEFAULTS: Readonly<WarmOptions> = { maxAgeMs: 40_000, refreshMs: 25_000, keepMs: 600_000 }
+export const WARM_DEFAULTS: Readonly<WarmOptions> = {
+  maxAgeMs: 40_000,
+  refreshMs: 25_000,
+  keepMs: 600_000,
+  ...KEEP_DEFAULTS,
+}
 
 /** What a prepared session is for; a join uses it only when all of it matches. */
 export interface WarmKey {
@@ -35,6 +41,13 @@ export interface WarmKey {
   token: string
   channel: string
   uid: number
+  /** The mode the connections were kept for (the join's must be the same). */
+  mode: TransportType
+}
+
+/** What a join takes from a prepared one: the session, and what was kept beside it (warmKeep.ts). */
+export interface Prepared extends KeptJoin {
+  session: ProxySession
 }
 
 interface Kept {
@@ -44,6 +57,9 @@ interface Kept {
   timer?: unknown
   session?: ProxySession
   obtainedAt?: number
+  /** The signaling connection and probe allocations, until keepMs (warmKeep.ts). */
+  connections?: KeptConnections
+  keepTimer?: unknown
 }
 
 export interface WarmSessionDeps {
@@ -53,6 +69,8 @@ export interface WarmSessionDeps {
   httpProxy?: HttpProxyConfig
   /** The session request (tests may count or hold it). */
   request?: typeof requestProxySession
+  /** Keeps the join's connections too (the default call's joins); without it, only the session. */
+  keep?: Omit<KeepDeps, 'region' | 'mode' | 'token' | 'clock' | 'logger' | 'options' | 'httpProxy'>
 }
 
 export class WarmSession {
@@ -72,6 +90,22 @@ export class WarmSession {
     const { clock } = this.deps
     const kept: Kept = { key, until: clock.now() + this.options.keepMs, controller: new AbortController() }
     this.kept = kept
+    const { keep, logger, httpProxy } = this.deps
+    if (keep) {
+      const { region, mode, token } = key
+      const options = { reconnectMs: this.options.reconnectMs, relayRenewMs: this.options.relayRenewMs }
+      kept.connections = new KeptConnections({
+        ...keep,
+        region,
+        mode,
+        token,
+        clock,
+        logger,
+        options,
+        ...(httpProxy ? { httpProxy } : {}),
+      })
+      kept.keepTimer = clock.setTimeout(() => this.releaseConnections(kept), this.options.keepMs)
+    }
     return this.ask(kept)
   }
 
@@ -79,18 +113,24 @@ export class WarmSession {
    * The session for a join with `key`, when one is kept for exactly that and is fresh. Whatever was kept
    * is dropped either way: a join never finds the previous form's session.
    */
-  take(key: WarmKey): ProxySession | undefined {
+  take(key: WarmKey): Prepared | undefined {
     const kept = this.kept
+    const connections = kept?.connections
+    if (kept) kept.connections = undefined
     this.clear()
-    if (!kept?.session || kept.obtainedAt === undefined || !sameKey(kept.key, key)) return undefined
+    if (!kept?.session || kept.obtainedAt === undefined || !sameKey(kept.key, key)) {
+      connections?.release()
+      return undefined
+    }
     const age = this.deps.clock.now() - kept.obtainedAt
     const { turn } = kept.session.info
     const lifetimeMs = turn.expiresAt - kept.session.info.serverTime
     if (age >= this.options.maxAgeMs || age >= lifetimeMs / 2) {
       this.deps.logger.info({ ageMs: Math.round(age) }, 'warm session stale: the join asks for its own')
+      connections?.release()
       return undefined
     }
-    return kept.session
+    return { session: kept.session, ...connections?.take() }
   }
 
   /** Stops keeping a session: the refresh timer and any request in flight. */
@@ -100,6 +140,15 @@ export class WarmSession {
     this.kept = undefined
     kept.controller.abort(new EngineError(ErrorCode.JoinCanceled, 'warm session cleared'))
     if (kept.timer !== undefined) this.deps.clock.clearTimeout(kept.timer)
+    this.releaseConnections(kept)
+  }
+
+  /** keepMs is up (or the preparation ended): the connection is closed, the allocations released. */
+  private releaseConnections(kept: Kept): void {
+    if (kept.keepTimer !== undefined) this.deps.clock.clearTimeout(kept.keepTimer)
+    kept.keepTimer = undefined
+    kept.connections?.release()
+    kept.connections = undefined
   }
 
   private async ask(kept: Kept): Promise<number> {
@@ -129,6 +178,25 @@ export class WarmSession {
 }
 
 /**
+ * The engine's WarmSession: with the default call (an injected `connectCall` opens its own signaling),
+ * the join's connections are kept beside the session.
+ */
+export function warmSessionFor(
+  options: Pick<WarmSessionDeps, 'warm' | 'httpProxy'> &
+    Pick<KeepDeps, 'allocate' | 'budgets'> & { connectCall?: unknown },
+  deps: { clock: Clock; logger: EngineLogger; track: KeepDeps['track'] },
+): WarmSession {
+  const { clock, logger, track } = deps
+  const keep = { track, ...definedOf(options, ['allocate', 'budgets']) }
+  return new WarmSession({
+    clock,
+    logger,
+    ...definedOf(options, ['httpProxy', 'warm']),
+    ...(options.connectCall ? {} : { keep }),
+  })
+}
+
+/**
  * What `prepareJoin` may keep a session for: 414 for what joinChannel would refuse with 414 (`valid`:
  * the engine's validateJoin; uid 0 with a proxy: nothing is sent), InvalidState without a fixed region
  * (`auto` picks one at the join), in mode None (no proxy) or while in a channel.
@@ -146,7 +214,7 @@ export function warmKeyOf(join: {
   if (!join.valid) return ErrorCode.RequestParameter
   const idle = state === ConnectionState.Disconnected || state === ConnectionState.Failed
   if (!region || mode === TransportType.None || !idle) return ErrorCode.InvalidState
-  return { region, token, channel, uid }
+  return { region, token, channel, uid, mode }
 }
 
 function sameKey(a: WarmKey, b: WarmKey): boolean {
@@ -156,6 +224,7 @@ function sameKey(a: WarmKey, b: WarmKey): boolean {
     a.region.ports.tcp === b.region.ports.tcp &&
     a.token === b.token &&
     a.channel === b.channel &&
-    a.uid === b.uid
+    a.uid === b.uid &&
+    a.mode === b.mode
   )
 }
