@@ -10,11 +10,14 @@ import type { JoinStep } from '../../src/engine'
 import { ErrorCode } from '../../src/shared/errors'
 import { ConnectionState as S, TransportType } from '../../src/shared/engine'
 import { startCallStack, type CallStack } from '../support/callStack'
+import { startConnectProxy, type ConnectProxy } from '../support/connectProxy'
 import { makePeer, until, type Peer } from './harness'
 
 let stack: CallStack
 let short: CallStack
+let corporate: ConnectProxy
 beforeAll(async () => {
+  corporate = await startConnectProxy({ user: { username: 'desk', password: 'pw' } })
   stack = await startCallStack({}, 'keep')
   // A proxy whose deadline for a connection's first byte (10 s by default) is 1.5 s.
   short = await startCallStack({}, 'short', { timeouts: { firstByteMs: 1500 } })
@@ -22,6 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close()
   await short?.close()
+  await corporate?.close()
 })
 
 const accepted = (s: CallStack): number => s.proxyMetrics.snapshot().listenerEvents['accepted'] ?? 0
@@ -71,6 +75,32 @@ describe('warm join keeps its signaling connection and allocations (prepareJoin)
       }
     },
   )
+
+  it('through a corporate CONNECT proxy: the kept connections are tunnels, and the join opens none', async () => {
+    const httpProxy = { host: '127.0.0.1', port: corporate.port, username: 'desk', password: 'pw' }
+    const steps: JoinStep[] = []
+    const p = makePeer(stack, 408, TransportType.TCPProxy, {
+      httpProxy,
+      joinTimeline: (step) => steps.push(step),
+    })
+    try {
+      const token = await stack.token('keep', 408)
+      const madeBefore = allocationsMade(stack)
+      expect(await p.engine.prepareJoin(token, 'keep', 408)).toBe(0)
+      // The session request's tunnel, the kept signaling connection's and the TURN-over-TLS one's.
+      await until(
+        () => corporate.tunnels() === 3 && allocationsMade(stack) === madeBefore + 1,
+        'the kept tunnels and allocation',
+      )
+      expect(await p.engine.joinChannel(token, 'keep', 408)).toBe(0)
+      expect(p.engine.getConnectionState()).toBe(S.Connected)
+      expect(corporate.tunnels()).toBe(3)
+      expect(allocationsMade(stack)).toBe(madeBefore + 1)
+      expect(steps).toContain('dtlsConnected')
+    } finally {
+      await p.engine.release()
+    }
+  })
 
   it('414 keeps nothing: no connection, no allocation', async () => {
     const p = peer(stack, 407, TransportType.UDPProxy)
