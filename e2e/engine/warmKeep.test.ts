@@ -16,7 +16,10 @@ import { makePeer, until, type Peer } from './harness'
 let stack: CallStack
 let short: CallStack
 let corporate: ConnectProxy
+let shorter: CallStack
 beforeAll(async () => {
+  // One whose deadline (0.5 s) closes a kept connection before it is a second old.
+  shorter = await startCallStack({}, 'shorter', { timeouts: { firstByteMs: 500 } })
   corporate = await startConnectProxy({ user: { username: 'desk', password: 'pw' } })
   stack = await startCallStack({}, 'keep')
   // A proxy whose deadline for a connection's first byte (10 s by default) is 1.5 s.
@@ -26,6 +29,7 @@ afterAll(async () => {
   await stack?.close()
   await short?.close()
   await corporate?.close()
+  await shorter?.close()
 })
 
 const accepted = (s: CallStack): number => s.proxyMetrics.snapshot().listenerEvents['accepted'] ?? 0
@@ -153,6 +157,26 @@ describe('warm join keeps its signaling connection and allocations (prepareJoin)
       await until(() => accepted(short) === acceptedBefore + 3, 'a replacement opened', 5000)
       expect(await p.engine.joinChannel(token, 'keep', 405)).toBe(0)
       expect(accepted(short)).toBe(acceptedBefore + 3)
+    } finally {
+      await p.engine.release()
+    }
+  })
+
+  it('a kept connection the proxy closed young is not replaced in a loop, and not used: the join connects', async () => {
+    const p = peer(shorter, 409, TransportType.UDPProxy, { reconnectMs: 60_000 })
+    try {
+      const token = await shorter.token('keep', 409)
+      const acceptedBefore = accepted(shorter)
+      const closedBefore = firstByteTimeouts(shorter)
+      expect(await p.engine.prepareJoin(token, 'keep', 409)).toBe(0)
+      await until(() => firstByteTimeouts(shorter) === closedBefore + 1, 'the proxy closed the kept one')
+      await new Promise((resolve) => setTimeout(resolve, 700))
+      // The session request's and the kept one: nothing reopened after a close that came so soon.
+      expect(accepted(shorter)).toBe(acceptedBefore + 2)
+      expect(await p.engine.joinChannel(token, 'keep', 409)).toBe(0)
+      expect(p.engine.getConnectionState()).toBe(S.Connected)
+      // The join made its own signaling connection.
+      expect(accepted(shorter)).toBe(acceptedBefore + 3)
     } finally {
       await p.engine.release()
     }
