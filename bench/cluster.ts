@@ -21,6 +21,8 @@
  *
  * The last line is one JSON object: {workers_ratio, workers1_participants, workers2_participants,
  * workers_ratio_projected (each configuration's busiest node at a full core, the generators elsewhere),
+ * workers_ended_on_node ([1 worker, 2 workers]: whether the ramp ended with its busiest node at ≥ 70 % of a
+ * core; false: it ended on the generators or other work and the ratio is not a measurement),
  * placement_p50_ms, placement_p99_ms, replace_ms, replace_reported_ms, ttl_ms, split (channels found on
  * more than one node or on none, must be 0), max_spread (the largest deviation from even of a region's
  * channels per node, a fraction; the placement acceptance test allows 0.3)}.
@@ -137,6 +139,7 @@ async function main(): Promise<void> {
       workers1_participants: workers?.sustained[0] ?? null,
       workers2_participants: workers?.sustained[1] ?? null,
       workers_ratio_projected: workers ? round(workers.projectedRatio) : null,
+      workers_ended_on_node: workers?.endedOnNode ?? null,
       placement_p50_ms: round(placement && percentile(placement.latenciesMs, 50)),
       placement_p99_ms: round(placement && percentile(placement.latenciesMs, 99)),
       replace_ms: round(lossOf(false)?.replaceMs, 0),

@@ -51,6 +51,17 @@ export function sustained(steps: readonly RampStep[], maxLoss: number, minOffere
   return best
 }
 
+/**
+ * Whether a ramp ended on its node: its last step (the failing one, or the last if none failed) had the
+ * busiest node at `saturated` % of a core or more. A ramp that ended with its nodes well below that ended
+ * on something else (the load generators or other work starved of CPU), and its sustained participants
+ * say nothing about the node.
+ */
+export function endedOnNode(steps: readonly { busiestNodeCpu: number }[], saturated: number): boolean {
+  const last = steps.at(-1)
+  return last !== undefined && last.busiestNodeCpu >= saturated
+}
+
 /** Fisher–Yates with `random`, in place. */
 export function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {

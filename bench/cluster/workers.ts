@@ -15,7 +15,7 @@ import { freePort, sleep } from '../../e2e/support/tools'
 import { fixed, formatTable } from '../lib/table'
 import { rtpSinkAddon } from './cheapMedia'
 import { BENCH_APP, PER_CHANNEL, startLoadGen, type LoadGen } from './loadGen'
-import { projectToCeiling, sustained } from './stats'
+import { endedOnNode, projectToCeiling, sustained } from './stats'
 
 export interface WorkersOptions {
   /** Channels of 4 at each step. */
@@ -72,6 +72,8 @@ export interface WorkersResult {
    */
   projected: [number, number]
   projectedRatio: number
+  /** Whether each ramp ended with its busiest node near a full core (stats.ts endedOnNode). */
+  endedOnNode: [boolean, boolean]
 }
 
 const stepsOf = (steps: readonly WorkersStep[], workers: number) => steps.filter((s) => s.workers === workers)
@@ -94,6 +96,8 @@ const REGION = 'bench'
 const MAX_LOSS = 0.01
 /** A step counts only if the participants sent at least this share of their nominal packets. */
 const MIN_OFFERED = 0.9
+/** A node this busy (% of one core) at the end of a ramp is what ended it (burst headroom left aside). */
+const NODE_SATURATED = 70
 
 export async function runWorkersBench(options: WorkersOptions): Promise<WorkersResult> {
   const redis = await startRedis()
@@ -110,6 +114,10 @@ export async function runWorkersBench(options: WorkersOptions): Promise<WorkersR
       ratio: result[0] > 0 ? result[1] / result[0] : 0,
       projected,
       projectedRatio: projected[0] > 0 ? projected[1] / projected[0] : 0,
+      endedOnNode: [
+        endedOnNode(stepsOf(steps, 1), NODE_SATURATED),
+        endedOnNode(stepsOf(steps, 2), NODE_SATURATED),
+      ],
     }
   } finally {
     await redis.stop()
@@ -315,6 +323,18 @@ export function workersReport(result: WorkersResult): string[] {
       `(ratio ${fixed(result.ratio, 2)})`,
     `projected with the busiest node at a full core and the generators elsewhere: ${result.projected[0]} with ` +
       `1 worker, ${result.projected[1]} with 2 (ratio ${fixed(result.projectedRatio, 2)})`,
+    ...result.endedOnNode.flatMap((onNode, i) => {
+      if (onNode) return []
+      const last = stepsOf(result.steps, i + 1).at(-1)
+      const why =
+        last && (failing(last) || last.joinFailures > 0)
+          ? 'it ended on the generators or on other work, not on the node'
+          : 'it ran out of steps (CLUSTER_BENCH_STEPS) before its node was busy'
+      return [
+        `WARNING: the ${i + 1}-worker ramp ended with its busiest node under ${NODE_SATURATED} % of a core: ` +
+          `${why}, and the ratio says nothing`,
+      ]
+    }),
   ]
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  endedOnNode,
   percentile,
   projectToCeiling,
   seededRandom,
@@ -66,5 +67,12 @@ describe('bench:cluster figures', () => {
     expect(order(1)).toEqual(order(1))
     expect(order(1)).not.toEqual(order(2))
     expect([...order(1)].sort((a, b) => a - b)).toEqual([...Array(20).keys()])
+  })
+
+  it('tells a ramp that ended on its node from one that ended on something else', () => {
+    const ramp = (...cpu: number[]) => cpu.map((busiestNodeCpu) => ({ busiestNodeCpu }))
+    expect(endedOnNode(ramp(20, 40, 60, 93), 70)).toBe(true)
+    expect(endedOnNode(ramp(20, 43, 21), 70)).toBe(false) // the last step failed with the node at 21 %
+    expect(endedOnNode(ramp(), 70)).toBe(false)
   })
 })
