@@ -36,8 +36,8 @@ export class Preconnected {
   }
 
   /** A connection made earlier (a prepared join's, warmKeep.ts), taken as one made now. */
-  static of(region: Region, tls: PinnedTls): Preconnected {
-    return new Preconnected(`${region.proxyHost}:${region.ports.tcp}`, Promise.resolve(tls))
+  static of(region: Region, tls: Promise<PinnedTls>): Preconnected {
+    return new Preconnected(`${region.proxyHost}:${region.ports.tcp}`, tls)
   }
 
   /**

@@ -132,7 +132,10 @@ export class KeptConnections {
  */
 class KeptTls {
   private current: { tls: PinnedTls; openedAt: number; onClose: () => void } | undefined
-  private controller: AbortController | undefined
+  /** The one being opened (a renewal or a replacement), and what aborts it. */
+  private opening: { tls: Promise<PinnedTls>; controller: AbortController } | undefined
+  /** The one being opened when the join took it. */
+  private handed: { tls: Promise<PinnedTls> } | undefined
   private timer: unknown
   private closed = false
 
@@ -140,24 +143,33 @@ class KeptTls {
     this.open()
   }
 
-  /** The connection, once, if it is still open; nothing is renewed after. */
-  take(): PinnedTls | undefined {
+  /**
+   * The connection, once: the kept one if it is still open, else the one being opened (a replacement
+   * under way is nearer than a new one); undefined when there is neither. Nothing is renewed after.
+   */
+  take(): Promise<PinnedTls> | undefined {
     const current = this.current
     this.current = undefined
-    this.close()
-    if (!current) return undefined
-    current.tls.socket.off('close', current.onClose)
-    const { socket } = current.tls
-    if (socket.destroyed || !socket.writable || socket.readyState !== 'open') {
-      socket.destroy() // the proxy closed it (or is closing it): the join connects afresh
-      return undefined
+    let taken: Promise<PinnedTls> | undefined
+    if (current) {
+      current.tls.socket.off('close', current.onClose)
+      const { socket } = current.tls
+      if (!socket.destroyed && socket.writable && socket.readyState === 'open') {
+        taken = Promise.resolve(current.tls)
+      } else socket.destroy() // the proxy closed it (or is closing it): not this one
     }
-    return current.tls
+    if (!taken && this.opening) {
+      this.handed = this.opening
+      this.opening = undefined // the join's now: close() leaves it alone
+      taken = this.handed.tls
+    }
+    this.close()
+    return taken
   }
 
   close(): void {
     this.closed = true
-    this.controller?.abort()
+    this.opening?.controller.abort()
     if (this.timer !== undefined) this.deps.clock.clearTimeout(this.timer)
     this.timer = undefined
     this.current?.tls.socket.destroy()
@@ -167,19 +179,26 @@ class KeptTls {
   private open(): void {
     if (this.closed) return
     this.schedule() // the next renewal (or a retry after a failure)
-    if (this.controller) return // one is being opened
+    if (this.opening) return // one is being opened
     const { region, clock, logger, httpProxy } = this.deps
     const controller = new AbortController()
-    this.controller = controller
-    connectPinnedTls(region.proxyHost, region.ports.tcp, pinOf(region), {
+    const tls = connectPinnedTls(region.proxyHost, region.ports.tcp, pinOf(region), {
       timeoutMs: this.deps.budgets?.tlsMs ?? ENGINE_DEFAULTS.budgets.tlsMs,
       alpn: ['http/1.1'],
       signal: controller.signal,
       clock,
       ...(httpProxy ? { httpProxy } : {}),
-    }).then(
+    })
+    const opening = { tls, controller }
+    this.opening = opening
+    tls.then(
       (tls) => {
-        if (this.controller === controller) this.controller = undefined
+        if (this.opening !== opening) {
+          // Taken by the join while it was opened (the join's now), or closed meanwhile.
+          if (this.handed !== opening) tls.socket.destroy()
+          return
+        }
+        this.opening = undefined
         if (this.closed) return void tls.socket.destroy()
         const old = this.current
         tls.socket.on('error', () => undefined) // a reset while kept: 'close' follows
@@ -193,7 +212,7 @@ class KeptTls {
         }
       },
       (error: unknown) => {
-        if (this.controller === controller) this.controller = undefined
+        if (this.opening === opening) this.opening = undefined
         if (!this.closed) logger.info({ err: error }, 'warm join: the kept signaling connection failed')
       },
     )
