@@ -17,7 +17,10 @@ let stack: CallStack
 let short: CallStack
 let corporate: ConnectProxy
 let shorter: CallStack
+let quota: CallStack
 beforeAll(async () => {
+  // Two allocations per user (appKey:uid) at a time: what a token holder may hold, prepared or not.
+  quota = await startCallStack({}, 'quota', { allocations: { perUser: 2 } })
   // One whose deadline (0.5 s) closes a kept connection before it is a second old.
   shorter = await startCallStack({}, 'shorter', { timeouts: { firstByteMs: 500 } })
   corporate = await startConnectProxy({ user: { username: 'desk', password: 'pw' } })
@@ -30,6 +33,7 @@ afterAll(async () => {
   await short?.close()
   await corporate?.close()
   await shorter?.close()
+  await quota?.close()
 })
 
 const accepted = (s: CallStack): number => s.proxyMetrics.snapshot().listenerEvents['accepted'] ?? 0
@@ -106,6 +110,22 @@ describe('warm join keeps its signaling connection and allocations (prepareJoin)
     }
   })
 
+  it('kept allocations count against the per-user quota: preparing again holds no more', async () => {
+    const openBefore = allocationsOpen(quota)
+    const token = await quota.token('keep', 420)
+    // The same token prepared on three engines (one attacker, three join forms).
+    const peers = [0, 1, 2].map(() => peer(quota, 420, TransportType.UDPProxy))
+    try {
+      for (const p of peers) expect(await p.engine.prepareJoin(token, 'keep', 420)).toBe(0)
+      const refused = (): number => quota.proxyMetrics.snapshot().errors['486'] ?? 0
+      await until(() => refused() >= 4, 'the second and third engines’ allocations refused (486)')
+      expect(allocationsOpen(quota)).toBe(openBefore + 2)
+    } finally {
+      await Promise.all(peers.map((p) => p.engine.release()))
+    }
+    expect(allocationsOpen(quota)).toBe(openBefore)
+  })
+
   it('414 keeps nothing: no connection, no allocation', async () => {
     const p = peer(stack, 407, TransportType.UDPProxy)
     try {
@@ -141,6 +161,25 @@ describe('warm join keeps its signaling connection and allocations (prepareJoin)
     } finally {
       await a.engine.release()
       await b.engine.release()
+    }
+  })
+
+  it('another prepareJoin, or a join for something else, releases what was kept', async () => {
+    const openBefore = allocationsOpen(stack)
+    const madeBefore = allocationsMade(stack)
+    const p = peer(stack, 410, TransportType.UDPProxy)
+    try {
+      expect(await p.engine.prepareJoin(await stack.token('keep', 410), 'keep', 410)).toBe(0)
+      await until(() => allocationsOpen(stack) === openBefore + 2, 'kept for 410')
+      // The form now holds another uid: 410's allocations go, 411's are made.
+      expect(await p.engine.prepareJoin(await stack.token('keep', 411), 'keep', 411)).toBe(0)
+      await until(() => allocationsMade(stack) === madeBefore + 4, 'kept for 411')
+      await until(() => allocationsOpen(stack) === openBefore + 2, '410’s released')
+      // A join for 412 takes nothing of 411's and releases it; its own race leaves one allocation.
+      expect(await p.engine.joinChannel(await stack.token('keep', 412), 'keep', 412)).toBe(0)
+      await until(() => allocationsOpen(stack) === openBefore + 1, '411’s released, the join’s one left')
+    } finally {
+      await p.engine.release()
     }
   })
 
