@@ -1,4 +1,13 @@
-import { Message, classes, methods, type Address, type RTCPeerConnection, type TurnProtocol } from 'werift'
+import {
+  Message,
+  classes,
+  methods,
+  type Address,
+  type RTCIceTransport,
+  type RTCPeerConnection,
+  type TurnProtocol,
+} from 'werift'
+import { startDtlsBesideCheck, type CheckedPair, type EarlyIceAgent } from './dtlsBesideCheck'
 
 /**
  * Two round trips less between the answer and ICE connected (issue 15, docs/engine.md "Join round trips"
@@ -9,9 +18,10 @@ import { Message, classes, methods, type Address, type RTCPeerConnection, type T
  * - **The first check rides beside its ChannelBind.** werift's TURN client sends nothing to a new peer
  *   before its ChannelBind is answered (`TurnProtocol.sendData` awaits `getChannel`): a round trip before the
  *   first connectivity check leaves. A ChannelBind installs the peer's permission as well (RFC 8656 §12), so
- *   the first datagram to a peer goes out right behind it as a Send indication, which the TURN server
- *   relays once it has processed the ChannelBind ahead of it (UDP keeps their order on one path; if the
- *   network swaps them the indication is dropped and ICE's retransmission goes on the channel).
+ *   the datagrams to a peer (the check, then step 9's ClientHello) go out right behind it as Send indications
+ *   until it is answered, which the TURN server relays once it has processed the ChannelBind ahead of
+ *   them (UDP keeps their order on one path; if the network swaps them an indication is dropped and the
+ *   retransmission — ICE's, DTLS's — goes on the channel).
  * - **Nomination in the first check.** werift nominates regularly when the remote is ICE lite (a check,
  *   then a second one with USE-CANDIDATE): another round trip. With a lite peer and one candidate pair there
  *   is nothing to choose between, so the first check carries USE-CANDIDATE (the lite server nominates on
@@ -20,7 +30,7 @@ import { Message, classes, methods, type Address, type RTCPeerConnection, type T
  */
 
 /** werift's ICE agent (`Connection`): public in its JavaScript, not in its types. */
-interface IceAgent {
+interface IceAgent extends EarlyIceAgent {
   checkStart(pair: CandidatePair): unknown
   buildRequest(options: { nominate: boolean }): unknown
   iceControlling: boolean
@@ -28,30 +38,53 @@ interface IceAgent {
   checkList: CandidatePair[]
 }
 
-interface CandidatePair {
+interface CandidatePair extends CheckedPair {
   remoteNominated: boolean
 }
 
-/** The first datagram to each peer leaves right behind its ChannelBind (see above). */
+/**
+ * The datagrams to a peer leave right behind its ChannelBind, as Send indications in the order werift sends
+ * them, until the ChannelBind is answered (see above); the channel then.
+ */
 export function sendBesideChannelBind(turn: TurnProtocol, server: Address): void {
   const own = turn.sendData.bind(turn)
-  const started = new Set<string>()
-  turn.sendData = async (data, addr) => {
+  /** Per peer whose ChannelBind is unanswered: the last indication sent to it. */
+  const binding = new Map<string, Promise<unknown>>()
+  const bound = new Set<string>()
+  turn.sendData = (data, addr) => {
     const peer = JSON.stringify(addr)
-    if (started.has(peer)) return own(data, addr)
-    started.add(peer)
-    // werift's own binding (deduplicated: later sends to this peer wait for it, then use the channel).
-    turn.getChannel(addr).catch(() => undefined)
-    // Its request is on the socket once the microtasks that build it have run.
-    await new Promise((resolve) => setImmediate(resolve))
-    const indication = new Message(methods.SEND, classes.INDICATION)
-      .setAttribute('DATA', data)
-      .setAttribute('XOR-PEER-ADDRESS', addr)
-    await turn.sendStun(indication, server)
+    if (bound.has(peer)) return own(data, addr)
+    let previous = binding.get(peer)
+    if (!previous) {
+      // werift's own binding (deduplicated: sends after its answer use the channel).
+      void turn
+        .getChannel(addr)
+        .catch(() => undefined)
+        .then(() => {
+          bound.add(peer)
+          binding.delete(peer)
+        })
+      // Its request is on the socket once the microtasks that build it have run.
+      previous = new Promise((resolve) => setImmediate(resolve))
+    }
+    const sent = previous.then(() => {
+      const indication = new Message(methods.SEND, classes.INDICATION)
+        .setAttribute('DATA', data)
+        .setAttribute('XOR-PEER-ADDRESS', addr)
+      return turn.sendStun(indication, server)
+    })
+    binding.set(
+      peer,
+      sent.catch(() => undefined),
+    )
+    return sent
   }
 }
 
-/** Nomination in the first check with an ICE-lite peer and a single candidate pair (see above). */
+/**
+ * Nomination in the first check with an ICE-lite peer and a single candidate pair (see above), and the
+ * DTLS client's first flight right behind that check (`dtlsBesideCheck.ts`).
+ */
 export function nominateOnFirstCheck(pc: RTCPeerConnection): void {
   for (const transport of pc.iceTransports) {
     const agent = transport.connection as unknown as IceAgent
@@ -67,8 +100,17 @@ export function nominateOnFirstCheck(pc: RTCPeerConnection): void {
         // werift builds the request synchronously, before its first await.
         return check(pair)
       } finally {
+        if (aggressive) dtlsBehind(pc, transport, agent, pair)
         aggressive = false
       }
     }
   }
+}
+
+/** Once the check has reached its protocol (the microtasks before its send have run), the ClientHello. */
+function dtlsBehind(pc: RTCPeerConnection, ice: RTCIceTransport, agent: IceAgent, pair: CandidatePair): void {
+  setImmediate(() => {
+    const dtls = pc.dtlsTransports.find((transport) => transport.iceTransport === ice)
+    if (dtls && !agent.nominated) startDtlsBesideCheck(dtls, agent, pair)
+  })
 }

@@ -4,6 +4,7 @@ import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codec
 import { OPUS_CODEC, VP8_CODEC } from '../../shared/codecs'
 import type { SfuConfig } from '../config'
 import { skipCookieExchange } from './dtlsFastStart'
+import { gateDtlsOnChecks } from './dtlsGate'
 
 /**
  * How the server's werift PeerConnections are configured (docs/sfu.md, "Media").
@@ -44,9 +45,14 @@ export function serverPeerConfig(config: SfuConfig): RTCPeerConnectionConfig {
 /** A conference server PeerConnection (werift's, as `serverPeerConnection` makes it). */
 export type ServerPeerConnection = RTCPeerConnection
 
-/** A conference server PeerConnection: `serverPeerConfig`, DTLS without the cookie exchange (dtlsFastStart.ts). */
+/**
+ * A conference server PeerConnection: `serverPeerConfig`, DTLS without the cookie exchange (dtlsFastStart.ts),
+ * DTLS and media only from an address that sent an authenticated check, a ClientHello right behind it kept
+ * until the DTLS server listens (dtlsGate.ts).
+ */
 export function serverPeerConnection(config: SfuConfig): RTCPeerConnection {
   const pc = new RTCPeerConnection(serverPeerConfig(config))
   skipCookieExchange(pc)
+  gateDtlsOnChecks(pc)
   return pc
 }

@@ -1,0 +1,246 @@
+/**
+ * Issue 15, step 9 (docs/engine.md "Join round trips", src/engine/media/dtlsBesideCheck.ts,
+ * src/sfu/media/dtlsGate.ts): the engine's ClientHello leaves right behind its connectivity check, before
+ * the check's answer, and the conference server takes it — ICE and DTLS overlap by a round trip. Read on
+ * the wire of the handed TURN allocation's socket (as e2e/engine/dtlsFastStart.test.ts does): a real
+ * PeerMedia with the UDP probe's allocation on the real proxy, against a werift PeerConnection configured
+ * as the conference server's, on loopback. And the server's side of the bargain: a ClientHello from an
+ * address that sent no authenticated check is ignored.
+ */
+import { createSocket, type Socket } from 'node:dgram'
+import { afterEach, describe, expect, it } from 'vitest'
+import { RtpHeader, RtpPacket, type RTCPeerConnection } from 'werift'
+import { PeerMedia } from '../../src/engine/media/peerMedia'
+import { Method, StunClass } from '../../src/protocol/stun/constants'
+import {
+  decodeMessage,
+  encodeMessage,
+  getAttr,
+  looksLikeStun,
+  newTransactionId,
+} from '../../src/protocol/stun/message'
+import { SfuConfigSchema } from '../../src/sfu/config'
+import { OPUS_PAYLOAD_TYPE, serverPeerConnection } from '../../src/sfu/media/rtc'
+import { handedRelay, negotiate, tapSocket } from './handedRelay'
+
+const open: { close(): unknown }[] = []
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) await thing.close()
+})
+
+/** What a datagram on the TURN socket carries to or from the peer: a ChannelData frame or a Send/Data indication. */
+function payload(datagram: Buffer): Buffer | undefined {
+  if (datagram.length >= 4 && datagram[0]! >= 0x40 && datagram[0]! <= 0x7f) {
+    return datagram.subarray(4, 4 + datagram.readUInt16BE(2))
+  }
+  const outer = decodeMessage(datagram)
+  if (!outer.ok || (outer.message.method !== Method.Send && outer.message.method !== Method.Data)) return
+  return getAttr(outer.message, 'DATA')
+}
+
+/** `check`, `check answer`, or the DTLS handshake message a peer's datagram starts with. */
+function kind(data: Buffer): string | undefined {
+  if (looksLikeStun(data)) {
+    const inner = decodeMessage(data)
+    if (!inner.ok || inner.message.method !== Method.Binding) return
+    if (inner.message.cls === StunClass.Request) return 'check'
+    return inner.message.cls === StunClass.SuccessResponse ? 'check answer' : undefined
+  }
+  // A plaintext handshake record (type 22, epoch 0): its first message's type.
+  if (data.length > 13 && data[0] === 22 && data.readUInt16BE(3) === 0) {
+    return ({ 1: 'ClientHello', 2: 'ServerHello', 3: 'HelloVerifyRequest' } as Record<number, string>)[
+      data[13]!
+    ]
+  }
+}
+
+/** What crosses the handed socket, in order: `C …` sent by the engine, `S …` received from the server. */
+function wire(media: Parameters<typeof tapSocket>[0]): {
+  seen: string[]
+  clientHello: Buffer[]
+  check: Buffer[]
+} {
+  const seen: string[] = []
+  const clientHello: Buffer[] = []
+  const check: Buffer[] = []
+  const read = (from: 'C' | 'S') => (datagram: Buffer) => {
+    const data = payload(datagram)
+    const name = data && kind(data)
+    if (!name) return
+    seen.push(`${from} ${name}`)
+    if (from === 'C' && name === 'ClientHello') clientHello.push(Buffer.from(data))
+    if (from === 'C' && name === 'check') check.push(Buffer.from(data))
+  }
+  tapSocket(media, read('C'), read('S'))
+  return { seen, clientHello, check }
+}
+
+async function until(done: () => boolean, step: () => void): Promise<void> {
+  for (let i = 0; i < 100 && !done(); i++) {
+    step()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** RTP both ways once DTLS is connected: the engine's video up, the server's audio down. */
+async function mediaFlows(
+  server: RTCPeerConnection,
+  media: PeerMedia,
+  counts: { up: number; down: number },
+): Promise<void> {
+  const down = server.getTransceivers().find((t) => t.direction === 'sendonly')!
+  let i = 0
+  await until(
+    () => counts.up > 0 && counts.down > 0,
+    () => {
+      i++
+      const data = new Uint8Array(200).fill(i)
+      data[0] = 0x10
+      media.sendVideoFrame({ data, timestamp: i * 33_333, keyframe: true })
+      const header = new RtpHeader({
+        payloadType: OPUS_PAYLOAD_TYPE,
+        sequenceNumber: i,
+        timestamp: i * 960,
+        marker: true,
+        ssrc: 0x1234,
+      })
+      down.sender.sendRtp(new RtpPacket(header, Buffer.alloc(40, i)))
+    },
+  )
+}
+
+async function call() {
+  const { handed, rtcConfig } = await handedRelay(open)
+  const tap = wire(handed)
+  const server = serverPeerConnection(SfuConfigSchema.parse({}))
+  const media = new PeerMedia({ rtcConfig, relay: handed })
+  open.push(server, media)
+  const counts = { up: 0, down: 0 }
+  server.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => void counts.up++))
+  media.on('frame', (kind) => void (kind === 'audio' && counts.down++))
+  server.addTransceiver('audio', { direction: 'recvonly' })
+  server.addTransceiver('video', { direction: 'recvonly' })
+  server.addTransceiver('audio', { direction: 'sendonly' })
+  return { server, media, tap, counts }
+}
+
+describe('DTLS right behind the ICE check (issue 15)', () => {
+  it('the ClientHello leaves before the check is answered and the server takes it; media flows both ways', async () => {
+    const { server, media, tap, counts } = await call()
+    await negotiate(server, media, [{ mid: '2', uid: 7, trackId: 'audio-7', kind: 'audio' }])
+
+    const { seen } = tap
+    const at = (name: string) => seen.indexOf(name)
+    expect(at('C check'), seen.join(', ')).toBeGreaterThanOrEqual(0)
+    expect(at('C ClientHello'), seen.join(', ')).toBeGreaterThan(at('C check'))
+    expect(at('C ClientHello'), seen.join(', ')).toBeLessThan(at('S check answer'))
+    // The server answered that first ClientHello (its flight, no cookie), not a retransmission.
+    const beforeServerHello = seen.slice(0, at('S ServerHello'))
+    expect(
+      beforeServerHello.filter((name) => name === 'C ClientHello'),
+      seen.join(', '),
+    ).toHaveLength(1)
+
+    await mediaFlows(server, media, counts)
+    expect(counts.up).toBeGreaterThan(0)
+    expect(counts.down).toBeGreaterThan(0)
+  })
+
+  it('a ClientHello that comes before the server has the answer is kept until its DTLS server listens', async () => {
+    const { server, media, tap, counts } = await call()
+    await server.setLocalDescription(await server.createOffer())
+    const subscriptions = [{ mid: '2', uid: 7, trackId: 'audio-7', kind: 'audio' as const }]
+    const publish = [
+      { mid: '0', kind: 'audio' as const },
+      { mid: '1', kind: 'video' as const },
+    ]
+    const sdp = await media.answer({
+      type: 'offer',
+      v: 1,
+      seq: 1,
+      sdp: server.localDescription!.sdp,
+      publish,
+      subscriptions,
+    })
+    // The answer reaches the conference server over signaling after the check and the ClientHello over the
+    // relay (werift answers early checks; its ICE connects, and its DTLS server starts, with the answer).
+    await until(
+      () => tap.seen.includes('S check answer') && tap.seen.includes('C ClientHello'),
+      () => undefined,
+    )
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(server.dtlsTransports.map((transport) => transport.state)).toEqual(['new'])
+    await server.setRemoteDescription({ type: 'answer', sdp })
+    await media.connected()
+
+    const { seen } = tap
+    // The first ClientHello was answered: no retransmission (werift's comes 0.5 s later) before the ServerHello.
+    const beforeServerHello = seen.slice(0, seen.indexOf('S ServerHello'))
+    expect(seen.indexOf('S ServerHello'), seen.join(', ')).toBeGreaterThan(0)
+    expect(
+      beforeServerHello.filter((name) => name === 'C ClientHello'),
+      seen.join(', '),
+    ).toHaveLength(1)
+    await mediaFlows(server, media, counts)
+    expect(counts.up).toBeGreaterThan(0)
+    expect(counts.down).toBeGreaterThan(0)
+  })
+
+  it('a check that does not verify, and DTLS from an address that sent none that does, draw nothing', async () => {
+    const { server, media, tap, counts } = await call()
+    const intruder = await bound()
+    open.push({ close: () => intruder.close() })
+    let answered = 0
+    intruder.on('message', () => void answered++)
+    // Someone else on the relay sends, from another port, the engine's check with another password
+    // (USE-CANDIDATE: werift alone would answer it and nominate that port) and the engine's own ClientHello.
+    const intrude = () => {
+      if (!tap.check[0] || !tap.clientHello[0] || !server.localDescription) return
+      const [host, port] = serverAddress(server)
+      intruder.send(forged(tap.check[0]), port, host)
+      intruder.send(tap.clientHello[0], port, host)
+    }
+    const intruding = setInterval(intrude, 5)
+    try {
+      // Bounded: had the server nominated the intruder's port, the engine would never connect.
+      const connecting = negotiate(server, media, [{ mid: '2', uid: 7, trackId: 'audio-7', kind: 'audio' }])
+      await Promise.race([connecting, timeout(10_000, 'not connected: the server took the forged check')])
+      await mediaFlows(server, media, counts)
+    } finally {
+      clearInterval(intruding)
+    }
+    expect(counts.up).toBeGreaterThan(0)
+    expect(counts.down).toBeGreaterThan(0)
+    expect(answered).toBe(0)
+    // The server's flights went to the engine only for the engine's ClientHellos, none for the replays.
+    const count = (name: string) => tap.seen.filter((seen) => seen === name).length
+    expect(count('S ServerHello'), tap.seen.join(', ')).toBeLessThanOrEqual(count('C ClientHello'))
+  })
+})
+
+function timeout(ms: number, message: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref())
+}
+
+/** `check` with a fresh transaction and MESSAGE-INTEGRITY under another password. */
+function forged(check: Buffer): Buffer {
+  const decoded = decodeMessage(check)
+  if (!decoded.ok) throw new Error(decoded.reason)
+  const { cls, method, attributes } = decoded.message
+  return encodeMessage(
+    { cls, method, transactionId: newTransactionId(), attributes },
+    { integrityKey: Buffer.from('not the password'), fingerprint: true },
+  )
+}
+
+function serverAddress(server: RTCPeerConnection): [string, number] {
+  const line = server.localDescription!.sdp.split('\r\n').find((l) => l.startsWith('a=candidate:'))!
+  const [, , , , address, port] = line.split(' ')
+  return [address!, Number(port)]
+}
+
+async function bound(): Promise<Socket> {
+  const socket = createSocket('udp4')
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
+  return socket
+}
