@@ -183,6 +183,22 @@ describe('warm join keeps its signaling connection and allocations (prepareJoin)
     }
   })
 
+  it('Auto mode gone direct: the join releases what was kept, unused', async () => {
+    const openBefore = allocationsOpen(stack)
+    const tcpBefore = tcpOpen(stack)
+    const p = makePeer(stack, 413, TransportType.Auto, { direct: { signalUrl: stack.sfuUrl } })
+    try {
+      expect(await p.engine.prepareJoin(await stack.token('keep', 413), 'keep', 413)).toBe(0)
+      await until(() => allocationsOpen(stack) === openBefore + 2, 'kept: two UDP allocations')
+      expect(await p.engine.joinChannel(await stack.token('keep', 413), 'keep', 413)).toBe(0)
+      expect(p.proxyConnected).toEqual([]) // direct: no proxy at all
+      await until(() => allocationsOpen(stack) === openBefore, 'the kept allocations released')
+      await until(() => tcpOpen(stack) === tcpBefore, 'the kept connection closed')
+    } finally {
+      await p.engine.release()
+    }
+  })
+
   it('a kept connection the proxy closed is replaced, and the join takes the replacement', async () => {
     // The proxy closes the kept connection after 1.5 s without a byte; the engine's own renewal (7 s by
     // default) is pushed out of the way, so only the replacement can keep one ready.

@@ -110,7 +110,7 @@ export interface RouteRequest {
    * A fresh session kept for this join and this region's host (warm join, warmSession.ts), if any, with
    * the signaling connection and probe allocations kept beside it (warmKeep.ts).
    */
-  prepared?(region: Region): Prepared | undefined
+  prepared?(region: Region | undefined): Prepared | undefined
 }
 
 export class ProxyRouter {
@@ -125,7 +125,9 @@ export class ProxyRouter {
   /** The join's route: region (probed for `auto`), proxy session, transport. */
   connect(request: RouteRequest): Promise<Route> {
     this.joins.add(request)
-    return this.select(request, () => this.proxyFor(request), true, true)
+    // What a prepared join kept goes with the join, taken or not (Auto may go direct without a proxy).
+    const done = (): void => void request.prepared?.(undefined)
+    return this.select(request, () => this.proxyFor(request), true, true).finally(done)
   }
 
   /**

@@ -111,14 +111,21 @@ export class WarmSession {
 
   /**
    * The session for a join with `key`, when one is kept for exactly that and is fresh. Whatever was kept
-   * is dropped either way: a join never finds the previous form's session.
+   * is dropped either way: a join never finds the previous form's session. Without a region (the join's
+   * route was found without a proxy session, or after it), only dropped.
    */
-  take(key: WarmKey): Prepared | undefined {
+  take(key: Omit<WarmKey, 'region'> & { region: Region | undefined }): Prepared | undefined {
     const kept = this.kept
     const connections = kept?.connections
     if (kept) kept.connections = undefined
     this.clear()
-    if (!kept?.session || kept.obtainedAt === undefined || !sameKey(kept.key, key)) {
+    const { region } = key
+    if (
+      !kept?.session ||
+      kept.obtainedAt === undefined ||
+      !region ||
+      !sameKey(kept.key, { ...key, region })
+    ) {
       connections?.release()
       return undefined
     }
