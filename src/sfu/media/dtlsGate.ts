@@ -9,30 +9,32 @@ import {
 } from '../../protocol/stun/message'
 
 /**
- * A conference server PeerConnection takes DTLS and media only from an address that sent it an
- * authenticated connectivity check, and keeps a ClientHello that comes right behind that check until its
- * DTLS server listens (issue 15, docs/engine.md "Join round trips" step 9).
+ * A conference server PeerConnection keeps a ClientHello that comes right behind an authenticated
+ * connectivity check, before its DTLS server listens, and hands it over once it does (issue 15,
+ * docs/engine.md "Join round trips" step 9).
  *
  * The engine sends its ClientHello right behind its check (`src/engine/media/dtlsBesideCheck.ts`, RFC 8445
- * §12.1): it reaches the server before werift has started the DTLS server, which werift does only once
- * ICE is connected, and werift's ICE drops non-STUN data nobody listens for — the client would retransmit
- * 0.5 s later. werift's ICE also passes non-STUN data on from any source address, checked or not (werift
- * 0.25, `StunProtocol.datagramReceived`), and it answers — and as a lite agent nominates on — checks
- * whose MESSAGE-INTEGRITY it never verifies (`Connection.checkIncoming`). So, on werift's own objects (no patch), each UDP socket of the PeerConnection's ICE agents:
+ * §12.1). werift (0.25) starts the server's DTLS transport only once ICE is connected, which on the
+ * ICE-lite server needs the answer — itself on its way over signaling while the check and the ClientHello
+ * cross the relay — and until then its ICE drops DTLS nobody listens for: the client would retransmit 0.5 s
+ * later. So each UDP socket of the PeerConnection's ICE agents (on werift's own objects, no patch):
  *
- * - answers (through werift) only the Binding requests that verify with the agent's password (only the
- *   signalled peer has it), and marks their source address;
- * - drops non-STUN datagrams from every other address (a ClientHello from elsewhere on the relay is
- *   ignored, as is media);
- * - keeps up to `EARLY_DTLS_MAX` DTLS datagrams from a marked address while no DTLS server listens and
- *   hands them to the DTLS server werift starts once ICE is connected.
+ * - notes the addresses whose Binding request verifies with the agent's password (only the signalled peer
+ *   has it; `MediaGuard` drops the others before werift, this only looks);
+ * - keeps up to `EARLY_DTLS_MAX` DTLS datagrams from such an address while no DTLS server listens;
+ * - hands them to the DTLS server werift starts, if they came from the pair ICE selected (`MediaGuard`'s
+ *   rule for every non-STUN datagram once a pair is selected). A ClientHello from any other address or port
+ *   is not kept: it reaches werift, which drops it, as before.
  */
 
 /** What a client sends before the server's first flight: its ClientHello (fragments, retransmissions). */
 const EARLY_DTLS_MAX = 8
 
+type Address = [string, number]
+
 /** werift's ICE agent (`Connection`) and its UDP protocol: public in its JavaScript, not in its types. */
 interface IceAgent {
+  nominated?: { protocol: IceProtocol; remoteAddr: Address }
   localPassword: string
   /** The passwords of earlier ICE generations, by their ufrag (werift answers those too). */
   userHistory: Record<string, string>
@@ -40,7 +42,7 @@ interface IceAgent {
 }
 
 interface IceProtocol {
-  datagramReceived?: (data: Buffer, addr: [string, number]) => void
+  datagramReceived?: (data: Buffer, addr: Address) => void
   onDataReceived: { execute(data: Buffer): void }
 }
 
@@ -69,22 +71,19 @@ export function gateDtlsOnChecks(pc: RTCPeerConnection): void {
 function gate(protocol: IceProtocol, agent: IceAgent, transport: RTCDtlsTransport): void {
   const own = protocol.datagramReceived!.bind(protocol)
   const checked = new Set<string>()
-  const early: Buffer[] = []
+  const early: { data: Buffer; from: Address }[] = []
   protocol.datagramReceived = (data, addr) => {
+    if (transport.dtls) return own(data, addr)
     const from = `${addr[0]} ${addr[1]}`
     if (looksLikeStun(data)) {
       const check = bindingRequest(data)
-      if (!check) return own(data, addr)
-      // RFC 8445 §7.3 / RFC 8489 §9.1.3: a check that does not verify is not answered (werift would, and
-      // would nominate its address on USE-CANDIDATE).
-      if (!verifyIntegrity(check, Buffer.from(passwordFor(check, agent), 'utf8'))) return
-      checked.add(from)
-      return own(data, addr)
+      if (check && verifyIntegrity(check, Buffer.from(passwordFor(check, agent), 'utf8'))) checked.add(from)
+    } else if (isDtls(data) && checked.has(from)) {
+      if (early.length === 0) handOnceListening(transport, agent, protocol, () => early.splice(0))
+      if (early.length < EARLY_DTLS_MAX) early.push({ data, from: addr })
+      return
     }
-    if (!checked.has(from)) return
-    if (transport.dtls || !isDtls(data)) return own(data, addr)
-    if (early.length === 0) handOnceListening(transport, () => early.splice(0), protocol)
-    if (early.length < EARLY_DTLS_MAX) early.push(data)
+    return own(data, addr)
   }
 }
 
@@ -105,13 +104,24 @@ function bindingRequest(data: Buffer): DecodedMessage | undefined {
  * werift creates its DTLS server synchronously in `start()`, once ICE is connected; the datagrams kept go
  * to it after the call (and after `dtlsFastStart.ts` has installed itself on that server).
  */
-function handOnceListening(transport: RTCDtlsTransport, take: () => Buffer[], protocol: IceProtocol): void {
+function handOnceListening(
+  transport: RTCDtlsTransport,
+  agent: IceAgent,
+  protocol: IceProtocol,
+  take: () => { data: Buffer; from: Address }[],
+): void {
   const start = transport.start.bind(transport)
   transport.start = () => {
     transport.start = start
     const started = start()
     queueMicrotask(() => {
-      for (const data of take()) protocol.onDataReceived.execute(data)
+      const selected = agent.nominated
+      for (const { data, from } of take()) {
+        if (selected?.protocol !== protocol) continue
+        if (selected.remoteAddr[0] === from[0] && selected.remoteAddr[1] === from[1]) {
+          protocol.onDataReceived.execute(data)
+        }
+      }
     })
     return started
   }

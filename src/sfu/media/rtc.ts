@@ -47,8 +47,8 @@ export type ServerPeerConnection = RTCPeerConnection
 
 /**
  * A conference server PeerConnection: `serverPeerConfig`, DTLS without the cookie exchange (dtlsFastStart.ts),
- * DTLS and media only from an address that sent an authenticated check, a ClientHello right behind it kept
- * until the DTLS server listens (dtlsGate.ts).
+ * a ClientHello that comes right behind an authenticated check kept until the DTLS server listens
+ * (dtlsGate.ts).
  */
 export function serverPeerConnection(config: SfuConfig): RTCPeerConnection {
   const pc = new RTCPeerConnection(serverPeerConfig(config))
