@@ -9,7 +9,7 @@ import type { Vp8LayerInfo } from './vp8Layers'
 export interface ReceiverReportSample {
   /** RFC 3550 "fraction lost", 0..1, since the previous report. */
   fractionLost: number
-  /** Interarrival jitter, ms. */
+  /** Interarrival jitter, ms: not a sign of a queue (downlink.ts), so not used for the estimate. */
   jitterMs: number
   /** The round trip werift measured from this report (its last sender report's LSR/DLSR), ms. */
   rttMs?: number
@@ -59,7 +59,6 @@ export class SubscriberVideo {
   private carriedGaps = 0
   private lastSeq: number | undefined
   private report: ReceiverReportSample | undefined
-  private jitterMs = 0
   private rttMs: number | undefined
   /** The last key frame forwarded (its RTP timestamp, its bytes so far), and this subscriber's last request. */
   private keyframeBytes = 0
@@ -139,7 +138,6 @@ export class SubscriberVideo {
   /** A receiver report block from the subscriber about this video. */
   onReceiverReport(report: ReceiverReportSample): void {
     this.report = report
-    this.jitterMs = report.jitterMs
     if (report.rttMs !== undefined) this.rttMs = report.rttMs
   }
 
@@ -184,7 +182,7 @@ export class SubscriberVideo {
     this.gaps = 0
     this.report = undefined
     const rtt = this.rttMs === undefined ? {} : { rttMs: this.rttMs }
-    const estimate = this.downlink.onReport({ lost, jitterMs: this.jitterMs, ...rtt }, nowMs)
+    const estimate = this.downlink.onReport({ lost, ...rtt }, nowMs)
     this.forwarder.setTarget(this.selector.choose(estimate, this.rates.cumulative(nowMs), nowMs))
   }
 
