@@ -1,7 +1,6 @@
 import { isIPv4 } from 'node:net'
 import { RTCPeerConnection, type RTCPeerConnectionConfig } from 'werift'
 import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
-import { requestRetransmissions } from '../../protocol/media/nackRequester'
 import { OPUS_CODEC, VP8_CODEC } from '../../shared/codecs'
 import type { SfuConfig } from '../config'
 import { skipCookieExchange } from './dtlsFastStart'
@@ -49,11 +48,10 @@ export type ServerPeerConnection = RTCPeerConnection
 /**
  * A conference server PeerConnection: `serverPeerConfig`, DTLS without the cookie exchange (dtlsFastStart.ts),
  * a ClientHello that comes right behind an authenticated check kept until the DTLS server listens
- * (dtlsGate.ts); NACKs to the publishers asked again once per round trip (nackRequester.ts), not werift's.
+ * (dtlsGate.ts).
  */
 export function serverPeerConnection(config: SfuConfig): RTCPeerConnection {
   const pc = new RTCPeerConnection(serverPeerConfig(config))
-  requestRetransmissions(pc)
   skipCookieExchange(pc)
   gateDtlsOnChecks(pc)
   return pc
