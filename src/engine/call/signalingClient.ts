@@ -11,9 +11,9 @@ import {
 import { silentLogger, systemClock, type Clock, type EngineLogger } from '../defaults'
 import { TypedEmitter } from '../events'
 import type { HttpProxyConfig } from '../route/httpProxy'
-import type { PinnedTls, TlsPin } from '../route/tlsPin'
+import type { TlsPin } from '../route/tlsPin'
 import type { ProxyTarget } from '../route/pathSelect'
-import { openSocket } from './signalingSocket'
+import { openSocket, type SocketOptions } from './signalingSocket'
 
 /**
  * The signaling connection to the conference server (docs/sfu.md): JSON over a WebSocket, through the
@@ -51,28 +51,17 @@ export const SIGNALING_DEFAULTS: SignalingTimings = {
 /** A close code we report for a connection we terminated because pongs stopped. */
 export const CLOSE_PONG_TIMEOUT = 4900
 
-export interface SignalingOptions {
-  url: string
-  /**
-   * For wss: the pin and the host:port to connect to (through a corporate HTTP CONNECT proxy when given).
-   * Without it, wss verifies against the system CAs.
-   */
-  tls?: {
-    host: string
-    port: number
-    pin: TlsPin
-    httpProxy?: HttpProxyConfig
-    /** A connection made earlier to host:port (a prepared join's): used if still open, else a new one. */
-    kept?: Promise<PinnedTls | undefined>
-  }
-  /**
-   * The join to send with the upgrade (the `Pinhole-Join` header): a server that takes it answers
-   * `joined` unasked; with one that does not, it is sent as a `join` message once open. Either way the
-   * first `join(request)` with the same request gets that answer.
-   */
+/**
+ * `url`, `tls` (for wss: the pin and host:port, through a corporate HTTP CONNECT proxy when given, and a
+ * connection made earlier to host:port — a prepared join's — used if still open; without `tls`, wss
+ * verifies against the system CAs) and `signal`: as the handshake reads them (signalingSocket.ts).
+ * `join`: the join to send with the upgrade (the `Pinhole-Join` header): a server that takes it answers
+ * `joined` unasked; with one that does not, it is sent as a `join` message once open. Either way the first
+ * `join(request)` with the same request gets that answer.
+ */
+export interface SignalingOptions extends Omit<SocketOptions, 'join'> {
   join?: JoinRequest
   timings?: Partial<SignalingTimings>
-  signal?: AbortSignal
   clock?: Clock
   logger?: EngineLogger
 }
