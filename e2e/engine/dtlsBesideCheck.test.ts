@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
 import { afterEach, describe, expect, it } from 'vitest'
-import { RtpHeader, RtpPacket, type RTCPeerConnection } from 'werift'
+import type { RTCPeerConnection } from 'werift'
 import { PeerMedia } from '../../src/engine/media/peerMedia'
 import { MediaGuard } from '../../src/protocol/media/mediaGuard'
 import { Method, StunClass } from '../../src/protocol/stun/constants'
@@ -22,8 +22,8 @@ import {
   newTransactionId,
 } from '../../src/protocol/stun/message'
 import { SfuConfigSchema } from '../../src/sfu/config'
-import { OPUS_PAYLOAD_TYPE, serverPeerConnection } from '../../src/sfu/media/rtc'
-import { handedRelay, negotiate, tapSocket } from './handedRelay'
+import { serverPeerConnection } from '../../src/sfu/media/rtc'
+import { handedRelay, negotiate, sendEachWay, tapSocket } from './handedRelay'
 
 const open: { close(): unknown }[] = []
 afterEach(async () => {
@@ -95,18 +95,7 @@ async function mediaFlows(
   await until(
     () => counts.up > 0 && counts.down > 0,
     () => {
-      i++
-      const data = new Uint8Array(200).fill(i)
-      data[0] = 0x10
-      media.sendVideoFrame({ data, timestamp: i * 33_333, keyframe: true })
-      const header = new RtpHeader({
-        payloadType: OPUS_PAYLOAD_TYPE,
-        sequenceNumber: i,
-        timestamp: i * 960,
-        marker: true,
-        ssrc: 0x1234,
-      })
-      down.sender.sendRtp(new RtpPacket(header, Buffer.alloc(40, i)))
+      sendEachWay(media, down, ++i)
     },
   )
 }

@@ -7,14 +7,13 @@
  * werift PeerConnection configured as the conference server's, on loopback.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { RtpHeader, RtpPacket } from 'werift'
 import { PeerMedia } from '../../src/engine/media/peerMedia'
 import type { HandedTurn } from '../../src/engine/route/turnProbe'
 import { Method } from '../../src/protocol/stun/constants'
 import { decodeMessage, getAttr } from '../../src/protocol/stun/message'
 import { SfuConfigSchema } from '../../src/sfu/config'
-import { OPUS_PAYLOAD_TYPE, serverPeerConnection } from '../../src/sfu/media/rtc'
-import { handedRelay, negotiate, tapSocket } from './handedRelay'
+import { serverPeerConnection } from '../../src/sfu/media/rtc'
+import { handedRelay, negotiate, sendEachWay, tapSocket } from './handedRelay'
 
 const open: { close(): unknown }[] = []
 afterEach(async () => {
@@ -131,18 +130,7 @@ describe('DTLS without the cookie exchange (issue 15)', () => {
     await until(
       () => received > 0 && frames > 0,
       () => {
-        i++
-        const data = new Uint8Array(200).fill(i)
-        data[0] = 0x10
-        media.sendVideoFrame({ data, timestamp: i * 33_333, keyframe: true })
-        const header = new RtpHeader({
-          payloadType: OPUS_PAYLOAD_TYPE,
-          sequenceNumber: i,
-          timestamp: i * 960,
-          marker: true,
-          ssrc: 0x1234,
-        })
-        down.sender.sendRtp(new RtpPacket(header, Buffer.alloc(40, i)))
+        sendEachWay(media, down, ++i)
       },
     )
     expect(received).toBeGreaterThan(0)

@@ -1,12 +1,19 @@
 /**
- * What the wire tests of the join's last steps share (e2e/engine/iceFastStart.test.ts, dtlsFastStart.test.ts):
+ * What the wire tests of the join's last steps share (e2e/engine/iceFastStart, dtlsFastStart, dtlsBesideCheck):
  * the UDP probe's TURN allocation on a real proxy, handed over as the call's PeerConnection takes it, and a
  * tap on that socket that sees every datagram both ways.
  */
-import type { RTCIceServer, RTCPeerConnection } from 'werift'
+import {
+  RtpHeader,
+  RtpPacket,
+  type RTCIceServer,
+  type RTCPeerConnection,
+  type RTCRtpTransceiver,
+} from 'werift'
 import type { PeerMedia } from '../../src/engine/media/peerMedia'
 import { requestProxySession } from '../../src/engine/route/proxySessionClient'
 import { allocateTurn, type HandedTurn } from '../../src/engine/route/turnProbe'
+import { OPUS_PAYLOAD_TYPE } from '../../src/sfu/media/rtc'
 import { startProxyFixture } from '../support/proxyFixture'
 
 export interface HandedRelay {
@@ -74,4 +81,19 @@ export async function negotiate(
   })
   await server.setRemoteDescription({ type: 'answer', sdp })
   await media.connected()
+}
+
+/** Media both ways, numbered i: a key frame from the engine, an Opus packet from the server's `down`. */
+export function sendEachWay(media: PeerMedia, down: RTCRtpTransceiver, i: number): void {
+  const data = new Uint8Array(200).fill(i)
+  data[0] = 0x10
+  media.sendVideoFrame({ data, timestamp: i * 33_333, keyframe: true })
+  const header = new RtpHeader({
+    payloadType: OPUS_PAYLOAD_TYPE,
+    sequenceNumber: i,
+    timestamp: i * 960,
+    marker: true,
+    ssrc: 0x1234,
+  })
+  down.sender.sendRtp(new RtpPacket(header, Buffer.alloc(40, i)))
 }
