@@ -31,7 +31,9 @@ function fake(refuse = false) {
   return { calls, released, allocate }
 }
 
-const start = (udp: [number, number], allocate: ReturnType<typeof fake>['allocate'], token = TOKEN) =>
+type Allocate = ReturnType<typeof fake>['allocate']
+
+const start = (udp: [number, number], allocate: Allocate, token = TOKEN) =>
   EarlyRelay.start({
     region: region(udp),
     mode: TransportType.UDPProxy,
@@ -40,6 +42,22 @@ const start = (udp: [number, number], allocate: ReturnType<typeof fake>['allocat
     signal: new AbortController().signal,
     clock: systemClock,
   })
+
+/** TCP proxy mode, with the preconnected TLS connection `turnTls` when given. */
+const startTcp = (allocate: Allocate, turnTls?: Preconnected) =>
+  EarlyRelay.start({
+    region: region([3478, 7070]),
+    mode: TransportType.TCPProxy,
+    token: TOKEN,
+    allocate,
+    signal: new AbortController().signal,
+    clock: systemClock,
+    turnTls,
+  })
+
+/** The call's own allocation with the session's credentials, when the early one is not taken. */
+const fallbackOn = (allocate: Allocate, transport: 'udp' | 'tls', port: number) => () =>
+  allocate({ transport, host: '127.0.0.1', port }, { username: '1:a:7', credential: 'x' }, { timeoutMs: 1 })
 
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 100 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
@@ -58,14 +76,7 @@ describe('EarlyRelay', () => {
     const f = fake(true)
     const early = start([3478, 7070], f.allocate)!
     const signal = new AbortController().signal
-    const fallback = () =>
-      f.allocate(
-        { transport: 'udp', host: '127.0.0.1', port: 3478 },
-        { username: '1:a:7', credential: 'x' },
-        {
-          timeoutMs: 1,
-        },
-      )
+    const fallback = fallbackOn(f.allocate, 'udp', 3478)
     const taken = await early.takeUdp('127.0.0.1', 3478, signal, fallback)
     expect(taken?.target.port).toBe(3478)
     expect(f.calls).toEqual(['3478 token', '7070 token', '3478 session'])
@@ -80,24 +91,9 @@ describe('EarlyRelay', () => {
     // The preconnected TLS connection (region-pinned), as preconnect.ts hands it over.
     const connection = { fingerprintSha256: 'AA:BB', socket: {} } as unknown as PinnedTls
     const turnTls = { takeAny: () => Promise.resolve(connection) } as unknown as Preconnected
-    const early = EarlyRelay.start({
-      region: region([3478, 7070]),
-      mode: TransportType.TCPProxy,
-      token: TOKEN,
-      allocate: f.allocate,
-      signal: new AbortController().signal,
-      clock: systemClock,
-      turnTls,
-    })!
+    const early = startTcp(f.allocate, turnTls)!
     const signal = new AbortController().signal
-    const fallback = () =>
-      f.allocate(
-        { transport: 'tls', host: '127.0.0.1', port: 443 },
-        { username: '1:a:7', credential: 'x' },
-        {
-          timeoutMs: 1,
-        },
-      )
+    const fallback = fallbackOn(f.allocate, 'tls', 443)
     const used = await early.takeTls('127.0.0.1', 443, 'CC:DD', signal, fallback)
     expect(f.calls).toEqual(['443 token', '443 session'])
     expect(used?.target.port).toBe(443)
@@ -105,15 +101,7 @@ describe('EarlyRelay', () => {
     expect(f.released).toEqual(['443 token'])
     // The same certificate (any case): the early one is used, no fallback.
     const g = fake()
-    const same = EarlyRelay.start({
-      region: region([3478, 7070]),
-      mode: TransportType.TCPProxy,
-      token: TOKEN,
-      allocate: g.allocate,
-      signal: new AbortController().signal,
-      clock: systemClock,
-      turnTls,
-    })!
+    const same = startTcp(g.allocate, turnTls)!
     await same.takeTls('127.0.0.1', 443, 'aa:bb', signal, fallback)
     expect(g.calls).toEqual(['443 token'])
     expect(g.released).toEqual([])
@@ -122,14 +110,7 @@ describe('EarlyRelay', () => {
   it('starts nothing for a token that gives no TURN credentials, or in TCP mode without a connection', () => {
     const f = fake()
     expect(start([3478, 7070], f.allocate, 'not-a-jwt')).toBeUndefined()
-    const tcp = EarlyRelay.start({
-      region: region([3478, 7070]),
-      mode: TransportType.TCPProxy,
-      token: TOKEN,
-      allocate: f.allocate,
-      signal: new AbortController().signal,
-      clock: systemClock,
-    })
+    const tcp = startTcp(f.allocate)
     expect(tcp).toBeUndefined()
     expect(f.calls).toEqual([])
   })
