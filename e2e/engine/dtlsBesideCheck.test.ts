@@ -84,6 +84,26 @@ async function until(done: () => boolean, step: () => void): Promise<void> {
   }
 }
 
+/** The ClientHellos the engine sent before the server's ServerHello: exactly one, so the first was answered. */
+function expectOneClientHelloBeforeServerHello(seen: string[]): void {
+  const beforeServerHello = seen.slice(0, seen.indexOf('S ServerHello'))
+  expect(
+    beforeServerHello.filter((name) => name === 'C ClientHello'),
+    seen.join(', '),
+  ).toHaveLength(1)
+}
+
+/** mediaFlows, then RTP counted both ways. */
+async function expectMediaBothWays(
+  server: RTCPeerConnection,
+  media: PeerMedia,
+  counts: { up: number; down: number },
+): Promise<void> {
+  await mediaFlows(server, media, counts)
+  expect(counts.up).toBeGreaterThan(0)
+  expect(counts.down).toBeGreaterThan(0)
+}
+
 /** RTP both ways once DTLS is connected: the engine's video up, the server's audio down. */
 async function mediaFlows(
   server: RTCPeerConnection,
@@ -133,15 +153,9 @@ describe('DTLS right behind the ICE check (issue 15)', () => {
     expect(at('C ClientHello'), seen.join(', ')).toBeGreaterThan(at('C check'))
     expect(at('C ClientHello'), seen.join(', ')).toBeLessThan(at('S check answer'))
     // The server answered that first ClientHello (its flight, no cookie), not a retransmission.
-    const beforeServerHello = seen.slice(0, at('S ServerHello'))
-    expect(
-      beforeServerHello.filter((name) => name === 'C ClientHello'),
-      seen.join(', '),
-    ).toHaveLength(1)
+    expectOneClientHelloBeforeServerHello(seen)
 
-    await mediaFlows(server, media, counts)
-    expect(counts.up).toBeGreaterThan(0)
-    expect(counts.down).toBeGreaterThan(0)
+    await expectMediaBothWays(server, media, counts)
   })
 
   it('a ClientHello that comes before the server has the answer is kept until its DTLS server listens', async () => {
@@ -161,15 +175,9 @@ describe('DTLS right behind the ICE check (issue 15)', () => {
 
     const { seen } = tap
     // The first ClientHello was answered: no retransmission (werift's comes 0.5 s later) before the ServerHello.
-    const beforeServerHello = seen.slice(0, seen.indexOf('S ServerHello'))
     expect(seen.indexOf('S ServerHello'), seen.join(', ')).toBeGreaterThan(0)
-    expect(
-      beforeServerHello.filter((name) => name === 'C ClientHello'),
-      seen.join(', '),
-    ).toHaveLength(1)
-    await mediaFlows(server, media, counts)
-    expect(counts.up).toBeGreaterThan(0)
-    expect(counts.down).toBeGreaterThan(0)
+    expectOneClientHelloBeforeServerHello(seen)
+    await expectMediaBothWays(server, media, counts)
   })
 
   it('DTLS from an address that sent no authenticated check is not kept, nor answered', async () => {
