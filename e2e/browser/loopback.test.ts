@@ -60,6 +60,7 @@ describe('renderer against a loopback bridge (Chromium)', () => {
     )
     await screenshot(page, 'loopback-uid0-refused')
     expect(await calls()).toEqual([])
+    await expect(page.getByTestId('local-tile').count()).resolves.toBe(0)
   })
 
   it('joins: Connecting → Connected with reasons, dev token filled, own video and audio come back', async () => {
@@ -82,6 +83,8 @@ describe('renderer against a loopback bridge (Chromium)', () => {
     expect(first.width).toBe(640)
     expect(second.hash).not.toBe(first.hash)
     await page.getByTestId('stat-rtt').waitFor()
+    await expect(page.getByTestId('local-tile').isVisible()).resolves.toBe(true)
+    await expect(page.getByTestId('stage-empty').count()).resolves.toBe(0)
     await screenshot(page, 'loopback-in-call')
     const sent = await calls()
     expect(sent).toContainEqual(['enableLocalVideo', true])
@@ -137,6 +140,9 @@ describe('renderer against a loopback bridge (Chromium)', () => {
     await page.getByTestId('connection-state').and(page.locator('[data-state="1"]')).waitFor()
     await expect(page.getByTestId('connection-reason').getAttribute('data-reason')).resolves.toBe('1')
     await expect(page.getByTestId('remote-tile').count()).resolves.toBe(0)
+    // No black "You" tile out of a call: the stage says where the camera is and what to do.
+    await expect(page.getByTestId('local-tile').count()).resolves.toBe(0)
+    await expect(page.getByTestId('stage-empty').textContent()).resolves.toContain('not in a call')
     await screenshot(page, 'loopback-left')
   })
 

@@ -64,6 +64,11 @@ export function CallStage(props: {
   const sharers = useAppShallow((s) =>
     props.screen ? Object.values(s.remotes).flatMap((r) => (r.screen ? [r.uid] : [])) : [],
   )
+  // Out of a call (before joining, after leaving, after a failed join) there is nobody to show: the camera
+  // preview lives in the join panel, so the stage says so instead of showing a black "You" tile.
+  const inCall = useApp(
+    (s) => s.connectionState !== ConnectionState.Disconnected && s.connectionState !== ConnectionState.Failed,
+  )
   const [ref, size] = useBoxSize()
   const arrangement = arrange({ mode: props.mode, remotes, sharers, speaker: props.speaker })
   const placement = placeTiles(arrangement, size.width, size.height)
@@ -71,7 +76,7 @@ export function CallStage(props: {
   return (
     <div
       ref={ref}
-      className="stage"
+      className={inCall ? 'stage' : 'stage empty'}
       role="region"
       aria-label={t('stageLabel')}
       data-testid="call-stage"
@@ -83,7 +88,13 @@ export function CallStage(props: {
           {props.screen(arrangement.sharer)}
         </div>
       ) : null}
-      <Tile uid={SELF} rect={placement.tiles[SELF]} onStage={onStage === SELF} speaker={props.speaker} />
+      {inCall ? (
+        <Tile uid={SELF} rect={placement.tiles[SELF]} onStage={onStage === SELF} speaker={props.speaker} />
+      ) : (
+        <p className="stage-empty" data-testid="stage-empty">
+          {t('stageEmpty')}
+        </p>
+      )}
       {remotes.map((uid) => (
         <Tile
           key={uid}
