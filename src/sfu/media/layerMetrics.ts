@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import type { DropReason } from './layerForwarder'
+import type { RetransmitResult } from './retransmitBudget'
 
 /** Something whose forwarded temporal layer is live state (a subscriber's video path). */
 export interface LayeredPath {
@@ -19,6 +20,8 @@ export class LayerMetrics {
   private readonly paths = new Set<LayeredPath>()
   private held = 0
   private reportedHeld = 0
+  private readonly retransmits = new Map<RetransmitResult, number>()
+  private readonly reportedRetransmits = new Map<RetransmitResult, number>()
 
   constructor(registry: Registry, prefix: string) {
     const registers = [registry]
@@ -57,6 +60,19 @@ export class LayerMetrics {
         this.reportedHeld = this.held
       },
     })
+    const retransmits: Counter<'result'> = new Counter({
+      name: `${prefix}layer_retransmissions_total`,
+      help: 'Packets subscribers of publishers with temporal layers NACKed, by what the server did: sent, budget (over the link budget), stale (too late to be used), layer (a layer no longer forwarded), unknown (not in the history)',
+      labelNames: ['result'],
+      registers,
+      collect: () => {
+        for (const [result, total] of this.retransmits) {
+          const delta = total - (this.reportedRetransmits.get(result) ?? 0)
+          if (delta > 0) retransmits.inc({ result }, delta)
+          this.reportedRetransmits.set(result, total)
+        }
+      },
+    })
     const layered: Gauge<'layer'> = new Gauge({
       name: `${prefix}layered_subscriptions`,
       help: 'Video subscriptions to publishers with temporal layers, by the highest layer forwarded now',
@@ -76,6 +92,10 @@ export class LayerMetrics {
 
   droppedPacket(reason: DropReason): void {
     this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + 1)
+  }
+
+  retransmission(result: RetransmitResult): void {
+    this.retransmits.set(result, (this.retransmits.get(result) ?? 0) + 1)
   }
 
   keyframeRequestHeld(): void {

@@ -5,6 +5,7 @@ import { LayerMetrics } from './layerMetrics'
 import { LayerRates } from './layerRates'
 import { KEYFRAME_REQUEST_MAX_MS, SubscriberVideo } from './subscriberVideo'
 import { parseVp8LayerInfo } from './vp8Layers'
+import { MAX_SHARE, MIN_BUCKET_BYTES } from './retransmitBudget'
 
 /** One packet of a base-layer VP8 frame (X, I with 15 bits, L, T), `bytes` long in all. */
 function packet(seq: number, pictureId: number, key: boolean, start: boolean, bytes: number): RtpPacket {
@@ -111,5 +112,36 @@ describe('SubscriberVideo loss across intervals', () => {
 
     expect(video.allowKeyframeRequest(2200)).toBe(true)
     expect(video.allowKeyframeRequest(2300)).toBe(true)
+  })
+})
+
+describe('SubscriberVideo retransmissions', () => {
+  it('retransmits to a subscriber whose link lost packets no more than its budget beside the video', () => {
+    const rates = new LayerRates()
+    const video = new SubscriberVideo(rates, new LayerMetrics(new Registry(), 'test_'))
+    const publisher = new Publisher(video)
+    // The numbers as the subscriber sees them: werift adds its continuity offset (rtpOut.ts).
+    const offset = 60_000
+    const wire = (forwarded: number) => (forwarded + offset) & 0xffff
+    // ~400 kbit/s of base-layer video: one 1000-byte packet every 20 ms, from sequence number 1000.
+    const sendAt = (t: number) => {
+      rates.add(0, 1000, t)
+      publisher.frame(t === 0, 1, 1000, t)
+    }
+    for (let t = 0; t < 1000; t += 20) sendAt(t)
+    // 40 % of it lost: the link is full, the estimate now below what is forwarded.
+    video.onReceiverReport({ fractionLost: 0.4, jitterMs: 5 })
+    let nacked = 0
+    let retransmitted = 0
+    for (let t = 1000; t < 2000; t += 20) {
+      sendAt(t)
+      // Every packet NACKed 100 ms after it was sent, as a receiver that asks at once would.
+      const lost = wire(1000 + (t - 100) / 20)
+      nacked += 1000
+      retransmitted += video.onNack([lost], t, offset).length * 1000
+    }
+    expect(retransmitted).toBeGreaterThan(0)
+    // At most half the forwarded rate (beside it, on a link it already overflows), plus the bucket.
+    expect(retransmitted).toBeLessThanOrEqual(MAX_SHARE * nacked + MIN_BUCKET_BYTES)
   })
 })

@@ -4,6 +4,7 @@ import { LayerForwarder, type TemporalLayer } from './layerForwarder'
 import type { LayerMetrics } from './layerMetrics'
 import type { LayerRates } from './layerRates'
 import { RetransmitPacer } from '../../protocol/media/nackPacing'
+import { RetransmitBudget } from './retransmitBudget'
 import type { Vp8LayerInfo } from './vp8Layers'
 
 export interface ReceiverReportSample {
@@ -44,6 +45,7 @@ export class SubscriberVideo {
   private readonly downlink = new DownlinkEstimate()
   private readonly selector = new LayerSelector()
   private readonly retransmits = new RetransmitPacer()
+  private readonly budget = new RetransmitBudget()
   /** The current interval: packets sent, sequence numbers first NACKed, the newest receiver report. */
   private intervalStart: number | undefined
   private sentPackets = 0
@@ -99,6 +101,7 @@ export class SubscriberVideo {
     const header = new RtpHeader({ ...packet.header, sequenceNumber, padding: false, paddingSize: 0 })
     const out = new RtpPacket(header, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength))
     this.downlink.onSent(payload.length + RTP_HEADER_BYTES, nowMs)
+    this.budget.sent(sequenceNumber, payload.length + RTP_HEADER_BYTES, info.temporalId, nowMs)
     this.metrics.forwardedPacket(info.temporalId)
     this.sentPackets++
     this.intervalStart ??= nowMs
@@ -142,13 +145,15 @@ export class SubscriberVideo {
   }
 
   /**
-   * Sequence numbers the subscriber NACKed, each counted once, in the interval it was first NACKed; returns
-   * those to retransmit now (protocol/media/nackPacing.ts). werift repeats a NACK, and keeps NACKing a
+   * Sequence numbers the subscriber NACKed (as on the wire: the forwarded ones plus werift's `seqOffset`),
+   * each counted once, in the interval it was first NACKed; returns those to retransmit now: at most one
+   * per packet per 100 ms (protocol/media/nackPacing.ts), within the link's budget and while still of use
+   * (retransmitBudget.ts). werift repeats a NACK, and keeps NACKing a
    * packet the server never had (lost upstream) in later intervals: counted in each against the few
    * packets of a base layer, that was 100 % loss on a link that lost nothing (bench:network `step`: the
    * estimate fell to 0 and held both subscribers at the base layer until 9 s after the link came back).
    */
-  onNack(lost: readonly number[], nowMs: number): number[] {
+  onNack(lost: readonly number[], nowMs: number, seqOffset = 0): number[] {
     for (const seq of lost) {
       if (this.nackedBefore.has(seq)) continue
       this.nackedBefore.add(seq)
@@ -158,7 +163,13 @@ export class SubscriberVideo {
       if (this.nackedBefore.size <= NACKS_REMEMBERED) break
       this.nackedBefore.delete(seq)
     }
-    return this.retransmits.allow(lost, nowMs)
+    const layer = this.forwarder.layer
+    const link = { estimateBps: this.downlink.bitrate, mediaBps: this.rates.cumulative(nowMs)[layer], layer }
+    return this.retransmits.allow(lost, nowMs).filter((seq) => {
+      const result = this.budget.decide((seq - seqOffset) & 0xffff, link, nowMs)
+      this.metrics.retransmission(result)
+      return result === 'sent'
+    })
   }
 
   /**

@@ -5,7 +5,7 @@ import { isVideoKind, type MediaKind } from '../../shared/signaling'
 import { SfuError } from '../errors'
 import type { SfuMetrics } from '../metrics'
 import { LayerRates } from './layerRates'
-import { RtpOut } from './rtpOut'
+import { RtpOut, type SenderInternals } from './rtpOut'
 import { SubscriberVideo } from './subscriberVideo'
 import { parseVp8LayerInfo, type Vp8LayerInfo } from './vp8Layers'
 
@@ -214,7 +214,10 @@ export class Subscription {
    * retransmit (all of them, as before layers existed, unless the publisher sends temporal layers).
    */
   nacked(lost: number[]): number[] {
-    return this.video ? this.video.onNack(lost, this.track.now()) : lost
+    if (!this.video) return lost
+    // The subscriber names the numbers as sent: the forwarder's plus werift's continuity offset (rtpOut.ts).
+    const { seqOffset } = this.transceiver.sender as unknown as SenderInternals
+    return this.video.onNack(lost, this.track.now(), seqOffset)
   }
 
   /** Publishers without temporal layers (no T bit) are forwarded as they come, as before layers existed. */
