@@ -12,7 +12,7 @@
     },
     {
       "target_name": "pinhole_media",
-      "sources": ["src/srtp_out.cc"],
+      "sources": ["src/srtp_out.cc", "src/srtp_in.cc"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["-O2", "-std=c++17", "-Wall", "-Wextra", "-fno-exceptions"]
     },

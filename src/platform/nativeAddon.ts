@@ -1,6 +1,7 @@
 /**
  * The native N-API addons of native/relay (built by `npm run build:native`, on postinstall when a compiler is
- * there): where they are, and the conference server's SRTP send (`pinhole_media`, native/relay/src/srtp_out.cc).
+ * there): where they are, and the conference server's SRTP send and receive (`pinhole_media`,
+ * native/relay/src/srtp_out.cc, srtp_in.cc).
  * Both are optional at run time: without them the proxy relays and the conference server encrypts and sends
  * on the JavaScript path (docs/sfu.md "Forwarding cost").
  */
@@ -60,17 +61,28 @@ export interface SrtpGcmSender {
   ): number
 }
 
+/** AEAD_AES_128_GCM SRTP verification and decryption (RFC 7714) with one OpenSSL context per key. */
+export interface SrtpGcmReceiver {
+  /**
+   * `packet` (SRTP) verified and decrypted with the rollover counter `roc` into `out` (packet.length - 16
+   * bytes: the header as received, the plaintext payload): false when it is malformed or not authentic.
+   */
+  unprotect(packet: Buffer, roc: number, out: Buffer): boolean
+}
+
 export interface MediaAddon {
   createSrtpGcmSender(key: Buffer, salt: Buffer): SrtpGcmSender
+  createSrtpGcmReceiver(key: Buffer, salt: Buffer): SrtpGcmReceiver
 }
 
 export type MediaAddonLoad = { ok: true; addon: MediaAddon } | { ok: false; reason: string }
 
 /** srtp_out.cc `kAbiVersion`. */
-const MEDIA_ABI_VERSION = 1
+const MEDIA_ABI_VERSION = 2
 
 interface MediaModule {
   SrtpGcmSender: new (key: Buffer, salt: Buffer) => SrtpGcmSender
+  SrtpGcmReceiver: new (key: Buffer, salt: Buffer) => SrtpGcmReceiver
   abiVersion: number
 }
 
@@ -94,10 +106,14 @@ function tryLoadMedia(path: string): MediaAddonLoad {
     // Every symbol resolved now: the OpenSSL functions come from the Node binary, and a runtime that does
     // not export them (Electron's BoringSSL) must fail here, not at the first packet.
     process.dlopen(module, path, constants.dlopen.RTLD_NOW)
-    const { SrtpGcmSender: Sender, abiVersion } = module.exports
+    const { SrtpGcmSender: Sender, SrtpGcmReceiver: Receiver, abiVersion } = module.exports
     if (abiVersion !== MEDIA_ABI_VERSION)
       return { ok: false, reason: `${path} is outdated (ABI ${abiVersion}); run \`${BUILD_COMMAND}\`` }
-    return { ok: true, addon: { createSrtpGcmSender: (key, salt) => new Sender(key, salt) } }
+    const addon: MediaAddon = {
+      createSrtpGcmSender: (key, salt) => new Sender(key, salt),
+      createSrtpGcmReceiver: (key, salt) => new Receiver(key, salt),
+    }
+    return { ok: true, addon }
   } catch (err) {
     return { ok: false, reason: `${path} failed to load (${String(err)}); run \`${BUILD_COMMAND}\`` }
   }

@@ -14,6 +14,8 @@
 
 #include <vector>
 
+#include "srtp_in.h"
+
 namespace {
 
 constexpr size_t kKeyBytes = 16;
@@ -237,7 +239,7 @@ napi_value sendMethod(napi_env env, napi_callback_info info) {
 }
 
 /** The binding's ABI version (src/platform/mediaAddon.ts checks it); bumped when a method's contract changes. */
-constexpr int32_t kAbiVersion = 1;
+constexpr int32_t kAbiVersion = 2;
 
 napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
@@ -247,6 +249,7 @@ napi_value init(napi_env env, napi_value exports) {
   napi_value cls;
   CHECK(napi_define_class(env, "SrtpGcmSender", NAPI_AUTO_LENGTH, construct, nullptr, 2, methods, &cls));
   CHECK(napi_set_named_property(env, exports, "SrtpGcmSender", cls));
+  CHECK(defineSrtpGcmReceiver(env, exports));
   napi_value version;
   CHECK(napi_create_int32(env, kAbiVersion, &version));
   CHECK(napi_set_named_property(env, exports, "abiVersion", version));

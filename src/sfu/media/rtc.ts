@@ -5,6 +5,7 @@ import { OPUS_CODEC, VP8_CODEC } from '../../shared/codecs'
 import type { SfuConfig } from '../config'
 import { skipCookieExchange } from './dtlsFastStart'
 import { gateDtlsOnChecks } from './dtlsGate'
+import { decryptNatively } from './srtpIn'
 
 /**
  * How the server's werift PeerConnections are configured (docs/sfu.md, "Media").
@@ -48,11 +49,12 @@ export type ServerPeerConnection = RTCPeerConnection
 /**
  * A conference server PeerConnection: `serverPeerConfig`, DTLS without the cookie exchange (dtlsFastStart.ts),
  * a ClientHello that comes right behind an authenticated check kept until the DTLS server listens
- * (dtlsGate.ts).
+ * (dtlsGate.ts), received SRTP decrypted by the native addon when it is built (srtpIn.ts).
  */
 export function serverPeerConnection(config: SfuConfig): RTCPeerConnection {
   const pc = new RTCPeerConnection(serverPeerConfig(config))
   skipCookieExchange(pc)
   gateDtlsOnChecks(pc)
+  decryptNatively(pc)
   return pc
 }

@@ -86,6 +86,9 @@ describe('the native SRTP send (pinhole_media)', () => {
         createSrtpGcmSender: () => {
           throw new TypeError('pinhole_media: a 16-byte key and a 12-byte salt')
         },
+        createSrtpGcmReceiver: () => {
+          throw new TypeError('pinhole_media: a 16-byte key and a 12-byte salt')
+        },
       },
     }
     const gcm = SrtpGcmOut.of(ours.localContext, refusing)!

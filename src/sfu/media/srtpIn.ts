@@ -1,0 +1,146 @@
+import {
+  ProtectionProfileAeadAes128Gcm,
+  SrtpAuthenticationError,
+  type RTCDtlsTransport,
+  type RTCPeerConnection,
+} from 'werift'
+import {
+  loadMediaAddon,
+  type MediaAddon,
+  type MediaAddonLoad,
+  type SrtpGcmReceiver,
+} from '../../platform/nativeAddon'
+
+/**
+ * The conference server's SRTP decryption of the RTP packets its participants send (docs/sfu.md
+ * "Forwarding cost"), the mirror of the native send in srtpOut.ts: with the native addon (`pinhole_media`,
+ * native/relay/src/srtp_in.cc) one OpenSSL AES-GCM context per SRTP session verifies and decrypts every
+ * packet into one buffer. werift's own decryption parses the header into an object, builds the IV through a
+ * generic field writer, creates and keys a node:crypto context and copies the packet three times, for
+ * every packet; with one publisher and a few subscribers that is a large part of the server's CPU.
+ *
+ * It takes werift's place in werift's own receive path (the DTLS transport's SRTP session's `decrypt`),
+ * which goes on as before with the bytes: the same bytes werift's decryption returns (header as received,
+ * plaintext payload, the tag cut off; srtpIn.test.ts), the same rollover counter, kept in werift's state
+ * for the SSRC and updated only when the packet is authentic, and werift's error for a packet that is not
+ * (werift drops it). Like werift's, the decryption keeps no replay list: a NACK retransmission without RTX
+ * carries a sequence number already received. Where the header ends is read as RFC 3550 defines it (from
+ * the extension's declared length); werift walks the extension elements, which agrees for every well-formed
+ * packet. Only AEAD_AES_128_GCM (the profile werift prefers and browsers offer) is taken over; without the
+ * addon or with another profile werift decrypts.
+ */
+
+/** werift (0.25)'s SRTP session fields used here (`decrypt` is an own property, replaced per session). */
+interface SrtpSessionInternals {
+  decrypt: (packet: Buffer) => Buffer
+  remoteContext?: RemoteContextInternals
+}
+
+interface SsrcState {
+  ssrc: number
+  rolloverCounter: number
+  lastSequenceNumber: number
+  rolloverHasProcessed?: boolean
+}
+
+/** werift's remote SRTP context: the keys, the per-SSRC rollover state and its update (RFC 3711 §3.3.1). */
+interface RemoteContextInternals {
+  profile: number
+  cipher?: { srtpSessionKey?: Buffer; srtpSessionSalt?: Buffer }
+  srtpSSRCStates: Record<number, SsrcState | undefined>
+  updateRolloverCount(sequenceNumber: number, state: SsrcState): void
+}
+
+interface DtlsTransportInternals {
+  srtp?: SrtpSessionInternals
+  updateSrtpSession?: () => void
+}
+
+const TAG_BYTES = 16
+const FIXED_HEADER = 12
+const GCM_SALT_BYTES = 12
+/** werift's message for a packet that fails authentication. */
+const NOT_AUTHENTIC = 'Failed to authenticate SRTP packet'
+
+/**
+ * Native decryption on every DTLS transport of `pc` (a conference server PeerConnection; call it when it is
+ * made), for each SRTP session werift starts on it (a new DTLS handshake makes a new one). `addon`: the
+ * native one by default; `{ ok: false }` leaves werift's decryption.
+ */
+export function decryptNatively(pc: RTCPeerConnection, addon: MediaAddonLoad = loadMediaAddon()): void {
+  if (!addon.ok) return
+  const internals = pc as unknown as { connect?: () => unknown }
+  if (typeof internals.connect !== 'function') return
+  const connect = internals.connect.bind(pc)
+  const installed = new WeakSet<RTCDtlsTransport>()
+  internals.connect = () => {
+    for (const transport of pc.dtlsTransports) {
+      if (installed.has(transport)) continue
+      installed.add(transport)
+      onEachSession(transport as unknown as DtlsTransportInternals, addon.addon)
+    }
+    return connect()
+  }
+}
+
+function onEachSession(transport: DtlsTransportInternals, addon: MediaAddon): void {
+  const update = transport.updateSrtpSession
+  if (typeof update !== 'function') return
+  transport.updateSrtpSession = () => {
+    update.call(transport)
+    const session = transport.srtp
+    const decrypt = session && SrtpGcmIn.of(session.remoteContext, addon)?.decrypt
+    if (!session || !decrypt) return
+    session.decrypt = decrypt
+    nativeDecrypts.add(decrypt)
+  }
+}
+
+const nativeDecrypts = new WeakSet<object>()
+
+/** Whether `transport`'s current SRTP session decrypts natively. */
+export function decryptsNatively(transport: RTCDtlsTransport): boolean {
+  const decrypt = (transport as unknown as DtlsTransportInternals).srtp?.decrypt
+  return decrypt !== undefined && nativeDecrypts.has(decrypt)
+}
+
+/** One SRTP session's decryption of received RTP with AEAD_AES_128_GCM, werift's state and keys. */
+export class SrtpGcmIn {
+  private constructor(
+    private readonly context: RemoteContextInternals,
+    private readonly native: SrtpGcmReceiver,
+  ) {}
+
+  /** For werift's remote SRTP context when it uses AEAD_AES_128_GCM and the addon takes its key. */
+  static of(context: RemoteContextInternals | undefined, addon: MediaAddon): SrtpGcmIn | undefined {
+    const { srtpSessionKey: key, srtpSessionSalt: salt } = context?.cipher ?? {}
+    if (context?.profile !== ProtectionProfileAeadAes128Gcm || !key || !salt) return undefined
+    if (salt.length < GCM_SALT_BYTES || typeof context.updateRolloverCount !== 'function') return undefined
+    try {
+      return new SrtpGcmIn(context, addon.createSrtpGcmReceiver(key, salt.subarray(0, GCM_SALT_BYTES)))
+    } catch {
+      return undefined
+    }
+  }
+
+  /** The RTP packet as werift's `SrtpSession.decrypt` returns it; werift's error when it is not authentic. */
+  readonly decrypt = (packet: Buffer): Buffer => {
+    if (packet.length < FIXED_HEADER + TAG_BYTES) throw new SrtpAuthenticationError(NOT_AUTHENTIC)
+    const ssrc = packet.readUInt32BE(8)
+    const states = this.context.srtpSSRCStates
+    const existing = states[ssrc]
+    const state = existing ?? { ssrc, rolloverCounter: 0, lastSequenceNumber: 0 }
+    const { rolloverCounter, lastSequenceNumber, rolloverHasProcessed } = state
+    this.context.updateRolloverCount(packet.readUInt16BE(2), state)
+    const out = Buffer.allocUnsafe(packet.length - TAG_BYTES)
+    if (!this.native.unprotect(packet, state.rolloverCounter >>> 0, out)) {
+      // As werift: the state moves only with an authentic packet.
+      state.rolloverCounter = rolloverCounter
+      state.lastSequenceNumber = lastSequenceNumber
+      state.rolloverHasProcessed = rolloverHasProcessed
+      throw new SrtpAuthenticationError(NOT_AUTHENTIC)
+    }
+    if (!existing) states[ssrc] = state
+    return out
+  }
+}
