@@ -14,8 +14,8 @@ import {
 
 const AUDIO = 32_000
 const full = { width: 640, height: 360, fps: 30 }
-const half = { width: 640, height: 360, fps: 15 }
-const small = { width: 320, height: 180, fps: 15 }
+const small30 = { width: 320, height: 180, fps: 30 }
+const small15 = { width: 320, height: 180, fps: 15 }
 
 describe('videoBudget: audio, its overhead and the video packets’ overhead come off the top', () => {
   it.each([
@@ -41,9 +41,11 @@ describe('SendLadder', () => {
     ['a link that allows more gets the cap', 3_000_000, { ...full, bitrateBps: MAX_VIDEO_BPS }],
     ['800 kbit/s: full rung', 800_000, { ...full, bitrateBps: 730_537 }],
     ['400 kbit/s: still 30 fps, a pure bitrate change', 400_000, { ...full, bitrateBps: 340_293 }],
-    ['300 kbit/s: 15 fps first', 300_000, { ...half, bitrateBps: 246_244 }],
-    ['150 kbit/s: then 320x180', 150_000, { ...small, bitrateBps: 99_902 }],
-    ['60 kbit/s: never below the floor', 60_000, { ...small, bitrateBps: MIN_VIDEO_BPS }],
+    ['300 kbit/s: 320x180 first, still 30 fps', 300_000, { ...small30, bitrateBps: 242_732 }],
+    // bench:network `poor`: each participant's share of 600 kbit/s, less what the estimate keeps back.
+    ['150 kbit/s: still 30 fps at 320x180', 150_000, { ...small30, bitrateBps: 96_390 }],
+    ['100 kbit/s: then 15 fps', 100_000, { ...small15, bitrateBps: 51_122 }],
+    ['60 kbit/s: never below the floor', 60_000, { ...small15, bitrateBps: MIN_VIDEO_BPS }],
   ])('down at once — %s', (_what, total, settings) => {
     const ladder = new SendLadder(AUDIO)
     ladder.setTarget(total, 0)
@@ -55,47 +57,69 @@ describe('SendLadder', () => {
       'back up only after the hold, straight to the rung that fits',
       [
         [800_000, -1_000],
-        [150_000, 0],
+        [100_000, 0],
         [900_000, 1_000],
         [900_000, 1_000 + UP_HOLD_MS - 1],
       ],
-      { ...small, bitrateBps: 831_610 },
+      { ...small15, bitrateBps: 831_610 },
     ],
     [
       '…and then it goes',
       [
         [800_000, -1_000],
-        [150_000, 0],
+        [100_000, 0],
         [900_000, 1_000],
         [900_000, 1_000 + UP_HOLD_MS],
       ],
       { ...full, bitrateBps: 828_098 },
     ],
     [
+      // 120 kbit/s leaves 67 kbit/s at 30 fps: under the 104 kbit/s (1.3 × 80) 320x180 at 30 fps needs.
       'a dip below the margin restarts the hold',
       [
         [800_000, -1_000],
-        [150_000, 0],
+        [100_000, 0],
         [900_000, 1_000],
-        [200_000, 2_000],
+        [120_000, 2_000],
         [900_000, 2_500],
         [900_000, 2_500 + UP_HOLD_MS - 1],
       ],
-      { ...small, bitrateBps: 831_610 },
+      { ...small15, bitrateBps: 831_610 },
     ],
     [
-      // 640x360 15 fps → 30 fps needs 250 × 1.3 = 325 kbit/s of video: 384 kbit/s in all.
-      'just above the floor is not enough to go up (hysteresis)',
+      // 320x180 15 fps → 30 fps needs 80 × 1.3 = 104 kbit/s of video: 157.8 kbit/s in all.
+      'just above the floor is not enough to go up to 30 fps (hysteresis)',
+      [
+        [800_000, -1_000],
+        [100_000, 0],
+        [150_000, 100],
+        [150_000, 100 + 3 * UP_HOLD_MS],
+      ],
+      { ...small15, bitrateBps: 99_902 },
+    ],
+    [
+      'with the margin it goes up to 30 fps',
+      [
+        [800_000, -1_000],
+        [100_000, 0],
+        [170_000, 100],
+        [170_000, 100 + UP_HOLD_MS],
+      ],
+      { ...small30, bitrateBps: 115_902 },
+    ],
+    [
+      // 320x180 → 640x360 at 30 fps needs 250 × 1.3 = 325 kbit/s of video: 384 kbit/s in all.
+      'just above the floor is not enough to go up to 640x360 (hysteresis)',
       [
         [800_000, -1_000],
         [300_000, 0],
         [370_000, 100],
         [370_000, 100 + 3 * UP_HOLD_MS],
       ],
-      { ...half, bitrateBps: 314_537 },
+      { ...small30, bitrateBps: 311_024 },
     ],
     [
-      'with the margin it goes up',
+      'with the margin it goes up to 640x360',
       [
         [800_000, -1_000],
         [300_000, 0],
@@ -115,19 +139,19 @@ describe('SendLadder', () => {
     [
       'the first target is taken as it is, not as a drop',
       [
-        [150_000, 0],
+        [100_000, 0],
         [300_000, 400],
       ],
-      { ...half, bitrateBps: 246_244 },
+      { ...small30, bitrateBps: 242_732 },
     ],
     [
       'a target that drops during the hold goes down at once',
       [
         [300_000, 0],
         [900_000, 100],
-        [150_000, 200],
+        [100_000, 200],
       ],
-      { ...small, bitrateBps: 99_902 },
+      { ...small15, bitrateBps: 51_122 },
     ],
   ])('%s', (_what, steps, settings) => {
     const ladder = new SendLadder(AUDIO)
@@ -138,24 +162,28 @@ describe('SendLadder', () => {
   it('ends a hold on a tick without a new target', () => {
     const ladder = new SendLadder(AUDIO)
     ladder.setTarget(800_000, 0)
-    ladder.setTarget(150_000, 5)
+    ladder.setTarget(100_000, 5)
     ladder.setTarget(900_000, 10)
     ladder.tick(10 + UP_HOLD_MS / 2)
-    expect(ladder.settings()).toMatchObject(small)
+    expect(ladder.settings()).toMatchObject(small15)
     ladder.tick(10 + UP_HOLD_MS)
     expect(ladder.settings()).toMatchObject(full)
   })
 
-  it('does not flap when the target swings around a floor', () => {
+  it.each([
+    // 250 kbit/s of video at 30 fps is ≈ 307 kbit/s in all; swing −17/+18 kbit/s every 300 ms for a minute.
+    ['640x360’s floor', 290_000, 325_000, '320x180@30'],
+    // 80 kbit/s of video at 30 fps is ≈ 133 kbit/s in all.
+    ['320x180 30 fps’s floor', 125_000, 140_000, '320x180@15'],
+  ])('does not flap when the target swings around %s', (_what, low, high, settled) => {
     const ladder = new SendLadder(AUDIO)
     const rungs = new Set<string>()
-    // 250 kbit/s of video at 30 fps is ≈ 307 kbit/s in all; swing −17/+18 kbit/s every 300 ms for a minute.
     for (let t = 0; t < 60_000; t += 300) {
-      ladder.setTarget(t % 600 === 0 ? 290_000 : 325_000, t)
-      rungs.add(`${ladder.settings().fps}`)
+      ladder.setTarget(t % 600 === 0 ? low : high, t)
+      const { width, height, fps } = ladder.settings()
+      rungs.add(`${width}x${height}@${fps}`)
     }
-    expect(ladder.settings().fps).toBe(15)
-    expect(rungs).toEqual(new Set(['15']))
+    expect(rungs).toEqual(new Set([settled]))
   })
 })
 
@@ -190,7 +218,7 @@ describe('SendLadder: size and frame rate go down only when the encoder fills it
         ['sent', 700_000, 1_500],
         ['target', 150_000, 3_000],
       ],
-      { ...small, bitrateBps: 99_902 },
+      { ...small30, bitrateBps: 96_390 },
     ],
     [
       `just under ${CONSTRAINED_SHARE} of the new budget (81.9 kbit/s of 96.4) keeps the rung`,
@@ -208,7 +236,7 @@ describe('SendLadder: size and frame rate go down only when the encoder fills it
         ['sent', 82_000, 1_500],
         ['target', 150_000, 3_000],
       ],
-      { ...small, bitrateBps: 99_902 },
+      { ...small30, bitrateBps: 96_390 },
     ],
     [
       'a rung kept on simple content goes down once the content fills the budget',
@@ -218,7 +246,7 @@ describe('SendLadder: size and frame rate go down only when the encoder fills it
         ['target', 150_000, 3_000],
         ['sent', 90_000, 4_500],
       ],
-      { ...small, bitrateBps: 99_902 },
+      { ...small30, bitrateBps: 96_390 },
     ],
     [
       'a measure is for its rung only: the next drop after a drop needs none',
@@ -226,9 +254,9 @@ describe('SendLadder: size and frame rate go down only when the encoder fills it
         ['target', 800_000, 0],
         ['sent', 300_000, 1_500],
         ['target', 300_000, 3_000],
-        ['target', 150_000, 3_100],
+        ['target', 100_000, 3_100],
       ],
-      { ...small, bitrateBps: 99_902 },
+      { ...small15, bitrateBps: 51_122 },
     ],
     [
       // The spiral: the estimate starts at 300 kbit/s, ramps, then rots to 120 kbit/s with a ~50 kbit/s
@@ -263,33 +291,37 @@ describe('SendLadder: back up on content alone when the estimate stays low', () 
   ]
   it.each<[string, Step[], EncoderSettings]>([
     [
-      // 12 kbit/s at 320x180 → 48 at 640x360 15 fps (4× the pixels) ≤ half its 148.7 kbit/s budget.
-      'simple at 320x180: 640x360 at 15 fps after the hold',
+      // 12 kbit/s at 320x180 → 48 at 640x360 (4× the pixels) ≤ half its 145.2 kbit/s budget.
+      'simple at 320x180: 640x360 after the hold',
       [...dropped, ['sent', 12_000, 1_500], ['sent', 12_000, 1_500 + UP_HOLD_MS]],
-      { ...half, bitrateBps: 148_683 },
+      { ...full, bitrateBps: 145_171 },
     ],
     [
       'not before the hold',
       [...dropped, ['sent', 12_000, 1_500], ['sent', 12_000, 1_500 + UP_HOLD_MS - 1]],
-      { ...small, bitrateBps: 148_683 },
+      { ...small30, bitrateBps: 145_171 },
     ],
     [
-      // 20 kbit/s → 80 kbit/s at 640x360 15 fps: more than half the budget, the move could not last.
+      // 20 kbit/s → 80 kbit/s at 640x360: more than half the budget, the move could not last.
       'content that would need more than half the better rung’s budget stays',
       [...dropped, ['sent', 20_000, 1_500], ['sent', 20_000, 1_500 + 3 * UP_HOLD_MS]],
-      { ...small, bitrateBps: 148_683 },
+      { ...small30, bitrateBps: 145_171 },
     ],
     [
-      // At 640x360 15 fps: 30 kbit/s → 60 at 30 fps ≤ half of 145.2 kbit/s.
-      'one rung at a time, each on its own measure: then 30 fps',
+      // From 320x180 at 15 fps (100 kbit/s, then 140): 12 kbit/s → 24 at 30 fps ≤ half of 86.6 kbit/s;
+      // there 10 kbit/s → 40 at 640x360 ≤ half of it again.
+      'one rung at a time, each on its own measure: 30 fps, then 640x360',
       [
-        ...dropped,
+        ['target', 800_000, -2_000],
+        ['sent', 700_000, -1_000],
+        ['target', 100_000, 0],
+        ['target', 140_000, 500],
         ['sent', 12_000, 1_500],
         ['sent', 12_000, 1_500 + UP_HOLD_MS],
-        ['sent', 30_000, 5_000],
-        ['sent', 30_000, 5_000 + UP_HOLD_MS],
+        ['sent', 10_000, 5_000],
+        ['sent', 10_000, 5_000 + UP_HOLD_MS],
       ],
-      { ...full, bitrateBps: 145_171 },
+      { ...full, bitrateBps: 86_634 },
     ],
     [
       'a busy measure in between restarts the hold',
@@ -300,7 +332,7 @@ describe('SendLadder: back up on content alone when the estimate stays low', () 
         ['sent', 12_000, 3_500],
         ['sent', 12_000, 1_500 + UP_HOLD_MS],
       ],
-      { ...small, bitrateBps: 148_683 },
+      { ...small30, bitrateBps: 145_171 },
     ],
   ])('%s', (_what, steps, settings) => {
     expect(replay(steps).settings()).toEqual(settings)
@@ -309,12 +341,12 @@ describe('SendLadder: back up on content alone when the estimate stays low', () 
   it('stays up with no new measure yet (the target still under the floor), and then on a simple one', () => {
     const ladder = replay([...dropped, ['sent', 12_000, 1_500], ['sent', 12_000, 1_500 + UP_HOLD_MS]])
     for (let t = 1_500 + UP_HOLD_MS; t < 15_000; t += 33) ladder.tick(t)
-    expect(ladder.settings()).toMatchObject(half)
-    ladder.measured(45_000, 15_000) // under 85 % of its 148.7 kbit/s budget
+    expect(ladder.settings()).toMatchObject(full)
+    ladder.measured(45_000, 15_000) // under 85 % of its 145.2 kbit/s budget
     ladder.setTarget(200_000, 15_100)
-    expect(ladder.settings()).toMatchObject(half)
+    expect(ladder.settings()).toMatchObject(full)
     ladder.measured(130_000, 16_000) // the content got busy: ≥ 85 %
-    expect(ladder.settings()).toMatchObject(small)
+    expect(ladder.settings()).toMatchObject(small30)
   })
 })
 

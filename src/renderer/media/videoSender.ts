@@ -27,7 +27,7 @@ function temporalLayer(metadata: EncodedVideoChunkMetadata | undefined): Tempora
 
 /**
  * Camera track → WebCodecs VP8 (L1T3) → MediaUp, following the engine's send target (applyTarget): bitrate,
- * then frame rate, then size, the last two only while the encoder's measured output fills its budget
+ * then size, then frame rate, the last two only while the encoder's measured output fills its budget
  * (logic/sendLadder.ts). Stopping stops the track (the camera light goes off).
  */
 export class VideoSender {
