@@ -115,6 +115,44 @@ describe('SubscriberVideo loss across intervals', () => {
   })
 })
 
+describe('SubscriberVideo loss in receiver reports', () => {
+  // bench:network's poor: the uplink overflowed at the start, the publisher's stream lost 83 packets before
+  // the server (the subscriber NACKed them all in that interval); the subscriber's next receiver report,
+  // covering that stretch, said 82 % lost, and the 19 packets of the next interval were taken as 16 lost
+  // on its own link: the estimate fell to 62 kbit/s and held it on the base layer for the whole minute.
+  it('takes the report’s loss over the packets it covers, less the gaps the server never had', () => {
+    const video = new SubscriberVideo(new LayerRates(), new LayerMetrics(new Registry(), 'test_'))
+    const publisher = new Publisher(video)
+    publisher.frame(true, 10, 1000, 0)
+    publisher.skip(83)
+    for (let t = 100; t <= 900; t += 100) publisher.frame(false, 1, 500, t)
+    video.onNack(
+      Array.from({ length: 83 }, (_, i) => 1010 + i),
+      300,
+    )
+    publisher.frame(false, 1, 500, 1000)
+    // 83 of the 104 numbers since the start never came: all of them the upstream gap.
+    video.onReceiverReport({ fractionLost: 0.8, jitterMs: 5 })
+    for (let t = 1100; t <= 2000; t += 50) publisher.frame(false, 2, 500, t)
+
+    expect(video.allowKeyframeRequest(2100)).toBe(true)
+    expect(video.allowKeyframeRequest(2200)).toBe(true)
+  })
+
+  it('still counts what the report says the subscriber’s own link lost', () => {
+    const video = new SubscriberVideo(new LayerRates(), new LayerMetrics(new Registry(), 'test_'))
+    const publisher = new Publisher(video)
+    publisher.frame(true, 10, 1000, 0)
+    for (let t = 100; t <= 1000; t += 100) publisher.frame(false, 1, 500, t)
+    // No gap upstream; a client that does not NACK reports 40 % lost.
+    video.onReceiverReport({ fractionLost: 0.4, jitterMs: 5 })
+    for (let t = 1100; t <= 2000; t += 50) publisher.frame(false, 2, 500, t)
+
+    expect(video.allowKeyframeRequest(2100)).toBe(true)
+    expect(video.allowKeyframeRequest(2200)).toBe(false)
+  })
+})
+
 describe('SubscriberVideo retransmissions', () => {
   it('retransmits to a subscriber whose link lost packets no more than its budget beside the video', () => {
     const rates = new LayerRates()

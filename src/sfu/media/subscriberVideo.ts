@@ -60,7 +60,14 @@ export class SubscriberVideo {
    */
   private carriedGaps = 0
   private lastSeq: number | undefined
-  private report: ReceiverReportSample | undefined
+  /** The newest receiver report's loss on the subscriber's own link (0..1), per packet sent. */
+  private reportLoss: number | undefined
+  /**
+   * Packets forwarded and gaps left since the last receiver report: what its "fraction lost" covers. Its
+   * span is the subscriber's (one report every second or more), not this interval: a report that comes
+   * just after an upstream loss covers the gaps of the interval before, which that interval has closed.
+   */
+  private sinceReport = { sent: 0, gaps: 0 }
   private rttMs: number | undefined
   /** The last key frame forwarded (its RTP timestamp, its bytes so far), and this subscriber's last request. */
   private keyframeBytes = 0
@@ -104,6 +111,7 @@ export class SubscriberVideo {
     this.budget.sent(sequenceNumber, payload.length + RTP_HEADER_BYTES, info.temporalId, nowMs)
     this.metrics.forwardedPacket(info.temporalId)
     this.sentPackets++
+    this.sinceReport.sent++
     this.intervalStart ??= nowMs
     if (nowMs - this.intervalStart >= EVALUATE_MS) this.evaluate(nowMs)
     return out
@@ -133,14 +141,24 @@ export class SubscriberVideo {
   private countGap(seq: number): void {
     if (this.lastSeq !== undefined) {
       const step = (seq - this.lastSeq + 0x10000) % 0x10000
-      if (step > 1 && step < 0x8000) this.gaps += step - 1
+      if (step > 1 && step < 0x8000) {
+        this.gaps += step - 1
+        this.sinceReport.gaps += step - 1
+      }
     }
     if (this.lastSeq === undefined || (seq - this.lastSeq + 0x10000) % 0x10000 < 0x8000) this.lastSeq = seq
   }
 
-  /** A receiver report block from the subscriber about this video. */
+  /**
+   * A receiver report block from the subscriber about this video. Its fraction lost is of every number it
+   * expected since its last report, the gaps the server never had among them: what its own link lost is
+   * that share of the packets forwarded and gaps left since, less the gaps, per packet forwarded.
+   */
   onReceiverReport(report: ReceiverReportSample): void {
-    this.report = report
+    const { sent, gaps } = this.sinceReport
+    const linkLost = Math.max(0, report.fractionLost * (sent + gaps) - gaps)
+    this.reportLoss = sent > 0 ? Math.min(1, linkLost / sent) : 0
+    this.sinceReport = { sent: 0, gaps: 0 }
     if (report.rttMs !== undefined) this.rttMs = report.rttMs
   }
 
@@ -184,14 +202,14 @@ export class SubscriberVideo {
     const gaps = this.gaps + this.carriedGaps
     const upstream = Math.min(this.nacked.size, gaps)
     const nackLost = Math.min(sent, this.nacked.size - upstream)
-    const reportLost = Math.max(0, (this.report?.fractionLost ?? 0) * sent - gaps)
+    const reportLost = (this.reportLoss ?? 0) * sent
     const lost = Math.max(nackLost, reportLost)
     this.intervalStart = nowMs
     this.sentPackets = 0
     this.nacked.clear()
     this.carriedGaps = Math.min(gaps - upstream, this.gaps)
     this.gaps = 0
-    this.report = undefined
+    this.reportLoss = undefined
     const rtt = this.rttMs === undefined ? {} : { rttMs: this.rttMs }
     const estimate = this.downlink.onReport({ lost, ...rtt }, nowMs)
     this.forwarder.setTarget(this.selector.choose(estimate, this.rates.cumulative(nowMs), nowMs))
