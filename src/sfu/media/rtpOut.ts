@@ -1,9 +1,10 @@
 import type { Socket } from 'node:dgram'
 import { performance } from 'node:perf_hooks'
-import { RtpHeader, type RtpPacket, type RTCRtpTransceiver } from 'werift'
+import { RtpHeader, type RtcpPacket, type RtpPacket, type RTCRtpTransceiver } from 'werift'
 import { twccExtensionId } from '../../protocol/media/twccTransport'
 import { loadMediaAddon, udpSocketFd, type MediaAddonLoad } from '../../platform/nativeAddon'
 import { SrtpGcmOut, type Destination, type RtpFields, type SrtpContextInternals } from './srtpOut'
+import { nodeSenderReports, type SenderReports } from './senderReports'
 
 /**
  * The conference server's send path for a forwarded RTP packet (docs/sfu.md "Forwarding cost"): one
@@ -20,8 +21,9 @@ import { SrtpGcmOut, type Destination, type RtpFields, type SrtpContextInternals
  *
  * werift keeps doing what it knows best and this path leaves alone: the offsets (a packet sent while a
  * continuity rewrite is pending, after `replaceRTP`, goes through werift, which fixes them), SRTP (its
- * session, so the rollover counter stays one), sender reports (from the counters set here), and NACKs (its
- * history holds the packets sent here). Its sender keeps those fields private; `SenderInternals` names
+ * session, so the rollover counter stays one) and NACKs (its history holds the packets sent here). The
+ * sender reports, from the counters set here, go out with the node's other senders' (senderReports.ts)
+ * instead of from a werift loop per sender. werift keeps those fields private; `SenderInternals` names
  * them, and rtpOut.test.ts fails when a werift upgrade moves one.
  */
 export class RtpOut {
@@ -34,10 +36,14 @@ export class RtpOut {
   /** Of those, packets encrypted and sent by the native addon (`pinhole_media`). */
   nativePackets = 0
 
-  /** `addon`: the native SRTP send (default: loaded when built; `{ ok: false }` keeps node:crypto and dgram). */
+  /**
+   * `addon`: the native SRTP send (default: loaded when built; `{ ok: false }` keeps node:crypto and dgram).
+   * `reports`: the sender reports of the m-line's sender (default: the node's one timer, senderReports.ts).
+   */
   constructor(
     private readonly transceiver: RTCRtpTransceiver,
     private readonly addon: MediaAddonLoad = loadMediaAddon(),
+    private readonly reports: SenderReports = nodeSenderReports,
   ) {}
 
   /**
@@ -50,6 +56,8 @@ export class RtpOut {
     const dtls = sender.dtlsTransport
     const codec = sender.codec
     const pair = dtls?.iceTransport.connection.nominated
+    // Before werift's send below would start its own report loop for the sender.
+    if (dtls && !sender.rtcpRunning) this.reports.add(sender, dtls)
     if (
       sender.stopped ||
       !codec ||
@@ -81,7 +89,6 @@ export class RtpOut {
     // werift answers NACKs from this history (re-encrypting with the same session and counter).
     const sent = new SentPacket(fields, payload)
     sender.rtpCache[fields.sequenceNumber % RTP_HISTORY_SIZE] = sent
-    if (!sender.rtcpRunning) void sender.runRtcp()
     const gcm = this.gcm(dtls.srtp)
     this.fastPackets++
     dtls.packetsSent++
@@ -219,6 +226,7 @@ export interface SenderInternals {
 
 interface DtlsInternals {
   state: string
+  sendRtcp: (packets: RtcpPacket[]) => Promise<unknown>
   srtp?: SrtpSessionInternals
   transportSequenceNumber: number
   bytesSent: number
