@@ -37,7 +37,9 @@
  * CLUSTER_BENCH_WINDOW_MS=5000, CLUSTER_BENCH_GENERATORS=2 (load generator processes),
  * CLUSTER_BENCH_WORKERS=1,2 (the `sfu.workers` compared),
  * CLUSTER_BENCH_FPS=15 and CLUSTER_BENCH_FRAME_BYTES=1000 (each participant's video, one packet a frame,
- * plus Opus at 50 packets/s), CLUSTER_BENCH_PROFILE=<dir> (a V8 CPU profile of each generator's windows).
+ * plus Opus at 50 packets/s), CLUSTER_BENCH_PROFILE=<dir> (a V8 CPU profile of each generator's windows),
+ * CLUSTER_BENCH_SEND=native|js (the generators' send path: the addon's publisher, or RtpOut on werift's
+ * sender; bench/cluster/cheapMedia.ts).
  */
 import { loadavg } from 'node:os'
 import { percentile } from './cluster/stats'

@@ -5,14 +5,16 @@
  * for a second worker. werift's own path encrypts each packet through its header object and a new GCM
  * context, and decrypts every received one in JavaScript; here:
  *
- * - **Sending** goes through the conference server's own send path (`RtpOut`: the header written into the
- *   native addon's buffer, one keyed AES-GCM context per SRTP session, `sendto` in the same call), on the
- *   publisher's werift sender, so werift keeps its keys, rollover counter, history and sender reports.
+ * - **Sending** is native (bench/cluster/nativePublisher.ts: payloads, headers, SRTP and `sendmmsg` in the
+ *   addon, every publisher from one timer call). Without the addon (or with `CLUSTER_BENCH_SEND=js`) it
+ *   goes through the conference server's own send path (`RtpOut`: the native SRTP send of `pinhole_media`
+ *   when built) on the publisher's werift sender, which keeps its keys, rollover counter and history.
  * - **Receiving** never decrypts: SRTP leaves the RTP header in clear, so each datagram is counted from its
- *   SSRC and sequence number, before werift sees it; anything that is not RTP (STUN consent, DTLS, the
- *   node's RTCP: keyframe requests, reports) goes on to werift as before. The socket is read by the
+ *   SSRC and sequence number, before werift sees it. The node's reports (SRTCP) are authenticated,
+ *   decrypted and read by the addon (native/relay/src/rtcp_in.cc); anything else (STUN consent, DTLS,
+ *   keyframe requests) goes on to werift as before. The socket is read by the
  *   `pinhole_rtp_sink` addon (native/relay/src/rtp_sink.cc: every socket of the process read with recvmmsg
- *   from the 5 ms timer below, the headers counted in one drain) rather than by dgram, whose allocation,
+ *   from the 5 ms timer of bench/cluster/ticker.ts, the headers counted in one drain) rather than by dgram, whose allocation,
  *   resize and call into JavaScript per datagram, and a wake-up per socket that turns readable, cost more
  *   than everything else the generator does; without the addon, in dgram's callback.
  *
@@ -26,11 +28,13 @@
  * the next packets go through werift again until the stream is tied anew.
  */
 import type { Socket } from 'node:dgram'
-import { existsSync } from 'node:fs'
 import { RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift'
-import { BUILD_COMMAND, nativeAddonPath, udpSocketFd } from '../../src/platform/nativeAddon'
+import { udpSocketFd } from '../../src/platform/nativeAddon'
 import { RtpOut } from '../../src/sfu/media/rtpOut'
+import { startNativeMedia } from './nativePublisher'
 import { receive, type Reception } from './receiverReports'
+import { rtpSinkAddon, type RtpSink } from './rtpAddon'
+import { every, TICK_MS, type Job } from './ticker'
 import type { TestClient } from '../../e2e/sfu/client'
 import { audioPayload, parsePayload, videoFramePayloads } from '../../e2e/sfu/media'
 
@@ -43,13 +47,26 @@ export interface CheapPublisher {
   readonly sent: Counts
   /** Of them, encrypted and sent by the native addon (the rest went through dgram or werift). */
   readonly nativePackets: () => number
+  /** Whether the addon's publisher sends (bench/cluster/nativePublisher.ts), not werift's sender. */
+  readonly native: boolean
   stop(): void
 }
 
-export function startCheapMedia(
-  client: TestClient,
-  options: { fps: number; frameBytes: number },
-): CheapPublisher {
+export interface MediaOptions {
+  fps: number
+  frameBytes: number
+}
+
+/**
+ * The native publisher when the addon is built and the transport allows it, else werift's sender with RtpOut
+ * (also with `CLUSTER_BENCH_SEND=js`, to compare the two).
+ */
+export function startCheapMedia(client: TestClient, options: MediaOptions): CheapPublisher {
+  const native = process.env.CLUSTER_BENCH_SEND === 'js' ? undefined : startNativeMedia(client, options)
+  return native ?? startJsMedia(client, options)
+}
+
+function startJsMedia(client: TestClient, options: MediaOptions): CheapPublisher {
   const { uid } = client.options
   const transceiverOf = (sender: unknown): RTCRtpTransceiver | undefined =>
     sender === undefined ? undefined : client.pc.getTransceivers().find((t) => t.sender === sender)
@@ -95,6 +112,7 @@ export function startCheapMedia(
   return {
     sent,
     nativePackets: () => (audioOut?.nativePackets ?? 0) + (videoOut?.nativePackets ?? 0),
+    native: false,
     stop() {
       for (const job of jobs) job.stopped = true
       pli?.unSubscribe()
@@ -102,50 +120,8 @@ export function startCheapMedia(
   }
 }
 
-/**
- * Every participant's packets from one timer of the process: a timer per participant and kind woke the
- * process 65 times a second per participant, and on a loaded machine each wake-up (the context switch, the
- * timer list) cost more than the packet it sent. Each job keeps its own period and a random phase, so the
- * packets of different participants still leave spread over the period, in batches of at most one tick.
- */
-const TICK_MS = 5
-
-export interface Job {
-  next: number
-  readonly periodMs: number
-  readonly run: () => void
-  stopped: boolean
-}
-
-const jobs = new Set<Job>()
-let ticker: NodeJS.Timeout | undefined
-
-export function every(periodMs: number, run: () => void): Job {
-  const job: Job = { next: performance.now() + Math.random() * periodMs, periodMs, run, stopped: false }
-  jobs.add(job)
-  ticker ??= setInterval(tick, TICK_MS).unref() // the sockets and the IPC channel keep a generator alive
-  return job
-}
-
-function tick(): void {
-  const now = performance.now()
-  for (const job of jobs) {
-    if (job.stopped) {
-      jobs.delete(job)
-      continue
-    }
-    if (job.next > now) continue
-    job.run()
-    // As setInterval does, a late job does not catch up: a starved generator sends less (the bench's
-    // "sent % of nominal" shows it) rather than in bursts.
-    job.next += job.periodMs
-    if (job.next <= now) job.next = now + job.periodMs
-  }
-  if (jobs.size === 0) {
-    clearInterval(ticker)
-    ticker = undefined
-  }
-}
+/** werift's `ProtectionProfileAeadAes128Gcm`. */
+const AEAD_AES_128_GCM = 7
 
 /** A second and more of a participant's incoming media (≈ 195 datagrams/s of ≈ 1 KB, ≈ 2 KB each in the kernel). */
 const RECEIVE_BUFFER_BYTES = 2 * 1024 * 1024
@@ -221,6 +197,10 @@ export class HeaderCounter {
     if (typeof addon !== 'string' && fd !== undefined && handle) {
       handle.recvStop() // the sink reads the socket from now on
       this.sink = new addon.RtpSink(fd, (data, address, port) => werift(data, [address, port]))
+      // The node's reports are authenticated, decrypted and read natively; werift gets the rest of its RTCP.
+      const remote = dtls?.srtp?.remoteContext
+      const { srtcpSessionKey: key, srtcpSessionSalt: salt } = remote?.cipher ?? {}
+      if (remote?.profile === AEAD_AES_128_GCM && key && salt) this.sink.srtcp(key, salt)
       sinks.set(this.sink.id, this)
       drainJob ??= every(TICK_MS, drainSinks)
       return true
@@ -251,6 +231,21 @@ export class HeaderCounter {
     this.streams.set(ssrc, { uid: Number(uidText), kind, offset: (sequenceNumber - marker.counter) & 0xffff })
     this.sink?.tie(ssrc, true)
     this.ring(key).add(marker.counter)
+  }
+
+  /**
+   * The node's last sender report per SSRC as the addon read it (LSR, arrival Unix ms), and how many
+   * compounds it handled; undefined without the addon (werift reads the reports).
+   */
+  senderReports():
+    | { handled: number; failed: number; bySsrc: Map<number, { lsr: number; arrivalUnixMs: number }> }
+    | undefined {
+    const values = this.sink?.senderReports()
+    if (!values) return undefined
+    const bySsrc = new Map<number, { lsr: number; arrivalUnixMs: number }>()
+    for (let i = 2; i + 2 < values.length; i += 3)
+      bySsrc.set(values[i]!, { lsr: values[i + 1]!, arrivalUnixMs: values[i + 2]! })
+    return { handled: values[0]!, failed: values[1]!, bySsrc }
   }
 
   /** The received streams' counts by SSRC (bench/cluster/receiverReports.ts). */
@@ -301,6 +296,9 @@ export class HeaderCounter {
 
 /** werift's (0.25) fields on the way from the DTLS transport to its UDP socket's input. */
 interface DtlsInternals {
+  srtp?: {
+    remoteContext?: { profile: number; cipher: { srtcpSessionKey?: Buffer; srtcpSessionSalt?: Buffer } }
+  }
   iceTransport: {
     connection: {
       nominated?: {
@@ -314,40 +312,6 @@ interface DtlsInternals {
       }
     }
   }
-}
-
-/** native/relay/src/rtp_sink.cc */
-interface RtpSink {
-  readonly id: number
-  tie(ssrc: number, on: boolean): void
-  close(): void
-}
-interface RtpSinkModule {
-  RtpSink: new (fd: number, onOther: (data: Buffer, address: string, port: number) => void) => RtpSink
-  take(): Buffer
-  pollAll(): void
-  abiVersion: number
-}
-
-const RTP_SINK_ABI = 2
-let sinkModule: RtpSinkModule | string | undefined
-
-/** The addon, or why the generator reads its sockets through dgram (printed in the bench's report). */
-export function rtpSinkAddon(): RtpSinkModule | string {
-  if (sinkModule !== undefined) return sinkModule
-  const path = nativeAddonPath('pinhole_rtp_sink')
-  if (!existsSync(path)) return (sinkModule = `${path} is not built (run \`${BUILD_COMMAND}\`)`)
-  try {
-    const module = { exports: {} as RtpSinkModule }
-    process.dlopen(module, path)
-    sinkModule =
-      module.exports.abiVersion === RTP_SINK_ABI
-        ? module.exports
-        : `${path} is outdated (run \`${BUILD_COMMAND}\`)`
-  } catch (err) {
-    sinkModule = `${path} failed to load (${String(err)})`
-  }
-  return sinkModule
 }
 
 /** Every attached counter by its sink's id; the drain hands each its headers. */

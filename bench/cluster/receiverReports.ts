@@ -10,7 +10,8 @@
  */
 import { RtcpReceiverInfo, RtcpRrPacket } from 'werift'
 import type { TestClient } from '../../e2e/sfu/client'
-import { every, type HeaderCounter } from './cheapMedia'
+import type { HeaderCounter } from './cheapMedia'
+import { every } from './ticker'
 
 /** One received stream's counts in the receiver's own sequence numbers (extended to 32 bits). */
 export interface Reception {
@@ -83,14 +84,14 @@ export function startReceiverReports(client: TestClient, counter: HeaderCounter)
     const dtls = client.pc.dtlsTransports[0]
     if (rtcpSsrc === undefined || !dtls) return
     const now = Date.now() / 1000
+    const native = counter.senderReports()?.bySsrc
     const reports = [...counter.receptions()].slice(0, 31).map(([ssrc, reception]) => {
-      const sr = all.find((r) => r.lastSRtimestamp[ssrc] !== undefined)
-      const received = sr?.receiveLastSRTimestamp[ssrc]
+      const { lsr, received } = lastSenderReport(all, native, ssrc)
       return new RtcpReceiverInfo({
         ssrc,
         ...lossSince(reception),
         jitter: 0,
-        lsr: sr?.lastSRtimestamp[ssrc] ?? 0,
+        lsr,
         dlsr: received === undefined ? 0 : Math.max(0, Math.floor((now - received) * 65536)),
       })
     })
@@ -99,4 +100,16 @@ export function startReceiverReports(client: TestClient, counter: HeaderCounter)
   return () => {
     job.stopped = true
   }
+}
+
+/** The node's last sender report of `ssrc` (LSR, arrival in Unix seconds): from the addon, else werift's. */
+function lastSenderReport(
+  receivers: readonly ReceiverInternals[],
+  native: ReadonlyMap<number, { lsr: number; arrivalUnixMs: number }> | undefined,
+  ssrc: number,
+): { lsr: number; received: number | undefined } {
+  const seen = native?.get(ssrc)
+  if (seen) return { lsr: seen.lsr, received: seen.arrivalUnixMs / 1000 }
+  const sr = receivers.find((r) => r.lastSRtimestamp[ssrc] !== undefined)
+  return { lsr: sr?.lastSRtimestamp[ssrc] ?? 0, received: sr?.receiveLastSRTimestamp[ssrc] }
 }

@@ -13,7 +13,7 @@ import { startRedis, type RedisServer } from '../../e2e/support/redisServer'
 import { startServerProcess } from '../../e2e/support/serverProcess'
 import { freePort, sleep } from '../../e2e/support/tools'
 import { fixed, formatTable } from '../lib/table'
-import { rtpSinkAddon } from './cheapMedia'
+import { rtpSinkAddon } from './rtpAddon'
 import { BENCH_APP, PER_CHANNEL, startLoadGen, type LoadGen } from './loadGen'
 import { endedOnNode, projectToCeiling, sustained } from './stats'
 

@@ -2,13 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest'
 import {
   drainSinks,
   HeaderCounter,
-  rtpSinkAddon,
   startCheapMedia,
   type CheapPublisher,
 } from '../../bench/cluster/cheapMedia'
+import { rtpSinkAddon } from '../../bench/cluster/rtpAddon'
 import { lossSince, receive, startReceiverReports } from '../../bench/cluster/receiverReports'
 import { BUILD_COMMAND } from '../../src/platform/nativeAddon'
-import { RtcpRrPacket } from 'werift'
+import { RtcpRrPacket, RtcpSrPacket } from 'werift'
 import type { TestClient } from '../sfu/client'
 import { closeAll, startSfu, type Sfu } from '../sfu/harness'
 import { sleep, waitFor } from './tools'
@@ -46,12 +46,21 @@ describe('bench:cluster participant media', () => {
       verify: false,
       onRtp: inbound.onDecrypted.bind(inbound),
     })
-    const decrypting = await sfu.join(channel, 3, { publish: { audio: false, video: false } })
+    // What the decrypting subscriber gets of the publisher's video, in the node's numbering.
+    const videoHeaders: { sequenceNumber: number; timestamp: number }[] = []
+    const decrypting = await sfu.join(channel, 3, {
+      publish: { audio: false, video: false },
+      onRtp: (key, packet) => {
+        if (key === '1:video') videoHeaders.push({ ...packet.header })
+      },
+    })
     clients.push(counting, decrypting)
     expect(inbound.attach(counting)).toBe(true)
     const publisher = await sfu.join(channel, 1, { verify: false })
     clients.push(publisher)
+    const senderReports = captureRtcp(publisher)
     media = startCheapMedia(publisher, { fps: 15, frameBytes: 1000 })
+    expect(media.native).toBe(true) // the addon's publisher (bench/cluster/nativePublisher.ts) sends
     publishers.set(1, media)
     // Both subscribers receive both kinds; the counter has tied both streams and counts from the headers.
     await waitFor(
@@ -72,9 +81,43 @@ describe('bench:cluster participant media', () => {
       const truth = [...(decrypting.received.get(`1:${kind}`)?.counters ?? [])].filter(
         (c) => c >= from[kind] && c < to[kind],
       )
-      expect(truth.length).toBeGreaterThan(0)
+      // Every packet sent arrived intact (payload checked) at the decrypting subscriber: nothing lost on
+      // loopback, the node decrypted each one.
+      expect(truth.length).toBe(to[kind] - from[kind])
+      expect(decrypting.received.get(`1:${kind}`)!.corrupt).toBe(0)
       expect(inbound.count(1, kind, from[kind], to[kind])).toBe(truth.length)
     }
+    // Sequence numbers advance by one, timestamps by a frame (90 kHz / 15 fps) per one-packet frame.
+    const steps = videoHeaders.slice(1).map((h, i) => ({
+      sequence: (h.sequenceNumber - videoHeaders[i]!.sequenceNumber) & 0xffff,
+      timestamp: (h.timestamp - videoHeaders[i]!.timestamp) >>> 0,
+    }))
+    expect(steps.length).toBeGreaterThan(20)
+    expect(steps.every((d) => d.sequence === 1 && d.timestamp === 6000)).toBe(true)
+    // The publisher's sender reports (werift's loop) carry the native sender's counts: the last packet's
+    // RTP timestamp for the packets counted, and their payload octets.
+    const audioSender = publisher.pc.getTransceivers().find((t) => t.sender === publisher.audioSender)!
+      .sender as unknown as { ssrc: number; timestampOffset: number }
+    const audioReports = senderReports().filter((r) => r.ssrc === audioSender.ssrc)
+    expect(audioReports.length).toBeGreaterThan(0)
+    for (const { senderInfo } of audioReports) {
+      expect(senderInfo.packetCount).toBeGreaterThan(0)
+      expect(senderInfo.octetCount).toBe(senderInfo.packetCount * 80)
+      expect(senderInfo.rtpTimestamp).toBe(
+        ((senderInfo.packetCount - 1) * 960 + audioSender.timestampOffset) >>> 0,
+      )
+      const unixMs = (Number(senderInfo.ntpTimestamp >> 32n) - 2_208_988_800) * 1000
+      expect(Math.abs(unixMs - Date.now())).toBeLessThan(10_000)
+    }
+    // A subscriber joining later asks for a keyframe (PLI): the native sender's next frame is one.
+    const late = await sfu.join(channel, 4, { publish: { audio: false, video: false } })
+    clients.push(late)
+    await waitFor(
+      () => (late.received.get('1:video')?.keyframes ?? 0) > 0,
+      'a keyframe for the late subscriber',
+      10_000,
+    )
+    expect(late.received.get('1:video')!.corrupt).toBe(0)
     // Receiver reports: one a second with a block per received stream, counting what really arrived.
     const sentRtcp: unknown[] = []
     const dtls = counting.pc.dtlsTransports[0]!
@@ -94,6 +137,20 @@ describe('bench:cluster participant media', () => {
         [...inbound.receptions()].map(([s]) => s).sort(),
       )
       expect(report.reports.every((r) => r.packetsLost === 0 && r.highestSequence > 0)).toBe(true)
+    }
+    // The node's sender reports were authenticated, decrypted and read by the addon, not by werift: the
+    // LSR each block echoes is the middle of the NTP time the node wrote, i.e. the time it was sent.
+    const native = inbound.senderReports()!
+    expect(native.handled).toBeGreaterThan(0)
+    expect(native.failed).toBe(0)
+    for (const { lsr, arrivalUnixMs } of native.bySsrc.values()) {
+      const sentAt = compactNtpSeconds(lsr, arrivalUnixMs / 1000)
+      expect(Math.abs(sentAt - arrivalUnixMs / 1000)).toBeLessThan(1)
+    }
+    // The receiver reports echo them (werift never saw them: its LSR would be 0).
+    for (const block of reports.at(-1)!.reports) {
+      expect(native.bySsrc.has(block.ssrc)).toBe(true)
+      expect(Math.abs(compactNtpSeconds(block.lsr, Date.now() / 1000) - Date.now() / 1000)).toBeLessThan(5)
     }
     const last = reports.at(-1)!.reports
     for (const [ssrc, reception] of inbound.receptions()) {
@@ -133,6 +190,28 @@ describe('bench:cluster participant media', () => {
     expect(counter.count(1, 'audio', 0, 100)).toBe(2) // 50 (decrypted) and 60
   })
 })
+
+/** The Unix time (s) of a compact NTP time (RFC 3550 §4: 16 bits of seconds, 16 of fraction) near `near`. */
+function compactNtpSeconds(compact: number, near: number): number {
+  const ntpNear = near + 2_208_988_800
+  const seconds = (compact >>> 16) + (compact & 0xffff) / 65536
+  const base = Math.floor(ntpNear / 65536) * 65536
+  const candidates = [base - 65536, base, base + 65536].map((b) => b + seconds)
+  const closest = candidates.reduce((a, b) => (Math.abs(b - ntpNear) < Math.abs(a - ntpNear) ? b : a))
+  return closest - 2_208_988_800
+}
+
+/** The sender reports `client` sends from now on. */
+function captureRtcp(client: TestClient): () => RtcpSrPacket[] {
+  const reports: RtcpSrPacket[] = []
+  const dtls = client.pc.dtlsTransports[0]!
+  const sendRtcp = dtls.sendRtcp.bind(dtls)
+  dtls.sendRtcp = (packets) => {
+    reports.push(...packets.filter((p): p is RtcpSrPacket => p instanceof RtcpSrPacket))
+    return sendRtcp(packets)
+  }
+  return () => reports
+}
 
 /** A decrypted Opus packet of the synthetic payload format with `counter` (e2e/sfu/media.ts). */
 function fakePacket(ssrc: number, sequenceNumber: number, counter: number) {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 const here = dirname(fileURLToPath(import.meta.url))
 const optional = process.argv.includes('--optional')
 // The proxy's relay fast path, the conference server's SRTP send (src/platform/mediaAddon.ts) and the
-// receive path of bench:cluster's load generator (bench/cluster/cheapMedia.ts).
+// receive and send paths of bench:cluster's load generator (bench/cluster/cheapMedia.ts, nativePublisher.ts).
 const addons = ['pinhole_relay', 'pinhole_media', 'pinhole_rtp_sink'].map((name) =>
   join(here, `build/Release/${name}.node`),
 )

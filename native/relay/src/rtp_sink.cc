@@ -3,16 +3,22 @@
 // wraps a buffer and calls into JavaScript for every datagram), every socket of the process at once when
 // JavaScript calls pollAll() from its timer (no wake-up per socket that becomes readable). An RTP packet of a stream the bench has tied
 // to its sender is not decrypted: its SSRC and sequence number (in clear under SRTP) are queued for
-// `take()`. Anything else (STUN, DTLS, RTCP, RTP of a stream not tied yet) goes to the JavaScript callback
+// `take()`. The node's SRTCP made of reports only is authenticated and decrypted here once the sink is
+// keyed (rtcp_in.cc: its sender reports noted for the participant's receiver reports). Anything else (STUN,
+// DTLS, other RTCP such as keyframe requests, RTP of a stream not tied yet) goes to the JavaScript callback
 // with its source address, i.e. to werift as dgram would have handed it over. Not part of the servers.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <node_api.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <vector>
+
+#include "rtcp_in.h"
+#include "rtp_gen.h"
 
 namespace {
 
@@ -30,6 +36,8 @@ struct Sink {
   napi_env env = nullptr;
   napi_ref onOther = nullptr;
   std::vector<uint32_t> tied;
+  /** The node's SRTCP, once keyed (srtcp()): reports handled here, the rest to the callback. */
+  RtcpIn rtcp;
   bool closed = false;
 };
 
@@ -40,6 +48,16 @@ std::vector<Sink*> open;
 uint32_t nextId = 1;
 uint8_t buffers[kBatch][kDatagram];
 sockaddr_storage addresses[kBatch];
+
+bool isRtcp(const uint8_t* b, size_t length) {
+  return length >= 8 && (b[0] >> 6) == 2 && b[1] >= 192 && b[1] <= 223;
+}
+
+double unixMs() {
+  timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
 
 bool isTiedRtp(const Sink* sink, const uint8_t* b, size_t length, uint32_t* ssrc) {
   // RFC 7983: RTP/RTCP start 128–191; RFC 5761: second byte 192–223 (payload types 64–95) is RTCP.
@@ -99,6 +117,7 @@ void readAll(Sink* sink) {
       const uint8_t* b = buffers[i];
       size_t length = messages[i].msg_len;
       uint32_t ssrc;
+      if (isRtcp(b, length) && handleRtcp(&sink->rtcp, b, length, unixMs())) continue;
       if (isTiedRtp(sink, b, length, &ssrc)) {
         queued.push_back(sink->id);
         queued.push_back(ssrc);
@@ -138,6 +157,7 @@ void finalize(napi_env env, void* data, void*) {
   auto* sink = static_cast<Sink*>(data);
   if (sink->onOther) napi_delete_reference(env, sink->onOther);
   stop(sink);
+  freeRtcpIn(&sink->rtcp);
   delete sink;
 }
 
@@ -196,6 +216,45 @@ napi_value tie(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** srtcp(key, salt): the node's SRTCP (its remote session key and salt) is handled here from now on. */
+napi_value srtcp(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  Sink* sink = unwrap(env, info, &argc, argv);
+  if (!sink) return nullptr;
+  void *key = nullptr, *salt = nullptr;
+  size_t keyLength = 0, saltLength = 0;
+  if (argc < 2 || napi_get_buffer_info(env, argv[0], &key, &keyLength) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], &salt, &saltLength) != napi_ok || keyLength != 16 || saltLength < 12 ||
+      !keyRtcpIn(&sink->rtcp, static_cast<uint8_t*>(key), static_cast<uint8_t*>(salt))) {
+    napi_throw_type_error(env, nullptr, "RtpSink.srtcp: a 16-byte key and a 12-byte salt OpenSSL takes");
+  }
+  return nullptr;
+}
+
+/** senderReports(): Float64Array of [handled compounds, failed ones], then per SSRC [ssrc, LSR, arrival
+ *  Unix ms] of the last sender report the node sent. */
+napi_value senderReports(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  Sink* sink = unwrap(env, info, &argc, nullptr);
+  if (!sink) return nullptr;
+  const auto& seen = sink->rtcp.reports;
+  size_t count = 2 + 3 * seen.size();
+  void* data = nullptr;
+  napi_value buffer, out;
+  CHECK(napi_create_arraybuffer(env, count * sizeof(double), &data, &buffer));
+  auto* values = static_cast<double*>(data);
+  values[0] = sink->rtcp.handled;
+  values[1] = sink->rtcp.failed;
+  for (size_t i = 0; i < seen.size(); i++) {
+    values[2 + 3 * i] = seen[i].ssrc;
+    values[3 + 3 * i] = seen[i].lsr;
+    values[4 + 3 * i] = seen[i].arrivalUnixMs;
+  }
+  CHECK(napi_create_typedarray(env, napi_float64_array, count, buffer, 0, &out));
+  return out;
+}
+
 napi_value closeMethod(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   Sink* sink = unwrap(env, info, &argc, nullptr);
@@ -217,15 +276,17 @@ napi_value take(napi_env env, napi_callback_info) {
   return out;
 }
 
-constexpr int32_t kAbiVersion = 2;
+constexpr int32_t kAbiVersion = 4;
 
 napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"tie", nullptr, tie, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"close", nullptr, closeMethod, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"srtcp", nullptr, srtcp, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"senderReports", nullptr, senderReports, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_value cls, takeFn, pollFn, version;
-  CHECK(napi_define_class(env, "RtpSink", NAPI_AUTO_LENGTH, construct, nullptr, 2, methods, &cls));
+  CHECK(napi_define_class(env, "RtpSink", NAPI_AUTO_LENGTH, construct, nullptr, 4, methods, &cls));
   CHECK(napi_set_named_property(env, exports, "RtpSink", cls));
   CHECK(napi_create_function(env, "take", NAPI_AUTO_LENGTH, take, nullptr, &takeFn));
   CHECK(napi_set_named_property(env, exports, "take", takeFn));
@@ -233,6 +294,7 @@ napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "pollAll", pollFn));
   CHECK(napi_create_int32(env, kAbiVersion, &version));
   CHECK(napi_set_named_property(env, exports, "abiVersion", version));
+  if (!registerPublisher(env, exports)) return nullptr;
   return exports;
 }
 

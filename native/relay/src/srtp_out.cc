@@ -8,21 +8,21 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <node_api.h>
-#include <openssl/evp.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <vector>
 
+#include "srtp_gcm.h"
 #include "srtp_in.h"
 
 namespace {
 
-constexpr size_t kKeyBytes = 16;
-constexpr size_t kIvBytes = 12;
-constexpr size_t kTagBytes = 16;
-constexpr size_t kFixedHeader = 12;
-constexpr size_t kTwccExtension = 8;
+using srtp_gcm::Fields;
+using srtp_gcm::kIvBytes;
+using srtp_gcm::kKeyBytes;
+using srtp_gcm::kMaxHeader;
+using srtp_gcm::kTagBytes;
 constexpr size_t kMaxArgs = 12;
 
 #define CHECK(call)                        \
@@ -48,58 +48,11 @@ uint32_t u32(napi_env env, napi_value value) {
   return out;
 }
 
-/** The header fields as srtpOut.ts passes them: flags (marker << 7 | payload type), seq, ts, ssrc,
- *  rollover counter, twcc (0, or id << 16 | transport-wide sequence). */
-struct Fields {
-  uint32_t flags, sequence, timestamp, ssrc, roc, twcc;
-};
-
-void put16(uint8_t* at, uint32_t v) {
-  at[0] = static_cast<uint8_t>(v >> 8);
-  at[1] = static_cast<uint8_t>(v);
-}
-void put32(uint8_t* at, uint32_t v) {
-  put16(at, v >> 16);
-  put16(at + 2, v);
-}
-
-/** RFC 3550 §5.1 header, plus the RFC 8285 one-byte extension with the transport-wide sequence. */
-size_t writeHeader(uint8_t* out, const Fields& f) {
-  out[0] = f.twcc ? 0x90 : 0x80;
-  out[1] = static_cast<uint8_t>(f.flags & 0xff);
-  put16(out + 2, f.sequence & 0xffff);
-  put32(out + 4, f.timestamp);
-  put32(out + 8, f.ssrc);
-  if (!f.twcc) return kFixedHeader;
-  put16(out + 12, 0xbede);
-  put16(out + 14, 1);
-  out[16] = static_cast<uint8_t>(((f.twcc >> 16) << 4) | 1);
-  put16(out + 17, f.twcc & 0xffff);
-  out[19] = 0;
-  return kFixedHeader + kTwccExtension;
-}
-
 /** The whole SRTP packet into the sender's scratch buffer; its length, or 0 when OpenSSL refused. */
 size_t protect(Sender* s, const Fields& f, const uint8_t* payload, size_t length) {
-  size_t total = kFixedHeader + kTwccExtension + length + kTagBytes;
+  size_t total = kMaxHeader + length + kTagBytes;
   if (s->scratch.size() < total) s->scratch.resize(total);
-  uint8_t* out = s->scratch.data();
-  size_t header = writeHeader(out, f);
-  // RFC 7714 §8.1: 00 00 || SSRC || ROC || SEQ, XOR the session salt.
-  uint8_t iv[kIvBytes] = {0, 0};
-  put32(iv + 2, f.ssrc);
-  put32(iv + 6, f.roc);
-  put16(iv + 10, f.sequence & 0xffff);
-  for (size_t i = 0; i < kIvBytes; i++) iv[i] ^= s->salt[i];
-  int n = 0;
-  int last = 0;
-  // A new IV on the keyed context: the key schedule stays.
-  if (EVP_EncryptInit_ex(s->ctx, nullptr, nullptr, nullptr, iv) != 1) return 0;
-  if (EVP_EncryptUpdate(s->ctx, nullptr, &n, out, static_cast<int>(header)) != 1) return 0;
-  if (EVP_EncryptUpdate(s->ctx, out + header, &n, payload, static_cast<int>(length)) != 1) return 0;
-  if (EVP_EncryptFinal_ex(s->ctx, out + header + n, &last) != 1) return 0;
-  if (EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_GCM_GET_TAG, kTagBytes, out + header + length) != 1) return 0;
-  return header + length + kTagBytes;
+  return srtp_gcm::protect(s->ctx, s->salt, f, payload, length, s->scratch.data());
 }
 
 struct Call {
@@ -153,10 +106,8 @@ napi_value construct(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   auto* sender = new Sender();
-  sender->ctx = EVP_CIPHER_CTX_new();
-  if (sender->ctx == nullptr ||
-      EVP_EncryptInit_ex(sender->ctx, EVP_aes_128_gcm(), nullptr, static_cast<uint8_t*>(key), nullptr) != 1) {
-    EVP_CIPHER_CTX_free(sender->ctx);
+  sender->ctx = srtp_gcm::newContext(static_cast<uint8_t*>(key));
+  if (sender->ctx == nullptr) {
     delete sender;
     napi_throw_error(env, nullptr, "pinhole_media: OpenSSL refused the AES-128-GCM key");
     return nullptr;

@@ -1,0 +1,7 @@
+// bench:cluster's native publisher (rtp_gen.cc), registered on the pinhole_rtp_sink addon's exports.
+#pragma once
+
+#include <node_api.h>
+
+/** Adds `Publisher` and `pump` to `exports`; false when N-API refused. */
+bool registerPublisher(napi_env env, napi_value exports);
