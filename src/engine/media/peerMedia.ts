@@ -14,6 +14,7 @@ import { isVideoKind, type MediaKind, type ServerMessage } from '../../shared/si
 import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
 import { MediaGuard, MediaStallWatch } from '../../protocol/media/mediaGuard'
 import { interceptNacks, RetransmitPacer } from '../../protocol/media/nackPacing'
+import { requestRetransmissions } from '../../protocol/media/nackRequester'
 import type { EncodedAudioFrame, EncodedVideoFrame } from './frames'
 import { silentLogger, systemClock, type Clock, type EngineLogger } from '../defaults'
 import { TypedEmitter } from '../events'
@@ -131,13 +132,7 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
     this.logger = logger
     this.clock = options.clock ?? systemClock
     this.counters = options.counters ?? newCounters()
-    this.pc = new RTCPeerConnection({
-      iceStunGatherTimeout: STUN_GATHER_TIMEOUT_S,
-      ...options.rtcConfig,
-      codecs: weriftCodecs(),
-      headerExtensions: weriftHeaderExtensions(),
-      bundlePolicy: 'max-bundle',
-    })
+    this.pc = enginePeerConnection(options.rtcConfig, this.clock)
     // The same guard as the conference server's (docs/sfu.md "Media path guard"): in direct mode the local
     // port takes datagrams from anyone, and over TURN/UDP a ChannelData frame from anyone looks relayed.
     this.guard = guardMedia(this.pc, logger)
@@ -165,8 +160,8 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
       this.emit('keyFrameRequested', 'screen'),
     )
     for (const kind of ['video', 'screen'] as const) {
-      // The server's werift receiver NACKs each lost packet ten times, 5 ms apart: one retransmission of it
-      // per 100 ms, not ten (nackPacing.ts), or on a full uplink the copies overflow it and lose more.
+      // A werift receiver (an older server's) NACKs each lost packet ten times, 5 ms apart: one retransmission
+      // of it per 100 ms, not ten (nackPacing.ts), or on a full uplink the copies overflow it and lose more.
       const retransmits = new RetransmitPacer()
       interceptNacks(this.senders[kind].sender, (lost) => retransmits.allow(lost, this.clock.now()))
     }
@@ -371,6 +366,19 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
       .sendRtcpPLI(ssrc)
       .catch((error: unknown) => this.logger.debug({ err: error }, 'PLI not sent'))
   }
+}
+
+/** werift's PeerConnection as the call uses it; NACKs ours, not werift's (docs/media.md "Recovery", 1). */
+function enginePeerConnection(rtcConfig: RTCPeerConnectionConfig, clock: Clock): RTCPeerConnection {
+  const pc = new RTCPeerConnection({
+    iceStunGatherTimeout: STUN_GATHER_TIMEOUT_S,
+    ...rtcConfig,
+    codecs: weriftCodecs(),
+    headerExtensions: weriftHeaderExtensions(),
+    bundlePolicy: 'max-bundle',
+  })
+  requestRetransmissions(pc, clock)
+  return pc
 }
 
 /** The media path guard; the first drop of each kind is logged (the engine keeps no metrics registry). */

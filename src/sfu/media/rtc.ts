@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net'
 import { RTCPeerConnection, type RTCPeerConnectionConfig } from 'werift'
 import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
+import { requestRetransmissions } from '../../protocol/media/nackRequester'
 import { OPUS_CODEC, VP8_CODEC } from '../../shared/codecs'
 import type { SfuConfig } from '../config'
 import { skipCookieExchange } from './dtlsFastStart'
@@ -49,10 +50,12 @@ export type ServerPeerConnection = RTCPeerConnection
 /**
  * A conference server PeerConnection: `serverPeerConfig`, DTLS without the cookie exchange (dtlsFastStart.ts),
  * a ClientHello that comes right behind an authenticated check kept until the DTLS server listens
- * (dtlsGate.ts), received SRTP decrypted by the native addon when it is built (srtpIn.ts).
+ * (dtlsGate.ts), received SRTP decrypted by the native addon when it is built (srtpIn.ts); NACKs to the
+ * publishers asked again once per round trip (nackRequester.ts), not werift's.
  */
 export function serverPeerConnection(config: SfuConfig): RTCPeerConnection {
   const pc = new RTCPeerConnection(serverPeerConfig(config))
+  requestRetransmissions(pc)
   skipCookieExchange(pc)
   gateDtlsOnChecks(pc)
   decryptNatively(pc)
