@@ -5,7 +5,13 @@ import { buildTwcc, parseTwcc } from '../../protocol/media/bwe/twcc'
 import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
 import type { SendTarget } from '../../shared/mediaPort'
 import { silentLogger } from '../defaults'
-import { MIN_PACING_BPS, PACING_FACTOR, SendControl, TARGET_HEARTBEAT_MS } from './sendControl'
+import {
+  MIN_PACING_BPS,
+  PACING_FACTOR,
+  SendControl,
+  TARGET_HEARTBEAT_MS,
+  UNESTIMATED_TARGET_BPS,
+} from './sendControl'
 
 /**
  * SendControl on the fake clock: a werift PeerConnection that negotiated the transport-wide extension (no
@@ -128,6 +134,33 @@ describe('SendControl', () => {
     await t.clock.advance(5000)
     expect(t.targets).toEqual([])
     expect(t.rates).toEqual([])
+    t.control.close()
+  })
+
+  // Until a first target the renderer sends at the estimate's start value (300 kbit/s): without one target
+  // here it would stay there with a server that never reports.
+  it('a far end that does not agree to the extension: one target of what the app sent before estimates', async () => {
+    const server = new RTCPeerConnection({ codecs: weriftCodecs(), headerExtensions: {}, iceServers: [] })
+    const pc = new RTCPeerConnection({ codecs: weriftCodecs(), headerExtensions: weriftHeaderExtensions() })
+    open.push(server, pc)
+    server.addTransceiver('audio', { direction: 'recvonly' })
+    server.addTransceiver('video', { direction: 'recvonly' })
+    const senders = {
+      audio: pc.addTransceiver('audio', { direction: 'sendonly' }),
+      video: pc.addTransceiver('video', { direction: 'sendonly' }),
+    }
+    const t = setup(pc, senders)
+    await t.clock.advance(1000)
+    expect(t.targets).toEqual([])
+    await server.setLocalDescription(await server.createOffer())
+    await pc.setRemoteDescription(server.localDescription!)
+    await pc.setLocalDescription(await pc.createAnswer())
+    await t.clock.advance(5000)
+    expect(t.targets.map((x) => x.target)).toEqual([{ bitrateBps: UNESTIMATED_TARGET_BPS, lossFraction: 0 }])
+    expect(t.rates).toEqual([])
+    const packet = new RtpPacket(new RtpHeader(), Buffer.alloc(100))
+    t.control.stamp('video', packet)
+    expect(packet.header.extensions).toEqual([])
     t.control.close()
   })
 })

@@ -31,6 +31,13 @@ const TICK_MS = 250
 const RTT_EVERY_MS = 2000
 /** What a packet adds on the wire to its RTP payload: header 12, transport-wide extension 8, SRTP tag 10. */
 export const WIRE_OVERHEAD_BYTES = 30
+/**
+ * The one target a far end that does not agree to the extension gets (no estimate will ever come): what
+ * the app sent before there were estimates, 800 kbit/s of VP8 and 32 kbit/s of Opus with their packets'
+ * overhead (the renderer's split, renderer/logic/sendLadder.ts). Until a first target the renderer sends
+ * at the estimate's start value, and would stay there.
+ */
+export const UNESTIMATED_TARGET_BPS = 870_000
 /** Probe packets: an unnegotiated payload type on an SSRC no m-line names (see `sendProbePacket`). */
 const PROBE_PAYLOAD_TYPE = 127
 
@@ -59,6 +66,7 @@ export class SendControl {
   private rttMs: number | undefined
   private timer: unknown
   private closed = false
+  private unestimated = false
   /** Reports used, probe clusters started and probe packets sent (logged at close). */
   readonly counts = { feedback: 0, probes: 0, probePackets: 0 }
 
@@ -84,6 +92,11 @@ export class SendControl {
     if (id === undefined) return
     const size = packet.payload.length + WIRE_OVERHEAD_BYTES
     writeTwccSequence(packet, id, this.history.add(this.deps.clock.now(), size))
+  }
+
+  /** Whether the offer and answer are both applied: negotiated() says then what the far end agreed to. */
+  private answered(): boolean {
+    return this.deps.pc.signalingState === 'stable' && this.deps.pc.remoteDescription !== null
   }
 
   /** Whether the far end agreed to transport-wide sequence numbers (on video; audio's agree with it). */
@@ -136,7 +149,13 @@ export class SendControl {
     this.timer = this.deps.clock.setTimeout(() => {
       if (this.closed) return
       const now = this.deps.clock.now()
-      if (this.lastTarget === null && !this.negotiated()) return this.schedule()
+      if (this.lastTarget === null && !this.negotiated()) {
+        if (!this.unestimated && this.answered()) {
+          this.unestimated = true
+          this.deps.target({ bitrateBps: UNESTIMATED_TARGET_BPS, lossFraction: 0 })
+        }
+        return this.schedule()
+      }
       if (this.lastTarget === null) this.deps.setPacingRate(pacingRate(this.estimator.targetBitrate()))
       this.publish(now, this.lastTarget === null)
       if (now - this.lastRttAtMs >= RTT_EVERY_MS) {

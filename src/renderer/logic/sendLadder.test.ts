@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest'
 import {
   CONSTRAINED_SHARE,
-  DEFAULT_VIDEO_BPS,
   keepFrame,
   MAX_VIDEO_BPS,
   MIN_VIDEO_BPS,
   SendLadder,
+  START_TARGET_BPS,
   UP_HOLD_MS,
   videoBudget,
   worthReconfiguring,
   type EncoderSettings,
 } from './sendLadder'
+import { ESTIMATOR_DEFAULTS } from '../../protocol/media/bwe/types'
 
 const AUDIO = 32_000
 const full = { width: 640, height: 360, fps: 30 }
@@ -31,10 +32,11 @@ describe('videoBudget: audio, its overhead and the video packets’ overhead com
 })
 
 describe('SendLadder', () => {
-  it('sends the fixed 800 kbit/s at 640x360 30 fps until the engine sends a target', () => {
+  it('sends the estimate’s start value (300 kbit/s) at 640x360 30 fps until the engine sends a target', () => {
     const ladder = new SendLadder(AUDIO)
     ladder.tick(0)
-    expect(ladder.settings()).toEqual({ ...full, bitrateBps: DEFAULT_VIDEO_BPS })
+    expect(START_TARGET_BPS).toBe(ESTIMATOR_DEFAULTS.startBps)
+    expect(ladder.settings()).toEqual({ ...full, bitrateBps: 242_732 })
   })
 
   it.each([

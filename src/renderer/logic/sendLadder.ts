@@ -53,8 +53,16 @@ export const AUDIO_PACKETS_PER_SECOND = 50
  * its last rung; FEC fits inside the bitrate, DTX sends less). Reserving the most keeps the sum under target.
  */
 export const AUDIO_RESERVE_BPS = 32_000
-/** Until the engine sends a target: what the app has always sent. */
-export const DEFAULT_VIDEO_BPS = 800_000
+/**
+ * The engine's estimate starts here (protocol/media/bwe/types.ts `startBps`), and until its first target
+ * comes the encoder sends this budget's video at the first rung: a link is not known to carry more yet.
+ * Before, it sent a fixed 800 kbit/s here, and on bench:network's `poor` (600 kbit/s shared by two) both
+ * senders flooded the link until their first target came and the encoder settled (1–2 s): 83 packets
+ * of each stream lost before the conference server, and key frames asked for all round. An engine whose
+ * server does not agree to transport-wide feedback sends one target of what the app sent before estimates
+ * existed (engine/media/sendControl.ts).
+ */
+export const START_TARGET_BPS = 300_000
 /** VP8 at 640x360 gains little past this; a link that allows more gets a margin instead. */
 export const MAX_VIDEO_BPS = 1_000_000
 /** The encoder is never asked for less (even when audio takes the whole budget). */
@@ -145,10 +153,8 @@ export class SendLadder {
 
   settings(): EncoderSettings {
     const { width, height, fps } = RUNGS[this.rung]!
-    const bitrateBps =
-      this.totalBps === null
-        ? DEFAULT_VIDEO_BPS
-        : clamp(Math.round(videoBudget(this.totalBps, this.audioBps, fps)), MIN_VIDEO_BPS, MAX_VIDEO_BPS)
+    const total = this.totalBps ?? START_TARGET_BPS
+    const bitrateBps = clamp(Math.round(videoBudget(total, this.audioBps, fps)), MIN_VIDEO_BPS, MAX_VIDEO_BPS)
     return { width, height, fps, bitrateBps }
   }
 
