@@ -49,6 +49,8 @@ export interface CheapPublisher {
   readonly nativePackets: () => number
   /** Whether the addon's publisher sends (bench/cluster/nativePublisher.ts), not werift's sender. */
   readonly native: boolean
+  /** The addon's counter of packets sent of `kind` (a native publisher's), for counting natively. */
+  sentCounter(kind: Kind): SentCounter | undefined
   stop(): void
 }
 
@@ -113,12 +115,22 @@ function startJsMedia(client: TestClient, options: MediaOptions): CheapPublisher
     sent,
     nativePackets: () => (audioOut?.nativePackets ?? 0) + (videoOut?.nativePackets ?? 0),
     native: false,
+    sentCounter: () => undefined,
     stop() {
       for (const job of jobs) job.stopped = true
       pli?.unSubscribe()
     },
   }
 }
+
+/** A native publisher's "sent so far" of one kind: `stats[at]` (bench/cluster/nativePublisher.ts). */
+export interface SentCounter {
+  stats: Float64Array
+  at: number
+}
+
+/** The addon's ring of a sender's kind. */
+const ringKey = (uid: number, kind: Kind): number => uid * 2 + (kind === 'video' ? 1 : 0)
 
 /** werift's `ProtectionProfileAeadAes128Gcm`. */
 const AEAD_AES_128_GCM = 7
@@ -166,14 +178,34 @@ export class HeaderCounter {
   /** Every received stream's counts by SSRC, tied or not (for the receiver reports). */
   private readonly reception = new Map<number, Reception>()
   private readonly rings = new Map<string, Ring>()
-  /** Headers that named no packet the sender had sent recently (a moved offset): not counted. */
-  unmapped = 0
-  /** Datagrams counted from the header alone. */
-  counted = 0
+  /** Of `unmapped` and `counted`, what JavaScript counted (the addon counts the rest). */
+  private jsUnmapped = 0
+  private jsCounted = 0
 
   private sink: RtpSink | undefined
 
-  constructor(private readonly sentOf: (uid: number, kind: Kind) => number | undefined) {}
+  /**
+   * `sentOf`: a sender's packets sent so far; `nativeOf`: the addon's counter of a native publisher (its
+   * streams are then counted by the addon, rtp_count.cc, against it).
+   */
+  constructor(
+    private readonly sentOf: (uid: number, kind: Kind) => number | undefined,
+    private readonly nativeOf: (uid: number, kind: Kind) => SentCounter | undefined = () => undefined,
+  ) {}
+
+  /** Headers that named no packet the sender had sent recently (a moved offset): not counted. */
+  get unmapped(): number {
+    return this.jsUnmapped + (this.sink?.receptions()[1] ?? 0)
+  }
+
+  /** Datagrams counted from the header alone (of them, by the addon: `countedNatively`). */
+  get counted(): number {
+    return this.jsCounted + this.countedNatively
+  }
+
+  get countedNatively(): number {
+    return this.sink?.receptions()[0] ?? 0
+  }
 
   /**
    * Takes over the nominated pair's socket input once the client is connected: RTP is counted here, the
@@ -227,8 +259,16 @@ export class HeaderCounter {
     const marker = parsePayload(kind, packet.payload, false)
     if (!marker) return
     const { ssrc, sequenceNumber } = packet.header
-    this.reception.set(ssrc, receive(this.reception.get(ssrc), sequenceNumber))
-    this.streams.set(ssrc, { uid: Number(uidText), kind, offset: (sequenceNumber - marker.counter) & 0xffff })
+    const uid = Number(uidText)
+    const offset = (sequenceNumber - marker.counter) & 0xffff
+    const native = this.sink && this.nativeOf(uid, kind)
+    if (native) {
+      // The addon counted its sequence number when the datagram arrived (every RTP is, tied or not).
+      this.sink!.tieNative(ssrc, offset, native.stats, native.at, ringKey(uid, kind), marker.counter)
+      return
+    }
+    if (!this.sink) this.reception.set(ssrc, receive(this.reception.get(ssrc), sequenceNumber))
+    this.streams.set(ssrc, { uid, kind, offset })
     this.sink?.tie(ssrc, true)
     this.ring(key).add(marker.counter)
   }
@@ -250,12 +290,27 @@ export class HeaderCounter {
 
   /** The received streams' counts by SSRC (bench/cluster/receiverReports.ts). */
   receptions(): IterableIterator<[number, Reception]> {
+    const values = this.sink?.receptions()
+    // The addon's counts, with the last report's priors kept here (lossSince updates them).
+    for (let i = 2; values && i + 3 < values.length; i += 4) {
+      const [ssrc, base, highest, received] = [values[i]!, values[i + 1]!, values[i + 2]!, values[i + 3]!]
+      const reception = this.reception.get(ssrc) ?? {
+        base,
+        highest,
+        received,
+        expectedPrior: 0,
+        receivedPrior: 0,
+      }
+      Object.assign(reception, { base, highest, received })
+      this.reception.set(ssrc, reception)
+    }
     return this.reception.entries()
   }
 
   /** Packets of `uid`'s `kind` with counters in [from, to) that arrived. */
   count(uid: number, kind: Kind, from: number, to: number): number {
-    return this.rings.get(`${uid}:${kind}`)?.count(from, to) ?? 0
+    const js = this.rings.get(`${uid}:${kind}`)?.count(from, to) ?? 0
+    return js + (this.sink?.count(ringKey(uid, kind), from, to) ?? 0)
   }
 
   /** True when the datagram was RTP of a tied stream and is counted here (werift never sees it). */
@@ -267,20 +322,20 @@ export class HeaderCounter {
 
   /** An RTP header of `ssrc` with `sequence`: counted when its stream is tied (else false: for werift). */
   onHeader(ssrc: number, sequence: number): boolean {
-    this.reception.set(ssrc, receive(this.reception.get(ssrc), sequence))
+    if (!this.sink) this.reception.set(ssrc, receive(this.reception.get(ssrc), sequence))
     const stream = this.streams.get(ssrc)
     if (stream?.offset === undefined) return false
     const low = (sequence - stream.offset) & 0xffff
     const next = this.sentOf(stream.uid, stream.kind) ?? 0
     const age = (next - 1 - low) & 0xffff
     if (age >= MAX_AGE || next - 1 - age < 0) {
-      this.unmapped++
+      this.jsUnmapped++
       stream.offset = undefined // tied again from the next packets werift decrypts
       this.sink?.tie(ssrc, false)
       return false
     }
     this.ring(`${stream.uid}:${stream.kind}`).add(next - 1 - age)
-    this.counted++
+    this.jsCounted++
     return true
   }
 

@@ -123,7 +123,10 @@ async function main(options: LoadGenOptions): Promise<void> {
   const publishers = new Map<string, CheapPublisher>()
   const joinOne = async (channel: string, url: string, uid: number): Promise<Member> => {
     const token = await mintJoinToken({ ...BENCH_APP, channel, uid, ttlSeconds: 3600 })
-    const inbound = new HeaderCounter((from, kind) => publishers.get(`${channel}/${from}`)?.sent[kind])
+    const inbound = new HeaderCounter(
+      (from, kind) => publishers.get(`${channel}/${from}`)?.sent[kind],
+      (from, kind) => publishers.get(`${channel}/${from}`)?.sentCounter(kind),
+    )
     const onRtp = inbound.onDecrypted.bind(inbound)
     const client = await TestClient.connect({ url, token, channel, uid, verify: false, onRtp })
     try {

@@ -113,6 +113,7 @@ export function startNativeMedia(client: TestClient, options: MediaOptions): Che
     sent,
     nativePackets: () => stats[STAT.sent]! + stats[VIDEO + STAT.sent]! - stats[STAT.sendErrors]!,
     native: true,
+    sentCounter: (kind) => ({ stats, at: (kind === 'video' ? VIDEO : 0) + STAT.sent }),
     stop() {
       native.stop()
       pli?.unSubscribe()

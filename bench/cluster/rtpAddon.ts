@@ -15,6 +15,15 @@ export interface RtpSink {
   srtcp(key: Buffer, salt: Buffer): void
   /** [compounds handled natively, ones that failed authentication], then [SSRC, LSR, arrival Unix ms] each. */
   senderReports(): Float64Array
+  /**
+   * The stream of `ssrc` counted by the addon (rtp_count.cc) against `stats[at]`, a native publisher's
+   * packets sent so far, into the ring `key`; `counter` (the packet werift decrypted) arrived.
+   */
+  tieNative(ssrc: number, offset: number, stats: Float64Array, at: number, key: number, counter: number): void
+  /** How many counters in [from, to) of ring `key` arrived. */
+  count(key: number, from: number, to: number): number
+  /** [headers counted natively, unmapped ones], then [SSRC, base, highest (extended), received] each. */
+  receptions(): Float64Array
   close(): void
 }
 
@@ -47,7 +56,7 @@ export interface RtpSinkModule {
 }
 
 /** rtp_sink.cc `kAbiVersion`. */
-const RTP_SINK_ABI = 4
+const RTP_SINK_ABI = 5
 let sinkModule: RtpSinkModule | string | undefined
 
 /** The addon, or why the generator uses dgram and werift's sender (printed in the bench's report). */

@@ -7,7 +7,8 @@ import {
 } from '../../bench/cluster/cheapMedia'
 import { rtpSinkAddon } from '../../bench/cluster/rtpAddon'
 import { lossSince, receive, startReceiverReports } from '../../bench/cluster/receiverReports'
-import { BUILD_COMMAND } from '../../src/platform/nativeAddon'
+import { createSocket } from 'node:dgram'
+import { BUILD_COMMAND, udpSocketFd } from '../../src/platform/nativeAddon'
 import { RtcpRrPacket, RtcpSrPacket } from 'werift'
 import type { TestClient } from '../sfu/client'
 import { closeAll, startSfu, type Sfu } from '../sfu/harness'
@@ -39,7 +40,10 @@ describe('bench:cluster participant media', () => {
     sfu = await startSfu()
     const channel = 'cheap'
     const publishers = new Map<number, CheapPublisher>()
-    const inbound = new HeaderCounter((uid, kind) => publishers.get(uid)?.sent[kind])
+    const inbound = new HeaderCounter(
+      (uid, kind) => publishers.get(uid)?.sent[kind],
+      (uid, kind) => publishers.get(uid)?.sentCounter(kind),
+    )
     counters.push(inbound)
     const counting = await sfu.join(channel, 2, {
       publish: { audio: false, video: false },
@@ -162,6 +166,8 @@ describe('bench:cluster participant media', () => {
     expect(media.nativePackets()).toBeGreaterThan(0.9 * (media.sent.audio + media.sent.video))
     expect(decrypting.received.get('1:audio')!.corrupt).toBe(0)
     expect(inbound.unmapped).toBe(0)
+    // A native publisher's streams are counted by the addon against its counter (no JavaScript per header).
+    expect(inbound.countedNatively).toBe(inbound.counted)
   })
 
   it('computes a report block loss as RFC 3550 A.3 does, across a sequence-number wrap', () => {
@@ -188,6 +194,45 @@ describe('bench:cluster participant media', () => {
     // Untied until werift decrypts one again: the next header is not counted either.
     expect(counter.onHeader(0x1234, 5_000 + 61)).toBe(false)
     expect(counter.count(1, 'audio', 0, 100)).toBe(2) // 50 (decrypted) and 60
+  })
+
+  it("counts a native sender's headers in the addon and unties one that names no packet it sent", async () => {
+    const addon = rtpSinkAddon()
+    if (typeof addon === 'string') throw new Error(addon)
+    const socket = createSocket('udp4')
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve))
+    const { port } = socket.address()
+    const handed: number[] = []
+    const sink = new addon.RtpSink(udpSocketFd(socket)!, (data) => handed.push(data.readUInt16BE(2)))
+    socket.close() // the sink reads its own copy of the descriptor
+    const sender = createSocket('udp4')
+    try {
+      const stats = new Float64Array(11)
+      stats[0] = 100 // the sender has sent counters 0–99; sequence number = 5,000 + counter
+      sink.tieNative(0x1234, 5_000, stats, 0, 7, 50)
+      for (const seq of [5_060, 5_150, 5_061]) {
+        const rtp = Buffer.alloc(40)
+        rtp[0] = 0x80
+        rtp[1] = 111
+        rtp.writeUInt16BE(seq, 2)
+        rtp.writeUInt32BE(0x1234, 8)
+        await new Promise((resolve) => sender.send(rtp, port, '127.0.0.1', resolve))
+      }
+      await waitFor(
+        () => {
+          addon.pollAll()
+          return handed.length === 2
+        },
+        'the untied headers handed on',
+        5_000,
+      )
+      expect(handed).toEqual([5_150, 5_061]) // 150 not sent yet: untied, and the next one goes on too
+      expect(sink.count(7, 0, 100)).toBe(2) // 50 (decrypted) and 60
+      expect([...sink.receptions()]).toEqual([1, 1, 0x1234, 5_060, 5_150, 3])
+    } finally {
+      sink.close()
+      sender.close()
+    }
   })
 })
 

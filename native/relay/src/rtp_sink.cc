@@ -1,9 +1,9 @@
 // bench:cluster's load generator's receive path (bench/cluster/cheapMedia.ts documents it): a participant's
 // UDP socket read with recvmmsg from here instead of through Node's dgram (which allocates, resizes and
 // wraps a buffer and calls into JavaScript for every datagram), every socket of the process at once when
-// JavaScript calls pollAll() from its timer (no wake-up per socket that becomes readable). An RTP packet of a stream the bench has tied
-// to its sender is not decrypted: its SSRC and sequence number (in clear under SRTP) are queued for
-// `take()`. The node's SRTCP made of reports only is authenticated and decrypted here once the sink is
+// JavaScript calls pollAll() from its timer (no wake-up per socket that becomes readable). An RTP packet
+// of a stream the bench has tied to its sender is not decrypted: its SSRC and sequence number (in clear
+// under SRTP) are counted here against a native publisher's counter (rtp_count.cc), or queued for `take()`. The node's SRTCP made of reports only is authenticated and decrypted here once the sink is
 // keyed (rtcp_in.cc: its sender reports noted for the participant's receiver reports). Anything else (STUN,
 // DTLS, other RTCP such as keyframe requests, RTP of a stream not tied yet) goes to the JavaScript callback
 // with its source address, i.e. to werift as dgram would have handed it over. Not part of the servers.
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "rtcp_in.h"
+#include "rtp_count.h"
 #include "rtp_gen.h"
 
 namespace {
@@ -35,7 +36,10 @@ struct Sink {
   uint32_t id = 0;
   napi_env env = nullptr;
   napi_ref onOther = nullptr;
-  std::vector<uint32_t> tied;
+  /** Every received SSRC's counts; tied streams counted here or queued (rtp_count.h). */
+  Counting counting;
+  /** The native publishers' stats the tied streams read "sent so far" from, kept alive. */
+  std::vector<napi_ref> senders;
   /** The node's SRTCP, once keyed (srtcp()): reports handled here, the rest to the callback. */
   RtcpIn rtcp;
   bool closed = false;
@@ -59,13 +63,12 @@ double unixMs() {
   return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
-bool isTiedRtp(const Sink* sink, const uint8_t* b, size_t length, uint32_t* ssrc) {
-  // RFC 7983: RTP/RTCP start 128–191; RFC 5761: second byte 192–223 (payload types 64–95) is RTCP.
+/** An RTP datagram's SSRC and sequence number (RFC 7983 first byte, RFC 5761 payload type). */
+bool isRtp(const uint8_t* b, size_t length, uint32_t* ssrc, uint16_t* seq) {
   if (length < 12 || (b[0] >> 6) != 2 || (b[1] >= 192 && b[1] <= 223)) return false;
   *ssrc = (uint32_t(b[8]) << 24) | (uint32_t(b[9]) << 16) | (uint32_t(b[10]) << 8) | b[11];
-  for (uint32_t t : sink->tied)
-    if (t == *ssrc) return true;
-  return false;
+  *seq = static_cast<uint16_t>((b[2] << 8) | b[3]);
+  return true;
 }
 
 void deliver(Sink* sink, const uint8_t* data, size_t length, const sockaddr_storage& from) {
@@ -98,7 +101,7 @@ void deliver(Sink* sink, const uint8_t* data, size_t length, const sockaddr_stor
   napi_close_handle_scope(env, scope);
 }
 
-/** Reads `sink`'s socket until it is empty: tied RTP queued, the rest to the callback. */
+/** Reads `sink`'s socket until it is empty: tied RTP counted or queued, the rest to the callback. */
 void readAll(Sink* sink) {
   mmsghdr messages[kBatch];
   iovec vectors[kBatch];
@@ -117,12 +120,19 @@ void readAll(Sink* sink) {
       const uint8_t* b = buffers[i];
       size_t length = messages[i].msg_len;
       uint32_t ssrc;
-      if (isRtcp(b, length) && handleRtcp(&sink->rtcp, b, length, unixMs())) continue;
-      if (isTiedRtp(sink, b, length, &ssrc)) {
-        queued.push_back(sink->id);
-        queued.push_back(ssrc);
-        queued.push_back((uint32_t(b[2]) << 8) | b[3]);
-        continue;
+      uint16_t seq;
+      if (isRtcp(b, length)) {
+        if (handleRtcp(&sink->rtcp, b, length, unixMs())) continue;
+      } else if (isRtp(b, length, &ssrc, &seq)) {
+        CountedStream* stream = streamOf(&sink->counting, ssrc);
+        bool queue = stream->mode == CountedStream::kQueued;
+        if (countHeader(&sink->counting, stream, seq)) continue;
+        if (queue) {
+          queued.push_back(sink->id);
+          queued.push_back(ssrc);
+          queued.push_back(seq);
+          continue;
+        }
       }
       deliver(sink, b, length, addresses[i]);
       if (sink->closed) return;  // the callback closed the sink
@@ -156,6 +166,7 @@ void stop(Sink* sink) {
 void finalize(napi_env env, void* data, void*) {
   auto* sink = static_cast<Sink*>(data);
   if (sink->onOther) napi_delete_reference(env, sink->onOther);
+  for (napi_ref ref : sink->senders) napi_delete_reference(env, ref);
   stop(sink);
   freeRtcpIn(&sink->rtcp);
   delete sink;
@@ -195,7 +206,7 @@ napi_value construct(napi_env env, napi_callback_info info) {
   return self;
 }
 
-/** tie(ssrc): that stream's RTP is counted here from now on. untie(ssrc): goes to the callback again. */
+/** tie(ssrc, true): that stream's headers are queued for take(); tie(ssrc, false): to the callback again. */
 napi_value tie(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -205,15 +216,81 @@ napi_value tie(napi_env env, napi_callback_info info) {
   bool on = true;
   napi_get_value_uint32(env, argv[0], &ssrc);
   if (argc > 1) napi_get_value_bool(env, argv[1], &on);
-  auto& tied = sink->tied;
-  for (size_t i = 0; i < tied.size(); i++) {
-    if (tied[i] == ssrc) {
-      if (!on) tied.erase(tied.begin() + i);
-      return nullptr;
-    }
-  }
-  if (on) tied.push_back(ssrc);
+  CountedStream* stream = streamOf(&sink->counting, ssrc);
+  stream->mode = on ? CountedStream::kQueued : CountedStream::kUntied;
   return nullptr;
+}
+
+/** tieNative(ssrc, offset, stats: Float64Array, at, key, counter): the stream is counted here, against
+ *  stats[at] (a native publisher's packets sent so far) into ring `key`; `counter` (decrypted) arrived. */
+napi_value tieNative(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  Sink* sink = unwrap(env, info, &argc, argv);
+  if (!sink) return nullptr;
+  uint32_t ssrc = 0, offset = 0, at = 0, key = 0, counter = 0;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  if (argc < 6 || napi_get_value_uint32(env, argv[0], &ssrc) != napi_ok ||
+      napi_get_value_uint32(env, argv[1], &offset) != napi_ok ||
+      napi_get_typedarray_info(env, argv[2], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_float64_array || napi_get_value_uint32(env, argv[3], &at) != napi_ok || at >= length ||
+      napi_get_value_uint32(env, argv[4], &key) != napi_ok ||
+      napi_get_value_uint32(env, argv[5], &counter) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "RtpSink.tieNative: ssrc, offset, stats, index, key, counter");
+    return nullptr;
+  }
+  napi_ref ref;
+  CHECK(napi_create_reference(env, argv[2], 1, &ref));  // the stats outlive the sink's use of them
+  sink->senders.push_back(ref);
+  tieNative(&sink->counting, streamOf(&sink->counting, ssrc), static_cast<uint16_t>(offset),
+            static_cast<const double*>(data) + at, key, counter);
+  return nullptr;
+}
+
+/** count(key, from, to): how many of the counters in [from, to) of ring `key` arrived. */
+napi_value count(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], out;
+  Sink* sink = unwrap(env, info, &argc, argv);
+  if (!sink) return nullptr;
+  uint32_t key = 0;
+  double from = 0, to = 0;
+  napi_get_value_uint32(env, argv[0], &key);
+  napi_get_value_double(env, argv[1], &from);
+  napi_get_value_double(env, argv[2], &to);
+  double n = countRange(&sink->counting, key, from, to);
+  if (n < 0) {
+    napi_throw_range_error(env, nullptr, "RtpSink.count: a window longer than the ring");
+    return nullptr;
+  }
+  CHECK(napi_create_double(env, n, &out));
+  return out;
+}
+
+/** Float64Array of `values` (`count` of them). */
+napi_value doubles(napi_env env, const double* values, size_t count) {
+  void* data = nullptr;
+  napi_value buffer, out;
+  CHECK(napi_create_arraybuffer(env, count * sizeof(double), &data, &buffer));
+  memcpy(data, values, count * sizeof(double));
+  CHECK(napi_create_typedarray(env, napi_float64_array, count, buffer, 0, &out));
+  return out;
+}
+
+/** receptions(): [headers counted here, unmapped ones], then [ssrc, base, highest, received] per SSRC
+ *  (RFC 3550 A.3, the highest extended across wraps). */
+napi_value receptions(napi_env env, napi_callback_info info) {
+  size_t argc = 0;
+  Sink* sink = unwrap(env, info, &argc, nullptr);
+  if (!sink) return nullptr;
+  std::vector<double> values = {sink->counting.counted, sink->counting.unmapped};
+  for (const auto& s : sink->counting.streams) {
+    if (s.received == 0) continue;
+    values.insert(values.end(), {double(s.ssrc), double(s.base), double(s.highest), s.received});
+  }
+  return doubles(env, values.data(), values.size());
 }
 
 /** srtcp(key, salt): the node's SRTCP (its remote session key and salt) is handled here from now on. */
@@ -238,21 +315,10 @@ napi_value senderReports(napi_env env, napi_callback_info info) {
   size_t argc = 0;
   Sink* sink = unwrap(env, info, &argc, nullptr);
   if (!sink) return nullptr;
-  const auto& seen = sink->rtcp.reports;
-  size_t count = 2 + 3 * seen.size();
-  void* data = nullptr;
-  napi_value buffer, out;
-  CHECK(napi_create_arraybuffer(env, count * sizeof(double), &data, &buffer));
-  auto* values = static_cast<double*>(data);
-  values[0] = sink->rtcp.handled;
-  values[1] = sink->rtcp.failed;
-  for (size_t i = 0; i < seen.size(); i++) {
-    values[2 + 3 * i] = seen[i].ssrc;
-    values[3 + 3 * i] = seen[i].lsr;
-    values[4 + 3 * i] = seen[i].arrivalUnixMs;
-  }
-  CHECK(napi_create_typedarray(env, napi_float64_array, count, buffer, 0, &out));
-  return out;
+  std::vector<double> values = {sink->rtcp.handled, sink->rtcp.failed};
+  for (const auto& seen : sink->rtcp.reports)
+    values.insert(values.end(), {double(seen.ssrc), double(seen.lsr), seen.arrivalUnixMs});
+  return doubles(env, values.data(), values.size());
 }
 
 napi_value closeMethod(napi_env env, napi_callback_info info) {
@@ -276,17 +342,20 @@ napi_value take(napi_env env, napi_callback_info) {
   return out;
 }
 
-constexpr int32_t kAbiVersion = 4;
+constexpr int32_t kAbiVersion = 5;
 
 napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"tie", nullptr, tie, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"close", nullptr, closeMethod, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"srtcp", nullptr, srtcp, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"tieNative", nullptr, tieNative, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"count", nullptr, count, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"receptions", nullptr, receptions, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"senderReports", nullptr, senderReports, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_value cls, takeFn, pollFn, version;
-  CHECK(napi_define_class(env, "RtpSink", NAPI_AUTO_LENGTH, construct, nullptr, 4, methods, &cls));
+  CHECK(napi_define_class(env, "RtpSink", NAPI_AUTO_LENGTH, construct, nullptr, 7, methods, &cls));
   CHECK(napi_set_named_property(env, exports, "RtpSink", cls));
   CHECK(napi_create_function(env, "take", NAPI_AUTO_LENGTH, take, nullptr, &takeFn));
   CHECK(napi_set_named_property(env, exports, "take", takeFn));
