@@ -19,6 +19,7 @@ import { buildTwcc, parseTwcc } from './bwe/twcc'
 import { SendHistory } from './bwe/sendHistory'
 import type { PacketResult } from './bwe/types'
 import { weriftCodecs, weriftHeaderExtensions } from './codecs'
+import { systemStallClock, type StallClock } from './mediaGuard'
 import { onTwccFeedback, twccExtensionId, TwccFeedbackSender, writeTwccSequence } from './twccTransport'
 
 const open: { close(): unknown }[] = []
@@ -109,6 +110,38 @@ describe('transport-wide feedback over werift', () => {
       expect(Math.abs(arrivalGap - sendGap)).toBeLessThan(1000)
     }
     expect(feedback.sent).toBeGreaterThan(0)
+  })
+
+  it("runs every feedback sender of a clock from one timer, and still reports each one's packets", async () => {
+    // The system clock, counting the timers armed and not yet fired or cleared.
+    const pending = new Set<unknown>()
+    const clock: StallClock = {
+      now: () => systemStallClock.now(),
+      setTimeout: (callback, ms) => {
+        const handle = systemStallClock.setTimeout(() => {
+          pending.delete(handle)
+          callback()
+        }, ms)
+        pending.add(handle)
+        return handle
+      },
+      clearTimeout: (handle) => {
+        pending.delete(handle)
+        systemStallClock.clearTimeout(handle)
+      },
+    }
+    const pairs = [await connectedPair(), await connectedPair(), await connectedPair()]
+    const senders = pairs.map((pair) => new TwccFeedbackSender(pair.server, { clock }))
+    open.push({ close: () => senders.forEach((sender) => sender.stop()) })
+    expect(pending.size).toBe(1)
+    for (const pair of pairs) {
+      const id = twccExtensionId(pair.senders.video)!
+      await sendMix(pair, 30, (_, packet) => writeTwccSequence(packet, id, packet.header.sequenceNumber))
+    }
+    await until(() => senders.every((sender) => sender.sent > 0))
+    expect(pending.size).toBe(1)
+    for (const sender of senders) sender.stop()
+    expect(pending.size).toBe(0)
   })
 
   it("werift's parser and serializer keep our reports intact (the sender reads them through werift)", () => {

@@ -23,7 +23,8 @@ import { TWCC_FEEDBACK_INTERVAL_MS, TwccRecorder } from './bwe/twccRecorder'
  * unreceived packets into its runs, never starts its timer (a report waits for 11 packets), and loses up to
  * 64 ms on every report by truncating its reference time. `TwccFeedbackSender` reads every RTP packet the
  * DTLS transport decrypts (before werift routes it, so packets of an SSRC no m-line names count too) and
- * sends `TwccRecorder`'s reports every 50 ms.
+ * sends `TwccRecorder`'s reports every 50 ms, all the senders of one clock from one timer (a conference
+ * server has one per participant: each with a timer of its own woke the process 20 times a second).
  *
  * Sending: `onTwccFeedback` hands every transport-wide feedback werift parsed to a listener as our own
  * parse (werift's `packetResults` skips status-vector chunks). werift keeps no raw bytes of an RTCP packet,
@@ -85,8 +86,8 @@ export class TwccFeedbackSender {
   private readonly nowUs: () => number
   private extensionIds: number[] = []
   private lastSsrc = 0
-  private timer: unknown
-  private stopped = false
+  private readonly ticker: FeedbackTicker
+  private readonly flushBound = () => this.flush()
   /** Feedback packets sent, for tests and statistics. */
   sent = 0
 
@@ -97,21 +98,13 @@ export class TwccFeedbackSender {
     this.clock = options.clock ?? systemStallClock
     this.nowUs = options.nowUs ?? (() => this.clock.now() * 1000)
     this.attach()
-    this.schedule()
+    this.ticker = FeedbackTicker.of(this.clock)
+    this.ticker.add(this.flushBound)
   }
 
   stop(): void {
-    this.stopped = true
-    this.clock.clearTimeout(this.timer)
+    this.ticker.delete(this.flushBound)
     for (const off of this.unsubscribe) off()
-  }
-
-  private schedule(): void {
-    this.timer = this.clock.setTimeout(() => {
-      if (this.stopped) return
-      this.flush()
-      this.schedule()
-    }, TWCC_FEEDBACK_INTERVAL_MS)
   }
 
   /** Starts recording on transports werift made since the last look (with max-bundle: one, at the start). */
@@ -142,6 +135,44 @@ export class TwccFeedbackSender {
       this.sent += packets.length
       dtls.sendRtcp(packets.map(rawRtcp)).catch(() => undefined)
     }
+  }
+}
+
+/** One timer every 50 ms for the feedback senders of one clock, running while any is registered. */
+class FeedbackTicker {
+  private static readonly byClock = new WeakMap<StallClock, FeedbackTicker>()
+  private readonly flushes = new Set<() => void>()
+  private timer: unknown
+
+  private constructor(private readonly clock: StallClock) {}
+
+  static of(clock: StallClock): FeedbackTicker {
+    let ticker = FeedbackTicker.byClock.get(clock)
+    if (!ticker) {
+      ticker = new FeedbackTicker(clock)
+      FeedbackTicker.byClock.set(clock, ticker)
+    }
+    return ticker
+  }
+
+  add(flush: () => void): void {
+    this.flushes.add(flush)
+    if (this.timer === undefined) this.schedule()
+  }
+
+  delete(flush: () => void): void {
+    this.flushes.delete(flush)
+    if (this.flushes.size > 0 || this.timer === undefined) return
+    this.clock.clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  private schedule(): void {
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined
+      for (const flush of this.flushes) flush()
+      if (this.flushes.size > 0 && this.timer === undefined) this.schedule()
+    }, TWCC_FEEDBACK_INTERVAL_MS)
   }
 }
 

@@ -1,5 +1,4 @@
 import {
-  compactNtp,
   RtcpSenderInfo,
   RtcpSourceDescriptionPacket,
   RtcpSrPacket,
@@ -143,6 +142,11 @@ function report(transport: ReportingTransport, senders: Set<ReportedSender>): vo
     sender.lastSentSRTimestamp = at
   }
   flush()
+}
+
+/** The middle 32 bits of an NTP timestamp (RFC 3550 §6.4.1 LSR), as werift's `compactNtp` without its buffers. */
+function compactNtp(ntp: bigint): number {
+  return Number((ntp >> 16n) & 0xffffffffn)
 }
 
 /** One SDES packet per sender, one chunk each, as werift sends it. */
