@@ -68,6 +68,12 @@ export interface SrtpGcmReceiver {
    * bytes: the header as received, the plaintext payload): false when it is malformed or not authentic.
    */
   unprotect(packet: Buffer, roc: number, out: Buffer): boolean
+  /**
+   * `packet` (SRTCP, RFC 7714 §9) verified and, when its E flag is set, decrypted into `out` (packet.length
+   * - 20 bytes: the RTCP packet): false when it is malformed or not authentic. For a receiver made with the
+   * SRTCP key and salt.
+   */
+  unprotectRtcp(packet: Buffer, out: Buffer): boolean
 }
 
 export interface MediaAddon {
@@ -78,7 +84,7 @@ export interface MediaAddon {
 export type MediaAddonLoad = { ok: true; addon: MediaAddon } | { ok: false; reason: string }
 
 /** srtp_out.cc `kAbiVersion`. */
-const MEDIA_ABI_VERSION = 2
+const MEDIA_ABI_VERSION = 3
 
 interface MediaModule {
   SrtpGcmSender: new (key: Buffer, salt: Buffer) => SrtpGcmSender

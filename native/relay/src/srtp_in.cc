@@ -1,4 +1,4 @@
-// The conference server's SRTP receive for the RTP packets its participants publish
+// The conference server's SRTP receive for the RTP packets its participants publish and the RTCP they send
 // (src/sfu/media/srtpIn.ts documents it): AEAD_AES_128_GCM (RFC 7714) verified and decrypted by an OpenSSL
 // context keyed once per SRTP session, the mirror of srtp_out.cc's send (werift's decryption creates and
 // keys a node:crypto context per packet and copies the packet three times). The output is what werift's
@@ -15,6 +15,8 @@ constexpr size_t kKeyBytes = 16;
 constexpr size_t kIvBytes = 12;
 constexpr size_t kTagBytes = 16;
 constexpr size_t kFixedHeader = 12;
+constexpr size_t kRtcpHeader = 8;
+constexpr size_t kIndexBytes = 4;
 
 #define CHECK(call)                        \
   do {                                     \
@@ -89,6 +91,40 @@ bool unprotect(Receiver* r, const uint8_t* packet, size_t length, uint32_t roc, 
   return plain > header && padding > 0 && padding <= plain - header;
 }
 
+/**
+ * An SRTCP packet (RFC 7714 §9: E flag and index in the last 4 bytes, the tag before them) verified and,
+ * when its E flag says so, decrypted into `out` (room for length - kTagBytes - 4): the RTCP packet as
+ * werift's decryption returns it. The AAD is the first 8 bytes (everything before the tag when unencrypted)
+ * and the E flag with the index.
+ */
+bool unprotectRtcp(Receiver* r, const uint8_t* packet, size_t length, uint8_t* out) {
+  if (length < kRtcpHeader + kTagBytes + kIndexBytes) return false;
+  size_t indexAt = length - kIndexBytes;
+  size_t tagAt = indexAt - kTagBytes;
+  uint32_t word = get32(packet + indexAt);
+  bool encrypted = (word >> 31) != 0;
+  // RFC 7714 §9.1: 00 00 || SSRC || 00 00 || index (31 bits), XOR the session salt.
+  uint8_t iv[kIvBytes] = {0};
+  put32(iv + 2, get32(packet + 4));
+  put32(iv + 8, word & 0x7fffffff);
+  for (size_t i = 0; i < kIvBytes; i++) iv[i] ^= r->salt[i];
+  size_t clear = encrypted ? kRtcpHeader : tagAt;
+  int n = 0;
+  int last = 0;
+  auto* tag = const_cast<uint8_t*>(packet + tagAt);
+  if (EVP_DecryptInit_ex(r->ctx, nullptr, nullptr, nullptr, iv) != 1) return false;
+  if (EVP_DecryptUpdate(r->ctx, nullptr, &n, packet, static_cast<int>(clear)) != 1) return false;
+  if (EVP_DecryptUpdate(r->ctx, nullptr, &n, packet + indexAt, static_cast<int>(kIndexBytes)) != 1) return false;
+  n = 0;
+  if (encrypted && EVP_DecryptUpdate(r->ctx, out + kRtcpHeader, &n, packet + kRtcpHeader,
+                                     static_cast<int>(tagAt - kRtcpHeader)) != 1)
+    return false;
+  if (EVP_CIPHER_CTX_ctrl(r->ctx, EVP_CTRL_GCM_SET_TAG, kTagBytes, tag) != 1) return false;
+  if (EVP_DecryptFinal_ex(r->ctx, out + clear + n, &last) != 1) return false;
+  memcpy(out, packet, clear);
+  return true;
+}
+
 /** new SrtpGcmReceiver(key: Buffer(16), salt: Buffer(>= 12)) */
 napi_value construct(napi_env env, napi_callback_info info) {
   napi_value argv[2];
@@ -120,6 +156,31 @@ napi_value construct(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   return self;
+}
+
+/** unprotectRtcp(packet: Buffer, out: Buffer(packet.length - 20)): boolean — false: drop it. */
+napi_value unprotectRtcpMethod(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2;
+  napi_value self;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  void* data = nullptr;
+  void* packet = nullptr;
+  void* out = nullptr;
+  size_t length = 0;
+  size_t outLength = 0;
+  if (argc < 2 || napi_unwrap(env, self, &data) != napi_ok || data == nullptr ||
+      napi_get_buffer_info(env, argv[0], &packet, &length) != napi_ok ||
+      napi_get_buffer_info(env, argv[1], &out, &outLength) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "pinhole_media: unprotectRtcp(packet, out)");
+    return nullptr;
+  }
+  bool ok = length >= kTagBytes + kIndexBytes && outLength == length - kTagBytes - kIndexBytes &&
+            unprotectRtcp(static_cast<Receiver*>(data), static_cast<uint8_t*>(packet), length,
+                          static_cast<uint8_t*>(out));
+  napi_value result;
+  CHECK(napi_get_boolean(env, ok, &result));
+  return result;
 }
 
 /** unprotect(packet: Buffer, roc: number, out: Buffer(packet.length - 16)): boolean — false: drop it. */
@@ -154,10 +215,11 @@ napi_value unprotectMethod(napi_env env, napi_callback_info info) {
 napi_status defineSrtpGcmReceiver(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"unprotect", nullptr, unprotectMethod, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unprotectRtcp", nullptr, unprotectRtcpMethod, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_value cls;
   napi_status status =
-      napi_define_class(env, "SrtpGcmReceiver", NAPI_AUTO_LENGTH, construct, nullptr, 1, methods, &cls);
+      napi_define_class(env, "SrtpGcmReceiver", NAPI_AUTO_LENGTH, construct, nullptr, 2, methods, &cls);
   if (status != napi_ok) return status;
   return napi_set_named_property(env, exports, "SrtpGcmReceiver", cls);
 }

@@ -190,7 +190,7 @@ napi_value sendMethod(napi_env env, napi_callback_info info) {
 }
 
 /** The binding's ABI version (src/platform/mediaAddon.ts checks it); bumped when a method's contract changes. */
-constexpr int32_t kAbiVersion = 2;
+constexpr int32_t kAbiVersion = 3;
 
 napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {

@@ -4,13 +4,22 @@
  * tampered, truncated and badly padded packets; then inside a real werift PeerConnection pair on loopback,
  * where a conference server PeerConnection decrypts what a werift publisher sends and drops a tampered packet.
  */
-import { randomBytes } from 'node:crypto'
+import { createCipheriv, randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
+  GenericNack,
+  PictureLossIndication,
   ProtectionProfileAeadAes128Gcm,
   RTCPeerConnection,
+  RtcpPayloadSpecificFeedback,
+  RtcpReceiverInfo,
+  RtcpRrPacket,
+  RtcpSenderInfo,
+  RtcpSrPacket,
+  RtcpTransportLayerFeedback,
   RtpHeader,
   RtpPacket,
+  SrtcpSession,
   SrtpAuthenticationError,
   SrtpSession,
   type RTCDtlsTransport,
@@ -20,7 +29,7 @@ import { loadMediaAddon, type MediaAddon, type MediaAddonLoad } from '../../plat
 import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
 import { SfuConfigSchema } from '../config'
 import { serverPeerConnection } from './rtc'
-import { decryptNatively, decryptsNatively, SrtpGcmIn } from './srtpIn'
+import { decryptNatively, decryptsNatively, srtcpDecrypt, SrtpGcmIn } from './srtpIn'
 
 const LOADED = loadMediaAddon()
 if (!LOADED.ok) throw new Error(`the media addon is needed here: ${LOADED.reason}`)
@@ -178,6 +187,87 @@ describe('SrtpGcmIn: native SRTP decryption (pinhole_media)', () => {
   })
 })
 
+describe('srtcpDecrypt: native SRTCP decryption (pinhole_media)', () => {
+  function srtcpSessions() {
+    const key = randomBytes(16)
+    const salt = randomBytes(12)
+    const other = { key: randomBytes(16), salt: randomBytes(12) }
+    const profile = ProtectionProfileAeadAes128Gcm
+    const sending = { localMasterKey: key, localMasterSalt: salt, remoteMasterKey: other.key }
+    const receiving = { localMasterKey: other.key, localMasterSalt: other.salt, remoteMasterKey: key }
+    type Srtcp = SrtcpSession & {
+      localContext: { cipher: { srtcpSessionKey: Buffer; srtcpSessionSalt: Buffer } }
+    }
+    const sender = new SrtcpSession({ keys: { ...sending, remoteMasterSalt: other.salt }, profile }) as Srtcp
+    const werift = new SrtcpSession({ keys: { ...receiving, remoteMasterSalt: salt }, profile })
+    const native = new SrtcpSession({ keys: { ...receiving, remoteMasterSalt: salt }, profile })
+    const decrypt = srtcpDecrypt(native as Parameters<typeof srtcpDecrypt>[0], ADDON)!
+    return { sender, werift, decrypt }
+  }
+
+  /** Compounds as subscribers and publishers send them: reports, NACKs, PLIs. */
+  function compounds(): Buffer[] {
+    const report = new RtcpReceiverInfo({ ssrc: 7, fractionLost: 3, packetsLost: 9, highestSequence: 70_000 })
+    const sr = new RtcpSrPacket({
+      ssrc: 0xdeadbeef,
+      senderInfo: new RtcpSenderInfo({
+        ntpTimestamp: 123n << 32n,
+        rtpTimestamp: 9,
+        packetCount: 3,
+        octetCount: 900,
+      }),
+      reports: [report],
+    })
+    const rr = new RtcpRrPacket({ ssrc: 0xdeadbeef, reports: [report, report] })
+    const nack = new RtcpTransportLayerFeedback({
+      feedback: new GenericNack({ senderSsrc: 0xdeadbeef, mediaSourceSsrc: 7, lost: [1, 2, 5, 40] }),
+    })
+    const pli = new RtcpPayloadSpecificFeedback({
+      feedback: new PictureLossIndication({ senderSsrc: 0xdeadbeef, mediaSsrc: 7 }),
+    })
+    return [[sr], [rr, nack], [rr, pli], [sr, rr, nack, pli]].map((list) =>
+      Buffer.concat(list.map((packet) => packet.serialize())),
+    )
+  }
+
+  it("returns werift's bytes for encrypted and unencrypted SRTCP and refuses what werift refuses", () => {
+    const { sender, werift, decrypt } = srtcpSessions()
+    const all = compounds().map((raw) => sender.encrypt(raw))
+    // RFC 7714 §9.2 without encryption (E flag clear): the whole packet is authenticated, not encrypted.
+    const raw = compounds()[1]!
+    const { srtcpSessionKey: key, srtcpSessionSalt: salt } = sender.localContext.cipher
+    const index = Buffer.from([0, 0, 0, 42])
+    const iv = Buffer.concat([Buffer.alloc(2), raw.subarray(4, 8), Buffer.alloc(2), index])
+    for (let i = 0; i < 12; i++) iv[i]! ^= salt[i]!
+    const cipher = createCipheriv('aes-128-gcm', key, iv)
+    cipher.setAAD(Buffer.concat([raw, index]))
+    cipher.final()
+    all.push(Buffer.concat([raw, cipher.getAuthTag(), index]))
+
+    for (const packet of all)
+      expect(decrypt(packet).toString('hex')).toBe(werift.decrypt(packet).toString('hex'))
+    const flip = (packet: Buffer, at: number) => {
+      const copy = Buffer.from(packet)
+      copy[at]! ^= 0x01
+      return copy
+    }
+    const encrypted = all[3]!
+    const bad = {
+      payload: flip(encrypted, 12),
+      header: flip(encrypted, 5),
+      tag: flip(encrypted, encrypted.length - 6),
+      index: flip(encrypted, encrypted.length - 1),
+      eFlag: flip(encrypted, encrypted.length - 4),
+      unencryptedBody: flip(all[4]!, 12),
+      truncated: encrypted.subarray(0, 27),
+    }
+    for (const [what, packet] of Object.entries(bad)) {
+      expect([what, refusal(decrypt, packet)]).toEqual([what, 'refused'])
+      expect([what, refusal(werift.decrypt, packet)]).toEqual([what, 'refused'])
+    }
+  })
+})
+
 // ---------------------------------------------------------------------------------------------------------
 // Inside werift's receive path
 
@@ -206,10 +296,9 @@ async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
   }
 }
 
-/** The real addon, counting the packets it refuses (what it decrypts is unchanged). */
-function counting(): { addon: MediaAddonLoad; refused: () => number; decrypted: () => number } {
-  let refused = 0
-  let decrypted = 0
+/** The real addon, counting the packets it decrypts and refuses (what it decrypts is unchanged). */
+function counting() {
+  const count = { decrypted: 0, refused: 0, rtcp: 0 }
   const addon: MediaAddon = {
     ...ADDON,
     createSrtpGcmReceiver: (key, salt) => {
@@ -217,14 +306,20 @@ function counting(): { addon: MediaAddonLoad; refused: () => number; decrypted: 
       return {
         unprotect: (packet, roc, out) => {
           const ok = receiver.unprotect(packet, roc, out)
-          if (ok) decrypted++
-          else refused++
+          if (ok) count.decrypted++
+          else count.refused++
+          return ok
+        },
+        unprotectRtcp: (packet, out) => {
+          const ok = receiver.unprotectRtcp(packet, out)
+          if (ok) count.rtcp++
           return ok
         },
       }
     },
   }
-  return { addon: { ok: true, addon }, refused: () => refused, decrypted: () => decrypted }
+  const load: MediaAddonLoad = { ok: true, addon }
+  return { addon: load, count }
 }
 
 /** A werift publisher (sendonly video) connected to `server`; what the server's track receives. */
@@ -258,7 +353,7 @@ describe("decryptNatively: in werift's receive path", () => {
     const server = new RTCPeerConnection(config())
     decryptNatively(server, count.addon)
     const { client, received, send, dtls } = await publishTo(server)
-    expect(decryptsNatively(dtls)).toBe(true)
+    expect(decryptsNatively(dtls)).toEqual({ rtp: true, rtcp: true })
     for (let i = 0; i < 10; i++) await send(i)
     await until(() => received.length === 10)
 
@@ -275,13 +370,15 @@ describe("decryptNatively: in werift's receive path", () => {
     await clientDtls.iceTransport.connection.send(tampered)
     for (let i = 10; i < 20; i++) await send(i)
     await until(() => received.length === 20)
-    await until(() => count.refused() === 1)
+    await until(() => count.count.refused === 1)
 
     expect(received.map((p) => p.header.sequenceNumber)).toEqual(
       Array.from({ length: 20 }, (_, i) => (65_530 + i) & 0xffff),
     )
     received.forEach((p, i) => expect(p.payload.equals(Buffer.alloc(200 + i, i))).toBe(true))
-    expect(count.decrypted()).toBeGreaterThanOrEqual(20)
+    expect(count.count.decrypted).toBeGreaterThanOrEqual(20)
+    // The publisher's sender reports: werift reads them through the native SRTCP decryption.
+    await until(() => count.count.rtcp > 0 && received.length >= 20)
   })
 
   it("is what a conference server PeerConnection uses; without the addon werift's decryption stays", async () => {
@@ -289,14 +386,14 @@ describe("decryptNatively: in werift's receive path", () => {
       SfuConfigSchema.parse({ enabled: true, announcedAddress: '127.0.0.1', listenHost: '127.0.0.1' }),
     )
     const withAddon = await publishTo(sfu)
-    expect(decryptsNatively(withAddon.dtls)).toBe(true)
+    expect(decryptsNatively(withAddon.dtls)).toEqual({ rtp: true, rtcp: true })
     await withAddon.send(0)
     await until(() => withAddon.received.length === 1)
 
     const plain = new RTCPeerConnection(config())
     decryptNatively(plain, { ok: false, reason: 'werift decrypts' })
     const without = await publishTo(plain)
-    expect(decryptsNatively(without.dtls)).toBe(false)
+    expect(decryptsNatively(without.dtls)).toEqual({ rtp: false, rtcp: false })
     await without.send(0)
     await until(() => without.received.length === 1)
   })

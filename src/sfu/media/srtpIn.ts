@@ -12,8 +12,8 @@ import {
 } from '../../platform/nativeAddon'
 
 /**
- * The conference server's SRTP decryption of the RTP packets its participants send (docs/sfu.md
- * "Forwarding cost"), the mirror of the native send in srtpOut.ts: with the native addon (`pinhole_media`,
+ * The conference server's SRTP decryption of the RTP packets its participants send, and of their SRTCP
+ * (docs/sfu.md "Forwarding cost"), the mirror of the native send in srtpOut.ts: with the native addon (`pinhole_media`,
  * native/relay/src/srtp_in.cc) one OpenSSL AES-GCM context per SRTP session verifies and decrypts every
  * packet into one buffer. werift's own decryption parses the header into an object, builds the IV through a
  * generic field writer, creates and keys a node:crypto context and copies the packet three times, for
@@ -51,16 +51,30 @@ interface RemoteContextInternals {
   updateRolloverCount(sequenceNumber: number, state: SsrcState): void
 }
 
+/** werift's SRTCP session: its `decrypt` (an own property) and the remote context's SRTCP keys. */
+interface SrtcpSessionInternals {
+  decrypt: (packet: Buffer) => Buffer
+  remoteContext?: {
+    profile: number
+    cipher?: { srtcpSessionKey?: Buffer; srtcpSessionSalt?: Buffer }
+  }
+}
+
 interface DtlsTransportInternals {
   srtp?: SrtpSessionInternals
+  srtcp?: SrtcpSessionInternals
   updateSrtpSession?: () => void
 }
 
 const TAG_BYTES = 16
+/** SRTCP's E flag and index behind the tag (RFC 7714 §9). */
+const SRTCP_INDEX_BYTES = 4
+const RTCP_HEADER = 8
 const FIXED_HEADER = 12
 const GCM_SALT_BYTES = 12
 /** werift's message for a packet that fails authentication. */
 const NOT_AUTHENTIC = 'Failed to authenticate SRTP packet'
+const RTCP_NOT_AUTHENTIC = 'Failed to authenticate SRTCP packet'
 
 /**
  * Native decryption on every DTLS transport of `pc` (a conference server PeerConnection; call it when it is
@@ -88,20 +102,52 @@ function onEachSession(transport: DtlsTransportInternals, addon: MediaAddon): vo
   if (typeof update !== 'function') return
   transport.updateSrtpSession = () => {
     update.call(transport)
-    const session = transport.srtp
-    const decrypt = session && SrtpGcmIn.of(session.remoteContext, addon)?.decrypt
-    if (!session || !decrypt) return
-    session.decrypt = decrypt
-    nativeDecrypts.add(decrypt)
+    // werift marks the transport connected only after this returns: nothing here may throw.
+    const { srtp, srtcp } = transport
+    const rtp = srtp && SrtpGcmIn.of(srtp.remoteContext, addon)?.decrypt
+    if (srtp && rtp) srtp.decrypt = rtp
+    const rtcp = srtcp && srtcpDecrypt(srtcp, addon)
+    if (srtcp && rtcp) srtcp.decrypt = rtcp
+    for (const decrypt of [rtp, rtcp]) if (decrypt) nativeDecrypts.add(decrypt)
   }
 }
 
 const nativeDecrypts = new WeakSet<object>()
 
-/** Whether `transport`'s current SRTP session decrypts natively. */
-export function decryptsNatively(transport: RTCDtlsTransport): boolean {
-  const decrypt = (transport as unknown as DtlsTransportInternals).srtp?.decrypt
-  return decrypt !== undefined && nativeDecrypts.has(decrypt)
+/** Whether `transport`'s current SRTP and SRTCP sessions decrypt natively. */
+export function decryptsNatively(transport: RTCDtlsTransport): { rtp: boolean; rtcp: boolean } {
+  const { srtp, srtcp } = transport as unknown as DtlsTransportInternals
+  const native = (session: { decrypt: object } | undefined) =>
+    !!session && nativeDecrypts.has(session.decrypt)
+  return { rtp: native(srtp), rtcp: native(srtcp) }
+}
+
+/**
+ * werift's `SrtcpSession.decrypt` for AEAD_AES_128_GCM, natively: the RTCP packet (header, then the payload
+ * decrypted when the E flag says it was encrypted), werift's error when it is not authentic. SRTCP carries
+ * its index in the packet: there is no state to keep (werift keeps none either, nor a replay list).
+ */
+export function srtcpDecrypt(
+  session: SrtcpSessionInternals,
+  addon: MediaAddon,
+): ((packet: Buffer) => Buffer) | undefined {
+  const context = session.remoteContext
+  const { srtcpSessionKey: key, srtcpSessionSalt: salt } = context?.cipher ?? {}
+  if (context?.profile !== ProtectionProfileAeadAes128Gcm || !key || !salt) return undefined
+  if (salt.length < GCM_SALT_BYTES) return undefined
+  let native: SrtpGcmReceiver
+  try {
+    native = addon.createSrtpGcmReceiver(key, salt.subarray(0, GCM_SALT_BYTES))
+  } catch {
+    return undefined
+  }
+  return (packet) => {
+    if (packet.length < RTCP_HEADER + TAG_BYTES + SRTCP_INDEX_BYTES)
+      throw new SrtpAuthenticationError(RTCP_NOT_AUTHENTIC)
+    const out = Buffer.allocUnsafe(packet.length - TAG_BYTES - SRTCP_INDEX_BYTES)
+    if (!native.unprotectRtcp(packet, out)) throw new SrtpAuthenticationError(RTCP_NOT_AUTHENTIC)
+    return out
+  }
 }
 
 /** One SRTP session's decryption of received RTP with AEAD_AES_128_GCM, werift's state and keys. */
