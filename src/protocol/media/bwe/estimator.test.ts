@@ -28,6 +28,8 @@ interface LinkProfile {
   appBps?: number
   /** Delay added on top of the queue at time t (a loaded machine's stall: a false overuse). */
   extraDelayMs?: (tMs: number) => number
+  /** Extra delay per packet after the queue, uniform in [0, jitterMs]; packets keep their order (FIFO). */
+  jitterMs?: number
 }
 
 interface Sample {
@@ -66,6 +68,7 @@ function simulate(
   const inFlight: PacketResult[] = []
   const samples: Sample[] = []
   let linkFreeAtMs = 0
+  let lastArrivalMs = 0
   let nextSendMs = 0
   let nextFeedbackMs = FEEDBACK_MS
   let probe: { request: ProbeRequest; endMs: number } | null = null
@@ -90,6 +93,9 @@ function simulate(
       if (!dropped) {
         linkFreeAtMs = Math.max(linkFreeAtMs, now) + serviceMs
         arrival = linkFreeAtMs + oneWayMs + (link.extraDelayMs?.(now) ?? 0)
+        // As the lab's link emulator: jitter after the queue, never reordering (e2e/lab/delayLine.ts).
+        if (link.jitterMs) arrival = Math.max(arrival + random() * link.jitterMs, lastArrivalMs)
+        lastArrivalMs = arrival
       }
       inFlight.push({
         sendTimeMs: now,
@@ -206,6 +212,22 @@ describe('BandwidthEstimator on a simulated bottleneck', () => {
     const mean = meanTarget(samples, 10_000, 20_000)
     expect(mean).toBeGreaterThan(0.9 * 1_500_000)
     expect(mean).toBeLessThan(1.1 * 1_500_000)
+  })
+
+  // bench:network's `poor`: each participant's share of 600 kbit/s, 120 ms round trip, 20 ms of jitter and
+  // 3 % loss each way. Neither the jitter (the delay part) nor the loss (GCC's 2-10 % hold) is congestion.
+  it.each([
+    ['20 ms of jitter', { jitterMs: 20 }],
+    ['3 % random loss', { lossRate: 0.03 }],
+    ['both', { jitterMs: 20, lossRate: 0.03 }],
+  ])('poor’s share (300 kbit/s, 60 ms each way) with %s: within 10 %% of capacity', (_what, impairment) => {
+    for (const seed of [1, 2, 3]) {
+      const link = { capacityBps: () => 300_000, oneWayMs: 60, ...impairment }
+      const samples = simulate(link, 300_000, 20_000, seed)
+      const mean = meanTarget(samples, 10_000, 20_000)
+      expect(mean, `seed ${seed}`).toBeGreaterThan(0.9 * 300_000)
+      expect(mean, `seed ${seed}`).toBeLessThan(1.1 * 300_000)
+    }
   })
 
   it('random loss of 20 % on a fat link backs off; 1 % does not', () => {
