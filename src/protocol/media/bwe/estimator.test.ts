@@ -220,7 +220,7 @@ describe('BandwidthEstimator on a simulated bottleneck', () => {
     ['20 ms of jitter', { jitterMs: 20 }],
     ['3 % random loss', { lossRate: 0.03 }],
     ['both', { jitterMs: 20, lossRate: 0.03 }],
-  ])('poor’s share (300 kbit/s, 60 ms each way) with %s: within 10 %% of capacity', (_what, impairment) => {
+  ])('poor’s share (300 kbit/s, 60 ms each way) with %s: within a tenth of capacity', (_what, impairment) => {
     for (const seed of [1, 2, 3]) {
       const link = { capacityBps: () => 300_000, oneWayMs: 60, ...impairment }
       const samples = simulate(link, 300_000, 20_000, seed)
