@@ -6,6 +6,7 @@ import type { Page } from 'playwright-core'
 import { stopChild } from '../support/process'
 import { seededRandom } from '../support/seededRandom'
 import { sleep } from '../support/tools'
+import type { CpuGroup } from './echoCpu'
 
 /**
  * A real echo path for e2e/meeting/echo.test.ts: a private PulseAudio daemon whose only speaker is a null
@@ -28,12 +29,12 @@ export interface PulseServer {
  * into an ordinary source ("echomic").
  */
 /**
- * PINHOLE_ECHO_DELAY_MS=N puts N ms between A's speaker and A's microphone (a `module-loopback` from the
- * null sink's monitor into a second null sink whose monitor is the microphone), as a real device's output
- * and input buffers do; 0 (the default) is the sink's monitor straight, shorter than any hardware path.
- * A diagnostic, not a pass condition: docs/media.md has the runs with and without it.
+ * The time between A's speaker and A's microphone: a `module-loopback` from the null sink's monitor into a
+ * second null sink whose monitor is the microphone, 80 ms as a laptop's output and input buffers put there
+ * (40–150 ms); PINHOLE_ECHO_DELAY_MS=N sets another, 0 the sink's monitor straight (a few ms, shorter than any
+ * hardware path). docs/media.md has the runs with both.
  */
-const ECHO_DELAY_MS = Number(process.env.PINHOLE_ECHO_DELAY_MS ?? '0')
+const ECHO_DELAY_MS = Number(process.env.PINHOLE_ECHO_DELAY_MS ?? '80')
 
 function acousticPath(): string[] {
   if (ECHO_DELAY_MS <= 0) return ['load-module module-remap-source master=echo.monitor source_name=echomic']
@@ -47,7 +48,8 @@ function acousticPath(): string[] {
   ]
 }
 
-export async function startPulseAudio(dir: string): Promise<PulseServer> {
+/** `cpu`: the daemon runs in that group (echoCpu.ts), with the Chromium it serves. */
+export async function startPulseAudio(dir: string, cpu?: CpuGroup): Promise<PulseServer> {
   const socket = join(dir, 'native')
   const script = join(dir, 'echo.pa')
   writeFileSync(
@@ -89,6 +91,7 @@ export async function startPulseAudio(dir: string): Promise<PulseServer> {
       },
     },
   )
+  if (cpu?.available) cpu.enter(child.pid!)
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   const deadline = Date.now() + 15_000
@@ -100,6 +103,16 @@ export async function startPulseAudio(dir: string): Promise<PulseServer> {
     await sleep(100)
   }
   return { server: `unix:${socket}`, pid: child.pid!, stop: () => stopChild(child) }
+}
+
+/**
+ * The environment of a Chromium on the echo path. PULSE_LATENCY_MSEC=60: its PulseAudio streams buffer 60 ms
+ * instead of Chromium's 20 ms (output) and 10 ms (input), so that its audio service running a little late
+ * does not underrun the speaker — each underrun moves the echo's delay and the canceller re-learns it (as a
+ * laptop's sound card, whose buffers are 40–150 ms, would not).
+ */
+export function pulseClientEnv(pulse: PulseServer): NodeJS.ProcessEnv {
+  return { ...process.env, PULSE_SERVER: pulse.server, PULSE_LATENCY_MSEC: '60' }
 }
 
 function accepts(path: string): Promise<boolean> {
@@ -116,10 +129,17 @@ function accepts(path: string): Promise<boolean> {
 /** B's voice: 20 s at 48 kHz, long enough that Chromium's fake device loops it far outside any echo delay. */
 const VOICE_RATE = 48_000
 const VOICE_SECONDS = 20
+/**
+ * Breath: white noise under each syllable, ≈ 9 dB below its harmonics, as in a voiced vowel. Without it the
+ * voice is a buzz of one exact pitch, which matches itself a whole number of pitch periods (4.5 ms at 220 Hz)
+ * away: AEC3's delay estimate stepped between such lags (24 → 26 → 21 blocks of 4 ms, with no underrun
+ * near) and lost the path at each step. Noise has one best lag.
+ */
+const BREATH = 0.5
 
 /**
  * A 48 kHz mono "voice" for B's fake microphone: a buzz at `hz` with its first eight harmonics (falling as
- * 1/n, like a voiced vowel), spoken in syllables of random length (120–300 ms), loudness and vowel colour with
+ * 1/n, like a voiced vowel) and breath noise, spoken in syllables of random length (120–300 ms), loudness and vowel colour with
  * random pauses (40–200 ms, now and then 400–700 ms), seeded so that every run hears the same 20 s.
  *
  * Why not a steady or regularly pulsing tone: the echo canceller (WebRTC's AEC3) first estimates the echo's
@@ -137,6 +157,8 @@ export function makeVoiceTone(dir: string, hz: number): string {
 
 function voiceSamples(hz: number, seconds: number, seed: number): Float32Array {
   const random = seededRandom(seed)
+  // Its own generator, so that the syllables are the same with or without it.
+  const breath = seededRandom(seed ^ 0xb7ea7)
   const between = (low: number, high: number): number => low + (high - low) * random()
   const out = new Float32Array(seconds * VOICE_RATE)
   const ramp = 0.02 * VOICE_RATE
@@ -152,6 +174,7 @@ function voiceSamples(hz: number, seconds: number, seed: number): Float32Array {
       const shape = 0.5 - 0.5 * Math.cos(Math.PI * edge)
       let x = 0
       for (let n = 0; n < weights.length; n++) x += weights[n]! * Math.sin(2 * Math.PI * hz * (n + 1) * t)
+      x += BREATH * (2 * breath() - 1)
       out[at + i] = 0.25 * loudness * shape * x
     }
     const pause = random() < 0.15 ? between(0.4, 0.7) : between(0.04, 0.2)

@@ -10,19 +10,22 @@ import {
   echoTimeline,
   makeVoiceTone,
   meanPowerDb,
+  pulseClientEnv,
   startPulseAudio,
   toneMeter,
   type ToneWindow,
 } from './echoPath'
+import { openCpuGroup } from './echoCpu'
 
 /**
  * The echo path of e2e/meeting/echo.test.ts without the app: a plain page plays B's voice with an `<audio>`
  * element (the output every Chromium canceller takes as its reference) on the same PulseAudio null sink, and
  * reads its own microphone with the canceller on (and off, the control). No call, no WebCodecs, no loopback:
  * if the canceller loses the path here too, the losses are Chromium's, not our route's (docs/media.md
- * "What loses the path"). A diagnostic, run by hand:
+ * "What loses the path"). Its Chromium and PulseAudio run in echo.test.ts's CPU group (echoCpu.ts). A
+ * diagnostic, run by hand:
  *
- *   PINHOLE_ECHO_DELAY_MS=80 npx tsx e2e/meeting/echoPlainPage.ts [seconds] [true,false,...]
+ *   npx tsx e2e/meeting/echoPlainPage.ts [seconds] [true,false,...]
  *
  * Prints, per run, the microphone's level at 220 Hz against what the element played (the path alone is
  * −12 dB), over the run after 4 s and per 250 ms from the start. PINHOLE_ECHO_TRACE=dir keeps the logs.
@@ -52,14 +55,15 @@ window.measure = async (echoCancellation, seconds) => {
 async function main(seconds: number, runs: boolean[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'pinhole-echo-plain-'))
   const trace = process.env.PINHOLE_ECHO_TRACE
-  const pulse = await startPulseAudio(dir)
+  const cpu = openCpuGroup('pinhole-echo-plain', dir)
+  const pulse = await startPulseAudio(dir, cpu)
   const voice = readFileSync(makeVoiceTone(dir, HZ))
   const server = createServer((request, response) =>
     response.end(request.url === '/voice.wav' ? voice : PAGE),
   )
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const browser = await chromium.launch({
-    executablePath: requireTool('chromium'),
+    executablePath: cpu.wrap(requireTool('chromium')),
     args: [
       ...chromiumBaseArgs(),
       '--use-fake-ui-for-media-stream',
@@ -67,7 +71,7 @@ async function main(seconds: number, runs: boolean[]): Promise<void> {
       ...(trace ? ['--enable-logging', `--log-file=${join(trace, 'chromium-plain.log')}`, '--v=1'] : []),
     ],
     ignoreDefaultArgs: ['--mute-audio'],
-    env: { ...process.env, PULSE_SERVER: pulse.server },
+    env: pulseClientEnv(pulse),
   })
   try {
     for (const echoCancellation of runs) {
@@ -89,6 +93,7 @@ async function main(seconds: number, runs: boolean[]): Promise<void> {
     await browser.close()
     server.close()
     await pulse.stop()
+    await cpu.remove()
     rmSync(dir, { recursive: true, force: true })
   }
 }
