@@ -28,15 +28,15 @@
  * the next packets go through werift again until the stream is tied anew.
  */
 import type { Socket } from 'node:dgram'
-import { RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift'
+import type { RtpPacket } from 'werift'
 import { udpSocketFd } from '../../src/platform/nativeAddon'
-import { RtpOut } from '../../src/sfu/media/rtpOut'
+import { startJsMedia } from './jsPublisher'
 import { startNativeMedia } from './nativePublisher'
 import { receive, type Reception } from './receiverReports'
 import { rtpSinkAddon, type RtpSink } from './rtpAddon'
 import { every, TICK_MS, type Job } from './ticker'
 import type { TestClient } from '../../e2e/sfu/client'
-import { audioPayload, parsePayload, videoFramePayloads } from '../../e2e/sfu/media'
+import { parsePayload } from '../../e2e/sfu/media'
 
 export type Kind = 'audio' | 'video'
 export type Counts = Record<Kind, number>
@@ -49,6 +49,8 @@ export interface CheapPublisher {
   readonly nativePackets: () => number
   /** Whether the addon's publisher sends (bench/cluster/nativePublisher.ts), not werift's sender. */
   readonly native: boolean
+  /** Whether the addon sends the participant's RTCP (its reports: nativePublisher.ts). */
+  readonly reportsNatively: boolean
   /** The addon's counter of packets sent of `kind` (a native publisher's), for counting natively. */
   sentCounter(kind: Kind): SentCounter | undefined
   stop(): void
@@ -63,64 +65,16 @@ export interface MediaOptions {
  * The native publisher when the addon is built and the transport allows it, else werift's sender with RtpOut
  * (also with `CLUSTER_BENCH_SEND=js`, to compare the two).
  */
-export function startCheapMedia(client: TestClient, options: MediaOptions): CheapPublisher {
-  const native = process.env.CLUSTER_BENCH_SEND === 'js' ? undefined : startNativeMedia(client, options)
+export function startCheapMedia(
+  client: TestClient,
+  options: MediaOptions,
+  receiving?: HeaderCounter,
+): CheapPublisher {
+  const native =
+    process.env.CLUSTER_BENCH_SEND === 'js'
+      ? undefined
+      : startNativeMedia(client, options, receiving?.nativeSink)
   return native ?? startJsMedia(client, options)
-}
-
-function startJsMedia(client: TestClient, options: MediaOptions): CheapPublisher {
-  const { uid } = client.options
-  const transceiverOf = (sender: unknown): RTCRtpTransceiver | undefined =>
-    sender === undefined ? undefined : client.pc.getTransceivers().find((t) => t.sender === sender)
-  const audio = transceiverOf(client.audioSender)
-  const video = transceiverOf(client.videoSender)
-  const audioOut = audio && new RtpOut(audio)
-  const videoOut = video && new RtpOut(video)
-  const sent: Counts = { audio: 0, video: 0 }
-  let frame = 0
-  let keyframe = true
-  const pli = client.videoSender?.onPictureLossIndication.subscribe(() => {
-    keyframe = true
-  })
-  const jobs: Job[] = []
-  if (audioOut) {
-    jobs.push(
-      every(20, () => {
-        const counter = sent.audio++
-        const header = new RtpHeader({ payloadType: 111, sequenceNumber: counter & 0xffff })
-        header.timestamp = (counter * 960) >>> 0
-        void audioOut.send(new RtpPacket(header, audioPayload(uid, counter)))
-      }),
-    )
-  }
-  if (videoOut) {
-    jobs.push(
-      every(1000 / options.fps, () => {
-        const payloads = videoFramePayloads(uid, frame, sent.video, keyframe, options.frameBytes)
-        keyframe = false
-        payloads.forEach((payload, i) => {
-          const header = new RtpHeader({
-            payloadType: 96,
-            sequenceNumber: sent.video++ & 0xffff,
-            marker: i === payloads.length - 1,
-          })
-          header.timestamp = (frame * Math.round(90_000 / options.fps)) >>> 0
-          void videoOut.send(new RtpPacket(header, payload))
-        })
-        frame++
-      }),
-    )
-  }
-  return {
-    sent,
-    nativePackets: () => (audioOut?.nativePackets ?? 0) + (videoOut?.nativePackets ?? 0),
-    native: false,
-    sentCounter: () => undefined,
-    stop() {
-      for (const job of jobs) job.stopped = true
-      pli?.unSubscribe()
-    },
-  }
 }
 
 /** A native publisher's "sent so far" of one kind: `stats[at]` (bench/cluster/nativePublisher.ts). */
@@ -192,6 +146,11 @@ export class HeaderCounter {
     private readonly sentOf: (uid: number, kind: Kind) => number | undefined,
     private readonly nativeOf: (uid: number, kind: Kind) => SentCounter | undefined = () => undefined,
   ) {}
+
+  /** The addon's reader of the participant's socket, once attached (its counts go into the reports). */
+  get nativeSink(): RtpSink | undefined {
+    return this.sink
+  }
 
   /** Headers that named no packet the sender had sent recently (a moved offset): not counted. */
   get unmapped(): number {

@@ -138,9 +138,15 @@ async function main(options: LoadGenOptions): Promise<void> {
       await client.close() // out of the channel, or its subscribers would wait for its media
       throw err
     }
-    const media = startCheapMedia(client, { fps: options.fps, frameBytes: options.frameBytes })
+    const media = startCheapMedia(client, { fps: options.fps, frameBytes: options.frameBytes }, inbound)
     publishers.set(`${channel}/${uid}`, media)
-    return { channel, client, media, inbound, stopReports: startReceiverReports(client, inbound) }
+    return {
+      channel,
+      client,
+      media,
+      inbound,
+      stopReports: startReceiverReports(client, inbound, !media.reportsNatively),
+    }
   }
   const add = async (channels: string[]): Promise<GenReply> => {
     let failed = 0

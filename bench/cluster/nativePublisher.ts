@@ -24,7 +24,7 @@ import { SenderReports, type ReportingTransport } from '../../src/sfu/media/send
 import type { SrtpContextInternals } from '../../src/sfu/media/srtpOut'
 import type { TestClient } from '../../e2e/sfu/client'
 import type { CheapPublisher, Counts, MediaOptions } from './cheapMedia'
-import { rtpSinkAddon, type NativePublisher } from './rtpAddon'
+import { rtpSinkAddon, type NativePublisher, type RtpSink } from './rtpAddon'
 import { every, TICK_MS, type Job } from './ticker'
 
 /** e2e/sfu/media.ts videoFramePayloads' default MTU. */
@@ -41,7 +41,11 @@ interface Track {
 }
 
 /** The native publisher of `client`'s tracks, or undefined (no addon, not connected, not plain UDP, no GCM). */
-export function startNativeMedia(client: TestClient, options: MediaOptions): CheapPublisher | undefined {
+export function startNativeMedia(
+  client: TestClient,
+  options: MediaOptions,
+  sink?: RtpSink,
+): CheapPublisher | undefined {
   const addon = rtpSinkAddon()
   if (typeof addon === 'string') return undefined
   const track = (sender: unknown): Track | undefined => {
@@ -96,8 +100,11 @@ export function startNativeMedia(client: TestClient, options: MediaOptions): Che
   ])
   const native = new addon.Publisher(fd, address, port, key, salt, params)
   const { stats } = native
-  if (audio) reportFrom(audio.sender, stats, 0, dtls)
-  if (video) reportFrom(video.sender, stats, VIDEO, dtls)
+  const reportsNatively = sink !== undefined && reportNatively(client, native, sink, first.sender)
+  if (!reportsNatively) {
+    if (audio) reportFrom(audio.sender, stats, 0, dtls)
+    if (video) reportFrom(video.sender, stats, VIDEO, dtls)
+  }
   const pli = client.videoSender?.onPictureLossIndication.subscribe(() => native.keyframe())
   publishers.add(native)
   pumpJob ??= every(TICK_MS, pump) // every tick
@@ -113,6 +120,7 @@ export function startNativeMedia(client: TestClient, options: MediaOptions): Che
     sent,
     nativePackets: () => stats[STAT.sent]! + stats[VIDEO + STAT.sent]! - stats[STAT.sendErrors]!,
     native: true,
+    reportsNatively,
     sentCounter: (kind) => ({ stats, at: (kind === 'video' ? VIDEO : 0) + STAT.sent }),
     stop() {
       native.stop()
@@ -160,6 +168,38 @@ function reportFrom(
   define('sequenceNumber', () => stats[at + STAT.sequence])
   define('timestamp', () => stats[at + STAT.rtpTimestamp])
   senderReports.add(sender, dtls)
+}
+
+/**
+ * The participant's RTCP from the addon (one compound of sender reports, receiver report and CNAME, as a
+ * browser sends it): werift's report loops never start (its senders' `rtcpRunning` set; the receivers'
+ * are silenced by receiverReports.ts). False when werift's SRTCP session is not AES-GCM.
+ */
+function reportNatively(
+  client: TestClient,
+  native: NativePublisher,
+  sink: RtpSink,
+  first: SenderInternals,
+): boolean {
+  const dtls = first.dtlsTransport as unknown as
+    { srtcp?: { localContext?: SrtcpContextInternals } } | undefined
+  const context = dtls?.srtcp?.localContext
+  const { srtcpSessionKey: key, srtcpSessionSalt: salt } = context?.cipher ?? {}
+  const receiver = client.pc.getTransceivers()[0]?.receiver as unknown as { rtcpSsrc?: number } | undefined
+  if (context?.profile !== AEAD_AES_128_GCM || !key || !salt || receiver?.rtcpSsrc === undefined) return false
+  const senders = client.pc
+    .getTransceivers()
+    .map((t) => t.sender as unknown as SenderInternals & { cname?: string })
+  for (const sender of senders) sender.rtcpRunning = true
+  native.reportWith(sink, receiver.rtcpSsrc, senders[0]?.cname ?? '', key, salt, context.index(first.ssrc))
+  return true
+}
+
+/** werift's (0.25) local SRTCP context: its keys and the index of an SSRC's last compound. */
+interface SrtcpContextInternals {
+  profile: number
+  cipher: { srtcpSessionKey?: Buffer; srtcpSessionSalt?: Buffer }
+  index(ssrc: number): number
 }
 
 /** werift's (0.25) nominated candidate pair: its UDP transport and remote address. */

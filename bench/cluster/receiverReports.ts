@@ -62,8 +62,11 @@ interface ReceiverInternals {
   receiveLastSRTimestamp: Record<number, number>
 }
 
-/** Replaces the client's per-stream receiver reports by one a second from `counter`'s counts; returns stop. */
-export function startReceiverReports(client: TestClient, counter: HeaderCounter): () => void {
+/**
+ * Replaces the client's per-stream receiver reports by one a second from `counter`'s counts (`send` false:
+ * the addon sends them, nativePublisher.ts; werift's loops are silenced all the same); returns stop.
+ */
+export function startReceiverReports(client: TestClient, counter: HeaderCounter, send = true): () => void {
   const quiet = new WeakSet<object>()
   const receivers = (): ReceiverInternals[] => {
     const all = client.pc.getTransceivers().map((t) => t.receiver as unknown as ReceiverInternals)
@@ -80,6 +83,7 @@ export function startReceiverReports(client: TestClient, counter: HeaderCounter)
   receivers()
   const job = every(1000, () => {
     const all = receivers()
+    if (!send) return
     const rtcpSsrc = all[0]?.rtcpSsrc
     const dtls = client.pc.dtlsTransports[0]
     if (rtcpSsrc === undefined || !dtls) return

@@ -35,6 +35,19 @@ export interface RtpSink {
 export interface NativePublisher {
   readonly stats: Float64Array
   keyframe(): void
+  /**
+   * The participant's RTCP from the addon from now on (rtcp_out.cc): every 0.5–1.5 s one compound of its
+   * sender reports, a receiver report (SSRC `receiverSsrc`) of what `sink` counted and the CNAME, with the
+   * local SRTCP key and salt, the index continuing from `index`. stats[11] counts the compounds sent.
+   */
+  reportWith(
+    sink: RtpSink,
+    receiverSsrc: number,
+    cname: string,
+    key: Buffer,
+    salt: Buffer,
+    index: number,
+  ): void
   stop(): void
 }
 
@@ -56,7 +69,7 @@ export interface RtpSinkModule {
 }
 
 /** rtp_sink.cc `kAbiVersion`. */
-const RTP_SINK_ABI = 5
+const RTP_SINK_ABI = 6
 let sinkModule: RtpSinkModule | string | undefined
 
 /** The addon, or why the generator uses dgram and werift's sender (printed in the bench's report). */

@@ -9,7 +9,7 @@ import { rtpSinkAddon } from '../../bench/cluster/rtpAddon'
 import { lossSince, receive, startReceiverReports } from '../../bench/cluster/receiverReports'
 import { createSocket } from 'node:dgram'
 import { BUILD_COMMAND, udpSocketFd } from '../../src/platform/nativeAddon'
-import { RtcpRrPacket, RtcpSrPacket } from 'werift'
+import { RtcpPacketConverter, RtcpRrPacket, RtcpSrPacket, type RtcpPacket } from 'werift'
 import type { TestClient } from '../sfu/client'
 import { closeAll, startSfu, type Sfu } from '../sfu/harness'
 import { sleep, waitFor } from './tools'
@@ -194,6 +194,78 @@ describe('bench:cluster participant media', () => {
     // Untied until werift decrypts one again: the next header is not counted either.
     expect(counter.onHeader(0x1234, 5_000 + 61)).toBe(false)
     expect(counter.count(1, 'audio', 0, 100)).toBe(2) // 50 (decrypted) and 60
+  })
+
+  it("sends a participant's reports as one compound from the addon, which the node decrypts", async () => {
+    sfu = await startSfu()
+    // Every RTCP compound werift parses in this process once decrypted (the node's side: the participants'
+    // reception of the node's reports is native).
+    const compounds: RtcpPacket[][] = []
+    const deSerialize = RtcpPacketConverter.deSerialize.bind(RtcpPacketConverter)
+    RtcpPacketConverter.deSerialize = (data: Buffer) => {
+      const packets = deSerialize(data)
+      compounds.push(packets)
+      return packets
+    }
+    try {
+      const publishers = new Map<number, CheapPublisher>()
+      const joined: { client: TestClient; media: CheapPublisher; counter: HeaderCounter }[] = []
+      for (const uid of [1, 2]) {
+        const counter = new HeaderCounter(
+          (from, kind) => publishers.get(from)?.sent[kind],
+          (from, kind) => publishers.get(from)?.sentCounter(kind),
+        )
+        counters.push(counter)
+        const onRtp = counter.onDecrypted.bind(counter)
+        const client = await sfu.join('reports', uid, { verify: false, onRtp })
+        clients.push(client)
+        expect(counter.attach(client)).toBe(true)
+        const media = startCheapMedia(client, { fps: 15, frameBytes: 1000 }, counter)
+        publishers.set(uid, media)
+        joined.push({ client, media, counter })
+      }
+      const a = joined[0]!
+      expect(a.media.reportsNatively).toBe(true)
+      const audio = a.client.pc.getTransceivers().find((t) => t.sender === a.client.audioSender)!
+        .sender as unknown as { ssrc: number; timestampOffset: number }
+      const receiverSsrc = (a.client.pc.getTransceivers()[0]!.receiver as unknown as { rtcpSsrc: number })
+        .rtcpSsrc
+      const fromA = () => compounds.filter((c) => c[0] instanceof RtcpSrPacket && c[0].ssrc === audio.ssrc)
+      await waitFor(
+        () => {
+          drainSinks()
+          return fromA().some((c) => c.some((p) => p instanceof RtcpRrPacket && p.reports.some((r) => r.lsr)))
+        },
+        "a compound of A's reports echoing a sender report of the node",
+        15_000,
+      )
+      for (const compound of fromA()) {
+        // Its audio and video sender reports, its receiver report, its CNAME: one datagram.
+        expect(compound.map((p) => (p.constructor as unknown as { type: number }).type)).toEqual([
+          200, 200, 201, 202,
+        ]) // SR, SR, RR, SDES
+        const { senderInfo } = compound[0] as RtcpSrPacket
+        expect(senderInfo.octetCount).toBe(senderInfo.packetCount * 80)
+        expect(senderInfo.rtpTimestamp).toBe(
+          ((senderInfo.packetCount - 1) * 960 + audio.timestampOffset) >>> 0,
+        )
+        const rr = compound[2] as RtcpRrPacket
+        expect(rr.ssrc).toBe(receiverSsrc)
+        expect(rr.reports.every((r) => r.packetsLost === 0 && r.fractionLost === 0)).toBe(true)
+      }
+      // The blocks are B's two streams as A received them.
+      const last = fromA().at(-1)![2] as RtcpRrPacket
+      const received = [...a.counter.receptions()]
+      expect(last.reports.map((r) => r.ssrc).sort()).toEqual(received.map(([ssrc]) => ssrc).sort())
+      for (const block of last.reports) {
+        const reception = received.find(([ssrc]) => ssrc === block.ssrc)![1]
+        expect(block.highestSequence).toBeLessThanOrEqual(reception.highest)
+        expect(block.highestSequence).toBeGreaterThan(reception.base)
+      }
+      for (const { media } of joined) media.stop()
+    } finally {
+      RtcpPacketConverter.deSerialize = deSerialize
+    }
   })
 
   it("counts a native sender's headers in the addon and unties one that names no packet it sent", async () => {

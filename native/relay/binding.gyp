@@ -18,7 +18,7 @@
     },
     {
       "target_name": "pinhole_rtp_sink",
-      "sources": ["src/rtp_sink.cc", "src/rtp_gen.cc", "src/rtcp_in.cc", "src/rtp_count.cc"],
+      "sources": ["src/rtp_sink.cc", "src/rtp_gen.cc", "src/rtcp_in.cc", "src/rtp_count.cc", "src/rtcp_out.cc"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc": ["-O2", "-std=c++17", "-Wall", "-Wextra", "-fno-exceptions"]
     }

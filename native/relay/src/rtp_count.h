@@ -14,6 +14,8 @@ struct CountedStream {
   uint32_t ssrc = 0;
   uint32_t base = 0, highest = 0;
   double received = 0;
+  /** At the last receiver report (RFC 3550 A.3): expected and received so far. */
+  double expectedPrior = 0, receivedPrior = 0;
   /** kQueued: headers handed to JavaScript (the sender is not native); kNative: counted here. */
   enum Mode { kUntied, kQueued, kNative } mode = kUntied;
   /** Native: the receiver's sequence number minus the sender's counter (mod 2^16), the sender's "sent so

@@ -15,7 +15,9 @@
 
 #include <vector>
 
+#include "rtcp_out.h"
 #include "srtp_gcm.h"
+#include "synthetic_payload.h"
 
 namespace {
 
@@ -26,18 +28,16 @@ namespace {
 
 constexpr size_t kDatagram = 1500;
 constexpr size_t kBatch = 16;
-constexpr uint16_t kMagic = 0x5048;  // e2e/sfu/media.ts MAGIC
-constexpr size_t kMarkerBytes = 15;
-constexpr size_t kVp8KeyframeHeader = 10;
-constexpr size_t kVp8InterframeHeader = 3;
-constexpr size_t kAudioBytes = 80;
+using synthetic::kAudioBytes;
 
 /** The Float64Array `stats` both sides read: what JavaScript needs per kind (werift's sender reports,
  *  the receivers' "sent so far"). Audio at 0, video at kVideo. */
 enum Stat { kSent = 0, kOctets = 1, kLastRtpTimestamp = 2, kLastSendUnixMs = 3, kLastSequence = 4 };
 constexpr int kVideo = 5;
 constexpr int kSendErrors = 10;
-constexpr int kStats = 11;
+/** Compounds of reports sent, and ones OpenSSL or the kernel refused. */
+constexpr int kReports = 11, kReportErrors = 12;
+constexpr int kStats = 13;
 
 struct Stream {
   bool on = false;
@@ -59,6 +59,12 @@ struct Publisher {
   double unixMs = 0;
   double* stats = nullptr;
   napi_ref statsRef = nullptr;
+  /** The participant's reports (reportWith()): sent from pump() every 0.5–1.5 s, werift's interval. */
+  RtcpOut rtcp;
+  napi_ref sinkRef = nullptr;
+  Counting* counting = nullptr;
+  RtcpIn* received = nullptr;
+  double reportNext = 0;
 };
 
 std::vector<Publisher*> publishers;
@@ -69,17 +75,6 @@ double clockMs(clockid_t clock) {
   timespec t;
   clock_gettime(clock, &t);
   return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-/** e2e/sfu/media.ts writeMarker: magic, uid, counter, frame, keyframe, then filler from them. */
-void writeMarker(uint8_t* buf, size_t length, size_t at, uint32_t uid, uint32_t counter, uint32_t frame,
-                 bool keyframe) {
-  srtp_gcm::put16(buf + at, kMagic);
-  srtp_gcm::put32(buf + at + 2, uid);
-  srtp_gcm::put32(buf + at + 6, counter);
-  srtp_gcm::put32(buf + at + 10, frame);
-  buf[at + 14] = keyframe ? 1 : 0;
-  for (size_t i = at + kMarkerBytes; i < length; i++) buf[i] = static_cast<uint8_t>(uid + counter + i);
 }
 
 /** Protects `length` bytes of `payload` as packet `counter` of `s` into `out`; its length (0: refused). */
@@ -111,9 +106,7 @@ size_t due(Publisher* p, double now, size_t n, size_t* lengths) {
   Stream& a = p->audio;
   while (a.on && a.next <= now && n < kBatch) {
     uint32_t counter = a.sent;
-    memset(payload, 0, kAudioBytes);
-    payload[0] = 0xf8;  // Opus TOC: config 31, mono, one frame
-    writeMarker(payload, kAudioBytes, 1, p->uid, counter, counter, false);
+    synthetic::audio(payload, p->uid, counter);
     lengths[n] = protect(p, a, counter, counter * 960, false, kAudioBytes, packets[n]);
     if (lengths[n] > 0) n++;
     a.sent++;
@@ -122,25 +115,13 @@ size_t due(Publisher* p, double now, size_t n, size_t* lengths) {
   }
   Stream& v = p->video;
   size_t count = p->frameBytes > p->mtu ? (p->frameBytes + p->mtu - 1) / p->mtu : 1;
-  size_t minimum = 1 + kVp8KeyframeHeader + kMarkerBytes;
+  size_t minimum = 1 + synthetic::kVp8KeyframeHeader + synthetic::kMarkerBytes;
   size_t size = (p->frameBytes + count - 1) / count;
   if (size < minimum) size = minimum;
   while (v.on && v.next <= now && n + count <= kBatch && size <= kDatagram - 64) {
     for (size_t i = 0; i < count; i++) {
-      memset(payload, 0, size);
-      size_t at = 1;
-      if (i == 0) {
-        payload[0] = 0x10;  // VP8 descriptor: S=1, PID=0
-        payload[1] = 0x10 | (p->keyframe ? 0 : 1);  // show_frame, P = 0 on a keyframe
-        at = 1 + kVp8InterframeHeader;
-        if (p->keyframe) {
-          const uint8_t start[] = {0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00};  // start code, 320 × 240
-          memcpy(payload + at, start, sizeof start);
-          at = 1 + kVp8KeyframeHeader;
-        }
-      }
       uint32_t counter = v.sent;
-      writeMarker(payload, size, at, p->uid, counter, p->frame, p->keyframe);
+      synthetic::video(payload, size, i, p->uid, counter, p->frame, p->keyframe);
       lengths[n] = protect(p, v, counter, p->frame * p->tsPerFrame, i == count - 1, size, packets[n]);
       if (lengths[n] > 0) n++;
       v.sent++;
@@ -178,13 +159,37 @@ size_t sendDue(Publisher* p, double now, double unixMs) {
   return taken;
 }
 
+/** Sends `p`'s compound of reports when due (none before a packet is sent). */
+void reportDue(Publisher* p, double now, double unixMs) {
+  if (!p->counting || p->reportNext > now) return;
+  p->reportNext = now + 500 + 1000 * (static_cast<double>(rand()) / RAND_MAX);
+  SenderInfo senders[2];
+  size_t count = 0;
+  for (int kind = 0; kind < 2; kind++) {
+    const Stream& s = kind == 0 ? p->audio : p->video;
+    const double* stats = p->stats + (kind == 0 ? 0 : kVideo);
+    if (!s.on || stats[kSent] == 0) continue;
+    senders[count++] = {s.ssrc, stats[kLastSendUnixMs], static_cast<uint32_t>(stats[kLastRtpTimestamp]),
+                        static_cast<uint32_t>(stats[kSent]), static_cast<uint32_t>(stats[kOctets])};
+  }
+  if (count == 0) return;
+  size_t length = buildReports(&p->rtcp, senders, count, p->counting, p->received, unixMs, packets[0]);
+  if (length == 0 || sendto(p->fd, packets[0], length, MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&p->to),
+                            p->toLength) < 0)
+    p->stats[kReportErrors]++;
+  else
+    p->stats[kReports]++;
+}
+
 /** pump(): every running publisher's packets due by now; the number sent. */
 napi_value pump(napi_env env, napi_callback_info) {
   double now = clockMs(CLOCK_MONOTONIC);
   double unixMs = clockMs(CLOCK_REALTIME);
   double total = 0;
   for (Publisher* p : publishers) {
-    if (!p->stopped) total += static_cast<double>(sendDue(p, now, unixMs));
+    if (p->stopped) continue;
+    total += static_cast<double>(sendDue(p, now, unixMs));
+    reportDue(p, now, unixMs);
   }
   napi_value out;
   CHECK(napi_create_double(env, total, &out));
@@ -206,7 +211,9 @@ void finalize(napi_env env, void* data, void*) {
   auto* p = static_cast<Publisher*>(data);
   stop(p);
   if (p->statsRef) napi_delete_reference(env, p->statsRef);
+  if (p->sinkRef) napi_delete_reference(env, p->sinkRef);
   EVP_CIPHER_CTX_free(p->ctx);
+  EVP_CIPHER_CTX_free(p->rtcp.ctx);
   delete p;
 }
 
@@ -330,6 +337,47 @@ napi_value keyframe(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/**
+ * reportWith(sink, receiverSsrc, cname, key: Buffer(16), salt: Buffer(>= 12), index): the participant's
+ * RTCP from now on, one compound from pump() (rtcp_out.h): its senders' reports, a receiver report of what
+ * `sink` counted with SSRC `receiverSsrc`, its CNAME; encrypted with the local SRTCP key and salt, the
+ * SRTCP index continuing from `index` (werift's for the first sender's SSRC, which it no longer uses).
+ */
+napi_value reportWith(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6], self;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  void* data = nullptr;
+  CHECK(napi_unwrap(env, self, &data));
+  auto* p = static_cast<Publisher*>(data);
+  char cname[256] = "";
+  size_t cnameLength = 0, keyLength = 0, saltLength = 0;
+  void *key = nullptr, *salt = nullptr;
+  uint32_t ssrc = 0, index = 0;
+  Counting* counting = nullptr;
+  RtcpIn* received = nullptr;
+  if (argc < 6 || !sinkState(env, argv[0], &counting, &received) ||
+      napi_get_value_uint32(env, argv[1], &ssrc) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[2], cname, sizeof cname, &cnameLength) != napi_ok ||
+      napi_get_buffer_info(env, argv[3], &key, &keyLength) != napi_ok ||
+      napi_get_buffer_info(env, argv[4], &salt, &saltLength) != napi_ok ||
+      napi_get_value_uint32(env, argv[5], &index) != napi_ok || keyLength != srtp_gcm::kKeyBytes ||
+      saltLength < srtp_gcm::kIvBytes || p->rtcp.ctx != nullptr ||
+      (p->rtcp.ctx = srtp_gcm::newContext(static_cast<uint8_t*>(key))) == nullptr) {
+    napi_throw_type_error(env, nullptr, "Publisher.reportWith: sink, ssrc, cname, key(16), salt(12), index");
+    return nullptr;
+  }
+  CHECK(napi_create_reference(env, argv[0], 1, &p->sinkRef));  // its counts stay while reported
+  memcpy(p->rtcp.salt, salt, srtp_gcm::kIvBytes);
+  p->rtcp.index = index;
+  p->rtcp.receiverSsrc = ssrc;
+  p->rtcp.cname.assign(cname, cnameLength);
+  p->counting = counting;
+  p->received = received;
+  p->reportNext = clockMs(CLOCK_MONOTONIC) + 500 + 1000 * (static_cast<double>(rand()) / RAND_MAX);
+  return nullptr;
+}
+
 napi_value stopMethod(napi_env env, napi_callback_info info) {
   Publisher* p = unwrap(env, info);
   if (p) stop(p);
@@ -342,9 +390,10 @@ bool registerPublisher(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"keyframe", nullptr, keyframe, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"stop", nullptr, stopMethod, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reportWith", nullptr, reportWith, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_value cls, pumpFn;
-  if (napi_define_class(env, "Publisher", NAPI_AUTO_LENGTH, construct, nullptr, 2, methods, &cls) != napi_ok)
+  if (napi_define_class(env, "Publisher", NAPI_AUTO_LENGTH, construct, nullptr, 3, methods, &cls) != napi_ok)
     return false;
   if (napi_set_named_property(env, exports, "Publisher", cls) != napi_ok) return false;
   if (napi_create_function(env, "pump", NAPI_AUTO_LENGTH, pump, nullptr, &pumpFn) != napi_ok) return false;

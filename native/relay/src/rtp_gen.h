@@ -5,3 +5,9 @@
 
 /** Adds `Publisher` and `pump` to `exports`; false when N-API refused. */
 bool registerPublisher(napi_env env, napi_value exports);
+
+struct Counting;
+struct RtcpIn;
+
+/** The counts and the received sender reports of an RtpSink object (rtp_sink.cc); false if `value` is not one. */
+bool sinkState(napi_env env, napi_value value, Counting** counting, RtcpIn** rtcp);

@@ -342,7 +342,20 @@ napi_value take(napi_env env, napi_callback_info) {
   return out;
 }
 
-constexpr int32_t kAbiVersion = 5;
+}  // namespace
+
+bool sinkState(napi_env env, napi_value value, Counting** counting, RtcpIn** rtcp) {
+  void* data = nullptr;
+  if (napi_unwrap(env, value, &data) != napi_ok || data == nullptr) return false;
+  auto* sink = static_cast<Sink*>(data);
+  *counting = &sink->counting;
+  *rtcp = &sink->rtcp;
+  return true;
+}
+
+namespace {
+
+constexpr int32_t kAbiVersion = 6;
 
 napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
