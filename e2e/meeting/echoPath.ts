@@ -24,11 +24,6 @@ export interface PulseServer {
 }
 
 /**
- * Starts `pulseaudio` as a user daemon on a socket in `dir` (no system daemon, no autospawn, nothing else
- * of the machine's audio). Chromium lists no monitor source as a microphone, so the monitor is remapped
- * into an ordinary source ("echomic").
- */
-/**
  * The time between A's speaker and A's microphone: a `module-loopback` from the null sink's monitor into a
  * second null sink whose monitor is the microphone, 80 ms as a laptop's output and input buffers put there
  * (40–150 ms); PINHOLE_ECHO_DELAY_MS=N sets another, 0 the sink's monitor straight (a few ms, shorter than any
@@ -48,7 +43,12 @@ function acousticPath(): string[] {
   ]
 }
 
-/** `cpu`: the daemon runs in that group (echoCpu.ts), with the Chromium it serves. */
+/**
+ * Starts `pulseaudio` as a user daemon on a socket in `dir` (no system daemon, no autospawn, nothing else
+ * of the machine's audio). Chromium lists no monitor source as a microphone, so the monitor is remapped
+ * into an ordinary source ("echomic"). With `cpu` the daemon runs in that group (echoCpu.ts), beside the
+ * Chromium it serves.
+ */
 export async function startPulseAudio(dir: string, cpu?: CpuGroup): Promise<PulseServer> {
   const socket = join(dir, 'native')
   const script = join(dir, 'echo.pa')
@@ -139,8 +139,9 @@ const BREATH = 0.5
 
 /**
  * A 48 kHz mono "voice" for B's fake microphone: a buzz at `hz` with its first eight harmonics (falling as
- * 1/n, like a voiced vowel) and breath noise, spoken in syllables of random length (120–300 ms), loudness and vowel colour with
- * random pauses (40–200 ms, now and then 400–700 ms), seeded so that every run hears the same 20 s.
+ * 1/n, like a voiced vowel) and breath noise, spoken in syllables of random length (120–300 ms), loudness
+ * and vowel colour with random pauses (40–200 ms, now and then 400–700 ms), seeded so that every run hears
+ * the same 20 s.
  *
  * Why not a steady or regularly pulsing tone: the echo canceller (WebRTC's AEC3) first estimates the echo's
  * delay by matching what it played against what the microphone heard over lags up to ~0.5 s. A signal that
