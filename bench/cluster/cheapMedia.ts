@@ -49,6 +49,11 @@ export interface CheapPublisher {
   readonly nativePackets: () => number
   /** Whether the addon's publisher sends (bench/cluster/nativePublisher.ts), not werift's sender. */
   readonly native: boolean
+  /**
+   * Whether werift moved the transport since the addon took the sending over (another nominated pair or
+   * SRTP session: the addon would still send to the old one); a lossy pair's report names it.
+   */
+  moved?(): boolean
   /** Whether the addon sends the participant's RTCP (its reports: nativePublisher.ts). */
   readonly reportsNatively: boolean
   /** The addon's counter of packets sent of `kind` (a native publisher's), for counting natively. */

@@ -222,7 +222,9 @@ async function main(options: LoadGenOptions): Promise<void> {
           const { uid } = sender.client.options
           pairs.push({
             ratio: pairReceived / pairExpected,
-            text: `${sender.channel} ${uid}→${receiver.client.options.uid} ${pairReceived}/${pairExpected}`,
+            text:
+              `${sender.channel} ${uid}→${receiver.client.options.uid} ${pairReceived}/${pairExpected}` +
+              (sender.media.moved?.() ? " (the sender's transport moved)" : ''),
           })
         }
       }

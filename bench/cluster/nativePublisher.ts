@@ -99,6 +99,7 @@ export function startNativeMedia(
     ...stream(video),
   ])
   const native = new addon.Publisher(fd, address, port, key, salt, params)
+  const session = dtls.srtp
   const { stats } = native
   const reportsNatively = sink !== undefined && reportNatively(client, native, sink, first.sender)
   if (!reportsNatively) {
@@ -120,6 +121,7 @@ export function startNativeMedia(
     sent,
     nativePackets: () => stats[STAT.sent]! + stats[VIDEO + STAT.sent]! - stats[STAT.sendErrors]!,
     native: true,
+    moved: () => dtls.srtp !== session || dtls.iceTransport.connection.nominated !== pair,
     reportsNatively,
     sentCounter: (kind) => ({ stats, at: (kind === 'video' ? VIDEO : 0) + STAT.sent }),
     stop() {
