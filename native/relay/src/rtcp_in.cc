@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "srtp_gcm.h"
+
 namespace {
 
 constexpr size_t kHeader = 8;
@@ -14,21 +16,15 @@ constexpr size_t kTag = 16;
 constexpr size_t kIndex = 4;
 constexpr uint8_t kSenderReport = 200, kReceiverReport = 201, kSourceDescription = 202;
 
-uint32_t get32(const uint8_t* at) {
-  return (uint32_t(at[0]) << 24) | (uint32_t(at[1]) << 16) | (uint32_t(at[2]) << 8) | at[3];
-}
+using srtp_gcm::get32;
 
 /** RFC 7714 §9: the plaintext (header in clear, the rest decrypted) into `out`; its length, 0 if forged. */
 size_t unprotect(RtcpIn* in, const uint8_t* data, size_t length, uint8_t* out) {
   if (length < kHeader + kTag + kIndex) return 0;
   const uint8_t* index = data + length - kIndex;
   if ((index[0] & 0x80) == 0) return 0;  // not encrypted (werift encrypts all): werift's to handle
-  uint8_t iv[12] = {0, 0};
-  memcpy(iv + 2, data + 4, 4);  // SSRC
-  iv[6] = iv[7] = 0;
-  memcpy(iv + 8, index, 4);
-  iv[8] &= 0x7f;  // the 31-bit SRTCP index, without the E flag
-  for (int i = 0; i < 12; i++) iv[i] ^= in->salt[i];
+  uint8_t iv[srtp_gcm::kIvBytes];
+  srtp_gcm::rtcpIv(in->salt, get32(data + 4), get32(index), iv);  // the 31-bit index, without the E flag
   uint8_t aad[kHeader + kIndex];
   memcpy(aad, data, kHeader);
   memcpy(aad + kHeader, index, kIndex);  // E flag and index, as sent
@@ -60,11 +56,8 @@ void note(RtcpIn* in, uint32_t ssrc, uint32_t lsr, double nowUnixMs) {
 
 bool keyRtcpIn(RtcpIn* in, const uint8_t* key, const uint8_t* salt) {
   freeRtcpIn(in);
-  in->ctx = EVP_CIPHER_CTX_new();
-  if (in->ctx == nullptr || EVP_DecryptInit_ex(in->ctx, EVP_aes_128_gcm(), nullptr, key, nullptr) != 1) {
-    freeRtcpIn(in);
-    return false;
-  }
+  in->ctx = srtp_gcm::newContext(key, false);
+  if (in->ctx == nullptr) return false;
   memcpy(in->salt, salt, sizeof in->salt);
   return true;
 }

@@ -104,10 +104,8 @@ size_t buildReports(RtcpOut* out, const SenderInfo* senders, size_t count, Count
   n += sourceDescription(senders, count, out->cname, plain + n);
   // RFC 7714 §9.1: IV = 00 00 || SSRC || 00 00 || index, XOR the salt; AAD = the first 8 bytes || E|index.
   out->index = (out->index + 1) & 0x7fffffff;
-  uint8_t iv[12] = {0};
-  memcpy(iv + 2, plain + 4, 4);
-  put32(iv + 8, out->index);
-  for (int i = 0; i < 12; i++) iv[i] ^= out->salt[i];
+  uint8_t iv[srtp_gcm::kIvBytes];
+  srtp_gcm::rtcpIv(out->salt, srtp_gcm::get32(plain + 4), out->index, iv);
   uint8_t trailer[4];
   put32(trailer, 0x80000000u | out->index);
   int len = 0;

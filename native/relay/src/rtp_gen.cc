@@ -6,7 +6,6 @@
 // receivers check. Not part of the servers.
 #include "rtp_gen.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "rtcp_out.h"
 #include "srtp_gcm.h"
 #include "synthetic_payload.h"
+#include "udp_address.h"
 
 namespace {
 
@@ -217,25 +217,6 @@ void finalize(napi_env env, void* data, void*) {
   delete p;
 }
 
-bool toSockaddr(const char* text, uint32_t port, sockaddr_storage* out, socklen_t* length) {
-  memset(out, 0, sizeof *out);
-  auto* in = reinterpret_cast<sockaddr_in*>(out);
-  if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
-    in->sin_family = AF_INET;
-    in->sin_port = htons(static_cast<uint16_t>(port));
-    *length = sizeof(sockaddr_in);
-    return true;
-  }
-  auto* in6 = reinterpret_cast<sockaddr_in6*>(out);
-  if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(static_cast<uint16_t>(port));
-    *length = sizeof(sockaddr_in6);
-    return true;
-  }
-  return false;
-}
-
 /** The stream's five parameters from `params` at `at`: ssrc, payload type, sequence and timestamp
  *  offsets, rollover counter. */
 void readStream(const uint32_t* params, size_t at, double periodMs, double now, Stream* s) {
@@ -283,7 +264,7 @@ napi_value construct(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   auto* p = new Publisher();
-  if (!toSockaddr(address, port, &p->to, &p->toLength) ||
+  if (!udp_address::toSockaddr(address, port, &p->to, &p->toLength) ||
       (p->ctx = srtp_gcm::newContext(static_cast<uint8_t*>(key))) == nullptr) {
     delete p;
     napi_throw_error(env, nullptr, "Publisher: a bad address, or OpenSSL refused the key");

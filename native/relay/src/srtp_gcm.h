@@ -1,7 +1,7 @@
 // AEAD_AES_128_GCM SRTP protection (RFC 7714) of one RTP packet, shared by the conference server's send
 // (srtp_out.cc) and bench:cluster's load generator (rtp_gen.cc): the RTP header written from its fields,
 // the payload encrypted behind it with an OpenSSL context keyed once per SRTP session (only the IV changes
-// per packet).
+// per packet). The IVs and keyed contexts are also the receive side's (srtp_in.cc) and the SRTCP code's.
 #pragma once
 
 #include <openssl/evp.h>
@@ -32,6 +32,26 @@ inline void put32(uint8_t* at, uint32_t v) {
   put16(at, v >> 16);
   put16(at + 2, v);
 }
+inline uint32_t get16(const uint8_t* at) { return (static_cast<uint32_t>(at[0]) << 8) | at[1]; }
+inline uint32_t get32(const uint8_t* at) { return (get16(at) << 16) | get16(at + 2); }
+
+/** RFC 7714 §8.1, an SRTP packet's IV: 00 00 || SSRC || ROC || SEQ, XOR the session salt. */
+inline void rtpIv(const uint8_t* salt, uint32_t ssrc, uint32_t roc, uint32_t sequence, uint8_t* iv) {
+  iv[0] = iv[1] = 0;
+  put32(iv + 2, ssrc);
+  put32(iv + 6, roc);
+  put16(iv + 10, sequence & 0xffff);
+  for (size_t i = 0; i < kIvBytes; i++) iv[i] ^= salt[i];
+}
+
+/** RFC 7714 §9.1, an SRTCP packet's IV: 00 00 || SSRC || 00 00 || index (31 bits), XOR the session salt. */
+inline void rtcpIv(const uint8_t* salt, uint32_t ssrc, uint32_t index, uint8_t* iv) {
+  iv[0] = iv[1] = 0;
+  put32(iv + 2, ssrc);
+  put16(iv + 6, 0);
+  put32(iv + 8, index & 0x7fffffff);
+  for (size_t i = 0; i < kIvBytes; i++) iv[i] ^= salt[i];
+}
 
 /** RFC 3550 §5.1 header, plus the RFC 8285 one-byte extension with the transport-wide sequence. */
 inline size_t writeHeader(uint8_t* out, const Fields& f) {
@@ -49,10 +69,11 @@ inline size_t writeHeader(uint8_t* out, const Fields& f) {
   return kFixedHeader + kTwccExtension;
 }
 
-/** A context keyed with `key` (16 bytes) for AES-128-GCM, or nullptr when OpenSSL refuses it. */
-inline EVP_CIPHER_CTX* newContext(const uint8_t* key) {
+/** A context keyed with `key` (16 bytes) for AES-128-GCM encryption (or decryption: the receive side), or
+ *  nullptr when OpenSSL refuses it. */
+inline EVP_CIPHER_CTX* newContext(const uint8_t* key, bool encrypt = true) {
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  if (ctx != nullptr && EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, key, nullptr) != 1) {
+  if (ctx != nullptr && EVP_CipherInit_ex(ctx, EVP_aes_128_gcm(), nullptr, key, nullptr, encrypt ? 1 : 0) != 1) {
     EVP_CIPHER_CTX_free(ctx);
     return nullptr;
   }
@@ -66,12 +87,8 @@ inline EVP_CIPHER_CTX* newContext(const uint8_t* key) {
 inline size_t protect(EVP_CIPHER_CTX* ctx, const uint8_t* salt, const Fields& f, const uint8_t* payload,
                       size_t length, uint8_t* out) {
   size_t header = writeHeader(out, f);
-  // RFC 7714 §8.1: 00 00 || SSRC || ROC || SEQ, XOR the session salt.
-  uint8_t iv[kIvBytes] = {0, 0};
-  put32(iv + 2, f.ssrc);
-  put32(iv + 6, f.roc);
-  put16(iv + 10, f.sequence & 0xffff);
-  for (size_t i = 0; i < kIvBytes; i++) iv[i] ^= salt[i];
+  uint8_t iv[kIvBytes];
+  rtpIv(salt, f.ssrc, f.roc, f.sequence, iv);
   int n = 0;
   int last = 0;
   // A new IV on the keyed context: the key schedule stays.

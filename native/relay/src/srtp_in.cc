@@ -6,15 +6,17 @@
 // Part of pinhole_media (srtp_out.cc's init registers the class).
 #include "srtp_in.h"
 
-#include <openssl/evp.h>
 #include <string.h>
+
+#include "srtp_session.h"
 
 namespace {
 
-constexpr size_t kKeyBytes = 16;
-constexpr size_t kIvBytes = 12;
-constexpr size_t kTagBytes = 16;
-constexpr size_t kFixedHeader = 12;
+using srtp_gcm::get16;
+using srtp_gcm::get32;
+using srtp_gcm::kFixedHeader;
+using srtp_gcm::kIvBytes;
+using srtp_gcm::kTagBytes;
 constexpr size_t kRtcpHeader = 8;
 constexpr size_t kIndexBytes = 4;
 
@@ -23,27 +25,7 @@ constexpr size_t kIndexBytes = 4;
     if ((call) != napi_ok) return nullptr; \
   } while (0)
 
-struct Receiver {
-  EVP_CIPHER_CTX* ctx = nullptr;
-  uint8_t salt[kIvBytes];
-};
-
-void finalize(napi_env, void* data, void*) {
-  auto* receiver = static_cast<Receiver*>(data);
-  EVP_CIPHER_CTX_free(receiver->ctx);
-  delete receiver;
-}
-
-uint32_t get16(const uint8_t* at) { return (static_cast<uint32_t>(at[0]) << 8) | at[1]; }
-uint32_t get32(const uint8_t* at) { return (get16(at) << 16) | get16(at + 2); }
-void put16(uint8_t* at, uint32_t v) {
-  at[0] = static_cast<uint8_t>(v >> 8);
-  at[1] = static_cast<uint8_t>(v);
-}
-void put32(uint8_t* at, uint32_t v) {
-  put16(at, v >> 16);
-  put16(at + 2, v);
-}
+using Receiver = srtp_gcm::Session;
 
 /**
  * Where the payload starts (RFC 3550 §5.1: CSRCs, then the extension's 4-byte header and as many words as it
@@ -69,12 +51,8 @@ bool unprotect(Receiver* r, const uint8_t* packet, size_t length, uint32_t roc, 
   size_t header = payloadOffset(packet, length);
   if (header == 0) return false;
   size_t plain = length - kTagBytes;
-  // RFC 7714 §8.1: 00 00 || SSRC || ROC || SEQ, XOR the session salt.
-  uint8_t iv[kIvBytes] = {0, 0};
-  put32(iv + 2, get32(packet + 8));
-  put32(iv + 6, roc);
-  put16(iv + 10, get16(packet + 2));
-  for (size_t i = 0; i < kIvBytes; i++) iv[i] ^= r->salt[i];
+  uint8_t iv[kIvBytes];
+  srtp_gcm::rtpIv(r->salt, get32(packet + 8), roc, get16(packet + 2), iv);
   int n = 0;
   int last = 0;
   // The tag is set before the final call, which checks it; the key schedule stays, only the IV changes.
@@ -103,11 +81,8 @@ bool unprotectRtcp(Receiver* r, const uint8_t* packet, size_t length, uint8_t* o
   size_t tagAt = indexAt - kTagBytes;
   uint32_t word = get32(packet + indexAt);
   bool encrypted = (word >> 31) != 0;
-  // RFC 7714 §9.1: 00 00 || SSRC || 00 00 || index (31 bits), XOR the session salt.
-  uint8_t iv[kIvBytes] = {0};
-  put32(iv + 2, get32(packet + 4));
-  put32(iv + 8, word & 0x7fffffff);
-  for (size_t i = 0; i < kIvBytes; i++) iv[i] ^= r->salt[i];
+  uint8_t iv[kIvBytes];
+  srtp_gcm::rtcpIv(r->salt, get32(packet + 4), word, iv);
   size_t clear = encrypted ? kRtcpHeader : tagAt;
   int n = 0;
   int last = 0;
@@ -127,57 +102,46 @@ bool unprotectRtcp(Receiver* r, const uint8_t* packet, size_t length, uint8_t* o
 
 /** new SrtpGcmReceiver(key: Buffer(16), salt: Buffer(>= 12)) */
 napi_value construct(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  size_t argc = 2;
+  return srtp_gcm::constructSession<Receiver>(env, info, false);
+}
+
+/** A method's receiver, its packet (argv[0]) and output (argv[argc - 1]) Buffers; argv[1] is left to it. */
+struct Call {
+  napi_value argv[3];
+  Receiver* receiver = nullptr;
+  uint8_t* packet = nullptr;
+  uint8_t* out = nullptr;
+  size_t length = 0;
+  size_t outLength = 0;
+};
+
+/** The call's `argc` arguments read into `call`, or false with `usage` thrown as a type error. */
+bool getCall(napi_env env, napi_callback_info info, size_t argc, const char* usage, Call* call) {
+  size_t given = argc;
   napi_value self;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  void* key = nullptr;
-  void* salt = nullptr;
-  size_t keyLength = 0;
-  size_t saltLength = 0;
-  if (argc < 2 || napi_get_buffer_info(env, argv[0], &key, &keyLength) != napi_ok ||
-      napi_get_buffer_info(env, argv[1], &salt, &saltLength) != napi_ok || keyLength != kKeyBytes ||
-      saltLength < kIvBytes) {
-    napi_throw_type_error(env, nullptr, "pinhole_media: a 16-byte key and a 12-byte salt");
-    return nullptr;
+  void* data = nullptr;
+  void* packet = nullptr;
+  void* out = nullptr;
+  if (napi_get_cb_info(env, info, &given, call->argv, &self, nullptr) != napi_ok) return false;
+  if (given < argc || napi_unwrap(env, self, &data) != napi_ok || data == nullptr ||
+      napi_get_buffer_info(env, call->argv[0], &packet, &call->length) != napi_ok ||
+      napi_get_buffer_info(env, call->argv[argc - 1], &out, &call->outLength) != napi_ok) {
+    napi_throw_type_error(env, nullptr, usage);
+    return false;
   }
-  auto* receiver = new Receiver();
-  receiver->ctx = EVP_CIPHER_CTX_new();
-  if (receiver->ctx == nullptr ||
-      EVP_DecryptInit_ex(receiver->ctx, EVP_aes_128_gcm(), nullptr, static_cast<uint8_t*>(key), nullptr) != 1) {
-    EVP_CIPHER_CTX_free(receiver->ctx);
-    delete receiver;
-    napi_throw_error(env, nullptr, "pinhole_media: OpenSSL refused the AES-128-GCM key");
-    return nullptr;
-  }
-  memcpy(receiver->salt, salt, kIvBytes);
-  if (napi_wrap(env, self, receiver, finalize, nullptr, nullptr) != napi_ok) {
-    finalize(env, receiver, nullptr);
-    return nullptr;
-  }
-  return self;
+  call->receiver = static_cast<Receiver*>(data);
+  call->packet = static_cast<uint8_t*>(packet);
+  call->out = static_cast<uint8_t*>(out);
+  return true;
 }
 
 /** unprotectRtcp(packet: Buffer, out: Buffer(packet.length - 20)): boolean — false: drop it. */
 napi_value unprotectRtcpMethod(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  size_t argc = 2;
-  napi_value self;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  void* data = nullptr;
-  void* packet = nullptr;
-  void* out = nullptr;
-  size_t length = 0;
-  size_t outLength = 0;
-  if (argc < 2 || napi_unwrap(env, self, &data) != napi_ok || data == nullptr ||
-      napi_get_buffer_info(env, argv[0], &packet, &length) != napi_ok ||
-      napi_get_buffer_info(env, argv[1], &out, &outLength) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "pinhole_media: unprotectRtcp(packet, out)");
-    return nullptr;
-  }
-  bool ok = length >= kTagBytes + kIndexBytes && outLength == length - kTagBytes - kIndexBytes &&
-            unprotectRtcp(static_cast<Receiver*>(data), static_cast<uint8_t*>(packet), length,
-                          static_cast<uint8_t*>(out));
+  Call call;
+  if (!getCall(env, info, 2, "pinhole_media: unprotectRtcp(packet, out)", &call)) return nullptr;
+  size_t length = call.length;
+  bool ok = length >= kTagBytes + kIndexBytes && call.outLength == length - kTagBytes - kIndexBytes &&
+            unprotectRtcp(call.receiver, call.packet, length, call.out);
   napi_value result;
   CHECK(napi_get_boolean(env, ok, &result));
   return result;
@@ -185,26 +149,17 @@ napi_value unprotectRtcpMethod(napi_env env, napi_callback_info info) {
 
 /** unprotect(packet: Buffer, roc: number, out: Buffer(packet.length - 16)): boolean — false: drop it. */
 napi_value unprotectMethod(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  size_t argc = 3;
-  napi_value self;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  void* data = nullptr;
-  void* packet = nullptr;
-  void* out = nullptr;
-  size_t length = 0;
-  size_t outLength = 0;
+  Call call;
+  const char* usage = "pinhole_media: unprotect(packet, roc, out)";
+  if (!getCall(env, info, 3, usage, &call)) return nullptr;
   uint32_t roc = 0;
-  if (argc < 3 || napi_unwrap(env, self, &data) != napi_ok || data == nullptr ||
-      napi_get_buffer_info(env, argv[0], &packet, &length) != napi_ok ||
-      napi_get_value_uint32(env, argv[1], &roc) != napi_ok ||
-      napi_get_buffer_info(env, argv[2], &out, &outLength) != napi_ok) {
-    napi_throw_type_error(env, nullptr, "pinhole_media: unprotect(packet, roc, out)");
+  if (napi_get_value_uint32(env, call.argv[1], &roc) != napi_ok) {
+    napi_throw_type_error(env, nullptr, usage);
     return nullptr;
   }
-  bool ok = length >= kTagBytes && outLength == length - kTagBytes &&
-            unprotect(static_cast<Receiver*>(data), static_cast<uint8_t*>(packet), length, roc,
-                      static_cast<uint8_t*>(out));
+  size_t length = call.length;
+  bool ok = length >= kTagBytes && call.outLength == length - kTagBytes &&
+            unprotect(call.receiver, call.packet, length, roc, call.out);
   napi_value result;
   CHECK(napi_get_boolean(env, ok, &result));
   return result;

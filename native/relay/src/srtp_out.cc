@@ -13,14 +13,13 @@
 
 #include <vector>
 
-#include "srtp_gcm.h"
 #include "srtp_in.h"
+#include "srtp_session.h"
+#include "udp_address.h"
 
 namespace {
 
 using srtp_gcm::Fields;
-using srtp_gcm::kIvBytes;
-using srtp_gcm::kKeyBytes;
 using srtp_gcm::kMaxHeader;
 using srtp_gcm::kTagBytes;
 constexpr size_t kMaxArgs = 12;
@@ -30,17 +29,9 @@ constexpr size_t kMaxArgs = 12;
     if ((call) != napi_ok) return nullptr; \
   } while (0)
 
-struct Sender {
-  EVP_CIPHER_CTX* ctx = nullptr;
-  uint8_t salt[kIvBytes];
+struct Sender : srtp_gcm::Session {
   std::vector<uint8_t> scratch;
 };
-
-void finalize(napi_env, void* data, void*) {
-  auto* sender = static_cast<Sender*>(data);
-  EVP_CIPHER_CTX_free(sender->ctx);
-  delete sender;
-}
 
 uint32_t u32(napi_env env, napi_value value) {
   uint32_t out = 0;
@@ -91,33 +82,7 @@ bool readPacket(napi_env env, const Call& call, size_t at, Fields* f, void** pay
 
 /** new SrtpGcmSender(key: Buffer(16), salt: Buffer(>= 12)) */
 napi_value construct(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  size_t argc = 2;
-  napi_value self;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  void* key = nullptr;
-  void* salt = nullptr;
-  size_t keyLength = 0;
-  size_t saltLength = 0;
-  if (argc < 2 || napi_get_buffer_info(env, argv[0], &key, &keyLength) != napi_ok ||
-      napi_get_buffer_info(env, argv[1], &salt, &saltLength) != napi_ok || keyLength != kKeyBytes ||
-      saltLength < kIvBytes) {
-    napi_throw_type_error(env, nullptr, "pinhole_media: a 16-byte key and a 12-byte salt");
-    return nullptr;
-  }
-  auto* sender = new Sender();
-  sender->ctx = srtp_gcm::newContext(static_cast<uint8_t*>(key));
-  if (sender->ctx == nullptr) {
-    delete sender;
-    napi_throw_error(env, nullptr, "pinhole_media: OpenSSL refused the AES-128-GCM key");
-    return nullptr;
-  }
-  memcpy(sender->salt, salt, kIvBytes);
-  if (napi_wrap(env, self, sender, finalize, nullptr, nullptr) != napi_ok) {
-    finalize(env, sender, nullptr);
-    return nullptr;
-  }
-  return self;
+  return srtp_gcm::constructSession<Sender>(env, info, true);
 }
 
 /** protect(flags, seq, ts, ssrc, roc, twcc, payload): Buffer — the SRTP packet (a copy). */
@@ -142,22 +107,7 @@ bool toSockaddr(napi_env env, napi_value ip, uint32_t port, sockaddr_storage* ou
   char text[64];
   size_t n = 0;
   if (napi_get_value_string_utf8(env, ip, text, sizeof text, &n) != napi_ok) return false;
-  memset(out, 0, sizeof *out);
-  auto* in = reinterpret_cast<sockaddr_in*>(out);
-  if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
-    in->sin_family = AF_INET;
-    in->sin_port = htons(static_cast<uint16_t>(port));
-    *len = sizeof(sockaddr_in);
-    return true;
-  }
-  auto* in6 = reinterpret_cast<sockaddr_in6*>(out);
-  if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(static_cast<uint16_t>(port));
-    *len = sizeof(sockaddr_in6);
-    return true;
-  }
-  return false;
+  return udp_address::toSockaddr(text, port, out, len);
 }
 
 /** send(fd, address, port, flags, seq, ts, ssrc, roc, twcc, payload): number — the bytes sendto wrote,
