@@ -3,7 +3,7 @@
  * receiver side reports every packet, our sender side reads the reports back into the send history; and
  * the werift behaviour that made us write both, pinned so that an upgrade which changes it shows up here.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   RTCPeerConnection,
   RTCRtpCodecParameters,
@@ -12,32 +12,17 @@ import {
   RtpHeader,
   RtpPacket,
   useTWCC,
-  type RTCPeerConnectionConfig,
   type RTCRtpTransceiver,
 } from 'werift'
 import { buildTwcc, parseTwcc } from './bwe/twcc'
 import { SendHistory } from './bwe/sendHistory'
 import type { PacketResult } from './bwe/types'
-import { weriftCodecs, weriftHeaderExtensions } from './codecs'
+import { closedAfterEach, loopbackConfig, until } from '../../../e2e/support/loopbackPeers'
+import { weriftCodecs } from './codecs'
 import { systemStallClock, type StallClock } from './mediaGuard'
 import { onTwccFeedback, twccExtensionId, TwccFeedbackSender, writeTwccSequence } from './twccTransport'
 
-const open: { close(): unknown }[] = []
-afterEach(async () => {
-  for (const thing of open.splice(0)) await thing.close()
-})
-
-function config(codecs: RTCPeerConnectionConfig['codecs']): Partial<RTCPeerConnectionConfig> {
-  return {
-    codecs,
-    headerExtensions: weriftHeaderExtensions(),
-    bundlePolicy: 'max-bundle',
-    iceServers: [],
-    iceUseIpv4: false,
-    iceUseIpv6: false,
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-  }
-}
+const open = closedAfterEach()
 
 interface Pair {
   server: RTCPeerConnection
@@ -46,8 +31,8 @@ interface Pair {
 }
 
 async function connectedPair(codecs = weriftCodecs): Promise<Pair> {
-  const server = new RTCPeerConnection(config(codecs()))
-  const client = new RTCPeerConnection(config(codecs()))
+  const server = new RTCPeerConnection(loopbackConfig(codecs()))
+  const client = new RTCPeerConnection(loopbackConfig(codecs()))
   open.push(server, client)
   server.addTransceiver('audio', { direction: 'recvonly' })
   server.addTransceiver('video', { direction: 'recvonly' })
@@ -61,14 +46,6 @@ async function connectedPair(codecs = weriftCodecs): Promise<Pair> {
   await server.setRemoteDescription(client.localDescription!)
   await until(() => server.connectionState === 'connected' && client.connectionState === 'connected')
   return { server, client, senders }
-}
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

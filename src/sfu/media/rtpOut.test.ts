@@ -4,7 +4,7 @@
  * sender bookkeeping (NACK history, sender reports) right; the werift internals it uses are pinned here, so
  * an upgrade that moves one fails in this file.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   GenericNack,
   RTCPeerConnection,
@@ -12,30 +12,14 @@ import {
   RtcpTransportLayerFeedback,
   RtpHeader,
   RtpPacket,
-  type RTCPeerConnectionConfig,
   type RTCRtpTransceiver,
 } from 'werift'
 import { loadMediaAddon, type MediaAddonLoad } from '../../platform/nativeAddon'
-import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
+import { closedAfterEach, loopbackConfig as config, until } from '../../../e2e/support/loopbackPeers'
 import { twccExtensionId } from '../../protocol/media/twccTransport'
 import { ntpNow, RtpOut } from './rtpOut'
 
-const open: { close(): unknown }[] = []
-afterEach(async () => {
-  for (const thing of open.splice(0)) await thing.close()
-})
-
-function config(): Partial<RTCPeerConnectionConfig> {
-  return {
-    codecs: weriftCodecs(),
-    headerExtensions: weriftHeaderExtensions(),
-    bundlePolicy: 'max-bundle',
-    iceServers: [],
-    iceUseIpv4: false,
-    iceUseIpv6: false,
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-  }
-}
+const open = closedAfterEach()
 
 /** The server's sendonly video m-line to a client, connected. */
 async function connected(): Promise<{ client: RTCPeerConnection; video: RTCRtpTransceiver }> {
@@ -49,14 +33,6 @@ async function connected(): Promise<{ client: RTCPeerConnection; video: RTCRtpTr
   await server.setRemoteDescription(client.localDescription!)
   await until(() => server.connectionState === 'connected' && client.connectionState === 'connected', 20_000)
   return { client, video }
-}
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 /** What the client's transport decrypted, in arrival order. */

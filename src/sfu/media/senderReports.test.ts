@@ -4,7 +4,7 @@
  * per sender, the round trip still measured from the subscriber's receiver reports, stopped senders and
  * closed transports dropped, and a compound that would outgrow a datagram split.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   RTCPeerConnection,
   RtcpSourceDescriptionPacket,
@@ -12,37 +12,20 @@ import {
   RtpHeader,
   RtpPacket,
   type RtcpPacket,
-  type RTCPeerConnectionConfig,
   type RTCRtpTransceiver,
 } from 'werift'
-import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
+import {
+  closedAfterEach,
+  loopbackConfig as config,
+  until as waitUntil,
+} from '../../../e2e/support/loopbackPeers'
 import { RtpOut } from './rtpOut'
 import { SenderReports } from './senderReports'
 
-const open: { close(): unknown }[] = []
-afterEach(async () => {
-  for (const thing of open.splice(0)) await thing.close()
-})
+const open = closedAfterEach()
 
-function config(): Partial<RTCPeerConnectionConfig> {
-  return {
-    codecs: weriftCodecs(),
-    headerExtensions: weriftHeaderExtensions(),
-    bundlePolicy: 'max-bundle',
-    iceServers: [],
-    iceUseIpv4: false,
-    iceUseIpv6: false,
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-  }
-}
-
-async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+// The waits here span several of werift's report intervals (about a second each): 10 s unless told.
+const until = (check: () => boolean, timeoutMs = 10_000): Promise<void> => waitUntil(check, timeoutMs)
 
 interface Sent {
   at: number

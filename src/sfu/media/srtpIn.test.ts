@@ -5,7 +5,7 @@
  * where a conference server PeerConnection decrypts what a werift publisher sends and drops a tampered packet.
  */
 import { createCipheriv, randomBytes } from 'node:crypto'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   GenericNack,
   PictureLossIndication,
@@ -23,10 +23,9 @@ import {
   SrtpAuthenticationError,
   SrtpSession,
   type RTCDtlsTransport,
-  type RTCPeerConnectionConfig,
 } from 'werift'
 import { loadMediaAddon, type MediaAddon, type MediaAddonLoad } from '../../platform/nativeAddon'
-import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
+import { closedAfterEach, loopbackConfig as config, until } from '../../../e2e/support/loopbackPeers'
 import { SfuConfigSchema } from '../config'
 import { serverPeerConnection } from './rtc'
 import { decryptNatively, decryptsNatively, srtcpDecrypt, SrtpGcmIn } from './srtpIn'
@@ -271,30 +270,7 @@ describe('srtcpDecrypt: native SRTCP decryption (pinhole_media)', () => {
 // ---------------------------------------------------------------------------------------------------------
 // Inside werift's receive path
 
-const open: { close(): unknown }[] = []
-afterEach(async () => {
-  for (const thing of open.splice(0)) await thing.close()
-})
-
-function config(): Partial<RTCPeerConnectionConfig> {
-  return {
-    codecs: weriftCodecs(),
-    headerExtensions: weriftHeaderExtensions(),
-    bundlePolicy: 'max-bundle',
-    iceServers: [],
-    iceUseIpv4: false,
-    iceUseIpv6: false,
-    iceAdditionalHostAddresses: ['127.0.0.1'],
-  }
-}
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+const open = closedAfterEach()
 
 /** The real addon, counting the packets it decrypts and refuses (what it decrypts is unchanged). */
 function counting() {
