@@ -3,18 +3,14 @@
  * the UDP probe's TURN allocation on a real proxy, handed over as the call's PeerConnection takes it, and a
  * tap on that socket that sees every datagram both ways.
  */
-import {
-  RtpHeader,
-  RtpPacket,
-  type RTCIceServer,
-  type RTCPeerConnection,
-  type RTCRtpTransceiver,
-} from 'werift'
+import { RtpHeader, RtpPacket, type RTCIceServer, type RTCRtpTransceiver } from 'werift'
 import type { PeerMedia } from '../../src/engine/media/peerMedia'
 import { requestProxySession } from '../../src/engine/route/proxySessionClient'
 import { allocateTurn, type HandedTurn } from '../../src/engine/route/turnProbe'
 import { OPUS_PAYLOAD_TYPE } from '../../src/sfu/media/rtc'
 import { startProxyFixture } from '../support/proxyFixture'
+
+export { negotiate } from '../support/loopbackPeers'
 
 export interface HandedRelay {
   handed: HandedTurn
@@ -56,31 +52,6 @@ export function tapSocket(
     send(data, ...rest)
   }
   socket.on('message', received)
-}
-
-/**
- * The conference server's offer (its transceivers added by the caller: mids 0 and 1 receive the engine's
- * audio and video, any later ones are `subscriptions`), the engine's answer, and ICE + DTLS connected.
- */
-export async function negotiate(
-  server: RTCPeerConnection,
-  media: PeerMedia,
-  subscriptions: { mid: string; uid: number; trackId: string; kind: 'audio' | 'video' }[] = [],
-): Promise<void> {
-  await server.setLocalDescription(await server.createOffer())
-  const sdp = await media.answer({
-    type: 'offer',
-    v: 1,
-    seq: 1,
-    sdp: server.localDescription!.sdp,
-    publish: [
-      { mid: '0', kind: 'audio' },
-      { mid: '1', kind: 'video' },
-    ],
-    subscriptions,
-  })
-  await server.setRemoteDescription({ type: 'answer', sdp })
-  await media.connected()
 }
 
 /** Media both ways, numbered i: a key frame from the engine, an Opus packet from the server's `down`. */

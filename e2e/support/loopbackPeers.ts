@@ -1,10 +1,12 @@
 /**
  * What the tests that connect real werift PeerConnections on loopback in one process share: the loopback
  * ICE settings, a bundled configuration with our codecs and header extensions, the list of what a test
- * opened (closed after each test) and a polling wait.
+ * opened (closed after each test), a polling wait, and the engine's PeerMedia negotiated with a werift
+ * PeerConnection in the conference server's place.
  */
 import { afterEach } from 'vitest'
-import type { RTCPeerConnectionConfig } from 'werift'
+import type { RTCPeerConnection, RTCPeerConnectionConfig } from 'werift'
+import type { OfferMessage, PeerMedia } from '../../src/engine/media/peerMedia'
 import { weriftCodecs, weriftHeaderExtensions } from '../../src/protocol/media/codecs'
 
 /** ICE on the loopback host candidate only: no STUN or TURN server, no interface addresses. */
@@ -36,4 +38,32 @@ export async function until(check: () => boolean, timeoutMs = 5000): Promise<voi
     if (Date.now() > deadline) throw new Error('timed out')
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
+}
+
+/**
+ * The conference server's offer (its transceivers added by the caller: mids 0 and 1 receive the engine's
+ * audio and video unless `publish` says otherwise, later ones are `subscriptions`), the engine's answer, and
+ * ICE + DTLS connected: the answer's SDP.
+ */
+export async function negotiate(
+  server: RTCPeerConnection,
+  media: PeerMedia,
+  subscriptions: OfferMessage['subscriptions'] = [],
+  publish: OfferMessage['publish'] = [
+    { mid: '0', kind: 'audio' },
+    { mid: '1', kind: 'video' },
+  ],
+): Promise<string> {
+  await server.setLocalDescription(await server.createOffer())
+  const sdp = await media.answer({
+    type: 'offer',
+    v: 1,
+    seq: 1,
+    sdp: server.localDescription!.sdp,
+    publish,
+    subscriptions,
+  })
+  await server.setRemoteDescription({ type: 'answer', sdp })
+  await media.connected()
+  return sdp
 }

@@ -7,18 +7,16 @@
  */
 import { randomBytes } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
-import { afterEach, describe, expect, it } from 'vitest'
-import { RTCPeerConnection, type RTCPeerConnectionConfig } from 'werift'
+import { describe, expect, it } from 'vitest'
+import { RTCPeerConnection } from 'werift'
 import { SfuConfigSchema } from '../../sfu/config'
 import { serverPeerConfig } from '../../sfu/media/rtc'
 import { PeerMedia, type PeerState } from './peerMedia'
 import { requestProxySession } from '../route/proxySessionClient'
 import { startCallStack } from '../../../e2e/support/callStack'
+import { closedAfterEach, LOOPBACK_ICE, negotiate, until } from '../../../e2e/support/loopbackPeers'
 
-const open: { close(): unknown }[] = []
-afterEach(async () => {
-  for (const thing of open.splice(0)) await thing.close()
-})
+const open = closedAfterEach()
 
 interface Call {
   media: PeerMedia
@@ -33,14 +31,7 @@ interface Call {
   sendFrames(count: number): void
 }
 
-const DIRECT: RTCPeerConnectionConfig = {
-  iceServers: [],
-  iceUseIpv4: false,
-  iceUseIpv6: false,
-  iceAdditionalHostAddresses: ['127.0.0.1'],
-}
-
-async function call(stallMs?: number, rtcConfig = DIRECT): Promise<Call> {
+async function call(stallMs?: number, rtcConfig = LOOPBACK_ICE): Promise<Call> {
   const server = new RTCPeerConnection(serverPeerConfig(SfuConfigSchema.parse({})))
   const warnings: string[] = []
   const noop = (): void => undefined
@@ -58,20 +49,7 @@ async function call(stallMs?: number, rtcConfig = DIRECT): Promise<Call> {
   server.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => void received++))
   server.addTransceiver('audio', { direction: 'recvonly' })
   server.addTransceiver('video', { direction: 'recvonly' })
-  await server.setLocalDescription(await server.createOffer())
-  const sdp = await media.answer({
-    type: 'offer',
-    v: 1,
-    seq: 1,
-    sdp: server.localDescription!.sdp,
-    publish: [
-      { mid: '0', kind: 'audio' },
-      { mid: '1', kind: 'video' },
-    ],
-    subscriptions: [],
-  })
-  await server.setRemoteDescription({ type: 'answer', sdp })
-  await media.connected()
+  const sdp = await negotiate(server, media)
   const port = Number(/ 127\.0\.0\.1 (\d+) typ host/.exec(sdp)?.[1] ?? 0)
   let index = 0
   const sendFrames = (count: number): void => {
@@ -82,14 +60,6 @@ async function call(stallMs?: number, rtcConfig = DIRECT): Promise<Call> {
     }
   }
   return { media, server, states, warnings, received: () => received, port, sendFrames }
-}
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
 }
 
 function record(type: number, epoch: number, fragment: Buffer): Buffer {

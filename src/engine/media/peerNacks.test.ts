@@ -6,27 +6,17 @@
  * times within 55 ms and never again, so the sender answered once, that answer was lost, and the frame
  * never completed.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { RTCPeerConnection, type RtpHeader } from 'werift'
 import type { RemoteFrame } from '../../shared/engine'
 import { interceptNacks, RetransmitPacer } from '../../protocol/media/nackPacing'
 import { SfuConfigSchema } from '../../sfu/config'
 import { serverPeerConfig } from '../../sfu/media/rtc'
+import { closedAfterEach, LOOPBACK_ICE, negotiate, until } from '../../../e2e/support/loopbackPeers'
 import { PeerMedia, VP8_PAYLOAD_TYPE } from './peerMedia'
 import { Vp8TemporalSender } from './rtp/vp8Temporal'
 
-const open: { close(): unknown }[] = []
-afterEach(async () => {
-  for (const thing of open.splice(0)) await thing.close()
-})
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+const open = closedAfterEach()
 
 /** A VP8 frame of `size` bytes: a key frame (start code, 320x180) or a delta frame. */
 function vp8Frame(size: number, key: boolean, fill: number): Uint8Array {
@@ -38,14 +28,7 @@ function vp8Frame(size: number, key: boolean, fill: number): Uint8Array {
 describe('PeerMedia NACKs', () => {
   it('asks again for a packet whose first retransmission was lost too, and the frame completes', async () => {
     const server = new RTCPeerConnection(serverPeerConfig(SfuConfigSchema.parse({})))
-    const media = new PeerMedia({
-      rtcConfig: {
-        iceServers: [],
-        iceUseIpv4: false,
-        iceUseIpv6: false,
-        iceAdditionalHostAddresses: ['127.0.0.1'],
-      },
-    })
+    const media = new PeerMedia({ rtcConfig: LOOPBACK_ICE })
     open.push(media, server)
     server.addTransceiver('audio', { direction: 'recvonly' })
     server.addTransceiver('video', { direction: 'recvonly' })
@@ -58,21 +41,16 @@ describe('PeerMedia NACKs', () => {
       asked.push(...lost)
       return pacer.allow(lost, performance.now())
     })
-    await server.setLocalDescription(await server.createOffer())
-    const sdp = await media.answer({
-      type: 'offer',
-      v: 1,
-      seq: 1,
-      sdp: server.localDescription!.sdp,
-      publish: [
+    await negotiate(
+      server,
+      media,
+      [{ mid: '3', uid: 7, trackId: 't7', kind: 'video' }],
+      [
         { mid: '0', kind: 'audio' },
         { mid: '1', kind: 'video' },
         { mid: '2', kind: 'screen' },
       ],
-      subscriptions: [{ mid: '3', uid: 7, trackId: 't7', kind: 'video' }],
-    })
-    await server.setRemoteDescription({ type: 'answer', sdp })
-    await media.connected()
+    )
     const frames: RemoteFrame[] = []
     media.on('frame', (kind, frame) => {
       if (kind === 'video') frames.push(frame)

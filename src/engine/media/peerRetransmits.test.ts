@@ -4,39 +4,22 @@
  * 5 ms apart, and werift's sender answers every one: on bench:network's 400 kbit/s `step` the uplink then
  * carried several times the video it was sent for (docs/media.md "bench:network").
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { GenericNack, RTCPeerConnection, RtcpTransportLayerFeedback } from 'werift'
 import { MIN_RETRANSMIT_INTERVAL_MS } from '../../protocol/media/nackPacing'
 import { SfuConfigSchema } from '../../sfu/config'
 import { serverPeerConfig } from '../../sfu/media/rtc'
+import { closedAfterEach, LOOPBACK_ICE, negotiate, until } from '../../../e2e/support/loopbackPeers'
 import { PeerMedia } from './peerMedia'
 
-const open: { close(): unknown }[] = []
-afterEach(async () => {
-  for (const thing of open.splice(0)) await thing.close()
-})
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+const open = closedAfterEach()
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 describe('PeerMedia retransmissions', () => {
   it('answers a NACK repeated ten times 5 ms apart with one retransmission, and again after the interval', async () => {
     const server = new RTCPeerConnection(serverPeerConfig(SfuConfigSchema.parse({})))
-    const media = new PeerMedia({
-      rtcConfig: {
-        iceServers: [],
-        iceUseIpv4: false,
-        iceUseIpv6: false,
-        iceAdditionalHostAddresses: ['127.0.0.1'],
-      },
-    })
+    const media = new PeerMedia({ rtcConfig: LOOPBACK_ICE })
     open.push(media, server)
     // Every video packet the server got, by sequence number (a retransmission repeats the number).
     const seen = new Map<number, number>()
@@ -51,20 +34,7 @@ describe('PeerMedia retransmissions', () => {
     })
     server.addTransceiver('audio', { direction: 'recvonly' })
     const video = server.addTransceiver('video', { direction: 'recvonly' })
-    await server.setLocalDescription(await server.createOffer())
-    const sdp = await media.answer({
-      type: 'offer',
-      v: 1,
-      seq: 1,
-      sdp: server.localDescription!.sdp,
-      publish: [
-        { mid: '0', kind: 'audio' },
-        { mid: '1', kind: 'video' },
-      ],
-      subscriptions: [],
-    })
-    await server.setRemoteDescription({ type: 'answer', sdp })
-    await media.connected()
+    await negotiate(server, media)
     for (let i = 0; i < 5; i++) {
       const data = new Uint8Array(200).fill(i)
       data[0] = 0x10

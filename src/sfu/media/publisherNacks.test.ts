@@ -5,24 +5,14 @@
  * dropped on its way out, and so is its first retransmission: werift's receiver asked eleven times within
  * 55 ms and never again, so the server never had the packet to forward.
  */
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { RTCPeerConnection, RtpHeader, RtpPacket } from 'werift'
 import { interceptNacks, RetransmitPacer } from '../../protocol/media/nackPacing'
 import { SfuConfigSchema } from '../config'
 import { serverPeerConnection, VP8_PAYLOAD_TYPE } from './rtc'
+import { closedAfterEach, until } from '../../../e2e/support/loopbackPeers'
 
-const open: { close(): unknown }[] = []
-afterEach(async () => {
-  for (const thing of open.splice(0)) await thing.close()
-})
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+const open = closedAfterEach()
 
 describe('conference server NACKs to a publisher', () => {
   it('asks again for a packet whose first retransmission was lost too', async () => {
