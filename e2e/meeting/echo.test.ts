@@ -76,6 +76,18 @@ interface EchoRun {
   loopback: LoopbackFigures
 }
 
+/**
+ * `cancelled` has its echo ≥ 20 dB below what A played, and `control` (the same path without that canceller)
+ * at least 20 dB louder than that; A played B's tone throughout each run, and in the control it came back.
+ */
+function expectCancelled(cancelled: EchoRun, control: EchoRun): void {
+  for (const run of [cancelled, control]) expect(run.playedDb).toBeGreaterThan(-50)
+  expect(cancelled.echoDb).toBeLessThanOrEqual(-20)
+  expect(control.returnedDb).toBeGreaterThan(-50)
+  expect(control.echoDb).toBeGreaterThan(-20)
+  expect(control.echoDb - cancelled.echoDb).toBeGreaterThanOrEqual(20)
+}
+
 describe.skipIf(pulseMissing)('echo through a real speaker-to-microphone path (PulseAudio, Chromium)', () => {
   let dir: string
   let cpu: CpuGroup | undefined
@@ -150,6 +162,16 @@ describe.skipIf(pulseMissing)('echo through a real speaker-to-microphone path (P
     }
   }
 
+  /** Two runs on one Chromium for A (launched with `args`): with the `first` scripts, then the `second`. */
+  async function measureBoth(args: string[], first: string[], second: string[]): Promise<[EchoRun, EchoRun]> {
+    const browser = await launchA(args)
+    try {
+      return [await measure(browser, first), await measure(browser, second)]
+    } finally {
+      await browser.close()
+    }
+  }
+
   const show = (run: EchoRun): string =>
     `played ${run.playedDb.toFixed(1)} dBFS, back at B ${run.returnedDb.toFixed(1)} dBFS (mean power): echo ` +
     `${run.echoDb.toFixed(1)} dB (medians: ${run.medianEchoDb.toFixed(1)} dB); per 250 ms from A's first ` +
@@ -188,14 +210,7 @@ describe.skipIf(pulseMissing)('echo through a real speaker-to-microphone path (P
   })
 
   it('the app cancels the echo (≥ 20 dB below what B said); without the canceller it comes back far louder', async () => {
-    const browser = await launchA()
-    let cancelled: EchoRun, uncancelled: EchoRun
-    try {
-      cancelled = await measure(browser, [])
-      uncancelled = await measure(browser, [NO_AEC_SCRIPT])
-    } finally {
-      await browser.close()
-    }
+    const [cancelled, uncancelled] = await measureBoth([], [], [NO_AEC_SCRIPT])
     const { codec, jitterBufferMs, kbps } = cancelled.loopback
     console.log(`echo, app as shipped (loopback route): ${show(cancelled)}`)
     console.log(
@@ -207,29 +222,17 @@ describe.skipIf(pulseMissing)('echo through a real speaker-to-microphone path (P
     expect(uncancelled.loopback.mics.at(-1)?.echoCancellation).toBe(false)
     expect(cancelled.loopback.peers).toBe(2)
     expect(codec).toMatch(/^audio\/opus/)
-    // A played B's tone throughout each run, and in the control it came back.
-    for (const run of [cancelled, uncancelled]) expect(run.playedDb).toBeGreaterThan(-50)
-    expect(cancelled.echoDb).toBeLessThanOrEqual(-20)
-    expect(uncancelled.returnedDb).toBeGreaterThan(-50)
-    expect(uncancelled.echoDb).toBeGreaterThan(-20)
-    expect(uncancelled.echoDb - cancelled.echoDb).toBeGreaterThanOrEqual(20)
+    expectCancelled(cancelled, uncancelled)
   }, 180_000)
 
   it("with Chromium's older in-page canceller, only the loopback route is cancelled (the Web Audio route is not heard)", async () => {
-    const browser = await launchA(['--disable-features=ChromeWideEchoCancellation'])
-    let loopbackRoute: EchoRun, webAudio: EchoRun
-    try {
-      loopbackRoute = await measure(browser, [])
-      webAudio = await measure(browser, [NO_LOOPBACK_SCRIPT])
-    } finally {
-      await browser.close()
-    }
+    const [loopbackRoute, webAudio] = await measureBoth(
+      ['--disable-features=ChromeWideEchoCancellation'],
+      [],
+      [NO_LOOPBACK_SCRIPT],
+    )
     console.log(`echo, in-page canceller, loopback route: ${show(loopbackRoute)}`)
     console.log(`echo, in-page canceller, old Web Audio route: ${show(webAudio)}`)
-    for (const run of [loopbackRoute, webAudio]) expect(run.playedDb).toBeGreaterThan(-50)
-    expect(loopbackRoute.echoDb).toBeLessThanOrEqual(-20)
-    expect(webAudio.returnedDb).toBeGreaterThan(-50)
-    expect(webAudio.echoDb).toBeGreaterThan(-20)
-    expect(webAudio.echoDb - loopbackRoute.echoDb).toBeGreaterThanOrEqual(20)
+    expectCancelled(loopbackRoute, webAudio)
   }, 180_000)
 })
