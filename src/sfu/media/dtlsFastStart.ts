@@ -1,4 +1,5 @@
 import { DtlsServer, type RTCDtlsTransport, type RTCPeerConnection } from 'werift'
+import { onEachDtlsTransport } from './dtlsTransports'
 
 /**
  * One round trip less between ICE connected and DTLS connected (issue 15, docs/engine.md "Join round
@@ -48,18 +49,7 @@ interface ServerInternals {
  * when it is made): each one gets it when werift's `connect` (its own, after an answer) starts it.
  */
 export function skipCookieExchange(pc: RTCPeerConnection): void {
-  const internals = pc as unknown as { connect?: () => Promise<void> }
-  if (typeof internals.connect !== 'function') return
-  const connect = internals.connect.bind(pc)
-  const installed = new WeakSet<RTCDtlsTransport>()
-  internals.connect = () => {
-    for (const transport of pc.dtlsTransports) {
-      if (installed.has(transport)) continue
-      installed.add(transport)
-      startWithoutCookie(transport)
-    }
-    return connect()
-  }
+  onEachDtlsTransport(pc, startWithoutCookie)
 }
 
 function startWithoutCookie(transport: RTCDtlsTransport): void {

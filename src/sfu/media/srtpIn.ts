@@ -10,6 +10,7 @@ import {
   type MediaAddonLoad,
   type SrtpGcmReceiver,
 } from '../../platform/nativeAddon'
+import { onEachDtlsTransport } from './dtlsTransports'
 
 /**
  * The conference server's SRTP decryption of the RTP packets its participants send, and of their SRTCP
@@ -83,18 +84,10 @@ const RTCP_NOT_AUTHENTIC = 'Failed to authenticate SRTCP packet'
  */
 export function decryptNatively(pc: RTCPeerConnection, addon: MediaAddonLoad = loadMediaAddon()): void {
   if (!addon.ok) return
-  const internals = pc as unknown as { connect?: () => unknown }
-  if (typeof internals.connect !== 'function') return
-  const connect = internals.connect.bind(pc)
-  const installed = new WeakSet<RTCDtlsTransport>()
-  internals.connect = () => {
-    for (const transport of pc.dtlsTransports) {
-      if (installed.has(transport)) continue
-      installed.add(transport)
-      onEachSession(transport as unknown as DtlsTransportInternals, addon.addon)
-    }
-    return connect()
-  }
+  const native = addon.addon
+  onEachDtlsTransport(pc, (transport) =>
+    onEachSession(transport as unknown as DtlsTransportInternals, native),
+  )
 }
 
 function onEachSession(transport: DtlsTransportInternals, addon: MediaAddon): void {
