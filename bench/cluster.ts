@@ -32,7 +32,7 @@
  * CLUSTER_BENCH_BURST=250 and CLUSTER_BENCH_BURST_GAP_MS=100 (joins started at once, and how often),
  * CLUSTER_BENCH_HEARTBEAT_MS=1000 and CLUSTER_BENCH_TTL_MS=5000 (the `cluster:` defaults),
  * CLUSTER_BENCH_SEED=1 (join order);
- * CLUSTER_BENCH_STEPS="4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,72,80" (channels of 4 per step of the
+ * CLUSTER_BENCH_STEPS="4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,72,80,88,96,104,112,120,128,136" (channels of 4 per step of the
  * workers part),
  * CLUSTER_BENCH_WINDOW_MS=5000, CLUSTER_BENCH_GENERATORS=2 (load generator processes),
  * CLUSTER_BENCH_WORKERS=1,2 (the `sfu.workers` compared),
@@ -114,7 +114,10 @@ async function main(): Promise<void> {
   }
   if (PARTS.includes('workers')) {
     workers = await runWorkersBench({
-      steps: (process.env.CLUSTER_BENCH_STEPS ?? '4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,72,80')
+      steps: (
+        process.env.CLUSTER_BENCH_STEPS ??
+        '4,8,12,16,20,24,28,32,36,40,44,48,52,56,60,64,72,80,88,96,104,112,120,128,136'
+      )
         .split(',')
         .map(Number),
       configs: (process.env.CLUSTER_BENCH_WORKERS ?? '1,2').split(',').map(Number),
