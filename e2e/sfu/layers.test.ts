@@ -115,17 +115,19 @@ describe('temporal layers through the conference server', () => {
     expect(steps(cleanPictures).every((s) => s === 1)).toBe(true)
 
     // Base layer only, PictureIDs stepping by one (the dropped frames are taken out of the numbering, not
-    // left as holes of 3). A frame whose first packet was lost on its send and on its one retransmission
-    // (nackPacing.ts) is missing and steps by 2: up to 0.3² = 9 % of the frames (2–5 of 60 measured). Without
-    // the renumbering no step is 1 (every step is 4); with it, two thirds or fewer of 60 steps are 1 with a
-    // chance of 3e-8 at 9 % (binomial tail), 1e-4 even at 15 %.
+    // left as holes of 3). A frame whose first packet is lost and not repaired is missing and steps by 2:
+    // the server retransmits to this subscriber only within its budget beside the layer (retransmitBudget.ts),
+    // and with 30 % loss its downlink estimate, and so the budget, is low: up to the 30 % of frames the loss
+    // takes (19 of 60 in one CI run, 7 in another). Without the renumbering no step is 1 (every step is 4);
+    // with it, at 30 % missing, a third or fewer of 60 steps are 1 with a chance of ~1e-9 (binomial tail),
+    // and a quarter or more are ≥ 4 (three frames in a row missing: 2.7 %) with about as little.
     const lossy = (got.get(3) ?? []).filter((g) => g.at > switched + 500)
     expect(new Set(lossy.map((g) => g.tid))).toEqual(new Set([0]))
     const frames = lossyFrames()
     const pictureSteps = steps(frames.map((g) => g.pictureId).sort((a, b) => a - b))
     console.log(`lossy subscriber: ${pictureSteps.length} PictureID steps, ${histogram(pictureSteps)}`)
-    expect(pictureSteps.filter((s) => s === 1).length).toBeGreaterThan((pictureSteps.length * 2) / 3)
-    expect(pictureSteps.filter((s) => s >= 4).length).toBeLessThanOrEqual(pictureSteps.length * 0.05)
+    expect(pictureSteps.filter((s) => s === 1).length).toBeGreaterThan(pictureSteps.length / 3)
+    expect(pictureSteps.filter((s) => s >= 4).length).toBeLessThan(pictureSteps.length / 4)
     // ...while the RTP timestamps show four source frames per forwarded frame (7.5 of 30 fps).
     const timestampSteps = steps(frames.map((g) => g.timestamp).sort((a, b) => a - b))
     expect(median(timestampSteps)).toBe(4 * 3000)
