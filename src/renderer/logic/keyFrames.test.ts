@@ -84,3 +84,24 @@ describe('KeyFrames on a slow link: requested key frames take at most half the v
     expect(MAX_FORCED_KEY_GAP_MS).toBe(1_000)
   })
 })
+
+describe('KeyFrames for a new source (another camera)', () => {
+  it('is a key frame at the next frame even just after one, where a request waits for the gap', () => {
+    const asked = new KeyFrames()
+    const switched = new KeyFrames()
+    for (const keys of [asked, switched]) {
+      keys.sent(0)
+      keys.keyFrameBytes(20_000)
+    }
+    asked.request()
+    switched.requestNow()
+    expect(asked.due(100, 300_000)).toBe(false)
+    expect(switched.due(100, 300_000)).toBe(true)
+    switched.sent(100)
+    // Served: the next frames are deltas again, and later requests keep their gap from this key frame.
+    expect(switched.due(133, 300_000)).toBe(false)
+    switched.request()
+    expect(switched.due(100 + MIN_FORCED_KEY_GAP_MS - 1, 300_000)).toBe(false)
+    expect(switched.due(100 + MAX_FORCED_KEY_GAP_MS, 300_000)).toBe(true)
+  })
+})

@@ -33,8 +33,20 @@ export class KeyFrames {
   private lastKeyMs: number | null = null
   private lastKeyBytes = 0
   private requested = false
+  private now = false
 
   request(): void {
+    this.requested = true
+  }
+
+  /**
+   * A new source (another camera): its first frame is a key frame, whatever the gap. Every pixel changes, so
+   * a delta frame would cost nearly as much, and the gap is there against storms of receivers' requests, not
+   * against a person's rare switch; waiting up to a second would show the new camera first through delta
+   * frames built on the old picture.
+   */
+  requestNow(): void {
+    this.now = true
     this.requested = true
   }
 
@@ -43,7 +55,7 @@ export class KeyFrames {
    * is asked for now (without it, the gap between requested key frames is the shortest).
    */
   due(nowMs: number, bitrateBps?: number): boolean {
-    if (this.lastKeyMs === null) return true
+    if (this.lastKeyMs === null || this.now) return true
     const since = nowMs - this.lastKeyMs
     return since >= KEY_FRAME_INTERVAL_MS || (this.requested && since >= this.forcedGapMs(bitrateBps))
   }
@@ -66,5 +78,6 @@ export class KeyFrames {
   sent(nowMs: number): void {
     this.lastKeyMs = nowMs
     this.requested = false
+    this.now = false
   }
 }

@@ -83,7 +83,7 @@ export class VideoSender {
     const reader = this.reader
     this.track = track
     this.rebase = true
-    this.keyFrames.request()
+    this.keyFrames.requestNow()
     old.stop()
     void reader?.cancel().catch(() => undefined)
     void this.pump()
