@@ -150,6 +150,32 @@ describe('placeTiles', () => {
     }
   })
 
+  it('a narrow window (800x600): the filmstrip takes the height the stage cannot use, in rows of larger tiles', () => {
+    const remotes = remotesOf(8)
+    const arrangement = arrange({ mode: 'speaker', remotes, sharers: [], speaker: remotes.at(-1)! })
+    // The stage box of an 800x600 window; one row of eight there was 50x28 px, too small for a name.
+    const [w, h] = [458, 380]
+    const { tiles } = placeTiles(arrangement, w, h)
+    const stage = tiles[remotes.at(-1)!]!
+    expect(stage.width).toBeCloseTo(w, 6)
+    const strip = Object.entries(tiles).filter(([uid]) => Number(uid) !== remotes.at(-1))
+    expect(new Set(strip.map(([, r]) => r.y)).size).toBe(2)
+    for (const [, r] of strip) {
+      expect(r.width).toBeGreaterThan(90)
+      expect(r.y).toBeGreaterThan(stage.y + stage.height)
+      expect(inside(r, w, h)).toBe(true)
+    }
+  })
+
+  it('a wide window keeps one row of eight under a stage as large as before', () => {
+    const remotes = remotesOf(8)
+    const arrangement = arrange({ mode: 'speaker', remotes, sharers: [], speaker: remotes.at(-1)! })
+    const { tiles } = placeTiles(arrangement, 880, 580)
+    const strip = Object.entries(tiles).filter(([uid]) => Number(uid) !== remotes.at(-1))
+    expect(new Set(strip.map(([, r]) => r.y)).size).toBe(1)
+    expect(strip[0]![1].width).toBeCloseTo((880 - 7 * 8) / 8, 6)
+  })
+
   it("alone in speaker view: one's own tile has the whole stage", () => {
     const arrangement = arrange({ mode: 'speaker', remotes: [], sharers: [], speaker: null })
     expect(placeTiles(arrangement, 1600, 900).tiles[SELF]).toEqual({ x: 0, y: 0, width: 1600, height: 900 })

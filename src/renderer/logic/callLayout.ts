@@ -83,6 +83,8 @@ const STRIP_MAX_SHARE = 0.3
 /** Filmstrip tiles per row: at least 4 (so 1–3 others are not huge), at most 8 (then a second row). */
 const STRIP_MIN_PER_ROW = 4
 const STRIP_MAX_PER_ROW = 8
+/** In a narrow window, down to this many per row (each then just under half the stage's width). */
+const STRIP_NARROW_MIN_PER_ROW = 2
 
 /** Where every tile of `arrangement` goes in a `width` x `height` box (pixels, top-left origin). */
 export function placeTiles(arrangement: Arrangement, width: number, height: number): Placement {
@@ -141,11 +143,34 @@ function placeStrip(
   h: number,
 ): { tiles: Record<number, Rect>; height: number } {
   if (uids.length === 0) return { tiles: {}, height: 0 }
-  const perRow = Math.min(STRIP_MAX_PER_ROW, Math.max(STRIP_MIN_PER_ROW, uids.length))
-  const rows = Math.ceil(uids.length / perRow)
-  const maxHeight = (h * STRIP_MAX_SHARE - (rows - 1) * TILE_GAP) / rows
-  const tileHeight = Math.max(0, Math.min((w - (perRow - 1) * TILE_GAP) / perRow / TILE_ASPECT, maxHeight))
-  const height = rows * tileHeight + (rows - 1) * TILE_GAP
-  const top = h - height
-  return { tiles: rowsOf(uids, perRow, tileHeight * TILE_ASPECT, tileHeight, w, top), height }
+  const usualPerRow = Math.min(STRIP_MAX_PER_ROW, Math.max(STRIP_MIN_PER_ROW, uids.length))
+  let best = stripShape(uids.length, usualPerRow, w, h * STRIP_MAX_SHARE)
+  // A narrow window: the stage's 16:9 tile is bound by the width and leaves height below it unused, while one
+  // row of eight gives tiles too small to read a name (800x600: 50x28 px). Fewer, larger tiles per row then,
+  // in as many rows as that height holds; the stage keeps its size.
+  const unused = Math.max(best.height, h - w / TILE_ASPECT - TILE_GAP)
+  for (let perRow = usualPerRow - 1; perRow >= STRIP_NARROW_MIN_PER_ROW; perRow--) {
+    const shape = stripShape(uids.length, perRow, w, unused)
+    if (shape.tileHeight > best.tileHeight) best = shape
+  }
+  const { perRow, tileHeight, height } = best
+  return { tiles: rowsOf(uids, perRow, tileHeight * TILE_ASPECT, tileHeight, w, h - height), height }
+}
+
+/** `n` filmstrip tiles, `perRow` to a row, as large as `w` and `maxHeight` allow. */
+function stripShape(
+  n: number,
+  perRow: number,
+  w: number,
+  maxHeight: number,
+): { perRow: number; tileHeight: number; height: number } {
+  const rows = Math.ceil(n / perRow)
+  const tileHeight = Math.max(
+    0,
+    Math.min(
+      (w - (perRow - 1) * TILE_GAP) / perRow / TILE_ASPECT,
+      (maxHeight - (rows - 1) * TILE_GAP) / rows,
+    ),
+  )
+  return { perRow, tileHeight, height: rows * tileHeight + (rows - 1) * TILE_GAP }
 }
