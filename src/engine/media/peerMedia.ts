@@ -13,12 +13,12 @@ import { sanitizeRemoteSdp } from '../../shared/sdp'
 import { isVideoKind, type MediaKind, type ServerMessage } from '../../shared/signaling'
 import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
 import { MediaGuard, MediaStallWatch } from '../../protocol/media/mediaGuard'
-import { interceptNacks, RetransmitPacer } from '../../protocol/media/nackPacing'
 import { requestRetransmissions } from '../../protocol/media/nackRequester'
 import type { EncodedAudioFrame, EncodedVideoFrame } from './frames'
 import { silentLogger, systemClock, type Clock, type EngineLogger } from '../defaults'
 import { TypedEmitter } from '../events'
 import { RemoteStreams, type RemoteStreamsDeps } from './remoteMedia'
+import { videoRetransmits, type SenderRetransmits } from './uplinkRetransmits'
 import { SendControl } from './sendControl'
 import type { RemoteVideoLedger } from './remoteVideoLedger'
 import { OPUS_CLOCK_RATE, OpusSender } from './rtp/opus'
@@ -91,6 +91,7 @@ export interface PeerMediaEvents {
 interface Outgoing {
   kind: MediaKind
   packet: RtpPacket
+  layer: number // video: the frame's temporal layer (0 without layers)
 }
 
 export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
@@ -99,6 +100,7 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
   private readonly remote: RemoteStreams
   private readonly pacer: Pacer<Outgoing>
   private readonly sendControl: SendControl
+  private readonly retransmits: Record<'video' | 'screen', SenderRetransmits>
   /** The picture size of the last VP8 key frame sent (for the statistics). */
   private sentVideoSize: { width: number; height: number } | null = null
   private readonly packetizers = {
@@ -159,12 +161,6 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
     this.senders.screen.sender.onPictureLossIndication.subscribe(() =>
       this.emit('keyFrameRequested', 'screen'),
     )
-    for (const kind of ['video', 'screen'] as const) {
-      // A werift receiver (an older server's) NACKs each lost packet ten times, 5 ms apart: one retransmission
-      // of it per 100 ms, not ten (nackPacing.ts), or on a full uplink the copies overflow it and lose more.
-      const retransmits = new RetransmitPacer()
-      interceptNacks(this.senders[kind].sender, (lost) => retransmits.allow(lost, this.clock.now()))
-    }
     this.pacer = new Pacer<Outgoing>((out) => this.sendPacket(out), {
       ...options.pacer,
       clock: this.clock,
@@ -182,6 +178,8 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
       setPacingRate: (bps) => this.pacer.setRate(bps),
       target: (target) => this.emit('sendTarget', target),
     })
+    // Retransmissions paid for from the send target (uplinkRetransmits.ts), not beside it.
+    this.retransmits = videoRetransmits(this.senders, this.clock, () => this.sendControl.targetBps())
     this.remote = new RemoteStreams({
       ...options.remote,
       frame: (kind, frame) => {
@@ -327,16 +325,19 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
     if (kind === 'screen') this.sentScreen = true
     this.pacer.enqueue(
       isVideoKind(kind) ? 'video' : 'audio',
-      packets.map((packet) => ({ kind, packet })),
+      packets.map((packet) => ({ kind, packet, layer: temporalLayerId ?? 0 })),
       (out) => out.packet.payload.length + RTP_HEADER_BYTES,
     )
     return true
   }
 
-  private sendPacket({ kind, packet }: Outgoing): void {
+  private sendPacket({ kind, packet, layer }: Outgoing): void {
     this.counters.txBytes += packet.payload.length + RTP_HEADER_BYTES
     if (kind === 'audio') this.counters.txAudioPackets++
-    else this.counters.txVideoBytes += packet.payload.length + RTP_HEADER_BYTES
+    else {
+      this.counters.txVideoBytes += packet.payload.length + RTP_HEADER_BYTES
+      this.retransmits[kind].sent(packet, layer)
+    }
     this.sendControl.stamp(kind, packet)
     this.senders[kind].sender
       .sendRtp(packet)
