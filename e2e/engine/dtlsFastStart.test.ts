@@ -9,11 +9,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { PeerMedia } from '../../src/engine/media/peerMedia'
 import type { HandedTurn } from '../../src/engine/route/turnProbe'
-import { Method } from '../../src/protocol/stun/constants'
-import { decodeMessage, getAttr } from '../../src/protocol/stun/message'
 import { SfuConfigSchema } from '../../src/sfu/config'
 import { serverPeerConnection } from '../../src/sfu/media/rtc'
-import { handedRelay, negotiate, sendEachWay, tapSocket } from './handedRelay'
+import { dtlsIn, handedRelay, negotiate, sendEachWay, tapSocket } from './handedRelay'
 
 const open: { close(): unknown }[] = []
 afterEach(async () => {
@@ -32,16 +30,6 @@ const NAMES: Record<number, string> = {
   14: 'ServerHelloDone',
   15: 'CertificateVerify',
   16: 'ClientKeyExchange',
-}
-
-/** The DTLS payload of a datagram on the TURN socket: in a ChannelData frame or a Send/Data indication. */
-function dtlsIn(datagram: Buffer): Buffer | undefined {
-  if (datagram.length >= 4 && datagram[0]! >= 0x40 && datagram[0]! <= 0x7f) {
-    return datagram.subarray(4, 4 + datagram.readUInt16BE(2))
-  }
-  const outer = decodeMessage(datagram)
-  if (!outer.ok || (outer.message.method !== Method.Send && outer.message.method !== Method.Data)) return
-  return getAttr(outer.message, 'DATA')
 }
 
 interface WireRecord {

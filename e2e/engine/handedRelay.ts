@@ -7,6 +7,8 @@ import { RtpHeader, RtpPacket, type RTCIceServer, type RTCRtpTransceiver } from 
 import type { PeerMedia } from '../../src/engine/media/peerMedia'
 import { requestProxySession } from '../../src/engine/route/proxySessionClient'
 import { allocateTurn, type HandedTurn } from '../../src/engine/route/turnProbe'
+import { Method } from '../../src/protocol/stun/constants'
+import { decodeMessage, getAttr } from '../../src/protocol/stun/message'
 import { OPUS_PAYLOAD_TYPE } from '../../src/sfu/media/rtc'
 import { startProxyFixture } from '../support/proxyFixture'
 
@@ -52,6 +54,16 @@ export function tapSocket(
     send(data, ...rest)
   }
   socket.on('message', received)
+}
+
+/** The DTLS payload of a datagram on the TURN socket: in a ChannelData frame or a Send/Data indication. */
+export function dtlsIn(datagram: Buffer): Buffer | undefined {
+  if (datagram.length >= 4 && datagram[0]! >= 0x40 && datagram[0]! <= 0x7f) {
+    return datagram.subarray(4, 4 + datagram.readUInt16BE(2))
+  }
+  const outer = decodeMessage(datagram)
+  if (!outer.ok || (outer.message.method !== Method.Send && outer.message.method !== Method.Data)) return
+  return getAttr(outer.message, 'DATA')
 }
 
 /** Media both ways, numbered i: a key frame from the engine, an Opus packet from the server's `down`. */

@@ -1,4 +1,5 @@
 import { DtlsClient, type RTCDtlsTransport } from 'werift'
+import { handshakesInOrder } from '../../protocol/media/dtlsInOrder'
 
 /**
  * The engine's ClientHello leaves right behind its connectivity check, not once ICE is connected (issue 15,
@@ -95,6 +96,7 @@ async function handshakeOn(
     srtpProfiles: own.srtpProfiles,
     extendedMasterSecret: true,
   })
+  handshakesInOrder(dtls)
   transport.dtls = dtls
   dtls.onData.subscribe((buf) => own.dataReceiver(buf))
   dtls.onClose.subscribe(() => transport.state !== 'failed' && own.setState('closed'))

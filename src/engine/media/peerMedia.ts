@@ -32,6 +32,7 @@ import { TurnRttMeter } from '../stats/turnRtt'
 import type { TlsRelayAllocation as HandedTlsTurn, UdpRelayAllocation as HandedTurn } from './relayAllocation'
 import { offerRelay, weriftTurn } from './handedRelay'
 import { nominateOnFirstCheck } from './iceFastStart'
+import { handshakesInOrderOnStart } from '../../protocol/media/dtlsInOrder'
 
 /**
  * The call's one werift RTCPeerConnection (docs/sfu.md "Media"): configured from the transport selection
@@ -156,6 +157,7 @@ export class PeerMedia extends TypedEmitter<PeerMediaEvents> {
     }
     if (options.relay) this.unusedRelay = offerRelay(this.pc, weriftTurn(options.relay))
     nominateOnFirstCheck(this.pc)
+    for (const transport of this.pc.dtlsTransports) handshakesInOrderOnStart(transport)
     this.turnRtt = new TurnRttMeter(this.pc, this.clock, logger)
     this.senders.video.sender.onPictureLossIndication.subscribe(() => this.emit('keyFrameRequested'))
     this.senders.screen.sender.onPictureLossIndication.subscribe(() =>

@@ -1,10 +1,12 @@
 import { isIPv4 } from 'node:net'
 import { RTCPeerConnection, type RTCPeerConnectionConfig } from 'werift'
 import { weriftCodecs, weriftHeaderExtensions } from '../../protocol/media/codecs'
+import { handshakesInOrderOnStart } from '../../protocol/media/dtlsInOrder'
 import { requestRetransmissions } from '../../protocol/media/nackRequester'
 import { OPUS_CODEC, VP8_CODEC } from '../../shared/codecs'
 import type { SfuConfig } from '../config'
 import { skipCookieExchange } from './dtlsFastStart'
+import { onEachDtlsTransport } from './dtlsTransports'
 import { gateDtlsOnChecks } from './dtlsGate'
 import { decryptNatively } from './srtpIn'
 
@@ -48,7 +50,8 @@ export function serverPeerConfig(config: SfuConfig): RTCPeerConnectionConfig {
 export type ServerPeerConnection = RTCPeerConnection
 
 /**
- * A conference server PeerConnection: `serverPeerConfig`, DTLS without the cookie exchange (dtlsFastStart.ts),
+ * A conference server PeerConnection: `serverPeerConfig`, DTLS without the cookie exchange (dtlsFastStart.ts)
+ * and its handshake messages taken in order (a lost one waits for its retransmission: dtlsInOrder.ts),
  * a ClientHello that comes right behind an authenticated check kept until the DTLS server listens
  * (dtlsGate.ts), received SRTP decrypted by the native addon when it is built (srtpIn.ts); NACKs to the
  * publishers asked again once per round trip (nackRequester.ts), not werift's.
@@ -57,6 +60,7 @@ export function serverPeerConnection(config: SfuConfig): RTCPeerConnection {
   const pc = new RTCPeerConnection(serverPeerConfig(config))
   requestRetransmissions(pc)
   skipCookieExchange(pc)
+  onEachDtlsTransport(pc, handshakesInOrderOnStart)
   gateDtlsOnChecks(pc)
   decryptNatively(pc)
   return pc
