@@ -88,22 +88,29 @@ export function latencies(
   return out
 }
 
-/** Gaps of ≥ FREEZE_GAP_MS between rendered frames in the window (its edges count as frames). */
+/** Each gap of ≥ FREEZE_GAP_MS between rendered frames in the window (its edges count as frames). */
+export function freezeGaps(
+  received: readonly Sighting[],
+  fromMs: number,
+  toMs: number,
+): { atMs: number; gapMs: number }[] {
+  const times = [fromMs, ...received.map(([, at]) => at).filter((at) => at > fromMs && at < toMs), toMs]
+  const out: { atMs: number; gapMs: number }[] = []
+  for (let i = 1; i < times.length; i++) {
+    const gap = times[i]! - times[i - 1]!
+    if (gap >= FREEZE_GAP_MS) out.push({ atMs: times[i - 1]!, gapMs: gap })
+  }
+  return out
+}
+
+/** How many freezes, and how long in all (`freezeGaps`). */
 export function freezes(
   received: readonly Sighting[],
   fromMs: number,
   toMs: number,
 ): { count: number; frozenMs: number } {
-  const times = [fromMs, ...received.map(([, at]) => at).filter((at) => at > fromMs && at < toMs), toMs]
-  let count = 0
-  let frozenMs = 0
-  for (let i = 1; i < times.length; i++) {
-    const gap = times[i]! - times[i - 1]!
-    if (gap < FREEZE_GAP_MS) continue
-    count++
-    frozenMs += gap
-  }
-  return { count, frozenMs }
+  const gaps = freezeGaps(received, fromMs, toMs)
+  return { count: gaps.length, frozenMs: gaps.reduce((sum, g) => sum + g.gapMs, 0) }
 }
 
 /** Distinct frames rendered per second in the window. */

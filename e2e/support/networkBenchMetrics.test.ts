@@ -9,6 +9,7 @@ import {
   type RateSample,
   type Sighting,
 } from '../../bench/network/metrics'
+import { directionTimelines, stepPhase } from '../../bench/network/timeline'
 
 /**
  * How `npm run bench:network` turns what the pages recorded into its figures (bench/network/metrics.ts):
@@ -21,6 +22,9 @@ function series(endMs: number, kbps: (atMs: number) => number): RateSample[] {
   for (let atMs = 500; atMs <= endMs; atMs += 500) out.push({ atMs, kbps: kbps(atMs) })
   return out
 }
+
+/** One direction that rendered `received` (nothing else read). */
+const direction = (received: Sighting[]) => ({ sent: [], received, rxKbps: null, audio: null })
 
 /** Frames every `everyMs` from `fromMs` to `toMs`, numbered from `first`. */
 function frames(fromMs: number, toMs: number, everyMs: number, first = 0): Sighting[] {
@@ -59,6 +63,22 @@ describe('bench:network figures', () => {
     // Nothing at all: one freeze as long as the window.
     expect(freezes([], 0, 10_000)).toEqual({ count: 1, frozenMs: 10_000 })
     expect(renderedFps(frames(0, 10_000, 50), 0, 10_000)).toBe(20)
+  })
+
+  it('step timeline: each freeze with where it started and the link’s phase then, the same freezes as the figures', () => {
+    const received = [...frames(0, 3000, 100), ...frames(4200, 9500, 100)]
+    const step = { downAtMs: 2000, upAtMs: 6000, lowKbps: 400, highKbps: 3000 }
+    const [timeline] = directionTimelines(
+      { fromMs: 0, toMs: 10_000, directions: [direction(received)], txRates: [] },
+      step,
+    )
+    expect(timeline!.freezes).toEqual([
+      { atS: 2.9, gapMs: 1300, phase: 'low' },
+      { atS: 9.4, gapMs: 600, phase: 'high again' },
+    ])
+    expect(freezes(received, 0, 10_000).count).toBe(timeline!.freezes.length)
+    expect(stepPhase(1999, step)).toBe('high')
+    expect(timeline!.fps).toEqual([9.5, 5, 9, 10, 7.5]) // the frame at 0 is the window's edge
   })
 
   it('step: how long until the senders together are below the low capacity, and back near their rate', () => {
