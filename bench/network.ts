@@ -13,7 +13,8 @@
  * Root only (network namespaces, nftables): anyone else gets a message and exit 0.
  * Options (env): BENCH_SECONDS=60 (measurement), BENCH_WARMUP_SECONDS=10, BENCH_PROFILES=clean,office,...
  * (default all), BENCH_SIDES=ours,native (default both), BENCH_DUMP=file (what the pages recorded, JSON),
- * BENCH_LABEL (names the tree in the header line instead of its git commit).
+ * BENCH_LABEL (names the tree in the header line instead of its git commit), BENCH_HOST_LOG=file (the browser
+ * host's engine log at debug level, with each join's steps: bench/network/hostProcess.ts).
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -107,6 +108,7 @@ async function startStack(dir: string, cleanups: (() => Promise<void>)[]): Promi
     dataDir: join(dir, 'data'),
     rendererDir: join(dir, 'renderer'),
     regions: [labRegion(lab, proxy)],
+    ...(process.env['BENCH_HOST_LOG'] ? { logFile: process.env['BENCH_HOST_LOG'] } : {}),
   })
   cleanups.unshift(() => host.stop())
   const cert = await generateTestCert({ ips: [lab.addresses.dmz], dnsNames: [] })
