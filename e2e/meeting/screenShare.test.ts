@@ -71,6 +71,43 @@ async function framesOnStage(page: Page, uid: number): Promise<number> {
   return Number(value ?? 0)
 }
 
+/** How long after C's page shows Connected A's share must be on C's stage (issue 13 acceptance 2). */
+const LATE_JOINER_MS = 2000
+
+/**
+ * C's page watches itself (an init script, so from before the join): when the call state turns Connected it
+ * gives the share `LATE_JOINER_MS` by its own clock to show a decoded frame on the stage, and notes which came
+ * first. Asked over Playwright instead, the two events were seen 0.3–3.4 s late on a loaded machine (each call
+ * crosses the test process, whose event loop also runs the conference server, the proxy and three engines:
+ * p50 160 ms, p99 630 ms of delay), so a share already on C's stage could miss the 2 s.
+ */
+const watchLateJoin = (uid: number): string => `(() => {
+  const w = { connectedAt: null, sharedAt: null, outcome: null }
+  window.__lateJoin = w
+  const timer = setInterval(() => {
+    const now = performance.now()
+    if (w.connectedAt === null && document.querySelector('[data-testid="connection-state"][data-state="3"]')) {
+      w.connectedAt = now
+    }
+    const canvas = document.querySelector(${JSON.stringify(stageCanvas(uid))})
+    if (w.sharedAt === null && canvas && Number(canvas.getAttribute('data-frames')) > 0) w.sharedAt = now
+    if (w.connectedAt === null) return
+    if (w.outcome === null && w.sharedAt !== null) {
+      w.outcome = w.sharedAt - w.connectedAt <= ${LATE_JOINER_MS} ? 'seen' : 'late'
+    } else if (w.outcome === null && now - w.connectedAt > ${LATE_JOINER_MS}) w.outcome = 'late'
+    // Late: still watching, to say when it came.
+    if (w.sharedAt !== null) clearInterval(timer)
+  }, 10)
+})()`
+
+interface LateJoin {
+  connectedAt: number | null
+  sharedAt: number | null
+  outcome: 'seen' | 'late' | null
+}
+
+const lateJoin = (page: Page) => page.evaluate('window.__lateJoin') as Promise<LateJoin>
+
 /** What A's share control says it has sent: frames, bytes, and the encoder's size@fps/bitrate. */
 async function sent(page: Page): Promise<{ frames: number; bytes: number; encoder: string }> {
   const control = page.getByTestId('toggle-share')
@@ -147,17 +184,21 @@ describe('screen sharing through the browser host (Chromium fake display capture
     expect(pattern.field.every(isField), `field ${JSON.stringify(pattern.field)}`).toBe(true)
     expect(isPattern(pattern), `disc ${JSON.stringify(pattern.disc)}`).toBe(true)
 
-    // C joins while A shares: the share is on C's stage within 2 s of C being in the call.
-    c = await openParticipant('C', blue, people.host.url)
+    // C joins while A shares: the share is on C's stage within 2 s of C being in the call, by C's clock.
+    c = await openParticipant('C', blue, people.host.url, [watchLateJoin(UID_A)])
     await c.page.getByTestId('toggle-cam').click()
     await join(c, CHANNEL, UID_C)
     await waitForState(c, 3, 60_000)
+    let seen = await lateJoin(c.page)
+    // However long it takes (said below), then whether it was in time.
     await waitFor(
-      async () =>
-        (await c!.page.locator(stageCanvas(UID_A)).count()) > 0 && (await framesOnStage(c!.page, UID_A)) > 0,
-      'C sees A’s share',
-      2000,
-    )
+      async () => (seen = await lateJoin(c!.page)).sharedAt !== null && seen.outcome !== null,
+      'A’s share on C’s stage',
+      30_000,
+    ).catch(() => undefined)
+    const ms = seen.sharedAt === null ? 'none' : `${Math.round(seen.sharedAt - seen.connectedAt!)} ms`
+    console.info(`C: A's share on the stage ${ms} after Connected (${seen.outcome})`)
+    expect(seen.outcome, `C sees A’s share within ${LATE_JOINER_MS} ms of Connected`).toBe('seen')
     await screenshot(c.page, 'screen-share-c-joined', SHOTS)
 
     // A stops from the app: the stage goes on B and C, and A's control is back to "Share screen".
