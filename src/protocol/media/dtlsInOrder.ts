@@ -14,16 +14,30 @@ import type { RTCDtlsTransport } from 'werift'
  * - the client's Certificate lost, the server reads the CertificateVerify behind it, throws, and fails the
  *   transport.
  *
- * With 3 % loss each way (bench:network's `poor`) that ended about one join in seven. Here a message
- * numbered past the next one expected is dropped (the peer retransmits the whole flight: werift does, on
- * a timer from 0.5 s); one numbered below it is a retransmission and goes on, since werift answers a
- * retransmitted flight with its own last flight.
+ * - the client's Finished lost, the server reads the ClientKeyExchange again from the retransmitted
+ *   flight and derives its keys anew over a transcript that now holds the CertificateVerify behind it
+ *   (werift's extended master secret hashes every message it has): no Finished decrypts any more.
+ *
+ * Here a message numbered past the next one expected is dropped (the peer retransmits the whole flight:
+ * werift does, on a timer from 0.5 s), and one numbered below it — a retransmission — is dropped too
+ * (§4.2.2), except the last message of a flight (ClientHello, HelloVerifyRequest, ServerHelloDone,
+ * Finished): werift answers a retransmitted flight with its own last flight when it reads that one again
+ * (§4.2.4).
  */
 
 /** werift's reassembled handshake message (`FragmentedHandshake`). */
 interface Handshake {
+  msg_type: number
   message_seq: number
 }
+
+/** The messages that end a flight, whose retransmission werift answers with its own last flight. */
+const FLIGHT_ENDS = new Set([
+  1, // ClientHello
+  3, // HelloVerifyRequest
+  14, // ServerHelloDone
+  20, // Finished
+])
 
 /** werift's `DtlsSocket` (DtlsClient, DtlsServer): public in its JavaScript, not in its types. */
 interface SocketInternals {
@@ -40,8 +54,10 @@ export function handshakesInOrder(socket: unknown): void {
     const passed = new Set<Handshake>()
     for (const message of [...assembled].sort((a, b) => a.message_seq - b.message_seq)) {
       // Not numbered as werift numbers them: left to werift, as before.
-      if (typeof message.message_seq !== 'number' || message.message_seq < next) passed.add(message)
-      else if (message.message_seq === next) {
+      if (typeof message.message_seq !== 'number') passed.add(message)
+      else if (message.message_seq < next) {
+        if (FLIGHT_ENDS.has(message.msg_type)) passed.add(message)
+      } else if (message.message_seq === next) {
         passed.add(message)
         next++
       }
