@@ -11,6 +11,7 @@ import { SfuConfigSchema } from '../../sfu/config'
 import { serverPeerConfig } from '../../sfu/media/rtc'
 import { closedAfterEach, LOOPBACK_ICE, negotiate, until } from '../../../e2e/support/loopbackPeers'
 import { PeerMedia } from './peerMedia'
+import { BUCKET_MS, MIN_BUCKET_BYTES, SHARE } from './uplinkRetransmits'
 
 const open = closedAfterEach()
 
@@ -77,6 +78,8 @@ describe('PeerMedia retransmissions', () => {
         seen.set(seq, (seen.get(seq) ?? 0) + 1)
       })
     })
+    let targetBps = 0
+    media.on('sendTarget', (target) => (targetBps = Math.max(targetBps, target.bitrateBps)))
     server.addTransceiver('audio', { direction: 'recvonly' })
     const video = server.addTransceiver('video', { direction: 'recvonly' })
     await negotiate(server, media)
@@ -88,8 +91,8 @@ describe('PeerMedia retransmissions', () => {
     }
     await until(() => seen.size >= frames)
     // Every packet lost, say the server, in one NACK: on a full uplink, answering all of it would keep the
-    // bottleneck full (bench:network `step`). The target is 300 kbit/s (the estimate's start) or 870 kbit/s
-    // (no feedback negotiated): a bucket of 3.75 or 10.9 kB, 1,012 bytes a packet.
+    // bottleneck full (bench:network `step`). The bucket holds 500 ms of 20 % of the target (300 kbit/s, the
+    // estimate's start, with no feedback from this server: 3.75 kB), 1,012 bytes a packet.
     const lost = [...seen.keys()]
     await video.receiver.dtlsTransport.sendRtcp([
       new RtcpTransportLayerFeedback({
@@ -99,7 +102,9 @@ describe('PeerMedia retransmissions', () => {
     const resent = () => [...seen.values()].filter((count) => count > 1).length
     await until(() => resent() >= 1)
     await sleep(200)
+    const bucket = Math.max(MIN_BUCKET_BYTES, (SHARE * targetBps * BUCKET_MS) / 8000)
     expect(resent()).toBeGreaterThanOrEqual(1)
-    expect(resent()).toBeLessThanOrEqual(11)
+    expect(resent()).toBeLessThanOrEqual(Math.floor(bucket / 1012) + 1)
+    expect(resent()).toBeLessThan(frames / 4)
   })
 })
