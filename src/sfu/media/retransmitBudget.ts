@@ -1,7 +1,18 @@
+import {
+  BUCKET_MS,
+  MIN_BUCKET_BYTES,
+  RESERVE,
+  RetransmitBucket,
+  USEFUL_MS,
+  type BucketDecision,
+} from '../../protocol/media/retransmitBucket'
+
 /**
  * What the conference server retransmits to one subscriber of a layered publisher (docs/media.md
  * "Recovery", step 1): a retransmission shares the subscriber's link with the video it repairs, so it is
- * paid for from that link's budget, and only sent while it can still be used. Pure: time comes in.
+ * paid for from that link's budget, and only sent while it can still be used. Pure: time comes in. The
+ * bucket is the one the engine pays its own retransmissions from (protocol/media/retransmitBucket.ts); what
+ * is the server's own is the rate it fills at and the layer rule.
  *
  * - **Budget**: a token bucket beside the forwarded layer's rate. It fills at what the downlink estimate
  *   leaves above that rate, at least `MIN_SHARE` of the estimate (a link that carries only the base
@@ -22,26 +33,11 @@
  *   subscriber still gets references (the forwarder stepped down since): not retransmitted.
  */
 
-export type RetransmitResult = 'sent' | 'budget' | 'stale' | 'layer' | 'unknown'
+export type RetransmitResult = BucketDecision | 'layer'
 
+export { BUCKET_MS, MIN_BUCKET_BYTES, RESERVE, USEFUL_MS }
 export const MIN_SHARE = 0.1
 export const MAX_SHARE = 0.5
-export const BUCKET_MS = 500
-/** Two full-size packets. */
-export const MIN_BUCKET_BYTES = 2400
-/** Higher layers leave this share of the bucket to the base layer. */
-export const RESERVE = 0.5
-/** By temporal layer: how long after it was sent a packet's retransmission can still be used. */
-export const USEFUL_MS: readonly number[] = [1000, 500, 500]
-/** Packets remembered (by forwarded sequence number): far beyond werift's 128-packet history. */
-const HISTORY = 1024
-
-interface Sent {
-  seq: number
-  at: number
-  bytes: number
-  temporalId: number
-}
 
 export interface LinkBudget {
   /** The subscriber's downlink estimate, bit/s (Infinity while none). */
@@ -53,14 +49,11 @@ export interface LinkBudget {
 }
 
 export class RetransmitBudget {
-  private readonly history: (Sent | undefined)[] = new Array<Sent | undefined>(HISTORY)
-  private tokens = MIN_BUCKET_BYTES
-  private refilledAt: number | undefined
+  private readonly bucket = new RetransmitBucket()
 
   /** A packet forwarded: its sequence number as forwarded (16 bits), its bytes on the link, its layer. */
   sent(seq: number, bytes: number, temporalId: number, nowMs: number): void {
-    this.history[seq % HISTORY] = { seq, at: nowMs, bytes, temporalId }
-    this.refilledAt ??= nowMs // the bucket fills from the first packet on
+    this.bucket.sent(seq, bytes, temporalId, nowMs)
   }
 
   /** The bucket's fill rate, bit/s. */
@@ -72,24 +65,9 @@ export class RetransmitBudget {
 
   /** Whether to retransmit the forwarded packet `seq` now (and pays for it when so). */
   decide(seq: number, link: LinkBudget, nowMs: number): RetransmitResult {
-    const packet = this.history[seq % HISTORY]
-    if (packet?.seq !== seq) return 'unknown'
+    const packet = this.bucket.packet(seq)
+    if (!packet) return 'unknown'
     if (packet.temporalId > link.layer) return 'layer'
-    if (nowMs - packet.at > (USEFUL_MS[packet.temporalId] ?? 0)) return 'stale'
-    const depth = this.refill(link, nowMs)
-    const floor = packet.temporalId === 0 ? 0 : depth * RESERVE
-    if (this.tokens - packet.bytes < floor) return 'budget'
-    this.tokens -= packet.bytes
-    return 'sent'
-  }
-
-  /** Adds what the rate earned since the last call; returns the bucket's depth. */
-  private refill(link: LinkBudget, nowMs: number): number {
-    const rate = RetransmitBudget.rateBps(link)
-    const depth = Math.max(MIN_BUCKET_BYTES, (rate * BUCKET_MS) / 8000)
-    const elapsed = this.refilledAt === undefined ? 0 : Math.max(0, nowMs - this.refilledAt)
-    this.refilledAt = nowMs
-    this.tokens = Math.min(depth, this.tokens + (rate * elapsed) / 8000)
-    return depth
+    return this.bucket.decide(seq, RetransmitBudget.rateBps(link), nowMs)
   }
 }
