@@ -17,25 +17,35 @@ const open = closedAfterEach()
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/**
+ * A werift PeerConnection set up as the conference server's, negotiated with a PeerMedia on loopback; `seen`
+ * counts every video packet the server got by sequence number (a retransmission repeats the number).
+ * `before` sees the engine before the negotiation (to listen to its events from the start).
+ */
+async function serverAndEngine(before: (media: PeerMedia) => void = () => undefined) {
+  const server = new RTCPeerConnection(serverPeerConfig(SfuConfigSchema.parse({})))
+  const media = new PeerMedia({ rtcConfig: LOOPBACK_ICE })
+  open.push(media, server)
+  const seen = new Map<number, number>()
+  let ssrc = 0
+  server.onTrack.subscribe((track) => {
+    if (track.kind !== 'video') return
+    track.onReceiveRtp.subscribe((packet) => {
+      ssrc = packet.header.ssrc
+      const seq = packet.header.sequenceNumber
+      seen.set(seq, (seen.get(seq) ?? 0) + 1)
+    })
+  })
+  before(media)
+  server.addTransceiver('audio', { direction: 'recvonly' })
+  const video = server.addTransceiver('video', { direction: 'recvonly' })
+  await negotiate(server, media)
+  return { media, video, seen, ssrc: () => ssrc }
+}
+
 describe('PeerMedia retransmissions', () => {
   it('answers a NACK repeated ten times 5 ms apart with one retransmission, and again after the interval', async () => {
-    const server = new RTCPeerConnection(serverPeerConfig(SfuConfigSchema.parse({})))
-    const media = new PeerMedia({ rtcConfig: LOOPBACK_ICE })
-    open.push(media, server)
-    // Every video packet the server got, by sequence number (a retransmission repeats the number).
-    const seen = new Map<number, number>()
-    let ssrc = 0
-    server.onTrack.subscribe((track) => {
-      if (track.kind !== 'video') return
-      track.onReceiveRtp.subscribe((packet) => {
-        ssrc = packet.header.ssrc
-        const seq = packet.header.sequenceNumber
-        seen.set(seq, (seen.get(seq) ?? 0) + 1)
-      })
-    })
-    server.addTransceiver('audio', { direction: 'recvonly' })
-    const video = server.addTransceiver('video', { direction: 'recvonly' })
-    await negotiate(server, media)
+    const { media, video, seen, ssrc } = await serverAndEngine()
     for (let i = 0; i < 5; i++) {
       const data = new Uint8Array(200).fill(i)
       data[0] = 0x10
@@ -46,7 +56,7 @@ describe('PeerMedia retransmissions', () => {
     const nack = () =>
       video.receiver.dtlsTransport.sendRtcp([
         new RtcpTransportLayerFeedback({
-          feedback: new GenericNack({ senderSsrc: 1, mediaSourceSsrc: ssrc, lost: [lost] }),
+          feedback: new GenericNack({ senderSsrc: 1, mediaSourceSsrc: ssrc(), lost: [lost] }),
         }),
       ])
 
@@ -65,24 +75,10 @@ describe('PeerMedia retransmissions', () => {
   })
 
   it('retransmits a burst of NACKs only up to its budget from the send target (uplinkRetransmits.ts)', async () => {
-    const server = new RTCPeerConnection(serverPeerConfig(SfuConfigSchema.parse({})))
-    const media = new PeerMedia({ rtcConfig: LOOPBACK_ICE })
-    open.push(media, server)
-    const seen = new Map<number, number>()
-    let ssrc = 0
-    server.onTrack.subscribe((track) => {
-      if (track.kind !== 'video') return
-      track.onReceiveRtp.subscribe((packet) => {
-        ssrc = packet.header.ssrc
-        const seq = packet.header.sequenceNumber
-        seen.set(seq, (seen.get(seq) ?? 0) + 1)
-      })
-    })
     let targetBps = 0
-    media.on('sendTarget', (target) => (targetBps = Math.max(targetBps, target.bitrateBps)))
-    server.addTransceiver('audio', { direction: 'recvonly' })
-    const video = server.addTransceiver('video', { direction: 'recvonly' })
-    await negotiate(server, media)
+    const { media, video, seen, ssrc } = await serverAndEngine((engine) =>
+      engine.on('sendTarget', (target) => (targetBps = Math.max(targetBps, target.bitrateBps))),
+    )
     const frames = 60
     for (let i = 0; i < frames; i++) {
       const data = new Uint8Array(1000).fill(i)
@@ -96,7 +92,7 @@ describe('PeerMedia retransmissions', () => {
     const lost = [...seen.keys()]
     await video.receiver.dtlsTransport.sendRtcp([
       new RtcpTransportLayerFeedback({
-        feedback: new GenericNack({ senderSsrc: 1, mediaSourceSsrc: ssrc, lost }),
+        feedback: new GenericNack({ senderSsrc: 1, mediaSourceSsrc: ssrc(), lost }),
       }),
     ])
     const resent = () => [...seen.values()].filter((count) => count > 1).length
