@@ -16,8 +16,7 @@ import type { TemporalLayer } from './layerForwarder'
  *   A window that loses more than `FAST_LOSS` of at least `FAST_MIN_PACKETS` counts at once: an overflow
  *   at the base layer's few packets a second must not wait seconds.
  * - The only delay signal is the round trip (RTCP), above its floor by `QUEUE_RTT_MS`: a drop-tail queue
- *   shows there. Its way back is the subscriber's uplink, whose own queue SubscriberVideo has taken off
- *   (uplinkQueue.ts). Not the receiver reports' jitter: RFC 3550 jitter is the spread of transit times between
+ *   shows there. Not the receiver reports' jitter: RFC 3550 jitter is the spread of transit times between
  *   consecutive packets, which grows when fewer frames are forwarded (a frame's paced packets share one
  *   timestamp, the frames are further apart) and when the receiving engine is short of CPU (41–183 ms in
  *   bench:network's `poor` on a link with 20): read as a queue, it held a thinned subscriber down for good.

@@ -41,13 +41,6 @@ interface Link {
   jitterMs?: (random: () => number) => number
   /** The publisher's frame rate (30 unless set; at 15, the same frame sizes make half the rate). */
   fps?: number
-  /** A stretch at a lower capacity (bench:network's `step`), seconds. */
-  drop?: { fromS: number; toS: number; capacityBps: number }
-  /**
-   * A queue on the subscriber's own uplink (its camera filling its way up), seconds: in the round trip
-   * (smoothed as werift smooths it), and told to the server as measured (`uplinkQueueMs`) unless `untold`.
-   */
-  uplink?: { fromS: number; toS: number; queueMs: number; untold?: boolean }
 }
 
 function vp8(
@@ -77,20 +70,16 @@ function run(link: Link, seconds: number, seed: number): number[] {
   const rates = new LayerRates()
   const video = new SubscriberVideo(rates, new LayerMetrics(new Registry(), 'test_'))
   const random = seeded(seed)
+  const queueLimitBytes = Math.max(1500, (link.capacityBps / 8) * (link.queueMs / 1000))
   let queueBytes = 0
   let lastMs = 0
   let seq = 1000
   let tl0 = 0
   const layers: number[] = []
   const fps = link.fps ?? 30
-  const within = (stretch: { fromS: number; toS: number } | undefined, ms: number) =>
-    stretch !== undefined && ms >= stretch.fromS * 1000 && ms < stretch.toS * 1000
-  let smoothedRttMs: number | undefined
   for (let frame = 0; frame < seconds * fps; frame += 1) {
     const nowMs = (frame * 1000) / fps
-    const capacityBps = within(link.drop, nowMs) ? link.drop!.capacityBps : link.capacityBps
-    const queueLimitBytes = Math.max(1500, (capacityBps / 8) * (link.queueMs / 1000))
-    queueBytes = Math.max(0, queueBytes - ((nowMs - lastMs) * capacityBps) / 8000)
+    queueBytes = Math.max(0, queueBytes - ((nowMs - lastMs) * link.capacityBps) / 8000)
     lastMs = nowMs
     const tid = PATTERN[frame % 4]!
     if (tid === 0) tl0 += 1
@@ -109,16 +98,8 @@ function run(link: Link, seconds: number, seed: number): number[] {
       if (overflow || random() < loss) video.onNack([out.header.sequenceNumber], nowMs)
     }
     if (frame % fps === fps - 1) {
-      let rttMs = link.baseRttMs + ((queueBytes * 8) / capacityBps) * 1000
-      const jitterMs = link.jitterMs?.(random) ?? 3
-      if (!link.uplink) video.onReceiverReport({ fractionLost: 0, jitterMs, rttMs })
-      else {
-        const uplinkQueueMs = within(link.uplink, nowMs) ? link.uplink.queueMs : 0
-        rttMs += uplinkQueueMs
-        smoothedRttMs = smoothedRttMs === undefined ? rttMs : 0.85 * smoothedRttMs + 0.15 * rttMs
-        const told = link.uplink.untold ? {} : { uplinkQueueMs }
-        video.onReceiverReport({ fractionLost: 0, jitterMs, rttMs: smoothedRttMs, ...told })
-      }
+      const rttMs = link.baseRttMs + ((queueBytes * 8) / link.capacityBps) * 1000
+      video.onReceiverReport({ fractionLost: 0, jitterMs: link.jitterMs?.(random) ?? 3, rttMs })
       layers.push(video.layer)
     }
   }
@@ -181,30 +162,6 @@ describe('a subscriber’s layer over a simulated link', () => {
     expect(layers.slice(0, 8)).toContain(0)
     expect(layers.slice(10).filter((layer) => layer === 0).length).toBeGreaterThanOrEqual(60)
   })
-
-  it.each(SEEDS)(
-    'a queue on the subscriber’s own uplink is not its downlink’s: back on every layer after a drop (seed %i)',
-    (seed) => {
-      // bench:network's `step` for one subscriber: its downlink drops to 150 kbit/s for 10 s (loss: the
-      // estimate falls to what got through, the base layer), then carries everything again; meanwhile its
-      // own camera fills its uplink (the same access link, stepped too): 150 ms more in every round trip
-      // until 40 s. The server knows that queue from the subscriber's audio (uplinkQueue.ts).
-      const drop = { fromS: 10, toS: 20, capacityBps: 150_000 }
-      const link = { capacityBps: 3_000_000, randomLoss: 0, baseRttMs: 90, queueMs: 300, drop }
-      const layers = run({ ...link, uplink: { fromS: 10, toS: 40, queueMs: 150 } }, 45, seed)
-      if (process.env['SHOW']) console.log(seed, layers.join(''))
-      expect(layers.slice(12, 20)).toContain(0) // the drop took layers away
-      // Back up while the uplink is still full: growing once the drop's ceiling (15 s) is over, a layer
-      // at a time (each must fit for 4 s), all three by 40 s.
-      expect(layers.slice(20, 40)).toContain(1)
-      expect(layers.slice(40).filter((layer) => layer !== 2)).toEqual([])
-      // Untold, the same round trips read as a downlink queue: no growth, and the subscriber stays down
-      // until the uplink's queue is gone (what bench:network's `step` showed).
-      const untold = run({ ...link, uplink: { fromS: 10, toS: 40, queueMs: 150, untold: true } }, 45, seed)
-      if (process.env['SHOW']) console.log(seed, untold.join(''))
-      expect(untold.slice(14).filter((layer) => layer !== 0)).toEqual([])
-    },
-  )
 
   it('loss without a queue that rises with the rate forwarded is congestion too (a policer)', () => {
     // No queue to show in the round trip: what the policer drops above its rate is the only sign.

@@ -12,16 +12,14 @@ import {
 import type { SfuConfig } from '../config'
 import { answerProblem } from './answer'
 import { SfuError } from '../errors'
-import { type MediaGuard, MediaStallWatch, type StallCause } from '../../protocol/media/mediaGuard'
+import { MediaGuard, MediaStallWatch, type StallCause } from '../../protocol/media/mediaGuard'
 import { boundSockets } from './mediaSockets'
 import type { SfuMetrics } from '../metrics'
 import { type AnswerResult, Negotiator } from './negotiator'
 import { TwccFeedbackSender } from '../../protocol/media/twccTransport'
 import { interceptNacks } from '../../protocol/media/nackPacing'
-import { guardMedia } from './peerGuard'
 import { serverPeerConnection, type ServerPeerConnection } from './rtc'
 import { Subscription, Track } from './track'
-import { UplinkQueue } from './uplinkQueue'
 
 /**
  * One participant's werift PeerConnection (bundled: one ICE/DTLS transport for every m-line) and what
@@ -72,8 +70,6 @@ export class Peer {
   private readonly stallWatch: MediaStallWatch
   /** Transport-wide feedback on what the client sends: its bandwidth estimate (docs/media.md). */
   private readonly twcc: TwccFeedbackSender
-  /** The queue on this participant's way up, from its audio: taken off its subscriptions' round trips. */
-  private readonly uplink = new UplinkQueue()
   private closed = false
   private connected = false
   private dtlsConnected = false
@@ -182,7 +178,6 @@ export class Peer {
     const { metrics, logger } = this.options
     const subscription = new Subscription(track, this.options.uid, transceiver, {
       closed: (s) => this.release(s),
-      uplinkQueueMs: () => this.uplink.queueMs(this.options.clock.now()),
       metrics,
       logger,
     })
@@ -329,9 +324,6 @@ export class Peer {
           logger,
           keyframeMinIntervalMs: config.keyframeMinIntervalMs,
           clock,
-          ...(kind === 'audio' && {
-            received: (header) => this.uplink.onPacket(header.timestamp, clock.now()),
-          }),
         })
         this.tracks.set(kind, track)
         this.options.hooks.trackPublished(track)
@@ -381,4 +373,28 @@ export class Peer {
 function noMediaPort({ rtcPortRange }: SfuConfig): SfuError {
   const where = rtcPortRange ? `in rtcPortRange ${rtcPortRange[0]}-${rtcPortRange[1]}` : ''
   return SfuError.signal(SignalErrorCode.ServerFull, `no UDP media port free ${where}`.trim())
+}
+
+/** The media path guard, counted in metrics; the first drop of each kind per participant is logged. */
+function guardMedia(pc: ServerPeerConnection, { metrics, logger }: PeerOptions): MediaGuard {
+  const logged = new Set<string>()
+  const once = (what: string, fields: object): void => {
+    if (logged.has(what)) return
+    logged.add(what)
+    logger.warn(fields, `${what} dropped on the media port (further drops only counted)`)
+  }
+  return new MediaGuard(pc, {
+    stunRejected: ([host, port]) => {
+      metrics.stunRejected.inc()
+      once('unauthenticated ICE check', { from: `${host}:${port}` })
+    },
+    foreignDatagram: ([host, port]) => {
+      metrics.foreignDatagrams.inc()
+      once('datagram from a foreign address', { from: `${host}:${port}` })
+    },
+    dtlsRecordDropped: (reason) => {
+      metrics.dtlsRecordsDropped.inc({ reason })
+      once('DTLS record', { reason })
+    },
+  })
 }

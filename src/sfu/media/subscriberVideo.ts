@@ -12,17 +12,9 @@ export interface ReceiverReportSample {
   fractionLost: number
   /** Interarrival jitter, ms: not a sign of a queue (downlink.ts), so not used for the estimate. */
   jitterMs: number
-  /** The round trip werift measured from this report (its last sender report's LSR/DLSR; smoothed), ms. */
+  /** The round trip werift measured from this report (its last sender report's LSR/DLSR), ms. */
   rttMs?: number
-  /**
-   * The queue on the subscriber's own uplink now, ms (uplinkQueue.ts): the round trip's way back, not the
-   * downlink, so it is taken off the round trip before the estimate reads a queue there.
-   */
-  uplinkQueueMs?: number
 }
-
-/** werift's smoothing of the round trip it measures (RTCRtpSender, 0.25); the uplink queue's is the same. */
-const RTT_ALPHA = 0.85
 
 /** RTP fixed header, counted with the payload as what the subscriber's link carries. */
 const RTP_HEADER_BYTES = 12
@@ -76,8 +68,6 @@ export class SubscriberVideo {
    * just after an upstream loss covers the gaps of the interval before, which that interval has closed.
    */
   private sinceReport = { sent: 0, gaps: 0 }
-  /** The subscriber's uplink queue, ms, smoothed as werift smooths the round trip it is taken off. */
-  private uplinkQueueMs: number | undefined
   private rttMs: number | undefined
   /** The last key frame forwarded (its RTP timestamp, its bytes so far), and this subscriber's last request. */
   private keyframeBytes = 0
@@ -169,12 +159,7 @@ export class SubscriberVideo {
     const linkLost = Math.max(0, report.fractionLost * (sent + gaps) - gaps)
     this.reportLoss = sent > 0 ? Math.min(1, linkLost / sent) : 0
     this.sinceReport = { sent: 0, gaps: 0 }
-    if (report.uplinkQueueMs !== undefined) {
-      const last = this.uplinkQueueMs
-      this.uplinkQueueMs =
-        last === undefined ? report.uplinkQueueMs : RTT_ALPHA * last + (1 - RTT_ALPHA) * report.uplinkQueueMs
-    }
-    if (report.rttMs !== undefined) this.rttMs = Math.max(0, report.rttMs - (this.uplinkQueueMs ?? 0))
+    if (report.rttMs !== undefined) this.rttMs = report.rttMs
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { MediaStreamTrack, RTCRtpTransceiver, RtcpReceiverInfo, RtpHeader, RtpPacket } from 'werift'
+import type { MediaStreamTrack, RTCRtpTransceiver, RtcpReceiverInfo, RtpPacket } from 'werift'
 import { systemClock, type Clock } from '../../platform/clock'
 import { isVideoKind, type MediaKind } from '../../shared/signaling'
 import { SfuError } from '../errors'
@@ -27,8 +27,6 @@ export interface TrackOptions {
   logger: Logger
   keyframeMinIntervalMs: number
   clock?: Clock
-  /** Each packet's header as it arrives from the publisher, before it is forwarded (Peer: its uplink queue). */
-  received?: (header: RtpHeader) => void
 }
 
 export class Track {
@@ -107,7 +105,6 @@ export class Track {
   }
 
   private forward(packet: RtpPacket): void {
-    this.options.received?.(packet.header)
     let info: Vp8LayerInfo | undefined
     if (isVideoKind(this.kind)) {
       info = parseVp8LayerInfo(packet.payload)
@@ -149,8 +146,6 @@ export class Subscription {
     readonly transceiver: RTCRtpTransceiver,
     private readonly hooks: {
       closed: (subscription: Subscription) => void
-      /** The queue on the subscriber's own uplink now, ms (uplinkQueue.ts); none: nothing is taken off. */
-      uplinkQueueMs?: () => number
       metrics: SfuMetrics
       logger: Logger
     },
@@ -210,14 +205,8 @@ export class Subscription {
     const sample = { fractionLost: report.fractionLost / 256, jitterMs: report.jitter / 90 }
     // werift's sender has just measured the round trip from this report (LSR/DLSR, its own clock; smoothed),
     // in seconds, but keeps it private: it tells a queue building on the subscriber's link (downlink.ts).
-    // Its way back is the subscriber's uplink, whose queue SubscriberVideo takes off.
     const rtt = (this.transceiver.sender as unknown as { rtt?: number }).rtt
-    const uplinkQueueMs = this.hooks.uplinkQueueMs?.()
-    this.video?.onReceiverReport({
-      ...sample,
-      ...(rtt !== undefined && { rttMs: rtt * 1000 }),
-      ...(uplinkQueueMs !== undefined && { uplinkQueueMs }),
-    })
+    this.video?.onReceiverReport(rtt === undefined ? sample : { ...sample, rttMs: rtt * 1000 })
   }
 
   /**
